@@ -1,0 +1,50 @@
+# Postern: thin wrapper over meson. `make run` and `make check` work on a
+# fresh Debian 12 machine as root: they install what is missing first.
+# SPDX-License-Identifier: Apache-2.0
+
+BUILD ?= build
+CONFIG ?= conf/gateway-config.xml
+
+# Every Debian package the build, the tests and their peers need: one list.
+DEBS := meson ninja-build pkg-config gcc libc6-dev gettext \
+	libglib2.0-dev libglib2.0-bin glib-networking libsoup-3.0-dev libxml2-dev \
+	libgnutls28-dev gnutls-bin libtasn1-6-dev libgtk-4-dev libadwaita-1-dev \
+	desktop-file-utils appstream xvfb xauth dbus-daemon imagemagick \
+	python3 python3-websockets node-ws nodejs openssl curl \
+	openjdk-17-jre-headless libnss3-tools haproxy chromium procps
+
+.PHONY: all deps build run check clean screenshots
+
+all: build
+
+deps:
+	@missing=$$(dpkg-query -W -f='$${Package} $${Status}\n' $(DEBS) 2>/dev/null | \
+	  awk '$$NF == "installed" { print $$1 }' | sort > .deps-ok; \
+	  for p in $(DEBS); do grep -qx "$$p" .deps-ok || echo $$p; done); \
+	rm -f .deps-ok; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing missing Debian packages:" $$missing; \
+	  if [ "$$(id -u)" -ne 0 ]; then echo "make: run as root (or install: $$missing)"; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	meson compile -C $(BUILD)
+
+run: build
+	$(BUILD)/gateway/postern run --config $(CONFIG)
+
+check: build
+	@meson test -C $(BUILD) --print-errorlogs --num-processes 2 > $(BUILD)/check.log 2>&1; \
+	  status=$$?; tail -n 40 $(BUILD)/check.log; \
+	  /usr/bin/python3 tests/summary.py $(BUILD)/meson-logs/testlog.json || status=1; \
+	  exit $$status
+
+screenshots: build
+	tests/editor/screenshots.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

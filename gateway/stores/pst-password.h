@@ -1,0 +1,21 @@
+/* pst-password.h: store password files
+ * SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* keystore.db → keystore.pw, devca.p12 → devca.pw, store → store.pw */
+char     *pst_password_default_path (const char *store_path);
+/* First line, trailing CR/LF trimmed.  Errors name the file. */
+char     *pst_password_file_read    (const char *path, GError **error);
+/* A random password (24 chars, URL-safe), written with mode 0600 (atomic,
+ * refuses to overwrite an existing file). */
+char     *pst_password_file_create  (const char *path, GError **error);
+/* TRUE if group/others can read it */
+gboolean  pst_password_file_is_exposed (const char *path);
+/* Wipe and free */
+void      pst_password_free         (char *password);
+
+G_END_DECLS
