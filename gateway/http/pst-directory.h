@@ -4,6 +4,7 @@
 
 #include <libsoup/soup.h>
 #include "pst-service.h"
+#include "pst-directory-config.h"
 
 G_BEGIN_DECLS
 
@@ -14,5 +15,10 @@ G_BEGIN_DECLS
 void pst_directory_serve (PstService        *service,
                           SoupServerMessage *msg,
                           const char        *rel_path);
+
+/* The service's settings as an immutable, shareable snapshot (build once per
+ * loaded config, then pst_directory_config_serve()); also validates them. */
+PstDirectoryConfig *pst_directory_config_new_from_service (PstService  *service,
+                                                           GError     **error);
 
 G_END_DECLS
