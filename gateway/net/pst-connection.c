@@ -1,0 +1,482 @@
+/* pst-connection.c: one accepted client: TLS with SNI, then HTTP/WebSocket
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <gnutls/x509.h>
+#include <glib/gi18n-lib.h>
+
+#include "pst-client-hello.h"
+#include "pst-connection.h"
+#include "pst-listener.h"
+
+#define HELLO_MAX        (16 * 1024 + 5)
+#define DEADLINE_MS      10000
+
+struct _PstConnection
+{
+  GObject            parent_instance;
+  PstListener       *listener;           /* owns us through its table */
+  GSocketConnection *socket_connection;  /* weak: SoupServer or the pump own it */
+  GSocketConnection *hold;               /* strong until SoupServer has it */
+  GIOStream         *tls;                /* weak, like the socket */
+  PstRuntime        *runtime;
+  GPtrArray         *routes;
+  GCancellable      *cancellable;
+  gboolean           use_tls;
+  char              *peer;
+  char              *sni;
+  char              *tls_info;           /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
+  char              *client_subject;
+  char              *service;
+  char              *backend;
+  guint              deadline_id;
+  guint              peek_id;
+  gsize              peeked;
+  gint64             started_us;
+  gushort            close_code;
+  char              *close_reason;
+  guint64            bytes_in;
+  guint64            bytes_out;
+  gboolean           ended;
+};
+
+G_DEFINE_TYPE (PstConnection, pst_connection, G_TYPE_OBJECT)
+
+void
+pst_route_free (PstRoute *route)
+{
+  g_clear_object (&route->service);
+  g_clear_pointer (&route->url, pst_url_free);
+  g_free (route);
+}
+
+static void
+pst_connection_finalize (GObject *object)
+{
+  PstConnection *self = PST_CONNECTION (object);
+
+  g_clear_handle_id (&self->deadline_id, g_source_remove);
+  g_clear_handle_id (&self->peek_id, g_source_remove);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->runtime);
+  g_clear_pointer (&self->routes, g_ptr_array_unref);
+  g_free (self->peer);
+  g_free (self->sni);
+  g_free (self->tls_info);
+  g_free (self->client_subject);
+  g_free (self->service);
+  g_free (self->backend);
+  g_free (self->close_reason);
+  G_OBJECT_CLASS (pst_connection_parent_class)->finalize (object);
+}
+
+static void
+pst_connection_class_init (PstConnectionClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = pst_connection_finalize;
+}
+
+static void
+pst_connection_init (PstConnection *self)
+{
+  self->cancellable = g_cancellable_new ();
+  self->started_us = g_get_monotonic_time ();
+}
+
+/* The socket connection is gone (SoupServer or the pump let go of it):
+ * the client connection is over, say so once. */
+static void
+socket_gone_cb (gpointer data, GObject *where_the_object_was)
+{
+  PstConnection *self = data;
+
+  self->socket_connection = NULL;
+  self->tls = NULL;
+  if (!self->ended)
+    {
+      self->ended = TRUE;
+      if (self->service != NULL)
+        g_message ("close %s client=%s%s%s%s%s%s%s backend=%s in=%" G_GUINT64_FORMAT
+                   " out=%" G_GUINT64_FORMAT " duration=%.3fs code=%u reason=\"%s\"",
+                   self->service, self->peer,
+                   self->tls_info ? " tls=" : "", self->tls_info ? self->tls_info : "",
+                   self->sni ? " sni=" : "", self->sni ? self->sni : "",
+                   self->client_subject ? " client-cert=" : "", self->client_subject ? self->client_subject : "",
+                   self->backend ? self->backend : "-",
+                   self->bytes_in, self->bytes_out,
+                   (g_get_monotonic_time () - self->started_us) / 1e6,
+                   self->close_code, self->close_reason ? self->close_reason : "");
+      else
+        g_debug ("connection from %s ended", self->peer);
+    }
+  pst_listener_connection_ended (self->listener, self);
+}
+
+PstConnection *
+pst_connection_new (PstListener       *listener,
+                    GSocketConnection *socket_connection,
+                    PstRuntime        *runtime,
+                    GPtrArray         *routes,
+                    gboolean           tls)
+{
+  PstConnection *self = g_object_new (PST_TYPE_CONNECTION, NULL);
+  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (socket_connection, NULL);
+
+  self->listener = listener;
+  self->socket_connection = socket_connection;
+  g_object_weak_ref (G_OBJECT (socket_connection), socket_gone_cb, self);
+  self->hold = g_object_ref (socket_connection);
+  self->runtime = g_object_ref (runtime);
+  self->routes = g_ptr_array_ref (routes);
+  self->use_tls = tls;
+  self->peer = remote ? g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote)) : g_strdup ("?");
+  return self;
+}
+
+const char *
+pst_connection_get_peer (PstConnection *self)
+{
+  return self->peer;
+}
+
+const char *
+pst_connection_get_sni (PstConnection *self)
+{
+  return self->sni;
+}
+
+PstRuntime *
+pst_connection_get_runtime (PstConnection *self)
+{
+  return self->runtime;
+}
+
+void
+pst_connection_abort (PstConnection *self)
+{
+  g_cancellable_cancel (self->cancellable);
+  if (self->socket_connection != NULL)
+    g_socket_close (g_socket_connection_get_socket (self->socket_connection), NULL);
+  g_clear_object (&self->hold);
+}
+
+static gboolean
+deadline_cb (gpointer user_data)
+{
+  PstConnection *self = user_data;
+
+  self->deadline_id = 0;
+  g_message ("client %s: no %s within %d s; closing the connection",
+             self->peer, self->use_tls ? "TLS handshake and request" : "request", DEADLINE_MS / 1000);
+  pst_connection_abort (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+pst_connection_request_started (PstConnection *self)
+{
+  g_clear_handle_id (&self->deadline_id, g_source_remove);
+}
+
+static void
+hand_to_http (PstConnection *self, GIOStream *stream)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (self->socket_connection, NULL);
+  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (self->socket_connection, NULL);
+
+  if (!soup_server_accept_iostream (pst_listener_get_soup_server (self->listener),
+                                    stream, local, remote, &error))
+    {
+      g_warning ("client %s: %s", self->peer, error->message);
+      pst_connection_abort (self);
+    }
+  g_clear_object (&self->hold);
+}
+
+static char *
+dup_cert_subject (GTlsCertificate *cert)
+{
+  GByteArray *der = NULL;
+  gnutls_x509_crt_t crt;
+  gnutls_datum_t datum, dn = { NULL, 0 };
+  char *subject = NULL;
+
+  g_object_get (cert, "certificate", &der, NULL);
+  if (der == NULL)
+    return NULL;
+  datum.data = der->data;
+  datum.size = der->len;
+  if (gnutls_x509_crt_init (&crt) == 0)
+    {
+      if (gnutls_x509_crt_import (crt, &datum, GNUTLS_X509_FMT_DER) == 0 &&
+          gnutls_x509_crt_get_dn3 (crt, &dn, 0) == 0)
+        {
+          subject = g_strndup ((const char *) dn.data, dn.size);
+          gnutls_free (dn.data);
+        }
+      gnutls_x509_crt_deinit (crt);
+    }
+  g_byte_array_unref (der);
+  return subject;
+}
+
+static void
+handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(PstConnection) self = user_data;
+  GTlsConnection *tls = G_TLS_CONNECTION (source);
+  g_autoptr(GError) error = NULL;
+  GTlsCertificate *peer_cert;
+  const char *version;
+
+  if (!g_tls_connection_handshake_finish (tls, result, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED))
+            g_message ("client %s: TLS handshake refused: no client certificate "
+                       "(ssl.verify-client is required)", self->peer);
+          else if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+            g_message ("client %s: TLS handshake refused: the client certificate is not trusted "
+                       "by the truststore (import it with “postern cert import”)", self->peer);
+          else
+            g_message ("client %s: TLS handshake failed: %s", self->peer, error->message);
+        }
+      pst_connection_abort (self);
+      return;
+    }
+
+  switch (g_tls_connection_get_protocol_version (tls))
+    {
+    case G_TLS_PROTOCOL_VERSION_TLS_1_3: version = "TLSv1.3"; break;
+    case G_TLS_PROTOCOL_VERSION_TLS_1_2: version = "TLSv1.2"; break;
+    case G_TLS_PROTOCOL_VERSION_TLS_1_1: version = "TLSv1.1"; break;
+    case G_TLS_PROTOCOL_VERSION_TLS_1_0: version = "TLSv1.0"; break;
+    default: version = "TLS"; break;
+    }
+  {
+    g_autofree char *cipher = g_tls_connection_get_ciphersuite_name (tls);
+    self->tls_info = g_strdup_printf ("%s/%s", version, cipher ? cipher : "?");
+  }
+  peer_cert = g_tls_connection_get_peer_certificate (tls);
+  if (peer_cert != NULL)
+    self->client_subject = dup_cert_subject (peer_cert);
+
+  hand_to_http (self, G_IO_STREAM (tls));
+}
+
+static GTlsCertificate *
+choose_certificate (PstConnection *self)
+{
+  GTlsCertificate *cert = NULL;
+
+  if (self->sni != NULL)
+    cert = pst_runtime_lookup_certificate (self->runtime, self->sni);
+  /* No SNI (or an unknown name): the accept URLs' hosts, in order. */
+  for (guint i = 0; cert == NULL && i < self->routes->len; i++)
+    {
+      PstRoute *route = g_ptr_array_index (self->routes, i);
+      cert = pst_runtime_lookup_certificate (self->runtime, route->url->host);
+    }
+  return cert;
+}
+
+static gboolean
+accept_client_certificate_cb (GTlsConnection       *conn,
+                              GTlsCertificate      *peer_cert,
+                              GTlsCertificateFlags  errors,
+                              gpointer              user_data)
+{
+  PstConnection *self = user_data;
+  g_autofree char *subject = dup_cert_subject (peer_cert);
+
+  g_message ("client %s: client certificate “%s” refused: not issued by a certificate in the "
+             "truststore (flags 0x%x); add it with “postern cert import”",
+             self->peer, subject ? subject : "?", errors);
+  return FALSE;
+}
+
+static void
+start_tls (PstConnection *self)
+{
+  g_autoptr(GError) error = NULL;
+  GTlsCertificate *cert = choose_certificate (self);
+  GIOStream *tls;
+  PstRoute *route = g_ptr_array_index (self->routes, 0);
+  PstOptions *options = pst_service_get_accept_options (route->service);
+  const char *verify = pst_options_get_verify_client (options);
+  GTlsDatabase *trust = pst_runtime_get_trust (self->runtime);
+
+  if (cert == NULL)
+    {
+      g_message ("client %s: no certificate in the keystore for “%s”; closing", self->peer,
+                 self->sni ? self->sni : route->url->host);
+      pst_connection_abort (self);
+      return;
+    }
+  tls = g_tls_server_connection_new (G_IO_STREAM (self->socket_connection), cert, &error);
+  if (tls == NULL)
+    {
+      g_warning ("client %s: %s", self->peer, error->message);
+      pst_connection_abort (self);
+      return;
+    }
+  self->tls = tls;
+  if (g_strcmp0 (verify, "required") == 0)
+    g_object_set (tls, "authentication-mode", G_TLS_AUTHENTICATION_REQUIRED, NULL);
+  else if (g_strcmp0 (verify, "optional") == 0)
+    g_object_set (tls, "authentication-mode", G_TLS_AUTHENTICATION_REQUESTED, NULL);
+  if (trust != NULL)
+    g_tls_connection_set_database (G_TLS_CONNECTION (tls), trust);
+  g_signal_connect_object (tls, "accept-certificate", G_CALLBACK (accept_client_certificate_cb), self, 0);
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, self->cancellable,
+                                    handshake_cb, g_object_ref (self));
+  /* SoupServer and the pump hold the TLS stream from now on. */
+  g_object_unref (tls);
+}
+
+static gboolean
+peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data);
+
+static void
+schedule_peek (PstConnection *self, gboolean backoff);
+
+static gboolean
+peek_again_cb (gpointer user_data)
+{
+  PstConnection *self = user_data;
+
+  self->peek_id = 0;
+  schedule_peek (self, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_peek (PstConnection *self, gboolean backoff)
+{
+  GSource *source;
+
+  if (backoff)
+    {
+      /* Readable but nothing new: the socket stays readable while we only
+       * peek, so wait a little instead of spinning. */
+      self->peek_id = g_timeout_add (5, peek_again_cb, self);
+      return;
+    }
+  source = g_socket_create_source (g_socket_connection_get_socket (self->socket_connection),
+                                   G_IO_IN | G_IO_HUP | G_IO_ERR, self->cancellable);
+  g_source_set_callback (source, (GSourceFunc) (void (*)(void)) peek_cb, self, NULL);
+  self->peek_id = g_source_attach (source, NULL);
+  g_source_unref (source);
+}
+
+static gboolean
+peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  PstConnection *self = user_data;
+  guint8 buf[HELLO_MAX];
+  g_autofree char *sni = NULL;
+  gssize n;
+
+  self->peek_id = 0;
+  n = recv (g_socket_get_fd (socket), buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+  if (n <= 0)
+    {
+      if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        schedule_peek (self, FALSE);
+      else
+        pst_connection_abort (self);
+      return G_SOURCE_REMOVE;
+    }
+  switch (pst_client_hello_parse (buf, n, &sni))
+    {
+    case PST_HELLO_NEED_MORE:
+      if ((gsize) n >= sizeof buf)
+        pst_connection_abort (self);
+      else
+        schedule_peek (self, (gsize) n == self->peeked);
+      self->peeked = n;
+      break;
+    case PST_HELLO_NOT_TLS:
+      g_message ("client %s: sent something that is not TLS to a secure port "
+                 "(use wss:// or https://, or disable ssl.encryption behind a TLS offloader)", self->peer);
+      pst_connection_abort (self);
+      break;
+    case PST_HELLO_OK:
+      self->sni = g_steal_pointer (&sni);
+      start_tls (self);
+      break;
+    }
+  return G_SOURCE_REMOVE;
+}
+
+void
+pst_connection_start (PstConnection *self)
+{
+  self->deadline_id = g_timeout_add (DEADLINE_MS, deadline_cb, self);
+  if (self->use_tls)
+    schedule_peek (self, FALSE);
+  else
+    hand_to_http (self, G_IO_STREAM (self->socket_connection));
+}
+
+PstRoute *
+pst_connection_find_route (PstConnection *self, const char *host, const char *path)
+{
+  PstRoute *best = NULL;
+  gsize best_len = 0;
+  gboolean best_host = FALSE;
+
+  /* Longest path prefix wins; a route whose host matches the request's
+   * Host header wins over one that does not. */
+  for (guint i = 0; i < self->routes->len; i++)
+    {
+      PstRoute *route = g_ptr_array_index (self->routes, i);
+      const char *rp = route->url->path;
+      gsize len = strlen (rp);
+      gboolean host_match = host != NULL && g_ascii_strcasecmp (host, route->url->host) == 0;
+      gboolean prefix;
+
+      if (len > 1 && rp[len - 1] == '/')
+        len--;
+      prefix = strncmp (path, rp, len) == 0 && (path[len] == '\0' || path[len] == '/' || len == 1);
+      if (!prefix)
+        continue;
+      if (best == NULL || len > best_len || (len == best_len && host_match && !best_host))
+        {
+          best = route;
+          best_len = len;
+          best_host = host_match;
+        }
+    }
+  return best;
+}
+
+void
+pst_connection_set_service (PstConnection *self, const char *service)
+{
+  g_free (self->service);
+  self->service = g_strdup (service);
+}
+
+void
+pst_connection_set_backend (PstConnection *self, const char *backend)
+{
+  g_free (self->backend);
+  self->backend = g_strdup (backend);
+}
+
+void
+pst_connection_set_close (PstConnection *self, gushort code, const char *reason,
+                          guint64 bytes_in, guint64 bytes_out)
+{
+  self->close_code = code;
+  g_free (self->close_reason);
+  self->close_reason = g_strdup (reason);
+  self->bytes_in = bytes_in;
+  self->bytes_out = bytes_out;
+}

@@ -1,0 +1,46 @@
+/* pst-connection.h: one accepted client: TLS with SNI, then HTTP/WebSocket
+ * SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <gio/gio.h>
+#include <libsoup/soup.h>
+#include "pst-runtime.h"
+
+G_BEGIN_DECLS
+
+typedef struct _PstListener PstListener;
+
+/* One accept URL of one service, as bound on a listener. */
+typedef struct {
+  PstService *service;
+  PstUrl     *url;
+  gboolean    tls;          /* secure scheme with ssl.encryption enabled */
+} PstRoute;
+
+void pst_route_free (PstRoute *route);
+
+#define PST_TYPE_CONNECTION (pst_connection_get_type ())
+G_DECLARE_FINAL_TYPE (PstConnection, pst_connection, PST, CONNECTION, GObject)
+
+PstConnection *pst_connection_new          (PstListener       *listener,
+                                            GSocketConnection *socket_connection,
+                                            PstRuntime        *runtime,
+                                            GPtrArray         *routes,   /* PstRoute, shared */
+                                            gboolean           tls);
+void           pst_connection_start        (PstConnection *self);
+const char    *pst_connection_get_peer     (PstConnection *self);   /* "127.0.0.1:5555" */
+const char    *pst_connection_get_sni      (PstConnection *self);   /* nullable */
+PstRuntime    *pst_connection_get_runtime  (PstConnection *self);
+/* Which route serves (Host, path); NULL when none. */
+PstRoute      *pst_connection_find_route   (PstConnection *self, const char *host, const char *path);
+/* The HTTP request (or upgrade) has started: the handshake deadline no longer applies. */
+void           pst_connection_request_started (PstConnection *self);
+/* Record what the close log line says */
+void           pst_connection_set_service  (PstConnection *self, const char *service);
+void           pst_connection_set_backend  (PstConnection *self, const char *backend);
+void           pst_connection_set_close    (PstConnection *self, gushort code, const char *reason,
+                                            guint64 bytes_in, guint64 bytes_out);
+/* Close now (deadline, shutdown) */
+void           pst_connection_abort        (PstConnection *self);
+
+G_END_DECLS

@@ -1,0 +1,81 @@
+/* pst-echo.c: the echo service: every WebSocket frame goes back as it came
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include "pst-echo.h"
+#include "pst-websocket.h"
+
+/* Frames are echoed as they stream in (same opcode, same fragmentation),
+ * so a message is never held whole in memory; when the client reads more
+ * slowly than it writes, reading stops until the queue drains. */
+
+typedef struct {
+  PstConnection *conn;
+} Echo;
+
+static void
+echo_frame_start (PstWebsocket *ws, PstWsOpcode opcode, gboolean fin, guint64 length, gpointer user_data)
+{
+  pst_websocket_begin_frame (ws, opcode, fin, length);
+}
+
+static void
+echo_frame_data (PstWebsocket *ws, const guint8 *data, gsize len, gpointer user_data)
+{
+  pst_websocket_append (ws, data, len);
+  if (pst_websocket_is_congested (ws))
+    pst_websocket_pause (ws);
+}
+
+static void
+echo_drained (PstWebsocket *ws, gpointer user_data)
+{
+  pst_websocket_resume (ws);
+}
+
+static void
+echo_closed (PstWebsocket *ws, gushort code, const char *reason, gpointer user_data)
+{
+  Echo *echo = user_data;
+
+  pst_connection_set_close (echo->conn, code, reason,
+                            pst_websocket_get_bytes_in (ws), pst_websocket_get_bytes_out (ws));
+  g_object_unref (echo->conn);
+  g_free (echo);
+  pst_websocket_unref (ws);
+}
+
+static const PstWebsocketSink echo_sink = {
+  .frame_start = echo_frame_start,
+  .frame_data = echo_frame_data,
+  .drained = echo_drained,
+  .closed = echo_closed,
+};
+
+void
+pst_route_websocket_options (PstRoute *route, gboolean server, gpointer out)
+{
+  PstWebsocketOptions *options = out;
+  PstOptions *accept = pst_service_get_accept_options (route->service);
+  guint64 max = 0, inactivity = 0;
+
+  pst_options_get_size (accept, "ws.maximum.message.size", 0, &max);
+  pst_options_get_duration_ms (accept, "ws.inactivity.timeout", 0, &inactivity);
+  options->server = server;
+  options->max_message_size = max;
+  options->inactivity_ms = (guint) MIN (inactivity, G_MAXUINT);
+  options->high_water = 1024 * 1024;
+}
+
+void
+pst_echo_start (PstConnection *conn, PstRoute *route, GIOStream *stream)
+{
+  PstWebsocketOptions options = { 0 };
+  Echo *echo = g_new0 (Echo, 1);
+  PstWebsocket *ws;
+
+  echo->conn = g_object_ref (conn);
+  pst_route_websocket_options (route, TRUE, &options);
+  ws = pst_websocket_new (stream, &options, &echo_sink, echo);
+  pst_websocket_start (ws);
+}

@@ -1,0 +1,21 @@
+/* pst-gateway.h: the running gateway: listeners keyed by bind address, and the current snapshot
+ * SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include "pst-runtime.h"
+
+G_BEGIN_DECLS
+
+#define PST_TYPE_GATEWAY (pst_gateway_get_type ())
+G_DECLARE_FINAL_TYPE (PstGateway, pst_gateway, PST, GATEWAY, GObject)
+
+PstGateway *pst_gateway_new        (void);
+/* Binds what the runtime's services accept (keeping listeners whose bind
+ * address is unchanged), then hands new connections the new snapshot.
+ * On error nothing changes. */
+gboolean    pst_gateway_apply      (PstGateway *self, PstRuntime *runtime, GError **error);
+/* The accept URLs now served, in config order. */
+GStrv       pst_gateway_dup_urls   (PstGateway *self);
+void        pst_gateway_stop       (PstGateway *self);
+
+G_END_DECLS

@@ -1,0 +1,331 @@
+/* pst-listener.c: the sockets of one bind address, and the HTTP server behind them
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <glib/gi18n-lib.h>
+
+#include "pst-directory.h"
+#include "pst-echo.h"
+#include "pst-listener.h"
+#include "pst-origin.h"
+
+struct _PstListener
+{
+  GObject         parent_instance;
+  char           *key;
+  gboolean        tls;
+  GSocketService *service;
+  SoupServer     *soup;
+  PstRuntime     *runtime;
+  GPtrArray      *routes;
+  GHashTable     *connections;   /* peer string → PstConnection (owned) */
+};
+
+G_DEFINE_TYPE (PstListener, pst_listener, G_TYPE_OBJECT)
+
+static void
+pst_listener_dispose (GObject *object)
+{
+  PstListener *self = PST_LISTENER (object);
+
+  pst_listener_stop (self);
+  g_clear_object (&self->service);
+  g_clear_object (&self->soup);
+  g_clear_object (&self->runtime);
+  g_clear_pointer (&self->routes, g_ptr_array_unref);
+  G_OBJECT_CLASS (pst_listener_parent_class)->dispose (object);
+}
+
+static void
+pst_listener_finalize (GObject *object)
+{
+  PstListener *self = PST_LISTENER (object);
+
+  g_clear_pointer (&self->connections, g_hash_table_unref);
+  g_free (self->key);
+  G_OBJECT_CLASS (pst_listener_parent_class)->finalize (object);
+}
+
+static void
+pst_listener_class_init (PstListenerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = pst_listener_dispose;
+  object_class->finalize = pst_listener_finalize;
+}
+
+static void
+pst_listener_init (PstListener *self)
+{
+  self->connections = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+}
+
+static char *
+peer_key (GSocketAddress *address)
+{
+  return address ? g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address)) : g_strdup ("?");
+}
+
+static PstConnection *
+connection_for_message (PstListener *self, SoupServerMessage *msg)
+{
+  g_autofree char *key = peer_key (soup_server_message_get_remote_address (msg));
+
+  return g_hash_table_lookup (self->connections, key);
+}
+
+static void
+request_read_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  PstConnection *conn = connection_for_message (user_data, msg);
+
+  if (conn != NULL)
+    pst_connection_request_started (conn);
+}
+
+typedef struct {
+  PstConnection *conn;
+  PstRoute      *route;   /* owned by the connection's routes */
+} Upgrade;
+
+static void
+upgrade_free (gpointer data, GClosure *closure)
+{
+  Upgrade *up = data;
+
+  g_object_unref (up->conn);
+  g_free (up);
+}
+
+static void
+wrote_informational_cb (SoupServerMessage *msg, gpointer user_data)
+{
+  Upgrade *up = user_data;
+  g_autoptr(GIOStream) stream = NULL;
+
+  if (soup_server_message_get_status (msg) != SOUP_STATUS_SWITCHING_PROTOCOLS)
+    return;
+  stream = soup_server_message_steal_connection (msg);
+  pst_echo_start (up->conn, up->route, stream);
+}
+
+static void
+serve_ca (PstConnection *conn, PstRoute *route, SoupServerMessage *msg)
+{
+  PstKeystore *keystore = pst_runtime_get_keystore (pst_connection_get_runtime (conn));
+  const char *host = pst_connection_get_sni (conn) ? pst_connection_get_sni (conn) : route->url->host;
+  PstStoreEntry *entry = keystore ? pst_keystore_find_for_host (keystore, host) : NULL;
+  GPtrArray *chain;
+  GBytes *top;
+  g_autofree char *b64 = NULL;
+  GString *pem;
+
+  if (entry == NULL)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      return;
+    }
+  /* The top of the chain: the local CA, or the self-signed certificate. */
+  chain = pst_store_entry_get_chain (entry);
+  top = g_ptr_array_index (chain, chain->len - 1);
+  b64 = g_base64_encode (g_bytes_get_data (top, NULL), g_bytes_get_size (top));
+  pem = g_string_new ("-----BEGIN CERTIFICATE-----\n");
+  for (gsize i = 0, n = strlen (b64); i < n; i += 64)
+    {
+      g_string_append_len (pem, b64 + i, MIN (64, n - i));
+      g_string_append_c (pem, '\n');
+    }
+  g_string_append (pem, "-----END CERTIFICATE-----\n");
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Content-Disposition", "attachment; filename=\"postern-ca.pem\"");
+  soup_server_message_set_response (msg, "application/x-x509-ca-cert", SOUP_MEMORY_COPY, pem->str, pem->len);
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  g_string_free (pem, TRUE);
+}
+
+static void
+handle_websocket (PstListener *self, PstConnection *conn, PstRoute *route, SoupServerMessage *msg)
+{
+  g_autoptr(GError) error = NULL;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *origin = soup_message_headers_get_one (headers, "Origin");
+  Upgrade *up;
+
+  if (!pst_origin_allowed (route->service, route->url, origin))
+    {
+      g_message ("client %s: WebSocket upgrade to service %s refused: origin %s is not allowed "
+                 "(add it to the service's cross-site-constraint)",
+                 pst_connection_get_peer (conn), pst_service_get_name (route->service), origin);
+      soup_server_message_set_status (msg, SOUP_STATUS_FORBIDDEN, NULL);
+      return;
+    }
+  if (!soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, &error))
+    {
+      static const char body[] = "This is a WebSocket endpoint: connect with a WebSocket client.\n";
+      soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC, body, sizeof body - 1);
+      soup_server_message_set_status (msg, SOUP_STATUS_BAD_REQUEST, NULL);
+      return;
+    }
+  soup_websocket_server_process_handshake (msg, NULL, NULL, NULL, NULL);
+  up = g_new0 (Upgrade, 1);
+  up->conn = g_object_ref (conn);
+  up->route = route;
+  g_signal_connect_data (msg, "wrote-informational", G_CALLBACK (wrote_informational_cb),
+                         up, upgrade_free, 0);
+}
+
+static void
+handler_cb (SoupServer        *server,
+            SoupServerMessage *msg,
+            const char        *path,
+            GHashTable        *query,
+            gpointer           user_data)
+{
+  PstListener *self = user_data;
+  PstConnection *conn = connection_for_message (self, msg);
+  GUri *uri = soup_server_message_get_uri (msg);
+  const char *type;
+  PstRoute *route;
+
+  if (conn == NULL)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
+      return;
+    }
+  route = pst_connection_find_route (conn, g_uri_get_host (uri), path);
+  if (route == NULL)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      return;
+    }
+  pst_connection_set_service (conn, pst_service_get_name (route->service));
+  type = pst_service_get_service_type (route->service);
+  if (g_str_equal (type, "directory"))
+    {
+      const char *base = route->url->path;
+      gsize base_len = strlen (base);
+
+      if (base_len > 0 && base[base_len - 1] == '/')
+        base_len--;
+      if (g_str_equal (path + base_len, "/postern-ca.pem"))
+        serve_ca (conn, route, msg);
+      else
+        pst_directory_serve (route->service, msg, path + base_len);
+      return;
+    }
+  handle_websocket (self, conn, route, msg);
+}
+
+PstListener *
+pst_listener_new (const char *key, gboolean tls)
+{
+  PstListener *self = g_object_new (PST_TYPE_LISTENER, NULL);
+
+  self->key = g_strdup (key);
+  self->tls = tls;
+  self->service = g_socket_service_new ();
+  g_socket_service_stop (self->service);
+  self->soup = soup_server_new ("server-header", "Postern", NULL);
+  soup_server_add_handler (self->soup, NULL, handler_cb, self, NULL);
+  g_signal_connect_object (self->soup, "request-read", G_CALLBACK (request_read_cb), self, 0);
+  return self;
+}
+
+const char *
+pst_listener_get_key (PstListener *self)
+{
+  return self->key;
+}
+
+gboolean
+pst_listener_add_address (PstListener *self, GSocketAddress *address, GError **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL)
+    return FALSE;
+  if (g_socket_address_get_family (address) == G_SOCKET_FAMILY_IPV6)
+    g_socket_set_option (socket, IPPROTO_IPV6, IPV6_V6ONLY, 1, NULL);
+  g_socket_set_listen_backlog (socket, 1024);
+  if (!g_socket_bind (socket, address, TRUE, &local_error) || !g_socket_listen (socket, &local_error))
+    {
+      g_autofree char *where = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
+      g_set_error (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_BIND,
+                   _("cannot listen on %s: %s (is another gateway running? change the port in the accept URL)"),
+                   where, local_error->message);
+      return FALSE;
+    }
+  return g_socket_listener_add_socket (G_SOCKET_LISTENER (self->service), socket, NULL, error);
+}
+
+static gboolean
+incoming_cb (GSocketService    *service,
+             GSocketConnection *connection,
+             GObject           *source_object,
+             gpointer           user_data)
+{
+  PstListener *self = user_data;
+  PstConnection *conn;
+
+  g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  conn = pst_connection_new (self, connection, self->runtime, self->routes, self->tls);
+  g_hash_table_replace (self->connections, g_strdup (pst_connection_get_peer (conn)), conn);
+  pst_connection_start (conn);
+  return TRUE;
+}
+
+void
+pst_listener_set_snapshot (PstListener *self, PstRuntime *runtime, GPtrArray *routes)
+{
+  g_set_object (&self->runtime, runtime);
+  g_clear_pointer (&self->routes, g_ptr_array_unref);
+  self->routes = g_ptr_array_ref (routes);
+}
+
+void
+pst_listener_start (PstListener *self)
+{
+  g_signal_connect_object (self->service, "incoming", G_CALLBACK (incoming_cb), self, 0);
+  g_socket_service_start (self->service);
+}
+
+void
+pst_listener_stop (PstListener *self)
+{
+  if (self->service != NULL)
+    {
+      g_socket_service_stop (self->service);
+      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
+    }
+  if (self->connections != NULL)
+    {
+      g_autoptr(GList) conns = g_hash_table_get_values (self->connections);
+      for (GList *l = conns; l != NULL; l = l->next)
+        pst_connection_abort (l->data);
+    }
+}
+
+guint
+pst_listener_get_n_connections (PstListener *self)
+{
+  return g_hash_table_size (self->connections);
+}
+
+SoupServer *
+pst_listener_get_soup_server (PstListener *self)
+{
+  return self->soup;
+}
+
+void
+pst_listener_connection_ended (PstListener *self, PstConnection *connection)
+{
+  g_hash_table_remove (self->connections, pst_connection_get_peer (connection));
+}

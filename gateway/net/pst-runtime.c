@@ -1,0 +1,153 @@
+/* pst-runtime.c: an immutable snapshot of a loaded config and its stores
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "pst-password.h"
+#include "pst-runtime.h"
+
+struct _PstRuntime
+{
+  GObject       parent_instance;
+  PstConfig    *config;
+  PstKeystore  *keystore;
+  GTlsDatabase *trust;
+  char         *truststore_path;
+  GHashTable   *certificates;   /* PstStoreEntry* → GTlsCertificate* */
+};
+
+G_DEFINE_TYPE (PstRuntime, pst_runtime, G_TYPE_OBJECT)
+G_DEFINE_QUARK (pst-runtime-error-quark, pst_runtime_error)
+
+static void
+pst_runtime_finalize (GObject *object)
+{
+  PstRuntime *self = PST_RUNTIME (object);
+
+  g_clear_pointer (&self->certificates, g_hash_table_unref);
+  g_clear_object (&self->keystore);
+  g_clear_object (&self->trust);
+  g_clear_object (&self->config);
+  g_free (self->truststore_path);
+  G_OBJECT_CLASS (pst_runtime_parent_class)->finalize (object);
+}
+
+static void
+pst_runtime_class_init (PstRuntimeClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = pst_runtime_finalize;
+}
+
+static void
+pst_runtime_init (PstRuntime *self)
+{
+  self->certificates = g_hash_table_new_full (NULL, NULL, g_object_unref, g_object_unref);
+}
+
+static PstKeystore *
+open_store (const PstStoreRef *ref, GError **error)
+{
+  return pst_keystore_open (ref->file, ref->password_file, error);
+}
+
+PstRuntime *
+pst_runtime_new (PstConfig *config, GPtrArray **diagnostics, GError **error)
+{
+  g_autoptr(PstRuntime) self = NULL;
+  g_autoptr(GPtrArray) diags = NULL;
+  const PstStoreRef *ks, *ts;
+
+  g_return_val_if_fail (PST_IS_CONFIG (config), NULL);
+
+  diags = pst_config_validate (config);
+  if (diagnostics != NULL)
+    *diagnostics = g_ptr_array_ref (diags);
+  if (pst_diagnostics_have_errors (diags))
+    {
+      g_set_error (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_INVALID,
+                   _("%s has errors; fix them and start again"), pst_config_get_path (config));
+      return NULL;
+    }
+
+  self = g_object_new (PST_TYPE_RUNTIME, NULL);
+  self->config = g_object_ref (config);
+
+  ks = pst_config_get_keystore (config);
+  if (ks->file != NULL)
+    {
+      self->keystore = open_store (ks, error);
+      if (self->keystore == NULL)
+        return NULL;
+      for (guint i = 0; i < pst_keystore_get_n_entries (self->keystore); i++)
+        {
+          PstStoreEntry *entry = pst_keystore_get_entry (self->keystore, i);
+          g_autoptr(GTlsCertificate) cert = NULL;
+          g_autoptr(GError) local_error = NULL;
+
+          if (pst_store_entry_get_kind (entry) != PST_ENTRY_KEY)
+            continue;
+          cert = pst_store_entry_to_tls_certificate (entry, &local_error);
+          if (cert == NULL)
+            {
+              g_set_error (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_STORE,
+                           _("%s: entry “%s” cannot be used for TLS: %s"),
+                           ks->file, pst_store_entry_get_alias (entry), local_error->message);
+              return NULL;
+            }
+          g_hash_table_insert (self->certificates, g_object_ref (entry), g_steal_pointer (&cert));
+        }
+    }
+
+  ts = pst_config_get_truststore (config);
+  if (ts->file != NULL)
+    {
+      g_autoptr(PstKeystore) truststore = open_store (ts, error);
+
+      if (truststore == NULL)
+        return NULL;
+      self->trust = pst_keystore_create_tls_database (truststore, error);
+      if (self->trust == NULL)
+        return NULL;
+      self->truststore_path = g_strdup (ts->file);
+    }
+
+  return g_steal_pointer (&self);
+}
+
+PstConfig *
+pst_runtime_get_config (PstRuntime *self)
+{
+  return self->config;
+}
+
+PstKeystore *
+pst_runtime_get_keystore (PstRuntime *self)
+{
+  return self->keystore;
+}
+
+GTlsDatabase *
+pst_runtime_get_trust (PstRuntime *self)
+{
+  return self->trust;
+}
+
+const char *
+pst_runtime_get_truststore_path (PstRuntime *self)
+{
+  return self->truststore_path;
+}
+
+GTlsCertificate *
+pst_runtime_lookup_certificate (PstRuntime *self, const char *host)
+{
+  PstStoreEntry *entry;
+
+  if (self->keystore == NULL || host == NULL)
+    return NULL;
+  entry = pst_keystore_find_for_host (self->keystore, host);
+  if (entry == NULL)
+    return NULL;
+  return g_hash_table_lookup (self->certificates, entry);
+}

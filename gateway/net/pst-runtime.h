@@ -1,0 +1,36 @@
+/* pst-runtime.h: an immutable snapshot of a loaded config and its stores
+ * SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <gio/gio.h>
+#include "pst-config.h"
+#include "pst-keystore.h"
+
+G_BEGIN_DECLS
+
+#define PST_RUNTIME_ERROR (pst_runtime_error_quark ())
+typedef enum {
+  PST_RUNTIME_ERROR_INVALID,   /* the config has errors (printed as diagnostics) */
+  PST_RUNTIME_ERROR_STORE,     /* a store could not be opened */
+  PST_RUNTIME_ERROR_BIND,      /* an address could not be bound */
+} PstRuntimeError;
+GQuark pst_runtime_error_quark (void);
+
+#define PST_TYPE_RUNTIME (pst_runtime_get_type ())
+G_DECLARE_FINAL_TYPE (PstRuntime, pst_runtime, PST, RUNTIME, GObject)
+
+/* Validates the config (diagnostics are returned in *diagnostics, errors
+ * make this fail), opens the key and trust stores and prepares the
+ * certificates.  Each connection keeps a reference to the runtime it
+ * started with, so a reload never touches established connections. */
+PstRuntime      *pst_runtime_new               (PstConfig  *config,
+                                                GPtrArray **diagnostics,
+                                                GError    **error);
+PstConfig       *pst_runtime_get_config        (PstRuntime *self);
+PstKeystore     *pst_runtime_get_keystore      (PstRuntime *self);   /* nullable */
+GTlsDatabase    *pst_runtime_get_trust         (PstRuntime *self);   /* nullable: system CAs */
+const char      *pst_runtime_get_truststore_path (PstRuntime *self); /* nullable */
+/* The certificate for a host name (SNI or accept host); NULL if none matches. */
+GTlsCertificate *pst_runtime_lookup_certificate (PstRuntime *self, const char *host);
+
+G_END_DECLS
