@@ -242,20 +242,25 @@ def run_postern(args, timeout=TOOL_TIMEOUT, cwd=None):
 # Ports
 
 
-def free_ports(count=1, host="127.0.0.1"):
-    """Ports the kernel says are free now (bound to port 0 together, so they
-    are distinct, then released)."""
+def free_ports(count=1, host="127.0.0.1", also=("::1",)):
+    """`count` distinct ports the kernel says are free now on `host` (bound
+    to port 0 together, then released) and also free on the `also` hosts,
+    since an accept URL on `localhost` may bind both 127.0.0.1 and ::1."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket(family, socket.SOCK_STREAM)
-            s.bind((host, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+    for _ in range(50):
+        socks = []
+        try:
+            for _ in range(count):
+                s = socket.socket(family, socket.SOCK_STREAM)
+                s.bind((host, 0))
+                socks.append(s)
+            ports = [s.getsockname()[1] for s in socks]
+        finally:
+            for s in socks:
+                s.close()
+        if all(port_is_free(p, other) for p in ports for other in also):
+            return ports
+    raise Fail(f"no {count} ports free on {host} and {', '.join(also)} after 50 tries")
 
 
 def free_port(host="127.0.0.1"):
