@@ -13,7 +13,8 @@ typedef enum {
   PST_CONFIG_ERROR_IO,         /* cannot read / write the file */
   PST_CONFIG_ERROR_MALFORMED,  /* not well-formed XML, or too large; message has FILE:LINE:COL */
   PST_CONFIG_ERROR_ROOT,       /* root element is not gateway-config */
-  PST_CONFIG_ERROR_INVALID,    /* validation found errors */
+  PST_CONFIG_ERROR_INVALID,    /* validation found errors, or an edit got a bad value */
+  PST_CONFIG_ERROR_NOT_FOUND,  /* an edit named a service, URL or property that does not exist */
 } PstConfigError;
 GQuark pst_config_error_quark (void);
 
@@ -38,6 +39,7 @@ PstConfig   *pst_config_new_from_data   (const char *data, gsize len,
 const char  *pst_config_get_default_text (void);
 
 const char  *pst_config_get_path        (PstConfig *self);   /* absolute */
+const char  *pst_config_get_display_path (PstConfig *self);  /* as given, used in messages */
 const char  *pst_config_get_directory   (PstConfig *self);   /* folder of the file */
 char        *pst_config_resolve_path    (PstConfig *self, const char *relative);
 
@@ -51,6 +53,9 @@ const PstStoreRef *pst_config_get_truststore (PstConfig *self);
 /* <properties>: value with ${…} of the value itself substituted */
 const char  *pst_config_get_property    (PstConfig *self, const char *name);
 GStrv        pst_config_dup_property_names (PstConfig *self);
+const char  *pst_config_get_property_raw (PstConfig *self, const char *name);  /* as written */
+/* service-defaults/accept-options: parent of every service's accept options */
+PstOptions  *pst_config_get_defaults    (PstConfig *self);
 
 /* Parse-time findings (unknown elements, undefined properties…) are kept
  * and returned again by pst_config_validate.  Validation opens stores
@@ -67,6 +72,73 @@ gboolean     pst_config_save            (PstConfig *self, const char *path, GErr
  * rebuilds the service views; emits ::changed. */
 gboolean     pst_config_set_accept      (PstConfig *self, guint service, guint i,
                                          const char *value, GError **error);
-/* … more setters are added by the editor issue as it needs them */
+/* Appends after the last <accept>/<connect>; i is the index of the new one. */
+gboolean     pst_config_add_accept      (PstConfig *self, guint service,
+                                         const char *value, GError **error);
+gboolean     pst_config_remove_accept   (PstConfig *self, guint service, guint i,
+                                         GError **error);
+gboolean     pst_config_set_connect     (PstConfig *self, guint service, guint i,
+                                         const char *value, GError **error);
+gboolean     pst_config_add_connect     (PstConfig *self, guint service,
+                                         const char *value, GError **error);
+gboolean     pst_config_remove_connect  (PstConfig *self, guint service, guint i,
+                                         GError **error);
+/* value NULL (or "" for the description) removes the element */
+gboolean     pst_config_set_service_name        (PstConfig *self, guint service,
+                                                 const char *name, GError **error);
+gboolean     pst_config_set_service_description (PstConfig *self, guint service,
+                                                 const char *description, GError **error);
+gboolean     pst_config_set_service_type        (PstConfig *self, guint service,
+                                                 const char *type, GError **error);
+/* <properties>/<name> of a service ("directory", "welcome-file", …); value NULL unsets */
+gboolean     pst_config_set_service_property    (PstConfig *self, guint service,
+                                                 const char *name, const char *value,
+                                                 GError **error);
+/* accept-options / connect-options; value NULL unsets (and drops an emptied
+ * options element) */
+gboolean     pst_config_set_accept_option  (PstConfig *self, guint service,
+                                            const char *name, const char *value,
+                                            GError **error);
+gboolean     pst_config_set_connect_option (PstConfig *self, guint service,
+                                            const char *name, const char *value,
+                                            GError **error);
+/* origins NULL removes the cross-site-constraint (same origin only) */
+gboolean     pst_config_set_allow_origins  (PstConfig *self, guint service,
+                                            const char * const *origins,
+                                            GError **error);
+/* A small template (name, accept on localhost:8000, type; a connect for a
+ * proxy, a directory for a directory) appended after the last service;
+ * on success *out_index (optional) is its index. */
+gboolean     pst_config_add_service        (PstConfig *self, const char *name,
+                                            const char *type, guint *out_index,
+                                            GError **error);
+/* Inserted right after the original, named "NAME-copy". */
+gboolean     pst_config_duplicate_service  (PstConfig *self, guint service,
+                                            GError **error);
+/* Comments right above a service go with it when it is removed or moved. */
+gboolean     pst_config_remove_service     (PstConfig *self, guint service,
+                                            GError **error);
+gboolean     pst_config_move_service       (PstConfig *self, guint service,
+                                            guint new_index, GError **error);
+/* Global <properties>: sets or adds */
+gboolean     pst_config_set_property       (PstConfig *self, const char *name,
+                                            const char *value, GError **error);
+gboolean     pst_config_rename_property    (PstConfig *self, const char *name,
+                                            const char *new_name, GError **error);
+gboolean     pst_config_remove_property    (PstConfig *self, const char *name,
+                                            GError **error);
+
+typedef enum {
+  PST_STORE_KIND_KEYSTORE,
+  PST_STORE_KIND_TRUSTSTORE,
+} PstStoreKind;
+
+/* field: "type", "file" or "password-file"; value NULL removes it.  Creates
+ * <security> and the store element when needed. */
+gboolean     pst_config_set_store_field    (PstConfig *self, PstStoreKind kind,
+                                            const char *field, const char *value,
+                                            GError **error);
+gboolean     pst_config_remove_store       (PstConfig *self, PstStoreKind kind,
+                                            GError **error);
 
 G_END_DECLS

@@ -18,6 +18,8 @@ const char  *pst_service_get_description   (PstService *self);
 const char  *pst_service_get_service_type  (PstService *self);  /* "echo", "directory", "proxy", … */
 guint        pst_service_get_line          (PstService *self);
 guint        pst_service_get_index         (PstService *self);  /* position among services */
+guint        pst_service_get_type_line     (PstService *self);  /* line of <type>, 0 if absent */
+guint        pst_service_get_name_line     (PstService *self);  /* line of <name>, 0 if absent */
 
 guint        pst_service_get_n_accepts     (PstService *self);
 const char  *pst_service_get_accept        (PstService *self, guint i);  /* substituted text */

@@ -15,6 +15,10 @@ typedef struct {
 } PstUrl;
 
 #define PST_URL_ERROR (pst_url_error_quark ())
+typedef enum {
+  PST_URL_ERROR_SYNTAX,   /* not scheme://host[:port][/path] */
+  PST_URL_ERROR_PORT,     /* port 0, above 65535, not a number, or missing for tcp/ssl */
+} PstUrlError;
 GQuark   pst_url_error_quark (void);
 
 PstUrl  *pst_url_parse          (const char *text, GError **error);

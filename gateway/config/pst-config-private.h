@@ -1,0 +1,77 @@
+/* pst-config-private.h: PstConfig internals shared by parse, validate and edit
+ * SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <libxml/tree.h>
+#include "pst-config.h"
+#include "pst-service-private.h"
+
+G_BEGIN_DECLS
+
+/* Lines of a store's children, for precise diagnostics. */
+typedef struct {
+  guint type_line;
+  guint file_line;
+  guint password_file_line;
+} PstStoreLines;
+
+struct _PstConfig
+{
+  GObject        parent_instance;
+
+  char          *path;           /* absolute */
+  char          *display_path;   /* as given, for messages */
+  char          *directory;
+
+  /* The text the document was parsed from (columns are searched in it). */
+  char          *text;
+  gsize          text_len;
+  GArray        *line_offsets;   /* gsize: offset of each line start */
+  gboolean       has_declaration;
+  gboolean       ends_with_newline;
+
+  xmlDocPtr      doc;
+
+  /* Views rebuilt from the document */
+  GPtrArray     *services;         /* PstService */
+  GHashTable    *property_raw;     /* name → raw value */
+  GHashTable    *property_values;  /* name → substituted value (cache) */
+  GHashTable    *property_lines;   /* name → GUINT line of <property> */
+  GPtrArray     *property_names;   /* document order */
+  PstOptions    *defaults;         /* service-defaults/accept-options */
+  PstStoreRef    keystore;
+  PstStoreRef    truststore;
+  PstStoreLines  keystore_lines;
+  PstStoreLines  truststore_lines;
+  GPtrArray     *parse_diagnostics;
+};
+
+/* pst-config-parse.c */
+gboolean  pst_config_load_text      (PstConfig   *self,
+                                     const char  *data,
+                                     gsize        len,
+                                     GError     **error);
+void      pst_config_clear_views    (PstConfig   *self);
+gboolean  pst_config_node_is        (xmlNodePtr   node,
+                                     const char  *name);
+xmlNodePtr pst_config_node_child    (xmlNodePtr   node,
+                                     const char  *name);
+char     *pst_config_node_text      (xmlNodePtr   node);
+const char *pst_config_gateway_ns_uri (guint i);   /* NULL after the last */
+
+/* pst-config.c */
+void      pst_config_emit_changed   (PstConfig   *self);
+guint     pst_config_column         (PstConfig   *self,
+                                     guint        line,
+                                     const char  *element);
+void      pst_config_add_diagnostic (PstConfig   *self,
+                                     GPtrArray   *diagnostics,
+                                     PstSeverity  severity,
+                                     guint        line,
+                                     const char  *element,
+                                     const char  *service,
+                                     const char  *field,
+                                     const char  *format,
+                                     ...) G_GNUC_PRINTF (8, 9);
+
+G_END_DECLS
