@@ -1,0 +1,141 @@
+/* test-client-hello.c: SNI from real ClientHellos written by GnuTLS through GIO
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <string.h>
+#include <sys/socket.h>
+#include <gio/gio.h>
+
+#include "pst-client-hello.h"
+
+/* Starts a real TLS client handshake on one end of a socket pair and
+ * returns the bytes it sent (the ClientHello). */
+static GBytes *
+capture_client_hello (const char *server_name)
+{
+  int fds[2];
+  g_autoptr(GSocket) client_sock = NULL, server_sock = NULL;
+  g_autoptr(GIOStream) client_conn = NULL;
+  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GByteArray) got = g_byte_array_new ();
+  guint8 buf[4096];
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM, 0, fds), ==, 0);
+  client_sock = g_socket_new_from_fd (fds[0], &error);
+  g_assert_no_error (error);
+  server_sock = g_socket_new_from_fd (fds[1], &error);
+  g_assert_no_error (error);
+  client_conn = G_IO_STREAM (g_socket_connection_factory_create_connection (client_sock));
+  tls = g_tls_client_connection_new (client_conn,
+                                     server_name ? g_network_address_new (server_name, 443) : NULL,
+                                     &error);
+  g_assert_no_error (error);
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+
+  /* Collect until a whole record is there (bounded). */
+  g_socket_set_blocking (server_sock, FALSE);
+  while (g_get_monotonic_time () < deadline)
+    {
+      gssize n;
+
+      g_main_context_iteration (NULL, FALSE);
+      n = g_socket_receive (server_sock, (char *) buf, sizeof buf, NULL, NULL);
+      if (n > 0)
+        g_byte_array_append (got, buf, n);
+      if (got->len >= 5 && got->len >= 5u + ((got->data[3] << 8) | got->data[4]))
+        break;
+      g_usleep (1000);
+    }
+  g_assert_cmpuint (got->len, >, 5);
+  return g_byte_array_free_to_bytes (g_steal_pointer (&got));
+}
+
+static void
+test_sni_present (void)
+{
+  g_autoptr(GBytes) hello = capture_client_hello ("gateway.example.test");
+  g_autofree char *sni = NULL;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (hello, &len);
+
+  g_assert_cmpint (pst_client_hello_parse (data, len, &sni), ==, PST_HELLO_OK);
+  g_assert_cmpstr (sni, ==, "gateway.example.test");
+}
+
+static void
+test_sni_absent (void)
+{
+  /* No server identity, no SNI.  (glib-networking 2.74 sends even an IP
+   * address as SNI, against RFC 6066: the gateway looks those up too.) */
+  g_autoptr(GBytes) hello = capture_client_hello (NULL);
+  g_autofree char *sni = NULL;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (hello, &len);
+
+  g_assert_cmpint (pst_client_hello_parse (data, len, &sni), ==, PST_HELLO_OK);
+  g_assert_null (sni);
+}
+
+static void
+test_truncations (void)
+{
+  g_autoptr(GBytes) hello = capture_client_hello ("a.test");
+  gsize len;
+  const guint8 *data = g_bytes_get_data (hello, &len);
+
+  /* Every prefix is either "need more" or a complete parse; never a crash
+   * (ASan checks the bounds). */
+  for (gsize i = 0; i < len; i++)
+    {
+      g_autofree guint8 *copy = g_memdup2 (data, i);
+      g_autofree char *sni = NULL;
+      PstHelloResult r = pst_client_hello_parse (copy, i, &sni);
+      g_assert_cmpint (r, ==, PST_HELLO_NEED_MORE);
+    }
+}
+
+static void
+test_corruptions (void)
+{
+  g_autoptr(GBytes) hello = capture_client_hello ("b.test");
+  gsize len;
+  const guint8 *data = g_bytes_get_data (hello, &len);
+  GRand *rand = g_rand_new_with_seed (42);
+
+  for (int round = 0; round < 2000; round++)
+    {
+      g_autofree guint8 *copy = g_memdup2 (data, len);
+      g_autofree char *sni = NULL;
+
+      for (int flips = 0; flips < 4; flips++)
+        copy[g_rand_int_range (rand, 5, len)] = g_rand_int_range (rand, 0, 256);
+      pst_client_hello_parse (copy, len, &sni);
+      if (sni != NULL)
+        g_assert_true (g_str_is_ascii (sni));
+    }
+  g_rand_free (rand);
+}
+
+static void
+test_not_tls (void)
+{
+  const char *http = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  g_autofree char *sni = NULL;
+
+  g_assert_cmpint (pst_client_hello_parse ((const guint8 *) http, strlen (http), &sni), ==, PST_HELLO_NOT_TLS);
+  g_assert_null (sni);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_test_add_func ("/client-hello/sni", test_sni_present);
+  g_test_add_func ("/client-hello/no-sni", test_sni_absent);
+  g_test_add_func ("/client-hello/truncations", test_truncations);
+  g_test_add_func ("/client-hello/corruptions", test_corruptions);
+  g_test_add_func ("/client-hello/not-tls", test_not_tls);
+  return g_test_run ();
+}

@@ -1,0 +1,293 @@
+/* test-websocket.c: RFC 6455 framing of PstWebsocket, driven with raw frames over a socket pair
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <string.h>
+#include <sys/socket.h>
+#include <gio/gio.h>
+
+#include "pst-websocket.h"
+
+typedef struct {
+  GSocket      *client;      /* the test's raw end */
+  PstWebsocket *ws;          /* the server end, echoing */
+  gboolean      closed;
+  gushort       close_code;
+} Fixture;
+
+static void
+sink_start (PstWebsocket *ws, PstWsOpcode op, gboolean fin, guint64 len, gpointer data)
+{
+  pst_websocket_begin_frame (ws, op, fin, len);
+}
+
+static void
+sink_data (PstWebsocket *ws, const guint8 *d, gsize len, gpointer data)
+{
+  pst_websocket_append (ws, d, len);
+}
+
+static void
+sink_closed (PstWebsocket *ws, gushort code, const char *reason, gpointer data)
+{
+  Fixture *f = data;
+
+  f->closed = TRUE;
+  f->close_code = code;
+}
+
+static const PstWebsocketSink sink = {
+  .frame_start = sink_start, .frame_data = sink_data, .closed = sink_closed,
+};
+
+static void
+setup (Fixture *f, gconstpointer max_size)
+{
+  int fds[2];
+  g_autoptr(GSocket) server = NULL;
+  g_autoptr(GIOStream) stream = NULL;
+  PstWebsocketOptions options = { .server = TRUE, .max_message_size = GPOINTER_TO_UINT (max_size) };
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM, 0, fds), ==, 0);
+  f->client = g_socket_new_from_fd (fds[0], NULL);
+  g_socket_set_blocking (f->client, FALSE);
+  server = g_socket_new_from_fd (fds[1], NULL);
+  stream = G_IO_STREAM (g_socket_connection_factory_create_connection (server));
+  f->ws = pst_websocket_new (stream, &options, &sink, f);
+  pst_websocket_start (f->ws);
+}
+
+static void
+teardown (Fixture *f, gconstpointer data)
+{
+  gint64 deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+
+  g_socket_close (f->client, NULL);
+  while (!f->closed && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE);
+  pst_websocket_unref (f->ws);
+  g_object_unref (f->client);
+}
+
+static void
+send_frame (Fixture *f, guint8 op, gboolean fin, gboolean mask, const void *payload, gsize len)
+{
+  g_autoptr(GByteArray) frame = g_byte_array_new ();
+  guint8 b[10];
+  const guint8 key[4] = { 0x12, 0x34, 0x56, 0x78 };
+
+  b[0] = (fin ? 0x80 : 0) | op;
+  g_byte_array_append (frame, b, 1);
+  if (len < 126)
+    {
+      b[0] = (mask ? 0x80 : 0) | len;
+      g_byte_array_append (frame, b, 1);
+    }
+  else if (len < 65536)
+    {
+      b[0] = (mask ? 0x80 : 0) | 126; b[1] = len >> 8; b[2] = len & 0xff;
+      g_byte_array_append (frame, b, 3);
+    }
+  else
+    {
+      b[0] = (mask ? 0x80 : 0) | 127;
+      for (int i = 0; i < 8; i++)
+        b[1 + i] = ((guint64) len >> (8 * (7 - i))) & 0xff;
+      g_byte_array_append (frame, b, 9);
+    }
+  if (mask)
+    g_byte_array_append (frame, key, 4);
+  for (gsize i = 0; i < len; i++)
+    {
+      guint8 c = ((const guint8 *) payload)[i] ^ (mask ? key[i & 3] : 0);
+      g_byte_array_append (frame, &c, 1);
+    }
+  for (gsize off = 0; off < frame->len;)
+    {
+      gssize n = g_socket_send (f->client, (const char *) frame->data + off, frame->len - off, NULL, NULL);
+      if (n > 0)
+        off += n;
+      g_main_context_iteration (NULL, FALSE);
+    }
+}
+
+/* Reads one frame (bounded wait); returns payload, sets op/fin. */
+static GBytes *
+recv_frame (Fixture *f, guint8 *op, gboolean *fin)
+{
+  static GByteArray *pending;
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  if (pending == NULL)
+    pending = g_byte_array_new ();
+  while (g_get_monotonic_time () < deadline)
+    {
+      guint8 buf[65536];
+      gssize n;
+
+      if (pending->len >= 2)
+        {
+          guint64 len = pending->data[1] & 0x7f;
+          gsize hdr = 2;
+
+          g_assert_false (pending->data[1] & 0x80);   /* server frames are not masked */
+          if (len == 126)
+            hdr = 4;
+          else if (len == 127)
+            hdr = 10;
+          if (pending->len >= hdr)
+            {
+              if (len == 126)
+                len = (pending->data[2] << 8) | pending->data[3];
+              else if (len == 127)
+                {
+                  len = 0;
+                  for (int i = 0; i < 8; i++)
+                    len = (len << 8) | pending->data[2 + i];
+                }
+              if (pending->len >= hdr + len)
+                {
+                  GBytes *payload = g_bytes_new (pending->data + hdr, len);
+                  *op = pending->data[0] & 0x0f;
+                  *fin = (pending->data[0] & 0x80) != 0;
+                  g_byte_array_remove_range (pending, 0, hdr + len);
+                  return payload;
+                }
+            }
+        }
+      g_main_context_iteration (NULL, FALSE);
+      n = g_socket_receive (f->client, (char *) buf, sizeof buf, NULL, NULL);
+      if (n > 0)
+        g_byte_array_append (pending, buf, n);
+      else if (n == 0)
+        break;
+      else
+        g_usleep (500);
+    }
+  g_byte_array_set_size (pending, 0);
+  return NULL;
+}
+
+static void
+assert_frame (Fixture *f, guint8 want_op, gboolean want_fin, const char *want)
+{
+  guint8 op;
+  gboolean fin;
+  g_autoptr(GBytes) payload = recv_frame (f, &op, &fin);
+
+  g_assert_nonnull (payload);
+  g_assert_cmpint (op, ==, want_op);
+  g_assert_cmpint (fin, ==, want_fin);
+  if (want != NULL)
+    {
+      gsize len;
+      const char *data = g_bytes_get_data (payload, &len);
+      g_assert_cmpmem (data, len, want, strlen (want));
+    }
+}
+
+static void
+assert_close (Fixture *f, gushort want_code)
+{
+  guint8 op;
+  gboolean fin;
+  g_autoptr(GBytes) payload = recv_frame (f, &op, &fin);
+  const guint8 *p;
+  gsize len;
+
+  g_assert_nonnull (payload);
+  g_assert_cmpint (op, ==, PST_WS_OP_CLOSE);
+  p = g_bytes_get_data (payload, &len);
+  g_assert_cmpuint (len, >=, 2);
+  g_assert_cmpuint ((p[0] << 8) | p[1], ==, want_code);
+}
+
+static void
+test_text (Fixture *f, gconstpointer data)
+{
+  send_frame (f, PST_WS_OP_TEXT, TRUE, TRUE, "hello", 5);
+  assert_frame (f, PST_WS_OP_TEXT, TRUE, "hello");
+  send_frame (f, PST_WS_OP_BINARY, TRUE, TRUE, "\0\1\2", 3);
+  assert_frame (f, PST_WS_OP_BINARY, TRUE, NULL);
+}
+
+static void
+test_fragments_and_ping (Fixture *f, gconstpointer data)
+{
+  send_frame (f, PST_WS_OP_TEXT, FALSE, TRUE, "hel", 3);
+  send_frame (f, PST_WS_OP_PING, TRUE, TRUE, "p1", 2);
+  send_frame (f, PST_WS_OP_CONTINUATION, TRUE, TRUE, "lo", 2);
+  assert_frame (f, PST_WS_OP_TEXT, FALSE, "hel");
+  assert_frame (f, PST_WS_OP_PONG, TRUE, "p1");
+  assert_frame (f, PST_WS_OP_CONTINUATION, TRUE, "lo");
+}
+
+static void
+test_large (Fixture *f, gconstpointer data)
+{
+  gsize len = 300 * 1024;
+  g_autofree guint8 *big = g_malloc (len);
+  guint8 op;
+  gboolean fin;
+  g_autoptr(GBytes) echoed = NULL;
+
+  for (gsize i = 0; i < len; i++)
+    big[i] = (i * 7 + 3) & 0xff;
+  send_frame (f, PST_WS_OP_BINARY, TRUE, TRUE, big, len);
+  echoed = recv_frame (f, &op, &fin);
+  g_assert_nonnull (echoed);
+  g_assert_cmpmem (g_bytes_get_data (echoed, NULL), g_bytes_get_size (echoed), big, len);
+}
+
+static void
+test_unmasked (Fixture *f, gconstpointer data)
+{
+  send_frame (f, PST_WS_OP_TEXT, TRUE, FALSE, "x", 1);
+  assert_close (f, PST_WS_CLOSE_PROTOCOL_ERROR);
+}
+
+static void
+test_too_big (Fixture *f, gconstpointer data)
+{
+  send_frame (f, PST_WS_OP_TEXT, FALSE, TRUE, "0123456789", 10);
+  assert_frame (f, PST_WS_OP_TEXT, FALSE, "0123456789");
+  send_frame (f, PST_WS_OP_CONTINUATION, TRUE, TRUE, "0123456789", 10);
+  assert_close (f, PST_WS_CLOSE_TOO_BIG);
+}
+
+static void
+test_bad_continuation (Fixture *f, gconstpointer data)
+{
+  send_frame (f, PST_WS_OP_CONTINUATION, TRUE, TRUE, "x", 1);
+  assert_close (f, PST_WS_CLOSE_PROTOCOL_ERROR);
+}
+
+static void
+test_close_handshake (Fixture *f, gconstpointer data)
+{
+  const guint8 close[] = { 0x03, 0xe8, 'b', 'y', 'e' };
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  send_frame (f, PST_WS_OP_CLOSE, TRUE, TRUE, close, sizeof close);
+  assert_close (f, PST_WS_CLOSE_NORMAL);
+  while (!f->closed && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_true (f->closed);
+  g_assert_cmpuint (f->close_code, ==, PST_WS_CLOSE_NORMAL);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+#define ADD(path, func, max) \
+  g_test_add (path, Fixture, GUINT_TO_POINTER (max), setup, func, teardown)
+  ADD ("/websocket/text-and-binary", test_text, 0);
+  ADD ("/websocket/fragments-and-ping", test_fragments_and_ping, 0);
+  ADD ("/websocket/large-frame", test_large, 0);
+  ADD ("/websocket/unmasked-client-frame", test_unmasked, 0);
+  ADD ("/websocket/message-too-big", test_too_big, 15);
+  ADD ("/websocket/continuation-without-message", test_bad_continuation, 0);
+  ADD ("/websocket/close-handshake", test_close_handshake, 0);
+  return g_test_run ();
+}
