@@ -383,7 +383,7 @@ subjectKeyIdentifier = hash
                      "-keyfile", key, "-in", csr, "-out", cert, "-notext",
                      "-extensions", "v3_ca",
                      "-startdate", _stamp(now - datetime.timedelta(days=500)),
-                     "-enddate", _stamp(now + datetime.timedelta(days=60))])
+                     "-enddate", _stamp(now + datetime.timedelta(days=365))])
         return Cert(name, cert, key)
 
     def leaf(self, name, sans=LOCAL_SANS, client=False, server=True,
@@ -411,7 +411,8 @@ subjectKeyIdentifier = hash
                 f.write(f"subjectAltName = {', '.join(sans)}\n")
         now = datetime.datetime.now(datetime.timezone.utc)
         nb = not_before or (now - datetime.timedelta(hours=1))
-        na = not_after or (now + datetime.timedelta(days=30))
+        # > 30 days: the gateway warns about certificates expiring sooner
+        na = not_after or (now + datetime.timedelta(days=90))
         cert = self._path(f"{stem}.pem")
         run_checked([self.openssl, "ca", "-batch", "-config", self.ca_cnf,
                      "-in", csr, "-out", cert, "-notext",
