@@ -536,6 +536,23 @@ pst_config_set_service_type (PstConfig *self, guint service, const char *type, G
 }
 
 gboolean
+pst_config_set_service_text (PstConfig *self, guint service, const char *field,
+                             const char *value, GError **error)
+{
+  g_return_val_if_fail (field != NULL, FALSE);
+
+  if (strcmp (field, "name") == 0)
+    return pst_config_set_service_name (self, service, value, error);
+  if (strcmp (field, "description") == 0)
+    return pst_config_set_service_description (self, service, value, error);
+  if (strcmp (field, "type") == 0)
+    return pst_config_set_service_type (self, service, value, error);
+  g_set_error (error, PST_CONFIG_ERROR, PST_CONFIG_ERROR_INVALID,
+               _("a service has no text field “%s” (it has name, description and type)"), field);
+  return FALSE;
+}
+
+gboolean
 pst_config_set_service_property (PstConfig *self, guint service, const char *name,
                                  const char *value, GError **error)
 {
@@ -733,7 +750,7 @@ pst_config_add_service (PstConfig *self, const char *name, const char *type,
 }
 
 gboolean
-pst_config_duplicate_service (PstConfig *self, guint service, GError **error)
+pst_config_duplicate_service (PstConfig *self, guint service, guint *out_index, GError **error)
 {
   xmlNodePtr svc, copy, name;
   g_autofree char *sep = NULL;
@@ -755,6 +772,8 @@ pst_config_duplicate_service (PstConfig *self, guint service, GError **error)
       g_autofree char *new_name = g_strdup_printf ("%s-copy", old);
       set_text (self, name, new_name);
     }
+  if (out_index != NULL)
+    *out_index = service + 1;
   return commit (self, error);
 }
 

@@ -90,6 +90,10 @@ gboolean     pst_config_set_service_description (PstConfig *self, guint service,
                                                  const char *description, GError **error);
 gboolean     pst_config_set_service_type        (PstConfig *self, guint service,
                                                  const char *type, GError **error);
+/* field: "name", "description" or "type"; same rules as the three above */
+gboolean     pst_config_set_service_text        (PstConfig *self, guint service,
+                                                 const char *field, const char *value,
+                                                 GError **error);
 /* <properties>/<name> of a service ("directory", "welcome-file", …); value NULL unsets */
 gboolean     pst_config_set_service_property    (PstConfig *self, guint service,
                                                  const char *name, const char *value,
@@ -112,9 +116,10 @@ gboolean     pst_config_set_allow_origins  (PstConfig *self, guint service,
 gboolean     pst_config_add_service        (PstConfig *self, const char *name,
                                             const char *type, guint *out_index,
                                             GError **error);
-/* Inserted right after the original, named "NAME-copy". */
+/* Inserted right after the original, named "NAME-copy"; *out_index
+ * (optional) is the copy's index. */
 gboolean     pst_config_duplicate_service  (PstConfig *self, guint service,
-                                            GError **error);
+                                            guint *out_index, GError **error);
 /* Comments right above a service go with it when it is removed or moved. */
 gboolean     pst_config_remove_service     (PstConfig *self, guint service,
                                             GError **error);
