@@ -710,50 +710,12 @@ cert_bag (GBytes     *der,
                    attrs);
 }
 
+/* PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) as keytool 17 writes it.
+ * Returns the AlgorithmIdentifier; data is padded and encrypted in place. */
 static GByteArray *
-key_bag (GBytes      *pkcs8,
-         const char  *alias,
-         GBytes      *key_id,
-         const char  *password,
-         GError     **error)
-{
-  gnutls_x509_privkey_t key = NULL;
-  gnutls_datum_t datum, encrypted = { NULL, 0 };
-  GPtrArray *attrs;
-  GByteArray *value;
-  gsize size;
-  int ret;
-
-  datum.data = (unsigned char *) g_bytes_get_data (pkcs8, &size);
-  datum.size = size;
-  gnutls_x509_privkey_init (&key);
-  ret = gnutls_x509_privkey_import_pkcs8 (key, &datum, GNUTLS_X509_FMT_DER, NULL, GNUTLS_PKCS_PLAIN);
-  if (ret >= 0)
-    ret = gnutls_x509_privkey_export2_pkcs8 (key, GNUTLS_X509_FMT_DER, password,
-                                             GNUTLS_PKCS_PBES2_AES_256, &encrypted);
-  gnutls_x509_privkey_deinit (key);
-  if (ret < 0)
-    {
-      g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_CERTIFICATE,
-                   _("Cannot encrypt the private key of “%s” (%s)"), alias, gnutls_strerror (ret));
-      return NULL;
-    }
-  value = der_raw (encrypted.data, encrypted.size);
-  gnutls_free (encrypted.data);
-
-  attrs = g_ptr_array_new ();
-  g_ptr_array_add (attrs, friendly_name_attribute (alias));
-  g_ptr_array_add (attrs, attribute (DER_OID (OID_LOCAL_KEY_ID),
-                                     der_octets (g_bytes_get_data (key_id, NULL), g_bytes_get_size (key_id))));
-  return safe_bag (OID_SHROUDED_KEY_BAG, sizeof OID_SHROUDED_KEY_BAG, value, attrs);
-}
-
-/* ContentInfo(encryptedData) holding safe_contents under PBES2
- * (PBKDF2-HMAC-SHA256, AES-256-CBC), as keytool 17 writes certificates. */
-static GByteArray *
-encrypted_content_info (GByteArray  *safe_contents,
-                        const char  *password,
-                        GError     **error)
+pbes2_encrypt (GByteArray  *data,
+               const char  *password,
+               GError     **error)
 {
   guint8 salt[16], iv[16], key[32];
   gnutls_datum_t pw = { (unsigned char *) password, strlen (password) };
@@ -761,12 +723,11 @@ encrypted_content_info (GByteArray  *safe_contents,
   gnutls_datum_t key_d = { key, sizeof key };
   gnutls_datum_t iv_d = { iv, sizeof iv };
   gnutls_cipher_hd_t cipher = NULL;
-  guint pad = 16 - safe_contents->len % 16;
-  GByteArray *params;
+  guint8 pad = 16 - data->len % 16;
   int ret;
 
   for (guint i = 0; i < pad; i++)
-    g_byte_array_append (safe_contents, (guint8 *) &pad, 1);
+    g_byte_array_append (data, &pad, 1);
 
   ret = gnutls_rnd (GNUTLS_RND_NONCE, salt, sizeof salt);
   if (ret >= 0)
@@ -777,28 +738,114 @@ encrypted_content_info (GByteArray  *safe_contents,
     ret = gnutls_cipher_init (&cipher, GNUTLS_CIPHER_AES_256_CBC, &key_d, &iv_d);
   if (ret >= 0)
     {
-      ret = gnutls_cipher_encrypt (cipher, safe_contents->data, safe_contents->len);
+      ret = gnutls_cipher_encrypt (cipher, data->data, data->len);
       gnutls_cipher_deinit (cipher);
     }
   gnutls_memset (key, 0, sizeof key);
   if (ret < 0)
     {
-      g_byte_array_unref (safe_contents);
       g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_CERTIFICATE,
-                   _("Cannot encrypt the certificates (%s)"), gnutls_strerror (ret));
+                   _("Cannot encrypt the store (%s)"), gnutls_strerror (ret));
       return NULL;
     }
 
-  params = DER_SEQ (DER_OID (OID_PBES2),
-                    DER_SEQ (DER_SEQ (DER_OID (OID_PBKDF2),
-                                      DER_SEQ (der_octets (salt, sizeof salt),
-                                               der_uint (PBE_ITERATIONS),
-                                               DER_SEQ (DER_OID (OID_HMAC_SHA256), der_raw ("\x05\x00", 2)))),
-                             DER_SEQ (DER_OID (OID_AES256_CBC), der_octets (iv, sizeof iv))));
+  return DER_SEQ (DER_OID (OID_PBES2),
+                  DER_SEQ (DER_SEQ (DER_OID (OID_PBKDF2),
+                                    DER_SEQ (der_octets (salt, sizeof salt),
+                                             der_uint (PBE_ITERATIONS),
+                                             DER_SEQ (DER_OID (OID_HMAC_SHA256), der_raw ("\x05\x00", 2)))),
+                           DER_SEQ (DER_OID (OID_AES256_CBC), der_octets (iv, sizeof iv))));
+}
+
+static GByteArray *
+key_bag (GBytes      *pkcs8,
+         const char  *alias,
+         GBytes      *key_id,
+         const char  *password,
+         GError     **error)
+{
+  GByteArray *data = der_raw (g_bytes_get_data (pkcs8, NULL), g_bytes_get_size (pkcs8));
+  GByteArray *alg;
+  GPtrArray *attrs;
+
+  /* GnuTLS would encrypt with 600,000 PBKDF2 rounds: seconds per load */
+  alg = pbes2_encrypt (data, password, error);
+  if (alg == NULL)
+    {
+      gnutls_memset (data->data, 0, data->len);
+      g_byte_array_unref (data);
+      return NULL;
+    }
+  attrs = g_ptr_array_new ();
+  g_ptr_array_add (attrs, friendly_name_attribute (alias));
+  g_ptr_array_add (attrs, attribute (DER_OID (OID_LOCAL_KEY_ID),
+                                     der_octets (g_bytes_get_data (key_id, NULL), g_bytes_get_size (key_id))));
+  return safe_bag (OID_SHROUDED_KEY_BAG, sizeof OID_SHROUDED_KEY_BAG,
+                   DER_SEQ (alg, der_tlv (0x04, data)), attrs);
+}
+
+/* ContentInfo(encryptedData) holding safe_contents, as keytool 17
+ * writes certificates. */
+static GByteArray *
+encrypted_content_info (GByteArray  *safe_contents,
+                        const char  *password,
+                        GError     **error)
+{
+  GByteArray *alg = pbes2_encrypt (safe_contents, password, error);
+
+  if (alg == NULL)
+    {
+      g_byte_array_unref (safe_contents);
+      return NULL;
+    }
   return DER_SEQ (DER_OID (OID_ENCRYPTED_DATA),
                   der_tlv (0xa0, DER_SEQ (der_uint (0),
-                                          DER_SEQ (DER_OID (OID_DATA), params,
+                                          DER_SEQ (DER_OID (OID_DATA), alg,
                                                    der_tlv (0x80, safe_contents)))));
+}
+
+/* RFC 7292 appendix B.2 with SHA-256 (u = 32, v = 64), ID 3 (MAC key),
+ * for a 32-byte key: one block A1 = H^iterations(D || S || P). */
+static void
+pkcs12_mac_key (const char   *password,
+                const guint8 *salt,
+                gsize         salt_len,
+                guint         iterations,
+                guint8        out[32])
+{
+  glong n = 0;
+  g_autofree gunichar2 *utf16 = g_utf8_to_utf16 (password, -1, NULL, &n, NULL);
+  gsize p_len = (n + 1) * 2;   /* BMPString with its two zero bytes */
+  gsize s_fill = 64 * ((salt_len + 63) / 64);
+  gsize p_fill = 64 * ((p_len + 63) / 64);
+  g_autofree guint8 *bmp = g_malloc0 (p_len);
+  g_autofree guint8 *input = g_malloc (64 + s_fill + p_fill);
+  gnutls_hash_hd_t hash = NULL;
+
+  for (glong i = 0; i < n; i++)
+    {
+      bmp[2 * i] = utf16[i] >> 8;
+      bmp[2 * i + 1] = utf16[i] & 0xff;
+    }
+  memset (input, 3, 64);
+  for (gsize i = 0; i < s_fill; i++)
+    input[64 + i] = salt[i % salt_len];
+  for (gsize i = 0; i < p_fill; i++)
+    input[64 + s_fill + i] = bmp[i % p_len];
+
+  gnutls_hash_fast (GNUTLS_DIG_SHA256, input, 64 + s_fill + p_fill, out);
+  gnutls_hash_init (&hash, GNUTLS_DIG_SHA256);
+  for (guint i = 1; i < iterations; i++)
+    {
+      gnutls_hash (hash, out, 32);
+      gnutls_hash_output (hash, out);
+    }
+  gnutls_hash_deinit (hash, NULL);
+
+  gnutls_memset (bmp, 0, p_len);
+  gnutls_memset (input, 0, 64 + s_fill + p_fill);
+  if (utf16 != NULL)
+    gnutls_memset (utf16, 0, n * sizeof *utf16);
 }
 
 static GBytes *
@@ -812,9 +859,8 @@ key_id_for (GBytes *leaf)
   return g_bytes_new (digest, sizeof digest);
 }
 
-/* Writes the PFX ourselves (GnuTLS sets only friendlyName and localKeyId
- * on bags, and Java needs its trusted-key-usage attribute), then lets
- * GnuTLS add the HMAC-SHA256 MAC. */
+/* Writes the PFX ourselves: GnuTLS sets only friendlyName and localKeyId
+ * on bags, and Java needs its trusted-key-usage attribute. */
 GBytes *
 pst_pkcs12_write (GPtrArray   *entries,
                   const char  *password,
@@ -824,8 +870,6 @@ pst_pkcs12_write (GPtrArray   *entries,
   GByteArray *cert_bags = g_byte_array_new ();
   GByteArray *auth_safe = g_byte_array_new ();
   GByteArray *pfx;
-  gnutls_pkcs12_t p12 = NULL;
-  gnutls_datum_t datum, out = { NULL, 0 };
   gboolean have_keys = FALSE;
   int ret;
 
@@ -885,37 +929,40 @@ pst_pkcs12_write (GPtrArray   *entries,
     g_byte_array_unref (ci);
   }
 
-  /* GnuTLS 3.7 cannot add a MAC to a PFX that has none ("Element was not
-   * found"): put a placeholder for gnutls_pkcs12_generate_mac2 to fill. */
+  /* The MAC: HMAC-SHA256 keyed by the PKCS#12 KDF over the
+   * AuthenticatedSafe.  Computed here because GnuTLS 3.7 cannot add a MAC
+   * to a PFX that has none, and would use 600,000 rounds. */
   {
-    static const guint8 zeros[32] = { 0 };
+    guint8 salt[20], mac_key[32], mac[32];
+    GByteArray *content = der_tlv (0x30, auth_safe);
+
+    auth_safe = NULL;
+    ret = gnutls_rnd (GNUTLS_RND_NONCE, salt, sizeof salt);
+    if (ret >= 0)
+      {
+        pkcs12_mac_key (password, salt, sizeof salt, PBE_ITERATIONS, mac_key);
+        ret = gnutls_hmac_fast (GNUTLS_MAC_SHA256, mac_key, sizeof mac_key, content->data, content->len, mac);
+        gnutls_memset (mac_key, 0, sizeof mac_key);
+      }
+    if (ret < 0)
+      {
+        g_byte_array_unref (content);
+        g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_CERTIFICATE,
+                     _("Cannot protect the store with a MAC (%s)"), gnutls_strerror (ret));
+        return NULL;
+      }
     pfx = DER_SEQ (der_uint (3),
-                   DER_SEQ (DER_OID (OID_DATA),
-                            der_tlv (0xa0, der_tlv (0x04, der_tlv (0x30, auth_safe)))),
+                   DER_SEQ (DER_OID (OID_DATA), der_tlv (0xa0, der_tlv (0x04, content))),
                    DER_SEQ (DER_SEQ (DER_SEQ (DER_OID (OID_SHA256), der_raw ("\x05\x00", 2)),
-                                     der_octets (zeros, sizeof zeros)),
-                            der_octets (zeros, 20),
+                                     der_octets (mac, sizeof mac)),
+                            der_octets (salt, sizeof salt),
                             der_uint (PBE_ITERATIONS)));
   }
-  auth_safe = NULL;
-
-  datum.data = pfx->data;
-  datum.size = pfx->len;
-  gnutls_pkcs12_init (&p12);
-  ret = gnutls_pkcs12_import (p12, &datum, GNUTLS_X509_FMT_DER, 0);
-  if (ret >= 0)
-    ret = gnutls_pkcs12_generate_mac2 (p12, GNUTLS_MAC_SHA256, password);
-  if (ret >= 0)
-    ret = gnutls_pkcs12_export2 (p12, GNUTLS_X509_FMT_DER, &out);
-  gnutls_pkcs12_deinit (p12);
-  g_byte_array_unref (pfx);
-  if (ret < 0)
-    {
-      g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_CERTIFICATE,
-                   _("Cannot assemble the PKCS#12 store (%s)"), gnutls_strerror (ret));
-      return NULL;
-    }
-  return pst_gnutls_datum_to_bytes (&out);
+  {
+    GBytes *ret_bytes = g_bytes_new (pfx->data, pfx->len);
+    g_byte_array_unref (pfx);
+    return ret_bytes;
+  }
 
 fail:
   if (key_bags != NULL)
