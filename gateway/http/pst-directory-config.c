@@ -477,12 +477,14 @@ pst_path_glob_match (const char *pattern,
   g_auto(GStrv) pat = NULL;
   g_auto(GStrv) segs = NULL;
 
+  gboolean anchored = strchr (pattern, '/') != NULL;
+
   while (*pattern == '/')
     pattern++;
   while (*path == '/')
     path++;
 
-  if (strchr (pattern, '/') == NULL)
+  if (!anchored)
     {
       const char *base = strrchr (path, '/');
 

@@ -27,8 +27,9 @@ GQuark pst_directory_error_quark (void);
  *     is every HTML file at any depth (spelt out because a C comment
  *     cannot hold those patterns);
  *   - a pattern without `/` matches the file's base name in any folder
- *     (`*.js` matches "app.js" and "lib/app.js"); a pattern with a `/` is
- *     matched against the whole relative path; a leading `/` is ignored.
+ *     (`*.js` matches "app.js" and "lib/app.js"); a pattern with a `/`
+ *     anywhere, a leading one included, is matched against the whole
+ *     relative path (a slash then `*.js` is only the top folder's scripts).
  * The first location (in N order) with a matching pattern gives the
  * Cache-Control header.  Its value is sent as written except `max-age`,
  * which takes a duration — seconds, or a number with a unit

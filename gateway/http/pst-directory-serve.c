@@ -264,7 +264,8 @@ set_body (SoupServerMessage *msg,
   soup_message_body_truncate (response);
   soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                 "Content-Type", type);
-  soup_message_body_append_bytes (response, body);
+  if (g_bytes_get_size (body) > 0)   /* libsoup refuses empty chunks */
+    soup_message_body_append_bytes (response, body);
   soup_message_body_complete (response);
 }
 
