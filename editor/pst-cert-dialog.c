@@ -1,0 +1,373 @@
+/* pst-cert-dialog.c: "New Certificate" — a key pair and certificate into the keystore
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "pst-cert-dialog.h"
+#include "pst-certgen.h"
+#include "pst-keystore.h"
+#include "pst-password.h"
+
+struct _PstCertDialog
+{
+  AdwWindow        parent_instance;
+
+  PstDocument     *document;
+  GCancellable    *cancellable;
+  GStrv            names;        /* of the request being generated */
+  PstStoreEntry   *ca;
+
+  AdwToastOverlay *toast_overlay;
+  AdwEntryRow     *names_row;
+  AdwComboRow     *key_type_row;
+  GtkSpinButton   *days_spin;
+  AdwComboRow     *signer_row;
+  GtkSwitch       *client_switch;
+  AdwActionRow    *keystore_row;
+  GtkSpinner      *spinner;
+};
+
+G_DEFINE_FINAL_TYPE (PstCertDialog, pst_cert_dialog, ADW_TYPE_WINDOW)
+
+enum {
+  GENERATED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static const PstKeyType key_types[] = {
+  PST_KEY_ECDSA_P256, PST_KEY_RSA_2048, PST_KEY_RSA_3072, PST_KEY_RSA_4096,
+};
+
+static void
+fail (PstCertDialog *self,
+      const char    *message)
+{
+  gtk_spinner_stop (self->spinner);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "cert.generate", TRUE);
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+static PstConfig *
+get_config (PstCertDialog *self)
+{
+  return pst_document_get_config (self->document);
+}
+
+/* The store's password: its password file, the default one beside it, or
+ * a new random one when the store does not exist yet. */
+static char *
+store_password (const char  *store,
+                const char  *password_file,
+                GError     **error)
+{
+  g_autofree char *default_file = NULL;
+
+  if (password_file == NULL)
+    password_file = default_file = pst_password_default_path (store);
+  if (g_file_test (password_file, G_FILE_TEST_EXISTS))
+    return pst_password_file_read (password_file, error);
+  if (g_file_test (store, G_FILE_TEST_EXISTS))
+    return g_strdup (PST_DEFAULT_STORE_PASSWORD);
+  return pst_password_file_create (password_file, error);
+}
+
+static gboolean
+add_to_store (const char     *store,
+              const char     *password_file,
+              PstStoreEntry  *entry,
+              GError        **error)
+{
+  g_autoptr(PstKeystore) keystore = NULL;
+  g_autoptr(GError) local_error = NULL;
+  char *password;
+  gboolean ok;
+
+  keystore = pst_keystore_open (store, password_file, &local_error);
+  if (keystore == NULL)
+    {
+      if (!g_error_matches (local_error, PST_STORE_ERROR, PST_STORE_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      keystore = pst_keystore_new ();
+    }
+
+  password = store_password (store, password_file, error);
+  if (password == NULL)
+    return FALSE;
+  pst_keystore_add (keystore, entry);
+  ok = pst_keystore_save (keystore, store, PST_STORE_FORMAT_PKCS12, password, error);
+  pst_password_free (password);
+  return ok;
+}
+
+static void
+leaf_generated_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(PstCertDialog) self = user_data;
+  g_autoptr(PstStoreEntry) entry = NULL;
+  g_autoptr(GError) error = NULL;
+  const PstStoreRef *ref;
+  g_autofree char *message = NULL;
+
+  entry = pst_cert_generate_finish (result, &error);
+  if (entry == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        fail (self, error->message);
+      return;
+    }
+
+  ref = pst_config_get_keystore (get_config (self));
+  if (!add_to_store (ref->file, ref->password_file, entry, &error))
+    {
+      fail (self, error->message);
+      return;
+    }
+
+  gtk_spinner_stop (self->spinner);
+  message = g_strdup_printf (_("Certificate “%s” added to the keystore"),
+                             pst_store_entry_get_alias (entry));
+  g_signal_emit (self, signals[GENERATED], 0, entry, message);
+  gtk_window_close (GTK_WINDOW (self));
+}
+
+static void
+generate_leaf (PstCertDialog *self)
+{
+  PstCertRequest request = { 0 };
+
+  request.names = (const char * const *)self->names;
+  request.key_type = key_types[MIN (adw_combo_row_get_selected (self->key_type_row),
+                                    G_N_ELEMENTS (key_types) - 1)];
+  request.days = gtk_spin_button_get_value_as_int (self->days_spin);
+  request.client = gtk_switch_get_active (self->client_switch);
+  pst_cert_generate_async (&request, self->ca, self->cancellable,
+                           leaf_generated_cb, g_object_ref (self));
+}
+
+static char *
+ca_store_path (PstCertDialog *self)
+{
+  return g_build_filename (pst_config_get_directory (get_config (self)), "devca.p12", NULL);
+}
+
+static void
+ca_generated_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(PstCertDialog) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+
+  self->ca = pst_cert_generate_finish (result, &error);
+  if (self->ca == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        fail (self, error->message);
+      return;
+    }
+  path = ca_store_path (self);
+  if (!add_to_store (path, NULL, self->ca, &error))
+    {
+      fail (self, error->message);
+      return;
+    }
+  generate_leaf (self);
+}
+
+static GStrv
+split_names (const char *text)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) parts = g_regex_split_simple ("[\\s,]+", text, 0, 0);
+
+  for (guint i = 0; parts[i] != NULL; i++)
+    if (*parts[i] != '\0')
+      g_strv_builder_add (builder, parts[i]);
+  return g_strv_builder_end (builder);
+}
+
+static void
+generate_action (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *param)
+{
+  PstCertDialog *self = PST_CERT_DIALOG (widget);
+  const PstStoreRef *ref = pst_config_get_keystore (get_config (self));
+
+  g_strfreev (self->names);
+  self->names = split_names (gtk_editable_get_text (GTK_EDITABLE (self->names_row)));
+  if (self->names[0] == NULL)
+    {
+      fail (self, _("Enter at least one host name or IP address"));
+      return;
+    }
+  if (ref->file == NULL)
+    {
+      fail (self, _("No keystore is configured; set one on the Security page first"));
+      return;
+    }
+
+  gtk_widget_action_set_enabled (widget, "cert.generate", FALSE);
+  gtk_spinner_start (self->spinner);
+  g_clear_object (&self->ca);
+
+  if (adw_combo_row_get_selected (self->signer_row) == 1)
+    {
+      g_autofree char *path = ca_store_path (self);
+      g_autoptr(PstKeystore) ca_store = NULL;
+      g_autoptr(GError) error = NULL;
+
+      ca_store = pst_keystore_open (path, NULL, &error);
+      if (ca_store != NULL)
+        {
+          for (guint i = 0; i < pst_keystore_get_n_entries (ca_store) && self->ca == NULL; i++)
+            {
+              PstStoreEntry *entry = pst_keystore_get_entry (ca_store, i);
+              if (pst_store_entry_is_ca (entry) && pst_store_entry_get_kind (entry) == PST_ENTRY_KEY)
+                self->ca = g_object_ref (entry);
+            }
+        }
+      else if (!g_error_matches (error, PST_STORE_ERROR, PST_STORE_ERROR_NOT_FOUND))
+        {
+          fail (self, error->message);
+          return;
+        }
+
+      if (self->ca == NULL)
+        {
+          PstCertRequest request = { 0 };
+
+          /* No local CA yet: make one first, beside the configuration. */
+          request.key_type = PST_KEY_ECDSA_P256;
+          request.is_ca = TRUE;
+          pst_cert_generate_async (&request, NULL, self->cancellable,
+                                   ca_generated_cb, g_object_ref (self));
+          return;
+        }
+    }
+
+  generate_leaf (self);
+}
+
+static char *
+accept_hosts (PstService *service)
+{
+  g_autoptr(GPtrArray) hosts = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; service != NULL && i < pst_service_get_n_accepts (service); i++)
+    {
+      g_autoptr(PstUrl) url = pst_url_parse (pst_service_get_accept (service, i), NULL);
+
+      if (url == NULL || url->host == NULL || !url->secure)
+        continue;
+      if (!g_ptr_array_find_with_equal_func (hosts, url->host, g_str_equal, NULL))
+        g_ptr_array_add (hosts, g_strdup (url->host));
+    }
+  if (hosts->len == 0)
+    g_ptr_array_add (hosts, g_strdup ("localhost"));
+  g_ptr_array_add (hosts, NULL);
+  return g_strjoinv (", ", (char **)hosts->pdata);
+}
+
+PstCertDialog *
+pst_cert_dialog_new (GtkWindow   *parent,
+                     PstDocument *document,
+                     PstService  *service)
+{
+  PstCertDialog *self;
+  g_autofree char *names = NULL;
+  const PstStoreRef *ref;
+
+  g_return_val_if_fail (PST_IS_DOCUMENT (document), NULL);
+
+  self = g_object_new (PST_TYPE_CERT_DIALOG, "transient-for", parent, NULL);
+  self->document = g_object_ref (document);
+  names = accept_hosts (service);
+  gtk_editable_set_text (GTK_EDITABLE (self->names_row), names);
+
+  ref = pst_config_get_keystore (pst_document_get_config (document));
+  adw_action_row_set_subtitle (self->keystore_row,
+                               ref->file != NULL ? ref->file : _("Not configured"));
+  return self;
+}
+
+void
+pst_cert_dialog_set_names (PstCertDialog *self,
+                           const char    *names)
+{
+  g_return_if_fail (PST_IS_CERT_DIALOG (self));
+  gtk_editable_set_text (GTK_EDITABLE (self->names_row), names);
+}
+
+const char *
+pst_cert_dialog_get_names (PstCertDialog *self)
+{
+  g_return_val_if_fail (PST_IS_CERT_DIALOG (self), NULL);
+  return gtk_editable_get_text (GTK_EDITABLE (self->names_row));
+}
+
+static void
+pst_cert_dialog_dispose (GObject *object)
+{
+  PstCertDialog *self = PST_CERT_DIALOG (object);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->document);
+  g_clear_object (&self->ca);
+  gtk_widget_dispose_template (GTK_WIDGET (self), PST_TYPE_CERT_DIALOG);
+  G_OBJECT_CLASS (pst_cert_dialog_parent_class)->dispose (object);
+}
+
+static void
+pst_cert_dialog_finalize (GObject *object)
+{
+  PstCertDialog *self = PST_CERT_DIALOG (object);
+
+  g_strfreev (self->names);
+  G_OBJECT_CLASS (pst_cert_dialog_parent_class)->finalize (object);
+}
+
+static void
+pst_cert_dialog_class_init (PstCertDialogClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = pst_cert_dialog_dispose;
+  object_class->finalize = pst_cert_dialog_finalize;
+
+  /* The entry is in the keystore file; the message is for a toast. */
+  signals[GENERATED] =
+    g_signal_new ("generated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, PST_TYPE_STORE_ENTRY, G_TYPE_STRING);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/postern/Editor/pst-cert-dialog.ui");
+  gtk_widget_class_bind_template_child (widget_class, PstCertDialog, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, PstCertDialog, names_row);
+  gtk_widget_class_bind_template_child (widget_class, PstCertDialog, key_type_row);
+  gtk_widget_class_bind_template_child (widget_class, PstCertDialog, days_spin);
+  gtk_widget_class_bind_template_child (widget_class, PstCertDialog, signer_row);
+  gtk_widget_class_bind_template_child (widget_class, PstCertDialog, client_switch);
+  gtk_widget_class_bind_template_child (widget_class, PstCertDialog, keystore_row);
+  gtk_widget_class_bind_template_child (widget_class, PstCertDialog, spinner);
+  gtk_widget_class_install_action (widget_class, "cert.generate", NULL, generate_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
+}
+
+static void
+pst_cert_dialog_init (PstCertDialog *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->cancellable = g_cancellable_new ();
+}

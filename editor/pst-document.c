@@ -1,0 +1,538 @@
+/* pst-document.c: an open gateway-config.xml: file, modified state, live diagnostics
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+#include "pst-document.h"
+#include "pst-service-item.h"
+
+struct _PstDocument
+{
+  GObject     parent_instance;
+
+  PstConfig  *config;
+  GFile      *file;
+  GListStore *services;     /* PstServiceItem */
+  GListStore *diagnostics;  /* PstDiagnostic */
+  guint       n_errors;
+  guint       n_warnings;
+  guint       validate_id;
+  guint       modified : 1;
+};
+
+G_DEFINE_FINAL_TYPE (PstDocument, pst_document, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_CONFIG,
+  PROP_FILE,
+  PROP_TITLE,
+  PROP_MODIFIED,
+  PROP_N_ERRORS,
+  PROP_N_WARNINGS,
+  PROP_VALIDATION_PENDING,
+  N_PROPS
+};
+
+enum {
+  CHANGED,
+  EDIT_FAILED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void
+set_modified (PstDocument *self,
+              gboolean     modified)
+{
+  modified = !!modified;
+  if (self->modified == modified)
+    return;
+  self->modified = modified;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODIFIED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+}
+
+static void
+sync_services (PstDocument *self)
+{
+  guint n = pst_config_get_n_services (self->config);
+  guint have = g_list_model_get_n_items (G_LIST_MODEL (self->services));
+
+  if (have > n)
+    g_list_store_splice (self->services, n, have - n, NULL, 0);
+  for (guint i = have; i < n; i++)
+    {
+      g_autoptr(PstServiceItem) item = pst_service_item_new (i);
+      g_list_store_append (self->services, item);
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(PstServiceItem) item = g_list_model_get_item (G_LIST_MODEL (self->services), i);
+      pst_service_item_set_service (item, pst_config_get_service (self->config, i));
+    }
+}
+
+static void
+apply_diagnostics (PstDocument *self,
+                   GPtrArray   *diagnostics)
+{
+  guint n_errors = 0, n_warnings = 0;
+  guint n_services = g_list_model_get_n_items (G_LIST_MODEL (self->services));
+  g_autofree guint *errors = g_new0 (guint, n_services + 1);
+  g_autofree guint *warnings = g_new0 (guint, n_services + 1);
+
+  for (guint i = 0; i < diagnostics->len; i++)
+    {
+      PstDiagnostic *diag = g_ptr_array_index (diagnostics, i);
+      gboolean is_error = pst_diagnostic_get_severity (diag) == PST_SEVERITY_ERROR;
+      const char *name = pst_diagnostic_get_service (diag);
+
+      if (is_error)
+        n_errors++;
+      else
+        n_warnings++;
+
+      if (name == NULL)
+        continue;
+      for (guint s = 0; s < n_services; s++)
+        {
+          PstService *service = pst_config_get_service (self->config, s);
+
+          if (service != NULL && g_strcmp0 (pst_service_get_name (service), name) == 0)
+            {
+              if (is_error)
+                errors[s]++;
+              else
+                warnings[s]++;
+              break;
+            }
+        }
+    }
+
+  g_list_store_splice (self->diagnostics, 0,
+                       g_list_model_get_n_items (G_LIST_MODEL (self->diagnostics)),
+                       diagnostics->pdata, diagnostics->len);
+
+  for (guint s = 0; s < n_services; s++)
+    {
+      g_autoptr(PstServiceItem) item = g_list_model_get_item (G_LIST_MODEL (self->services), s);
+      pst_service_item_set_counts (item, errors[s], warnings[s]);
+    }
+
+  if (self->n_errors != n_errors)
+    {
+      self->n_errors = n_errors;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_ERRORS]);
+    }
+  if (self->n_warnings != n_warnings)
+    {
+      self->n_warnings = n_warnings;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_WARNINGS]);
+    }
+}
+
+void
+pst_document_validate_now (PstDocument *self)
+{
+  g_autoptr(GPtrArray) diagnostics = NULL;
+  gboolean was_pending;
+
+  g_return_if_fail (PST_IS_DOCUMENT (self));
+
+  was_pending = self->validate_id != 0;
+  g_clear_handle_id (&self->validate_id, g_source_remove);
+
+  /* Validation reads the stores' files; they are small, and the library has
+   * no asynchronous variant (see the editor issue notes). */
+  diagnostics = pst_config_validate (self->config);
+  if (diagnostics == NULL)
+    diagnostics = g_ptr_array_new_with_free_func (g_object_unref);
+  apply_diagnostics (self, diagnostics);
+
+  if (was_pending)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VALIDATION_PENDING]);
+}
+
+gboolean
+pst_document_get_validation_pending (PstDocument *self)
+{
+  g_return_val_if_fail (PST_IS_DOCUMENT (self), FALSE);
+  return self->validate_id != 0;
+}
+
+static gboolean
+validate_timeout_cb (gpointer user_data)
+{
+  PstDocument *self = user_data;
+
+  self->validate_id = 0;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VALIDATION_PENDING]);
+  pst_document_validate_now (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+queue_validate (PstDocument *self)
+{
+  gboolean was_pending = self->validate_id != 0;
+
+  g_clear_handle_id (&self->validate_id, g_source_remove);
+  self->validate_id = g_timeout_add (PST_DOCUMENT_VALIDATE_DELAY_MS, validate_timeout_cb, self);
+  g_source_set_name_by_id (self->validate_id, "[postern-editor] validate");
+  if (!was_pending)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VALIDATION_PENDING]);
+}
+
+static void
+config_changed_cb (PstDocument *self)
+{
+  sync_services (self);
+  set_modified (self, TRUE);
+  queue_validate (self);
+  g_signal_emit (self, signals[CHANGED], 0);
+}
+
+static void
+set_config (PstDocument *self,
+            PstConfig   *config)
+{
+  if (self->config != NULL)
+    g_signal_handlers_disconnect_by_data (self->config, self);
+  g_set_object (&self->config, config);
+  /* PstConfig emits ::changed after every edit (pst-config.h). */
+  g_signal_connect_object (config, "changed", G_CALLBACK (config_changed_cb),
+                           self, G_CONNECT_SWAPPED);
+  sync_services (self);
+  pst_document_validate_now (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONFIG]);
+  g_signal_emit (self, signals[CHANGED], 0);
+}
+
+static void
+pst_document_dispose (GObject *object)
+{
+  PstDocument *self = PST_DOCUMENT (object);
+
+  g_clear_handle_id (&self->validate_id, g_source_remove);
+  if (self->config != NULL)
+    g_signal_handlers_disconnect_by_data (self->config, self);
+  g_clear_object (&self->config);
+  g_clear_object (&self->file);
+  g_clear_object (&self->services);
+  g_clear_object (&self->diagnostics);
+  G_OBJECT_CLASS (pst_document_parent_class)->dispose (object);
+}
+
+static void
+pst_document_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  PstDocument *self = PST_DOCUMENT (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONFIG:
+      g_value_set_object (value, self->config);
+      break;
+    case PROP_FILE:
+      g_value_set_object (value, self->file);
+      break;
+    case PROP_TITLE:
+      g_value_take_string (value, pst_document_dup_display_name (self));
+      break;
+    case PROP_MODIFIED:
+      g_value_set_boolean (value, self->modified);
+      break;
+    case PROP_N_ERRORS:
+      g_value_set_uint (value, self->n_errors);
+      break;
+    case PROP_N_WARNINGS:
+      g_value_set_uint (value, self->n_warnings);
+      break;
+    case PROP_VALIDATION_PENDING:
+      g_value_set_boolean (value, self->validate_id != 0);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+pst_document_class_init (PstDocumentClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = pst_document_dispose;
+  object_class->get_property = pst_document_get_property;
+
+  properties[PROP_CONFIG] =
+    g_param_spec_object ("config", NULL, NULL, PST_TYPE_CONFIG,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_FILE] =
+    g_param_spec_object ("file", NULL, NULL, G_TYPE_FILE,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TITLE] =
+    g_param_spec_string ("title", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MODIFIED] =
+    g_param_spec_boolean ("modified", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_N_ERRORS] =
+    g_param_spec_uint ("n-errors", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_N_WARNINGS] =
+    g_param_spec_uint ("n-warnings", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_VALIDATION_PENDING] =
+    g_param_spec_boolean ("validation-pending", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* After the model changed (an edit, or a new config after Save As). */
+  signals[CHANGED] =
+    g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* An edit the library refused; the message is for the user. */
+  signals[EDIT_FAILED] =
+    g_signal_new ("edit-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+static void
+pst_document_init (PstDocument *self)
+{
+  self->services = g_list_store_new (PST_TYPE_SERVICE_ITEM);
+  self->diagnostics = g_list_store_new (PST_TYPE_DIAGNOSTIC);
+}
+
+static PstDocument *
+document_new (PstConfig *config,
+              GFile     *file)
+{
+  PstDocument *self = g_object_new (PST_TYPE_DOCUMENT, NULL);
+
+  self->file = file != NULL ? g_object_ref (file) : NULL;
+  set_config (self, config);
+  return self;
+}
+
+PstDocument *
+pst_document_new_default (GError **error)
+{
+  const char *text = pst_config_get_default_text ();
+  g_autoptr(PstConfig) config = NULL;
+
+  config = pst_config_new_from_data (text, strlen (text), NULL, error);
+  if (config == NULL)
+    return NULL;
+  return document_new (config, NULL);
+}
+
+PstDocument *
+pst_document_new_for_file (GFile   *file,
+                           GError **error)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(PstConfig) config = NULL;
+
+  g_return_val_if_fail (G_IS_FILE (file), NULL);
+
+  path = g_file_get_path (file);
+  if (path == NULL)
+    {
+      g_autofree char *uri = g_file_get_uri (file);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   _("Cannot open “%s”: only local files are supported"), uri);
+      return NULL;
+    }
+  config = pst_config_new_from_file (path, error);
+  if (config == NULL)
+    return NULL;
+  return document_new (config, file);
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  GFile *file = task_data;
+  g_autofree char *path = g_file_get_path (file);
+  GError *error = NULL;
+  PstConfig *config;
+
+  if (path == NULL)
+    {
+      g_autofree char *uri = g_file_get_uri (file);
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                               _("Cannot open “%s”: only local files are supported"), uri);
+      return;
+    }
+  config = pst_config_new_from_file (path, &error);
+  if (config == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, config, g_object_unref);
+}
+
+void
+pst_document_load_async (GFile               *file,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (G_IS_FILE (file));
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pst_document_load_async);
+  g_task_set_name (task, "[postern-editor] load");
+  g_task_set_task_data (task, g_object_ref (file), g_object_unref);
+  g_task_run_in_thread (task, load_thread);
+}
+
+PstDocument *
+pst_document_load_finish (GAsyncResult  *result,
+                          GError       **error)
+{
+  g_autoptr(PstConfig) config = NULL;
+  GFile *file;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+
+  config = g_task_propagate_pointer (G_TASK (result), error);
+  if (config == NULL)
+    return NULL;
+  file = g_task_get_task_data (G_TASK (result));
+  return document_new (config, file);
+}
+
+gboolean
+pst_document_save (PstDocument  *self,
+                   GFile        *file,
+                   GError      **error)
+{
+  g_autofree char *path = NULL;
+  gboolean new_place;
+
+  g_return_val_if_fail (PST_IS_DOCUMENT (self), FALSE);
+
+  if (file == NULL)
+    file = self->file;
+  g_return_val_if_fail (G_IS_FILE (file), FALSE);
+
+  path = g_file_get_path (file);
+  if (path == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   _("Only local files can be saved"));
+      return FALSE;
+    }
+
+  if (!pst_config_save (self->config, path, error))
+    return FALSE;
+
+  new_place = self->file == NULL || !g_file_equal (file, self->file);
+  if (new_place)
+    {
+      g_autoptr(PstConfig) config = NULL;
+
+      /* Relative store paths now resolve against the new folder: reload the
+       * model from what was written rather than guess. */
+      config = pst_config_new_from_file (path, error);
+      if (config == NULL)
+        return FALSE;
+      g_set_object (&self->file, file);
+      set_config (self, config);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FILE]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+    }
+
+  set_modified (self, FALSE);
+  return TRUE;
+}
+
+PstConfig *
+pst_document_get_config (PstDocument *self)
+{
+  g_return_val_if_fail (PST_IS_DOCUMENT (self), NULL);
+  return self->config;
+}
+
+GFile *
+pst_document_get_file (PstDocument *self)
+{
+  g_return_val_if_fail (PST_IS_DOCUMENT (self), NULL);
+  return self->file;
+}
+
+char *
+pst_document_dup_display_name (PstDocument *self)
+{
+  g_return_val_if_fail (PST_IS_DOCUMENT (self), NULL);
+
+  if (self->file == NULL)
+    return g_strdup (_("Unsaved configuration"));
+  return g_file_get_basename (self->file);
+}
+
+gboolean
+pst_document_get_modified (PstDocument *self)
+{
+  g_return_val_if_fail (PST_IS_DOCUMENT (self), FALSE);
+  return self->modified;
+}
+
+gboolean
+pst_document_is_pristine (PstDocument *self)
+{
+  g_return_val_if_fail (PST_IS_DOCUMENT (self), FALSE);
+  return self->file == NULL && !self->modified;
+}
+
+GListModel *
+pst_document_get_services (PstDocument *self)
+{
+  g_return_val_if_fail (PST_IS_DOCUMENT (self), NULL);
+  return G_LIST_MODEL (self->services);
+}
+
+GListModel *
+pst_document_get_diagnostics (PstDocument *self)
+{
+  g_return_val_if_fail (PST_IS_DOCUMENT (self), NULL);
+  return G_LIST_MODEL (self->diagnostics);
+}
+
+guint
+pst_document_get_n_errors (PstDocument *self)
+{
+  g_return_val_if_fail (PST_IS_DOCUMENT (self), 0);
+  return self->n_errors;
+}
+
+guint
+pst_document_get_n_warnings (PstDocument *self)
+{
+  g_return_val_if_fail (PST_IS_DOCUMENT (self), 0);
+  return self->n_warnings;
+}
+
+void
+pst_document_report_error (PstDocument  *self,
+                           const GError *error)
+{
+  g_return_if_fail (PST_IS_DOCUMENT (self));
+  g_return_if_fail (error != NULL);
+
+  g_signal_emit (self, signals[EDIT_FAILED], 0, error->message);
+}

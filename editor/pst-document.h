@@ -1,0 +1,52 @@
+/* pst-document.h: an open gateway-config.xml: file, modified state, live diagnostics
+ * SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "pst-config.h"
+
+G_BEGIN_DECLS
+
+/* Diagnostics are re-run this long after the last edit. */
+#define PST_DOCUMENT_VALIDATE_DELAY_MS 300
+
+#define PST_TYPE_DOCUMENT (pst_document_get_type ())
+G_DECLARE_FINAL_TYPE (PstDocument, pst_document, PST, DOCUMENT, GObject)
+
+PstDocument *pst_document_new_default      (GError       **error);
+PstDocument *pst_document_new_for_file     (GFile         *file,
+                                            GError       **error);
+void         pst_document_load_async       (GFile         *file,
+                                            GCancellable  *cancellable,
+                                            GAsyncReadyCallback callback,
+                                            gpointer       user_data);
+PstDocument *pst_document_load_finish      (GAsyncResult  *result,
+                                            GError       **error);
+/* file NULL: the document's own file */
+gboolean     pst_document_save             (PstDocument   *self,
+                                            GFile         *file,
+                                            GError       **error);
+
+PstConfig   *pst_document_get_config       (PstDocument   *self);
+GFile       *pst_document_get_file         (PstDocument   *self);
+char        *pst_document_dup_display_name (PstDocument   *self);
+gboolean     pst_document_get_modified     (PstDocument   *self);
+/* untitled and never edited: may be replaced by an opened file */
+gboolean     pst_document_is_pristine      (PstDocument   *self);
+
+/* PstServiceItem per service, stable across edits */
+GListModel  *pst_document_get_services     (PstDocument   *self);
+/* PstDiagnostic, as the library's validation returned them */
+GListModel  *pst_document_get_diagnostics  (PstDocument   *self);
+guint        pst_document_get_n_errors     (PstDocument   *self);
+guint        pst_document_get_n_warnings   (PstDocument   *self);
+/* run the pending validation at once (tests, before saving) */
+void         pst_document_validate_now     (PstDocument   *self);
+gboolean     pst_document_get_validation_pending (PstDocument *self);
+
+/* For an edit the library refused: shown by the window as a toast. */
+void         pst_document_report_error     (PstDocument   *self,
+                                            const GError  *error);
+
+G_END_DECLS

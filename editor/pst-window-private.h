@@ -1,0 +1,56 @@
+/* pst-window-private.h: PstWindow internals shared with pst-window-actions.c
+ * SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include "pst-window.h"
+#include "pst-diagnostics-panel.h"
+#include "pst-properties-page.h"
+#include "pst-security-page.h"
+#include "pst-service-page.h"
+
+G_BEGIN_DECLS
+
+struct _PstWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  PstDocument          *document;
+  GSettings            *settings;     /* NULL when the schema is not installed */
+  GCancellable         *cancellable;
+  GtkFileChooserNative *chooser;
+  char                 *load_error;   /* last open failure, for the empty page */
+
+  /* template children */
+  AdwWindowTitle       *window_title;
+  AdwToastOverlay      *toast_overlay;
+  GtkStack             *main_stack;
+  AdwStatusPage        *empty_page;
+  GtkListBox           *pages_list;
+  GtkListView          *services_view;
+  GtkSingleSelection   *services_selection;
+  GtkStack             *content_stack;
+  PstServicePage       *service_page;
+  PstPropertiesPage    *properties_page;
+  PstSecurityPage      *security_page;
+  GtkTextView          *xml_view;
+  GtkRevealer          *diagnostics_revealer;
+  PstDiagnosticsPanel  *diagnostics_panel;
+  GtkToggleButton      *diagnostics_button;
+  GtkImage             *diagnostics_icon;
+  GtkLabel             *diagnostics_badge;
+
+  guint                 show_diagnostics : 1;
+  guint                 close_confirmed : 1;
+  guint                 xml_stale : 1;
+};
+
+void pst_window_class_add_actions  (GtkWidgetClass *widget_class);
+void pst_window_update_actions     (PstWindow      *self);
+/* asks about unsaved changes; then calls done (TRUE = go ahead) */
+void pst_window_confirm_discard    (PstWindow      *self,
+                                    void          (*done) (PstWindow *self, gboolean proceed));
+void pst_window_show_error         (PstWindow      *self,
+                                    const char     *heading,
+                                    const char     *message);
+
+G_END_DECLS

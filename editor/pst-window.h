@@ -1,0 +1,30 @@
+/* pst-window.h: the editor window: one gateway-config.xml
+ * SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <adwaita.h>
+
+#include "pst-document.h"
+
+G_BEGIN_DECLS
+
+#define PST_TYPE_WINDOW (pst_window_get_type ())
+G_DECLARE_FINAL_TYPE (PstWindow, pst_window, PST, WINDOW, AdwApplicationWindow)
+
+PstWindow   *pst_window_new               (GtkApplication *application);
+void         pst_window_new_document      (PstWindow      *self);
+/* loads in a thread; a broken file shows its error (with the line) */
+void         pst_window_open_file         (PstWindow      *self,
+                                           GFile          *file);
+PstDocument *pst_window_get_document      (PstWindow      *self);
+void         pst_window_set_document      (PstWindow      *self,
+                                           PstDocument    *document);
+void         pst_window_select_service    (PstWindow      *self,
+                                           guint           index);
+/* "properties", "security", "xml" */
+void         pst_window_show_page         (PstWindow      *self,
+                                           const char     *name);
+void         pst_window_add_toast         (PstWindow      *self,
+                                           const char     *message);
+
+G_END_DECLS
