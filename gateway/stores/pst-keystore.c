@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pst-certgen.h"
 #include "pst-jks.h"
 #include "pst-keystore.h"
 #include "pst-password.h"
@@ -629,6 +630,22 @@ pst_keystore_create_tls_database (PstKeystore  *self,
       pst_pem_append (pem, "CERTIFICATE", g_ptr_array_index (chain, 0));
       if (chain->len > 1)
         pst_pem_append (pem, "CERTIFICATE", g_ptr_array_index (chain, chain->len - 1));
+    }
+
+  if (self->entries->len == 0)
+    {
+      /* GIO refuses an empty anchors file: a throwaway self-signed
+       * certificate, whose key is dropped at once, trusts nothing. */
+      const char *names[] = { "no-anchors.invalid", NULL };
+      PstCertRequest request = { .names = names };
+      g_autoptr(PstStoreEntry) placeholder = pst_cert_generate (&request, NULL, error);
+
+      if (placeholder == NULL)
+        {
+          g_string_free (pem, TRUE);
+          return NULL;
+        }
+      pst_pem_append (pem, "CERTIFICATE", pst_store_entry_get_certificate (placeholder));
     }
 
   fd = g_file_open_tmp ("postern-anchors-XXXXXX.pem", &tmp, &local_error);
