@@ -360,6 +360,12 @@ class BadRun:
         elif kind == "missing-keystore":
             h.write_secret(pwfile, "whatever\n")
             self.names = ["keystore.db"]
+        elif kind == "expired-certificate":
+            s.pki.pkcs12(s.pki.expired(), store, password_file=pwfile)
+            self.names = ["keystore.db"]
+        elif kind == "wrong-host-certificate":
+            s.pki.pkcs12(s.pki.wrong_host(), store, password_file=pwfile)
+            self.names = ["keystore.db"]
         else:
             s.pki.pkcs12(leaf, store, password_file=pwfile)
             self.names = ["gateway-config.xml"]
@@ -390,6 +396,8 @@ BAD = {
     "malformed-config": "a malformed config",
     "wrong-password": "a wrong keystore password",
     "missing-keystore": "a missing keystore",
+    "expired-certificate": "an expired keystore certificate",
+    "wrong-host-certificate": "a keystore with no certificate for the accept host",
 }
 bad_runs = {k: h.Fixture(f"postern run with {v}", lambda k=k: BadRun(k)) for k, v in BAD.items()}
 
