@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <glib/gi18n.h>
@@ -174,6 +175,8 @@ stop_cb (gpointer user_data)
   Run *run = user_data;
 
   g_message ("stopping");
+  if (run->gateway == NULL)
+    exit (0);
   pst_gateway_stop (run->gateway);
   g_main_loop_quit (run->loop);
   return G_SOURCE_CONTINUE;
@@ -184,7 +187,11 @@ reload_cb (gpointer user_data)
 {
   Run *run = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(PstRuntime) runtime = load (run->config_path, FALSE, &error);
+  g_autoptr(PstRuntime) runtime = NULL;
+
+  if (run->gateway == NULL)
+    return G_SOURCE_CONTINUE;
+  runtime = load (run->config_path, FALSE, &error);
 
   if (runtime == NULL || !pst_gateway_apply (run->gateway, runtime, &error))
     {
@@ -228,13 +235,24 @@ pst_cmd_run (int argc, char **argv)
   raise_file_limit ();
   signal (SIGPIPE, SIG_IGN);
 
+  /* Handlers first: a signal right after "listening on" must stop us cleanly. */
+  loop = g_main_loop_new (NULL, FALSE);
+  run.loop = loop;
+  run.config_path = config_path;
+  g_unix_signal_add (SIGINT, stop_cb, &run);
+  g_unix_signal_add (SIGTERM, stop_cb, &run);
+  g_unix_signal_add (SIGHUP, reload_cb, &run);
+
   runtime = load (config_path, TRUE, &error);
   if (runtime == NULL)
     {
-      pst_cli_error ("%s", error->message);
+      /* Validation errors were printed as FILE:LINE:COL lines already. */
+      if (!g_error_matches (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_INVALID))
+        pst_cli_error ("%s", error->message);
       return 1;
     }
   gateway = pst_gateway_new ();
+  run.gateway = gateway;
   if (!pst_gateway_apply (gateway, runtime, &error))
     {
       pst_cli_error ("%s", error->message);
@@ -245,13 +263,6 @@ pst_cmd_run (int argc, char **argv)
     printf ("listening on %s\n", urls[i]);
   fflush (stdout);
 
-  loop = g_main_loop_new (NULL, FALSE);
-  run.loop = loop;
-  run.gateway = gateway;
-  run.config_path = config_path;
-  g_unix_signal_add (SIGINT, stop_cb, &run);
-  g_unix_signal_add (SIGTERM, stop_cb, &run);
-  g_unix_signal_add (SIGHUP, reload_cb, &run);
   g_main_loop_run (loop);
   return 0;
 }

@@ -11,6 +11,7 @@
 #include "pst-client-hello.h"
 #include "pst-connection.h"
 #include "pst-listener.h"
+#include "pst-proxy.h"
 
 #define HELLO_MAX        (16 * 1024 + 5)
 #define DEADLINE_MS      10000
@@ -184,10 +185,20 @@ pst_connection_request_started (PstConnection *self)
 static void
 hand_to_http (PstConnection *self, GIOStream *stream)
 {
+  PstRoute *first = g_ptr_array_index (self->routes, 0);
   g_autoptr(GError) error = NULL;
   g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (self->socket_connection, NULL);
   g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (self->socket_connection, NULL);
 
+  /* tcp:// and ssl:// accepts carry bytes, not HTTP. */
+  if (g_str_equal (first->url->scheme, "tcp") || g_str_equal (first->url->scheme, "ssl"))
+    {
+      pst_connection_request_started (self);
+      pst_connection_set_service (self, pst_service_get_name (first->service));
+      pst_proxy_start_bytes (self, first, stream);
+      g_clear_object (&self->hold);
+      return;
+    }
   if (!soup_server_accept_iostream (pst_listener_get_soup_server (self->listener),
                                     stream, local, remote, &error))
     {

@@ -173,7 +173,7 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
       PstService *service = pst_config_get_service (config, s);
       const char *type = pst_service_get_service_type (service);
 
-      if (!g_str_equal (type, "echo") && !g_str_equal (type, "directory"))
+      if (!g_str_equal (type, "echo") && !g_str_equal (type, "directory") && !g_str_equal (type, "proxy"))
         {
           g_set_error (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_INVALID,
                        _("service %s: type “%s” cannot be served by this build yet"),

@@ -11,6 +11,7 @@
 #include "pst-echo.h"
 #include "pst-listener.h"
 #include "pst-origin.h"
+#include "pst-proxy.h"
 
 struct _PstListener
 {
@@ -110,7 +111,10 @@ wrote_informational_cb (SoupServerMessage *msg, gpointer user_data)
   if (soup_server_message_get_status (msg) != SOUP_STATUS_SWITCHING_PROTOCOLS)
     return;
   stream = soup_server_message_steal_connection (msg);
-  pst_echo_start (up->conn, up->route, stream);
+  if (g_str_equal (pst_service_get_service_type (up->route->service), "proxy"))
+    pst_proxy_start_websocket (up->conn, up->route, stream);
+  else
+    pst_echo_start (up->conn, up->route, stream);
 }
 
 static void

@@ -14,7 +14,7 @@
 
 #define READ_BUFFER_SIZE  (64 * 1024)
 #define MAX_IOV           32
-#define CLOSE_WAIT_MS     5000
+#define CLOSE_WAIT_MS     3000
 
 typedef enum { PARSE_HEADER, PARSE_PAYLOAD } ParseState;
 
@@ -59,6 +59,7 @@ struct _PstWebsocket
   guint8      out_mask[4];
   guint64     out_mask_off;
   gboolean    discarding;      /* data after our close frame is dropped */
+  gboolean    draining;        /* failed: incoming data frames are dropped */
   GOutputVector iov[MAX_IOV];  /* writev_all_async keeps a pointer to it */
 
   /* closing */
@@ -261,19 +262,26 @@ pst_websocket_close (PstWebsocket *self, gushort code, const char *reason)
   self->close_timeout_id = g_timeout_add (CLOSE_WAIT_MS, close_timeout_cb, self);
 }
 
-/* A protocol violation or a limit: tell the peer, then hang up. */
+/* A protocol violation or a limit: tell the peer, then wait (bounded)
+ * for its close frame before hanging up.  Closing the socket at once
+ * while the peer still sends would reset the connection, and the peer
+ * would lose our close frame with the reason. */
 static void
 fail (PstWebsocket *self, gushort code, const char *reason)
 {
-  set_close (self, code, reason);
-  if (!self->close_sent && !self->shutting_down)
+  if (self->draining || self->shutting_down)
     {
-      queue_close_frame (self, code, reason);
-      self->paused = TRUE;
+      shutdown_stream (self);
+      return;
     }
-  if (!self->writing && g_queue_is_empty (&self->out_q))
-    shutdown_stream (self);
-  /* else write_more shuts down once the close frame is out */
+  set_close (self, code, reason);
+  self->draining = TRUE;
+  self->paused = FALSE;
+  if (!self->close_sent)
+    queue_close_frame (self, code, reason);
+  if (self->close_timeout_id == 0)
+    self->close_timeout_id = g_timeout_add (CLOSE_WAIT_MS, close_timeout_cb, self);
+  read_more (self);
 }
 
 /* ---- writer ----------------------------------------------------------- */
@@ -366,7 +374,7 @@ write_more (PstWebsocket *self)
   if (g_queue_is_empty (&self->out_q))
     {
       /* All written: a finished close handshake ends the transport. */
-      if (self->close_sent && (self->close_received || self->paused))
+      if (self->close_sent && self->close_received)
         shutdown_stream (self);
       return;
     }
@@ -518,7 +526,6 @@ handle_control (PstWebsocket *self)
         set_close (self, code, reason);
         if (!self->close_sent)
           queue_close_frame (self, code == PST_WS_CLOSE_NO_STATUS ? PST_WS_CLOSE_NORMAL : code, reason);
-        self->paused = TRUE;
         write_more (self);
       }
       break;
@@ -586,9 +593,9 @@ parse_header (PstWebsocket *self)
         self->message_size = 0;
       self->message_size += len;
       if (self->opt.max_message_size > 0 && self->message_size > self->opt.max_message_size)
-        return fail (self, PST_WS_CLOSE_TOO_BIG, "message too big"), FALSE;
+        fail (self, PST_WS_CLOSE_TOO_BIG, "message too big");   /* framing still valid: skip it */
       self->in_message = !self->fin;
-      if (self->sink.frame_start != NULL)
+      if (self->sink.frame_start != NULL && !self->draining)
         self->sink.frame_start (self, self->op, self->fin, len, self->user_data);
     }
   return TRUE;
@@ -600,7 +607,7 @@ end_frame (PstWebsocket *self)
   self->state = PARSE_HEADER;
   if (self->op >= PST_WS_OP_CLOSE)
     handle_control (self);
-  else if (self->sink.frame_end != NULL)
+  else if (self->sink.frame_end != NULL && !self->draining)
     self->sink.frame_end (self, self->user_data);
 }
 
@@ -650,7 +657,7 @@ parse (PstWebsocket *self, guint8 *data, gsize len)
             memcpy (self->ctl + self->ctl_len, data, n);
             self->ctl_len += n;
           }
-        else if (self->sink.frame_data != NULL)
+        else if (self->sink.frame_data != NULL && !self->draining)
           self->sink.frame_data (self, data, n, self->user_data);
         data += n;
         len -= n;

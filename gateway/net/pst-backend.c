@@ -1,0 +1,374 @@
+/* pst-backend.c: dial a back-end: TCP, TLS verified against the truststore, WebSocket handshake
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <glib/gi18n-lib.h>
+
+#include "pst-backend.h"
+
+#define CONNECT_TIMEOUT_S   10
+#define MAX_RESPONSE_HEAD   (16 * 1024)
+#define WS_GUID             "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+G_DEFINE_QUARK (pst-backend-error-quark, pst_backend_error)
+
+typedef struct {
+  PstRuntime           *runtime;
+  PstService           *service;
+  PstUrl               *url;
+  char                 *where;        /* "ssl://host:port" for messages */
+  GIOStream            *stream;
+  GBufferedInputStream *buffered;
+  char                 *key;          /* Sec-WebSocket-Key */
+  char                 *request;
+  GTlsCertificateFlags  cert_errors;
+  GTlsCertificate      *peer_cert;
+} Dial;
+
+static void
+dial_free (Dial *dial)
+{
+  g_clear_object (&dial->runtime);
+  g_clear_object (&dial->service);
+  g_clear_pointer (&dial->url, pst_url_free);
+  g_clear_object (&dial->stream);
+  g_clear_object (&dial->buffered);
+  g_clear_object (&dial->peer_cert);
+  g_free (dial->where);
+  g_free (dial->key);
+  g_free (dial->request);
+  g_free (dial);
+}
+
+const char *
+pst_backend_short_reason (const GError *error)
+{
+  if (error == NULL || error->domain != PST_BACKEND_ERROR)
+    return "back-end unavailable";
+  switch (error->code)
+    {
+    case PST_BACKEND_ERROR_TLS:       return "back-end certificate refused";
+    case PST_BACKEND_ERROR_HANDSHAKE: return "back-end refused the WebSocket upgrade";
+    default:                          return "back-end unavailable";
+    }
+}
+
+static char *
+join_names (GPtrArray *names)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  for (guint i = 0; names != NULL && i < names->len; i++)
+    {
+      GBytes *b = names->pdata[i];
+      gsize len;
+      const char *s = g_bytes_get_data (b, &len);
+      g_string_append_printf (out, "%s%.*s", i ? ", " : "", (int) len, s);
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* What failed in the back-end's certificate, and what to do about it. */
+static void
+return_certificate_error (GTask *task, Dial *dial)
+{
+  const char *truststore = pst_runtime_get_truststore_path (dial->runtime);
+  g_autofree char *issuer = NULL;
+  g_autofree char *authority = pst_url_dup_authority (dial->url);
+  GTlsCertificateFlags flags = dial->cert_errors;
+  char *message;
+
+  if (dial->peer_cert != NULL)
+    g_object_get (dial->peer_cert, "issuer-name", &issuer, NULL);
+
+  if (flags & G_TLS_CERTIFICATE_UNKNOWN_CA)
+    {
+      if (truststore != NULL)
+        message = g_strdup_printf (_("back-end %s: certificate not trusted: issuer “%s” is not in truststore %s — "
+                                     "to trust it: postern cert fetch %s %s"),
+                                   dial->where, issuer ? issuer : "?", truststore, truststore, authority);
+      else
+        message = g_strdup_printf (_("back-end %s: certificate not trusted: issuer “%s” is not in the system's CA "
+                                     "database and the config has no truststore — add a <truststore> and run: "
+                                     "postern cert fetch STORE %s"),
+                                   dial->where, issuer ? issuer : "?", authority);
+    }
+  else if (flags & G_TLS_CERTIFICATE_EXPIRED)
+    {
+      g_autoptr(GDateTime) after = NULL;
+      g_autofree char *when = NULL;
+
+      g_object_get (dial->peer_cert, "not-valid-after", &after, NULL);
+      when = after ? g_date_time_format (after, "%Y-%m-%d") : g_strdup ("?");
+      message = g_strdup_printf (_("back-end %s: certificate expired on %s — renew the back-end's certificate "
+                                   "(e.g. postern cert generate) and trust the new one"),
+                                 dial->where, when);
+    }
+  else if (flags & G_TLS_CERTIFICATE_NOT_ACTIVATED)
+    message = g_strdup_printf (_("back-end %s: certificate is not valid yet — check the clocks of both machines"),
+                               dial->where);
+  else if (flags & G_TLS_CERTIFICATE_BAD_IDENTITY)
+    {
+      g_autoptr(GPtrArray) dns = NULL;
+      g_autofree char *names = NULL;
+
+      if (dial->peer_cert != NULL)
+        g_object_get (dial->peer_cert, "dns-names", &dns, NULL);
+      names = join_names (dns);
+      message = g_strdup_printf (_("back-end %s: host-name mismatch: the certificate is for “%s”, not “%s” — "
+                                   "connect with one of its names, or reissue it with a SAN for %s"),
+                                 dial->where, names && *names ? names : "?", dial->url->host, dial->url->host);
+    }
+  else
+    message = g_strdup_printf (_("back-end %s: certificate refused (flags 0x%x)"), dial->where, flags);
+
+  g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_TLS, "%s", message);
+  g_free (message);
+}
+
+static void
+response_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Dial *dial = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  gssize n = g_buffered_input_stream_fill_finish (G_BUFFERED_INPUT_STREAM (source), result, &error);
+  gsize avail;
+  const char *head;
+  const char *end;
+
+  if (n < 0)
+    {
+      g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_HANDSHAKE,
+                               _("back-end %s: WebSocket upgrade failed: %s"), dial->where, error->message);
+      return;
+    }
+  head = g_buffered_input_stream_peek_buffer (dial->buffered, &avail);
+  end = g_strstr_len (head, avail, "\r\n\r\n");
+  if (end == NULL)
+    {
+      if (n == 0 || avail >= MAX_RESPONSE_HEAD)
+        {
+          g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_HANDSHAKE,
+                                   _("back-end %s: no valid WebSocket upgrade response"), dial->where);
+          return;
+        }
+      g_buffered_input_stream_fill_async (dial->buffered, -1, G_PRIORITY_DEFAULT,
+                                          g_task_get_cancellable (task), response_cb, g_steal_pointer (&task));
+      return;
+    }
+
+  {
+    g_autofree char *text = g_strndup (head, end - head);
+    g_auto(GStrv) lines = g_strsplit (text, "\r\n", -1);
+    g_autofree char *expected = NULL;
+    gboolean accepted = FALSE;
+    GChecksum *sha1 = g_checksum_new (G_CHECKSUM_SHA1);
+    guint8 digest[20];
+    gsize digest_len = sizeof digest;
+
+    g_checksum_update (sha1, (const guchar *) dial->key, -1);
+    g_checksum_update (sha1, (const guchar *) WS_GUID, -1);
+    g_checksum_get_digest (sha1, digest, &digest_len);
+    g_checksum_free (sha1);
+    expected = g_base64_encode (digest, digest_len);
+
+    if (!g_str_has_prefix (lines[0], "HTTP/1.1 101"))
+      {
+        g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_HANDSHAKE,
+                                 _("back-end %s: WebSocket upgrade refused: “%s”"), dial->where, lines[0]);
+        return;
+      }
+    for (guint i = 1; lines[i] != NULL; i++)
+      {
+        const char *colon = strchr (lines[i], ':');
+        if (colon != NULL && g_ascii_strncasecmp (lines[i], "Sec-WebSocket-Accept", colon - lines[i]) == 0 &&
+            colon - lines[i] == strlen ("Sec-WebSocket-Accept"))
+          {
+            g_autofree char *value = g_strstrip (g_strdup (colon + 1));
+            accepted = g_str_equal (value, expected);
+          }
+      }
+    if (!accepted)
+      {
+        g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_HANDSHAKE,
+                                 _("back-end %s: bad Sec-WebSocket-Accept in the upgrade response"), dial->where);
+        return;
+      }
+    /* Drop the response head; frames already read stay buffered. */
+    g_input_stream_skip (G_INPUT_STREAM (dial->buffered), end + 4 - head, NULL, NULL);
+  }
+  {
+    GIOStream *joined = g_simple_io_stream_new (G_INPUT_STREAM (dial->buffered),
+                                                g_io_stream_get_output_stream (dial->stream));
+
+    /* The connection's own streams do not keep it alive (a GIOStream
+     * closes itself when finalized): the joined stream must. */
+    g_object_set_data_full (G_OBJECT (joined), "pst-base-stream", g_object_ref (dial->stream), g_object_unref);
+    g_task_return_pointer (task, joined, g_object_unref);
+  }
+}
+
+static void
+request_written_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Dial *dial = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
+    {
+      g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_HANDSHAKE,
+                               _("back-end %s: %s"), dial->where, error->message);
+      return;
+    }
+  dial->buffered = G_BUFFERED_INPUT_STREAM (g_buffered_input_stream_new_sized (
+      g_io_stream_get_input_stream (dial->stream), MAX_RESPONSE_HEAD));
+  g_buffered_input_stream_fill_async (dial->buffered, -1, G_PRIORITY_DEFAULT,
+                                      g_task_get_cancellable (task), response_cb, g_steal_pointer (&task));
+}
+
+static void
+connected (GTask *task)
+{
+  Dial *dial = g_task_get_task_data (task);
+  guint8 nonce[16];
+  g_autofree char *authority = NULL;
+
+  if (!g_str_equal (dial->url->scheme, "ws") && !g_str_equal (dial->url->scheme, "wss"))
+    {
+      g_task_return_pointer (task, g_object_ref (dial->stream), g_object_unref);
+      return;
+    }
+  for (gsize i = 0; i < sizeof nonce; i++)
+    nonce[i] = g_random_int_range (0, 256);
+  dial->key = g_base64_encode (nonce, sizeof nonce);
+  authority = pst_url_dup_authority (dial->url);
+  dial->request = g_strdup_printf ("GET %s HTTP/1.1\r\n"
+                                   "Host: %s\r\n"
+                                   "Upgrade: websocket\r\n"
+                                   "Connection: Upgrade\r\n"
+                                   "Sec-WebSocket-Key: %s\r\n"
+                                   "Sec-WebSocket-Version: 13\r\n"
+                                   "User-Agent: Postern/" PACKAGE_VERSION "\r\n"
+                                   "\r\n",
+                                   dial->url->path, authority, dial->key);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (dial->stream),
+                                   dial->request, strlen (dial->request), G_PRIORITY_DEFAULT,
+                                   g_task_get_cancellable (task), request_written_cb, g_object_ref (task));
+}
+
+static gboolean
+accept_certificate_cb (GTlsConnection       *conn,
+                       GTlsCertificate      *peer_cert,
+                       GTlsCertificateFlags  errors,
+                       gpointer              user_data)
+{
+  Dial *dial = user_data;
+
+  /* Never accept: remember why, for the message. */
+  dial->cert_errors = errors;
+  g_set_object (&dial->peer_cert, peer_cert);
+  return FALSE;
+}
+
+static void
+handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Dial *dial = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error))
+    {
+      if (dial->cert_errors != 0)
+        return_certificate_error (task, dial);
+      else
+        g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_TLS,
+                                 _("back-end %s: TLS handshake failed: %s (is it a TLS server? "
+                                   "use tcp:// or ws:// for a plain one)"),
+                                 dial->where, error->message);
+      return;
+    }
+  connected (g_steal_pointer (&task));
+}
+
+static void
+socket_connected_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Dial *dial = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketConnection) conn = NULL;
+  gboolean tls;
+
+  conn = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source), result, &error);
+  if (conn == NULL)
+    {
+      g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_CONNECT,
+                               _("back-end %s: cannot connect: %s (is the back-end running?)"),
+                               dial->where, error->message);
+      return;
+    }
+  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  tls = dial->url->secure && pst_options_get_ssl_encryption (pst_service_get_connect_options (dial->service));
+  if (!tls)
+    {
+      dial->stream = G_IO_STREAM (g_steal_pointer (&conn));
+      connected (g_steal_pointer (&task));
+      return;
+    }
+
+  {
+    g_autoptr(GSocketConnectable) identity = g_network_address_new (dial->url->host, dial->url->port);
+    GTlsDatabase *trust = pst_runtime_get_trust (dial->runtime);
+    GIOStream *tls_conn = g_tls_client_connection_new (G_IO_STREAM (conn), identity, &error);
+
+    if (tls_conn == NULL)
+      {
+        g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_TLS,
+                                 "back-end %s: %s", dial->where, error->message);
+        return;
+      }
+    dial->stream = tls_conn;
+    if (trust != NULL)
+      g_tls_connection_set_database (G_TLS_CONNECTION (tls_conn), trust);
+    g_signal_connect (tls_conn, "accept-certificate", G_CALLBACK (accept_certificate_cb), dial);
+    g_tls_connection_handshake_async (G_TLS_CONNECTION (tls_conn), G_PRIORITY_DEFAULT,
+                                      g_task_get_cancellable (task), handshake_cb, g_steal_pointer (&task));
+  }
+}
+
+void
+pst_backend_connect_async (PstRuntime          *runtime,
+                           PstService          *service,
+                           const PstUrl        *url,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  Dial *dial = g_new0 (Dial, 1);
+
+  g_task_set_source_tag (task, pst_backend_connect_async);
+  g_task_set_name (task, "[postern] back-end connect");
+  dial->runtime = g_object_ref (runtime);
+  dial->service = g_object_ref (service);
+  dial->url = pst_url_copy (url);
+  dial->where = pst_url_to_string (url);
+  g_task_set_task_data (task, dial, (GDestroyNotify) dial_free);
+
+  g_socket_client_set_timeout (client, CONNECT_TIMEOUT_S);
+  g_socket_client_connect_to_host_async (client, url->host, url->port, cancellable,
+                                         socket_connected_cb, g_steal_pointer (&task));
+}
+
+GIOStream *
+pst_backend_connect_finish (GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

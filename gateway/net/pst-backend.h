@@ -1,0 +1,34 @@
+/* pst-backend.h: dial a back-end: TCP, TLS verified against the truststore, WebSocket handshake
+ * SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <gio/gio.h>
+#include "pst-runtime.h"
+
+G_BEGIN_DECLS
+
+#define PST_BACKEND_ERROR (pst_backend_error_quark ())
+typedef enum {
+  PST_BACKEND_ERROR_CONNECT,     /* could not reach it */
+  PST_BACKEND_ERROR_TLS,         /* handshake failed, certificate refused */
+  PST_BACKEND_ERROR_HANDSHAKE,   /* WebSocket upgrade refused */
+} PstBackendError;
+GQuark pst_backend_error_quark (void);
+
+/* Connects to service's connect URL (tcp, ssl, ws, wss).  ssl/wss are
+ * verified against the runtime's truststore (or the system's CAs): chain,
+ * host name and validity; a refusal's message says what failed and how
+ * to fix it.  ws/wss complete the WebSocket upgrade; the stream returned
+ * is positioned at the first frame. */
+void       pst_backend_connect_async  (PstRuntime          *runtime,
+                                       PstService          *service,
+                                       const PstUrl        *url,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data);
+GIOStream *pst_backend_connect_finish (GAsyncResult *result, GError **error);
+
+/* A short reason for a WebSocket close frame (≤ 100 bytes) */
+const char *pst_backend_short_reason  (const GError *error);
+
+G_END_DECLS

@@ -1,0 +1,253 @@
+/* pst-stream-pump.c: bounded reading and writing of raw bytes on a stream
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include "pst-stream-pump.h"
+
+/* The byte side of a proxy (tcp:// and ssl:// back-ends, tcp/ssl accepts):
+ * one reused 64 KiB read buffer, a write queue its owner watches to pause
+ * the other side, and reading that stops when told to. */
+
+#define READ_SIZE (64 * 1024)
+#define MAX_IOV   32
+
+struct _PstStreamPump
+{
+  gint               ref_count;
+  GIOStream         *stream;
+  GCancellable      *cancellable;
+  PstStreamPumpSink  sink;
+  gpointer           user_data;
+  gsize              high_water;
+  guint8            *rbuf;
+  gboolean           reading, paused, started, stopped, closing, closed;
+  GQueue             out_q;
+  gsize              queued;
+  gboolean           writing, congested;
+  GOutputVector      iov[MAX_IOV];
+  guint64            bytes_in, bytes_out;
+};
+
+static void read_more (PstStreamPump *self);
+static void write_more (PstStreamPump *self);
+
+PstStreamPump *
+pst_stream_pump_new (GIOStream *stream, gsize high_water, const PstStreamPumpSink *sink, gpointer user_data)
+{
+  PstStreamPump *self = g_new0 (PstStreamPump, 1);
+
+  self->ref_count = 1;
+  self->stream = g_object_ref (stream);
+  self->cancellable = g_cancellable_new ();
+  self->sink = *sink;
+  self->user_data = user_data;
+  self->high_water = high_water ? high_water : 1024 * 1024;
+  self->rbuf = g_malloc (READ_SIZE);
+  g_queue_init (&self->out_q);
+  return self;
+}
+
+PstStreamPump *
+pst_stream_pump_ref (PstStreamPump *self)
+{
+  g_atomic_int_inc (&self->ref_count);
+  return self;
+}
+
+void
+pst_stream_pump_unref (PstStreamPump *self)
+{
+  if (!g_atomic_int_dec_and_test (&self->ref_count))
+    return;
+  g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->stream);
+  g_free (self->rbuf);
+  g_free (self);
+}
+
+static void
+closed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PstStreamPump *self = user_data;
+
+  g_io_stream_close_finish (G_IO_STREAM (source), result, NULL);
+  pst_stream_pump_unref (self);
+}
+
+static void
+finish_close (PstStreamPump *self)
+{
+  if (self->closed)
+    return;
+  self->closed = TRUE;
+  g_cancellable_cancel (self->cancellable);
+  g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL, closed_cb, pst_stream_pump_ref (self));
+}
+
+static void
+read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PstStreamPump *self = user_data;
+  g_autoptr(GError) error = NULL;
+  gssize n;
+
+  self->reading = FALSE;
+  n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+  if (self->stopped || self->closed)
+    {
+      pst_stream_pump_unref (self);
+      return;
+    }
+  if (n <= 0)
+    {
+      self->stopped = TRUE;
+      if (self->sink.eof != NULL)
+        self->sink.eof (self, error, self->user_data);
+      pst_stream_pump_unref (self);
+      return;
+    }
+  self->bytes_in += n;
+  if (self->sink.data != NULL)
+    self->sink.data (self, self->rbuf, n, self->user_data);
+  read_more (self);
+  pst_stream_pump_unref (self);
+}
+
+static void
+read_more (PstStreamPump *self)
+{
+  if (self->reading || self->paused || self->stopped || self->closing || !self->started)
+    return;
+  self->reading = TRUE;
+  g_input_stream_read_async (g_io_stream_get_input_stream (self->stream), self->rbuf, READ_SIZE,
+                             G_PRIORITY_DEFAULT, self->cancellable, read_cb, pst_stream_pump_ref (self));
+}
+
+void
+pst_stream_pump_start (PstStreamPump *self)
+{
+  self->started = TRUE;
+  read_more (self);
+}
+
+void
+pst_stream_pump_pause (PstStreamPump *self)
+{
+  self->paused = TRUE;
+}
+
+void
+pst_stream_pump_resume (PstStreamPump *self)
+{
+  self->paused = FALSE;
+  read_more (self);
+}
+
+static void
+writev_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PstStreamPump *self = user_data;
+  g_autoptr(GError) error = NULL;
+  gsize written = 0;
+
+  self->writing = FALSE;
+  if (!g_output_stream_writev_all_finish (G_OUTPUT_STREAM (source), result, &written, &error))
+    {
+      g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);
+      self->queued = 0;
+      if (!self->closed && self->sink.failed != NULL)
+        self->sink.failed (self, error, self->user_data);
+      finish_close (self);
+      pst_stream_pump_unref (self);
+      return;
+    }
+  self->bytes_out += written;
+  while (written > 0)
+    {
+      GBytes *head = g_queue_pop_head (&self->out_q);
+      gsize len = g_bytes_get_size (head);
+      written -= len;
+      self->queued -= len;
+      g_bytes_unref (head);
+    }
+  if (self->congested && self->queued < self->high_water / 2)
+    {
+      self->congested = FALSE;
+      if (self->sink.drained != NULL && !self->closed)
+        self->sink.drained (self, self->user_data);
+    }
+  write_more (self);
+  pst_stream_pump_unref (self);
+}
+
+static void
+write_more (PstStreamPump *self)
+{
+  guint n = 0;
+
+  if (self->writing || self->closed)
+    return;
+  if (g_queue_is_empty (&self->out_q))
+    {
+      if (self->closing)
+        finish_close (self);
+      return;
+    }
+  for (GList *l = self->out_q.head; l != NULL && n < MAX_IOV; l = l->next, n++)
+    {
+      gsize len;
+      self->iov[n].buffer = g_bytes_get_data (l->data, &len);
+      self->iov[n].size = len;
+    }
+  self->writing = TRUE;
+  g_output_stream_writev_all_async (g_io_stream_get_output_stream (self->stream), self->iov, n,
+                                    G_PRIORITY_DEFAULT, self->cancellable, writev_cb,
+                                    pst_stream_pump_ref (self));
+}
+
+void
+pst_stream_pump_write (PstStreamPump *self, const guint8 *data, gsize len)
+{
+  if (len == 0 || self->closing || self->closed)
+    return;
+  g_queue_push_tail (&self->out_q, g_bytes_new (data, len));
+  self->queued += len;
+  if (self->queued >= self->high_water)
+    self->congested = TRUE;
+  write_more (self);
+}
+
+gboolean
+pst_stream_pump_is_congested (PstStreamPump *self)
+{
+  return self->congested;
+}
+
+void
+pst_stream_pump_close (PstStreamPump *self)
+{
+  if (self->closing)
+    return;
+  self->closing = TRUE;
+  self->stopped = TRUE;
+  write_more (self);
+}
+
+GIOStream *
+pst_stream_pump_get_stream (PstStreamPump *self)
+{
+  return self->stream;
+}
+
+guint64
+pst_stream_pump_get_bytes_in (PstStreamPump *self)
+{
+  return self->bytes_in;
+}
+
+guint64
+pst_stream_pump_get_bytes_out (PstStreamPump *self)
+{
+  return self->bytes_out;
+}
