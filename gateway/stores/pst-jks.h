@@ -19,4 +19,12 @@ gboolean pst_jks_parse (GBytes      *data,
                         GPtrArray   *entries,
                         GError     **error);
 
+/* keytool (JKS, JCEKS and PKCS#12 alike) writes EC private keys as PKCS#8
+ * without the public point, which GnuTLS 3.7 cannot import.  Returns the
+ * key unchanged (a new reference) when GnuTLS reads it, else a PKCS#8
+ * rebuilt with the public point of certificate (the key's leaf); NULL if
+ * neither works. */
+GBytes  *pst_jks_complete_ec_key (GBytes *pkcs8,
+                                  GBytes *certificate);
+
 G_END_DECLS
