@@ -14,6 +14,7 @@
 #include "pst-gateway.h"
 #include "pst-keystore.h"
 #include "pst-password.h"
+#include "pst-tls-priority.h"
 
 typedef struct {
   GMainLoop  *loop;
@@ -164,6 +165,19 @@ load (const char *path, gboolean first, GError **error)
   if (first && g_strcmp0 (pst_config_get_path (config), default_path) == 0 &&
       !ensure_default_keystore (config, error))
     return NULL;
+  {
+    /* glib-networking reads its priority once, before the first TLS
+     * connection: it is set at start and cannot change on reload. */
+    g_autofree char *priority = pst_tls_priority_for_config (config, error);
+
+    if (priority == NULL)
+      return NULL;
+    if (first)
+      pst_tls_priority_apply (priority);
+    else if (g_strcmp0 (priority, g_getenv ("G_TLS_GNUTLS_PRIORITY")) != 0)
+      g_warning ("ssl.protocols/ssl.ciphers changed: restart the gateway to apply them "
+                 "(GIO's TLS settings are process-wide and read once)");
+  }
   runtime = pst_runtime_new (config, &diagnostics, error);
   print_diagnostics (diagnostics);
   return runtime;
