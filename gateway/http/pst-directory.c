@@ -13,8 +13,8 @@
  * @error: return location for a #GError
  *
  * Reads `directory`, `welcome-file`, `error-pages-directory`, `options` and
- * `location.N.patterns` / `location.N.cache-control` (N = 0, 1, … until the
- * first missing one).  Build it once per loaded configuration and hand it
+ * `location.N.patterns` / `location.N.cache-control` (N = 0 or 1, 2, … until
+ * the first missing one).  Build it once per loaded configuration and hand it
  * to pst_directory_config_serve(); `postern check` can call it to validate.
  *
  * Returns: (transfer full) (nullable): the settings, or %NULL with @error set
@@ -47,7 +47,8 @@ pst_directory_config_new_from_service (PstService  *service,
                                          error))
     return NULL;
 
-  for (guint n = 0; ; n++)
+  /* the parser numbers locations from 1; 0 is accepted too */
+  for (guint n = 0; n < G_MAXUINT; n++)
     {
       g_autofree char *pkey = g_strdup_printf ("location.%u.patterns", n);
       g_autofree char *ckey = g_strdup_printf ("location.%u.cache-control", n);
@@ -55,7 +56,11 @@ pst_directory_config_new_from_service (PstService  *service,
       const char *cache_control = pst_service_get_property (service, ckey);
 
       if (patterns == NULL && cache_control == NULL)
-        break;
+        {
+          if (n == 0)
+            continue;
+          break;
+        }
       if (!pst_directory_config_add_location (config, patterns, cache_control, error))
         return NULL;
     }

@@ -10,7 +10,8 @@
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 
-#include "pst-directory-config.h"
+#include "pst-config.h"
+#include "pst-directory.h"
 #include "pst-directory-private.h"
 
 #define SECRET "TOP-SECRET-7f3a9c-never-served"
@@ -25,6 +26,7 @@ typedef struct {
   SoupServer         *server;
   guint               port;
   char               *shrink_after_serve;  /* truncate this file once its response started */
+  PstService         *service;             /* set: serve through pst_directory_serve() */
 } Fixture;
 
 /* g_test_expect_message() does not see structured logging (GLib 2.74):
@@ -116,7 +118,12 @@ server_cb (SoupServer        *server,
   Fixture *f = user_data;
 
   /* the raw, still-encoded path, as the gateway hands it over */
-  pst_directory_config_serve (f->config, msg, g_uri_get_path (soup_server_message_get_uri (msg)));
+  const char *path_raw = g_uri_get_path (soup_server_message_get_uri (msg));
+
+  if (f->service != NULL)
+    pst_directory_serve (f->service, msg, path_raw);
+  else
+    pst_directory_config_serve (f->config, msg, path_raw);
   if (f->shrink_after_serve != NULL)
     g_assert_cmpint (truncate (f->shrink_after_serve, 1024 * 1024), ==, 0);
 }
@@ -199,6 +206,7 @@ fixture_teardown (Fixture       *f,
 {
   soup_server_disconnect (f->server);
   g_clear_object (&f->server);
+  f->service = NULL;   /* owned by the test's PstConfig */
   g_clear_pointer (&f->config, pst_directory_config_unref);
   /* let the server's pending sources run down before the next test */
   while (g_main_context_iteration (NULL, FALSE))
@@ -970,6 +978,7 @@ test_stream_truncated (Fixture       *f,
   write_big_file (path, &expected);
   f->shrink_after_serve = g_strdup (path);
   r.hash_body = TRUE;
+  g_atomic_int_set (&expected_seen, 0);
   expected_warning = "*shrink.bin*shorter than*";
   get_allowing_error (f, &r, "/shrink.bin");
   expected_warning = NULL;
@@ -978,6 +987,92 @@ test_stream_truncated (Fixture       *f,
                   r.error != NULL ? r.error->message : "none");
   g_assert_cmpint (r.length, <, BIG_SIZE);
   g_assert_nonnull (r.error);   /* the client sees a broken body, not a short file */
+  request_clear (&r);
+}
+
+/* The whole path from gateway-config.xml: properties (with ${…}), paths
+ * relative to the config's folder, locations as the parser numbers them. */
+static void
+test_service (Fixture       *f,
+              gconstpointer  data)
+{
+  static const char xml_template[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<gateway-config xmlns=\"http://xmlns.kaazing.org/2016/06/gateway\">\n"
+    "  <properties><property><name>site</name><value>www</value></property></properties>\n"
+    "  <service>\n"
+    "    <name>site</name>\n"
+    "    <accept>http://localhost:8000/</accept>\n"
+    "    <type>directory</type>\n"
+    "    <properties>\n"
+    "      <directory>../${site}</directory>\n"
+    "      <options>indexes</options>\n"
+    "      <welcome-file>index.html</welcome-file>\n"
+    "      <error-pages-directory>../errors</error-pages-directory>\n"
+    "      <location><patterns>**/*.html</patterns><cache-control>max-age=1 day</cache-control></location>\n"
+    "      <location><patterns>*.js *.css</patterns><cache-control>public, max-age=2 hours</cache-control></location>\n"
+    "    </properties>\n"
+    "  </service>\n"
+    "  <service>\n"
+    "    <name>broken</name>\n"
+    "    <accept>http://localhost:8001/</accept>\n"
+    "    <type>directory</type>\n"
+    "    <properties><directory>../nowhere</directory></properties>\n"
+    "  </service>\n"
+    "</gateway-config>\n";
+  g_autofree char *conf_dir = g_build_filename (f->tmp, "conf", NULL);
+  g_autofree char *conf_path = g_build_filename (conf_dir, "gateway-config.xml", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PstConfig) config = NULL;
+  g_autoptr(PstDirectoryConfig) dconf = NULL;
+  Request r = { 0 };
+
+  g_assert_cmpint (g_mkdir (conf_dir, 0755), ==, 0);
+  config = pst_config_new_from_data (xml_template, strlen (xml_template), conf_path, &error);
+  g_assert_no_error (error);
+  f->service = pst_config_find_service (config, "site");
+  g_assert_nonnull (f->service);
+
+  dconf = pst_directory_config_new_from_service (f->service, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_suffix (pst_directory_config_get_directory (dconf), "/www"));
+  g_assert_true (pst_directory_config_get_indexes (dconf));
+
+  get (f, &r, "GET", "/");
+  g_assert_cmpuint (r.status, ==, 200);
+  assert_body (&r, "<h1>welcome</h1>");
+  g_assert_cmpstr (header (&r, "Cache-Control"), ==, "max-age=86400");
+  request_clear (&r);
+
+  get (f, &r, "GET", "/sub/deep/x.js");
+  g_assert_cmpstr (header (&r, "Cache-Control"), ==, "public, max-age=7200");
+  request_clear (&r);
+
+  get (f, &r, "GET", "/sub/");
+  g_assert_cmpuint (r.status, ==, 200);
+  g_assert_true (body_contains (&r, "page.html"));
+  request_clear (&r);
+
+  get (f, &r, "GET", "/gone.html");
+  g_assert_cmpuint (r.status, ==, 404);
+  assert_body (&r, "<p>custom not found</p>");
+  request_clear (&r);
+
+  get (f, &r, "GET", "/link-out.txt");
+  g_assert_cmpuint (r.status, ==, 403);
+  g_assert_false (body_contains (&r, SECRET));
+  request_clear (&r);
+
+  /* a service whose folder is missing answers 500 and says why in the log */
+  f->service = pst_config_find_service (config, "broken");
+  g_assert_null (pst_directory_config_new_from_service (f->service, &error));
+  g_assert_error (error, PST_DIRECTORY_ERROR, PST_DIRECTORY_ERROR_NO_DIRECTORY);
+  g_atomic_int_set (&expected_seen, 0);
+  expected_warning = "*service broken*nowhere*";
+  get (f, &r, "GET", "/");
+  expected_warning = NULL;
+  g_assert_cmpuint (r.status, ==, 500);
+  g_assert_cmpuint (g_atomic_int_get (&expected_seen), ==, 1);
   request_clear (&r);
 }
 
@@ -1239,6 +1334,7 @@ main (int   argc,
   ADD ("/directory/not-regular", test_not_regular);
   ADD ("/directory/stream-big", test_stream_big);
   ADD ("/directory/stream-truncated", test_stream_truncated);
+  ADD ("/directory/service", test_service);
 #undef ADD
 
   return g_test_run ();
