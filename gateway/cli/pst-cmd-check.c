@@ -26,6 +26,8 @@ pst_cmd_check (int argc, char **argv)
   g_autoptr(GPtrArray) diagnostics = NULL;
   guint errors = 0, warnings = 0;
 
+  /* --help shows "postern check", not "postern" */
+  g_set_prgname (argv[0]);
   context = g_option_context_new (NULL);
   g_option_context_set_summary (context,
                                 _("Validate a gateway configuration without binding anything: the XML, "

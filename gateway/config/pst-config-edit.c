@@ -91,12 +91,16 @@ last_element (xmlNodePtr parent)
 
 /* The separator in front of @parent's first element child ("\n    "),
  * or one made from @parent's own indentation. */
+static xmlNodePtr block_start (xmlNodePtr node);
+
 static char *
 child_separator (PstConfig *self, xmlNodePtr parent)
 {
   xmlNodePtr first = first_element (parent);
   g_autofree char *indent = NULL;
 
+  if (first != NULL)
+    first = block_start (first);
   if (first != NULL && is_blank_text (first->prev))
     return g_strdup ((const char *)first->prev->content);
   indent = indent_of (parent);
@@ -181,8 +185,9 @@ insert_child (PstConfig  *self,
       }
     else
       {
+        /* before the comments that describe the first element, too */
         xmlNodePtr nodes[] = { child, new_text (self, sep) };
-        insert_nodes_before (first, nodes, G_N_ELEMENTS (nodes));
+        insert_nodes_before (block_start (first), nodes, G_N_ELEMENTS (nodes));
       }
   }
 }
@@ -759,7 +764,16 @@ pst_config_duplicate_service (PstConfig *self, guint service, guint *out_index, 
 
   if ((svc = find_service (self, service, error)) == NULL)
     return FALSE;
-  copy = xmlDocCopyNode (svc, self->doc, 1);
+  /* xmlDocCopyNode would re-declare the namespace on the copy; the DOM
+   * wrapper clone reuses the declarations in scope at the new parent. */
+  copy = NULL;
+  if (xmlDOMWrapCloneNode (NULL, self->doc, svc, &copy, self->doc, svc->parent, 1, 0) != 0 ||
+      copy == NULL)
+    {
+      g_set_error (error, PST_CONFIG_ERROR, PST_CONFIG_ERROR_INVALID,
+                   _("cannot copy service %u"), service + 1);
+      return FALSE;
+    }
   sep = service_separator (self);
   {
     xmlNodePtr nodes[] = { new_text (self, sep), copy };

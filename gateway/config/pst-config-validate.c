@@ -300,6 +300,12 @@ check_accept (Check      *check,
     }
 
   /* Two services on the same URL: the second would never see a request. */
+  /* Host names are case-insensitive: keys use the lower-case form. */
+  {
+    char *lower = g_ascii_strdown (url->host, -1);
+    g_free (url->host);
+    url->host = lower;
+  }
   endpoint = pst_url_to_string (url);
   claim = g_hash_table_lookup (check->endpoints, endpoint);
   if (claim != NULL)
@@ -350,7 +356,7 @@ check_connect (Check      *check,
   if (g_strcmp0 (type, "echo") == 0 || g_strcmp0 (type, "directory") == 0)
     {
       ERROR (line, "connect", name, "connect",
-             _("a %s service does not connect anywhere; remove this <connect> or make the service a proxy"),
+             _("%s services do not connect anywhere; remove this <connect> or make the service a proxy"),
              type);
       return;
     }

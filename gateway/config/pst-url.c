@@ -121,8 +121,9 @@ pst_url_parse (const char  *text,
 
   url->host = g_strndup (host_start, host_end - host_start);
   if (memchr (authority, '@', auth_end - authority) != NULL ||
-      !host_is_valid (url->host) ||
-      (*authority == '[' && strspn (url->host, "0123456789abcdefABCDEF:.") != strlen (url->host)))
+      (*authority == '['
+         ? *url->host == '\0' || strspn (url->host, "0123456789abcdefABCDEF:.") != strlen (url->host)
+         : !host_is_valid (url->host)))
     {
       g_set_error (error, PST_URL_ERROR, PST_URL_ERROR_SYNTAX,
                    _("“%s” has no valid host name; write it as scheme://host:port/path"), text);
