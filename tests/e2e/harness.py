@@ -501,7 +501,8 @@ def make_keystore(directory, names=("localhost", "127.0.0.1", "::1"),
         if pki is not None:
             ca_store, _, _ = pki.ca_store(os.path.join(directory, "devca.p12"))
             argv += ["--ca", ca_store]
-        r = run_postern(argv + list(names))
+        argv += list(names)
+        r = run_postern(argv)
         require(r.returncode == 0,
                 f"postern {' '.join(argv)} exited {r.returncode}: {r.stdout}{r.stderr}")
         if pki is not None:

@@ -305,6 +305,41 @@ def _():
             h.require(h.port_is_free(port, host), f"{host} port {port} is still bound")
 
 
+def echo_with_postern_keystore(signed_by_ca):
+    """A keystore made by `postern cert generate` (self-signed, or signed by
+    a CA store given with --ca) serves wss:// to a verifying client."""
+    s = setup.get()
+    d = os.path.join(s.dir, "postern-ca" if signed_by_ca else "postern-self-signed")
+    os.makedirs(d)
+    pki = h.Pki(os.path.join(d, "pki"), "Postern E2E CA for cert generate") if signed_by_ca else None
+    ks = h.make_keystore(d, pki=pki, method="postern")
+    ws_port, wss_port = h.free_ports(2)
+    config, urls = h.echo_config(d, ks, ws_port=ws_port, wss_port=wss_port)
+    with h.start_gateway(config, urls, name="postern run (postern-made keystore)") as gw:
+        ctx = h.client_ssl_context(cafile=ks.trust_pem)
+
+        async def go():
+            for host in ("localhost", "127.0.0.1", "[::1]"):
+                async with h.ws_connect(f"wss://{host}:{wss_port}/echo", ctx) as c:
+                    await h.echo_once(c, f"postern-made certificate via {host}")
+                    await h.echo_once(c, os.urandom(70000))
+                    await h.close_cleanly(c)
+        h.arun(go(), 30)
+        gw.stop()
+
+
+@T.case("a keystore from 'postern cert generate' (self-signed) serves wss:// to a "
+        "client trusting its 'postern cert export' PEM (localhost, 127.0.0.1, ::1)")
+def _():
+    echo_with_postern_keystore(signed_by_ca=False)
+
+
+@T.case("a keystore from 'postern cert generate --ca' serves wss:// to a client "
+        "trusting the CA (localhost, 127.0.0.1, ::1)")
+def _():
+    echo_with_postern_keystore(signed_by_ca=True)
+
+
 def stop_right_after_listening(sig, rounds=5):
     """The contract: once the 'listening on' lines are out, SIGINT/SIGTERM
     stop the gateway cleanly -- also when sent at once (as a script or a
