@@ -9,12 +9,14 @@
 #include <glib/gi18n-lib.h>
 
 #include "pst-client-hello.h"
+#include "pst-head-limit-stream.h"
 #include "pst-connection.h"
 #include "pst-listener.h"
 #include "pst-proxy.h"
 
 #define HELLO_MAX        (16 * 1024 + 5)
 #define DEADLINE_MS      10000
+#define HEAD_LIMIT       (32 * 1024)   /* request line + headers */
 
 struct _PstConnection
 {
@@ -23,6 +25,7 @@ struct _PstConnection
   GSocketConnection *socket_connection;  /* weak: SoupServer or the pump own it */
   GSocketConnection *hold;               /* strong until SoupServer has it */
   GIOStream         *tls;                /* weak, like the socket */
+  PstHeadLimitStream *head_limit;        /* weak pointer */
   PstRuntime        *runtime;
   GPtrArray         *routes;
   GCancellable      *cancellable;
@@ -61,6 +64,8 @@ pst_connection_finalize (GObject *object)
 
   g_clear_handle_id (&self->deadline_id, g_source_remove);
   g_clear_handle_id (&self->peek_id, g_source_remove);
+  if (self->head_limit != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->head_limit), (gpointer *) &self->head_limit);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->runtime);
   g_clear_pointer (&self->routes, g_ptr_array_unref);
@@ -180,6 +185,15 @@ void
 pst_connection_request_started (PstConnection *self)
 {
   g_clear_handle_id (&self->deadline_id, g_source_remove);
+  if (self->head_limit != NULL)
+    pst_head_limit_stream_disarm (self->head_limit);
+}
+
+void
+pst_connection_request_begins (PstConnection *self)
+{
+  if (self->head_limit != NULL)
+    pst_head_limit_stream_arm (self->head_limit);
 }
 
 static void
@@ -199,12 +213,17 @@ hand_to_http (PstConnection *self, GIOStream *stream)
       g_clear_object (&self->hold);
       return;
     }
-  if (!soup_server_accept_iostream (pst_listener_get_soup_server (self->listener),
-                                    stream, local, remote, &error))
-    {
-      g_warning ("client %s: %s", self->peer, error->message);
-      pst_connection_abort (self);
-    }
+  {
+    g_autoptr(GIOStream) limited = pst_head_limit_wrap (stream, HEAD_LIMIT, &self->head_limit);
+
+    g_object_add_weak_pointer (G_OBJECT (self->head_limit), (gpointer *) &self->head_limit);
+    if (!soup_server_accept_iostream (pst_listener_get_soup_server (self->listener),
+                                      limited, local, remote, &error))
+      {
+        g_warning ("client %s: %s", self->peer, error->message);
+        pst_connection_abort (self);
+      }
+  }
   g_clear_object (&self->hold);
 }
 

@@ -35,6 +35,8 @@ PstRuntime    *pst_connection_get_runtime  (PstConnection *self);
 PstRoute      *pst_connection_find_route   (PstConnection *self, const char *host, const char *path);
 /* The HTTP request (or upgrade) has started: the handshake deadline no longer applies. */
 void           pst_connection_request_started (PstConnection *self);
+/* Another request begins on a kept-alive connection: its head is capped too. */
+void           pst_connection_request_begins  (PstConnection *self);
 /* Record what the close log line says */
 void           pst_connection_set_service  (PstConnection *self, const char *service);
 void           pst_connection_set_backend  (PstConnection *self, const char *backend);

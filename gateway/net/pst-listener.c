@@ -88,6 +88,15 @@ request_read_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
     pst_connection_request_started (conn);
 }
 
+static void
+request_started_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  PstConnection *conn = connection_for_message (user_data, msg);
+
+  if (conn != NULL)
+    pst_connection_request_begins (conn);
+}
+
 typedef struct {
   PstConnection *conn;
   PstRoute      *route;   /* owned by the connection's routes */
@@ -236,6 +245,7 @@ pst_listener_new (const char *key, gboolean tls)
   self->soup = soup_server_new ("server-header", "Postern", NULL);
   soup_server_add_handler (self->soup, NULL, handler_cb, self, NULL);
   g_signal_connect_object (self->soup, "request-read", G_CALLBACK (request_read_cb), self, 0);
+  g_signal_connect_object (self->soup, "request-started", G_CALLBACK (request_started_cb), self, 0);
   return self;
 }
 

@@ -1,0 +1,23 @@
+/* pst-head-limit-stream.h: caps the size of an HTTP request head before SoupServer buffers it
+ * SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define PST_TYPE_HEAD_LIMIT_STREAM (pst_head_limit_stream_get_type ())
+G_DECLARE_FINAL_TYPE (PstHeadLimitStream, pst_head_limit_stream, PST, HEAD_LIMIT_STREAM, GFilterInputStream)
+
+/* SoupServer grows its header buffer without bound; this input counts the
+ * bytes of each request head and, past limit, answers 431 on out and fails
+ * the read.  base must be pollable (SoupServer needs that). */
+GInputStream *pst_head_limit_stream_new    (GInputStream *base, GOutputStream *out, gsize limit);
+/* A request's head was read: stop counting until the next request starts. */
+void          pst_head_limit_stream_disarm (PstHeadLimitStream *self);
+void          pst_head_limit_stream_arm    (PstHeadLimitStream *self);
+
+/* A GIOStream of (limited input, base's output) that keeps base alive. */
+GIOStream    *pst_head_limit_wrap          (GIOStream *base, gsize limit, PstHeadLimitStream **out_limit);
+
+G_END_DECLS
