@@ -23,7 +23,6 @@ struct _PstServicePage
   GPtrArray            *rows[N_URL_KINDS];   /* PstUrlRow, in order */
   GtkFileChooserNative *chooser;
 
-  AdwPreferencesPage   *page;
   AdwEntryRow          *name_row;
   AdwEntryRow          *description_row;
   AdwComboRow          *type_row;
@@ -710,7 +709,6 @@ pst_service_page_class_init (PstServicePageClass *klass)
   g_type_ensure (PST_TYPE_URL_ROW);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/postern/Editor/pst-service-page.ui");
-  gtk_widget_class_bind_template_child (widget_class, PstServicePage, page);
   gtk_widget_class_bind_template_child (widget_class, PstServicePage, name_row);
   gtk_widget_class_bind_template_child (widget_class, PstServicePage, description_row);
   gtk_widget_class_bind_template_child (widget_class, PstServicePage, type_row);
