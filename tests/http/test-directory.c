@@ -1076,6 +1076,45 @@ test_service (Fixture       *f,
   request_clear (&r);
 }
 
+/* The shipped welcome page, served by the directory service as the default
+ * config does: welcome file, types, and nothing that reaches outside. */
+static void
+test_shipped_page (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *web = g_build_filename (PST_SOURCE_DIR, "data", "web", NULL);
+  g_autoptr(GError) error = NULL;
+  Request r = { 0 };
+
+  pst_directory_config_unref (f->config);
+  f->config = pst_directory_config_new (web, &error);
+  g_assert_no_error (error);
+  pst_directory_config_set_welcome_file (f->config, "index.html", &error);
+  g_assert_no_error (error);
+
+  get (f, &r, "GET", "/");
+  g_assert_cmpuint (r.status, ==, 200);
+  g_assert_cmpstr (header (&r, "Content-Type"), ==, "text/html; charset=utf-8");
+  g_assert_true (body_contains (&r, "<output id=\"status\" data-state=\"pending\""));
+  g_assert_true (body_contains (&r, "href=\"/postern-ca.pem\""));
+  g_assert_false (body_contains (&r, "src=\"http"));
+  g_assert_false (body_contains (&r, "href=\"http"));
+  g_assert_false (body_contains (&r, "src=\"//"));
+  request_clear (&r);
+
+  get (f, &r, "GET", "/app.js");
+  g_assert_cmpuint (r.status, ==, 200);
+  g_assert_cmpstr (header (&r, "Content-Type"), ==, "text/javascript; charset=utf-8");
+  g_assert_true (body_contains (&r, "new WebSocket"));
+  request_clear (&r);
+
+  get (f, &r, "GET", "/style.css");
+  g_assert_cmpuint (r.status, ==, 200);
+  g_assert_cmpstr (header (&r, "Content-Type"), ==, "text/css; charset=utf-8");
+  g_assert_true (body_contains (&r, "prefers-color-scheme: dark"));
+  request_clear (&r);
+}
+
 /* ---- units without a server ------------------------------------------------ */
 
 static void
@@ -1335,6 +1374,7 @@ main (int   argc,
   ADD ("/directory/stream-big", test_stream_big);
   ADD ("/directory/stream-truncated", test_stream_truncated);
   ADD ("/directory/service", test_service);
+  ADD ("/directory/shipped-page", test_shipped_page);
 #undef ADD
 
   return g_test_run ();
