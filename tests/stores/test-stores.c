@@ -274,7 +274,7 @@ test_pem_load (Fixture *f, gconstpointer data)
   g_autofree char *ec_key = path_in (f, "ec.key"), *ec_crt = path_in (f, "ec.pem");
   g_autofree char *other = path_in (f, "other.pem");
   g_autofree char *bundle = path_in (f, "bundle.txt");
-  g_autofree char *o[8] = { NULL };
+  char *o[8] = { NULL };
   g_autoptr(GError) error = NULL;
   g_autoptr(PstKeystore) ks = NULL;
   g_autofree char *ca_text = NULL, *crt_text = NULL, *key_text = NULL, *ec_text = NULL, *eckey_text = NULL, *other_text = NULL;
@@ -293,6 +293,8 @@ test_pem_load (Fixture *f, gconstpointer data)
   o[6] = RUN_OK ("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                  "-keyout", "/dev/null", "-out", other, "-subj", "/CN=other.test", "-days", "2");
 
+  for (guint i = 0; i < G_N_ELEMENTS (o); i++)
+    g_free (o[i]);
   g_assert_true (g_file_get_contents (ca_crt, &ca_text, NULL, NULL));
   g_assert_true (g_file_get_contents (crt, &crt_text, NULL, NULL));
   g_assert_true (g_file_get_contents (rsa_key, &key_text, NULL, NULL));
