@@ -242,7 +242,9 @@ pst_listener_new (const char *key, gboolean tls)
   self->tls = tls;
   self->service = g_socket_service_new ();
   g_socket_service_stop (self->service);
-  self->soup = soup_server_new ("server-header", "Postern", NULL);
+  /* raw-paths: the directory service must see percent-encoding to refuse
+   * encoded dots and slashes. */
+  self->soup = soup_server_new ("server-header", "Postern", "raw-paths", TRUE, NULL);
   soup_server_add_handler (self->soup, NULL, handler_cb, self, NULL);
   g_signal_connect_object (self->soup, "request-read", G_CALLBACK (request_read_cb), self, 0);
   g_signal_connect_object (self->soup, "request-started", G_CALLBACK (request_started_cb), self, 0);

@@ -592,7 +592,8 @@ parse_header (PstWebsocket *self)
       if (!self->in_message)
         self->message_size = 0;
       self->message_size += len;
-      if (self->opt.max_message_size > 0 && self->message_size > self->opt.max_message_size)
+      /* (once failed, later fragments are skipped, not failed again) */
+      if (!self->draining && self->opt.max_message_size > 0 && self->message_size > self->opt.max_message_size)
         fail (self, PST_WS_CLOSE_TOO_BIG, "message too big");   /* framing still valid: skip it */
       self->in_message = !self->fin;
       if (self->sink.frame_start != NULL && !self->draining)
