@@ -20,6 +20,7 @@ typedef struct {
   GMainLoop  *loop;
   PstGateway *gateway;
   char       *config_path;
+  gint64      stop_deadline;
 } Run;
 
 static GLogWriterOutput
@@ -183,16 +184,37 @@ load (const char *path, gboolean first, GError **error)
   return runtime;
 }
 
+#define STOP_GRACE_US (3 * G_USEC_PER_SEC)
+
+static gboolean
+drain_cb (gpointer user_data)
+{
+  Run *run = user_data;
+
+  /* Bounded: sessions that do not finish their close handshake in time
+   * are dropped with the process. */
+  if (pst_gateway_get_n_connections (run->gateway) > 0 && g_get_monotonic_time () < run->stop_deadline)
+    return G_SOURCE_CONTINUE;
+  g_main_loop_quit (run->loop);
+  return G_SOURCE_REMOVE;
+}
+
 static gboolean
 stop_cb (gpointer user_data)
 {
   Run *run = user_data;
 
-  g_message ("stopping");
   if (run->gateway == NULL)
     exit (0);
+  if (run->stop_deadline != 0)
+    {
+      g_main_loop_quit (run->loop);   /* asked twice: stop now */
+      return G_SOURCE_CONTINUE;
+    }
+  g_message ("stopping: %u connection(s) open", pst_gateway_get_n_connections (run->gateway));
+  run->stop_deadline = g_get_monotonic_time () + STOP_GRACE_US;
   pst_gateway_stop (run->gateway);
-  g_main_loop_quit (run->loop);
+  g_timeout_add (50, drain_cb, run);
   return G_SOURCE_CONTINUE;
 }
 

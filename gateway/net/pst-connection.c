@@ -45,6 +45,8 @@ struct _PstConnection
   guint64            bytes_in;
   guint64            bytes_out;
   gboolean           ended;
+  PstSessionShutdown session_shutdown;
+  gpointer           session;
 };
 
 G_DEFINE_TYPE (PstConnection, pst_connection, G_TYPE_OBJECT)
@@ -484,6 +486,22 @@ pst_connection_find_route (PstConnection *self, const char *host, const char *pa
         }
     }
   return best;
+}
+
+void
+pst_connection_set_session (PstConnection *self, PstSessionShutdown shutdown, gpointer session)
+{
+  self->session_shutdown = shutdown;
+  self->session = session;
+}
+
+void
+pst_connection_shutdown (PstConnection *self)
+{
+  if (self->session_shutdown != NULL)
+    self->session_shutdown (self->session);
+  else
+    pst_connection_abort (self);
 }
 
 void

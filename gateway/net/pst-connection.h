@@ -42,6 +42,12 @@ void           pst_connection_set_service  (PstConnection *self, const char *ser
 void           pst_connection_set_backend  (PstConnection *self, const char *backend);
 void           pst_connection_set_close    (PstConnection *self, gushort code, const char *reason,
                                             guint64 bytes_in, guint64 bytes_out);
+/* The running session (echo, proxy) closes itself gracefully with this
+ * when the gateway stops; NULL when the session is over. */
+typedef void (*PstSessionShutdown) (gpointer session);
+void           pst_connection_set_session  (PstConnection *self, PstSessionShutdown shutdown, gpointer session);
+/* Graceful: the session's close handshake, else abort */
+void           pst_connection_shutdown     (PstConnection *self);
 /* Close now (deadline, shutdown) */
 void           pst_connection_abort        (PstConnection *self);
 

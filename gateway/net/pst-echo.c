@@ -38,11 +38,18 @@ echo_closed (PstWebsocket *ws, gushort code, const char *reason, gpointer user_d
 {
   Echo *echo = user_data;
 
+  pst_connection_set_session (echo->conn, NULL, NULL);
   pst_connection_set_close (echo->conn, code, reason,
                             pst_websocket_get_bytes_in (ws), pst_websocket_get_bytes_out (ws));
   g_object_unref (echo->conn);
   g_free (echo);
   pst_websocket_unref (ws);
+}
+
+static void
+echo_shutdown (gpointer session)
+{
+  pst_websocket_close (session, PST_WS_CLOSE_GOING_AWAY, "gateway shutting down");
 }
 
 static const PstWebsocketSink echo_sink = {
@@ -77,5 +84,6 @@ pst_echo_start (PstConnection *conn, PstRoute *route, GIOStream *stream)
   echo->conn = g_object_ref (conn);
   pst_route_websocket_options (route, TRUE, &options);
   ws = pst_websocket_new (stream, &options, &echo_sink, echo);
+  pst_connection_set_session (conn, echo_shutdown, ws);
   pst_websocket_start (ws);
 }

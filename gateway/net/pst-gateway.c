@@ -283,6 +283,21 @@ pst_gateway_dup_urls (PstGateway *self)
   return g_strv_builder_end (builder);
 }
 
+guint
+pst_gateway_get_n_connections (PstGateway *self)
+{
+  GHashTableIter iter;
+  gpointer v;
+  guint n = 0;
+
+  if (self->listeners == NULL)
+    return 0;
+  g_hash_table_iter_init (&iter, self->listeners);
+  while (g_hash_table_iter_next (&iter, NULL, &v))
+    n += pst_listener_get_n_connections (v);
+  return n;
+}
+
 void
 pst_gateway_stop (PstGateway *self)
 {

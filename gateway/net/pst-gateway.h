@@ -16,6 +16,8 @@ PstGateway *pst_gateway_new        (void);
 gboolean    pst_gateway_apply      (PstGateway *self, PstRuntime *runtime, GError **error);
 /* The accept URLs now served, in config order. */
 GStrv       pst_gateway_dup_urls   (PstGateway *self);
+/* Stops accepting; open sessions get a close handshake (1001). */
 void        pst_gateway_stop       (PstGateway *self);
+guint       pst_gateway_get_n_connections (PstGateway *self);
 
 G_END_DECLS

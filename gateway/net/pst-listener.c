@@ -324,7 +324,7 @@ pst_listener_stop (PstListener *self)
     {
       g_autoptr(GList) conns = g_hash_table_get_values (self->connections);
       for (GList *l = conns; l != NULL; l = l->next)
-        pst_connection_abort (l->data);
+        pst_connection_shutdown (l->data);
     }
 }
 

@@ -51,6 +51,7 @@ proxy_unref (Proxy *proxy)
 {
   if (--proxy->ref_count > 0)
     return;
+  pst_connection_set_session (proxy->conn, NULL, NULL);
   pst_connection_set_close (proxy->conn, proxy->close_code, proxy->close_reason,
                             proxy->client.ws ? pst_websocket_get_bytes_in (proxy->client.ws)
                                              : proxy->client.pump ? pst_stream_pump_get_bytes_in (proxy->client.pump) : 0,
@@ -372,8 +373,21 @@ proxy_new (PstConnection *conn, PstRoute *route, GError **error)
 }
 
 static void
+proxy_shutdown (gpointer session)
+{
+  Proxy *proxy = session;
+
+  g_cancellable_cancel (proxy->cancellable);
+  if (!proxy->client.done)
+    side_close (&proxy->client, PST_WS_CLOSE_GOING_AWAY, "gateway shutting down");
+  if (!proxy->backend.done)
+    side_close (&proxy->backend, PST_WS_CLOSE_GOING_AWAY, "gateway shutting down");
+}
+
+static void
 dial (Proxy *proxy)
 {
+  pst_connection_set_session (proxy->conn, proxy_shutdown, proxy);
   /* Two references: the client side's, and the dial's (later the back-end's). */
   proxy_ref (proxy);
   pst_backend_connect_async (pst_connection_get_runtime (proxy->conn), proxy->service, proxy->url,
