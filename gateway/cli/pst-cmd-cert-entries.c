@@ -1,0 +1,466 @@
+/* pst-cmd-cert-entries.c: "postern cert list/export/import/remove/convert"
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <glib/gi18n.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "pst-cli.h"
+#include "pst-cmd-cert-private.h"
+#include "pst-password.h"
+
+static GOptionContext *
+new_context (const char *parameters, const char *summary, const GOptionEntry *entries)
+{
+  GOptionContext *context = g_option_context_new (parameters);
+
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_set_summary (context, summary);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  return context;
+}
+
+static gboolean
+want_args (int argc, char **argv, int n, const char *what)
+{
+  if (argc == n + 1)
+    return TRUE;
+  if (argc <= n)
+    pst_cli_error (_("missing %s; run “%s --help”"), what, argv[0]);
+  else
+    pst_cli_error (_("unexpected argument “%s”; run “%s --help”"), argv[n + 1], argv[0]);
+  return FALSE;
+}
+
+static char *
+aliases_of (PstKeystore *store)
+{
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; i < pst_keystore_get_n_entries (store); i++)
+    {
+      if (i > 0)
+        g_string_append (out, ", ");
+      g_string_append (out, pst_store_entry_get_alias (pst_keystore_get_entry (store, i)));
+    }
+  if (out->len == 0)
+    g_string_append (out, _("none"));
+  return g_string_free (out, FALSE);
+}
+
+static PstStoreEntry *
+lookup_or_error (PstCertStore *cs, const char *alias, GError **error)
+{
+  PstStoreEntry *entry = pst_keystore_lookup (cs->store, alias);
+
+  if (entry == NULL)
+    {
+      g_autofree char *aliases = aliases_of (cs->store);
+
+      g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_NO_ENTRY,
+                   _("%s has no entry “%s”; its entries are: %s"), cs->path, alias, aliases);
+    }
+  return entry;
+}
+
+/* list */
+
+int
+pst_cmd_cert_list (int argc, char **argv)
+{
+  g_autofree char *password_file = NULL;
+  const GOptionEntry entries[] = {
+    { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("The store’s password file (default: the store’s name with .pw)"), N_("FILE") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context =
+    new_context (N_("STORE"), _("Lists a store’s entries: alias, kind (key or trusted), subject, "
+                                "names, end of validity and SHA-256 fingerprint."), entries);
+  g_autoptr(GError) error = NULL;
+  g_auto(PstCertStore) cs = { 0 };
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  const char *headers[] = { N_("ALIAS"), N_("KIND"), N_("SUBJECT"), N_("NAMES"), N_("VALID UNTIL"), N_("SHA-256"), NULL };
+  glong widths[6] = { 0 };
+  guint n;
+
+  if (!pst_cert_parse_options (context, &argc, &argv) || !want_args (argc, argv, 1, _("the store")))
+    return 1;
+  if (!pst_cert_store_open (&cs, argv[1], password_file, PST_CERT_OPEN_READ, &error))
+    {
+      pst_cert_print_error (error);
+      return 1;
+    }
+
+  n = pst_keystore_get_n_entries (cs.store);
+  printf (g_dngettext (GETTEXT_PACKAGE, "%s: %s store, %u entry\n", "%s: %s store, %u entries\n", n),
+          argv[1], pst_store_format_to_string (pst_keystore_get_format (cs.store)), n);
+  if (n == 0)
+    return 0;
+
+  {
+    char **header = g_new0 (char *, 7);
+    for (guint c = 0; c < 6; c++)
+      header[c] = g_strdup (_(headers[c]));
+    g_ptr_array_add (rows, header);
+  }
+  for (guint i = 0; i < n; i++)
+    {
+      PstStoreEntry *e = pst_keystore_get_entry (cs.store, i);
+      g_auto(GStrv) sans = pst_store_entry_dup_sans (e);
+      char **row = g_new0 (char *, 7);
+
+      row[0] = g_strdup (pst_store_entry_get_alias (e));
+      row[1] = g_strdup (pst_store_entry_get_kind (e) == PST_ENTRY_KEY ? _("key") : _("trusted"));
+      row[2] = pst_store_entry_dup_subject (e);
+      row[3] = sans != NULL && sans[0] != NULL ? g_strjoinv (",", sans) : g_strdup ("-");
+      row[4] = pst_cert_format_validity (pst_store_entry_get_not_after (e));
+      row[5] = pst_store_entry_dup_fingerprint (e);
+      g_ptr_array_add (rows, row);
+    }
+  for (guint r = 0; r < rows->len; r++)
+    for (guint c = 0; c < 6; c++)
+      widths[c] = MAX (widths[c], g_utf8_strlen (((char **) rows->pdata[r])[c], -1));
+  for (guint r = 0; r < rows->len; r++)
+    {
+      char **row = rows->pdata[r];
+
+      for (guint c = 0; c < 6; c++)
+        {
+          if (c == 5)
+            printf ("%s\n", row[c]);
+          else
+            printf ("%s%*s  ", row[c], (int) (widths[c] - g_utf8_strlen (row[c], -1)), "");
+        }
+    }
+  return 0;
+}
+
+/* export */
+
+int
+pst_cmd_cert_export (int argc, char **argv)
+{
+  g_autofree char *out = NULL, *format = NULL, *password_file = NULL, *store_password_file = NULL;
+  const GOptionEntry entries[] = {
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("The file to write"), N_("FILE") },
+    { "format", 0, 0, G_OPTION_ARG_STRING, &format, N_("pem, der or pkcs12 (a truststore for Java clients); default from FILE’s extension, else pem"), N_("FORMAT") },
+    { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("pkcs12: the truststore’s password file (made when missing); default: keytool’s default password"), N_("FILE") },
+    { "store-password-file", 0, 0, G_OPTION_ARG_FILENAME, &store_password_file, N_("STORE’s password file (default: the store’s name with .pw)"), N_("FILE") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context =
+    new_context (N_("STORE ALIAS"), _("Writes the certificate of an entry, for browsers and client "
+                                      "applications to trust."), entries);
+  g_autoptr(GError) error = NULL;
+  g_auto(PstCertStore) cs = { 0 };
+  PstStoreEntry *entry;
+  GBytes *der;
+
+  if (!pst_cert_parse_options (context, &argc, &argv) || !want_args (argc, argv, 2, _("the store and the alias")))
+    return 1;
+  if (out == NULL)
+    {
+      pst_cli_error (_("no output file; add --out FILE"));
+      return 1;
+    }
+  if (format == NULL)
+    {
+      if (g_str_has_suffix (out, ".der") || g_str_has_suffix (out, ".cer"))
+        format = g_strdup ("der");
+      else if (g_str_has_suffix (out, ".p12") || g_str_has_suffix (out, ".pfx"))
+        format = g_strdup ("pkcs12");
+      else
+        format = g_strdup ("pem");
+    }
+  if (strcmp (format, "pem") != 0 && strcmp (format, "der") != 0 && strcmp (format, "pkcs12") != 0)
+    {
+      pst_cli_error (_("unknown format “%s”; use pem, der or pkcs12"), format);
+      return 1;
+    }
+  if (!pst_cert_store_open (&cs, argv[1], store_password_file, PST_CERT_OPEN_READ, &error) ||
+      (entry = lookup_or_error (&cs, argv[2], &error)) == NULL)
+    goto fail;
+  der = pst_store_entry_get_certificate (entry);
+
+  if (strcmp (format, "pkcs12") == 0)
+    {
+      g_autoptr(PstKeystore) trust = pst_keystore_new ();
+      g_autoptr(GPtrArray) chain = g_ptr_array_new ();
+      g_autoptr(PstStoreEntry) trusted = NULL;
+      char *password = NULL;
+      gboolean created = FALSE, ok;
+
+      g_ptr_array_add (chain, der);
+      if ((trusted = pst_store_entry_new (argv[2], chain, NULL, &error)) == NULL)
+        goto fail;
+      pst_keystore_add (trust, trusted);
+      if (password_file != NULL &&
+          (password = pst_cert_password_read_or_create (password_file, &created, &error)) == NULL)
+        goto fail;
+      ok = pst_keystore_save (trust, out, PST_STORE_FORMAT_PKCS12,
+                              password != NULL ? password : PST_DEFAULT_STORE_PASSWORD, &error);
+      pst_password_free (password);
+      if (!ok)
+        goto fail;
+      if (created)
+        printf (_("Created the password file %s (mode 0600)\n"), password_file);
+      printf (_("Wrote a PKCS#12 truststore with “%s” to %s (password %s); Java clients use it with "
+                "-Djavax.net.ssl.trustStore=%s -Djavax.net.ssl.trustStoreType=PKCS12\n"),
+              argv[2], out,
+              password_file != NULL ? password_file : _("keytool’s default, “changeit”"), out);
+      return 0;
+    }
+  else
+    {
+      g_autofree char *pem = NULL;
+      const char *data;
+      gsize len;
+
+      if (strcmp (format, "pem") == 0)
+        {
+          pem = pst_cert_der_to_pem (der);
+          data = pem;
+          len = strlen (pem);
+        }
+      else
+        data = g_bytes_get_data (der, &len);
+      if (!g_file_set_contents_full (out, data, len, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
+        goto fail;
+      printf (_("Wrote the certificate of “%s” to %s (%s)\n"), argv[2], out, format);
+      return 0;
+    }
+
+fail:
+  pst_cert_print_error (error);
+  pst_cert_store_abandon (&cs);
+  return 1;
+}
+
+/* import */
+
+static GPtrArray *
+read_certificates (const char *path, GError **error)
+{
+  g_autofree char *contents = NULL;
+  gsize len;
+  gnutls_datum_t d;
+  gnutls_x509_crt_t *crts = NULL;
+  unsigned int n = 0;
+  int ret;
+  GPtrArray *result;
+
+  if (!g_file_get_contents (path, &contents, &len, error))
+    return NULL;
+  d.data = (guint8 *) contents;
+  d.size = len;
+  if (g_strstr_len (contents, len, "-----BEGIN") != NULL)
+    ret = gnutls_x509_crt_list_import2 (&crts, &n, &d, GNUTLS_X509_FMT_PEM, 0);
+  else
+    ret = gnutls_x509_crt_list_import2 (&crts, &n, &d, GNUTLS_X509_FMT_DER, 0);
+  if (ret < 0 || n == 0)
+    {
+      g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_CERTIFICATE,
+                   _("%s holds no certificate Postern can read (%s); give a PEM or DER certificate file"),
+                   path, ret < 0 ? gnutls_strerror (ret) : _("no CERTIFICATE block"));
+      return NULL;
+    }
+  result = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  for (unsigned int i = 0; i < n; i++)
+    {
+      gnutls_datum_t der = { NULL, 0 };
+
+      if (gnutls_x509_crt_export2 (crts[i], GNUTLS_X509_FMT_DER, &der) >= 0)
+        {
+          g_ptr_array_add (result, g_bytes_new (der.data, der.size));
+          gnutls_free (der.data);
+        }
+      gnutls_x509_crt_deinit (crts[i]);
+    }
+  gnutls_free (crts);
+  return result;
+}
+
+gboolean
+pst_cert_add_trusted (PstCertStore *cs,
+                      GBytes       *der,
+                      const char   *alias,
+                      GError      **error)
+{
+  g_autoptr(GPtrArray) chain = g_ptr_array_new ();
+  g_autoptr(PstStoreEntry) entry = NULL;
+  PstStoreEntry *existing;
+
+  for (guint i = 0; i < pst_keystore_get_n_entries (cs->store); i++)
+    {
+      PstStoreEntry *e = pst_keystore_get_entry (cs->store, i);
+
+      if (g_bytes_equal (pst_store_entry_get_certificate (e), der))
+        {
+          printf (_("%s already trusts this certificate as “%s”\n"), cs->path, pst_store_entry_get_alias (e));
+          return TRUE;
+        }
+    }
+  existing = pst_keystore_lookup (cs->store, alias);
+  if (existing != NULL)
+    {
+      g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_CERTIFICATE,
+                   _("%s already has a different entry “%s”; choose another name with --alias, "
+                     "or remove it first with “postern cert remove %s %s”"),
+                   cs->path, alias, cs->path, alias);
+      return FALSE;
+    }
+
+  g_ptr_array_add (chain, der);
+  if ((entry = pst_store_entry_new (alias, chain, NULL, error)) == NULL)
+    return FALSE;
+  pst_keystore_add (cs->store, entry);
+  if (!pst_cert_store_save (cs, error))
+    return FALSE;
+  printf (_("%s now trusts “%s”:\n"), cs->path, alias);
+  pst_cert_print_details (entry, "  ");
+  return TRUE;
+}
+
+int
+pst_cmd_cert_import (int argc, char **argv)
+{
+  g_autofree char *alias = NULL, *password_file = NULL;
+  const GOptionEntry entries[] = {
+    { "alias", 0, 0, G_OPTION_ARG_STRING, &alias, N_("The entry’s name (default: the certificate’s common name)"), N_("ALIAS") },
+    { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("The store’s password file (default: the store’s name with .pw)"), N_("FILE") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context =
+    new_context (N_("STORE FILE"), _("Adds the certificates of a PEM or DER file to a trust store "
+                                     "(made when missing) as trusted entries."), entries);
+  g_autoptr(GError) error = NULL;
+  g_auto(PstCertStore) cs = { 0 };
+  g_autoptr(GPtrArray) certs = NULL;
+
+  if (!pst_cert_parse_options (context, &argc, &argv) || !want_args (argc, argv, 2, _("the store and the certificate file")))
+    return 1;
+  if ((certs = read_certificates (argv[2], &error)) == NULL)
+    goto fail;
+  if (alias != NULL && certs->len > 1)
+    {
+      pst_cli_error (_("%s holds %u certificates but --alias names one; split the file, or leave out --alias"),
+                     argv[2], certs->len);
+      return 1;
+    }
+  if (!pst_cert_store_open (&cs, argv[1], password_file, PST_CERT_OPEN_WRITE | PST_CERT_OPEN_CREATE, &error))
+    goto fail;
+  for (guint i = 0; i < certs->len; i++)
+    {
+      GBytes *der = g_ptr_array_index (certs, i);
+      g_autofree char *name = alias != NULL ? g_strdup (alias) : pst_cert_dup_common_name (der);
+
+      if (name == NULL)
+        {
+          g_autofree char *base = g_path_get_basename (argv[2]);
+          name = g_strdup (base);
+        }
+      {
+        g_autofree char *lower = g_utf8_strdown (name, -1);
+        if (!pst_cert_add_trusted (&cs, der, lower, &error))
+          goto fail;
+      }
+    }
+  return 0;
+
+fail:
+  pst_cert_print_error (error);
+  pst_cert_store_abandon (&cs);
+  return 1;
+}
+
+/* remove */
+
+int
+pst_cmd_cert_remove (int argc, char **argv)
+{
+  g_autofree char *password_file = NULL;
+  const GOptionEntry entries[] = {
+    { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("The store’s password file (default: the store’s name with .pw)"), N_("FILE") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = new_context (N_("STORE ALIAS"), _("Removes an entry from a store."), entries);
+  g_autoptr(GError) error = NULL;
+  g_auto(PstCertStore) cs = { 0 };
+
+  if (!pst_cert_parse_options (context, &argc, &argv) || !want_args (argc, argv, 2, _("the store and the alias")))
+    return 1;
+  if (!pst_cert_store_open (&cs, argv[1], password_file, PST_CERT_OPEN_WRITE, &error) ||
+      lookup_or_error (&cs, argv[2], &error) == NULL)
+    goto fail;
+  pst_keystore_remove (cs.store, argv[2]);
+  if (!pst_cert_store_save (&cs, &error))
+    goto fail;
+  printf (_("Removed “%s” from %s\n"), argv[2], argv[1]);
+  return 0;
+
+fail:
+  pst_cert_print_error (error);
+  pst_cert_store_abandon (&cs);
+  return 1;
+}
+
+/* convert */
+
+int
+pst_cmd_cert_convert (int argc, char **argv)
+{
+  g_autofree char *out = NULL, *password_file = NULL, *out_password_file = NULL;
+  const GOptionEntry entries[] = {
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("The PKCS#12 store to write (must not exist)"), N_("FILE") },
+    { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("STORE’s password file (default: the store’s name with .pw)"), N_("FILE") },
+    { "out-password-file", 0, 0, G_OPTION_ARG_FILENAME, &out_password_file, N_("The new store’s password file, made when missing (default: its name with .pw)"), N_("FILE") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context =
+    new_context (N_("STORE"), _("Writes every entry of a store (PKCS#12, PEM, or JKS/JCEKS from keytool) "
+                                "to a new PKCS#12 store that Postern, keytool and openssl can all change."), entries);
+  g_autoptr(GError) error = NULL;
+  g_auto(PstCertStore) cs = { 0 };
+  char *password = NULL;
+  gboolean created = FALSE, ok;
+
+  if (!pst_cert_parse_options (context, &argc, &argv) || !want_args (argc, argv, 1, _("the store")))
+    return 1;
+  if (out == NULL)
+    {
+      pst_cli_error (_("no output file; add --out FILE (for example --out keystore.p12)"));
+      return 1;
+    }
+  if (g_file_test (out, G_FILE_TEST_EXISTS))
+    {
+      pst_cli_error (_("%s already exists; choose a new file name for --out"), out);
+      return 1;
+    }
+  if (!pst_cert_store_open (&cs, argv[1], password_file, PST_CERT_OPEN_READ, &error))
+    goto fail;
+
+  if (out_password_file == NULL)
+    out_password_file = pst_password_default_path (out);
+  if ((password = pst_cert_password_read_or_create (out_password_file, &created, &error)) == NULL)
+    goto fail;
+  ok = pst_keystore_save (cs.store, out, PST_STORE_FORMAT_PKCS12, password, &error);
+  pst_password_free (password);
+  if (!ok)
+    goto fail;
+  if (created)
+    printf (_("Created the password file %s (mode 0600)\n"), out_password_file);
+  printf (g_dngettext (GETTEXT_PACKAGE, "Wrote %u entry of %s (%s) to %s (PKCS#12, password in %s)\n",
+                       "Wrote %u entries of %s (%s) to %s (PKCS#12, password in %s)\n",
+                       pst_keystore_get_n_entries (cs.store)),
+          pst_keystore_get_n_entries (cs.store), argv[1],
+          pst_store_format_to_string (pst_keystore_get_format (cs.store)), out, out_password_file);
+  return 0;
+
+fail:
+  pst_cert_print_error (error);
+  pst_cert_store_abandon (&cs);
+  return 1;
+}

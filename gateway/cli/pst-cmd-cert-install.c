@@ -1,0 +1,497 @@
+/* pst-cmd-cert-install.c: "postern cert install-ca/uninstall-ca" for NSS, the system and Java
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+
+#include "pst-cli.h"
+#include "pst-cmd-cert-private.h"
+
+#define SYSTEM_CA_DIR "/usr/local/share/ca-certificates"
+#define JAVA_CACERTS_PASSWORD "changeit"   /* the JDK's published default, not a secret */
+
+typedef struct {
+  PstStoreEntry *ca;
+  GBytes        *der;
+  char          *pem;
+  char          *pem_path;     /* a temporary copy for certutil and keytool */
+  char          *nickname;     /* NSS nickname and Java alias */
+  char          *file_stem;    /* file name for the system store */
+  gboolean       install;
+  guint          changes;
+  guint          failures;
+} Job;
+
+/* Runs a tool; output is captured and shown only when it fails */
+static gboolean
+run (const char * const *argv, char **out, GError **error)
+{
+  g_autofree char *stdout_text = NULL, *stderr_text = NULL;
+  int status;
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                     &stdout_text, &stderr_text, &status, error))
+    return FALSE;
+  if (!g_spawn_check_wait_status (status, NULL))
+    {
+      g_set_error (error, G_SPAWN_EXIT_ERROR, 1, _("“%s” failed: %s"), argv[0],
+                   g_strstrip (stderr_text[0] != '\0' ? stderr_text : stdout_text));
+      return FALSE;
+    }
+  if (out != NULL)
+    *out = g_steal_pointer (&stdout_text);
+  return TRUE;
+}
+
+static gboolean
+have_program (const char *name, const char *package, GError **error)
+{
+  g_autofree char *path = g_find_program_in_path (name);
+
+  if (path != NULL)
+    return TRUE;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+               _("%s is not installed; install the %s package and run the command again"), name, package);
+  return FALSE;
+}
+
+/* NSS */
+
+static GPtrArray *
+nss_databases (gboolean create_user_db, GError **error)
+{
+  GPtrArray *dbs = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *user_db = g_build_filename (g_get_home_dir (), ".pki", "nssdb", NULL);
+  g_autofree char *user_cert9 = g_build_filename (user_db, "cert9.db", NULL);
+  const char *firefox_roots[] = { ".mozilla/firefox", "snap/firefox/common/.mozilla/firefox" };
+
+  if (!g_file_test (user_cert9, G_FILE_TEST_EXISTS) && create_user_db)
+    {
+      g_autofree char *sql = g_strconcat ("sql:", user_db, NULL);
+      const char *argv[] = { "certutil", "-N", "-d", sql, "--empty-password", NULL };
+
+      if (g_mkdir_with_parents (user_db, 0700) != 0)
+        {
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                       _("cannot make the NSS database folder %s: %s"), user_db, g_strerror (errno));
+          g_ptr_array_unref (dbs);
+          return NULL;
+        }
+      if (!run (argv, NULL, error))
+        {
+          g_ptr_array_unref (dbs);
+          return NULL;
+        }
+      printf (_("Created the NSS database %s\n"), user_db);
+    }
+  if (g_file_test (user_cert9, G_FILE_TEST_EXISTS))
+    g_ptr_array_add (dbs, g_steal_pointer (&user_db));
+
+  for (gsize i = 0; i < G_N_ELEMENTS (firefox_roots); i++)
+    {
+      g_autofree char *root = g_build_filename (g_get_home_dir (), firefox_roots[i], NULL);
+      g_autoptr(GDir) dir = g_dir_open (root, 0, NULL);
+      const char *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *profile = g_build_filename (root, name, NULL);
+          g_autofree char *cert9 = g_build_filename (profile, "cert9.db", NULL);
+
+          if (g_file_test (cert9, G_FILE_TEST_EXISTS))
+            g_ptr_array_add (dbs, g_steal_pointer (&profile));
+        }
+    }
+  return dbs;
+}
+
+/* TRUE if db holds our certificate under our nickname */
+static gboolean
+nss_has (Job *job, const char *sql)
+{
+  const char *argv[] = { "certutil", "-L", "-d", sql, "-n", job->nickname, "-a", NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *mine = g_strdup (job->pem);
+
+  if (!run (argv, &out, NULL))
+    return FALSE;
+  /* certutil prints CRLF line ends and every certificate with that nickname */
+  {
+    g_autoptr(GString) normal = g_string_new (out);
+    g_string_replace (normal, "\r", "", 0);
+    return strstr (normal->str, g_strstrip (mine)) != NULL;
+  }
+}
+
+static void
+do_nss (Job *job)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) dbs = NULL;
+
+  if (!have_program ("certutil", "libnss3-tools", &error) ||
+      (dbs = nss_databases (job->install, &error)) == NULL)
+    {
+      pst_cert_print_error (error);
+      job->failures++;
+      return;
+    }
+  if (dbs->len == 0)
+    printf (_("NSS: no database found under %s; nothing to remove\n"), g_get_home_dir ());
+
+  for (guint i = 0; i < dbs->len; i++)
+    {
+      const char *dir = g_ptr_array_index (dbs, i);
+      g_autofree char *sql = g_strconcat ("sql:", dir, NULL);
+      gboolean present = nss_has (job, sql);
+
+      if (job->install)
+        {
+          const char *argv[] = { "certutil", "-A", "-d", sql, "-t", "C,,", "-n", job->nickname,
+                                 "-i", job->pem_path, NULL };
+
+          if (present)
+            {
+              printf (_("NSS database %s: “%s” was already there\n"), dir, job->nickname);
+              continue;
+            }
+          if (!run (argv, NULL, &error))
+            {
+              pst_cli_error (_("NSS database %s: %s"), dir, error->message);
+              g_clear_error (&error);
+              job->failures++;
+              continue;
+            }
+          printf (_("NSS database %s: added “%s” as a trusted CA\n"), dir, job->nickname);
+          job->changes++;
+        }
+      else
+        {
+          const char *argv[] = { "certutil", "-D", "-d", sql, "-n", job->nickname, NULL };
+          guint removed = 0;
+
+          /* only ours: a certificate of another CA with the same nickname stays */
+          while (present && removed < 8)
+            {
+              if (!run (argv, NULL, &error))
+                {
+                  pst_cli_error (_("NSS database %s: %s"), dir, error->message);
+                  g_clear_error (&error);
+                  job->failures++;
+                  break;
+                }
+              removed++;
+              present = nss_has (job, sql);
+            }
+          if (removed > 0)
+            {
+              printf (_("NSS database %s: removed “%s”\n"), dir, job->nickname);
+              job->changes++;
+            }
+          else
+            printf (_("NSS database %s: “%s” was not there\n"), dir, job->nickname);
+        }
+    }
+}
+
+/* The system store (Debian's update-ca-certificates) */
+
+static void
+do_system (Job *job)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = g_strdup_printf ("%s.crt", job->file_stem);
+  g_autofree char *path = g_build_filename (SYSTEM_CA_DIR, name, NULL);
+  g_autofree char *current = NULL;
+  const char *update[] = { "update-ca-certificates", NULL };
+  gboolean present = g_file_get_contents (path, &current, NULL, NULL) && g_str_equal (current, job->pem);
+
+  if (geteuid () != 0)
+    {
+      pst_cli_error (_("changing the system’s trusted CAs needs root; run “sudo postern cert %s … --system”"),
+                     job->install ? "install-ca" : "uninstall-ca");
+      job->failures++;
+      return;
+    }
+  if (!have_program ("update-ca-certificates", "ca-certificates", &error))
+    goto fail;
+
+  if (job->install)
+    {
+      if (present)
+        {
+          printf (_("System store: %s was already there\n"), path);
+          return;
+        }
+      if (g_mkdir_with_parents (SYSTEM_CA_DIR, 0755) != 0 ||
+          !g_file_set_contents_full (path, job->pem, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
+        {
+          if (error == NULL)
+            g_set_error (&error, G_IO_ERROR, G_IO_ERROR_FAILED, _("cannot make %s"), SYSTEM_CA_DIR);
+          goto fail;
+        }
+      if (!run (update, NULL, &error))
+        goto fail;
+      printf (_("System store: added %s and ran update-ca-certificates\n"), path);
+    }
+  else
+    {
+      if (!present)
+        {
+          printf (_("System store: %s was not there\n"), path);
+          return;
+        }
+      if (g_unlink (path) != 0)
+        {
+          g_set_error (&error, G_IO_ERROR, g_io_error_from_errno (errno),
+                       _("cannot remove %s: %s"), path, g_strerror (errno));
+          goto fail;
+        }
+      if (!run (update, NULL, &error))
+        goto fail;
+      printf (_("System store: removed %s and ran update-ca-certificates\n"), path);
+    }
+  job->changes++;
+  return;
+
+fail:
+  pst_cli_error (_("System store: %s"), error->message);
+  job->failures++;
+}
+
+/* Java's cacerts */
+
+static char *
+java_cacerts (void)
+{
+  const char *java_home = g_getenv ("JAVA_HOME");
+  g_autofree char *keytool = NULL, *real = NULL;
+
+  if (java_home != NULL && java_home[0] != '\0')
+    return g_build_filename (java_home, "lib", "security", "cacerts", NULL);
+  keytool = g_find_program_in_path ("keytool");
+  if (keytool == NULL)
+    return NULL;
+  real = realpath (keytool, NULL);   /* /usr/bin/keytool → the JDK's bin/keytool */
+  if (real != NULL)
+    {
+      g_autofree char *bin = g_path_get_dirname (real);
+      g_autofree char *home = g_path_get_dirname (bin);
+      return g_build_filename (home, "lib", "security", "cacerts", NULL);
+    }
+  return NULL;
+}
+
+static void
+do_java (Job *job)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *cacerts = NULL;
+  g_autofree char *alias = g_strdup_printf ("postern-%s", job->file_stem);
+  const char *list[] = { "keytool", "-list", "-keystore", NULL, "-storepass", JAVA_CACERTS_PASSWORD,
+                         "-alias", alias, "-rfc", NULL };
+  g_autofree char *out = NULL;
+  gboolean present;
+
+  if (!have_program ("keytool", "openjdk-17-jre-headless", &error))
+    goto fail;
+  if ((cacerts = java_cacerts ()) == NULL || !g_file_test (cacerts, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   _("cannot find the JDK’s cacerts (%s); set JAVA_HOME to the JDK"),
+                   cacerts != NULL ? cacerts : "keytool");
+      goto fail;
+    }
+  list[3] = cacerts;
+  present = run (list, &out, NULL);
+  if (present)
+    {
+      g_autofree char *mine = g_strdup (job->pem);
+      g_autoptr(GString) normal = g_string_new (out);
+
+      g_string_replace (normal, "\r", "", 0);
+      if (strstr (normal->str, g_strstrip (mine)) == NULL)
+        {
+          g_set_error (&error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                       _("%s has another certificate under the alias “%s”; Postern leaves it alone"),
+                       cacerts, alias);
+          goto fail;
+        }
+    }
+
+  if (job->install)
+    {
+      const char *argv[] = { "keytool", "-importcert", "-noprompt", "-keystore", cacerts,
+                             "-storepass", JAVA_CACERTS_PASSWORD, "-alias", alias,
+                             "-file", job->pem_path, NULL };
+
+      if (present)
+        {
+          printf (_("Java cacerts %s: “%s” was already there\n"), cacerts, alias);
+          return;
+        }
+      if (access (cacerts, W_OK) != 0)
+        {
+          g_set_error (&error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                       _("%s is not writable; run the command with sudo"), cacerts);
+          goto fail;
+        }
+      if (!run (argv, NULL, &error))
+        goto fail;
+      printf (_("Java cacerts %s: added “%s”\n"), cacerts, alias);
+    }
+  else
+    {
+      const char *argv[] = { "keytool", "-delete", "-keystore", cacerts,
+                             "-storepass", JAVA_CACERTS_PASSWORD, "-alias", alias, NULL };
+
+      if (!present)
+        {
+          printf (_("Java cacerts %s: “%s” was not there\n"), cacerts, alias);
+          return;
+        }
+      if (!run (argv, NULL, &error))
+        goto fail;
+      printf (_("Java cacerts %s: removed “%s”\n"), cacerts, alias);
+    }
+  job->changes++;
+  return;
+
+fail:
+  pst_cli_error (_("Java: %s"), error->message);
+  job->failures++;
+}
+
+static PstStoreEntry *
+find_ca (PstKeystore *store)
+{
+  for (guint i = 0; i < pst_keystore_get_n_entries (store); i++)
+    {
+      PstStoreEntry *e = pst_keystore_get_entry (store, i);
+
+      if (pst_store_entry_is_ca (e))
+        return e;
+    }
+  return NULL;
+}
+
+static char *
+file_stem_for (const char *nickname)
+{
+  GString *out = g_string_new (NULL);
+
+  for (const char *p = nickname; *p != '\0'; p++)
+    g_string_append_c (out, g_ascii_isalnum (*p) ? g_ascii_tolower (*p) : '-');
+  return g_string_free (out, FALSE);
+}
+
+static int
+install_or_uninstall (int argc, char **argv, gboolean install)
+{
+  g_autofree char *password_file = NULL;
+  gboolean nss = FALSE, system_store = FALSE, java = FALSE;
+  const GOptionEntry entries[] = {
+    { "nss", 0, 0, G_OPTION_ARG_NONE, &nss, N_("The user’s NSS database (~/.pki/nssdb: Chromium, Chrome) and each Firefox profile"), NULL },
+    { "system", 0, 0, G_OPTION_ARG_NONE, &system_store, N_("The system’s CA store (update-ca-certificates; needs root)"), NULL },
+    { "java", 0, 0, G_OPTION_ARG_NONE, &java, N_("The JDK’s cacerts (keytool)"), NULL },
+    { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("STORE’s password file (default: the store’s name with .pw)"), N_("FILE") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new (N_("STORE"));
+  g_autoptr(GError) error = NULL;
+  g_auto(PstCertStore) cs = { 0 };
+  g_autofree char *tmpdir = NULL;
+  Job job = { 0 };
+  int status;
+
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_set_summary (context, install
+    ? _("Makes clients trust the local development CA in STORE: browsers through NSS, "
+        "programs through the system store, Java through its cacerts. Each only when asked.")
+    : _("Takes the local development CA in STORE out of the places install-ca put it in; "
+        "certificates of other CAs are left alone."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!pst_cert_parse_options (context, &argc, &argv))
+    return 1;
+  if (argc != 2)
+    {
+      pst_cli_error (_("usage: %s STORE [--nss] [--system] [--java]; run “%s --help”"), argv[0], argv[0]);
+      return 1;
+    }
+  if (!nss && !system_store && !java)
+    {
+      pst_cli_error (_("say where: --nss (browsers), --system (the system store) and/or --java"));
+      return 1;
+    }
+  if (!pst_cert_store_open (&cs, argv[1], password_file, PST_CERT_OPEN_READ, &error))
+    goto fail;
+  if ((job.ca = find_ca (cs.store)) == NULL)
+    {
+      pst_cli_error (_("%s holds no CA certificate; make a local CA with "
+                       "“postern cert generate --ca %s --keystore keystore.db localhost”"), argv[1], argv[1]);
+      return 1;
+    }
+
+  job.install = install;
+  job.der = pst_store_entry_get_certificate (job.ca);
+  job.pem = pst_cert_der_to_pem (job.der);
+  job.nickname = pst_cert_dup_common_name (job.der);
+  if (job.nickname == NULL)
+    job.nickname = g_strdup (pst_store_entry_get_alias (job.ca));
+  job.file_stem = file_stem_for (job.nickname);
+
+  if ((tmpdir = g_dir_make_tmp ("postern-ca-XXXXXX", &error)) == NULL)
+    goto fail;
+  job.pem_path = g_build_filename (tmpdir, "ca.pem", NULL);
+  if (!g_file_set_contents (job.pem_path, job.pem, -1, &error))
+    goto fail;
+
+  if (nss)
+    do_nss (&job);
+  if (system_store)
+    do_system (&job);
+  if (java)
+    do_java (&job);
+
+  if (job.changes == 0 && job.failures == 0)
+    printf (_("Nothing changed.\n"));
+  status = job.failures == 0 ? 0 : 1;
+
+  g_unlink (job.pem_path);
+  g_rmdir (tmpdir);
+  g_free (job.pem);
+  g_free (job.pem_path);
+  g_free (job.nickname);
+  g_free (job.file_stem);
+  return status;
+
+fail:
+  pst_cert_print_error (error);
+  if (job.pem_path != NULL)
+    g_unlink (job.pem_path);
+  if (tmpdir != NULL)
+    g_rmdir (tmpdir);
+  g_free (job.pem);
+  g_free (job.pem_path);
+  g_free (job.nickname);
+  g_free (job.file_stem);
+  return 1;
+}
+
+int
+pst_cmd_cert_install_ca (int argc, char **argv)
+{
+  return install_or_uninstall (argc, argv, TRUE);
+}
+
+int
+pst_cmd_cert_uninstall_ca (int argc, char **argv)
+{
+  return install_or_uninstall (argc, argv, FALSE);
+}
