@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/resource.h>
 #include <glib/gi18n-lib.h>
 
 #include "pst-gateway.h"
@@ -14,6 +15,8 @@ struct _PstGateway
   PstRuntime *runtime;
   GHashTable *listeners;   /* key → PstListener */
   GPtrArray  *urls;
+  guint       live;        /* open connections, all listeners */
+  guint       max;
 };
 
 G_DEFINE_TYPE (PstGateway, pst_gateway, G_TYPE_OBJECT)
@@ -39,6 +42,12 @@ pst_gateway_class_init (PstGatewayClass *klass)
 static void
 pst_gateway_init (PstGateway *self)
 {
+  struct rlimit rl;
+
+  /* Two descriptors per proxied connection, and some to spare. */
+  self->max = 10000;
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+    self->max = rl.rlim_cur > 128 ? (guint) MIN ((rl.rlim_cur - 64) / 2, G_MAXUINT) : 32;
   self->listeners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 }
 
@@ -230,6 +239,7 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
           continue;
         }
       listener = pst_listener_new (plan->key, plan->tls);
+      pst_listener_set_limit (listener, &self->live, self->max);
       g_hash_table_insert (next, g_strdup (plan->key), listener);
       for (GList *l = plan->addresses; l != NULL; l = l->next)
         if (!pst_listener_add_address (listener, l->data, error))

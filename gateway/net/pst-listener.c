@@ -23,6 +23,9 @@ struct _PstListener
   PstRuntime     *runtime;
   GPtrArray      *routes;
   GHashTable     *connections;   /* peer string → PstConnection (owned) */
+  guint          *live;          /* the gateway's count */
+  guint           max;
+  gint64          last_refusal_log;
 };
 
 G_DEFINE_TYPE (PstListener, pst_listener, G_TYPE_OBJECT)
@@ -290,6 +293,24 @@ incoming_cb (GSocketService    *service,
   PstListener *self = user_data;
   PstConnection *conn;
 
+  if (self->live != NULL && *self->live >= self->max)
+    {
+      gint64 now = g_get_monotonic_time ();
+
+      if (now - self->last_refusal_log > G_USEC_PER_SEC)
+        {
+          g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
+          g_autofree char *peer = peer_key (remote);
+
+          self->last_refusal_log = now;
+          g_warning ("connection limit of %u reached: refusing %s (each proxied connection needs two "
+                     "file descriptors; raise the limit with ulimit -n or run more workers)", self->max, peer);
+        }
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      return TRUE;
+    }
+  if (self->live != NULL)
+    (*self->live)++;
   g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   conn = pst_connection_new (self, connection, self->runtime, self->routes, self->tls);
   g_hash_table_replace (self->connections, g_strdup (pst_connection_get_peer (conn)), conn);
@@ -341,7 +362,16 @@ pst_listener_get_soup_server (PstListener *self)
 }
 
 void
+pst_listener_set_limit (PstListener *self, guint *live, guint max)
+{
+  self->live = live;
+  self->max = max;
+}
+
+void
 pst_listener_connection_ended (PstListener *self, PstConnection *connection)
 {
+  if (self->live != NULL && *self->live > 0)
+    (*self->live)--;
   g_hash_table_remove (self->connections, pst_connection_get_peer (connection));
 }

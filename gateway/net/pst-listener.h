@@ -22,6 +22,9 @@ void         pst_listener_set_snapshot     (PstListener *self, PstRuntime *runti
 void         pst_listener_start            (PstListener *self);
 void         pst_listener_stop             (PstListener *self);
 guint        pst_listener_get_n_connections (PstListener *self);
+/* live: the gateway-wide count of open connections, shared by its
+ * listeners; at max, new clients are refused (and it is logged). */
+void         pst_listener_set_limit        (PstListener *self, guint *live, guint max);
 
 /* for PstConnection */
 SoupServer  *pst_listener_get_soup_server  (PstListener *self);
