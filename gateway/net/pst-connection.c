@@ -37,6 +37,7 @@ struct _PstConnection
   char              *service;
   char              *backend;
   guint              deadline_id;
+  guint              keepalive_id;
   guint              peek_id;
   gsize              peeked;
   gint64             started_us;
@@ -65,6 +66,7 @@ pst_connection_finalize (GObject *object)
   PstConnection *self = PST_CONNECTION (object);
 
   g_clear_handle_id (&self->deadline_id, g_source_remove);
+  g_clear_handle_id (&self->keepalive_id, g_source_remove);
   g_clear_handle_id (&self->peek_id, g_source_remove);
   if (self->head_limit != NULL)
     g_object_remove_weak_pointer (G_OBJECT (self->head_limit), (gpointer *) &self->head_limit);
@@ -96,16 +98,27 @@ pst_connection_init (PstConnection *self)
 
 /* The socket connection is gone (SoupServer or the pump let go of it):
  * the client connection is over, say so once. */
-static void
-socket_gone_cb (gpointer data, GObject *where_the_object_was)
-{
-  PstConnection *self = data;
+static void socket_gone_cb (gpointer data, GObject *where_the_object_was);
 
+/* The client connection is over (its session closed, SoupServer dropped
+ * it, or the socket object is gone): log it once and leave the table. */
+void
+pst_connection_end (PstConnection *self)
+{
+  if (self->ended)
+    return;
+  self->ended = TRUE;
+  g_object_ref (self);
+  if (self->socket_connection != NULL)
+    g_object_weak_unref (G_OBJECT (self->socket_connection), socket_gone_cb, self);
   self->socket_connection = NULL;
   self->tls = NULL;
-  if (!self->ended)
+  g_clear_object (&self->hold);
+  g_clear_handle_id (&self->deadline_id, g_source_remove);
+  g_clear_handle_id (&self->keepalive_id, g_source_remove);
+  g_clear_handle_id (&self->peek_id, g_source_remove);
+  {
     {
-      self->ended = TRUE;
       if (self->service != NULL)
         g_message ("close %s client=%s%s%s%s%s%s%s backend=%s in=%" G_GUINT64_FORMAT
                    " out=%" G_GUINT64_FORMAT " duration=%.3fs code=%u reason=\"%s\"",
@@ -120,7 +133,25 @@ socket_gone_cb (gpointer data, GObject *where_the_object_was)
       else
         g_debug ("connection from %s ended", self->peer);
     }
+  }
   pst_listener_connection_ended (self->listener, self);
+  g_object_unref (self);
+}
+
+void
+pst_connection_http_gone (PstConnection *self)
+{
+  if (self->session == NULL)
+    pst_connection_end (self);
+}
+
+static void
+socket_gone_cb (gpointer data, GObject *where_the_object_was)
+{
+  PstConnection *self = data;
+
+  self->socket_connection = NULL;   /* already finalized: no weak_unref */
+  pst_connection_end (self);
 }
 
 PstConnection *
@@ -165,10 +196,17 @@ pst_connection_get_runtime (PstConnection *self)
 void
 pst_connection_abort (PstConnection *self)
 {
+  /* Dropping the socket below can end (and free) us through the weak ref. */
+  g_autoptr(PstConnection) alive = g_object_ref (self);
+
   g_cancellable_cancel (self->cancellable);
+  /* shutdown, not close: whoever reads the socket (SoupServer, a pump)
+   * then sees the end and lets go of it; a closed descriptor would leave
+   * its watch waiting forever. */
   if (self->socket_connection != NULL)
-    g_socket_close (g_socket_connection_get_socket (self->socket_connection), NULL);
+    g_socket_shutdown (g_socket_connection_get_socket (self->socket_connection), TRUE, TRUE, NULL);
   g_clear_object (&self->hold);
+  pst_connection_end (self);
 }
 
 static gboolean
@@ -191,9 +229,34 @@ pst_connection_request_started (PstConnection *self)
     pst_head_limit_stream_disarm (self->head_limit);
 }
 
+static gboolean
+keepalive_cb (gpointer user_data)
+{
+  PstConnection *self = user_data;
+
+  self->keepalive_id = 0;
+  g_debug ("client %s: idle keep-alive connection closed", self->peer);
+  pst_connection_abort (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+pst_connection_request_finished (PstConnection *self, PstRoute *route)
+{
+  guint64 ms = 30000;
+
+  if (route != NULL)
+    pst_options_get_duration_ms (pst_service_get_accept_options (route->service),
+                                 "http.keepalive.timeout", 30000, &ms);
+  g_clear_handle_id (&self->keepalive_id, g_source_remove);
+  if (self->session == NULL && self->socket_connection != NULL)
+    self->keepalive_id = g_timeout_add (MAX (ms, 1), keepalive_cb, self);
+}
+
 void
 pst_connection_request_begins (PstConnection *self)
 {
+  g_clear_handle_id (&self->keepalive_id, g_source_remove);
   if (self->head_limit != NULL)
     pst_head_limit_stream_arm (self->head_limit);
 }
@@ -223,7 +286,8 @@ hand_to_http (PstConnection *self, GIOStream *stream)
                                       limited, local, remote, &error))
       {
         g_warning ("client %s: %s", self->peer, error->message);
-        pst_connection_abort (self);
+        pst_connection_abort (self);   /* may drop the last reference */
+        return;
       }
   }
   g_clear_object (&self->hold);

@@ -37,6 +37,9 @@ PstRoute      *pst_connection_find_route   (PstConnection *self, const char *hos
 void           pst_connection_request_started (PstConnection *self);
 /* Another request begins on a kept-alive connection: its head is capped too. */
 void           pst_connection_request_begins  (PstConnection *self);
+/* A response is complete: an idle kept-alive connection is closed after
+ * the route's http.keepalive.timeout (default 30 s). */
+void           pst_connection_request_finished (PstConnection *self, PstRoute *route);
 /* Record what the close log line says */
 void           pst_connection_set_service  (PstConnection *self, const char *service);
 void           pst_connection_set_backend  (PstConnection *self, const char *backend);
@@ -48,6 +51,10 @@ typedef void (*PstSessionShutdown) (gpointer session);
 void           pst_connection_set_session  (PstConnection *self, PstSessionShutdown shutdown, gpointer session);
 /* Graceful: the session's close handshake, else abort */
 void           pst_connection_shutdown     (PstConnection *self);
+/* The connection is over: log its line, leave the listener */
+void           pst_connection_end          (PstConnection *self);
+/* SoupServer let go of it: over, unless a session took the stream */
+void           pst_connection_http_gone    (PstConnection *self);
 /* Close now (deadline, shutdown) */
 void           pst_connection_abort        (PstConnection *self);
 

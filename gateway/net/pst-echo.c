@@ -41,6 +41,7 @@ echo_closed (PstWebsocket *ws, gushort code, const char *reason, gpointer user_d
   pst_connection_set_session (echo->conn, NULL, NULL);
   pst_connection_set_close (echo->conn, code, reason,
                             pst_websocket_get_bytes_in (ws), pst_websocket_get_bytes_out (ws));
+  pst_connection_end (echo->conn);
   g_object_unref (echo->conn);
   g_free (echo);
   pst_websocket_unref (ws);

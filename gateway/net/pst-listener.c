@@ -5,6 +5,8 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <glib/gi18n-lib.h>
 
 #include "pst-directory.h"
@@ -26,6 +28,7 @@ struct _PstListener
   guint          *live;          /* the gateway's count */
   guint           max;
   gint64          last_refusal_log;
+  int             silent_peer;    /* see keep_alive_enabler */
 };
 
 G_DEFINE_TYPE (PstListener, pst_listener, G_TYPE_OBJECT)
@@ -49,6 +52,8 @@ pst_listener_finalize (GObject *object)
   PstListener *self = PST_LISTENER (object);
 
   g_clear_pointer (&self->connections, g_hash_table_unref);
+  if (self->silent_peer > 0)
+    close (self->silent_peer);
   g_free (self->key);
   G_OBJECT_CLASS (pst_listener_parent_class)->finalize (object);
 }
@@ -92,12 +97,32 @@ request_read_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 }
 
 static void
+message_disconnected_cb (PstConnection *conn)
+{
+  pst_connection_http_gone (conn);
+}
+
+static void
 request_started_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
   PstConnection *conn = connection_for_message (user_data, msg);
 
-  if (conn != NULL)
-    pst_connection_request_begins (conn);
+  if (conn == NULL)
+    return;
+  pst_connection_request_begins (conn);
+  /* SoupServer drops a connection without telling us otherwise. */
+  g_signal_connect_object (msg, "disconnected", G_CALLBACK (message_disconnected_cb), conn, G_CONNECT_SWAPPED);
+}
+
+static void
+request_finished_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  PstConnection *conn = connection_for_message (user_data, msg);
+  GUri *uri = soup_server_message_get_uri (msg);
+
+  if (conn != NULL && soup_server_message_get_status (msg) != SOUP_STATUS_SWITCHING_PROTOCOLS)
+    pst_connection_request_finished (conn, pst_connection_find_route (conn, g_uri_get_host (uri),
+                                                                      g_uri_get_path (uri)));
 }
 
 typedef struct {
@@ -236,6 +261,26 @@ handler_cb (SoupServer        *server,
   handle_websocket (self, conn, route, msg);
 }
 
+/* SoupServer 3.2 keeps a connection alive after a response only when it
+ * has a listener of its own ("priv->listeners" in request_finished); we
+ * accept the sockets ourselves (TLS with SNI, limits) and hand them over
+ * with soup_server_accept_iostream.  So it gets one end of a socket pair
+ * as its "listener": never readable, it accepts nothing. */
+static void
+keep_alive_enabler (PstListener *self)
+{
+  int fds[2];
+  g_autoptr(GSocket) end = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    return;
+  end = g_socket_new_from_fd (fds[0], &error);
+  self->silent_peer = fds[1];
+  if (end == NULL || !soup_server_listen_socket (self->soup, end, 0, &error))
+    g_warning ("HTTP keep-alive unavailable: %s", error ? error->message : "no socket");
+}
+
 PstListener *
 pst_listener_new (const char *key, gboolean tls)
 {
@@ -249,8 +294,10 @@ pst_listener_new (const char *key, gboolean tls)
    * encoded dots and slashes. */
   self->soup = soup_server_new ("server-header", "Postern", "raw-paths", TRUE, NULL);
   soup_server_add_handler (self->soup, NULL, handler_cb, self, NULL);
+  keep_alive_enabler (self);
   g_signal_connect_object (self->soup, "request-read", G_CALLBACK (request_read_cb), self, 0);
   g_signal_connect_object (self->soup, "request-started", G_CALLBACK (request_started_cb), self, 0);
+  g_signal_connect_object (self->soup, "request-finished", G_CALLBACK (request_finished_cb), self, 0);
   return self;
 }
 

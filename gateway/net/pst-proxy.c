@@ -57,6 +57,7 @@ proxy_unref (Proxy *proxy)
                                              : proxy->client.pump ? pst_stream_pump_get_bytes_in (proxy->client.pump) : 0,
                             proxy->client.ws ? pst_websocket_get_bytes_out (proxy->client.ws)
                                              : proxy->client.pump ? pst_stream_pump_get_bytes_out (proxy->client.pump) : 0);
+  pst_connection_end (proxy->conn);
   g_clear_pointer (&proxy->client.ws, pst_websocket_unref);
   g_clear_pointer (&proxy->client.pump, pst_stream_pump_unref);
   g_clear_pointer (&proxy->backend.ws, pst_websocket_unref);
