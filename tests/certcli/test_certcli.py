@@ -2,6 +2,7 @@
 # test_certcli.py: "postern cert" against keytool 17, openssl and certutil (TAP)
 # SPDX-License-Identifier: Apache-2.0
 import os
+import pty
 import re
 import shutil
 import socket
@@ -318,6 +319,19 @@ def fetch_from_s_server():
         assert fp in p.stdout
         out, rows = list_rows("fetched.db")
         assert len(rows) == 1 and rows[0].startswith("fetch.test ") and fp in rows[0], out
+        # on a terminal it asks; "n" changes nothing, "y" trusts
+        for answer, status in ((b"n\n", 1), (b"y\n", 0)):
+            master, slave = pty.openpty()
+            proc = subprocess.Popen([POSTERN, "cert", "fetch", "asked.db", "127.0.0.1:%d" % port],
+                                    cwd=WORK, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            os.close(slave)
+            os.write(master, answer)
+            out, err = proc.communicate(timeout=TIMEOUT)
+            os.close(master)
+            assert proc.returncode == status, (answer, proc.returncode, out, err)
+            assert b"Trust certificate [0] as \xe2\x80\x9c127.0.0.1\xe2\x80\x9d in asked.db? [y/N]" in out, out
+            assert os.path.exists(path("asked.db")) == (status == 0)
+        assert fp in postern("list", "asked.db").stdout
     finally:
         server.kill()
         server.wait(timeout=10)
