@@ -177,6 +177,10 @@ class Tap:
             for gw in list(Gateway.live):
                 gw.kill()
             keep = self.failed or os.environ.get("POSTERN_E2E_KEEP")
+            if keep:
+                for i, gw in enumerate(Gateway.started):
+                    gw.save_log(os.path.join(os.path.dirname(gw.config),
+                                             f"postern-run-{i}.log"))
             for d in self.tmpdirs:
                 if keep:
                     _diag(f"kept {d}")
@@ -622,6 +626,7 @@ class Gateway:
     collected by background threads."""
 
     live = []
+    started = []   # every gateway of this run, for the logs kept on failure
 
     def __init__(self, config, name="gateway", extra_args=(), env=None):
         self.config = config
@@ -643,6 +648,7 @@ class Gateway:
                                      env=env, start_new_session=True)
         self.started_at = time.monotonic()
         Gateway.live.append(self)
+        Gateway.started.append(self)
         for stream, sink in ((self.proc.stdout, self.stdout),
                              (self.proc.stderr, self.stderr)):
             t = threading.Thread(target=self._reader, args=(stream, sink), daemon=True)
@@ -748,10 +754,15 @@ class Gateway:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def save_log(self, path):
+        """Write the whole stdout and stderr to `path` (kept on failure)."""
+        with contextlib.suppress(OSError), open(path, "w") as f:
+            f.write(self.describe(tail=None) + "\n")
+
     def describe(self, tail=25):
         with self.cond:
-            out = self.stdout[-tail:]
-            err = self.stderr[-tail:]
+            out = self.stdout[-tail:] if tail else list(self.stdout)
+            err = self.stderr[-tail:] if tail else list(self.stderr)
         state = ("running" if self.running() else
                  f"exited {self.proc.returncode}" if self.proc else "not started")
         lines = [f"{self.name} ({state}): {' '.join(self.argv)}"]
