@@ -552,19 +552,25 @@ class Proc:
         self.log.close()
 
 
-def haproxy_config(directory, front_port, pem, back_port, mode="tcp"):
-    text = f"""global
+def haproxy_config(directory, fronts, pem, back_port):
+    """An HAProxy config: one TLS-terminating frontend per (port, mode) in
+    `fronts` ("tcp" or "http"), each forwarding plaintext to
+    127.0.0.1:back_port."""
+    text = """global
     maxconn 200
 defaults
-    mode {mode}
     timeout connect 5s
     timeout client 60s
     timeout server 60s
     timeout tunnel 60s
-frontend fe
-    bind 127.0.0.1:{front_port} ssl crt {pem}
-    default_backend be
-backend be
+"""
+    for port, mode in fronts:
+        text += f"""frontend fe_{mode}_{port}
+    mode {mode}
+    bind 127.0.0.1:{port} ssl crt {pem}
+    default_backend be_{mode}_{port}
+backend be_{mode}_{port}
+    mode {mode}
     server gateway 127.0.0.1:{back_port}
 """
     path = os.path.join(directory, "haproxy.cfg")

@@ -40,6 +40,8 @@ class Setup:
         T.add_cleanup(self.tcp_echo.close)
         self.ws_back = p.WsBackend()
         T.add_cleanup(self.ws_back.close)
+        self.wss_back = p.WsBackend(ssl_ctx=p.server_ssl_context(good))
+        T.add_cleanup(self.wss_back.close)
         self.untrusted = p.Server("bad-issuer", p.echo_handler,
                                   p.server_ssl_context(self.other.server("localhost")))
         T.add_cleanup(self.untrusted.close)
@@ -58,6 +60,7 @@ class Setup:
             "wss-tcp": f"{W}/tcp",
             "ssl-ssl": f"ssl://localhost:{self.ssl_port}",
             "ws-ws": f"ws://localhost:{self.ws_port}/ws",
+            "wss-wss": f"{W}/wss",
             "bad-issuer": f"{W}/bad-issuer",
             "old-cert": f"{W}/old-cert",
             "other-host": f"{W}/other-host",
@@ -67,6 +70,7 @@ class Setup:
             "wss-tcp": f"tcp://127.0.0.1:{self.tcp_echo.port}",
             "ssl-ssl": f"ssl://localhost:{self.tls_echo.port}",
             "ws-ws": f"ws://127.0.0.1:{self.ws_back.port}/back",
+            "wss-wss": f"wss://localhost:{self.wss_back.port}/secure-back",
             "bad-issuer": f"ssl://localhost:{self.untrusted.port}",
             "old-cert": f"ssl://localhost:{self.expired.port}",
             "other-host": f"ssl://localhost:{self.wronghost.port}",
@@ -267,16 +271,15 @@ WS_MESSAGES = [
 ]
 
 
-@T.case("ws → ws: a python3-websockets back-end receives every message with its "
-        "boundaries and text/binary type; the client gets the same sequence back")
-def _():
+def ws_to_ws(name, backend_attr, back_path, ctx):
     s = setup.get()
     gateway.get()
-    before = len(s.ws_back.messages)
+    backend = getattr(s, backend_attr)
+    before = len(backend.messages)
 
     async def go():
         got = []
-        async with h.ws_connect(s.urls["ws-ws"]) as c:
+        async with h.ws_connect(s.urls[name], ctx) as c:
             for m in WS_MESSAGES:
                 await c.send(m)
             for _ in WS_MESSAGES:
@@ -290,15 +293,27 @@ def _():
                   "(type, length) of the messages echoed back to the client")
     h.require(got == WS_MESSAGES, "messages echoed back differ in content")
     deadline = time.monotonic() + 10
-    while len(s.ws_back.messages) <= before and time.monotonic() < deadline:
+    while len(backend.messages) <= before and time.monotonic() < deadline:
         time.sleep(0.05)
-    h.require(len(s.ws_back.messages) > before, "the back-end saw no WebSocket connection")
-    at_back = s.ws_back.messages[before]
-    h.check_equal(at_back["path"], "/back", "path the gateway requested from the back-end")
+    h.require(len(backend.messages) > before, "the back-end saw no WebSocket connection")
+    at_back = backend.messages[before]
+    h.check_equal(at_back["path"], back_path, "path the gateway requested from the back-end")
     h.check_equal(describe(at_back["messages"]), describe(WS_MESSAGES),
                   "(type, length) of the messages the back-end received")
     h.require(at_back["messages"] == WS_MESSAGES,
               "messages the back-end received differ in content")
+
+
+@T.case("ws → ws: a python3-websockets back-end receives every message with its "
+        "boundaries and text/binary type; the client gets the same sequence back")
+def _():
+    ws_to_ws("ws-ws", "ws_back", "/back", None)
+
+
+@T.case("wss → wss: the same through a TLS python3-websockets back-end verified "
+        "against the truststore")
+def _():
+    ws_to_ws("wss-wss", "wss_back", "/secure-back", setup.get().ctx())
 
 
 # --------------------------------------------------------------------------

@@ -252,28 +252,33 @@ class Offload:
         k = pkis.get()
         self.dir = T.tmpdir()
         haproxy = h.require_tool("haproxy")
-        leaf = k.pki.server("localhost")
+        leaf = self.leaf = k.pki.server("localhost")
         self.pem = os.path.join(self.dir, "haproxy.pem")
         with open(self.pem, "w") as out:
             for f in (leaf.cert, leaf.key, k.pki.ca.cert):
                 with open(f) as src:
                     out.write(src.read())
         os.chmod(self.pem, 0o600)
-        self.front, self.back = h.free_ports(2)
-        self.url = f"wss://localhost:{self.front}/echo"
+        self.front_tcp, self.front_http, self.back = h.free_ports(3)
+        # the accept URLs are what clients see (HAProxy's ports); the
+        # gateway binds its plaintext port with wss.bind
+        self.urls = {"tcp": f"wss://localhost:{self.front_tcp}/echo",
+                     "http": f"wss://localhost:{self.front_http}/echo"}
         ks = (os.path.relpath(k.keystore.store, self.dir),
               os.path.relpath(k.keystore.password_file, self.dir))
         self.config = write(self.dir, [
-            h.service_xml("offloaded", "echo", [self.url],
+            h.service_xml("offloaded", "echo", list(self.urls.values()),
                           accept_options={"ssl.encryption": "disabled",
                                           "wss.bind": f"127.0.0.1:{self.back}"}),
         ], ks)
-        self.gw = h.start_gateway(self.config, [self.url], name="postern run (behind HAProxy)")
-        cfg = p.haproxy_config(self.dir, self.front, self.pem, self.back)
+        self.gw = h.start_gateway(self.config, list(self.urls.values()),
+                                  name="postern run (behind HAProxy)")
+        cfg = p.haproxy_config(self.dir, [(self.front_tcp, "tcp"), (self.front_http, "http")],
+                               self.pem, self.back)
         r = h.run_tool([haproxy, "-c", "-f", cfg])
         h.require(r.returncode == 0, f"haproxy -c rejects its config:\n{r.stdout}{r.stderr}")
         self.haproxy = p.Proc([haproxy, "-db", "-f", cfg], "haproxy", self.dir,
-                              ready_port=self.front)
+                              ready_port=self.front_tcp)
         T.add_cleanup(self.haproxy.kill)
 
 
@@ -281,21 +286,40 @@ offload = h.Fixture("HAProxy (ssl crt) in front of a wss:// accept with ssl.encr
                     "disabled", Offload)
 
 
-@T.case("offloader: a wss client through HAProxy (TLS terminated there) echoes text, "
-        "binary and 4 MiB; the gateway's port speaks plaintext HTTP")
-def _():
+def through_haproxy(mode):
     k = pkis.get()
     o = offload.get()
-    sock = p.connected_socket(o.front)
+    port = o.front_tcp if mode == "tcp" else o.front_http
+    sock = p.connected_socket(port)
     big = os.urandom(4 * MiB)
-    version, der = h.arun(echo_session(o.url, k.ctx(), sock,
-                                       messages=["through haproxy ✓", b"\x01\x02", big]), 60)
+    version, der = h.arun(echo_session(o.urls[mode], k.ctx(), sock,
+                                       messages=[f"through haproxy ({mode}) ✓", b"\x01\x02",
+                                                 big]), 60)
     h.require(version is not None, "no TLS between the client and HAProxy")
-    # the gateway itself reads plaintext: a plain WebSocket upgrade to its
-    # bound port works (as HAProxy's forwarded one did)
+    h.check_equal(hashlib.sha256(der).hexdigest(), p.cert_sha256(o.leaf.cert),
+                  "fingerprint of the certificate the client saw (HAProxy's)")
+    h.require(o.haproxy.proc.poll() is None, f"haproxy exited:\n{o.haproxy.output()}")
+
+
+@T.case("offloader: a wss client through HAProxy (mode tcp, TLS terminated there) "
+        "echoes text, binary and 4 MiB")
+def _():
+    through_haproxy("tcp")
+
+
+@T.case("offloader: a wss client through HAProxy (mode http, TLS terminated there) "
+        "echoes text, binary and 4 MiB")
+def _():
+    through_haproxy("http")
+
+
+@T.case("offloader: the gateway's bound port speaks plaintext: a plain WebSocket "
+        "upgrade (Host = the public wss URL) echoes")
+def _():
+    o = offload.get()
     raw = p.connected_socket(o.back)
     try:
-        c = p.RawWs.open(raw, f"localhost:{o.front}", "/echo")
+        c = p.RawWs.open(raw, f"localhost:{o.front_tcp}", "/echo")
         c.send(0x1, b"plain")
         deadline = time.monotonic() + 10
         frames = []
@@ -307,7 +331,6 @@ def _():
         h.check_equal(frames[0][1:], (0x1, b"plain"), "plaintext echo (opcode, payload)")
     finally:
         raw.close()
-    h.require(o.haproxy.proc.poll() is None, f"haproxy exited:\n{o.haproxy.output()}")
 
 
 # --------------------------------------------------------------------------
