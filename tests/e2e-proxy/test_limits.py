@@ -426,6 +426,149 @@ def _():
     h.check_equal(f.sha, want, "SHA-256 of the 200 MiB the client received")
 
 
+# The other direction: a client that uploads as fast as it can to a back-end
+# that reads slowly.
+
+UP_TOTAL = 96 * MiB
+UP_SLOW_SECONDS = 8.0
+UP_FRAME = 64 * KiB
+
+
+def slow_reader_handler(fast):
+    """Read at most SLOW_RATE bytes/s until `fast` is set, then at full
+    speed until EOF; record count and SHA-256."""
+    def handler(conn, record):
+        d = hashlib.sha256()
+        t0 = time.monotonic()
+        while not fast.is_set():
+            budget = int(SLOW_RATE * (time.monotonic() - t0)) - record["in"]
+            if budget <= 0:
+                time.sleep(0.02)
+                continue
+            data = conn.recv(min(4096, budget))
+            if not data:
+                record["sha256"] = d.hexdigest()
+                return
+            d.update(data)
+            record["in"] += len(data)
+        record["in_at_fast"] = record["in"]
+        while True:
+            data = conn.recv(1 * MiB)
+            if not data:
+                break
+            d.update(data)
+            record["in"] += len(data)
+        record["sha256"] = d.hexdigest()
+    return handler
+
+
+class Upload:
+    def __init__(self):
+        import threading
+        s = setup.get()
+        self.dir = T.tmpdir()
+        self.fast = threading.Event()
+        self.sink = p.Server("slow-reader", slow_reader_handler(self.fast))
+        T.add_cleanup(self.sink.close)
+        T.add_cleanup(self.fast.set)
+        self.port = h.free_port()
+        self.url = f"wss://localhost:{self.port}/upload"
+        ks = (os.path.relpath(s.keystore.store, self.dir),
+              os.path.relpath(s.keystore.password_file, self.dir))
+        self.config = h.write_config(self.dir, p.config_xml([
+            h.service_xml("upload", "proxy", [self.url], [f"tcp://127.0.0.1:{self.sink.port}"]),
+        ], keystore=ks))
+        self.gw = h.start_gateway(self.config, [self.url], name="postern run (upload)")
+        time.sleep(1.0)
+        self.idle_kib = p.rss_kib(self.gw.proc.pid)
+        self.samples = []
+        self.written = 0
+        self.written_after_slow = None
+        self.sent_sha = hashlib.sha256()
+        self.error = None
+        self.run(s, threading)
+
+    def run(self, s, threading):
+        pid = self.gw.proc.pid
+        raw = p.connected_socket(self.port, timeout=60)
+        tls = s.ctx().wrap_socket(raw, server_hostname="localhost")
+        pattern = p.Pattern("upload")
+        try:
+            c = p.RawWs.open(tls, f"localhost:{self.port}", "/upload")
+
+            def writer():
+                try:
+                    for piece in pattern.pieces(UP_TOTAL, [UP_FRAME]):
+                        c.send(0x2, piece)
+                        self.sent_sha.update(piece)
+                        self.written += len(piece)
+                except Exception as e:  # noqa: BLE001
+                    self.error = f"writer: {type(e).__name__}: {e}"
+
+            t = threading.Thread(target=writer, daemon=True)
+            t0 = time.monotonic()
+            t.start()
+            while time.monotonic() - t0 < UP_SLOW_SECONDS:
+                self.samples.append((round(time.monotonic() - t0, 1), p.rss_kib(pid)))
+                time.sleep(1.0)
+            self.samples.append((round(time.monotonic() - t0, 1), p.rss_kib(pid)))
+            self.written_after_slow = self.written
+            self.fast.set()
+            t.join(60)
+            h.require(not t.is_alive(), f"the client could not upload {UP_TOTAL} bytes "
+                                        "within 60 s of the back-end reading at full speed")
+            c.close(1000, b"done")
+            # the gateway's close frame (bounded)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    if not c.feed_from_socket(65536):
+                        break
+                except OSError:
+                    break
+                if any(op == 0x8 for _, op, _ in c.take_frames()):
+                    break
+        except Exception as e:  # noqa: BLE001
+            self.error = self.error or f"{type(e).__name__}: {e}"
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
+
+
+upload = h.Fixture("96 MiB from a wss client to a tcp back-end reading 64 KiB/s for 8 s, "
+                   "then at full speed", Upload)
+
+
+@T.case("backpressure (upload): while the back-end reads 64 KiB/s for 8 s, the gateway's "
+        "RSS stays within 32 MiB of its idle size and the client is held back", timeout=120)
+def _():
+    u = upload.get()
+    peak = max(kib for _, kib in u.samples) if u.samples else None
+    sys.stdout.write(f"# idle RSS {u.idle_kib} KiB; samples (s, KiB): {u.samples}\n")
+    sys.stdout.write(f"# client had written {u.written_after_slow} bytes after the slow window\n")
+    h.require(peak is not None, f"no RSS samples ({u.error})")
+    h.require(peak - u.idle_kib <= RSS_MARGIN_KIB,
+              f"gateway RSS grew by {peak - u.idle_kib} KiB (> {RSS_MARGIN_KIB} KiB) over its "
+              f"idle {u.idle_kib} KiB while the back-end read slowly; samples: {u.samples}")
+    h.require(u.written_after_slow is not None and u.written_after_slow <= UP_TOTAL // 2,
+              f"the client wrote {u.written_after_slow} bytes while the back-end read "
+              f"{SLOW_RATE}/s for {UP_SLOW_SECONDS} s: the gateway kept reading from it")
+
+
+@T.case("backpressure (upload): then all 96 MiB reach the back-end intact and in order, "
+        "also after the client's close frame", timeout=120)
+def _():
+    u = upload.get()
+    h.require(u.error is None, f"the upload client failed: {u.error}")
+    rec = u.sink.wait_records(1, 30)[0]
+    h.require(rec["error"] is None, f"back-end error: {rec['error']}")
+    h.check_equal(rec["in"], UP_TOTAL, "bytes the back-end received")
+    h.check_equal(rec["sha256"], u.sent_sha.hexdigest(),
+                  "SHA-256 at the back-end vs what the client sent")
+
+
 @T.case("the gateways of this file stop cleanly (exit 0) on SIGTERM")
 def _():
     errors = []
@@ -434,6 +577,8 @@ def _():
         gws.append(gateway.get())
     if flood.built:
         gws.append(flood.get().gw)
+    if upload.built:
+        gws.append(upload.get().gw)
     for gw in gws:
         try:
             gw.stop()
