@@ -4,6 +4,7 @@
 # `postern run` refusing bad input with exit 1 and one clear line.
 # SPDX-License-Identifier: Apache-2.0
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -338,6 +339,133 @@ def _():
         "trusting the CA (localhost, 127.0.0.1, ::1)")
 def _():
     echo_with_postern_keystore(signed_by_ca=True)
+
+
+class Reload:
+    """SIGHUP (the contract: reloads config and certificates).  A session is
+    open on the first certificate (CA 1); the keystore is replaced by one
+    from CA 2 and the config gains a second echo path; then SIGHUP."""
+
+    def __init__(self):
+        s = setup.get()
+        self.dir = os.path.join(s.dir, "reload")
+        os.makedirs(self.dir)
+        self.pki1 = h.Pki(os.path.join(self.dir, "pki1"), "Reload CA 1")
+        self.pki2 = h.Pki(os.path.join(self.dir, "pki2"), "Reload CA 2")
+        ks = h.make_keystore(self.dir, pki=self.pki1, method="openssl")
+        self.ws_port, self.wss_port = h.free_ports(2)
+        self.config, urls = h.echo_config(self.dir, ks, ws_port=self.ws_port,
+                                          wss_port=self.wss_port)
+        self.gw = h.start_gateway(self.config, urls, name="postern run (reload)")
+        self.url = f"wss://localhost:{self.wss_port}"
+        self.ctx1 = h.client_ssl_context(cafile=self.pki1.ca.cert)
+        self.ctx2 = h.client_ssl_context(cafile=self.pki2.ca.cert)
+        self.loop = asyncio.new_event_loop()
+        T.add_cleanup(self.close)
+        self.session = self.run(self.open_session())
+        self.run(h.echo_once(self.session, "before the reload"))
+
+    async def open_session(self):
+        return await h.ws_connect(f"{self.url}/echo", self.ctx1)
+
+    def run(self, coro, timeout=20):
+        try:
+            return self.loop.run_until_complete(asyncio.wait_for(coro, timeout))
+        except asyncio.TimeoutError:
+            raise h.Fail(f"timed out after {timeout} s") from None
+
+    def replace_files(self):
+        # new keystore (CA 2) and a second echo path, each written atomically
+        leaf = self.pki2.leaf("localhost", h.LOCAL_SANS, stem="localhost-reload")
+        tmp_store = os.path.join(self.dir, "new-keystore.db")
+        tmp_pw = os.path.join(self.dir, "new-keystore.pw")
+        self.pki2.pkcs12(leaf, tmp_store, password_file=tmp_pw)
+        os.replace(tmp_pw, os.path.join(self.dir, "keystore.pw"))
+        os.replace(tmp_store, os.path.join(self.dir, "keystore.db"))
+        text = h.config_xml([h.service_xml("echo", "echo", [
+            f"ws://localhost:{self.ws_port}/echo", f"{self.url}/echo",
+            f"ws://localhost:{self.ws_port}/echo2", f"{self.url}/echo2"])],
+            keystore=("keystore.db", "keystore.pw"))
+        h.write_config(self.dir, text, "new-config.xml")
+        os.replace(os.path.join(self.dir, "new-config.xml"), self.config)
+
+    async def try_echo(self, path, ctx, text="hello"):
+        async with h.ws_connect(f"{self.url}{path}", ctx) as c:
+            await h.echo_once(c, text)
+            await h.close_cleanly(c)
+
+    def wait_new_certificate(self, timeout=10.0):
+        """Poll (bounded) until a client trusting CA 2 gets through."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                self.run(self.try_echo("/echo", self.ctx2), 5)
+                return
+            except (ssl.SSLError, OSError, h.Fail) as e:
+                last = e
+            time.sleep(0.2)
+        raise h.Fail(f"{timeout:g} s after SIGHUP, a client trusting the new CA still "
+                     f"fails: {last!r}")
+
+    def close(self):
+        with contextlib.suppress(Exception):
+            self.run(self.session.close(), 5)
+        self.loop.close()
+        self.gw.kill()
+
+
+reload_fx = h.Fixture("gateway for the SIGHUP reload", Reload)
+
+
+@T.case("SIGHUP: new connections get the new keystore's certificate")
+def _():
+    r = reload_fx.get()
+    r.replace_files()
+    r.gw.signal(signal.SIGHUP)
+    r.wait_new_certificate()
+
+
+@T.case("SIGHUP: a client trusting only the old CA is refused afterwards")
+def _():
+    r = reload_fx.get()
+    try:
+        r.run(r.try_echo("/echo", r.ctx1), 10)
+    except ssl.SSLCertVerificationError:
+        return
+    raise h.Fail("a client trusting only the old CA still got through after the reload")
+
+
+@T.case("SIGHUP: the reloaded config's new path /echo2 is served")
+def _():
+    r = reload_fx.get()
+    r.run(r.try_echo("/echo2", r.ctx2), 10)
+
+
+@T.case("SIGHUP: the session opened before the reload keeps echoing")
+def _():
+    r = reload_fx.get()
+    r.run(h.echo_once(r.session, "after the reload"))
+    r.run(h.echo_once(r.session, os.urandom(200000)))
+
+
+@T.case("SIGHUP with a broken config: still running, still serving the previous one")
+def _():
+    r = reload_fx.get()
+    with open(r.config, "w") as f:
+        f.write("<gateway-config><service>\n")
+    r.gw.signal(signal.SIGHUP)
+    time.sleep(1.0)
+    h.require(r.gw.running(), "the gateway exited after a SIGHUP with a broken config")
+    r.run(r.try_echo("/echo2", r.ctx2), 10)
+    r.run(h.echo_once(r.session, "after the failed reload"))
+
+
+@T.case("after the reloads: close 1000 answered, SIGTERM exits 0 within 5 s")
+def _():
+    r = reload_fx.get()
+    r.run(h.close_cleanly(r.session))
+    r.gw.stop()
 
 
 def stop_right_after_listening(sig, rounds=5):
