@@ -245,6 +245,10 @@ def _():
                       "SHA-256 of what the TLS client received vs sent")
     finally:
         try:
+            conn.unwrap()   # close_notify, as a well-behaved TLS client ends
+        except (OSError, ValueError):
+            pass
+        try:
             conn.close()
         except OSError:
             pass

@@ -430,6 +430,32 @@ def _():
     expect_proto(pr.default_port, "-tls1_2", "TLSv1.2")
 
 
+# --------------------------------------------------------------------------
+# a client that does not trust the gateway (issue 4 item 10)
+
+
+@T.case("a client that rejects the gateway's certificate (alert unknown_ca) is logged "
+        "as not trusting this gateway's certificate, with the certificate page's URL")
+def _():
+    k = pkis.get()
+    pr = protocols.get()
+    sock = p.connected_socket(pr.default_port)
+    port = sock.getsockname()[1]
+    distrustful = h.client_ssl_context(cafile=k.other.ca.cert)
+    try:
+        distrustful.wrap_socket(sock, server_hostname="localhost").close()
+        raise h.Fail("a client trusting only another CA completed the handshake")
+    except ssl.SSLCertVerificationError:
+        pass
+    finally:
+        sock.close()
+    line = p.wait_log(pr.gwdef, lambda l: f"127.0.0.1:{port}" in l, 10,
+                      f"about client 127.0.0.1:{port}")
+    for phrase in ("does not trust this gateway's certificate", "localhost",
+                   f"https://localhost:{pr.default_port}/"):
+        h.require(phrase in line, f"log line lacks {phrase!r}: {line}")
+
+
 @T.case("the gateways of this file stop cleanly (exit 0) on SIGTERM")
 def _():
     errors = []
