@@ -189,6 +189,55 @@ def _():
     echo_by_address("[::1]")
 
 
+class LoggedSession:
+    """One wss session with known traffic, and the gateway's log lines that
+    name its client address (DESIGN.md, Logging: a line at open and at close
+    with the client address, TLS details, bytes each way and close code)."""
+
+    def __init__(self):
+        s = setup.get()
+        gw = gateway.get()
+
+        async def go():
+            async with h.ws_connect(url_of("wss"), s.ctx()) as c:
+                port = c.local_address[1]
+                await h.echo_once(c, "x" * 1000)
+                await h.close_cleanly(c)
+                return port
+        self.port = h.arun(go(), 30)
+        mine = re.compile(rf"(127\.0\.0\.1|localhost|::1\]?):{self.port}\b")
+        # the close line is written when the gateway has closed: bounded wait
+        gw.wait_stderr(lambda l: mine.search(l) and "1000" in l, 3.0)
+        self.lines = [l for l in gw.stderr if mine.search(l)]
+        self.all = gw.stderr
+
+    def show(self):
+        return "lines naming the client:\n" + "\n".join(self.lines or ["(none)"]) + \
+            "\nlast log lines:\n" + "\n".join(self.all[-5:])
+
+
+logged = h.Fixture("a logged wss session", LoggedSession)
+
+
+@T.case("connection log: a line names the client address and close code 1000")
+def _():
+    s = logged.get()
+    h.require(any("1000" in l for l in s.lines), s.show())
+
+
+@T.case("connection log: the close line counts the bytes each way (not 0)")
+def _():
+    s = logged.get()
+    h.require(any("1000" in l and not re.search(r"\b(in|out)=0\b", l) for l in s.lines),
+              s.show())
+
+
+@T.case("connection log: one line at open and one at close (DESIGN.md, Logging)")
+def _():
+    s = logged.get()
+    h.require(len(s.lines) >= 2, s.show())
+
+
 def expect_untrusted(ctx, what):
     url = url_of("wss")
 
