@@ -176,14 +176,15 @@ async def echo_roundtrip(uri, ctx, messages, server_hostname=None):
     return len(messages)
 
 
-async def stream_roundtrip(uri, ctx, messages):
+async def stream_roundtrip(uri, ctx, messages, sock=None):
     """For a byte back-end behind a proxy (tcp:// or ssl://): send the
     messages, read binary messages until as many bytes came back as were
     sent, and require the byte stream to be identical."""
     sent = b"".join(m.encode() if isinstance(m, str) else m for m in messages)
     got = bytearray()
     kinds = set()
-    async with h.ws_connect(uri, ctx) as c:
+    kw = {"sock": sock, "server_hostname": "localhost" if ctx else None} if sock else {}
+    async with h.ws_connect(uri, ctx, **kw) as c:
         async def reader():
             while len(got) < len(sent):
                 m = await h.recv_within(c, 20)
@@ -240,6 +241,19 @@ def wait_close_line(gw, service, client_port, timeout=10):
     pat = re.compile(rf"\bclose {re.escape(service)} client=\S*:{client_port}\b")
     return p.wait_log(gw, lambda l: pat.search(l), timeout,
                       f"`close {service} client=…:{client_port}`")
+
+
+def session_close_line(gw, service, client_port, settle=1.0, timeout=10):
+    """The one `close SERVICE client=…:PORT` line the gateway writes when
+    our session ends (DESIGN.md: one line at open, one at close).  Waits
+    for it, lets `settle` seconds pass, and requires exactly one."""
+    wait_close_line(gw, service, client_port, timeout)
+    time.sleep(settle)
+    pat = re.compile(rf"\bclose {re.escape(service)} client=\S*:{client_port}\b")
+    lines = p.stderr_lines(gw, lambda l: pat.search(l))
+    h.require(len(lines) == 1, f"{len(lines)} `close {service}` lines for client port "
+                               f"{client_port}, expected one:\n" + "\n".join(lines))
+    return lines[0]
 
 
 def log_field(line, name):

@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+# Flow 5 (issue 6, p_tls_mutualauth.md): clients must show a certificate.
+# `postern cert generate --client` makes the client's certificate, its
+# certificate (exported with `postern cert export`) goes into the gateway's
+# truststore with `postern cert import`, and the accept has
+# ssl.verify-client required.  curl (--cert/--key) and a python3-websockets
+# client with that certificate get through (page bytes, echo round trip);
+# without a certificate, or with one the truststore does not hold, the TLS
+# handshake fails and the gateway's log says why; for an accepted client it
+# names the client's subject.
+# SPDX-License-Identifier: Apache-2.0
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import flowlib as f  # noqa: E402
+from flowlib import h, p  # noqa: E402
+
+T = h.Tap(case_timeout=90)
+CLIENT_NAME = "flow-client.test"
+STRANGER_NAME = "stranger.test"
+
+
+class Setup:
+    def __init__(self):
+        self.dir = d = T.tmpdir("postern-flow5-")
+        # the gateway's own certificate (self-signed), exported for clients
+        f.postern(["cert", "generate", "--keystore", "keystore.db", *f.LOCAL_NAMES], d)
+        f.postern(["cert", "export", "keystore.db", "localhost", "--out", "gateway.pem"], d)
+        self.gateway_pem = os.path.join(d, "gateway.pem")
+        # the client's certificate (docs: made on the client, public part
+        # exported and imported into the gateway's truststore)
+        f.postern(["cert", "generate", "--client", "--keystore", "client.p12", CLIENT_NAME], d)
+        f.postern(["cert", "export", "client.p12", CLIENT_NAME, "--out", "client.pem"], d)
+        f.postern(["cert", "import", "truststore.db", "client.pem"], d)
+        # a client certificate the gateway has never seen
+        f.postern(["cert", "generate", "--client", "--keystore", "stranger.p12", STRANGER_NAME], d)
+        # the clients' TLS libraries (curl, Python) take PEM files
+        self.client_cert, self.client_key = f.store_to_pem(
+            "client.p12", "client.pw", "client-chain.pem", "client-key.pem", d)
+        self.stranger_cert, self.stranger_key = f.store_to_pem(
+            "stranger.p12", "stranger.pw", "stranger-chain.pem", "stranger-key.pem", d)
+        self.port = h.free_port()
+        base = f"localhost:{self.port}"
+        self.echo = f"wss://{base}/echo"
+        self.page = f"https://{base}/"
+        opts = {"ssl.verify-client": "required"}
+        cfg = f.config(d, [
+            h.service_xml("echo", "echo", [self.echo], accept_options=opts),
+            h.service_xml("welcome", "directory", [self.page], accept_options=opts,
+                          properties={"directory": f.web_dir(), "welcome-file": "index.html"}),
+        ], keystore=("keystore.db", "keystore.pw"), truststore=("truststore.db", "truststore.pw"))
+        f.postern(["check", "--config", cfg], d)
+        self.gw = h.start_gateway(cfg, [self.echo, self.page], name="postern run (mutual TLS)")
+        T.add_cleanup(self.gw.kill)
+
+    def curl(self, out, cert=None, key=None):
+        curl = h.require_tool("curl")
+        argv = [curl, "-sS", "--max-time", "15", "--cacert", self.gateway_pem,
+                "-o", out, "-w", "%{http_code}"]
+        if cert:
+            argv += ["--cert", cert, "--key", key]
+        return h.run_tool(argv + [self.page], timeout=30)
+
+
+setup = h.Fixture("gateway with ssl.verify-client required, client certificate in its "
+                  "truststore", Setup)
+
+
+@T.case("truststore.db trusts the client's certificate and nothing else; the client's "
+        "certificate allows client authentication")
+def _():
+    s = setup.get()
+    rows = f.cert_entries("truststore.db", s.dir)
+    h.check_equal([r["kind"] for r in rows], ["trusted"], "truststore.db entry kinds")
+    h.require(CLIENT_NAME in rows[0]["subject"], f"truststore entry: {rows[0]['line']}")
+    r = h.run_checked([h.require_tool("openssl"), "x509", "-in", s.client_cert, "-noout",
+                       "-ext", "extendedKeyUsage"])
+    h.require("TLS Web Client Authentication" in r.stdout, f"client EKU: {r.stdout}")
+
+
+@T.case("curl --cert/--key with the client certificate fetches the welcome page, "
+        "byte for byte")
+def _():
+    s = setup.get()
+    out = os.path.join(s.dir, "page.curl")
+    r = s.curl(out, s.client_cert, s.client_key)
+    h.require(r.returncode == 0, f"curl exited {r.returncode}: {r.stderr}")
+    h.check_equal(r.stdout, "200", "HTTP status")
+    with open(out, "rb") as fh:
+        h.require(fh.read() == f.index_html_bytes(), "page differs from data/web/index.html")
+
+
+@T.case("a python3-websockets client with the certificate round-trips through echo; the "
+        "gateway's close line names its subject (client-cert=…CN=flow-client.test)")
+def _():
+    s = setup.get()
+    sock = p.connected_socket(s.port)
+    local = sock.getsockname()[1]
+    ctx = f.verifying_ctx(s.gateway_pem, s.client_cert, s.client_key)
+    msgs = f.payloads("flow5 mtls")
+    h.arun(_echo_on(sock, s.echo, ctx, msgs), 30)
+    line = f.wait_close_line(s.gw, "echo", local)
+    f.say(line)
+    subject = f.log_field(line, "client-cert")
+    h.require(subject and f"CN={CLIENT_NAME}" in subject,
+              f"client-cert= does not name CN={CLIENT_NAME}: {line}")
+
+
+async def _echo_on(sock, uri, ctx, msgs):
+    async with h.ws_connect(uri, ctx, sock=sock, server_hostname="localhost") as c:
+        for m in msgs:
+            await h.echo_once(c, m, timeout=20)
+        await h.close_cleanly(c)
+
+
+@T.case("curl without a client certificate fails in the handshake; the log says no client "
+        "certificate was given and ssl.verify-client requires one")
+def _():
+    s = setup.get()
+    r = s.curl(os.path.join(s.dir, "nocert.curl"))
+    f.say(f"curl exit {r.returncode}: {r.stderr.strip()}")
+    h.require(r.returncode != 0, f"curl got through without a certificate: HTTP {r.stdout}")
+    h.require(r.returncode in (35, 56), f"curl exit {r.returncode} is not a TLS failure "
+                                        f"(35 handshake, 56 receive after TLS 1.3 alert)")
+    line = p.wait_log(s.gw, lambda l: "no client certificate" in l, 10,
+                      "saying \"no client certificate\"")
+    f.say(line)
+    h.require("ssl.verify-client is required" in line, line)
+
+
+@T.case("python3-websockets without a client certificate: refused in the handshake")
+def _():
+    s = setup.get()
+    before = len(p.stderr_lines(s.gw, lambda l: "no client certificate" in l))
+    err = h.arun(f.expect_ws_refused(s.echo, f.verifying_ctx(s.gateway_pem)), 30)
+    f.say(err)
+    h.require("certificate" in err.lower() or "handshake" in err.lower()
+              or "reset" in err.lower() or "eof" in err.lower(), err)
+    line = p.wait_log(s.gw, lambda l: len(p.stderr_lines(
+        s.gw, lambda x: "no client certificate" in x)) > before, 10,
+        "a new \"no client certificate\" line")
+    f.say(line)
+
+
+@T.case("a client certificate the truststore does not hold is refused; the log says it is "
+        "not trusted")
+def _():
+    s = setup.get()
+    ctx = f.verifying_ctx(s.gateway_pem, s.stranger_cert, s.stranger_key)
+    err = h.arun(f.expect_ws_refused(s.echo, ctx), 30)
+    f.say(err)
+    line = p.wait_log(s.gw, lambda l: "client certificate is not trusted" in l, 10,
+                      "saying \"the client certificate is not trusted\"")
+    f.say(line)
+    r = s.curl(os.path.join(s.dir, "stranger.curl"), s.stranger_cert, s.stranger_key)
+    f.say(f"curl with the stranger's certificate: exit {r.returncode}: {r.stderr.strip()}")
+    h.require(r.returncode != 0, f"curl got through with an untrusted certificate: {r.stdout}")
+
+
+if __name__ == "__main__":
+    T.run()
