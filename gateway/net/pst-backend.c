@@ -156,8 +156,11 @@ response_cb (GObject *source, GAsyncResult *result, gpointer user_data)
                                    _("back-end %s: no valid WebSocket upgrade response"), dial->where);
           return;
         }
+      GCancellable *cancellable = g_task_get_cancellable (task);
+
+      /* (the cancellable first: argument order is unspecified in C) */
       g_buffered_input_stream_fill_async (dial->buffered, -1, G_PRIORITY_DEFAULT,
-                                          g_task_get_cancellable (task), response_cb, g_steal_pointer (&task));
+                                          cancellable, response_cb, g_steal_pointer (&task));
       return;
     }
 
@@ -225,16 +228,21 @@ request_written_cb (GObject *source, GAsyncResult *result, gpointer user_data)
                                _("back-end %s: %s"), dial->where, error->message);
       return;
     }
+  GCancellable *cancellable = g_task_get_cancellable (task);
+
   dial->buffered = G_BUFFERED_INPUT_STREAM (g_buffered_input_stream_new_sized (
       g_io_stream_get_input_stream (dial->stream), MAX_RESPONSE_HEAD));
   g_buffered_input_stream_fill_async (dial->buffered, -1, G_PRIORITY_DEFAULT,
-                                      g_task_get_cancellable (task), response_cb, g_steal_pointer (&task));
+                                      cancellable, response_cb, g_steal_pointer (&task));
 }
 
+/* Takes ownership of the task. */
 static void
-connected (GTask *task)
+connected (GTask *owned_task)
 {
+  g_autoptr(GTask) task = owned_task;
   Dial *dial = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
   guint8 nonce[16];
   g_autofree char *authority = NULL;
 
@@ -258,7 +266,7 @@ connected (GTask *task)
                                    dial->url->path, authority, dial->key);
   g_output_stream_write_all_async (g_io_stream_get_output_stream (dial->stream),
                                    dial->request, strlen (dial->request), G_PRIORITY_DEFAULT,
-                                   g_task_get_cancellable (task), request_written_cb, g_object_ref (task));
+                                   cancellable, request_written_cb, g_steal_pointer (&task));
 }
 
 static gboolean
@@ -336,9 +344,11 @@ socket_connected_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     dial->stream = tls_conn;
     if (trust != NULL)
       g_tls_connection_set_database (G_TLS_CONNECTION (tls_conn), trust);
+    GCancellable *cancellable = g_task_get_cancellable (task);
+
     g_signal_connect (tls_conn, "accept-certificate", G_CALLBACK (accept_certificate_cb), dial);
     g_tls_connection_handshake_async (G_TLS_CONNECTION (tls_conn), G_PRIORITY_DEFAULT,
-                                      g_task_get_cancellable (task), handshake_cb, g_steal_pointer (&task));
+                                      cancellable, handshake_cb, g_steal_pointer (&task));
   }
 }
 

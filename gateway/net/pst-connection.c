@@ -46,6 +46,7 @@ struct _PstConnection
   guint64            bytes_in;
   guint64            bytes_out;
   gboolean           ended;
+  gboolean           upgraded;          /* a session owns the stream */
   PstSessionShutdown session_shutdown;
   gpointer           session;
 };
@@ -139,9 +140,18 @@ pst_connection_end (PstConnection *self)
 }
 
 void
+pst_connection_upgrading (PstConnection *self)
+{
+  self->upgraded = TRUE;
+  g_clear_handle_id (&self->keepalive_id, g_source_remove);
+}
+
+void
 pst_connection_http_gone (PstConnection *self)
 {
-  if (self->session == NULL)
+  /* Stealing the stream for a WebSocket session disconnects it from
+   * SoupServer too: that is not the end of the connection. */
+  if (!self->upgraded)
     pst_connection_end (self);
 }
 
@@ -340,7 +350,19 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
             g_message ("client %s: TLS handshake refused: the client certificate is not trusted "
                        "by the truststore (import it with “postern cert import”)", self->peer);
           else
-            g_message ("client %s: TLS handshake failed: %s", self->peer, error->message);
+            {
+              /* After our certificate went out, a client that gives up is
+               * almost always one that does not trust it. */
+              PstRoute *route = g_ptr_array_index (self->routes, 0);
+              const char *host = self->sni ? self->sni : route->url->host;
+              gboolean v6 = strchr (host, ':') != NULL;
+
+              g_message ("client %s: TLS handshake failed (%s): the client most likely does not trust "
+                         "this gateway's certificate for “%s” — browsers: open https://%s%s%s:%u/ and accept "
+                         "it, or import the CA from /postern-ca.pem; other clients: give them the CA "
+                         "(postern cert export)",
+                         self->peer, error->message, host, v6 ? "[" : "", host, v6 ? "]" : "", route->url->port);
+            }
         }
       pst_connection_abort (self);
       return;
@@ -388,8 +410,12 @@ accept_client_certificate_cb (GTlsConnection       *conn,
                               gpointer              user_data)
 {
   PstConnection *self = user_data;
-  g_autofree char *subject = dup_cert_subject (peer_cert);
+  g_autofree char *subject = NULL;
 
+  /* GIO asks even for a certificate that verified (errors 0). */
+  if (errors == 0)
+    return TRUE;
+  subject = dup_cert_subject (peer_cert);
   g_message ("client %s: client certificate “%s” refused: not issued by a certificate in the "
              "truststore (flags 0x%x); add it with “postern cert import”",
              self->peer, subject ? subject : "?", errors);

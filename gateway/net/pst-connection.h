@@ -53,6 +53,8 @@ void           pst_connection_set_session  (PstConnection *self, PstSessionShutd
 void           pst_connection_shutdown     (PstConnection *self);
 /* The connection is over: log its line, leave the listener */
 void           pst_connection_end          (PstConnection *self);
+/* The 101 is out: the stream is about to leave SoupServer for a session */
+void           pst_connection_upgrading    (PstConnection *self);
 /* SoupServer let go of it: over, unless a session took the stream */
 void           pst_connection_http_gone    (PstConnection *self);
 /* Close now (deadline, shutdown) */

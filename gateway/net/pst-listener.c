@@ -147,6 +147,7 @@ wrote_informational_cb (SoupServerMessage *msg, gpointer user_data)
 
   if (soup_server_message_get_status (msg) != SOUP_STATUS_SWITCHING_PROTOCOLS)
     return;
+  pst_connection_upgrading (up->conn);
   stream = soup_server_message_steal_connection (msg);
   if (g_str_equal (pst_service_get_service_type (up->route->service), "proxy"))
     pst_proxy_start_websocket (up->conn, up->route, stream);

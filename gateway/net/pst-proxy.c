@@ -89,12 +89,17 @@ sendable (gushort code)
 }
 
 static void
-side_close (Side *side, gushort code, const char *reason)
+side_close (Proxy *proxy, Side *side, gushort code, const char *reason)
 {
   if (side->ws != NULL)
-    pst_websocket_close (side->ws, sendable (code), reason);
-  else if (side->pump != NULL)
-    pst_stream_pump_close (side->pump);
+    pst_websocket_close (side->ws, sendable (code), reason);   /* closed() follows */
+  else if (side->pump != NULL && !side->done)
+    {
+      /* A pump we close reports nothing more: this side is done now. */
+      side->done = TRUE;
+      pst_stream_pump_close (side->pump);
+      proxy_unref (proxy);
+    }
 }
 
 static void
@@ -213,7 +218,7 @@ ws_closed (PstWebsocket *ws, gushort code, const char *reason, gpointer user_dat
   side->done = TRUE;
   record_close (proxy, code, reason);
   if (!other->done)
-    side_close (other, code, reason);
+    side_close (proxy, other, code, reason);
   if (other->ws == NULL && other->pump == NULL)
     g_cancellable_cancel (proxy->cancellable);   /* still dialling */
   proxy_unref (proxy);
@@ -269,7 +274,7 @@ pump_finished (Proxy *proxy, PstStreamPump *pump, const GError *error)
   else
     record_close (proxy, PST_WS_CLOSE_NORMAL, is_backend ? "back-end closed the connection" : "client closed");
   if (!other->done)
-    side_close (other, proxy->close_code, proxy->close_reason);
+    side_close (proxy, other, proxy->close_code, proxy->close_reason);
   pst_stream_pump_close (pump);
   proxy_unref (proxy);
 }
@@ -376,13 +381,14 @@ proxy_new (PstConnection *conn, PstRoute *route, GError **error)
 static void
 proxy_shutdown (gpointer session)
 {
-  Proxy *proxy = session;
+  Proxy *proxy = proxy_ref (session);
 
   g_cancellable_cancel (proxy->cancellable);
   if (!proxy->client.done)
-    side_close (&proxy->client, PST_WS_CLOSE_GOING_AWAY, "gateway shutting down");
+    side_close (proxy, &proxy->client, PST_WS_CLOSE_GOING_AWAY, "gateway shutting down");
   if (!proxy->backend.done)
-    side_close (&proxy->backend, PST_WS_CLOSE_GOING_AWAY, "gateway shutting down");
+    side_close (proxy, &proxy->backend, PST_WS_CLOSE_GOING_AWAY, "gateway shutting down");
+  proxy_unref (proxy);
 }
 
 static void

@@ -599,13 +599,22 @@ pst_keystore_save (PstKeystore     *self,
   return TRUE;
 }
 
+static void
+remove_anchors_file (gpointer data, GObject *where_the_object_was)
+{
+  char *path = data;
+
+  g_unlink (path);
+  g_free (path);
+}
+
 /**
  * pst_keystore_create_tls_database:
  *
  * Every entry's certificate (TRUSTED certificates, KEY leaves and their
  * chains' roots) becomes an anchor.  GIO 2.74 builds a database only from
  * a file, so the anchors go through a private 0600 temporary file that is
- * removed as soon as it is loaded.
+ * removed with the database.
  *
  * Returns: (transfer full) (nullable): a database that verifies chains
  *   and host names against these anchors
@@ -683,10 +692,17 @@ pst_keystore_create_tls_database (PstKeystore  *self,
   }
 
   db = g_tls_file_database_new (tmp, &local_error);
-  g_unlink (tmp);
   if (db == NULL)
-    g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_CERTIFICATE,
-                 _("The certificates of %s cannot be used as trust anchors (%s)"),
-                 self->path != NULL ? self->path : "store", local_error->message);
+    {
+      g_unlink (tmp);
+      g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_CERTIFICATE,
+                   _("The certificates of %s cannot be used as trust anchors (%s)"),
+                   self->path != NULL ? self->path : "store", local_error->message);
+      return NULL;
+    }
+  /* glib-networking re-reads the anchors file whenever it builds TLS
+   * credentials (each connection), not only here: the file lives as long
+   * as the database.  It holds certificates only, no secrets. */
+  g_object_weak_ref (G_OBJECT (db), remove_anchors_file, g_steal_pointer (&tmp));
   return db;
 }
