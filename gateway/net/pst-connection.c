@@ -283,7 +283,7 @@ hand_to_http (PstConnection *self, GIOStream *stream)
   if (g_str_equal (first->url->scheme, "tcp") || g_str_equal (first->url->scheme, "ssl"))
     {
       pst_connection_request_started (self);
-      pst_connection_set_service (self, pst_service_get_name (first->service));
+      pst_connection_set_route (self, first);
       pst_proxy_start_bytes (self, first, stream);
       g_clear_object (&self->hold);
       return;
@@ -595,10 +595,21 @@ pst_connection_shutdown (PstConnection *self)
 }
 
 void
-pst_connection_set_service (PstConnection *self, const char *service)
+pst_connection_set_route (PstConnection *self, PstRoute *route)
 {
-  g_free (self->service);
-  self->service = g_strdup (service);
+  PstService *service = route->service;
+
+  if (self->service != NULL)
+    return;
+  self->service = g_strdup (pst_service_get_name (service));
+  if (pst_service_get_n_connects (service) > 0 && self->backend == NULL)
+    self->backend = g_strdup (pst_service_get_connect (service, 0));
+  g_message ("open %s client=%s%s%s%s%s%s%s backend=%s",
+             self->service, self->peer,
+             self->tls_info ? " tls=" : "", self->tls_info ? self->tls_info : "",
+             self->sni ? " sni=" : "", self->sni ? self->sni : "",
+             self->client_subject ? " client-cert=" : "", self->client_subject ? self->client_subject : "",
+             self->backend ? self->backend : "-");
 }
 
 void

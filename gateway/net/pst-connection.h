@@ -41,7 +41,9 @@ void           pst_connection_request_begins  (PstConnection *self);
  * the route's http.keepalive.timeout (default 30 s). */
 void           pst_connection_request_finished (PstConnection *self, PstRoute *route);
 /* Record what the close log line says */
-void           pst_connection_set_service  (PstConnection *self, const char *service);
+/* The route serving the connection is known: the first call logs the
+ * "open" line (service, client, TLS, SNI, client certificate, back-end). */
+void           pst_connection_set_route    (PstConnection *self, PstRoute *route);
 void           pst_connection_set_backend  (PstConnection *self, const char *backend);
 void           pst_connection_set_close    (PstConnection *self, gushort code, const char *reason,
                                             guint64 bytes_in, guint64 bytes_out);

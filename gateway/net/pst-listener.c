@@ -244,7 +244,7 @@ handler_cb (SoupServer        *server,
       soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
       return;
     }
-  pst_connection_set_service (conn, pst_service_get_name (route->service));
+  pst_connection_set_route (conn, route);
   type = pst_service_get_service_type (route->service);
   if (g_str_equal (type, "directory"))
     {
