@@ -37,7 +37,7 @@ class Setup:
         self.gw = h.start_gateway(cfg, [self.url], name="postern run (for Java)")
         T.add_cleanup(self.gw.kill)
 
-    def run_java(self, props):
+    def run_java(self, props, url=None):
         # a private HOME: no user-level Java settings leak in
         home = os.path.join(self.dir, "home")
         os.makedirs(home, exist_ok=True)
@@ -45,11 +45,11 @@ class Setup:
         env.pop("JAVA_TOOL_OPTIONS", None)
         env.pop("JDK_JAVA_OPTIONS", None)
         argv = [self.java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", *props,
-                CLIENT, self.url]
+                CLIENT, url or self.url]
         t0 = time.monotonic()
         r = h.run_tool(argv, timeout=JAVA_TIMEOUT, cwd=self.dir, env=env)
         took = time.monotonic() - t0
-        f.say(f"java … Client.java {self.url} → exit {r.returncode} ({took:.1f} s)")
+        f.say(f"java … Client.java {url or self.url} → exit {r.returncode} ({took:.1f} s)")
         return r
 
 
@@ -102,6 +102,43 @@ def _():
     line = p.wait_log(s.gw, lambda l: "TLS handshake" in l, 10,
                       "about the refused TLS handshake")
     f.say(line)
+
+
+class CaSetup:
+    """A second gateway whose certificate a local CA issued; Java trusts the
+    CA through `postern cert export devca.p12 ALIAS --format pkcs12`."""
+
+    def __init__(self):
+        s = setup.get()
+        self.dir = d = os.path.join(s.dir, "ca")
+        os.makedirs(d)
+        f.postern(["cert", "generate", "--keystore", "keystore.db", "--ca", "devca.p12",
+                   *f.LOCAL_NAMES], d)
+        alias = f.ca_alias("devca.p12", d)
+        f.postern(["cert", "export", "devca.p12", alias, "--out", "ca-ts.p12",
+                   "--format", "pkcs12"], d)
+        self.ts = os.path.join(d, "ca-ts.p12")
+        self.url = f"wss://localhost:{h.free_port()}/echo"
+        cfg = f.config(d, [h.service_xml("echo", "echo", [self.url])],
+                       keystore=("keystore.db", "keystore.pw"))
+        self.gw = h.start_gateway(cfg, [self.url], name="postern run (CA-issued, for Java)")
+        T.add_cleanup(self.gw.kill)
+
+
+ca_setup = h.Fixture("CA-issued gateway certificate, CA exported as a Java truststore", CaSetup)
+
+
+@T.case("with the CA exported as a PKCS#12 truststore, Java trusts a gateway whose "
+        "certificate the CA issued: the same round trip succeeds")
+def _():
+    s = setup.get()
+    c = ca_setup.get()
+    r = s.run_java([f"-Djavax.net.ssl.trustStore={c.ts}",
+                    "-Djavax.net.ssl.trustStorePassword=changeit"], url=c.url)
+    out = r.stdout + r.stderr
+    h.require(r.returncode == 0 and out.startswith("OK "),
+              f"the Java client failed (exit {r.returncode}):\n{out}")
+    f.say(out.strip())
 
 
 if __name__ == "__main__":

@@ -41,7 +41,8 @@ class Setup:
             "client.p12", "client.pw", "client-chain.pem", "client-key.pem", d)
         self.stranger_cert, self.stranger_key = f.store_to_pem(
             "stranger.p12", "stranger.pw", "stranger-chain.pem", "stranger-key.pem", d)
-        self.port = h.free_port()
+        self.port, self.opt_port = h.free_ports(2)
+        self.optional = f"wss://localhost:{self.opt_port}/echo"
         base = f"localhost:{self.port}"
         self.echo = f"wss://{base}/echo"
         self.page = f"https://{base}/"
@@ -50,9 +51,11 @@ class Setup:
             h.service_xml("echo", "echo", [self.echo], accept_options=opts),
             h.service_xml("welcome", "directory", [self.page], accept_options=opts,
                           properties={"directory": f.web_dir(), "welcome-file": "index.html"}),
+            h.service_xml("echo-optional", "echo", [self.optional],
+                          accept_options={"ssl.verify-client": "optional"}),
         ], keystore=("keystore.db", "keystore.pw"), truststore=("truststore.db", "truststore.pw"))
         f.postern(["check", "--config", cfg], d)
-        self.gw = h.start_gateway(cfg, [self.echo, self.page], name="postern run (mutual TLS)")
+        self.gw = h.start_gateway(cfg, [self.echo, self.page, self.optional], name="postern run (mutual TLS)")
         T.add_cleanup(self.gw.kill)
 
     def curl(self, out, cert=None, key=None):
@@ -200,6 +203,24 @@ def _():
     s = setup.get()
     curl_refused(s, s.stranger_cert, s.stranger_key, phrase=NOT_TRUSTED)
     python_refused(s, s.stranger_cert, s.stranger_key, phrase=NOT_TRUSTED)
+
+
+@T.case("ssl.verify-client optional: a client without a certificate and one with the "
+        "trusted certificate both round-trip; only the second is logged with client-cert=")
+def _():
+    s = setup.get()
+    for cert, key, want in ((None, None, None), (s.client_cert, s.client_key, CLIENT_NAME)):
+        sock = p.connected_socket(s.opt_port)
+        local = sock.getsockname()[1]
+        ctx = f.verifying_ctx(s.gateway_pem, cert, key)
+        h.arun(_echo_on(sock, s.optional, ctx, f.payloads(f"flow5 optional {want}")), 30)
+        line = f.wait_close_line(s.gw, "echo-optional", local)
+        f.say(line)
+        subject = f.log_field(line, "client-cert")
+        if want is None:
+            h.require(subject is None, f"client-cert= although no certificate was sent: {line}")
+        else:
+            h.require(subject and f"CN={want}" in subject, f"client-cert= missing: {line}")
 
 
 if __name__ == "__main__":

@@ -8,10 +8,12 @@
 # to HAProxy echoes end to end, in HAProxy's mode tcp and mode http; curl
 # gets the welcome page through it byte for byte.
 # SPDX-License-Identifier: Apache-2.0
+import asyncio
 import hashlib
 import os
 import ssl
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flowlib as f  # noqa: E402
@@ -164,6 +166,48 @@ def _():
     tls = f.log_field(lines[0], "tls")
     h.require(tls in ("-", "none", "off", "disabled") or tls is None,
               f"tls= on an ssl.encryption disabled accept: {lines[0]}")
+
+
+@T.case("Chromium through HAProxy (mode http): the welcome page loads over https:// and its "
+        "wss:// echo check reaches data-state=\"ok\"; the browser's Origin is accepted")
+def _():
+    s = setup.get()
+    _, page = s.urls["http"]
+    home = os.path.join(s.dir, "home")
+    os.makedirs(home)
+    # a self-signed server certificate: a trusted peer for NSS
+    f.nss_import(home, s.gateway_pem, trust="P,,")
+    c = f.Chromium(home, s.dir, "chromium-offloaded")
+    try:
+        async def script(cdp):
+            pg = await cdp.new_page()
+            err = await cdp.navigate(pg, page)
+            if err:
+                return err, None
+            deadline = time.monotonic() + 20
+            st = None
+            while time.monotonic() < deadline:
+                st = await cdp.evaluate(pg, "(() => { const e = document.getElementById('status');"
+                                            " return e ? [e.dataset.state, e.textContent] : null;"
+                                            " })()")
+                if st and st[0] != "pending":
+                    break
+                await asyncio.sleep(0.2)
+            return err, st
+
+        async def go():
+            cdp = await f.Cdp.open(c.ws_url)
+            try:
+                return await script(cdp)
+            finally:
+                await cdp.close()
+        err, st = h.arun(go(), 60)
+    finally:
+        c.close()
+    h.check_equal(err, "", "Page.navigate errorText through HAProxy")
+    h.require(st is not None, "no status element on the page")
+    f.say(f"status: {st[0]} — {st[1]}")
+    h.check_equal(st[0], "ok", f"data-state ({st[1]})")
 
 
 if __name__ == "__main__":

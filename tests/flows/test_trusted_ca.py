@@ -8,9 +8,11 @@
 # "not trusted" and gives the `postern cert fetch` command, which, run as
 # printed, makes the proxy work again.
 # SPDX-License-Identifier: Apache-2.0
+import asyncio
 import os
 import re
 import shlex
+import signal
 import sys
 import time
 
@@ -154,6 +156,55 @@ def _():
               f"truststore.db after fetch: {rows}")
     s.start(name="postern run (after fetch)")
     h.arun(f.stream_roundtrip(s.proxy, s.ctx(), f.payloads("flow2 after fetch")), 60)
+
+
+def proxy_outcome(s):
+    """One attempt through the proxy: "ok" (bytes back), or the close code."""
+    ws = h.import_websockets()
+
+    async def go():
+        async with h.ws_connect(s.proxy, s.ctx()) as c:
+            await c.send(b"reload?")
+            try:
+                got = await asyncio.wait_for(c.recv(), 10)
+            except ws.exceptions.ConnectionClosed:
+                return c.close_rcvd.code if c.close_rcvd else c.close_code
+            return "ok" if got == b"reload?" else f"got {got!r}"
+    return h.arun(go(), 20)
+
+
+def wait_outcome(s, want, budget=10.0):
+    deadline = time.monotonic() + budget
+    seen = []
+    while time.monotonic() < deadline:
+        out = proxy_outcome(s)
+        seen.append(out)
+        if out == want:
+            return seen
+        time.sleep(0.3)
+    raise h.Fail(f"after SIGHUP the proxy still gives {seen[-1]!r} (wanted {want!r}) "
+                 f"within {budget} s; attempts: {seen}")
+
+
+@T.case("SIGHUP reloads the truststore: the CA taken out → new sessions get 1011; the CA "
+        "imported again → new sessions round-trip (no restart)")
+def _():
+    s = setup.get()
+    # back to the CA set-up, on a fresh gateway
+    for r in f.cert_entries("truststore.db", s.dir):
+        f.postern(["cert", "remove", "truststore.db", r["alias"]], s.dir)
+    f.postern(["cert", "import", "truststore.db", "ca.pem"], s.dir)
+    s.start(name="postern run (before SIGHUP)")
+    h.check_equal(proxy_outcome(s), "ok", "proxy with the CA trusted")
+    f.postern(["cert", "remove", "truststore.db", s.ca_alias], s.dir)
+    s.gw.signal(signal.SIGHUP)
+    seen = wait_outcome(s, 1011)
+    f.say(f"after remove + SIGHUP: {seen}")
+    f.postern(["cert", "import", "truststore.db", "ca.pem"], s.dir)
+    s.gw.signal(signal.SIGHUP)
+    seen = wait_outcome(s, "ok")
+    f.say(f"after import + SIGHUP: {seen}")
+    h.require(s.gw.running(), "the gateway exited on SIGHUP")
 
 
 if __name__ == "__main__":
