@@ -14,5 +14,10 @@ void       pst_cert_fetch_chain_async  (const char          *host_and_port,
                                         gpointer             user_data);
 /* GBytes DER certificates, leaf first */
 GPtrArray *pst_cert_fetch_chain_finish (GAsyncResult *result, GError **error);
+/* The same, and what the system's trust database found wrong with the
+ * chain (0 = the system trusts the server already). */
+GPtrArray *pst_cert_fetch_chain_finish_full (GAsyncResult          *result,
+                                             GTlsCertificateFlags  *out_errors,
+                                             GError               **error);
 
 G_END_DECLS

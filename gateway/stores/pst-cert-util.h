@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include "pst-certgen.h"
 #include "pst-keystore.h"
 
 G_BEGIN_DECLS
@@ -39,5 +40,14 @@ PstKeystore   *pst_local_ca_open_or_create (const char          *ca_path,
                                             const char * const  *extra_names,
                                             gboolean            *created,
                                             GError             **error);
+/* The same with the key type of a new CA (ECDSA P-256 above; RSA keys
+ * below 3072 bits are raised to 3072 for a CA). */
+PstKeystore   *pst_local_ca_open_or_create_full (const char          *ca_path,
+                                                 const char          *password_file,
+                                                 PstKeyType           key_type,
+                                                 gboolean             unconstrained,
+                                                 const char * const  *extra_names,
+                                                 gboolean            *created,
+                                                 GError             **error);
 
 G_END_DECLS

@@ -62,6 +62,7 @@ gboolean        pst_keystore_is_read_only    (PstKeystore *self);   /* JKS, JCEK
 guint           pst_keystore_get_n_entries   (PstKeystore *self);
 PstStoreEntry  *pst_keystore_get_entry       (PstKeystore *self, guint i);
 PstStoreEntry  *pst_keystore_lookup          (PstKeystore *self, const char *alias);
+PstStoreEntry  *pst_keystore_lookup_certificate (PstKeystore *self, GBytes *der);  /* leaf equal to der */
 /* KEY entry whose certificate matches host (exact names before wildcards) */
 PstStoreEntry  *pst_keystore_find_for_host   (PstKeystore *self, const char *host);
 /* comma-separated names the KEY entries cover, for error messages */

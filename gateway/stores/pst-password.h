@@ -13,6 +13,9 @@ char     *pst_password_file_read    (const char *path, GError **error);
 /* A random password (24 chars, URL-safe), written with mode 0600 (atomic,
  * refuses to overwrite an existing file). */
 char     *pst_password_file_create  (const char *path, GError **error);
+/* Reads path, or creates it as above when it does not exist; *created
+ * (nullable) says which. */
+char     *pst_password_file_read_or_create (const char *path, gboolean *created, GError **error);
 /* TRUE if group/others can read it */
 gboolean  pst_password_file_is_exposed (const char *path);
 /* Wipe and free */
