@@ -16,8 +16,9 @@
 G_DEFINE_QUARK (pst-backend-error-quark, pst_backend_error)
 
 typedef struct {
-  PstRuntime           *runtime;
-  PstService           *service;
+  GTlsDatabase         *trust;
+  char                 *truststore;
+  gboolean              tls;
   PstUrl               *url;
   char                 *where;        /* "ssl://host:port" for messages */
   GIOStream            *stream;
@@ -31,8 +32,8 @@ typedef struct {
 static void
 dial_free (Dial *dial)
 {
-  g_clear_object (&dial->runtime);
-  g_clear_object (&dial->service);
+  g_clear_object (&dial->trust);
+  g_free (dial->truststore);
   g_clear_pointer (&dial->url, pst_url_free);
   g_clear_object (&dial->stream);
   g_clear_object (&dial->buffered);
@@ -75,7 +76,7 @@ join_names (GPtrArray *names)
 static void
 return_certificate_error (GTask *task, Dial *dial)
 {
-  const char *truststore = pst_runtime_get_truststore_path (dial->runtime);
+  const char *truststore = dial->truststore;
   g_autofree char *issuer = NULL;
   g_autofree char *authority = pst_url_dup_authority (dial->url);
   GTlsCertificateFlags flags = dial->cert_errors;
@@ -322,7 +323,7 @@ socket_connected_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-  tls = dial->url->secure && pst_options_get_ssl_encryption (pst_service_get_connect_options (dial->service));
+  tls = dial->tls;
   if (!tls)
     {
       dial->stream = G_IO_STREAM (g_steal_pointer (&conn));
@@ -332,7 +333,7 @@ socket_connected_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   {
     g_autoptr(GSocketConnectable) identity = g_network_address_new (dial->url->host, dial->url->port);
-    GTlsDatabase *trust = pst_runtime_get_trust (dial->runtime);
+    GTlsDatabase *trust = dial->trust;
     GIOStream *tls_conn = g_tls_client_connection_new (G_IO_STREAM (conn), identity, &error);
 
     if (tls_conn == NULL)
@@ -353,9 +354,10 @@ socket_connected_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 void
-pst_backend_connect_async (PstRuntime          *runtime,
-                           PstService          *service,
-                           const PstUrl        *url,
+pst_backend_connect_async (const PstUrl        *url,
+                           gboolean             tls,
+                           GTlsDatabase        *trust,
+                           const char          *truststore,
                            GCancellable        *cancellable,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
@@ -366,13 +368,17 @@ pst_backend_connect_async (PstRuntime          *runtime,
 
   g_task_set_source_tag (task, pst_backend_connect_async);
   g_task_set_name (task, "[postern] back-end connect");
-  dial->runtime = g_object_ref (runtime);
-  dial->service = g_object_ref (service);
+  dial->trust = trust ? g_object_ref (trust) : NULL;
+  dial->truststore = g_strdup (truststore);
+  dial->tls = tls;
   dial->url = pst_url_copy (url);
   dial->where = pst_url_to_string (url);
   g_task_set_task_data (task, dial, (GDestroyNotify) dial_free);
 
   g_socket_client_set_timeout (client, CONNECT_TIMEOUT_S);
+  /* A gateway dials its back-ends directly, not through a desktop proxy
+   * (and GIO's proxy lookup needs GSettings schemas a server may lack). */
+  g_socket_client_set_enable_proxy (client, FALSE);
   g_socket_client_connect_to_host_async (client, url->host, url->port, cancellable,
                                          socket_connected_cb, g_steal_pointer (&task));
 }

@@ -15,14 +15,15 @@ typedef enum {
 } PstBackendError;
 GQuark pst_backend_error_quark (void);
 
-/* Connects to service's connect URL (tcp, ssl, ws, wss).  ssl/wss are
- * verified against the runtime's truststore (or the system's CAs): chain,
- * host name and validity; a refusal's message says what failed and how
- * to fix it.  ws/wss complete the WebSocket upgrade; the stream returned
- * is positioned at the first frame. */
-void       pst_backend_connect_async  (PstRuntime          *runtime,
-                                       PstService          *service,
-                                       const PstUrl        *url,
+/* Connects to url (tcp, ssl, ws, wss, http, https).  With tls, the
+ * server is verified against trust (NULL = the system's CAs; truststore
+ * names it in messages): chain, host name and validity; a refusal's
+ * message says what failed and how to fix it.  ws/wss complete the
+ * WebSocket upgrade; the stream returned is positioned at the first frame. */
+void       pst_backend_connect_async  (const PstUrl        *url,
+                                       gboolean             tls,
+                                       GTlsDatabase        *trust,
+                                       const char          *truststore,
                                        GCancellable        *cancellable,
                                        GAsyncReadyCallback  callback,
                                        gpointer             user_data);

@@ -394,10 +394,15 @@ proxy_shutdown (gpointer session)
 static void
 dial (Proxy *proxy)
 {
+  PstRuntime *runtime = pst_connection_get_runtime (proxy->conn);
+  gboolean tls = proxy->url->secure &&
+                 pst_options_get_ssl_encryption (pst_service_get_connect_options (proxy->service));
+
   pst_connection_set_session (proxy->conn, proxy_shutdown, proxy);
   /* Two references: the client side's, and the dial's (later the back-end's). */
   proxy_ref (proxy);
-  pst_backend_connect_async (pst_connection_get_runtime (proxy->conn), proxy->service, proxy->url,
+  pst_backend_connect_async (proxy->url, tls, pst_runtime_get_trust (runtime),
+                             pst_runtime_get_truststore_path (runtime),
                              proxy->cancellable, backend_ready_cb, proxy);
 }
 
