@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <glib/gi18n.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 
 #include "pst-cli.h"
 #include "pst-cmd-cert-private.h"
@@ -52,7 +50,7 @@ aliases_of (PstKeystore *store)
 }
 
 static PstStoreEntry *
-lookup_or_error (PstCertStore *cs, const char *alias, GError **error)
+lookup_or_error (PstStoreFile *cs, const char *alias, GError **error)
 {
   PstStoreEntry *entry = pst_keystore_lookup (cs->store, alias);
 
@@ -80,7 +78,7 @@ pst_cmd_cert_list (int argc, char **argv)
     new_context (N_("STORE"), _("Lists a store’s entries: alias, kind (key or trusted), subject, "
                                 "names, end of validity and SHA-256 fingerprint."), entries);
   g_autoptr(GError) error = NULL;
-  g_auto(PstCertStore) cs = { 0 };
+  g_auto(PstStoreFile) cs = { 0 };
   g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
   const char *headers[] = { N_("ALIAS"), N_("KIND"), N_("SUBJECT"), N_("NAMES"), N_("VALID UNTIL"), N_("SHA-256"), NULL };
   glong widths[6] = { 0 };
@@ -88,7 +86,7 @@ pst_cmd_cert_list (int argc, char **argv)
 
   if (!pst_cert_parse_options (context, &argc, &argv) || !want_args (argc, argv, 1, _("the store")))
     return 1;
-  if (!pst_cert_store_open (&cs, argv[1], password_file, PST_CERT_OPEN_READ, &error))
+  if (!pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_READ, &error))
     {
       pst_cert_print_error (error);
       return 1;
@@ -155,9 +153,9 @@ pst_cmd_cert_export (int argc, char **argv)
     new_context (N_("STORE ALIAS"), _("Writes the certificate of an entry, for browsers and client "
                                       "applications to trust."), entries);
   g_autoptr(GError) error = NULL;
-  g_auto(PstCertStore) cs = { 0 };
+  g_auto(PstStoreFile) cs = { 0 };
   PstStoreEntry *entry;
-  GBytes *der;
+  PstExportFormat export_format;
 
   if (!pst_cert_parse_options (context, &argc, &argv) || !want_args (argc, argv, 2, _("the store and the alias")))
     return 1;
@@ -175,154 +173,47 @@ pst_cmd_cert_export (int argc, char **argv)
       else
         format = g_strdup ("pem");
     }
-  if (strcmp (format, "pem") != 0 && strcmp (format, "der") != 0 && strcmp (format, "pkcs12") != 0)
+  if (!pst_export_format_from_string (format, &export_format))
     {
       pst_cli_error (_("unknown format “%s”; use pem, der or pkcs12"), format);
       return 1;
     }
-  if (!pst_cert_store_open (&cs, argv[1], store_password_file, PST_CERT_OPEN_READ, &error) ||
+  if (!pst_cert_open_store (&cs, argv[1], store_password_file, PST_STORE_OPEN_READ, &error) ||
       (entry = lookup_or_error (&cs, argv[2], &error)) == NULL)
     goto fail;
-  der = pst_store_entry_get_certificate (entry);
 
-  if (strcmp (format, "pkcs12") == 0)
+  if (export_format == PST_EXPORT_PKCS12)
     {
-      g_autoptr(PstKeystore) trust = pst_keystore_new ();
-      g_autoptr(GPtrArray) chain = g_ptr_array_new ();
-      g_autoptr(PstStoreEntry) trusted = NULL;
       char *password = NULL;
       gboolean created = FALSE, ok;
 
-      g_ptr_array_add (chain, der);
-      if ((trusted = pst_store_entry_new (argv[2], chain, NULL, &error)) == NULL)
-        goto fail;
-      pst_keystore_add (trust, trusted);
       if (password_file != NULL &&
-          (password = pst_cert_password_read_or_create (password_file, &created, &error)) == NULL)
+          (password = pst_password_file_read_or_create (password_file, &created, &error)) == NULL)
         goto fail;
-      ok = pst_keystore_save (trust, out, PST_STORE_FORMAT_PKCS12,
-                              password != NULL ? password : PST_DEFAULT_STORE_PASSWORD, &error);
+      ok = pst_cert_export (entry, out, export_format, password, &error);
       pst_password_free (password);
-      if (!ok)
-        goto fail;
       if (created)
         printf (_("Created the password file %s (mode 0600)\n"), password_file);
+      if (!ok)
+        goto fail;
       printf (_("Wrote a PKCS#12 truststore with “%s” to %s (password %s); Java clients use it with "
                 "-Djavax.net.ssl.trustStore=%s -Djavax.net.ssl.trustStoreType=PKCS12\n"),
               argv[2], out,
               password_file != NULL ? password_file : _("keytool’s default, “changeit”"), out);
       return 0;
     }
-  else
-    {
-      g_autofree char *pem = NULL;
-      const char *data;
-      gsize len;
-
-      if (strcmp (format, "pem") == 0)
-        {
-          pem = pst_cert_der_to_pem (der);
-          data = pem;
-          len = strlen (pem);
-        }
-      else
-        data = g_bytes_get_data (der, &len);
-      if (!g_file_set_contents_full (out, data, len, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
-        goto fail;
-      printf (_("Wrote the certificate of “%s” to %s (%s)\n"), argv[2], out, format);
-      return 0;
-    }
+  if (!pst_cert_export (entry, out, export_format, NULL, &error))
+    goto fail;
+  printf (_("Wrote the certificate of “%s” to %s (%s)\n"), argv[2], out, format);
+  return 0;
 
 fail:
   pst_cert_print_error (error);
-  pst_cert_store_abandon (&cs);
+  pst_cert_abandon_store (&cs);
   return 1;
 }
 
 /* import */
-
-static GPtrArray *
-read_certificates (const char *path, GError **error)
-{
-  g_autofree char *contents = NULL;
-  gsize len;
-  gnutls_datum_t d;
-  gnutls_x509_crt_t *crts = NULL;
-  unsigned int n = 0;
-  int ret;
-  GPtrArray *result;
-
-  if (!g_file_get_contents (path, &contents, &len, error))
-    return NULL;
-  d.data = (guint8 *) contents;
-  d.size = len;
-  if (g_strstr_len (contents, len, "-----BEGIN") != NULL)
-    ret = gnutls_x509_crt_list_import2 (&crts, &n, &d, GNUTLS_X509_FMT_PEM, 0);
-  else
-    ret = gnutls_x509_crt_list_import2 (&crts, &n, &d, GNUTLS_X509_FMT_DER, 0);
-  if (ret < 0 || n == 0)
-    {
-      g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_CERTIFICATE,
-                   _("%s holds no certificate Postern can read (%s); give a PEM or DER certificate file"),
-                   path, ret < 0 ? gnutls_strerror (ret) : _("no CERTIFICATE block"));
-      return NULL;
-    }
-  result = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  for (unsigned int i = 0; i < n; i++)
-    {
-      gnutls_datum_t der = { NULL, 0 };
-
-      if (gnutls_x509_crt_export2 (crts[i], GNUTLS_X509_FMT_DER, &der) >= 0)
-        {
-          g_ptr_array_add (result, g_bytes_new (der.data, der.size));
-          gnutls_free (der.data);
-        }
-      gnutls_x509_crt_deinit (crts[i]);
-    }
-  gnutls_free (crts);
-  return result;
-}
-
-gboolean
-pst_cert_add_trusted (PstCertStore *cs,
-                      GBytes       *der,
-                      const char   *alias,
-                      GError      **error)
-{
-  g_autoptr(GPtrArray) chain = g_ptr_array_new ();
-  g_autoptr(PstStoreEntry) entry = NULL;
-  PstStoreEntry *existing;
-
-  for (guint i = 0; i < pst_keystore_get_n_entries (cs->store); i++)
-    {
-      PstStoreEntry *e = pst_keystore_get_entry (cs->store, i);
-
-      if (g_bytes_equal (pst_store_entry_get_certificate (e), der))
-        {
-          printf (_("%s already trusts this certificate as “%s”\n"), cs->path, pst_store_entry_get_alias (e));
-          return TRUE;
-        }
-    }
-  existing = pst_keystore_lookup (cs->store, alias);
-  if (existing != NULL)
-    {
-      g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_CERTIFICATE,
-                   _("%s already has a different entry “%s”; choose another name with --alias, "
-                     "or remove it first with “postern cert remove %s %s”"),
-                   cs->path, alias, cs->path, alias);
-      return FALSE;
-    }
-
-  g_ptr_array_add (chain, der);
-  if ((entry = pst_store_entry_new (alias, chain, NULL, error)) == NULL)
-    return FALSE;
-  pst_keystore_add (cs->store, entry);
-  if (!pst_cert_store_save (cs, error))
-    return FALSE;
-  printf (_("%s now trusts “%s”:\n"), cs->path, alias);
-  pst_cert_print_details (entry, "  ");
-  return TRUE;
-}
 
 int
 pst_cmd_cert_import (int argc, char **argv)
@@ -337,12 +228,12 @@ pst_cmd_cert_import (int argc, char **argv)
     new_context (N_("STORE FILE"), _("Adds the certificates of a PEM or DER file to a trust store "
                                      "(made when missing) as trusted entries."), entries);
   g_autoptr(GError) error = NULL;
-  g_auto(PstCertStore) cs = { 0 };
+  g_auto(PstStoreFile) cs = { 0 };
   g_autoptr(GPtrArray) certs = NULL;
 
   if (!pst_cert_parse_options (context, &argc, &argv) || !want_args (argc, argv, 2, _("the store and the certificate file")))
     return 1;
-  if ((certs = read_certificates (argv[2], &error)) == NULL)
+  if ((certs = pst_cert_read_file (argv[2], &error)) == NULL)
     goto fail;
   if (alias != NULL && certs->len > 1)
     {
@@ -350,7 +241,7 @@ pst_cmd_cert_import (int argc, char **argv)
                      argv[2], certs->len);
       return 1;
     }
-  if (!pst_cert_store_open (&cs, argv[1], password_file, PST_CERT_OPEN_WRITE | PST_CERT_OPEN_CREATE, &error))
+  if (!pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE, &error))
     goto fail;
   for (guint i = 0; i < certs->len; i++)
     {
@@ -364,7 +255,7 @@ pst_cmd_cert_import (int argc, char **argv)
         }
       {
         g_autofree char *lower = g_utf8_strdown (name, -1);
-        if (!pst_cert_add_trusted (&cs, der, lower, &error))
+        if (!pst_cert_trust (&cs, der, lower, &error))
           goto fail;
       }
     }
@@ -372,7 +263,7 @@ pst_cmd_cert_import (int argc, char **argv)
 
 fail:
   pst_cert_print_error (error);
-  pst_cert_store_abandon (&cs);
+  pst_cert_abandon_store (&cs);
   return 1;
 }
 
@@ -388,22 +279,22 @@ pst_cmd_cert_remove (int argc, char **argv)
   };
   g_autoptr(GOptionContext) context = new_context (N_("STORE ALIAS"), _("Removes an entry from a store."), entries);
   g_autoptr(GError) error = NULL;
-  g_auto(PstCertStore) cs = { 0 };
+  g_auto(PstStoreFile) cs = { 0 };
 
   if (!pst_cert_parse_options (context, &argc, &argv) || !want_args (argc, argv, 2, _("the store and the alias")))
     return 1;
-  if (!pst_cert_store_open (&cs, argv[1], password_file, PST_CERT_OPEN_WRITE, &error) ||
+  if (!pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_WRITE, &error) ||
       lookup_or_error (&cs, argv[2], &error) == NULL)
     goto fail;
   pst_keystore_remove (cs.store, argv[2]);
-  if (!pst_cert_store_save (&cs, &error))
+  if (!pst_cert_save_store (&cs, &error))
     goto fail;
   printf (_("Removed “%s” from %s\n"), argv[2], argv[1]);
   return 0;
 
 fail:
   pst_cert_print_error (error);
-  pst_cert_store_abandon (&cs);
+  pst_cert_abandon_store (&cs);
   return 1;
 }
 
@@ -423,7 +314,7 @@ pst_cmd_cert_convert (int argc, char **argv)
     new_context (N_("STORE"), _("Writes every entry of a store (PKCS#12, PEM, or JKS/JCEKS from keytool) "
                                 "to a new PKCS#12 store that Postern, keytool and openssl can all change."), entries);
   g_autoptr(GError) error = NULL;
-  g_auto(PstCertStore) cs = { 0 };
+  g_auto(PstStoreFile) cs = { 0 };
   char *password = NULL;
   gboolean created = FALSE, ok;
 
@@ -439,12 +330,12 @@ pst_cmd_cert_convert (int argc, char **argv)
       pst_cli_error (_("%s already exists; choose a new file name for --out"), out);
       return 1;
     }
-  if (!pst_cert_store_open (&cs, argv[1], password_file, PST_CERT_OPEN_READ, &error))
+  if (!pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_READ, &error))
     goto fail;
 
   if (out_password_file == NULL)
     out_password_file = pst_password_default_path (out);
-  if ((password = pst_cert_password_read_or_create (out_password_file, &created, &error)) == NULL)
+  if ((password = pst_password_file_read_or_create (out_password_file, &created, &error)) == NULL)
     goto fail;
   ok = pst_keystore_save (cs.store, out, PST_STORE_FORMAT_PKCS12, password, &error);
   pst_password_free (password);
@@ -461,6 +352,6 @@ pst_cmd_cert_convert (int argc, char **argv)
 
 fail:
   pst_cert_print_error (error);
-  pst_cert_store_abandon (&cs);
+  pst_cert_abandon_store (&cs);
   return 1;
 }

@@ -7,75 +7,44 @@
 #include <unistd.h>
 #include <glib/gi18n.h>
 
+#include "pst-cert-fetch.h"
 #include "pst-cli.h"
 #include "pst-cmd-cert-private.h"
 
-#define FETCH_TIMEOUT_SECONDS 15
+typedef struct {
+  gboolean              done;
+  GPtrArray            *chain;
+  GTlsCertificateFlags  errors;
+  GError               *error;
+} Fetched;
 
-/* We only look at the certificates here, trust is decided by the user. */
-static gboolean
-accept_any_certificate (GTlsConnection       *conn,
-                        GTlsCertificate      *peer_cert,
-                        GTlsCertificateFlags  errors,
-                        gpointer              user_data)
+static void
+fetched_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
 {
-  GTlsCertificateFlags *seen = user_data;
+  Fetched *fetched = user_data;
 
-  *seen = errors;
-  return TRUE;
+  fetched->chain = pst_cert_fetch_chain_finish_full (result, &fetched->errors, &fetched->error);
+  fetched->done = TRUE;
 }
 
-/* DER certificates the server sent, leaf first */
+/* The library fetches asynchronously (bounded by its own timeout); a
+ * command has nothing else to do meanwhile. */
 static GPtrArray *
 fetch_chain (const char            *host_and_port,
              GTlsCertificateFlags  *errors,
              GError               **error)
 {
-  g_autoptr(GSocketConnectable) address = NULL;
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketConnection) connection = NULL;
-  g_autoptr(GIOStream) tls = NULL;
-  GTlsCertificate *cert;
-  GPtrArray *chain;
+  Fetched fetched = { 0 };
 
-  if ((address = g_network_address_parse (host_and_port, 443, error)) == NULL)
-    return NULL;
-  g_socket_client_set_timeout (client, FETCH_TIMEOUT_SECONDS);
-  if ((connection = g_socket_client_connect (client, address, NULL, error)) == NULL)
-    {
-      g_prefix_error (error, _("cannot connect to %s: "), host_and_port);
-      return NULL;
-    }
-  tls = g_tls_client_connection_new (G_IO_STREAM (connection), address, error);
-  if (tls == NULL)
-    return NULL;
-  g_signal_connect (tls, "accept-certificate", G_CALLBACK (accept_any_certificate), errors);
-  if (!g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, error))
-    {
-      g_prefix_error (error, _("TLS handshake with %s failed (is it a TLS port?): "), host_and_port);
-      return NULL;
-    }
-
-  chain = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  /* the issuer links follow the order the server sent, bounded in case of a loop */
-  cert = g_tls_connection_get_peer_certificate (G_TLS_CONNECTION (tls));
-  for (guint depth = 0; cert != NULL && depth < 16; depth++, cert = g_tls_certificate_get_issuer (cert))
-    {
-      g_autoptr(GByteArray) der = NULL;
-
-      g_object_get (cert, "certificate", &der, NULL);
-      if (der != NULL)
-        g_ptr_array_add (chain, g_bytes_new (der->data, der->len));
-    }
-  g_io_stream_close (tls, NULL, NULL);
-  if (chain->len == 0)
-    {
-      g_ptr_array_unref (chain);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   _("%s sent no certificate"), host_and_port);
-      return NULL;
-    }
-  return chain;
+  pst_cert_fetch_chain_async (host_and_port, NULL, fetched_cb, &fetched);
+  while (!fetched.done)
+    g_main_context_iteration (NULL, TRUE);
+  *errors = fetched.errors;
+  if (fetched.error != NULL)
+    g_propagate_error (error, fetched.error);
+  return fetched.chain;
 }
 
 static gboolean
@@ -105,7 +74,7 @@ pst_cmd_cert_fetch (int argc, char **argv)
   g_autoptr(GOptionContext) context = g_option_context_new (N_("STORE HOST:PORT"));
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) chain = NULL;
-  g_auto(PstCertStore) cs = { 0 };
+  g_auto(PstStoreFile) cs = { 0 };
   g_autofree char *host = NULL;
   g_autofree char *question = NULL;
   GTlsCertificateFlags errors = 0;
@@ -141,7 +110,7 @@ pst_cmd_cert_fetch (int argc, char **argv)
    * cannot write is reported first; a new one is made only once the user
    * said yes. */
   if (g_file_test (argv[1], G_FILE_TEST_EXISTS) &&
-      !pst_cert_store_open (&cs, argv[1], password_file, PST_CERT_OPEN_WRITE, &error))
+      !pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_WRITE, &error))
     goto fail;
 
   if ((chain = fetch_chain (argv[2], &errors, &error)) == NULL)
@@ -185,14 +154,14 @@ pst_cmd_cert_fetch (int argc, char **argv)
     }
 
   if (cs.store == NULL &&
-      !pst_cert_store_open (&cs, argv[1], password_file, PST_CERT_OPEN_WRITE | PST_CERT_OPEN_CREATE, &error))
+      !pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE, &error))
     goto fail;
-  if (!pst_cert_add_trusted (&cs, chosen, alias, &error))
+  if (!pst_cert_trust (&cs, chosen, alias, &error))
     goto fail;
   return 0;
 
 fail:
   pst_cert_print_error (error);
-  pst_cert_store_abandon (&cs);
+  pst_cert_abandon_store (&cs);
   return 1;
 }

@@ -8,21 +8,9 @@
 #include "pst-cli.h"
 #include "pst-cmd-cert-private.h"
 #include "pst-certgen.h"
+#include "pst-password.h"
 
-static PstStoreEntry *
-find_ca_entry (PstKeystore *store)
-{
-  for (guint i = 0; i < pst_keystore_get_n_entries (store); i++)
-    {
-      PstStoreEntry *e = pst_keystore_get_entry (store, i);
-
-      if (pst_store_entry_get_kind (e) == PST_ENTRY_KEY && pst_store_entry_is_ca (e))
-        return e;
-    }
-  return NULL;
-}
-
-/* Opens the CA store, making the CA first when the file does not exist */
+/* The library opens or makes the CA; the command says what happened */
 static PstStoreEntry *
 open_or_create_ca (const char          *ca_path,
                    const char * const  *names,
@@ -30,53 +18,34 @@ open_or_create_ca (const char          *ca_path,
                    gboolean             unconstrained,
                    GError             **error)
 {
-  g_auto(PstCertStore) cs = { 0 };
+  g_autoptr(PstKeystore) store = NULL;
   PstStoreEntry *ca;
+  gboolean created = FALSE;
 
-  if (!pst_cert_store_open (&cs, ca_path, NULL, PST_CERT_OPEN_WRITE | PST_CERT_OPEN_CREATE, error))
+  store = pst_local_ca_open_or_create_full (ca_path, NULL, key_type, unconstrained, names, &created, error);
+  if (store == NULL)
     return NULL;
-
-  if (!cs.created)
+  ca = pst_local_ca_find (store);
+  if (!created)
     {
-      ca = find_ca_entry (cs.store);
-      if (ca == NULL)
-        {
-          g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_NO_ENTRY,
-                       _("%s holds no certificate authority with its private key; give a CA store "
-                         "made by “postern cert generate --ca FILE”, or a new file name to make one"),
-                       ca_path);
-          return NULL;
-        }
       if (unconstrained)
         pst_cli_error (_("warning: --unconstrained only applies when the CA is created; %s already exists"),
                        ca_path);
       return g_object_ref (ca);
     }
-  else
-    {
-      PstCertRequest request = {
-        .names = names,
-        .key_type = key_type == PST_KEY_ECDSA_P256 ? PST_KEY_ECDSA_P256 : PST_KEY_RSA_3072,
-        .is_ca = TRUE,
-        .unconstrained = unconstrained,
-      };
 
-      ca = pst_cert_generate (&request, NULL, error);
-      if (ca == NULL)
-        return NULL;
-      pst_keystore_add (cs.store, ca);
-      if (!pst_cert_store_save (&cs, error))
-        {
-          g_object_unref (ca);
-          return NULL;
-        }
-      printf (_("Made the local development CA “%s” in %s%s\n"), pst_store_entry_get_alias (ca), ca_path,
-              unconstrained ? _(" (without name constraints)")
-                            : _(" (constrained to local names and the names given)"));
-      pst_cert_print_details (ca, "  ");
-      printf (_("Make browsers trust it with: postern cert install-ca %s --nss\n"), ca_path);
-      return ca;
-    }
+  {
+    g_autofree char *pw_path = pst_password_default_path (ca_path);
+
+    printf (_("Made the local development CA “%s” in %s%s (password in %s, mode 0600)\n"),
+            pst_store_entry_get_alias (ca), ca_path,
+            unconstrained ? _(" (without name constraints)")
+                          : _(" (constrained to local names and the names given)"),
+            pw_path);
+  }
+  pst_cert_print_details (ca, "  ");
+  printf (_("Make browsers trust it with: postern cert install-ca %s --nss\n"), ca_path);
+  return g_object_ref (ca);
 }
 
 int
@@ -101,7 +70,7 @@ pst_cmd_cert_generate (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(PstStoreEntry) ca = NULL;
   g_autoptr(PstStoreEntry) entry = NULL;
-  g_auto(PstCertStore) cs = { 0 };
+  g_auto(PstStoreFile) cs = { 0 };
   PstKeyType key_type = PST_KEY_ECDSA_P256;
   gboolean replaced;
 
@@ -137,7 +106,7 @@ pst_cmd_cert_generate (int argc, char **argv)
 
   /* Open the key store first so that a read-only or unreadable store does
    * not leave a new CA behind. */
-  if (!pst_cert_store_open (&cs, keystore, password_file, PST_CERT_OPEN_WRITE | PST_CERT_OPEN_CREATE, &error))
+  if (!pst_cert_open_store (&cs, keystore, password_file, PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE, &error))
     goto fail;
 
   if (ca_path != NULL &&
@@ -159,7 +128,7 @@ pst_cmd_cert_generate (int argc, char **argv)
 
   replaced = pst_keystore_lookup (cs.store, pst_store_entry_get_alias (entry)) != NULL;
   pst_keystore_add (cs.store, entry);
-  if (!pst_cert_store_save (&cs, &error))
+  if (!pst_cert_save_store (&cs, &error))
     goto fail;
 
   printf (replaced ? _("Replaced “%s” in %s:\n") : _("Added “%s” to %s:\n"),
@@ -169,6 +138,6 @@ pst_cmd_cert_generate (int argc, char **argv)
 
 fail:
   pst_cert_print_error (error);
-  pst_cert_store_abandon (&cs);
+  pst_cert_abandon_store (&cs);
   return 1;
 }

@@ -368,17 +368,17 @@ fail:
   job->failures++;
 }
 
+/* The local CA, or else any CA certificate the store trusts (a CA
+ * exported from elsewhere can be installed too, it just cannot sign). */
 static PstStoreEntry *
 find_ca (PstKeystore *store)
 {
-  for (guint i = 0; i < pst_keystore_get_n_entries (store); i++)
-    {
-      PstStoreEntry *e = pst_keystore_get_entry (store, i);
+  PstStoreEntry *ca = pst_local_ca_find (store);
 
-      if (pst_store_entry_is_ca (e))
-        return e;
-    }
-  return NULL;
+  for (guint i = 0; ca == NULL && i < pst_keystore_get_n_entries (store); i++)
+    if (pst_store_entry_is_ca (pst_keystore_get_entry (store, i)))
+      ca = pst_keystore_get_entry (store, i);
+  return ca;
 }
 
 static char *
@@ -405,7 +405,7 @@ install_or_uninstall (int argc, char **argv, gboolean install)
   };
   g_autoptr(GOptionContext) context = g_option_context_new (N_("STORE"));
   g_autoptr(GError) error = NULL;
-  g_auto(PstCertStore) cs = { 0 };
+  g_auto(PstStoreFile) cs = { 0 };
   g_autofree char *tmpdir = NULL;
   Job job = { 0 };
   int status;
@@ -429,7 +429,7 @@ install_or_uninstall (int argc, char **argv, gboolean install)
       pst_cli_error (_("say where: --nss (browsers), --system (the system store) and/or --java"));
       return 1;
     }
-  if (!pst_cert_store_open (&cs, argv[1], password_file, PST_CERT_OPEN_READ, &error))
+  if (!pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_READ, &error))
     goto fail;
   if ((job.ca = find_ca (cs.store)) == NULL)
     {

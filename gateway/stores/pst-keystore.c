@@ -413,6 +413,29 @@ pst_keystore_lookup (PstKeystore *self,
 }
 
 /**
+ * pst_keystore_lookup_certificate:
+ * @der: a DER certificate
+ *
+ * Returns: (transfer none) (nullable): the first entry whose certificate
+ *   (leaf) is @der
+ */
+PstStoreEntry *
+pst_keystore_lookup_certificate (PstKeystore *self,
+                                 GBytes      *der)
+{
+  g_return_val_if_fail (PST_IS_KEYSTORE (self), NULL);
+  g_return_val_if_fail (der != NULL, NULL);
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      PstStoreEntry *entry = g_ptr_array_index (self->entries, i);
+      if (g_bytes_equal (pst_store_entry_get_certificate (entry), der))
+        return entry;
+    }
+  return NULL;
+}
+
+/**
  * pst_keystore_find_for_host:
  *
  * Returns: (transfer none) (nullable): the KEY entry whose certificate

@@ -202,6 +202,35 @@ pst_password_file_create (const char  *path,
 }
 
 /**
+ * pst_password_file_read_or_create:
+ * @path: a password file
+ * @created: (out) (optional): set to %TRUE when this call made the file
+ * @error: return location for a #GFileError
+ *
+ * Reads @path, or makes it with a random password (mode 0600) when it does
+ * not exist yet, as commands that create a store do.
+ *
+ * Returns: (transfer full) (nullable): the password; free with
+ *   pst_password_free()
+ */
+char *
+pst_password_file_read_or_create (const char  *path,
+                                  gboolean    *created,
+                                  GError     **error)
+{
+  gboolean exists;
+  char *password;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  exists = g_file_test (path, G_FILE_TEST_EXISTS);
+  password = exists ? pst_password_file_read (path, error) : pst_password_file_create (path, error);
+  if (created != NULL)
+    *created = password != NULL && !exists;
+  return password;
+}
+
+/**
  * pst_password_file_is_exposed:
  * @path: a password file
  *
