@@ -9,6 +9,7 @@
 #include <glib/gi18n.h>
 #include <glib-unix.h>
 
+#include "pst-cert-util.h"
 #include "pst-certgen.h"
 #include "pst-cli.h"
 #include "pst-gateway.h"
@@ -65,34 +66,11 @@ raise_file_limit (void)
     }
 }
 
+/* The same local development CA as "postern cert generate --ca" */
 static PstKeystore *
 open_or_create_ca (const char *ca_path, GError **error)
 {
-  g_autofree char *pw_path = pst_password_default_path (ca_path);
-  g_autoptr(PstKeystore) ca = NULL;
-  g_autoptr(PstStoreEntry) entry = NULL;
-  g_autofree char *password = NULL;
-  PstCertRequest request = { 0 };
-  const char *names[] = { "localhost", NULL };
-
-  if (g_file_test (ca_path, G_FILE_TEST_EXISTS))
-    return pst_keystore_open (ca_path, NULL, error);
-
-  request.names = names;
-  request.key_type = PST_KEY_ECDSA_P256;
-  request.is_ca = TRUE;
-  entry = pst_cert_generate (&request, NULL, error);
-  if (entry == NULL)
-    return NULL;
-  password = pst_password_file_create (pw_path, error);
-  if (password == NULL)
-    return NULL;
-  ca = pst_keystore_new ();
-  pst_keystore_add (ca, entry);
-  if (!pst_keystore_save (ca, ca_path, PST_STORE_FORMAT_PKCS12, password, error))
-    return NULL;
-  pst_password_free (g_steal_pointer (&password));
-  return pst_keystore_open (ca_path, NULL, error);
+  return pst_local_ca_open_or_create (ca_path, NULL, FALSE, NULL, NULL, error);
 }
 
 /* The shipped default config names a keystore that does not exist on a
@@ -121,13 +99,11 @@ ensure_default_keystore (PstConfig *config, GError **error)
     return FALSE;
   request.names = names;
   request.key_type = PST_KEY_ECDSA_P256;
-  leaf = pst_cert_generate (&request, pst_keystore_get_entry (ca, 0), error);
+  leaf = pst_cert_generate (&request, pst_local_ca_find (ca), error);
   if (leaf == NULL)
     return FALSE;
   pw_path = ks->password_file ? g_strdup (ks->password_file) : pst_password_default_path (ks->file);
-  password = g_file_test (pw_path, G_FILE_TEST_EXISTS)
-             ? pst_password_file_read (pw_path, error)
-             : pst_password_file_create (pw_path, error);
+  password = pst_password_file_read_or_create (pw_path, NULL, error);
   if (password == NULL)
     return FALSE;
   store = pst_keystore_new ();
