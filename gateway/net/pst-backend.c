@@ -284,6 +284,35 @@ accept_certificate_cb (GTlsConnection       *conn,
   return FALSE;
 }
 
+/* glib-networking resumes TLS sessions to a server it has seen, and a
+ * resumed handshake checks no certificate: a certificate removed from the
+ * truststore (then SIGHUP) or one that has since expired would still pass.
+ * So the chain is verified here on every connection, resumed or not. */
+static gboolean
+verify_again (Dial *dial, GTlsConnection *conn)
+{
+  GTlsCertificate *peer = g_tls_connection_get_peer_certificate (conn);
+  g_autoptr(GTlsDatabase) fallback = NULL;
+  GTlsDatabase *db = dial->trust;
+  g_autoptr(GSocketConnectable) identity = g_network_address_new (dial->url->host, dial->url->port);
+  GTlsCertificateFlags flags;
+
+  if (peer == NULL)
+    {
+      dial->cert_errors = G_TLS_CERTIFICATE_GENERIC_ERROR;
+      return FALSE;
+    }
+  if (db == NULL)
+    db = fallback = g_tls_backend_get_default_database (g_tls_backend_get_default ());
+  flags = g_tls_database_verify_chain (db, peer, G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER, identity,
+                                       NULL, G_TLS_DATABASE_VERIFY_NONE, NULL, NULL);
+  if (flags == 0)
+    return TRUE;
+  dial->cert_errors = flags;
+  g_set_object (&dial->peer_cert, peer);
+  return FALSE;
+}
+
 static void
 handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -300,6 +329,11 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
                                  _("back-end %s: TLS handshake failed: %s (is it a TLS server? "
                                    "use tcp:// or ws:// for a plain one)"),
                                  dial->where, error->message);
+      return;
+    }
+  if (!verify_again (dial, G_TLS_CONNECTION (source)))
+    {
+      return_certificate_error (task, dial);
       return;
     }
   connected (g_steal_pointer (&task));

@@ -263,7 +263,10 @@ pump_finished (Proxy *proxy, PstStreamPump *pump, const GError *error)
   if (side->done)
     return;
   side->done = TRUE;
-  if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  /* A TLS peer that just closes its socket without close_notify (many do)
+   * has still ended the stream: not an error. */
+  if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+      !g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_EOF))
     {
       g_autofree char *where = pst_url_to_string (proxy->url);
       g_message ("service %s: %s %s: %s", pst_service_get_name (proxy->service),
