@@ -227,13 +227,14 @@ pst_cert_fetch_chain_async (const char          *host_and_port,
       fetch->caller_handler = g_cancellable_connect (cancellable, G_CALLBACK (caller_cancelled_cb),
                                                      g_object_ref (fetch->cancellable), g_object_unref);
     }
-  fetch->timeout = g_timeout_source_new_seconds (FETCH_TIMEOUT_SECONDS);
+  fetch->timeout = g_timeout_source_new (FETCH_TIMEOUT_SECONDS * 1000);
   g_source_set_callback (fetch->timeout, timeout_cb, fetch, NULL);
   g_source_set_name (fetch->timeout, "pst_cert_fetch_chain timeout");
   g_source_attach (fetch->timeout, g_task_get_context (task));
 
   client = g_socket_client_new ();
-  g_socket_client_set_timeout (client, FETCH_TIMEOUT_SECONDS);
+  /* only a backstop: the overall timer above ends the fetch first */
+  g_socket_client_set_timeout (client, FETCH_TIMEOUT_SECONDS + 5);
   g_socket_client_connect_async (client, fetch->address, fetch->cancellable, connected_cb,
                                  g_steal_pointer (&task));
 }
