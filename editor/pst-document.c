@@ -527,6 +527,50 @@ pst_document_get_n_warnings (PstDocument *self)
   return self->n_warnings;
 }
 
+char *
+pst_document_relative_path (PstDocument *self,
+                            const char  *path)
+{
+  g_autoptr(GFile) folder = NULL;
+  g_autoptr(GFile) file = NULL;
+  char *relative;
+
+  g_return_val_if_fail (PST_IS_DOCUMENT (self), NULL);
+  g_return_val_if_fail (path != NULL, NULL);
+
+  /* An unsaved configuration has no folder yet: a relative path would be
+   * resolved against wherever it is saved later. */
+  if (self->file == NULL || !g_path_is_absolute (path))
+    return g_strdup (path);
+  folder = g_file_new_for_path (pst_config_get_directory (self->config));
+  file = g_file_new_for_path (path);
+  relative = g_file_get_relative_path (folder, file);
+  return relative != NULL ? relative : g_strdup (path);
+}
+
+gboolean
+pst_document_restore (PstDocument  *self,
+                      const char   *xml,
+                      gsize         len,
+                      gboolean      modified,
+                      GError      **error)
+{
+  g_autoptr(PstConfig) config = NULL;
+  g_autofree char *path = NULL;
+
+  g_return_val_if_fail (PST_IS_DOCUMENT (self), FALSE);
+  g_return_val_if_fail (xml != NULL, FALSE);
+
+  if (self->file != NULL)
+    path = g_file_get_path (self->file);
+  config = pst_config_new_from_data (xml, len, path, error);
+  if (config == NULL)
+    return FALSE;
+  set_config (self, config);
+  set_modified (self, modified);
+  return TRUE;
+}
+
 void
 pst_document_report_error (PstDocument  *self,
                            const GError *error)

@@ -45,6 +45,18 @@ guint        pst_document_get_n_warnings   (PstDocument   *self);
 void         pst_document_validate_now     (PstDocument   *self);
 gboolean     pst_document_get_validation_pending (PstDocument *self);
 
+/* A path as the configuration should write it: relative when it is in
+ * the saved configuration's folder (or below), absolute otherwise. */
+char        *pst_document_relative_path    (PstDocument   *self,
+                                            const char    *path);
+/* Replaces the model by the configuration text xml (a snapshot taken with
+ * pst_config_to_xml), e.g. to undo a removal; modified as given. */
+gboolean     pst_document_restore          (PstDocument   *self,
+                                            const char    *xml,
+                                            gsize          len,
+                                            gboolean       modified,
+                                            GError       **error);
+
 /* For an edit the library refused: shown by the window as a toast. */
 void         pst_document_report_error     (PstDocument   *self,
                                             const GError  *error);

@@ -4,47 +4,120 @@
 
 #include <glib/gi18n.h>
 
+#include "pst-password.h"
 #include "pst-security-page.h"
+#include "pst-store-file.h"
+#include "pst-window.h"
 
 struct _PstSecurityPage
 {
-  AdwBin        parent_instance;
+  AdwBin                parent_instance;
 
-  PstDocument  *document;
+  PstDocument          *document;
+  GtkFileChooserNative *chooser;
+  PstStoreKind          chooser_kind;     /* what the open chooser is for */
+  guint                 chooser_purpose;  /* Purpose */
+  guint                 refreshing : 1;
 
-  AdwActionRow *keystore_file_row;
-  AdwActionRow *keystore_type_row;
-  AdwActionRow *keystore_password_row;
-  AdwActionRow *truststore_file_row;
-  AdwActionRow *truststore_type_row;
-  AdwActionRow *truststore_password_row;
+  AdwActionRow         *keystore_file_row;
+  AdwComboRow          *keystore_type_row;
+  AdwActionRow         *keystore_password_row;
+  AdwActionRow         *truststore_file_row;
+  AdwComboRow          *truststore_type_row;
+  AdwActionRow         *truststore_password_row;
 };
 
 G_DEFINE_FINAL_TYPE (PstSecurityPage, pst_security_page, ADW_TYPE_BIN)
+
+/* The type row's model, after "Detected from the file". */
+static const char * const store_types[] = { NULL, "PKCS12", "JKS", "JCEKS", "PEM" };
+
+static PstConfig *
+get_config (PstSecurityPage *self)
+{
+  return self->document != NULL ? pst_document_get_config (self->document) : NULL;
+}
+
+static const PstStoreRef *
+get_ref (PstSecurityPage *self,
+         PstStoreKind     kind)
+{
+  PstConfig *config = get_config (self);
+
+  if (config == NULL)
+    return NULL;
+  return kind == PST_STORE_KIND_TRUSTSTORE ? pst_config_get_truststore (config)
+                                           : pst_config_get_keystore (config);
+}
+
+static void
+toast (PstSecurityPage *self,
+       const char      *message)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+
+  if (PST_IS_WINDOW (root))
+    pst_window_add_toast (PST_WINDOW (root), message);
+}
+
+static void
+report (PstSecurityPage *self,
+        const GError    *error)
+{
+  if (self->document != NULL)
+    pst_document_report_error (self->document, error);
+}
 
 static void
 show_ref (PstSecurityPage   *self,
           const PstStoreRef *ref,
           AdwActionRow      *file_row,
-          AdwActionRow      *type_row,
+          AdwComboRow       *type_row,
           AdwActionRow      *password_row)
 {
-  adw_action_row_set_subtitle (file_row, ref != NULL && ref->file != NULL ? ref->file : _("Not configured"));
-  adw_action_row_set_subtitle (type_row, ref != NULL && ref->type != NULL ? ref->type : _("Detected from the file"));
-  adw_action_row_set_subtitle (password_row,
-                               ref != NULL && ref->password_file != NULL ? ref->password_file
-                                                                        : _("None (the default password)"));
+  gboolean configured = ref != NULL && ref->file != NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *password = NULL;
+  guint type = 0;
+
+  if (configured)
+    file = pst_document_relative_path (self->document, ref->file);
+  adw_action_row_set_subtitle (file_row, configured ? file : _("Not configured"));
+
+  if (ref != NULL && ref->type != NULL)
+    {
+      for (guint i = 1; i < G_N_ELEMENTS (store_types); i++)
+        if (g_ascii_strcasecmp (ref->type, store_types[i]) == 0)
+          type = i;
+    }
+  adw_combo_row_set_selected (type_row, type);
+  gtk_widget_set_sensitive (GTK_WIDGET (type_row), configured);
+
+  if (ref != NULL && ref->password_file != NULL)
+    password = pst_document_relative_path (self->document, ref->password_file);
+  else if (configured)
+    {
+      g_autofree char *default_path = pst_password_default_path (ref->file);
+      g_autofree char *relative = pst_document_relative_path (self->document, default_path);
+
+      password = g_strdup_printf (_("Default: %s, or keytool’s “changeit” when it does not exist"), relative);
+    }
+  adw_action_row_set_subtitle (password_row, password != NULL ? password : _("Not configured"));
+  gtk_widget_set_sensitive (GTK_WIDGET (password_row), configured);
 }
 
 static void
 refresh (PstSecurityPage *self)
 {
-  PstConfig *config = self->document != NULL ? pst_document_get_config (self->document) : NULL;
-
-  show_ref (self, config != NULL ? pst_config_get_keystore (config) : NULL,
+  self->refreshing = TRUE;
+  show_ref (self, get_ref (self, PST_STORE_KIND_KEYSTORE),
             self->keystore_file_row, self->keystore_type_row, self->keystore_password_row);
-  show_ref (self, config != NULL ? pst_config_get_truststore (config) : NULL,
+  show_ref (self, get_ref (self, PST_STORE_KIND_TRUSTSTORE),
             self->truststore_file_row, self->truststore_type_row, self->truststore_password_row);
+  self->refreshing = FALSE;
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "security.choose-file", self->document != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "security.create", self->document != NULL);
 }
 
 void
@@ -61,11 +134,262 @@ pst_security_page_set_document (PstSecurityPage *self,
   refresh (self);
 }
 
+static gboolean
+set_field (PstSecurityPage *self,
+           PstStoreKind     kind,
+           const char      *field,
+           const char      *absolute)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *value = absolute != NULL ? pst_document_relative_path (self->document, absolute) : NULL;
+
+  if (!pst_config_set_store_field (get_config (self), kind, field, value, &error))
+    {
+      report (self, error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+set_type (PstSecurityPage *self,
+          PstStoreKind     kind,
+          AdwComboRow     *row)
+{
+  g_autoptr(GError) error = NULL;
+  guint selected = adw_combo_row_get_selected (row);
+
+  if (self->refreshing || self->document == NULL || selected >= G_N_ELEMENTS (store_types))
+    return;
+  if (!pst_config_set_store_field (get_config (self), kind, "type", store_types[selected], &error))
+    report (self, error);
+}
+
+static void
+keystore_type_changed_cb (PstSecurityPage *self)
+{
+  set_type (self, PST_STORE_KIND_KEYSTORE, self->keystore_type_row);
+}
+
+static void
+truststore_type_changed_cb (PstSecurityPage *self)
+{
+  set_type (self, PST_STORE_KIND_TRUSTSTORE, self->truststore_type_row);
+}
+
+static PstStoreKind
+kind_of (GVariant *param)
+{
+  return g_strcmp0 (g_variant_get_string (param, NULL), "truststore") == 0
+         ? PST_STORE_KIND_TRUSTSTORE : PST_STORE_KIND_KEYSTORE;
+}
+
+/* File choosers: one at a time, what to do with the answer in `purpose` */
+
+typedef enum {
+  CHOOSE_FILE,
+  CHOOSE_PASSWORD,
+  CREATE_STORE,
+} Purpose;
+
+static void chooser_response_cb (GtkNativeDialog *dialog, int response, PstSecurityPage *self);
+
+static void
+open_chooser (PstSecurityPage      *self,
+              PstStoreKind          kind,
+              Purpose               purpose,
+              const char           *title,
+              GtkFileChooserAction  action,
+              const char           *accept,
+              const char           *current_name)
+{
+  const PstStoreRef *ref = get_ref (self, kind);
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  g_autoptr(GFile) folder = NULL;
+
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+
+  self->chooser = gtk_file_chooser_native_new (title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                               action, accept, _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  /* New files go beside the configuration, where relative paths point. */
+  if (pst_document_get_file (self->document) != NULL)
+    folder = g_file_new_for_path (pst_config_get_directory (get_config (self)));
+  if (ref != NULL && ref->file != NULL && purpose == CHOOSE_FILE)
+    {
+      g_autoptr(GFile) current = g_file_new_for_path (ref->file);
+      g_clear_object (&folder);
+      folder = g_file_get_parent (current);
+    }
+  if (folder != NULL)
+    gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (self->chooser), folder, NULL);
+  if (current_name != NULL)
+    gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), current_name);
+
+  self->chooser_kind = kind;
+  self->chooser_purpose = purpose;
+  g_signal_connect_object (self->chooser, "response", G_CALLBACK (chooser_response_cb), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+gboolean
+pst_security_page_create_store (PstSecurityPage  *self,
+                                PstStoreKind      kind,
+                                const char       *path,
+                                GError          **error)
+{
+  g_auto(PstStoreFile) sf = { 0 };
+  g_autofree char *file = NULL;
+  g_autofree char *password_file = NULL;
+  g_autofree char *message = NULL;
+  g_autofree char *basename = NULL;
+  PstConfig *config;
+
+  g_return_val_if_fail (PST_IS_SECURITY_PAGE (self), FALSE);
+  g_return_val_if_fail (self->document != NULL, FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  /* An existing store is kept as it is (never overwritten by "Create"). */
+  if (!pst_store_file_open (&sf, path, NULL, PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE, error) ||
+      (sf.created && !pst_store_file_save (&sf, error)))
+    {
+      pst_store_file_abandon (&sf);
+      return FALSE;
+    }
+
+  config = get_config (self);
+  file = pst_document_relative_path (self->document, path);
+  if (!pst_config_set_store_field (config, kind, "file", file, error) ||
+      !pst_config_set_store_field (config, kind, "type",
+                                   pst_store_format_to_string (pst_keystore_get_format (sf.store)), error))
+    return FALSE;
+  if (sf.password_file != NULL)
+    {
+      password_file = pst_document_relative_path (self->document, sf.password_file);
+      if (!pst_config_set_store_field (config, kind, "password-file", password_file, error))
+        return FALSE;
+    }
+
+  basename = g_path_get_basename (path);
+  if (sf.created)
+    message = g_strdup_printf (_("Created “%s” with a random password in its password file"), basename);
+  else
+    message = g_strdup_printf (_("“%s” exists already: the configuration now uses it"), basename);
+  toast (self, message);
+  return TRUE;
+}
+
+static void
+chooser_response_cb (GtkNativeDialog *dialog,
+                     int              response,
+                     PstSecurityPage *self)
+{
+  PstStoreKind kind = self->chooser_kind;
+  Purpose purpose = self->chooser_purpose;
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (response != GTK_RESPONSE_ACCEPT || self->document == NULL)
+    return;
+  file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+  path = file != NULL ? g_file_get_path (file) : NULL;
+  if (path == NULL)
+    return;
+
+  switch (purpose)
+    {
+    case CHOOSE_FILE:
+      set_field (self, kind, "file", path);
+      break;
+    case CHOOSE_PASSWORD:
+      if (pst_password_file_is_exposed (path))
+        toast (self, _("Other users can read this password file; make it private with “chmod 600”"));
+      set_field (self, kind, "password-file", path);
+      break;
+    case CREATE_STORE:
+      if (!pst_security_page_create_store (self, kind, path, &error))
+        report (self, error);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+choose_file_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *param)
+{
+  PstSecurityPage *self = PST_SECURITY_PAGE (widget);
+  PstStoreKind kind = kind_of (param);
+
+  open_chooser (self, kind, CHOOSE_FILE,
+                kind == PST_STORE_KIND_TRUSTSTORE ? _("Choose the Truststore") : _("Choose the Keystore"),
+                GTK_FILE_CHOOSER_ACTION_OPEN, _("_Choose"), NULL);
+}
+
+static void
+choose_password_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *param)
+{
+  PstSecurityPage *self = PST_SECURITY_PAGE (widget);
+
+  open_chooser (self, kind_of (param), CHOOSE_PASSWORD, _("Choose the Password File"),
+                GTK_FILE_CHOOSER_ACTION_OPEN, _("_Choose"), NULL);
+}
+
+static void
+create_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *param)
+{
+  PstSecurityPage *self = PST_SECURITY_PAGE (widget);
+  PstStoreKind kind = kind_of (param);
+  gboolean trust = kind == PST_STORE_KIND_TRUSTSTORE;
+
+  open_chooser (self, kind, CREATE_STORE,
+                trust ? _("Create a Truststore") : _("Create a Keystore"),
+                GTK_FILE_CHOOSER_ACTION_SAVE, _("C_reate"),
+                trust ? "truststore.p12" : "keystore.p12");
+}
+
+static void
+remove_store_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *param)
+{
+  PstSecurityPage *self = PST_SECURITY_PAGE (widget);
+  g_autoptr(GError) error = NULL;
+
+  /* Only the configuration forgets it: the files stay where they are. */
+  if (self->document != NULL &&
+      !pst_config_remove_store (get_config (self), kind_of (param), &error))
+    report (self, error);
+}
+
+static void
+clear_password_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *param)
+{
+  PstSecurityPage *self = PST_SECURITY_PAGE (widget);
+
+  if (self->document != NULL)
+    set_field (self, kind_of (param), "password-file", NULL);
+}
+
 static void
 pst_security_page_dispose (GObject *object)
 {
   PstSecurityPage *self = PST_SECURITY_PAGE (object);
 
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
   if (self->document != NULL)
     g_signal_handlers_disconnect_by_data (self->document, self);
   g_clear_object (&self->document);
@@ -88,10 +412,18 @@ pst_security_page_class_init (PstSecurityPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PstSecurityPage, truststore_file_row);
   gtk_widget_class_bind_template_child (widget_class, PstSecurityPage, truststore_type_row);
   gtk_widget_class_bind_template_child (widget_class, PstSecurityPage, truststore_password_row);
+  gtk_widget_class_bind_template_callback (widget_class, keystore_type_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, truststore_type_changed_cb);
+  gtk_widget_class_install_action (widget_class, "security.choose-file", "s", choose_file_action);
+  gtk_widget_class_install_action (widget_class, "security.choose-password", "s", choose_password_action);
+  gtk_widget_class_install_action (widget_class, "security.create", "s", create_action);
+  gtk_widget_class_install_action (widget_class, "security.remove-store", "s", remove_store_action);
+  gtk_widget_class_install_action (widget_class, "security.clear-password", "s", clear_password_action);
 }
 
 static void
 pst_security_page_init (PstSecurityPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  refresh (self);
 }

@@ -43,6 +43,9 @@ struct _PstServicePage
   AdwPreferencesGroup  *origins_group;
 
   guint                 updating : 1;
+  AdwActionRow       *test_row;
+  GtkImage           *test_icon;
+  GtkSpinner         *test_spinner;
 };
 
 G_DEFINE_FINAL_TYPE (PstServicePage, pst_service_page, ADW_TYPE_BIN)
@@ -624,12 +627,58 @@ pst_service_page_set_item (PstServicePage *self,
   if (item != NULL)
     g_signal_connect_object (item, "notify::service", G_CALLBACK (refresh), self, G_CONNECT_SWAPPED);
 
+  pst_service_page_set_test_result (self, NULL, NULL, PST_TEST_IDLE);
+
   /* Another service: its lists start from scratch. */
   self->updating = TRUE;
   for (UrlKind kind = 0; kind < N_URL_KINDS; kind++)
     sync_rows (self, kind, 0);
   self->updating = FALSE;
   refresh (self);
+}
+
+void
+pst_service_page_set_test_result (PstServicePage *self,
+                                  const char     *service_name,
+                                  const char     *text,
+                                  PstTestState    state)
+{
+  static const char * const icons[] = {
+    "network-transmit-receive-symbolic", "content-loading-symbolic",
+    "emblem-ok-symbolic", "dialog-error-symbolic",
+  };
+  PstService *service;
+  GtkWidget *icon = GTK_WIDGET (self->test_icon);
+
+  g_return_if_fail (PST_IS_SERVICE_PAGE (self));
+
+  /* A late answer for a service no longer shown is dropped here (the
+   * window has shown it in a toast). */
+  service = get_service (self);
+  if (service_name != NULL && (service == NULL || g_strcmp0 (pst_service_get_name (service), service_name) != 0))
+    return;
+
+  if (state == PST_TEST_IDLE || text == NULL)
+    text = _("Connects to the first accept URL as a client would; run the gateway first");
+  adw_action_row_set_subtitle (self->test_row, text);
+  gtk_image_set_from_icon_name (self->test_icon, icons[state]);
+  gtk_widget_remove_css_class (icon, "success");
+  gtk_widget_remove_css_class (icon, "error");
+  if (state == PST_TEST_OK)
+    gtk_widget_add_css_class (icon, "success");
+  else if (state == PST_TEST_FAILED)
+    gtk_widget_add_css_class (icon, "error");
+  if (state == PST_TEST_RUNNING)
+    gtk_spinner_start (self->test_spinner);
+  else
+    gtk_spinner_stop (self->test_spinner);
+}
+
+const char *
+pst_service_page_get_test_result (PstServicePage *self)
+{
+  g_return_val_if_fail (PST_IS_SERVICE_PAGE (self), NULL);
+  return adw_action_row_get_subtitle (self->test_row);
 }
 
 void
@@ -727,6 +776,9 @@ pst_service_page_class_init (PstServicePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PstServicePage, connect_options_group);
   gtk_widget_class_bind_template_child (widget_class, PstServicePage, connect_protocols_row);
   gtk_widget_class_bind_template_child (widget_class, PstServicePage, origins_group);
+  gtk_widget_class_bind_template_child (widget_class, PstServicePage, test_row);
+  gtk_widget_class_bind_template_child (widget_class, PstServicePage, test_icon);
+  gtk_widget_class_bind_template_child (widget_class, PstServicePage, test_spinner);
   gtk_widget_class_bind_template_callback (widget_class, name_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, description_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, type_changed_cb);
@@ -750,4 +802,5 @@ pst_service_page_init (PstServicePage *self)
     self->rows[kind] = g_ptr_array_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
   gtk_widget_set_sensitive (GTK_WIDGET (self), FALSE);
+  pst_service_page_set_test_result (self, NULL, NULL, PST_TEST_IDLE);
 }

@@ -20,4 +20,19 @@ void pst_service_page_set_item     (PstServicePage *self,
 void pst_service_page_focus_field  (PstServicePage *self,
                                     const char     *field);
 
+typedef enum {
+  PST_TEST_IDLE,
+  PST_TEST_RUNNING,
+  PST_TEST_OK,
+  PST_TEST_FAILED,
+} PstTestState;
+
+/* Shown in the page's Test row when service_name (NULL: any) is the one
+ * on the page; text NULL with PST_TEST_IDLE restores the explanation. */
+void        pst_service_page_set_test_result (PstServicePage *self,
+                                              const char     *service_name,
+                                              const char     *text,
+                                              PstTestState    state);
+const char *pst_service_page_get_test_result (PstServicePage *self);
+
 G_END_DECLS

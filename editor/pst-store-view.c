@@ -3,10 +3,16 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <string.h>
 
+#include "pst-cert-util.h"
 #include "pst-entry-cell.h"
+#include "pst-export-dialog.h"
 #include "pst-password.h"
+#include "pst-store-file.h"
 #include "pst-store-view.h"
+#include "pst-trust-dialog.h"
 
 struct _PstStoreView
 {
@@ -16,6 +22,8 @@ struct _PstStoreView
   char               *password_file;
   PstKeystore        *keystore;
   GListStore         *entries;
+  GtkFileChooserNative *chooser;
+  guint               missing : 1;  /* the file does not exist yet: adding makes it */
 
   AdwWindowTitle     *window_title;
   AdwToastOverlay    *toast_overlay;
@@ -28,6 +36,36 @@ struct _PstStoreView
 };
 
 G_DEFINE_FINAL_TYPE (PstStoreView, pst_store_view, ADW_TYPE_WINDOW)
+
+enum {
+  CHANGED,
+  CONVERTED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void
+toast (PstStoreView *self,
+       const char   *message)
+{
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+static void
+update_actions (PstStoreView *self)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  PstStoreEntry *entry = gtk_single_selection_get_selected_item (self->selection);
+  gboolean read_only = self->keystore != NULL && pst_keystore_is_read_only (self->keystore);
+  gboolean writable = (self->keystore != NULL && !read_only) || self->missing;
+
+  gtk_widget_action_set_enabled (widget, "store.remove", entry != NULL && writable);
+  gtk_widget_action_set_enabled (widget, "store.export", entry != NULL);
+  gtk_widget_action_set_enabled (widget, "store.import", writable);
+  gtk_widget_action_set_enabled (widget, "store.trust-server", writable);
+  gtk_widget_action_set_enabled (widget, "store.convert", read_only);
+}
 
 static void
 selection_changed_cb (PstStoreView *self)
@@ -48,9 +86,7 @@ selection_changed_cb (PstStoreView *self)
   };
   g_autoptr(GString) details = g_string_new (NULL);
 
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "store.remove",
-                                 entry != NULL && self->keystore != NULL &&
-                                 !pst_keystore_is_read_only (self->keystore));
+  update_actions (self);
   if (entry == NULL)
     {
       gtk_label_set_label (self->details_label, "");
@@ -80,12 +116,18 @@ pst_store_view_reload (PstStoreView *self)
   adw_window_title_set_title (self->window_title, basename);
 
   self->keystore = pst_keystore_open (self->path, self->password_file, &error);
+  self->missing = self->keystore == NULL &&
+                  g_error_matches (error, PST_STORE_ERROR, PST_STORE_ERROR_NOT_FOUND);
   if (self->keystore == NULL)
     {
       adw_status_page_set_description (self->error_page, error->message);
+      adw_status_page_set_title (self->error_page,
+                                 self->missing ? _("The Store Does Not Exist Yet")
+                                               : _("Cannot Read the Store"));
       gtk_stack_set_visible_child_name (self->stack, "error");
       adw_window_title_set_subtitle (self->window_title, NULL);
       gtk_revealer_set_reveal_child (self->read_only_revealer, FALSE);
+      update_actions (self);
       return FALSE;
     }
 
@@ -115,41 +157,289 @@ reload_action (GtkWidget  *widget,
 }
 
 static void
+stored (PstStoreView *self,
+        const char   *message)
+{
+  toast (self, message);
+  pst_store_view_reload (self);
+  g_signal_emit (self, signals[CHANGED], 0);
+}
+
+static void
 remove_action (GtkWidget  *widget,
                const char *action_name,
                GVariant   *param)
 {
   PstStoreView *self = PST_STORE_VIEW (widget);
   PstStoreEntry *entry = gtk_single_selection_get_selected_item (self->selection);
-  g_autofree char *alias = NULL;
-  g_autofree char *password_file = NULL;
-  g_autofree char *message = NULL;
+  g_auto(PstStoreFile) sf = { 0 };
   g_autoptr(GError) error = NULL;
-  char *password = NULL;
+  g_autofree char *alias = NULL;
+  g_autofree char *message = NULL;
 
   if (entry == NULL || self->keystore == NULL)
     return;
   alias = g_strdup (pst_store_entry_get_alias (entry));
 
-  password_file = self->password_file != NULL ? g_strdup (self->password_file)
-                                              : pst_password_default_path (self->path);
-  if (g_file_test (password_file, G_FILE_TEST_EXISTS))
-    password = pst_password_file_read (password_file, &error);
-  else
-    password = g_strdup (PST_DEFAULT_STORE_PASSWORD);
-
-  if (password != NULL)
+  if (!pst_store_file_open (&sf, self->path, self->password_file, PST_STORE_OPEN_WRITE, &error) ||
+      !pst_keystore_remove (sf.store, alias) ||
+      !pst_store_file_save (&sf, &error))
     {
-      pst_keystore_remove (self->keystore, alias);
-      if (pst_keystore_save (self->keystore, self->path, pst_keystore_get_format (self->keystore),
-                             password, &error))
-        message = g_strdup_printf (_("“%s” removed from the store"), alias);
-      pst_password_free (password);
+      toast (self, error != NULL ? error->message : _("The entry is no longer in the store"));
+      pst_store_view_reload (self);
+      return;
     }
-  if (message == NULL)
-    message = g_strdup (error->message);
-  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+  message = g_strdup_printf (_("“%s” removed from the store"), alias);
+  stored (self, message);
+}
+
+/* Import */
+
+gboolean
+pst_store_view_import_file (PstStoreView  *self,
+                            const char    *path,
+                            GError       **error)
+{
+  g_auto(PstStoreFile) sf = { 0 };
+  g_autoptr(GPtrArray) certificates = NULL;
+  g_autofree char *message = NULL;
+
+  g_return_val_if_fail (PST_IS_STORE_VIEW (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  certificates = pst_cert_read_file (path, error);
+  if (certificates == NULL)
+    return FALSE;
+  if (!pst_store_file_open (&sf, self->path, self->password_file,
+                            PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE, error))
+    {
+      pst_store_file_abandon (&sf);
+      return FALSE;
+    }
+  for (guint i = 0; i < certificates->len; i++)
+    if (!pst_store_file_add_trusted (&sf, g_ptr_array_index (certificates, i), NULL, error))
+      {
+        pst_store_file_abandon (&sf);
+        pst_store_view_reload (self);
+        return FALSE;
+      }
+
+  message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                          "%u certificate added as trusted",
+                                          "%u certificates added as trusted",
+                                          certificates->len),
+                             certificates->len);
+  stored (self, message);
+  return TRUE;
+}
+
+static GtkFileChooserNative *
+new_chooser (PstStoreView         *self,
+             const char           *title,
+             GtkFileChooserAction  action,
+             const char           *accept)
+{
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+  self->chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action, accept, _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  return self->chooser;
+}
+
+static char *
+chosen_path (GtkNativeDialog *dialog,
+             int              response)
+{
+  g_autoptr(GFile) file = NULL;
+
+  if (response != GTK_RESPONSE_ACCEPT)
+    return NULL;
+  file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+  return file != NULL ? g_file_get_path (file) : NULL;
+}
+
+static void
+import_response_cb (GtkNativeDialog *dialog,
+                    int              response,
+                    PstStoreView    *self)
+{
+  g_autofree char *path = chosen_path (dialog, response);
+  g_autoptr(GError) error = NULL;
+
+  if (path != NULL && !pst_store_view_import_file (self, path, &error))
+    toast (self, error->message);
+}
+
+static void
+import_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *param)
+{
+  PstStoreView *self = PST_STORE_VIEW (widget);
+  GtkFileChooserNative *chooser;
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  chooser = new_chooser (self, _("Import a Certificate"), GTK_FILE_CHOOSER_ACTION_OPEN, _("_Import"));
+  gtk_file_filter_set_name (filter, _("Certificates (PEM or DER)"));
+  for (const char * const *p = (const char * const[]){ "*.pem", "*.crt", "*.cer", "*.der", NULL }; *p != NULL; p++)
+    gtk_file_filter_add_pattern (filter, *p);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  g_signal_connect_object (chooser, "response", G_CALLBACK (import_response_cb), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+/* Trust a server */
+
+static void
+trusted_cb (PstStoreView *self,
+            const char   *message)
+{
+  stored (self, message);
+}
+
+PstTrustDialog *
+pst_store_view_trust_server (PstStoreView *self)
+{
+  PstTrustDialog *dialog;
+
+  g_return_val_if_fail (PST_IS_STORE_VIEW (self), NULL);
+
+  dialog = pst_trust_dialog_new (GTK_WINDOW (self), self->path, self->password_file);
+  g_signal_connect_object (dialog, "trusted", G_CALLBACK (trusted_cb), self, G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+  return dialog;
+}
+
+static void
+trust_server_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *param)
+{
+  pst_store_view_trust_server (PST_STORE_VIEW (widget));
+}
+
+/* Export */
+
+static void
+exported_cb (PstStoreView *self,
+             const char   *path,
+             const char   *message)
+{
+  toast (self, message);
+}
+
+static void
+export_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *param)
+{
+  PstStoreView *self = PST_STORE_VIEW (widget);
+  PstStoreEntry *entry = gtk_single_selection_get_selected_item (self->selection);
+  PstExportDialog *dialog;
+
+  if (entry == NULL)
+    return;
+  dialog = pst_export_dialog_new (GTK_WINDOW (self), entry);
+  g_signal_connect_object (dialog, "exported", G_CALLBACK (exported_cb), self, G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* Convert a keytool store */
+
+gboolean
+pst_store_view_convert_to (PstStoreView  *self,
+                           const char    *path,
+                           GError       **error)
+{
+  g_auto(PstStoreFile) source = { 0 };
+  g_autofree char *password_file = NULL;
+  g_autofree char *message = NULL;
+  g_autofree char *basename = NULL;
+  gboolean created = FALSE;
+  char *password;
+  gboolean ok;
+
+  g_return_val_if_fail (PST_IS_STORE_VIEW (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  if (g_strcmp0 (path, self->path) == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                   _("Choose a new file for the PKCS#12 store; the keytool store stays as it is"));
+      return FALSE;
+    }
+  if (!pst_store_file_open (&source, self->path, self->password_file, PST_STORE_OPEN_READ, error))
+    return FALSE;
+
+  /* The new store gets its own password file by the .pw rule, so that the
+   * configuration can name it like any store Postern made. */
+  password_file = pst_password_default_path (path);
+  password = pst_password_file_read_or_create (password_file, &created, error);
+  if (password == NULL)
+    return FALSE;
+  ok = pst_keystore_save (source.store, path, PST_STORE_FORMAT_PKCS12, password, error);
+  pst_password_free (password);
+  if (!ok)
+    {
+      if (created)
+        g_unlink (password_file);
+      return FALSE;
+    }
+
+  g_free (self->path);
+  self->path = g_strdup (path);
+  g_free (self->password_file);
+  self->password_file = g_strdup (password_file);
   pst_store_view_reload (self);
+
+  basename = g_path_get_basename (path);
+  message = g_strdup_printf (_("Converted to “%s” (PKCS#12)"), basename);
+  toast (self, message);
+  g_signal_emit (self, signals[CONVERTED], 0, path, password_file);
+  return TRUE;
+}
+
+static void
+convert_response_cb (GtkNativeDialog *dialog,
+                     int              response,
+                     PstStoreView    *self)
+{
+  g_autofree char *path = chosen_path (dialog, response);
+  g_autoptr(GError) error = NULL;
+
+  if (path != NULL && !pst_store_view_convert_to (self, path, &error))
+    toast (self, error->message);
+}
+
+static void
+convert_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *param)
+{
+  PstStoreView *self = PST_STORE_VIEW (widget);
+  GtkFileChooserNative *chooser;
+  g_autofree char *basename = g_path_get_basename (self->path);
+  g_autofree char *folder = g_path_get_dirname (self->path);
+  g_autoptr(GFile) folder_file = g_file_new_for_path (folder);
+  g_autofree char *name = NULL;
+  char *dot;
+
+  chooser = new_chooser (self, _("Convert to PKCS#12"), GTK_FILE_CHOOSER_ACTION_SAVE, _("_Convert"));
+  if ((dot = strrchr (basename, '.')) != NULL)
+    *dot = '\0';
+  name = g_strconcat (basename, ".p12", NULL);
+  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder_file, NULL);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  g_signal_connect_object (chooser, "response", G_CALLBACK (convert_response_cb), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+const char *
+pst_store_view_get_path (PstStoreView *self)
+{
+  g_return_val_if_fail (PST_IS_STORE_VIEW (self), NULL);
+  return self->path;
 }
 
 PstStoreView *
@@ -173,6 +463,9 @@ pst_store_view_dispose (GObject *object)
 {
   PstStoreView *self = PST_STORE_VIEW (object);
 
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
   g_clear_object (&self->keystore);
   g_clear_object (&self->entries);
   gtk_widget_dispose_template (GTK_WIDGET (self), PST_TYPE_STORE_VIEW);
@@ -198,6 +491,16 @@ pst_store_view_class_init (PstStoreViewClass *klass)
   object_class->dispose = pst_store_view_dispose;
   object_class->finalize = pst_store_view_finalize;
 
+  /* The store file was written (an entry added or removed). */
+  signals[CHANGED] =
+    g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* A keytool store was converted: the new PKCS#12 path and its password
+   * file, for the configuration to point at. */
+  signals[CONVERTED] =
+    g_signal_new ("converted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+
   g_type_ensure (PST_TYPE_ENTRY_CELL);
   g_type_ensure (PST_TYPE_STORE_ENTRY);
 
@@ -213,6 +516,10 @@ pst_store_view_class_init (PstStoreViewClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, selection_changed_cb);
   gtk_widget_class_install_action (widget_class, "store.reload", NULL, reload_action);
   gtk_widget_class_install_action (widget_class, "store.remove", NULL, remove_action);
+  gtk_widget_class_install_action (widget_class, "store.import", NULL, import_action);
+  gtk_widget_class_install_action (widget_class, "store.trust-server", NULL, trust_server_action);
+  gtk_widget_class_install_action (widget_class, "store.export", NULL, export_action);
+  gtk_widget_class_install_action (widget_class, "store.convert", NULL, convert_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 }
 

@@ -5,6 +5,7 @@
 #include <adwaita.h>
 
 #include "pst-keystore.h"
+#include "pst-trust-dialog.h"
 
 G_BEGIN_DECLS
 
@@ -18,5 +19,18 @@ PstStoreView *pst_store_view_new          (GtkWindow    *parent,
 /* reads the store again (the library does the I/O); FALSE with the error shown */
 gboolean      pst_store_view_reload       (PstStoreView *self);
 GListModel   *pst_store_view_get_entries  (PstStoreView *self);
+const char   *pst_store_view_get_path     (PstStoreView *self);
+/* Every certificate of a PEM or DER file, added as trusted (the store is
+ * made when missing); emits ::changed. */
+gboolean      pst_store_view_import_file  (PstStoreView *self,
+                                           const char   *path,
+                                           GError      **error);
+/* Shows "Trust a Server" for this store; ::changed follows a trust. */
+PstTrustDialog *pst_store_view_trust_server (PstStoreView *self);
+/* A JKS/JCEKS store saved as PKCS#12 at path (its password file made by
+ * the .pw rule); the view then shows the new store; emits ::converted. */
+gboolean      pst_store_view_convert_to   (PstStoreView *self,
+                                           const char   *path,
+                                           GError      **error);
 
 G_END_DECLS

@@ -9,7 +9,7 @@
 #include "pst-store-view.h"
 #include "pst-window-private.h"
 
-typedef void (*ConfirmDone) (PstWindow *self, gboolean proceed);
+typedef PstWindowDone ConfirmDone;
 
 static GtkFileFilter *
 xml_filter (void)
@@ -86,6 +86,85 @@ new_document_action (GtkWidget  *widget,
                      GVariant   *param)
 {
   pst_window_new_document (PST_WINDOW (widget));
+}
+
+/* Recent files */
+
+#define MAX_RECENT 10
+
+static int
+compare_recent (gconstpointer a,
+                gconstpointer b)
+{
+  GtkRecentInfo *ia = *(GtkRecentInfo **)a;
+  GtkRecentInfo *ib = *(GtkRecentInfo **)b;
+  g_autoptr(GDateTime) ma = g_date_time_ref (gtk_recent_info_get_modified (ia));
+  g_autoptr(GDateTime) mb = g_date_time_ref (gtk_recent_info_get_modified (ib));
+
+  return g_date_time_compare (mb, ma);
+}
+
+static void
+update_recent (PstWindow *self)
+{
+  GtkRecentManager *manager = gtk_recent_manager_get_default ();
+  GList *items = gtk_recent_manager_get_items (manager);
+  g_autoptr(GPtrArray) ours = g_ptr_array_new ();
+  const char *app = g_get_application_name ();
+
+  g_menu_remove_all (self->recent_menu);
+  for (GList *l = items; l != NULL; l = l->next)
+    {
+      GtkRecentInfo *info = l->data;
+
+      /* The files this editor opened or saved that are still there. */
+      if (app != NULL && gtk_recent_info_has_application (info, app) &&
+          gtk_recent_info_is_local (info) && gtk_recent_info_exists (info))
+        g_ptr_array_add (ours, info);
+    }
+  g_ptr_array_sort (ours, compare_recent);
+  for (guint i = 0; i < ours->len && i < MAX_RECENT; i++)
+    {
+      GtkRecentInfo *info = g_ptr_array_index (ours, i);
+      g_autoptr(GFile) file = g_file_new_for_uri (gtk_recent_info_get_uri (info));
+      g_autoptr(GFile) parent = g_file_get_parent (file);
+      g_autofree char *folder = parent != NULL ? g_file_get_parse_name (parent) : NULL;
+      g_autofree char *label = NULL;
+      g_autoptr(GMenuItem) item = NULL;
+
+      /* Translators: a recent file in the menu: "gateway-config.xml (~/work/conf)" */
+      label = g_strdup_printf (_("%s (%s)"), gtk_recent_info_get_display_name (info),
+                               folder != NULL ? folder : "");
+      item = g_menu_item_new (label, NULL);
+      g_menu_item_set_action_and_target (item, "win.open-recent", "s", gtk_recent_info_get_uri (info));
+      g_menu_append_item (self->recent_menu, item);
+    }
+  g_list_free_full (items, (GDestroyNotify)gtk_recent_info_unref);
+}
+
+void
+pst_window_init_recent (PstWindow *self)
+{
+  g_signal_connect_object (gtk_recent_manager_get_default (), "changed",
+                           G_CALLBACK (update_recent), self, G_CONNECT_SWAPPED);
+  update_recent (self);
+}
+
+static void
+open_recent_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *param)
+{
+  PstWindow *self = PST_WINDOW (widget);
+  g_autoptr(GFile) file = g_file_new_for_uri (g_variant_get_string (param, NULL));
+  PstWindow *target = self;
+
+  if (self->document != NULL && !pst_document_is_pristine (self->document))
+    {
+      target = pst_window_new (gtk_window_get_application (GTK_WINDOW (self)));
+      gtk_window_present (GTK_WINDOW (target));
+    }
+  pst_window_open_file (target, file);
 }
 
 /* Save */
@@ -168,6 +247,18 @@ save_action (GtkWidget  *widget,
     save_as (self, NULL);
   else
     save_to (self, NULL);
+}
+
+void
+pst_window_save (PstWindow     *self,
+                 PstWindowDone  done)
+{
+  if (self->document == NULL)
+    done (self, FALSE);
+  else if (pst_document_get_file (self->document) == NULL)
+    save_as (self, done);
+  else
+    done (self, save_to (self, NULL));
 }
 
 static void
@@ -328,6 +419,29 @@ service_duplicate_action (GtkWidget  *widget,
 }
 
 static void
+undo_toast_dismissed_cb (AdwToast  *toast,
+                         PstWindow *self)
+{
+  if (self->undo_toast != toast)
+    return;
+  g_clear_object (&self->undo_toast);
+  g_clear_pointer (&self->undo_xml, g_free);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo-remove", FALSE);
+}
+
+void
+pst_window_forget_undo (PstWindow *self)
+{
+  if (self->undo_toast != NULL)
+    {
+      g_autoptr(AdwToast) toast = g_object_ref (self->undo_toast);
+
+      adw_toast_dismiss (toast);
+      undo_toast_dismissed_cb (toast, self);
+    }
+}
+
+static void
 service_remove_action (GtkWidget  *widget,
                        const char *action_name,
                        GVariant   *param)
@@ -336,25 +450,68 @@ service_remove_action (GtkWidget  *widget,
   g_autoptr(GError) error = NULL;
   g_autofree char *name = NULL;
   g_autofree char *message = NULL;
+  g_autofree char *xml = NULL;
+  gsize len = 0;
+  gboolean modified;
   int selected = selected_service (self);
   PstConfig *config;
+  AdwToast *toast;
   guint n;
 
   if (self->document == NULL || selected < 0)
     return;
   config = pst_document_get_config (self->document);
   name = g_strdup (pst_service_get_name (pst_config_get_service (config, selected)));
+  xml = pst_config_to_xml (config, &len);
+  modified = pst_document_get_modified (self->document);
   if (!pst_config_remove_service (config, selected, &error))
     {
       report (self, error);
       return;
     }
+
+  pst_window_forget_undo (self);
   message = g_strdup_printf (_("Service “%s” removed"), name != NULL ? name : "");
-  pst_window_add_toast (self, message);
+  toast = adw_toast_new (message);
+  adw_toast_set_button_label (toast, _("_Undo"));
+  adw_toast_set_action_name (toast, "win.undo-remove");
+  adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+  g_signal_connect_object (toast, "dismissed", G_CALLBACK (undo_toast_dismissed_cb), self, 0);
+  self->undo_toast = g_object_ref (toast);
+  self->undo_xml = g_steal_pointer (&xml);
+  self->undo_len = len;
+  self->undo_index = selected;
+  self->undo_modified = modified;
+  gtk_widget_action_set_enabled (widget, "win.undo-remove", TRUE);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
 
   n = pst_config_get_n_services (config);
   if (n > 0)
     pst_window_select_service (self, MIN ((guint)selected, n - 1));
+}
+
+static void
+undo_remove_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *param)
+{
+  PstWindow *self = PST_WINDOW (widget);
+  g_autofree char *xml = g_steal_pointer (&self->undo_xml);
+  g_autoptr(GError) error = NULL;
+  guint index = self->undo_index;
+
+  pst_window_forget_undo (self);
+  if (xml == NULL || self->document == NULL)
+    return;
+  /* The whole text before the removal comes back (comments above the
+   * service included); the snapshot is dropped at the next edit, so no
+   * later change can be lost this way. */
+  if (!pst_document_restore (self->document, xml, self->undo_len, self->undo_modified, &error))
+    {
+      report (self, error);
+      return;
+    }
+  pst_window_select_service (self, index);
 }
 
 static void
@@ -414,6 +571,69 @@ new_certificate_action (GtkWidget  *widget,
 }
 
 static void
+store_changed_cb (PstWindow *self)
+{
+  /* A store file changed on disk: its diagnostics may have too. */
+  if (self->document != NULL)
+    pst_document_validate_now (self->document);
+}
+
+static void
+store_converted (PstWindow    *self,
+                 PstStoreKind  kind,
+                 const char   *path,
+                 const char   *password_file)
+{
+  g_autofree char *file = NULL;
+  g_autofree char *pw = NULL;
+  g_autoptr(GError) error = NULL;
+  PstConfig *config;
+
+  if (self->document == NULL)
+    return;
+  config = pst_document_get_config (self->document);
+  file = pst_document_relative_path (self->document, path);
+  pw = pst_document_relative_path (self->document, password_file);
+  if (!pst_config_set_store_field (config, kind, "file", file, &error) ||
+      !pst_config_set_store_field (config, kind, "type", "PKCS12", &error) ||
+      !pst_config_set_store_field (config, kind, "password-file", pw, &error))
+    report (self, error);
+}
+
+static void
+keystore_converted_cb (PstWindow  *self,
+                       const char *path,
+                       const char *password_file)
+{
+  store_converted (self, PST_STORE_KIND_KEYSTORE, path, password_file);
+}
+
+static void
+truststore_converted_cb (PstWindow  *self,
+                         const char *path,
+                         const char *password_file)
+{
+  store_converted (self, PST_STORE_KIND_TRUSTSTORE, path, password_file);
+}
+
+static PstStoreView *
+open_store_view (PstWindow    *self,
+                 PstStoreKind  kind)
+{
+  PstConfig *config = pst_document_get_config (self->document);
+  const PstStoreRef *ref = kind == PST_STORE_KIND_TRUSTSTORE ? pst_config_get_truststore (config)
+                                                             : pst_config_get_keystore (config);
+  PstStoreView *view = pst_store_view_new (GTK_WINDOW (self), ref->file, ref->password_file);
+
+  g_signal_connect_object (view, "changed", G_CALLBACK (store_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (view, "converted",
+                           kind == PST_STORE_KIND_TRUSTSTORE ? G_CALLBACK (truststore_converted_cb)
+                                                             : G_CALLBACK (keystore_converted_cb),
+                           self, G_CONNECT_SWAPPED);
+  return view;
+}
+
+static void
 inspect_store_action (GtkWidget  *widget,
                       const char *action_name,
                       GVariant   *param)
@@ -434,8 +654,28 @@ inspect_store_action (GtkWidget  *widget,
                                         : _("No keystore is configured; set one on the Security page"));
       return;
     }
-  view = pst_store_view_new (GTK_WINDOW (self), ref->file, ref->password_file);
+  view = open_store_view (self, trust ? PST_STORE_KIND_TRUSTSTORE : PST_STORE_KIND_KEYSTORE);
   gtk_window_present (GTK_WINDOW (view));
+}
+
+static void
+trust_server_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *param)
+{
+  PstWindow *self = PST_WINDOW (widget);
+  PstStoreView *view;
+
+  if (self->document == NULL)
+    return;
+  if (pst_config_get_truststore (pst_document_get_config (self->document))->file == NULL)
+    {
+      pst_window_add_toast (self, _("No truststore is configured; create one on the Security page first"));
+      return;
+    }
+  view = open_store_view (self, PST_STORE_KIND_TRUSTSTORE);
+  gtk_window_present (GTK_WINDOW (view));
+  pst_store_view_trust_server (view);
 }
 
 void
@@ -454,6 +694,11 @@ pst_window_update_actions (PstWindow *self)
   gtk_widget_action_set_enabled (widget, "win.service-move", selected >= 0 && n > 1);
   gtk_widget_action_set_enabled (widget, "win.new-certificate", have_doc);
   gtk_widget_action_set_enabled (widget, "win.inspect-store", have_doc);
+  gtk_widget_action_set_enabled (widget, "win.trust-server", have_doc);
+  gtk_widget_action_set_enabled (widget, "win.service-test", selected >= 0);
+  gtk_widget_action_set_enabled (widget, "win.undo-remove", have_doc && self->undo_xml != NULL);
+  if (self->runner != NULL)
+    pst_window_update_run (self);
 }
 
 void
@@ -470,4 +715,8 @@ pst_window_class_add_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.service-move", "i", service_move_action);
   gtk_widget_class_install_action (widget_class, "win.new-certificate", NULL, new_certificate_action);
   gtk_widget_class_install_action (widget_class, "win.inspect-store", "s", inspect_store_action);
+  gtk_widget_class_install_action (widget_class, "win.trust-server", NULL, trust_server_action);
+  gtk_widget_class_install_action (widget_class, "win.undo-remove", NULL, undo_remove_action);
+  gtk_widget_class_install_action (widget_class, "win.open-recent", "s", open_recent_action);
+  pst_window_class_add_run_actions (widget_class);
 }

@@ -5,6 +5,8 @@
 #include "pst-window.h"
 #include "pst-diagnostics-panel.h"
 #include "pst-properties-page.h"
+#include "pst-run-page.h"
+#include "pst-runner.h"
 #include "pst-security-page.h"
 #include "pst-service-page.h"
 
@@ -19,6 +21,17 @@ struct _PstWindow
   GCancellable         *cancellable;
   GtkFileChooserNative *chooser;
   char                 *load_error;   /* last open failure, for the empty page */
+  PstRunner            *runner;
+  GCancellable         *test_cancellable;
+  GMenu                *recent_menu;
+
+  /* Undo of a service removal: the whole text before it (the library has
+   * no "insert this service XML" edit), valid while its toast is shown. */
+  AdwToast             *undo_toast;
+  char                 *undo_xml;
+  gsize                 undo_len;
+  guint                 undo_index;
+  guint                 undo_modified : 1;
 
   /* template children */
   AdwWindowTitle       *window_title;
@@ -33,6 +46,8 @@ struct _PstWindow
   PstPropertiesPage    *properties_page;
   PstSecurityPage      *security_page;
   GtkTextView          *xml_view;
+  PstRunPage           *run_page;
+  GtkButton            *run_button;
   GtkRevealer          *diagnostics_revealer;
   PstDiagnosticsPanel  *diagnostics_panel;
   GtkToggleButton      *diagnostics_button;
@@ -44,11 +59,22 @@ struct _PstWindow
   guint                 xml_stale : 1;
 };
 
+typedef void (*PstWindowDone) (PstWindow *self, gboolean proceed);
+
 void pst_window_class_add_actions  (GtkWidgetClass *widget_class);
+void pst_window_class_add_run_actions (GtkWidgetClass *widget_class);
+void pst_window_init_run           (PstWindow      *self);
+void pst_window_update_run         (PstWindow      *self);
+void pst_window_init_recent        (PstWindow      *self);
+/* saves (asking for a file when it has none); then calls done (TRUE = saved) */
+void pst_window_save               (PstWindow      *self,
+                                    PstWindowDone   done);
+/* the document changed: an undo snapshot is stale */
+void pst_window_forget_undo        (PstWindow      *self);
 void pst_window_update_actions     (PstWindow      *self);
 /* asks about unsaved changes; then calls done (TRUE = go ahead) */
 void pst_window_confirm_discard    (PstWindow      *self,
-                                    void          (*done) (PstWindow *self, gboolean proceed));
+                                    PstWindowDone   done);
 void pst_window_show_error         (PstWindow      *self,
                                     const char     *heading,
                                     const char     *message);

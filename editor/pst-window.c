@@ -152,6 +152,7 @@ document_changed_cb (PstWindow *self)
 {
   const char *page = gtk_stack_get_visible_child_name (self->content_stack);
 
+  pst_window_forget_undo (self);
   if (g_strcmp0 (page, "xml") == 0)
     update_xml (self);
   else
@@ -262,6 +263,7 @@ pst_window_set_document (PstWindow   *self,
 
   if (self->document != NULL)
     g_signal_handlers_disconnect_by_data (self->document, self);
+  pst_window_forget_undo (self);
   g_set_object (&self->document, document);
 
   if (document != NULL)
@@ -403,6 +405,16 @@ pst_window_dispose (GObject *object)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  if (self->test_cancellable != NULL)
+    g_cancellable_cancel (self->test_cancellable);
+  g_clear_object (&self->test_cancellable);
+  if (self->runner != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->runner, self);
+      pst_runner_shutdown (self->runner);
+    }
+  g_clear_object (&self->runner);
+  pst_window_forget_undo (self);
   if (self->document != NULL)
     g_signal_handlers_disconnect_by_data (self->document, self);
   g_clear_object (&self->document);
@@ -420,6 +432,7 @@ pst_window_finalize (GObject *object)
   PstWindow *self = PST_WINDOW (object);
 
   g_free (self->load_error);
+  g_free (self->undo_xml);
   G_OBJECT_CLASS (pst_window_parent_class)->finalize (object);
 }
 
@@ -496,6 +509,7 @@ pst_window_class_init (PstWindowClass *klass)
   g_type_ensure (PST_TYPE_PROPERTIES_PAGE);
   g_type_ensure (PST_TYPE_SECURITY_PAGE);
   g_type_ensure (PST_TYPE_DIAGNOSTICS_PANEL);
+  g_type_ensure (PST_TYPE_RUN_PAGE);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/postern/Editor/pst-window.ui");
   gtk_widget_class_bind_template_child (widget_class, PstWindow, window_title);
@@ -510,6 +524,9 @@ pst_window_class_init (PstWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PstWindow, properties_page);
   gtk_widget_class_bind_template_child (widget_class, PstWindow, security_page);
   gtk_widget_class_bind_template_child (widget_class, PstWindow, xml_view);
+  gtk_widget_class_bind_template_child (widget_class, PstWindow, run_page);
+  gtk_widget_class_bind_template_child (widget_class, PstWindow, run_button);
+  gtk_widget_class_bind_template_child (widget_class, PstWindow, recent_menu);
   gtk_widget_class_bind_template_child (widget_class, PstWindow, diagnostics_revealer);
   gtk_widget_class_bind_template_child (widget_class, PstWindow, diagnostics_panel);
   gtk_widget_class_bind_template_child (widget_class, PstWindow, diagnostics_button);
@@ -549,6 +566,8 @@ pst_window_init (PstWindow *self)
 
   self->cancellable = g_cancellable_new ();
   self->xml_stale = TRUE;
+  pst_window_init_run (self);
+  pst_window_init_recent (self);
 
   /* Running from the build tree, the schema may not be installed. */
   if (source != NULL)

@@ -9,13 +9,18 @@
 
 #include "pst-application.h"
 #include "pst-cert-dialog.h"
+#include "pst-certgen.h"
+#include "pst-export-dialog.h"
+#include "pst-run-page.h"
 #include "pst-diagnostic-row.h"
 #include "pst-diagnostics-panel.h"
 #include "pst-document.h"
 #include "pst-properties-page.h"
 #include "pst-security-page.h"
 #include "pst-service-page.h"
+#include "pst-store-file.h"
 #include "pst-store-view.h"
+#include "pst-trust-dialog.h"
 #include "pst-url-row.h"
 #include "pst-window.h"
 
@@ -88,6 +93,44 @@ template_child (gpointer    widget,
 }
 
 static void
+remove_tree (const char *dir)
+{
+  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (handle != NULL && (name = g_dir_read_name (handle)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
+typedef gboolean (*Predicate) (gpointer data);
+
+static gboolean
+tick_cb (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Runs the main loop until done (data) or ms passed; returns done's answer. */
+static gboolean
+wait_for (Predicate done,
+          gpointer  data,
+          guint     ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
+  /* wakes the loop up so that the deadline is checked */
+  guint tick = g_timeout_add (20, tick_cb, NULL);
+
+  while (!done (data) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (tick);
+  return done (data);
+}
+
+static void
 fixture_setup (Fixture       *fx,
                gconstpointer  data)
 {
@@ -120,8 +163,7 @@ fixture_teardown (Fixture       *fx,
 {
   gtk_window_destroy (GTK_WINDOW (fx->window));
   iterate (20);
-  g_unlink (fx->path);
-  g_rmdir (fx->dir);
+  remove_tree (fx->dir);
   g_free (fx->path);
   g_free (fx->dir);
   g_free (fx->original);
@@ -136,8 +178,13 @@ test_templates (void)
   g_autoptr(GtkBuilder) builder = NULL;
   GType types[] = {
     PST_TYPE_SERVICE_PAGE, PST_TYPE_PROPERTIES_PAGE, PST_TYPE_SECURITY_PAGE,
-    PST_TYPE_DIAGNOSTICS_PANEL, PST_TYPE_DIAGNOSTIC_ROW, PST_TYPE_URL_ROW,
+    PST_TYPE_DIAGNOSTICS_PANEL, PST_TYPE_DIAGNOSTIC_ROW, PST_TYPE_URL_ROW, PST_TYPE_RUN_PAGE,
   };
+  const char *names[] = { "localhost", NULL };
+  PstCertRequest request = { .names = names };
+  g_autoptr(PstStoreEntry) entry = NULL;
+  PstTrustDialog *trust;
+  PstExportDialog *export;
   PstWindow *window;
   PstCertDialog *dialog;
   PstStoreView *view;
@@ -170,10 +217,19 @@ test_templates (void)
   g_assert_false (pst_store_view_reload (view));
   gtk_window_present (GTK_WINDOW (view));
 
+  trust = pst_store_view_trust_server (view);
+  g_assert_cmpuint (pst_trust_dialog_get_n_certificates (trust), ==, 0);
+  entry = pst_cert_generate (&request, NULL, &error);
+  g_assert_no_error (error);
+  export = pst_export_dialog_new (GTK_WINDOW (view), entry);
+  gtk_window_present (GTK_WINDOW (export));
+
   builder = gtk_builder_new_from_resource ("/org/postern/Editor/gtk/help-overlay.ui");
   g_assert_true (GTK_IS_SHORTCUTS_WINDOW (gtk_builder_get_object (builder, "help_overlay")));
 
   iterate (50);
+  gtk_window_destroy (GTK_WINDOW (export));
+  gtk_window_destroy (GTK_WINDOW (trust));
   gtk_window_destroy (GTK_WINDOW (view));
   gtk_window_destroy (GTK_WINDOW (dialog));
   gtk_window_destroy (GTK_WINDOW (window));
@@ -307,6 +363,401 @@ test_diagnostics_live (Fixture       *fx,
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (badge)));
 }
 
+
+/* Security page "Create…", then the certificate dialog: the keystore gains
+ * an entry with the names asked for. */
+
+static PstSecurityPage *
+create_keystore (Fixture *fx)
+{
+  PstSecurityPage *page = template_child (fx->window, PST_TYPE_WINDOW, "security_page");
+  g_autofree char *store = g_build_filename (fx->dir, "keystore.p12", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (pst_security_page_create_store (page, PST_STORE_KIND_KEYSTORE, store, &error));
+  g_assert_no_error (error);
+  return page;
+}
+
+static void
+test_security_create (Fixture       *fx,
+                      gconstpointer  data)
+{
+  PstDocument *document = pst_window_get_document (fx->window);
+  PstConfig *config = pst_document_get_config (document);
+  g_autofree char *store = g_build_filename (fx->dir, "keystore.p12", NULL);
+  g_autofree char *pw = g_build_filename (fx->dir, "keystore.pw", NULL);
+  g_autofree char *xml = NULL;
+  g_autoptr(PstKeystore) keystore = NULL;
+  g_autoptr(GError) error = NULL;
+  AdwActionRow *file_row;
+  GStatBuf st;
+
+  create_keystore (fx);
+  g_assert_cmpstr (pst_config_get_keystore (config)->file, ==, store);
+  g_assert_cmpstr (pst_config_get_keystore (config)->type, ==, "PKCS12");
+  g_assert_cmpstr (pst_config_get_keystore (config)->password_file, ==, pw);
+  g_assert_true (pst_document_get_modified (document));
+
+  /* Relative to the configuration's folder, as a person would write it. */
+  xml = pst_config_to_xml (config, NULL);
+  g_assert_nonnull (strstr (xml, "<file>keystore.p12</file>"));
+  g_assert_nonnull (strstr (xml, "<password-file>keystore.pw</password-file>"));
+
+  g_assert_cmpint (g_stat (pw, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  keystore = pst_keystore_open (store, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (pst_keystore_get_format (keystore), ==, PST_STORE_FORMAT_PKCS12);
+  g_assert_cmpuint (pst_keystore_get_n_entries (keystore), ==, 0);
+
+  file_row = template_child (template_child (fx->window, PST_TYPE_WINDOW, "security_page"),
+                             PST_TYPE_SECURITY_PAGE, "keystore_file_row");
+  g_assert_cmpstr (adw_action_row_get_subtitle (file_row), ==, "keystore.p12");
+
+  /* Forgetting it leaves the files alone. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (template_child (fx->window, PST_TYPE_WINDOW, "security_page")),
+                                             "security.remove-store", "s", "keystore"));
+  g_assert_null (pst_config_get_keystore (config)->file);
+  g_assert_true (g_file_test (store, G_FILE_TEST_EXISTS));
+}
+
+static void
+generated_cb (PstCertDialog *dialog,
+              PstStoreEntry *entry,
+              const char    *message,
+              gpointer       user_data)
+{
+  *(gboolean *)user_data = TRUE;
+}
+
+static gboolean
+flag_set (gpointer data)
+{
+  return *(gboolean *)data;
+}
+
+static void
+generate_through_dialog (Fixture    *fx,
+                         const char *names)
+{
+  PstDocument *document = pst_window_get_document (fx->window);
+  PstCertDialog *dialog;
+  gboolean generated = FALSE;
+
+  dialog = pst_cert_dialog_new (GTK_WINDOW (fx->window), document, NULL);
+  g_signal_connect (dialog, "generated", G_CALLBACK (generated_cb), &generated);
+  gtk_window_present (GTK_WINDOW (dialog));
+  pst_cert_dialog_set_names (dialog, names);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "cert.generate", NULL));
+  g_assert_true (wait_for (flag_set, &generated, 20000));
+  iterate (20);
+}
+
+static void
+test_generate_certificate (Fixture       *fx,
+                           gconstpointer  data)
+{
+  g_autofree char *store = g_build_filename (fx->dir, "keystore.p12", NULL);
+  g_autoptr(PstKeystore) keystore = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) sans = NULL;
+  PstStoreEntry *entry;
+
+  create_keystore (fx);
+  generate_through_dialog (fx, "gateway.example.test, 127.0.0.1 ::1");
+
+  keystore = pst_keystore_open (store, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (pst_keystore_get_n_entries (keystore), ==, 1);
+  entry = pst_keystore_lookup (keystore, "gateway.example.test");
+  g_assert_nonnull (entry);
+  g_assert_cmpint (pst_store_entry_get_kind (entry), ==, PST_ENTRY_KEY);
+  sans = pst_store_entry_dup_sans (entry);
+  g_assert_cmpuint (g_strv_length (sans), ==, 3);
+  g_assert_true (g_strv_contains ((const char * const *)sans, "DNS:gateway.example.test"));
+  g_assert_true (g_strv_contains ((const char * const *)sans, "IP:127.0.0.1"));
+  g_assert_true (g_strv_contains ((const char * const *)sans, "IP:::1") ||
+                 g_strv_contains ((const char * const *)sans, "IP:0:0:0:0:0:0:0:1"));
+  g_assert_true (pst_store_entry_matches_host (entry, "127.0.0.1"));
+}
+
+/* A JKS truststore made by keytool: every alias is listed, read-only, and
+ * the offered conversion gives a PKCS#12 store with the same entries. */
+
+static void
+keytool (const char *dir,
+         ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+  const char *arg;
+  va_list ap;
+
+  g_ptr_array_add (argv, (char *)"keytool");
+  va_start (ap, dir);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *)arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (dir, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                NULL, NULL, NULL, &err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("keytool failed: %s", err);
+}
+
+static void
+test_jks_inspector (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("postern-editor-XXXXXX", NULL);
+  g_autofree char *jks = g_build_filename (dir, "truststore.jks", NULL);
+  g_autofree char *p12 = g_build_filename (dir, "truststore.p12", NULL);
+  const char *expected[] = { "alpha", "beta", "gamma-ca" };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PstKeystore) converted = NULL;
+  PstStoreView *view;
+  GListModel *entries;
+  GtkRevealer *revealer;
+
+  if (g_find_program_in_path ("keytool") == NULL)
+    {
+      g_test_skip ("keytool is not installed");
+      return;
+    }
+
+  keytool (dir, "-genkeypair", "-alias", "alpha", "-keyalg", "EC", "-groupname", "secp256r1",
+           "-dname", "CN=alpha.example.test", "-validity", "30", "-storetype", "JKS",
+           "-keystore", "truststore.jks", "-storepass", "changeit", "-keypass", "changeit", NULL);
+  keytool (dir, "-genkeypair", "-alias", "beta", "-keyalg", "RSA", "-keysize", "2048",
+           "-dname", "CN=beta.example.test", "-validity", "30", "-storetype", "JKS",
+           "-keystore", "truststore.jks", "-storepass", "changeit", "-keypass", "changeit", NULL);
+  keytool (dir, "-genkeypair", "-alias", "gamma", "-keyalg", "EC", "-groupname", "secp256r1",
+           "-dname", "CN=Gamma CA", "-ext", "bc:c", "-validity", "30", "-storetype", "JKS",
+           "-keystore", "other.jks", "-storepass", "changeit", "-keypass", "changeit", NULL);
+  keytool (dir, "-exportcert", "-alias", "gamma", "-file", "gamma.cer",
+           "-keystore", "other.jks", "-storepass", "changeit", NULL);
+  keytool (dir, "-importcert", "-noprompt", "-alias", "gamma-ca", "-file", "gamma.cer",
+           "-storetype", "JKS", "-keystore", "truststore.jks", "-storepass", "changeit", NULL);
+
+  view = pst_store_view_new (NULL, jks, NULL);
+  gtk_window_present (GTK_WINDOW (view));
+  iterate (20);
+  entries = pst_store_view_get_entries (view);
+  g_assert_cmpuint (g_list_model_get_n_items (entries), ==, G_N_ELEMENTS (expected));
+  for (gsize i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      gboolean found = FALSE;
+
+      for (guint j = 0; j < g_list_model_get_n_items (entries); j++)
+        {
+          g_autoptr(PstStoreEntry) entry = g_list_model_get_item (entries, j);
+          found |= g_strcmp0 (pst_store_entry_get_alias (entry), expected[i]) == 0;
+        }
+      g_assert_true (found);
+    }
+
+  /* Read-only, with the conversion offered instead of edits. */
+  revealer = template_child (view, PST_TYPE_STORE_VIEW, "read_only_revealer");
+  g_assert_true (gtk_revealer_get_reveal_child (revealer));
+  /* (an action's button follows whether it is enabled) */
+  g_assert_true (gtk_widget_get_sensitive (find_descendant (GTK_WIDGET (revealer), GTK_TYPE_BUTTON)));
+
+  g_assert_true (pst_store_view_convert_to (view, p12, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (pst_store_view_get_path (view), ==, p12);
+  g_assert_false (gtk_revealer_get_reveal_child (revealer));
+  g_assert_cmpuint (g_list_model_get_n_items (entries), ==, G_N_ELEMENTS (expected));
+  converted = pst_keystore_open (p12, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (pst_keystore_get_format (converted), ==, PST_STORE_FORMAT_PKCS12);
+  g_assert_cmpuint (pst_keystore_get_n_entries (converted), ==, G_N_ELEMENTS (expected));
+  g_assert_nonnull (pst_keystore_lookup (converted, "gamma-ca"));
+
+  gtk_window_destroy (GTK_WINDOW (view));
+  iterate (20);
+  remove_tree (dir);
+}
+
+/* "Trust a Server…" against a TLS server on 127.0.0.1:0 */
+
+typedef struct {
+  GTlsCertificate *certificate;
+  GPtrArray       *connections;
+} TlsServer;
+
+static void
+server_handshake_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  /* The fetch hangs up after the handshake; its outcome is not the test. */
+  g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, NULL);
+}
+
+static gboolean
+incoming_cb (GSocketService    *service,
+             GSocketConnection *connection,
+             GObject           *source,
+             gpointer           user_data)
+{
+  TlsServer *server = user_data;
+  g_autoptr(GError) error = NULL;
+  GIOStream *tls;
+
+  tls = g_tls_server_connection_new (G_IO_STREAM (connection), server->certificate, &error);
+  g_assert_no_error (error);
+  g_ptr_array_add (server->connections, tls);
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, NULL,
+                                    server_handshake_cb, NULL);
+  return TRUE;
+}
+
+static GSocketService *
+start_tls_server (TlsServer     *server,
+                  PstStoreEntry *entry,
+                  guint16       *port)
+{
+  GSocketService *service = g_socket_service_new ();
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+
+  server->certificate = pst_store_entry_to_tls_certificate (entry, &error);
+  g_assert_no_error (error);
+  server->connections = g_ptr_array_new_with_free_func (g_object_unref);
+  g_socket_listener_add_address (G_SOCKET_LISTENER (service), address, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_TCP, NULL, &bound, &error);
+  g_assert_no_error (error);
+  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_signal_connect (service, "incoming", G_CALLBACK (incoming_cb), server);
+  g_socket_service_start (service);
+  return service;
+}
+
+static void
+stop_tls_server (TlsServer      *server,
+                 GSocketService *service)
+{
+  g_socket_service_stop (service);
+  g_socket_listener_close (G_SOCKET_LISTENER (service));
+  g_object_unref (service);
+  g_ptr_array_unref (server->connections);
+  g_object_unref (server->certificate);
+}
+
+static gboolean
+has_certificates (gpointer data)
+{
+  return pst_trust_dialog_get_n_certificates (data) > 0;
+}
+
+static gboolean
+has_entries (gpointer data)
+{
+  return g_list_model_get_n_items (pst_store_view_get_entries (data)) > 0;
+}
+
+static void
+trust_server (GtkWindow      *parent,
+              const char     *store,
+              PstStoreEntry  *server_entry,
+              guint16         port)
+{
+  g_autofree char *address = g_strdup_printf ("127.0.0.1:%u", port);
+  PstStoreView *view = pst_store_view_new (parent, store, NULL);
+  PstTrustDialog *dialog;
+
+  gtk_window_present (GTK_WINDOW (view));
+  dialog = pst_store_view_trust_server (view);
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *)&dialog);
+  pst_trust_dialog_set_address (dialog, address);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "trust.fetch", NULL));
+  g_assert_true (wait_for (has_certificates, dialog, 15000));
+  g_assert_cmpuint (pst_trust_dialog_get_n_certificates (dialog), ==, 1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "trust.confirm", NULL));
+  g_assert_true (wait_for (has_entries, view, 2000));
+  iterate (20);
+  g_assert_null (dialog);   /* closed once trusted */
+  gtk_window_destroy (GTK_WINDOW (view));
+}
+
+static void
+test_trust_server (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("postern-editor-XXXXXX", NULL);
+  g_autofree char *store = g_build_filename (dir, "truststore.p12", NULL);
+  const char *names[] = { "backend.example.test", NULL };
+  PstCertRequest request = { .names = names };
+  g_autoptr(PstStoreEntry) server_entry = NULL;
+  g_autoptr(PstKeystore) truststore = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *actual = NULL;
+  TlsServer server = { 0 };
+  GSocketService *service;
+  PstStoreEntry *trusted;
+  guint16 port;
+
+  server_entry = pst_cert_generate (&request, NULL, &error);
+  g_assert_no_error (error);
+  service = start_tls_server (&server, server_entry, &port);
+
+  trust_server (NULL, store, server_entry, port);
+
+  /* The store did not exist: it was made, with its password file. */
+  truststore = pst_keystore_open (store, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (pst_keystore_get_n_entries (truststore), ==, 1);
+  trusted = pst_keystore_get_entry (truststore, 0);
+  g_assert_cmpint (pst_store_entry_get_kind (trusted), ==, PST_ENTRY_TRUSTED);
+  g_assert_cmpstr (pst_store_entry_get_alias (trusted), ==, "127.0.0.1");
+  expected = pst_store_entry_dup_fingerprint (server_entry);
+  actual = pst_store_entry_dup_fingerprint (trusted);
+  g_assert_cmpstr (actual, ==, expected);
+
+  stop_tls_server (&server, service);
+  iterate (20);
+  remove_tree (dir);
+}
+
+/* Removing a service is undone through its toast's action. */
+static void
+test_undo_remove (Fixture       *fx,
+                  gconstpointer  data)
+{
+  PstDocument *document = pst_window_get_document (fx->window);
+  PstConfig *config = pst_document_get_config (document);
+  g_autofree char *before = pst_config_to_xml (config, NULL);
+  g_autofree char *after = NULL;
+  guint n = pst_config_get_n_services (config);
+
+  pst_window_select_service (fx->window, 0);
+  iterate (20);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.service-remove", NULL));
+  config = pst_document_get_config (document);
+  g_assert_cmpuint (pst_config_get_n_services (config), ==, n - 1);
+  g_assert_true (pst_document_get_modified (document));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.undo-remove", NULL));
+  config = pst_document_get_config (document);
+  g_assert_cmpuint (pst_config_get_n_services (config), ==, n);
+  after = pst_config_to_xml (config, NULL);
+  g_assert_cmpstr (after, ==, before);
+  g_assert_false (pst_document_get_modified (document));
+  g_assert_cmpuint (gtk_single_selection_get_selected (template_child (fx->window, PST_TYPE_WINDOW,
+                                                                       "services_selection")), ==, 0);
+
+  /* Once something else changed, there is nothing to undo any more. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.service-remove", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.service-add", NULL));
+  gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.undo-remove", NULL);
+  g_assert_cmpuint (pst_config_get_n_services (pst_document_get_config (document)), ==, n);
+}
+
 static void
 test_open_malformed (void)
 {
@@ -385,5 +836,13 @@ main (int argc, char **argv)
               fixture_setup, test_edit_accept_and_save, fixture_teardown);
   g_test_add ("/editor/diagnostics-live", Fixture, NULL,
               fixture_setup, test_diagnostics_live, fixture_teardown);
+  g_test_add ("/editor/security-create", Fixture, NULL,
+              fixture_setup, test_security_create, fixture_teardown);
+  g_test_add ("/editor/generate-certificate", Fixture, NULL,
+              fixture_setup, test_generate_certificate, fixture_teardown);
+  g_test_add_func ("/editor/jks-inspector", test_jks_inspector);
+  g_test_add_func ("/editor/trust-server", test_trust_server);
+  g_test_add ("/editor/undo-remove", Fixture, NULL,
+              fixture_setup, test_undo_remove, fixture_teardown);
   return g_test_run ();
 }

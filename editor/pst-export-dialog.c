@@ -1,0 +1,181 @@
+/* pst-export-dialog.c: "Export Certificate" — a store entry's certificate for browsers and clients
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "pst-export-dialog.h"
+
+struct _PstExportDialog
+{
+  AdwWindow             parent_instance;
+
+  PstStoreEntry        *entry;
+  GtkFileChooserNative *chooser;
+
+  AdwToastOverlay      *toast_overlay;
+  AdwPreferencesGroup  *intro_group;
+  AdwComboRow          *format_row;
+};
+
+G_DEFINE_FINAL_TYPE (PstExportDialog, pst_export_dialog, ADW_TYPE_WINDOW)
+
+enum {
+  EXPORTED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* In the order of the combo row's model. */
+static const struct {
+  PstExportFormat  format;
+  const char      *extension;
+} formats[] = {
+  { PST_EXPORT_PEM, ".crt" },
+  { PST_EXPORT_DER, ".cer" },
+  { PST_EXPORT_PKCS12, ".p12" },
+};
+
+static guint
+selected_format (PstExportDialog *self)
+{
+  return MIN (adw_combo_row_get_selected (self->format_row), G_N_ELEMENTS (formats) - 1);
+}
+
+void
+pst_export_dialog_set_format (PstExportDialog *self,
+                              PstExportFormat  format)
+{
+  g_return_if_fail (PST_IS_EXPORT_DIALOG (self));
+
+  for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
+    if (formats[i].format == format)
+      adw_combo_row_set_selected (self->format_row, i);
+}
+
+gboolean
+pst_export_dialog_export_to (PstExportDialog  *self,
+                             const char       *path,
+                             GError          **error)
+{
+  g_autofree char *message = NULL;
+  g_autofree char *basename = NULL;
+
+  g_return_val_if_fail (PST_IS_EXPORT_DIALOG (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  /* A PKCS#12 truststore gets keytool's default password, which the Java
+   * paragraph names: it protects nothing secret, only a certificate. */
+  if (!pst_cert_export (self->entry, path, formats[selected_format (self)].format, NULL, error))
+    return FALSE;
+
+  basename = g_path_get_basename (path);
+  message = g_strdup_printf (_("Certificate saved as “%s”"), basename);
+  g_signal_emit (self, signals[EXPORTED], 0, path, message);
+  return TRUE;
+}
+
+static void
+chooser_response_cb (GtkNativeDialog *dialog,
+                     int              response,
+                     PstExportDialog *self)
+{
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (response != GTK_RESPONSE_ACCEPT)
+    return;
+  file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+  path = file != NULL ? g_file_get_path (file) : NULL;
+  if (path == NULL)
+    return;
+  if (!pst_export_dialog_export_to (self, path, &error))
+    {
+      adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (error->message));
+      return;
+    }
+  gtk_window_close (GTK_WINDOW (self));
+}
+
+static void
+export_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *param)
+{
+  PstExportDialog *self = PST_EXPORT_DIALOG (widget);
+  g_autofree char *name = NULL;
+
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+
+  self->chooser = gtk_file_chooser_native_new (_("Export Certificate"), GTK_WINDOW (self),
+                                               GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  name = g_strconcat (pst_store_entry_get_alias (self->entry), formats[selected_format (self)].extension, NULL);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
+  g_signal_connect_object (self->chooser, "response", G_CALLBACK (chooser_response_cb), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+PstExportDialog *
+pst_export_dialog_new (GtkWindow     *parent,
+                       PstStoreEntry *entry)
+{
+  PstExportDialog *self;
+  g_autofree char *intro = NULL;
+  g_autofree char *alias = NULL;
+
+  g_return_val_if_fail (PST_IS_STORE_ENTRY (entry), NULL);
+
+  self = g_object_new (PST_TYPE_EXPORT_DIALOG, "transient-for", parent, NULL);
+  self->entry = g_object_ref (entry);
+  alias = g_markup_escape_text (pst_store_entry_get_alias (entry), -1);   /* the description is markup */
+  intro = g_strdup_printf (_("The certificate of “%s”, without its private key, for the clients that "
+                             "must trust the gateway. What to do with the file depends on the client:"),
+                           alias);
+  adw_preferences_group_set_description (self->intro_group, intro);
+  return self;
+}
+
+static void
+pst_export_dialog_dispose (GObject *object)
+{
+  PstExportDialog *self = PST_EXPORT_DIALOG (object);
+
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+  g_clear_object (&self->entry);
+  gtk_widget_dispose_template (GTK_WIDGET (self), PST_TYPE_EXPORT_DIALOG);
+  G_OBJECT_CLASS (pst_export_dialog_parent_class)->dispose (object);
+}
+
+static void
+pst_export_dialog_class_init (PstExportDialogClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = pst_export_dialog_dispose;
+
+  /* The file was written: its path, and a message for a toast. */
+  signals[EXPORTED] =
+    g_signal_new ("exported", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/postern/Editor/pst-export-dialog.ui");
+  gtk_widget_class_bind_template_child (widget_class, PstExportDialog, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, PstExportDialog, intro_group);
+  gtk_widget_class_bind_template_child (widget_class, PstExportDialog, format_row);
+  gtk_widget_class_install_action (widget_class, "export.save", NULL, export_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
+}
+
+static void
+pst_export_dialog_init (PstExportDialog *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}

@@ -1,0 +1,256 @@
+/* pst-window-run.c: the window's Run, Stop and Test actions (gateway child process, probes)
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "pst-keystore.h"
+#include "pst-probe.h"
+#include "pst-service-item.h"
+#include "pst-window-private.h"
+
+/* Run / Stop */
+
+static void
+start_gateway (PstWindow *self)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *line = NULL;
+  g_autoptr(GError) error = NULL;
+  AdwToast *toast;
+
+  if (self->document == NULL || pst_document_get_file (self->document) == NULL)
+    return;
+  path = g_file_get_path (pst_document_get_file (self->document));
+  if (!pst_runner_start (self->runner, path, &error))
+    {
+      pst_run_page_append (self->run_page, error->message);
+      pst_window_show_error (self, _("Cannot Run the Gateway"), error->message);
+      return;
+    }
+  line = g_strdup_printf ("— postern run --config %s —", path);
+  pst_run_page_append (self->run_page, line);
+
+  toast = adw_toast_new (_("Gateway started"));
+  adw_toast_set_button_label (toast, _("Show _Log"));
+  adw_toast_set_detailed_action_name (toast, "win.show-page::run");
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+static void
+saved_then_run_cb (PstWindow *self,
+                   gboolean   saved)
+{
+  if (saved)
+    start_gateway (self);
+}
+
+static void
+run_action (GtkWidget  *widget,
+            const char *action_name,
+            GVariant   *param)
+{
+  PstWindow *self = PST_WINDOW (widget);
+
+  if (self->document == NULL || pst_runner_get_running (self->runner))
+    return;
+  /* The gateway reads the file: what is shown must be what it runs. */
+  if (pst_document_get_file (self->document) == NULL || pst_document_get_modified (self->document))
+    pst_window_save (self, saved_then_run_cb);
+  else
+    start_gateway (self);
+}
+
+static void
+stop_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  pst_runner_stop (PST_WINDOW (widget)->runner);
+}
+
+static void
+show_page_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *param)
+{
+  PstWindow *self = PST_WINDOW (widget);
+  const char *name = g_variant_get_string (param, NULL);
+
+  for (int i = 0; ; i++)
+    {
+      GtkListBoxRow *row = gtk_list_box_get_row_at_index (self->pages_list, i);
+
+      if (row == NULL)
+        break;
+      if (g_strcmp0 (gtk_widget_get_name (GTK_WIDGET (row)), name) == 0)
+        {
+          gtk_list_box_select_row (self->pages_list, row);
+          return;
+        }
+    }
+  pst_window_show_page (self, name);
+}
+
+void
+pst_window_update_run (PstWindow *self)
+{
+  gboolean running = pst_runner_get_running (self->runner);
+  GtkWidget *widget = GTK_WIDGET (self);
+
+  gtk_widget_action_set_enabled (widget, "win.run", self->document != NULL && !running);
+  gtk_widget_action_set_enabled (widget, "win.stop", running);
+  gtk_button_set_icon_name (self->run_button, running ? "media-playback-stop-symbolic"
+                                                      : "media-playback-start-symbolic");
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (self->run_button), running ? "win.stop" : "win.run");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->run_button),
+                               running ? _("Stop the Gateway") : _("Save and Run the Gateway"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->run_button), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  running ? _("Stop the Gateway") : _("Run the Gateway"), -1);
+}
+
+static void
+runner_exited_cb (PstWindow  *self,
+                  const char *message)
+{
+  pst_window_add_toast (self, message);
+}
+
+/* Test */
+
+typedef struct {
+  PstWindow *self;
+  char      *service;
+} TestData;
+
+static void
+test_data_free (TestData *data)
+{
+  g_object_unref (data->self);
+  g_free (data->service);
+  g_free (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestData, test_data_free)
+
+/* What the probe verifies TLS against: the local development CA when the
+ * configuration's folder has one (certificates it signed), else the
+ * keystore's own certificates (self-signed ones); NULL = the system's. */
+static GTlsDatabase *
+test_trust (PstWindow *self)
+{
+  PstConfig *config = pst_document_get_config (self->document);
+  g_autofree char *ca_path = g_build_filename (pst_config_get_directory (config), "devca.p12", NULL);
+  const PstStoreRef *keystore = pst_config_get_keystore (config);
+  g_autoptr(PstKeystore) store = NULL;
+  g_autoptr(GError) error = NULL;
+  GTlsDatabase *database;
+
+  if (g_file_test (ca_path, G_FILE_TEST_EXISTS))
+    store = pst_keystore_open (ca_path, NULL, &error);
+  else if (keystore->file != NULL)
+    store = pst_keystore_open (keystore->file, keystore->password_file, &error);
+  if (store == NULL)
+    {
+      if (error != NULL)
+        g_debug ("test: no trust database: %s", error->message);
+      return NULL;
+    }
+  database = pst_keystore_create_tls_database (store, &error);
+  if (database == NULL)
+    g_debug ("test: no trust database: %s", error->message);
+  return database;
+}
+
+static void
+probe_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(TestData) data = user_data;
+  PstWindow *self = data->self;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *sentence = NULL;
+  g_autofree char *shown = NULL;
+
+  sentence = pst_probe_finish (result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  if (sentence != NULL)
+    {
+      pst_service_page_set_test_result (self->service_page, data->service, sentence, PST_TEST_OK);
+      pst_window_add_toast (self, sentence);
+      return;
+    }
+
+  if (!pst_runner_get_running (self->runner))
+    /* Translators: a failed test while the editor has not started the gateway */
+    shown = g_strdup_printf (_("%s (The gateway is not running from the editor: use Run first.)"),
+                             error->message);
+  else
+    shown = g_strdup (error->message);
+  pst_service_page_set_test_result (self->service_page, data->service, shown, PST_TEST_FAILED);
+  pst_window_add_toast (self, error->message);
+}
+
+static void
+service_test_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *param)
+{
+  PstWindow *self = PST_WINDOW (widget);
+  PstServiceItem *item = gtk_single_selection_get_selected_item (self->services_selection);
+  g_autoptr(GTlsDatabase) trust = NULL;
+  PstService *service;
+  TestData *data;
+  const char *url;
+
+  if (self->document == NULL || item == NULL)
+    return;
+  service = pst_service_item_get_service (item);
+  if (service == NULL || pst_service_get_n_accepts (service) == 0 ||
+      (url = pst_service_get_accept (service, 0)) == NULL)
+    {
+      pst_service_page_set_test_result (self->service_page, NULL,
+                                        _("This service has no accept URL to test"), PST_TEST_FAILED);
+      return;
+    }
+
+  g_cancellable_cancel (self->test_cancellable);
+  g_clear_object (&self->test_cancellable);
+  self->test_cancellable = g_cancellable_new ();
+
+  data = g_new0 (TestData, 1);
+  data->self = g_object_ref (self);
+  data->service = g_strdup (pst_service_get_name (service));
+  {
+    g_autofree char *testing = g_strdup_printf (_("Testing %s…"), url);
+    pst_service_page_set_test_result (self->service_page, data->service, testing, PST_TEST_RUNNING);
+  }
+  trust = test_trust (self);
+  pst_probe_async (url, trust,
+                   g_strcmp0 (pst_service_get_service_type (service), "echo") == 0,
+                   self->test_cancellable, probe_cb, data);
+}
+
+void
+pst_window_init_run (PstWindow *self)
+{
+  self->runner = pst_runner_new ();
+  pst_run_page_set_runner (self->run_page, self->runner);
+  g_signal_connect_object (self->runner, "notify::running",
+                           G_CALLBACK (pst_window_update_run), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->runner, "exited",
+                           G_CALLBACK (runner_exited_cb), self, G_CONNECT_SWAPPED);
+  pst_window_update_run (self);
+}
+
+void
+pst_window_class_add_run_actions (GtkWidgetClass *widget_class)
+{
+  gtk_widget_class_install_action (widget_class, "win.run", NULL, run_action);
+  gtk_widget_class_install_action (widget_class, "win.stop", NULL, stop_action);
+  gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action);
+  gtk_widget_class_install_action (widget_class, "win.service-test", NULL, service_test_action);
+}
