@@ -83,9 +83,15 @@ read_line_cb (GObject      *source,
       line = valid;
     }
   g_signal_emit (self, signals[LINE], 0, line);
+  /* (argument order is unspecified: take the fields before giving self away) */
   if ((GInputStream *)source == (GInputStream *)self->output)
-    g_data_input_stream_read_line_async (self->output, G_PRIORITY_DEFAULT, self->cancellable,
-                                         read_line_cb, g_steal_pointer (&self));
+    {
+      GDataInputStream *output = self->output;
+      GCancellable *cancellable = self->cancellable;
+
+      g_data_input_stream_read_line_async (output, G_PRIORITY_DEFAULT, cancellable,
+                                           read_line_cb, g_steal_pointer (&self));
+    }
 }
 
 static void

@@ -724,6 +724,197 @@ test_trust_server (void)
   remove_tree (dir);
 }
 
+
+/* Done means: the documentation's self-signed set-up made in the editor
+ * alone (keystore + certificate for the gateway host, directory, echo and
+ * a wss→ssl proxy whose back-end is trusted through "Trust a Server…"),
+ * saved, run as a child process, and every service's Test succeeding. */
+
+static guint16
+free_port (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (socket, address, TRUE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static char *
+log_text (PstWindow *window)
+{
+  GtkTextBuffer *buffer = pst_run_page_get_buffer (template_child (window, PST_TYPE_WINDOW, "run_page"));
+  GtkTextIter start, end;
+
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  return gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+}
+
+static gboolean
+log_has_listening (gpointer data)
+{
+  g_autofree char *text = log_text (data);
+
+  /* one line per accept URL, or the end of the process */
+  return strstr (text, "listening on https://") != NULL || strstr (text, "— The gateway") != NULL;
+}
+
+static gboolean
+log_has_stopped (gpointer data)
+{
+  g_autofree char *text = log_text (data);
+
+  return strstr (text, "— The gateway") != NULL;
+}
+
+static gboolean
+test_finished (gpointer data)
+{
+  GtkWidget *icon = template_child (data, PST_TYPE_SERVICE_PAGE, "test_icon");
+
+  return gtk_widget_has_css_class (icon, "success") || gtk_widget_has_css_class (icon, "error");
+}
+
+static gboolean
+backend_reached (gpointer data)
+{
+  return ((TlsServer *)data)->connections->len >= 2;
+}
+
+static void
+test_run_and_test (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("postern-editor-XXXXXX", NULL);
+  g_autofree char *web = g_build_filename (dir, "web", NULL);
+  g_autofree char *index = g_build_filename (web, "index.html", NULL);
+  g_autofree char *path = g_build_filename (dir, "gateway-config.xml", NULL);
+  g_autofree char *keystore = g_build_filename (dir, "keystore.p12", NULL);
+  g_autofree char *truststore = g_build_filename (dir, "truststore.p12", NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *log = NULL;
+  const char *backend_names[] = { "127.0.0.1", NULL };
+  PstCertRequest request = { .names = backend_names };
+  g_autoptr(PstStoreEntry) backend_entry = NULL;
+  g_autoptr(PstDocument) document = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GError) error = NULL;
+  TlsServer backend = { 0 };
+  GSocketService *service;
+  PstSecurityPage *security;
+  PstServicePage *page;
+  PstWindow *window;
+  guint16 backend_port, port;
+
+  if (g_getenv ("POSTERN_BINARY") == NULL && !g_file_test (PST_TEST_POSTERN, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("postern is not built");
+      return;
+    }
+  g_setenv ("POSTERN_BINARY", PST_TEST_POSTERN, FALSE);
+
+  backend_entry = pst_cert_generate (&request, NULL, &error);
+  g_assert_no_error (error);
+  service = start_tls_server (&backend, backend_entry, &backend_port);
+  port = free_port ();
+
+  g_mkdir (web, 0755);
+  g_file_set_contents (index, "<!doctype html><title>Postern</title><p>It works.</p>\n", -1, &error);
+  g_assert_no_error (error);
+  text = g_strdup_printf ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                          "<gateway-config xmlns=\"http://xmlns.kaazing.org/2016/06/gateway\">\n"
+                          "  <properties>\n"
+                          "    <property><name>gateway.hostname</name><value>localhost</value></property>\n"
+                          "    <property><name>gateway.secure.port</name><value>%u</value></property>\n"
+                          "  </properties>\n"
+                          "  <service>\n"
+                          "    <name>welcome</name>\n"
+                          "    <accept>https://${gateway.hostname}:${gateway.secure.port}/</accept>\n"
+                          "    <type>directory</type>\n"
+                          "    <properties><directory>web</directory><welcome-file>index.html</welcome-file></properties>\n"
+                          "  </service>\n"
+                          "  <service>\n"
+                          "    <name>echo</name>\n"
+                          "    <accept>wss://${gateway.hostname}:${gateway.secure.port}/echo</accept>\n"
+                          "    <type>echo</type>\n"
+                          "  </service>\n"
+                          "  <service>\n"
+                          "    <name>backend-proxy</name>\n"
+                          "    <accept>wss://${gateway.hostname}:${gateway.secure.port}/backend</accept>\n"
+                          "    <connect>ssl://127.0.0.1:%u</connect>\n"
+                          "    <type>proxy</type>\n"
+                          "  </service>\n"
+                          "</gateway-config>\n", port, backend_port);
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+
+  file = g_file_new_for_path (path);
+  document = pst_document_new_for_file (file, &error);
+  g_assert_no_error (error);
+  window = pst_window_new (NULL);
+  pst_window_set_document (window, document);
+  gtk_window_present (GTK_WINDOW (window));
+  iterate (50);
+
+  /* Security: a keystore with a certificate for the gateway host, and a
+   * truststore holding the back-end's certificate. */
+  security = template_child (window, PST_TYPE_WINDOW, "security_page");
+  g_assert_true (pst_security_page_create_store (security, PST_STORE_KIND_KEYSTORE, keystore, &error));
+  g_assert_true (pst_security_page_create_store (security, PST_STORE_KIND_TRUSTSTORE, truststore, &error));
+  g_assert_no_error (error);
+  {
+    Fixture fx = { .dir = dir, .window = window };
+    generate_through_dialog (&fx, "localhost, 127.0.0.1");
+  }
+  trust_server (GTK_WINDOW (window), truststore, backend_entry, backend_port);
+
+  pst_document_validate_now (document);
+  g_assert_cmpuint (pst_document_get_n_errors (document), ==, 0);
+
+  /* Run saves first, then starts postern on the file. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.run", NULL));
+  g_assert_false (pst_document_get_modified (document));
+  if (!wait_for (log_has_listening, window, 20000) || log_has_stopped (window))
+    {
+      log = log_text (window);
+      g_error ("the gateway did not start:\n%s", log);
+    }
+
+  page = template_child (window, PST_TYPE_WINDOW, "service_page");
+  for (guint i = 0; i < 3; i++)
+    {
+      GtkWidget *icon = template_child (page, PST_TYPE_SERVICE_PAGE, "test_icon");
+
+      pst_window_select_service (window, i);
+      iterate (20);
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.service-test", NULL));
+      g_assert_true (wait_for (test_finished, page, 20000));
+      if (!gtk_widget_has_css_class (icon, "success"))
+        {
+          log = log_text (window);
+          g_error ("test of service %u failed: %s\nlog:\n%s", i, pst_service_page_get_test_result (page), log);
+        }
+      g_test_message ("service %u: %s", i, pst_service_page_get_test_result (page));
+    }
+  /* The proxy reached the back-end (after "Trust a Server…" connected once). */
+  g_assert_true (wait_for (backend_reached, &backend, 5000));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.stop", NULL));
+  g_assert_true (wait_for (log_has_stopped, window, 15000));
+  log = log_text (window);
+  g_assert_nonnull (strstr (log, "— The gateway stopped —"));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  iterate (20);
+  stop_tls_server (&backend, service);
+  g_unlink (index);
+  g_rmdir (web);
+  remove_tree (dir);
+}
+
 /* Removing a service is undone through its toast's action. */
 static void
 test_undo_remove (Fixture       *fx,
@@ -844,5 +1035,6 @@ main (int argc, char **argv)
   g_test_add_func ("/editor/trust-server", test_trust_server);
   g_test_add ("/editor/undo-remove", Fixture, NULL,
               fixture_setup, test_undo_remove, fixture_teardown);
+  g_test_add_func ("/editor/run-and-test", test_run_and_test);
   return g_test_run ();
 }
