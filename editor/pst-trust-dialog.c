@@ -133,6 +133,7 @@ fetch_cb (GObject      *source,
     return;
 
   gtk_spinner_stop (self->spinner);
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "trust.fetch", TRUE);
   if (chain == NULL)
     {
@@ -200,6 +201,7 @@ fetch_action (GtkWidget  *widget,
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
   gtk_widget_action_set_enabled (widget, "trust.fetch", FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), TRUE);
   gtk_spinner_start (self->spinner);
   gtk_label_set_label (self->status_label, _("Connecting…"));
   pst_cert_fetch_chain_async (text, self->cancellable, fetch_cb, g_object_ref (self));

@@ -983,6 +983,7 @@ test_french (void)
 
   /* The catalogue built by i18n.gettext in this build tree. */
   g_assert_cmpstr (g_dgettext (GETTEXT_PACKAGE, "Accept URLs"), ==, "URL d’écoute");
+  g_assert_cmpstr (g_dgettext (GETTEXT_PACKAGE, "Trust a Server"), ==, "Faire confiance à un serveur");
 
   window = pst_window_new (NULL);
   page = template_child (window, PST_TYPE_WINDOW, "service_page");
