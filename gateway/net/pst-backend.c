@@ -22,6 +22,7 @@ typedef struct {
   PstUrl               *url;
   char                 *where;        /* "ssl://host:port" for messages */
   GIOStream            *stream;
+  GSocket              *socket;       /* for its timeout */
   GBufferedInputStream *buffered;
   char                 *key;          /* Sec-WebSocket-Key */
   char                 *request;
@@ -36,6 +37,7 @@ dial_free (Dial *dial)
   g_free (dial->truststore);
   g_clear_pointer (&dial->url, pst_url_free);
   g_clear_object (&dial->stream);
+  g_clear_object (&dial->socket);
   g_clear_object (&dial->buffered);
   g_clear_object (&dial->peer_cert);
   g_free (dial->where);
@@ -130,6 +132,16 @@ return_certificate_error (GTask *task, Dial *dial)
   g_free (message);
 }
 
+/* GSocketClient's timeout stays on the socket it made, where it would end
+ * any read or write that waits longer (a quiet back-end after 10 s): it
+ * bounds the set-up only. */
+static void
+ready (Dial *dial)
+{
+  if (dial->socket != NULL)
+    g_socket_set_timeout (dial->socket, 0);
+}
+
 static void
 response_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -212,6 +224,7 @@ response_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     /* The connection's own streams do not keep it alive (a GIOStream
      * closes itself when finalized): the joined stream must. */
     g_object_set_data_full (G_OBJECT (joined), "pst-base-stream", g_object_ref (dial->stream), g_object_unref);
+    ready (dial);
     g_task_return_pointer (task, joined, g_object_unref);
   }
 }
@@ -249,6 +262,7 @@ connected (GTask *owned_task)
 
   if (!g_str_equal (dial->url->scheme, "ws") && !g_str_equal (dial->url->scheme, "wss"))
     {
+      ready (dial);
       g_task_return_pointer (task, g_object_ref (dial->stream), g_object_unref);
       return;
     }
@@ -357,6 +371,7 @@ socket_connected_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  dial->socket = g_object_ref (g_socket_connection_get_socket (conn));
   tls = dial->tls;
   if (!tls)
     {

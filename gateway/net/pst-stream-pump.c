@@ -2,6 +2,8 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <string.h>
+
 #include "pst-stream-pump.h"
 
 /* The byte side of a proxy (tcp:// and ssl:// back-ends, tcp/ssl accepts):
@@ -229,6 +231,9 @@ pst_stream_pump_close (PstStreamPump *self)
 {
   if (self->closing)
     return;
+  /* The owner is done with us (it may be gone before the queue is
+   * flushed): no more callbacks. */
+  memset (&self->sink, 0, sizeof self->sink);
   self->closing = TRUE;
   self->stopped = TRUE;
   write_more (self);
