@@ -377,6 +377,26 @@ pst_cert_generate (const PstCertRequest  *request,
       if (ret >= 0 && !request->unconstrained)
         ret = set_ca_constraints (crt, request->names);
     }
+  else if (ca_crt == NULL)
+    {
+      /* Self-signed: browsers import a certificate into their authorities
+       * only when it says CA:TRUE (Firefox refuses, Chromium then reports
+       * ERR_CERT_INVALID), and the documentation's self-signed set-up is
+       * "import the gateway's certificate into the browser".  It can sign
+       * nothing but leaves (pathlen 0) for its own and local names (name
+       * constraints), like the local development CA. */
+      if (ret >= 0)
+        ret = gnutls_x509_crt_set_basic_constraints (crt, 1, 0);
+      usage = GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_CERT_SIGN;
+      if (request->key_type != PST_KEY_ECDSA_P256)
+        usage |= GNUTLS_KEY_KEY_ENCIPHERMENT;
+      if (ret >= 0 && !request->unconstrained)
+        ret = set_ca_constraints (crt, request->names);
+      if (ret >= 0)
+        ret = gnutls_x509_crt_set_key_purpose_oid (crt, GNUTLS_KP_TLS_WWW_SERVER, 0);
+      if (ret >= 0 && request->client)
+        ret = gnutls_x509_crt_set_key_purpose_oid (crt, GNUTLS_KP_TLS_WWW_CLIENT, 0);
+    }
   else
     {
       if (ret >= 0)

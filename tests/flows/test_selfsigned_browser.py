@@ -160,8 +160,8 @@ class Trusted:
 
     def __init__(self):
         s = setup.get()
-        # A self-signed server certificate is no CA (CA:FALSE): NSS trusts it
-        # as a peer ("P"); as an authority ("C") Chromium refuses it.
+        # Trusted as a peer ("P", a server certificate); case 8 checks the
+        # welcome page's "import as an authority" advice ("C").
         f.nss_import(s.home, os.path.join(s.dir, "gateway.pem"), trust="P,,")
         self.chromium = f.Chromium(s.home, s.dir, "chromium-trusted")
         T.add_cleanup(self.chromium.close)
@@ -316,8 +316,8 @@ def _():
     finally:
         c.close()
     h.check_equal(err, "", "Page.navigate errorText with /postern-ca.pem trusted as an "
-                           "authority (the self-signed certificate is CA:FALSE, "
-                           "so Chromium says net::ERR_CERT_INVALID)")
+                           "authority (a CA:FALSE self-signed certificate would give "
+                           "net::ERR_CERT_INVALID)")
 
 
 if __name__ == "__main__":

@@ -45,7 +45,8 @@ test_sans_and_eku (Fixture *f, gconstpointer data)
   g_assert_cmpstr (subject, ==, "CN=App.Test");
   key_type = pst_store_entry_dup_key_type (entry);
   g_assert_cmpstr (key_type, ==, "RSA 2048");
-  g_assert_false (pst_store_entry_is_ca (entry));
+  /* self-signed: CA-capable so that browsers import it as an authority */
+  g_assert_true (pst_store_entry_is_ca (entry));
   validity = g_date_time_difference (pst_store_entry_get_not_after (entry), pst_store_entry_get_not_before (entry));
   g_assert_cmpint (validity / G_TIME_SPAN_DAY, ==, 30);   /* 30 days + the hour backdated */
   g_assert_cmpint (g_date_time_to_unix (pst_store_entry_get_not_before (entry)), <, time (NULL) - 60);
@@ -54,8 +55,9 @@ test_sans_and_eku (Fixture *f, gconstpointer data)
   text = RUN_OK ("openssl", "x509", "-in", pem, "-noout", "-text");
   g_assert_nonnull (strstr (text, "DNS:app.test, DNS:www.app.test, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1"));
   g_assert_nonnull (strstr (text, "TLS Web Server Authentication, TLS Web Client Authentication"));
-  g_assert_nonnull (strstr (text, "Digital Signature, Key Encipherment"));
-  g_assert_nonnull (strstr (text, "CA:FALSE"));
+  g_assert_nonnull (strstr (text, "Digital Signature, Key Encipherment, Certificate Sign"));
+  g_assert_nonnull (strstr (text, "CA:TRUE, pathlen:0"));
+  g_assert_nonnull (strstr (text, "Permitted:"));
   g_assert_nonnull (strstr (text, "X509v3 Subject Key Identifier"));
   g_assert_nonnull (strstr (text, "X509v3 Authority Key Identifier"));
   g_assert_nonnull (strstr (text, "Version: 3 (0x2)"));
