@@ -8,6 +8,7 @@
 import asyncio
 import hashlib
 import os
+import select
 import socket
 import ssl
 import sys
@@ -217,33 +218,45 @@ def _():
     conn = s.ctx().wrap_socket(raw, server_hostname="localhost")
     sent = hashlib.sha256()
     got = hashlib.sha256()
-    errors = []
     received = 0
-
-    def writer():
-        try:
-            for piece in pattern.pieces(total, SIZES):
-                conn.sendall(piece)
-                sent.update(piece)
-        except Exception as e:  # noqa: BLE001
-            errors.append(f"writer: {type(e).__name__}: {e}")
-
-    t = threading.Thread(target=writer, daemon=True)
-    t.start()
+    # One thread: an OpenSSL connection must not be read and written from
+    # two threads at once (that made this case flaky), so the writes and
+    # reads interleave on a non-blocking socket.
+    pieces = pattern.pieces(total, SIZES)
+    pending = b""
+    written = 0
+    conn.setblocking(False)
+    deadline = time.monotonic() + 90
     try:
-        while received < total:
-            data = conn.recv(256 * KiB)
-            if not data:
-                break
-            got.update(data)
-            received += len(data)
-        t.join(30)
-        h.require(not t.is_alive(), "the TLS client's writer did not finish within 30 s")
-        h.require(not errors, f"{errors}")
+        while received < total and time.monotonic() < deadline:
+            if not pending and written < total:
+                pending = next(pieces)
+                sent.update(pending)
+            want_write = bool(pending)
+            r, w, _ = select.select([conn], [conn] if want_write else [], [], 1.0)
+            if w or (want_write and conn.pending()):
+                try:
+                    n = conn.send(pending)
+                    pending = pending[n:]
+                    written += n
+                except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                    pass
+            if r or conn.pending():
+                try:
+                    data = conn.recv(256 * KiB)
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                    continue
+                if not data:
+                    break
+                got.update(data)
+                received += len(data)
+        h.check_equal(written, total, "bytes the TLS client wrote into the ssl tunnel")
         h.check_equal(received, total, "bytes echoed back through the ssl tunnel")
         h.check_equal(got.hexdigest(), sent.hexdigest(),
                       "SHA-256 of what the TLS client received vs sent")
     finally:
+        conn.setblocking(True)
+        conn.settimeout(5)
         try:
             conn.unwrap()   # close_notify, as a well-behaved TLS client ends
         except (OSError, ValueError):
