@@ -69,6 +69,8 @@ pst_connection_finalize (GObject *object)
   g_clear_handle_id (&self->deadline_id, g_source_remove);
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   g_clear_handle_id (&self->peek_id, g_source_remove);
+  if (self->listener != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->listener), (gpointer *) &self->listener);
   if (self->head_limit != NULL)
     g_object_remove_weak_pointer (G_OBJECT (self->head_limit), (gpointer *) &self->head_limit);
   g_clear_object (&self->cancellable);
@@ -135,7 +137,8 @@ pst_connection_end (PstConnection *self)
         g_debug ("connection from %s ended", self->peer);
     }
   }
-  pst_listener_connection_ended (self->listener, self);
+  if (self->listener != NULL)
+    pst_listener_connection_ended (self->listener, self);
   g_object_unref (self);
 }
 
@@ -174,7 +177,10 @@ pst_connection_new (PstListener       *listener,
   PstConnection *self = g_object_new (PST_TYPE_CONNECTION, NULL);
   g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (socket_connection, NULL);
 
+  /* Weak: a listener disposed (gateway stopped) before its last
+   * connection ends must not be called back. */
   self->listener = listener;
+  g_object_add_weak_pointer (G_OBJECT (listener), (gpointer *) &self->listener);
   self->socket_connection = socket_connection;
   g_object_weak_ref (G_OBJECT (socket_connection), socket_gone_cb, self);
   self->hold = g_object_ref (socket_connection);
@@ -279,6 +285,11 @@ hand_to_http (PstConnection *self, GIOStream *stream)
   g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (self->socket_connection, NULL);
   g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (self->socket_connection, NULL);
 
+  if (self->listener == NULL)
+    {
+      pst_connection_abort (self);   /* the gateway stopped meanwhile */
+      return;
+    }
   /* tcp:// and ssl:// accepts carry bytes, not HTTP. */
   if (g_str_equal (first->url->scheme, "tcp") || g_str_equal (first->url->scheme, "ssl"))
     {
