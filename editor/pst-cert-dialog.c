@@ -5,9 +5,10 @@
 #include <glib/gi18n.h>
 
 #include "pst-cert-dialog.h"
+#include "pst-cert-util.h"
 #include "pst-certgen.h"
 #include "pst-keystore.h"
-#include "pst-password.h"
+#include "pst-store-file.h"
 
 struct _PstCertDialog
 {
@@ -56,53 +57,30 @@ get_config (PstCertDialog *self)
   return pst_document_get_config (self->document);
 }
 
-/* The store's password: its password file, the default one beside it, or
- * a new random one when the store does not exist yet. */
-static char *
-store_password (const char  *store,
-                const char  *password_file,
-                GError     **error)
-{
-  g_autofree char *default_file = NULL;
-
-  if (password_file == NULL)
-    password_file = default_file = pst_password_default_path (store);
-  if (g_file_test (password_file, G_FILE_TEST_EXISTS))
-    return pst_password_file_read (password_file, error);
-  if (g_file_test (store, G_FILE_TEST_EXISTS))
-    return g_strdup (PST_DEFAULT_STORE_PASSWORD);
-  return pst_password_file_create (password_file, error);
-}
-
+/* Into the configured keystore, by the library's rules for a store that
+ * is changed: made with a random password file when missing, refused when
+ * keytool wrote it, saved in its own format. */
 static gboolean
-add_to_store (const char     *store,
-              const char     *password_file,
-              PstStoreEntry  *entry,
-              GError        **error)
+add_to_keystore (PstCertDialog  *self,
+                 PstStoreEntry  *entry,
+                 GError        **error)
 {
-  g_autoptr(PstKeystore) keystore = NULL;
-  g_autoptr(GError) local_error = NULL;
-  char *password;
-  gboolean ok;
+  const PstStoreRef *ref = pst_config_get_keystore (get_config (self));
+  g_auto(PstStoreFile) sf = { 0 };
 
-  keystore = pst_keystore_open (store, password_file, &local_error);
-  if (keystore == NULL)
+  if (!pst_store_file_open (&sf, ref->file, ref->password_file,
+                            PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE, error))
     {
-      if (!g_error_matches (local_error, PST_STORE_ERROR, PST_STORE_ERROR_NOT_FOUND))
-        {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
-        }
-      keystore = pst_keystore_new ();
+      pst_store_file_abandon (&sf);
+      return FALSE;
     }
-
-  password = store_password (store, password_file, error);
-  if (password == NULL)
-    return FALSE;
-  pst_keystore_add (keystore, entry);
-  ok = pst_keystore_save (keystore, store, PST_STORE_FORMAT_PKCS12, password, error);
-  pst_password_free (password);
-  return ok;
+  pst_keystore_add (sf.store, entry);
+  if (!pst_store_file_save (&sf, error))
+    {
+      pst_store_file_abandon (&sf);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static void
@@ -113,7 +91,6 @@ leaf_generated_cb (GObject      *source,
   g_autoptr(PstCertDialog) self = user_data;
   g_autoptr(PstStoreEntry) entry = NULL;
   g_autoptr(GError) error = NULL;
-  const PstStoreRef *ref;
   g_autofree char *message = NULL;
 
   entry = pst_cert_generate_finish (result, &error);
@@ -124,8 +101,7 @@ leaf_generated_cb (GObject      *source,
       return;
     }
 
-  ref = pst_config_get_keystore (get_config (self));
-  if (!add_to_store (ref->file, ref->password_file, entry, &error))
+  if (!add_to_keystore (self, entry, &error))
     {
       fail (self, error->message);
       return;
@@ -152,32 +128,38 @@ generate_leaf (PstCertDialog *self)
                            leaf_generated_cb, g_object_ref (self));
 }
 
-static char *
-ca_store_path (PstCertDialog *self)
+/* The local development CA beside the configuration, opened or made by
+ * the library (as `postern run` does); in a thread, since making one
+ * generates a key. */
+static void
+local_ca_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
 {
-  return g_build_filename (pst_config_get_directory (get_config (self)), "devca.p12", NULL);
+  g_autoptr(PstKeystore) store = NULL;
+  GError *error = NULL;
+
+  store = pst_local_ca_open_or_create (task_data, NULL, FALSE, NULL, NULL, &error);
+  if (store == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, g_object_ref (pst_local_ca_find (store)), g_object_unref);
 }
 
 static void
-ca_generated_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+local_ca_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
 {
   g_autoptr(PstCertDialog) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autofree char *path = NULL;
 
-  self->ca = pst_cert_generate_finish (result, &error);
+  self->ca = g_task_propagate_pointer (G_TASK (result), &error);
   if (self->ca == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         fail (self, error->message);
-      return;
-    }
-  path = ca_store_path (self);
-  if (!add_to_store (path, NULL, self->ca, &error))
-    {
-      fail (self, error->message);
       return;
     }
   generate_leaf (self);
@@ -222,37 +204,14 @@ generate_action (GtkWidget  *widget,
 
   if (adw_combo_row_get_selected (self->signer_row) == 1)
     {
-      g_autofree char *path = ca_store_path (self);
-      g_autoptr(PstKeystore) ca_store = NULL;
-      g_autoptr(GError) error = NULL;
+      /* The task holds the dialog as user data, not as its source object:
+       * the last reference is then always dropped here, never in the thread. */
+      g_autoptr(GTask) task = g_task_new (NULL, self->cancellable, local_ca_cb, g_object_ref (self));
 
-      ca_store = pst_keystore_open (path, NULL, &error);
-      if (ca_store != NULL)
-        {
-          for (guint i = 0; i < pst_keystore_get_n_entries (ca_store) && self->ca == NULL; i++)
-            {
-              PstStoreEntry *entry = pst_keystore_get_entry (ca_store, i);
-              if (pst_store_entry_is_ca (entry) && pst_store_entry_get_kind (entry) == PST_ENTRY_KEY)
-                self->ca = g_object_ref (entry);
-            }
-        }
-      else if (!g_error_matches (error, PST_STORE_ERROR, PST_STORE_ERROR_NOT_FOUND))
-        {
-          fail (self, error->message);
-          return;
-        }
-
-      if (self->ca == NULL)
-        {
-          PstCertRequest request = { 0 };
-
-          /* No local CA yet: make one first, beside the configuration. */
-          request.key_type = PST_KEY_ECDSA_P256;
-          request.is_ca = TRUE;
-          pst_cert_generate_async (&request, NULL, self->cancellable,
-                                   ca_generated_cb, g_object_ref (self));
-          return;
-        }
+      g_task_set_source_tag (task, generate_action);
+      g_task_set_task_data (task, pst_document_dup_local_ca_path (self->document), g_free);
+      g_task_run_in_thread (task, local_ca_thread);
+      return;
     }
 
   generate_leaf (self);

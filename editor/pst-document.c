@@ -548,6 +548,13 @@ pst_document_relative_path (PstDocument *self,
   return relative != NULL ? relative : g_strdup (path);
 }
 
+char *
+pst_document_dup_local_ca_path (PstDocument *self)
+{
+  g_return_val_if_fail (PST_IS_DOCUMENT (self), NULL);
+  return pst_config_resolve_path (self->config, "devca.p12");
+}
+
 gboolean
 pst_document_restore (PstDocument  *self,
                       const char   *xml,

@@ -49,6 +49,9 @@ gboolean     pst_document_get_validation_pending (PstDocument *self);
  * the saved configuration's folder (or below), absolute otherwise. */
 char        *pst_document_relative_path    (PstDocument   *self,
                                             const char    *path);
+/* The local development CA: devca.p12 in the configuration's folder,
+ * where `postern run` and the New Certificate dialog keep it. */
+char        *pst_document_dup_local_ca_path (PstDocument  *self);
 /* Replaces the model by the configuration text xml (a snapshot taken with
  * pst_config_to_xml), e.g. to undo a removal; modified as given. */
 gboolean     pst_document_restore          (PstDocument   *self,

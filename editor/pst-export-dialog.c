@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "pst-export-dialog.h"
+#include "pst-window.h"
 
 struct _PstExportDialog
 {
@@ -81,14 +82,9 @@ chooser_response_cb (GtkNativeDialog *dialog,
                      int              response,
                      PstExportDialog *self)
 {
-  g_autoptr(GFile) file = NULL;
-  g_autofree char *path = NULL;
+  g_autofree char *path = pst_file_chooser_dup_path (dialog, response);
   g_autoptr(GError) error = NULL;
 
-  if (response != GTK_RESPONSE_ACCEPT)
-    return;
-  file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-  path = file != NULL ? g_file_get_path (file) : NULL;
   if (path == NULL)
     return;
   if (!pst_export_dialog_export_to (self, path, &error))
@@ -107,13 +103,8 @@ export_action (GtkWidget  *widget,
   PstExportDialog *self = PST_EXPORT_DIALOG (widget);
   g_autofree char *name = NULL;
 
-  if (self->chooser != NULL)
-    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
-  g_clear_object (&self->chooser);
-
-  self->chooser = gtk_file_chooser_native_new (_("Export Certificate"), GTK_WINDOW (self),
-                                               GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  pst_file_chooser_replace (&self->chooser, GTK_WIDGET (self), _("Export Certificate"),
+                            GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"));
   name = g_strconcat (pst_store_entry_get_alias (self->entry), formats[selected_format (self)].extension, NULL);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
   g_signal_connect_object (self->chooser, "response", G_CALLBACK (chooser_response_cb), self, 0);
@@ -145,9 +136,7 @@ pst_export_dialog_dispose (GObject *object)
 {
   PstExportDialog *self = PST_EXPORT_DIALOG (object);
 
-  if (self->chooser != NULL)
-    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
-  g_clear_object (&self->chooser);
+  pst_file_chooser_clear (&self->chooser);
   g_clear_object (&self->entry);
   gtk_widget_dispose_template (GTK_WIDGET (self), PST_TYPE_EXPORT_DIALOG);
   G_OBJECT_CLASS (pst_export_dialog_parent_class)->dispose (object);

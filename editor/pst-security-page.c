@@ -204,16 +204,9 @@ open_chooser (PstSecurityPage      *self,
               const char           *current_name)
 {
   const PstStoreRef *ref = get_ref (self, kind);
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   g_autoptr(GFile) folder = NULL;
 
-  if (self->chooser != NULL)
-    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
-  g_clear_object (&self->chooser);
-
-  self->chooser = gtk_file_chooser_native_new (title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                               action, accept, _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  pst_file_chooser_replace (&self->chooser, GTK_WIDGET (self), title, action, accept);
   /* New files go beside the configuration, where relative paths point. */
   if (pst_document_get_file (self->document) != NULL)
     folder = g_file_new_for_path (pst_config_get_directory (get_config (self)));
@@ -288,15 +281,10 @@ chooser_response_cb (GtkNativeDialog *dialog,
 {
   PstStoreKind kind = self->chooser_kind;
   Purpose purpose = self->chooser_purpose;
-  g_autoptr(GFile) file = NULL;
-  g_autofree char *path = NULL;
+  g_autofree char *path = pst_file_chooser_dup_path (dialog, response);
   g_autoptr(GError) error = NULL;
 
-  if (response != GTK_RESPONSE_ACCEPT || self->document == NULL)
-    return;
-  file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-  path = file != NULL ? g_file_get_path (file) : NULL;
-  if (path == NULL)
+  if (path == NULL || self->document == NULL)
     return;
 
   switch (purpose)
@@ -387,9 +375,7 @@ pst_security_page_dispose (GObject *object)
 {
   PstSecurityPage *self = PST_SECURITY_PAGE (object);
 
-  if (self->chooser != NULL)
-    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
-  g_clear_object (&self->chooser);
+  pst_file_chooser_clear (&self->chooser);
   if (self->document != NULL)
     g_signal_handlers_disconnect_by_data (self->document, self);
   g_clear_object (&self->document);

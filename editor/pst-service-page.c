@@ -6,6 +6,7 @@
 
 #include "pst-service-page.h"
 #include "pst-url-row.h"
+#include "pst-window.h"
 
 typedef enum {
   URL_ACCEPT,
@@ -107,47 +108,60 @@ empty_to_null (const char *text)
   return text != NULL && *text != '\0' ? text : NULL;
 }
 
-/* Text fields */
+/* One named value of the service, by one of the library's setters
+ * (pst_config_set_service_text, _service_property, _accept_option,
+ * _connect_option); value NULL unsets. */
+typedef gboolean (*ServiceSetter) (PstConfig   *config,
+                                   guint        service,
+                                   const char  *name,
+                                   const char  *value,
+                                   GError     **error);
 
 static void
-name_changed_cb (PstServicePage *self)
+set_value (PstServicePage *self,
+           ServiceSetter   setter,
+           const char     *name,
+           const char     *value)
 {
   g_autoptr(GError) error = NULL;
   gboolean ok;
 
   if (!can_edit (self))
     return;
-  ok = pst_config_set_service_text (get_config (self), get_index (self), "name",
-                                    gtk_editable_get_text (GTK_EDITABLE (self->name_row)), &error);
+  ok = setter (get_config (self), get_index (self), name, value, &error);
   edit_done (self, ok, error);
+}
+
+/* Text fields */
+
+static void
+set_service_text (PstServicePage *self,
+                  const char     *field,
+                  const char     *value)
+{
+  set_value (self, pst_config_set_service_text, field, value);
+}
+
+static void
+name_changed_cb (PstServicePage *self)
+{
+  set_service_text (self, "name", gtk_editable_get_text (GTK_EDITABLE (self->name_row)));
 }
 
 static void
 description_changed_cb (PstServicePage *self)
 {
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  if (!can_edit (self))
-    return;
-  ok = pst_config_set_service_text (get_config (self), get_index (self), "description",
-                                    empty_to_null (gtk_editable_get_text (GTK_EDITABLE (self->description_row))),
-                                    &error);
-  edit_done (self, ok, error);
+  set_service_text (self, "description",
+                    empty_to_null (gtk_editable_get_text (GTK_EDITABLE (self->description_row))));
 }
 
 static void
 type_changed_cb (PstServicePage *self)
 {
-  g_autoptr(GError) error = NULL;
   guint selected = adw_combo_row_get_selected (self->type_row);
-  gboolean ok;
 
-  if (!can_edit (self) || selected >= G_N_ELEMENTS (service_types))
-    return;
-  ok = pst_config_set_service_text (get_config (self), get_index (self), "type",
-                                    service_types[selected], &error);
-  edit_done (self, ok, error);
+  if (selected < G_N_ELEMENTS (service_types))
+    set_service_text (self, "type", service_types[selected]);
 }
 
 static void
@@ -155,14 +169,7 @@ set_service_property (PstServicePage *self,
                       const char     *name,
                       const char     *value)
 {
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  if (!can_edit (self))
-    return;
-  ok = pst_config_set_service_property (get_config (self), get_index (self), name,
-                                        empty_to_null (value), &error);
-  edit_done (self, ok, error);
+  set_value (self, pst_config_set_service_property, name, empty_to_null (value));
 }
 
 static void
@@ -210,16 +217,8 @@ directory_chosen_cb (GtkNativeDialog *dialog,
 static void
 choose_directory_cb (PstServicePage *self)
 {
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-
-  if (self->chooser != NULL)
-    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
-  g_clear_object (&self->chooser);
-  self->chooser = gtk_file_chooser_native_new (_("Choose the Folder to Serve"),
-                                               GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                               GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-                                               _("_Select"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  pst_file_chooser_replace (&self->chooser, GTK_WIDGET (self), _("Choose the Folder to Serve"),
+                            GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Select"));
   g_signal_connect_object (self->chooser, "response", G_CALLBACK (directory_chosen_cb), self, 0);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
@@ -232,18 +231,8 @@ set_option (PstServicePage *self,
             const char     *name,
             const char     *value)
 {
-  g_autoptr(GError) error = NULL;
-  gboolean ok;
-
-  if (!can_edit (self))
-    return;
-  if (connect)
-    ok = pst_config_set_connect_option (get_config (self), get_index (self), name,
-                                        empty_to_null (value), &error);
-  else
-    ok = pst_config_set_accept_option (get_config (self), get_index (self), name,
-                                       empty_to_null (value), &error);
-  edit_done (self, ok, error);
+  set_value (self, connect ? pst_config_set_connect_option : pst_config_set_accept_option,
+             name, empty_to_null (value));
 }
 
 static void
@@ -729,9 +718,7 @@ pst_service_page_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->item, self);
   g_clear_object (&self->item);
   g_clear_object (&self->document);
-  if (self->chooser != NULL)
-    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
-  g_clear_object (&self->chooser);
+  pst_file_chooser_clear (&self->chooser);
   gtk_widget_dispose_template (GTK_WIDGET (self), PST_TYPE_SERVICE_PAGE);
   G_OBJECT_CLASS (pst_service_page_parent_class)->dispose (object);
 }

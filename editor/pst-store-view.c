@@ -13,6 +13,7 @@
 #include "pst-store-file.h"
 #include "pst-store-view.h"
 #include "pst-trust-dialog.h"
+#include "pst-window.h"
 
 struct _PstStoreView
 {
@@ -233,38 +234,12 @@ pst_store_view_import_file (PstStoreView  *self,
   return TRUE;
 }
 
-static GtkFileChooserNative *
-new_chooser (PstStoreView         *self,
-             const char           *title,
-             GtkFileChooserAction  action,
-             const char           *accept)
-{
-  if (self->chooser != NULL)
-    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
-  g_clear_object (&self->chooser);
-  self->chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action, accept, _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
-  return self->chooser;
-}
-
-static char *
-chosen_path (GtkNativeDialog *dialog,
-             int              response)
-{
-  g_autoptr(GFile) file = NULL;
-
-  if (response != GTK_RESPONSE_ACCEPT)
-    return NULL;
-  file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-  return file != NULL ? g_file_get_path (file) : NULL;
-}
-
 static void
 import_response_cb (GtkNativeDialog *dialog,
                     int              response,
                     PstStoreView    *self)
 {
-  g_autofree char *path = chosen_path (dialog, response);
+  g_autofree char *path = pst_file_chooser_dup_path (dialog, response);
   g_autoptr(GError) error = NULL;
 
   if (path != NULL && !pst_store_view_import_file (self, path, &error))
@@ -280,7 +255,7 @@ import_action (GtkWidget  *widget,
   GtkFileChooserNative *chooser;
   g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
 
-  chooser = new_chooser (self, _("Import a Certificate"), GTK_FILE_CHOOSER_ACTION_OPEN, _("_Import"));
+  chooser = pst_file_chooser_replace (&self->chooser, GTK_WIDGET (self), _("Import a Certificate"), GTK_FILE_CHOOSER_ACTION_OPEN, _("_Import"));
   gtk_file_filter_set_name (filter, _("Certificates (PEM or DER)"));
   for (const char * const *p = (const char * const[]){ "*.pem", "*.crt", "*.cer", "*.der", NULL }; *p != NULL; p++)
     gtk_file_filter_add_pattern (filter, *p);
@@ -405,7 +380,7 @@ convert_response_cb (GtkNativeDialog *dialog,
                      int              response,
                      PstStoreView    *self)
 {
-  g_autofree char *path = chosen_path (dialog, response);
+  g_autofree char *path = pst_file_chooser_dup_path (dialog, response);
   g_autoptr(GError) error = NULL;
 
   if (path != NULL && !pst_store_view_convert_to (self, path, &error))
@@ -425,7 +400,7 @@ convert_action (GtkWidget  *widget,
   g_autofree char *name = NULL;
   char *dot;
 
-  chooser = new_chooser (self, _("Convert to PKCS#12"), GTK_FILE_CHOOSER_ACTION_SAVE, _("_Convert"));
+  chooser = pst_file_chooser_replace (&self->chooser, GTK_WIDGET (self), _("Convert to PKCS#12"), GTK_FILE_CHOOSER_ACTION_SAVE, _("_Convert"));
   if ((dot = strrchr (basename, '.')) != NULL)
     *dot = '\0';
   name = g_strconcat (basename, ".p12", NULL);
@@ -463,9 +438,7 @@ pst_store_view_dispose (GObject *object)
 {
   PstStoreView *self = PST_STORE_VIEW (object);
 
-  if (self->chooser != NULL)
-    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
-  g_clear_object (&self->chooser);
+  pst_file_chooser_clear (&self->chooser);
   g_clear_object (&self->keystore);
   g_clear_object (&self->entries);
   gtk_widget_dispose_template (GTK_WIDGET (self), PST_TYPE_STORE_VIEW);

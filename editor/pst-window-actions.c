@@ -31,14 +31,8 @@ new_chooser (PstWindow            *self,
   GtkFileChooserNative *chooser;
   g_autoptr(GtkFileFilter) filter = xml_filter ();
 
-  if (self->chooser != NULL)
-    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
-  g_clear_object (&self->chooser);
-
-  chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self), action, accept, _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  chooser = pst_file_chooser_replace (&self->chooser, GTK_WIDGET (self), title, action, accept);
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
-  self->chooser = chooser;
   return chooser;
 }
 

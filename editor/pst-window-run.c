@@ -140,7 +140,7 @@ static GTlsDatabase *
 test_trust (PstWindow *self)
 {
   PstConfig *config = pst_document_get_config (self->document);
-  g_autofree char *ca_path = g_build_filename (pst_config_get_directory (config), "devca.p12", NULL);
+  g_autofree char *ca_path = pst_document_dup_local_ca_path (self->document);
   const PstStoreRef *keystore = pst_config_get_keystore (config);
   g_autoptr(PstKeystore) store = NULL;
   g_autoptr(GError) error = NULL;

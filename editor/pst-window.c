@@ -40,6 +40,51 @@ pst_window_add_toast (PstWindow  *self,
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
 }
 
+/* File choosers (declared in pst-window.h for all of the editor's windows) */
+
+void
+pst_file_chooser_clear (GtkFileChooserNative **slot)
+{
+  g_return_if_fail (slot != NULL);
+
+  if (*slot != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (*slot));
+  g_clear_object (slot);
+}
+
+GtkFileChooserNative *
+pst_file_chooser_replace (GtkFileChooserNative **slot,
+                          GtkWidget             *owner,
+                          const char            *title,
+                          GtkFileChooserAction   action,
+                          const char            *accept)
+{
+  GtkRoot *root;
+
+  g_return_val_if_fail (slot != NULL, NULL);
+  g_return_val_if_fail (GTK_IS_WIDGET (owner), NULL);
+
+  pst_file_chooser_clear (slot);
+  /* A window is its own root; a page is transient for the window it is in. */
+  root = gtk_widget_get_root (owner);
+  *slot = gtk_file_chooser_native_new (title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                       action, accept, _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (*slot), TRUE);
+  return *slot;
+}
+
+char *
+pst_file_chooser_dup_path (GtkNativeDialog *dialog,
+                           int              response)
+{
+  g_autoptr(GFile) file = NULL;
+
+  if (response != GTK_RESPONSE_ACCEPT)
+    return NULL;
+  file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+  return file != NULL ? g_file_get_path (file) : NULL;
+}
+
 void
 pst_window_show_error (PstWindow  *self,
                        const char *heading,
@@ -419,9 +464,7 @@ pst_window_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->document, self);
   g_clear_object (&self->document);
   g_clear_object (&self->settings);
-  if (self->chooser != NULL)
-    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
-  g_clear_object (&self->chooser);
+  pst_file_chooser_clear (&self->chooser);
   gtk_widget_dispose_template (GTK_WIDGET (self), PST_TYPE_WINDOW);
   G_OBJECT_CLASS (pst_window_parent_class)->dispose (object);
 }

@@ -27,4 +27,19 @@ void         pst_window_show_page         (PstWindow      *self,
 void         pst_window_add_toast         (PstWindow      *self,
                                            const char     *message);
 
+/* The one modal file chooser a window or page keeps open at a time, for
+ * every window of the editor: pst_file_chooser_replace() destroys the one
+ * in *slot, if any, and puts a new one there, transient for owner's
+ * window (*slot keeps the reference); pst_file_chooser_clear() is for
+ * dispose; pst_file_chooser_dup_path() is the local path chosen, NULL
+ * unless one was accepted. */
+GtkFileChooserNative *pst_file_chooser_replace  (GtkFileChooserNative **slot,
+                                                 GtkWidget             *owner,
+                                                 const char            *title,
+                                                 GtkFileChooserAction   action,
+                                                 const char            *accept);
+void                  pst_file_chooser_clear    (GtkFileChooserNative **slot);
+char                 *pst_file_chooser_dup_path (GtkNativeDialog       *dialog,
+                                                 int                    response);
+
 G_END_DECLS

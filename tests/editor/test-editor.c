@@ -438,8 +438,9 @@ flag_set (gpointer data)
 }
 
 static void
-generate_through_dialog (Fixture    *fx,
-                         const char *names)
+generate_signed_through_dialog (Fixture    *fx,
+                                const char *names,
+                                guint       signer)
 {
   PstDocument *document = pst_window_get_document (fx->window);
   PstCertDialog *dialog;
@@ -449,9 +450,17 @@ generate_through_dialog (Fixture    *fx,
   g_signal_connect (dialog, "generated", G_CALLBACK (generated_cb), &generated);
   gtk_window_present (GTK_WINDOW (dialog));
   pst_cert_dialog_set_names (dialog, names);
+  adw_combo_row_set_selected (template_child (dialog, PST_TYPE_CERT_DIALOG, "signer_row"), signer);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "cert.generate", NULL));
   g_assert_true (wait_for (flag_set, &generated, 20000));
   iterate (20);
+}
+
+static void
+generate_through_dialog (Fixture    *fx,
+                         const char *names)
+{
+  generate_signed_through_dialog (fx, names, 0);   /* self-signed */
 }
 
 static void
@@ -480,6 +489,68 @@ test_generate_certificate (Fixture       *fx,
   g_assert_true (g_strv_contains ((const char * const *)sans, "IP:::1") ||
                  g_strv_contains ((const char * const *)sans, "IP:0:0:0:0:0:0:0:1"));
   g_assert_true (pst_store_entry_matches_host (entry, "127.0.0.1"));
+}
+
+/* "Signed by the local development CA": devca.p12 (with its 0600 password
+ * file) is made beside the configuration the first time and used again
+ * after that. */
+static void
+test_generate_with_local_ca (Fixture       *fx,
+                             gconstpointer  data)
+{
+  g_autofree char *store = g_build_filename (fx->dir, "keystore.p12", NULL);
+  g_autofree char *ca_path = g_build_filename (fx->dir, "devca.p12", NULL);
+  g_autofree char *ca_pw = g_build_filename (fx->dir, "devca.pw", NULL);
+  g_autofree char *ca_subject = NULL;
+  g_autofree char *ca_fingerprint = NULL;
+  const char *leaves[] = { "app.test", "api.localhost" };
+  GStatBuf st;
+
+  create_keystore (fx);
+  for (guint round = 0; round < G_N_ELEMENTS (leaves); round++)
+    {
+      g_autoptr(PstKeystore) ca_store = NULL;
+      g_autoptr(PstKeystore) keystore = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *fingerprint = NULL;
+      g_autofree char *subject = NULL;
+      g_autofree char *issuer = NULL;
+      PstStoreEntry *ca;
+      PstStoreEntry *entry;
+
+      generate_signed_through_dialog (fx, leaves[round], 1);
+
+      ca_store = pst_keystore_open (ca_path, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (pst_keystore_get_n_entries (ca_store), ==, 1);
+      ca = pst_keystore_get_entry (ca_store, 0);
+      g_assert_true (pst_store_entry_is_ca (ca));
+      g_assert_cmpint (pst_store_entry_get_kind (ca), ==, PST_ENTRY_KEY);
+      subject = pst_store_entry_dup_subject (ca);
+      fingerprint = pst_store_entry_dup_fingerprint (ca);
+      if (round == 0)
+        {
+          ca_subject = g_strdup (subject);
+          ca_fingerprint = g_strdup (fingerprint);
+          g_assert_cmpint (g_stat (ca_pw, &st), ==, 0);
+          g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+        }
+      else
+        g_assert_cmpstr (fingerprint, ==, ca_fingerprint);   /* the same CA again */
+
+      keystore = pst_keystore_open (store, NULL, &error);
+      g_assert_no_error (error);
+      /* Earlier leaves stay; the CA's certificate (of their chains) may
+       * also be listed on its own, as trusted, once the store is read back. */
+      for (guint i = 0; i < round; i++)
+        g_assert_nonnull (pst_keystore_lookup (keystore, leaves[i]));
+      entry = pst_keystore_lookup (keystore, leaves[round]);
+      g_assert_nonnull (entry);
+      g_assert_cmpint (pst_store_entry_get_kind (entry), ==, PST_ENTRY_KEY);
+      g_assert_false (pst_store_entry_is_ca (entry));
+      issuer = pst_store_entry_dup_issuer (entry);
+      g_assert_cmpstr (issuer, ==, ca_subject);
+    }
 }
 
 /* A JKS truststore made by keytool: every alias is listed, read-only, and
@@ -1032,6 +1103,8 @@ main (int argc, char **argv)
               fixture_setup, test_security_create, fixture_teardown);
   g_test_add ("/editor/generate-certificate", Fixture, NULL,
               fixture_setup, test_generate_certificate, fixture_teardown);
+  g_test_add ("/editor/generate-with-local-ca", Fixture, NULL,
+              fixture_setup, test_generate_with_local_ca, fixture_teardown);
   g_test_add_func ("/editor/jks-inspector", test_jks_inspector);
   g_test_add_func ("/editor/trust-server", test_trust_server);
   g_test_add ("/editor/undo-remove", Fixture, NULL,
