@@ -176,8 +176,8 @@ pst_config_load_text (PstConfig   *self,
   if (len > PST_CONFIG_MAX_SIZE)
     {
       g_set_error (error, PST_CONFIG_ERROR, PST_CONFIG_ERROR_MALFORMED,
-                   _("%s:1:1: error: the file is %" G_GSIZE_FORMAT " bytes, larger than the %d bytes a configuration may have"),
-                   self->display_path, len, PST_CONFIG_MAX_SIZE);
+                   _("%s:1:1: error: the file is %lu bytes, larger than the %d bytes a configuration may have"),
+                   self->display_path, (unsigned long) len, PST_CONFIG_MAX_SIZE);
       return FALSE;
     }
 

@@ -596,8 +596,8 @@ check_expiry (Check         *check,
       gint64 days = left / G_TIME_SPAN_DAY;
       if (days < EXPIRY_WARNING_DAYS)
         WARNING (line, "accept", service, "accept",
-                 _("the certificate for %s (alias “%s” in %s) expires in %" G_GINT64_FORMAT " days, on %s; renew it with “postern cert generate --keystore %s %s”"),
-                 host, alias, store, days, until, store, host);
+                 _("the certificate for %s (alias “%s” in %s) expires in %d days, on %s; renew it with “postern cert generate --keystore %s %s”"),
+                 host, alias, store, (int) days, until, store, host);
     }
 }
 

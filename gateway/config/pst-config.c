@@ -155,8 +155,8 @@ pst_config_new_from_file (const char  *path,
   if (st.st_size > PST_CONFIG_MAX_SIZE)
     {
       g_set_error (error, PST_CONFIG_ERROR, PST_CONFIG_ERROR_MALFORMED,
-                   _("%s:1:1: error: the file is %" G_GINT64_FORMAT " bytes, larger than the %d bytes a configuration may have"),
-                   path, (gint64)st.st_size, PST_CONFIG_MAX_SIZE);
+                   _("%s:1:1: error: the file is %lu bytes, larger than the %d bytes a configuration may have"),
+                   path, (unsigned long) st.st_size, PST_CONFIG_MAX_SIZE);
       return NULL;
     }
   if (!g_file_get_contents (path, &data, &len, &local_error))

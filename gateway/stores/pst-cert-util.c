@@ -153,9 +153,10 @@ pst_cert_format_validity (GDateTime *not_after)
   if (left <= 0)
     return g_strdup_printf ("%s (%s)", date, _("EXPIRED"));
   days = left / G_TIME_SPAN_DAY;
-  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s (expires in %" G_GINT64_FORMAT " day)",
-                                       "%s (expires in %" G_GINT64_FORMAT " days)", days),
-                          date, days);
+  /* (plain %d: xgettext cuts a msgid at a G_GINT64_FORMAT macro) */
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s (expires in %d day)",
+                                       "%s (expires in %d days)", (gulong) MIN (days, G_MAXINT)),
+                          date, (int) MIN (days, G_MAXINT));
 }
 
 /**
