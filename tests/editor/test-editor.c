@@ -593,11 +593,11 @@ test_jks_inspector (void)
   GListModel *entries;
   GtkRevealer *revealer;
 
-  if (g_find_program_in_path ("keytool") == NULL)
-    {
-      g_test_skip ("keytool is not installed");
-      return;
-    }
+  /* make check installs a JRE: a missing keytool is a failure, not a skip */
+  {
+    g_autofree char *keytool_path = g_find_program_in_path ("keytool");
+    g_assert_nonnull (keytool_path);
+  }
 
   keytool (dir, "-genkeypair", "-alias", "alpha", "-keyalg", "EC", "-groupname", "secp256r1",
            "-dname", "CN=alpha.example.test", "-validity", "30", "-storetype", "JKS",
@@ -880,11 +880,8 @@ test_run_and_test (void)
   PstWindow *window;
   guint16 backend_port, port;
 
-  if (g_getenv ("POSTERN_BINARY") == NULL && !g_file_test (PST_TEST_POSTERN, G_FILE_TEST_IS_EXECUTABLE))
-    {
-      g_test_skip ("postern is not built");
-      return;
-    }
+  /* the test depends on the postern target: it is always built */
+  g_assert_true (g_getenv ("POSTERN_BINARY") != NULL || g_file_test (PST_TEST_POSTERN, G_FILE_TEST_IS_EXECUTABLE));
   g_setenv ("POSTERN_BINARY", PST_TEST_POSTERN, FALSE);
 
   backend_entry = pst_cert_generate (&request, NULL, &error);
