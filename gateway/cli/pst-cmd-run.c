@@ -231,6 +231,7 @@ pst_cmd_run (int argc, char **argv)
   };
   Run run = { 0 };
 
+  g_set_prgname ("postern run");   /* for --help's usage line */
   context = g_option_context_new (NULL);
   g_option_context_set_summary (context, _("Run the gateway in the foreground. SIGINT/SIGTERM stop it, "
                                            "SIGHUP reloads the configuration and certificates."));
