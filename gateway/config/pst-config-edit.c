@@ -876,14 +876,11 @@ pst_config_set_property (PstConfig *self, const char *name, const char *value, G
   return commit (self, error);
 }
 
-gboolean
-pst_config_rename_property (PstConfig *self, const char *name, const char *new_name,
-                            GError **error)
+static gboolean
+rename_property (PstConfig *self, const char *name, const char *new_name,
+                 gboolean references, GError **error)
 {
   xmlNodePtr prop;
-
-  g_return_val_if_fail (PST_IS_CONFIG (self), FALSE);
-  g_return_val_if_fail (name != NULL, FALSE);
 
   if (!check_value (new_name, "property name", error))
     return FALSE;
@@ -900,8 +897,65 @@ pst_config_rename_property (PstConfig *self, const char *name, const char *new_n
                    _("a property “%s” exists already; choose another name"), new_name);
       return FALSE;
     }
+  if (references)
+    {
+      /* a name with a brace could not be referred to any more */
+      if (strpbrk (new_name, "${}") != NULL)
+        {
+          g_set_error (error, PST_CONFIG_ERROR, PST_CONFIG_ERROR_INVALID,
+                       _("“%s” cannot be used as ${name}; leave out “$”, “{” and “}”"),
+                       new_name);
+          return FALSE;
+        }
+      pst_config_rewrite_references (self, name, new_name);
+    }
   set_leaf (self, prop, "name", new_name, property_order);
   return commit (self, error);
+}
+
+/**
+ * pst_config_rename_property:
+ * @self: a config
+ * @name: the property's name
+ * @new_name: its new name
+ * @error: return location for a #PST_CONFIG_ERROR
+ *
+ * Renames the property only: `${name}` elsewhere keeps the old name (see
+ * pst_config_dup_property_uses() to warn about them).
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+pst_config_rename_property (PstConfig *self, const char *name, const char *new_name,
+                            GError **error)
+{
+  g_return_val_if_fail (PST_IS_CONFIG (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  return rename_property (self, name, new_name, FALSE, error);
+}
+
+/**
+ * pst_config_rename_property_and_references:
+ * @self: a config
+ * @name: the property's name
+ * @new_name: its new name
+ * @error: return location for a #PST_CONFIG_ERROR
+ *
+ * Renames the property and rewrites every `${name}` in the text of the
+ * configuration's elements to `${new_name}`, as one edit (one ::changed).
+ * Comments are left as written.
+ *
+ * Returns: %TRUE on success; on failure nothing changed
+ */
+gboolean
+pst_config_rename_property_and_references (PstConfig *self, const char *name,
+                                           const char *new_name, GError **error)
+{
+  g_return_val_if_fail (PST_IS_CONFIG (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  return rename_property (self, name, new_name, TRUE, error);
 }
 
 gboolean

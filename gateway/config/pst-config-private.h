@@ -59,6 +59,12 @@ xmlNodePtr pst_config_node_child    (xmlNodePtr   node,
 char     *pst_config_node_text      (xmlNodePtr   node);
 const char *pst_config_gateway_ns_uri (guint i);   /* NULL after the last */
 
+/* pst-config-uses.c: rewrites ${name} to ${new_name} in the text of
+ * every gateway element; returns how many were rewritten (no commit). */
+guint     pst_config_rewrite_references (PstConfig  *self,
+                                         const char *name,
+                                         const char *new_name);
+
 /* pst-config.c */
 void      pst_config_emit_changed   (PstConfig   *self);
 guint     pst_config_column         (PstConfig   *self,

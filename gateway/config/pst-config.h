@@ -133,6 +133,37 @@ gboolean     pst_config_rename_property    (PstConfig *self, const char *name,
 gboolean     pst_config_remove_property    (PstConfig *self, const char *name,
                                             GError **error);
 
+/* Where a global property is used: one per element whose text refers to
+ * it with ${name}.  owner is the service's name (NULL when it has none),
+ * the referring property's name, or for OTHER the top element below the
+ * root ("service-defaults", "keystore", "truststore", …); element is the
+ * path below the owner ("accept", "accept-options/ssl.encryption", "file"). */
+typedef enum {
+  PST_PROPERTY_USE_SERVICE,
+  PST_PROPERTY_USE_PROPERTY,
+  PST_PROPERTY_USE_OTHER,
+} PstPropertyUseKind;
+
+typedef struct {
+  PstPropertyUseKind  kind;
+  char               *owner;
+  char               *element;
+  guint               line;
+} PstPropertyUse;
+
+void         pst_property_use_free         (PstPropertyUse *use);
+/* translated, e.g. "service “echo”, accept (line 34)" */
+char        *pst_property_use_to_string    (const PstPropertyUse *use);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PstPropertyUse, pst_property_use_free)
+
+/* Array of PstPropertyUse in document order; empty when unused. */
+GPtrArray   *pst_config_dup_property_uses  (PstConfig *self, const char *name);
+/* Renames and rewrites every ${name} to ${new_name} in one edit. */
+gboolean     pst_config_rename_property_and_references (PstConfig *self,
+                                                        const char *name,
+                                                        const char *new_name,
+                                                        GError **error);
+
 typedef enum {
   PST_STORE_KIND_KEYSTORE,
   PST_STORE_KIND_TRUSTSTORE,
