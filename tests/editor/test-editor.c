@@ -1017,6 +1017,143 @@ test_undo_remove (Fixture       *fx,
   g_assert_cmpuint (pst_config_get_n_services (pst_document_get_config (document)), ==, n);
 }
 
+/* The first button below widget that activates action_name. */
+static GtkWidget *
+find_action_button (GtkWidget  *widget,
+                    const char *action_name)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (GTK_IS_BUTTON (child) &&
+          g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (child)), action_name) == 0)
+        return child;
+      found = find_action_button (child, action_name);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The dialog's button for a response, found by its label as shown. */
+static GtkWidget *
+find_labelled_button (GtkWidget  *widget,
+                      const char *label)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (GTK_IS_BUTTON (child) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (child)), label) == 0)
+        return child;
+      found = find_labelled_button (child, label);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+typedef struct {
+  GtkWindow        *parent;
+  AdwMessageDialog *dialog;
+} DialogSearch;
+
+static gboolean
+message_dialog_shown (gpointer data)
+{
+  DialogSearch *search = data;
+  g_autoptr(GListModel) toplevels = g_object_ref (gtk_window_get_toplevels ());
+
+  search->dialog = NULL;
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) toplevel = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (toplevel) && gtk_widget_get_visible (GTK_WIDGET (toplevel)) &&
+          gtk_window_get_transient_for (toplevel) == search->parent)
+        search->dialog = ADW_MESSAGE_DIALOG (toplevel);
+    }
+  return search->dialog != NULL;
+}
+
+static gboolean
+message_dialog_gone (gpointer data)
+{
+  return !message_dialog_shown (data);
+}
+
+/* Renaming a used property says where it is used, and "Rename and Update
+ * References" leaves no ${old} behind; removing it warns the same way. */
+static void
+test_rename_used_property (Fixture       *fx,
+                           gconstpointer  data)
+{
+  PstDocument *document = pst_window_get_document (fx->window);
+  PstPropertiesPage *page = template_child (fx->window, PST_TYPE_WINDOW, "properties_page");
+  DialogSearch search = { GTK_WINDOW (fx->window), NULL };
+  g_autofree char *xml = NULL;
+  GtkWidget *button, *entry;
+  const char *body;
+
+  g_assert_nonnull (strstr (fx->original, "${gateway.hostname}"));
+  button = find_action_button (GTK_WIDGET (page), "properties.rename");
+  g_assert_nonnull (button);
+  g_signal_emit_by_name (button, "clicked");
+  g_assert_true (wait_for (message_dialog_shown, &search, WAIT_MS));
+
+  body = adw_message_dialog_get_body (search.dialog);
+  g_assert_nonnull (strstr (body, "${gateway.hostname} is used in 1 place:"));
+  g_assert_nonnull (strstr (body, "service “echo”, accept (line 17)"));
+  g_assert_true (adw_message_dialog_has_response (search.dialog, "cancel"));
+  g_assert_true (adw_message_dialog_has_response (search.dialog, "rename-only"));
+  g_assert_true (adw_message_dialog_has_response (search.dialog, "rename-update"));
+
+  entry = adw_message_dialog_get_extra_child (search.dialog);
+  g_assert_true (GTK_IS_EDITABLE (entry));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (entry)), ==, "gateway.hostname");
+  /* the same name is no rename */
+  g_assert_false (adw_message_dialog_get_response_enabled (search.dialog, "rename-update"));
+  gtk_editable_set_text (GTK_EDITABLE (entry), "gateway.host");
+  g_assert_true (adw_message_dialog_get_response_enabled (search.dialog, "rename-update"));
+
+  /* nothing changed before the answer */
+  xml = pst_config_to_xml (pst_document_get_config (document), NULL);
+  g_assert_cmpstr (xml, ==, fx->original);
+  g_clear_pointer (&xml, g_free);
+
+  button = find_labelled_button (GTK_WIDGET (search.dialog), _("Rename and _Update References"));
+  g_assert_nonnull (button);
+  g_signal_emit_by_name (button, "clicked");
+  g_assert_true (wait_for (message_dialog_gone, &search, WAIT_MS));
+
+  xml = pst_config_to_xml (pst_document_get_config (document), NULL);
+  g_assert_null (strstr (xml, "gateway.hostname"));
+  g_assert_nonnull (strstr (xml, "<name>gateway.host</name>"));
+  g_assert_nonnull (strstr (xml, "<accept>ws://${gateway.host}:8000/echo</accept>"));
+  g_assert_nonnull (strstr (xml, "<!-- The echo service: its accept URL is what the test edits. -->"));
+  g_assert_true (pst_document_get_modified (document));
+  g_assert_cmpstr (pst_service_get_accept (pst_config_find_service (pst_document_get_config (document),
+                                                                    "echo"), 0),
+                   ==, "ws://localhost:8000/echo");
+  iterate (20);
+
+  /* Removing it warns; Cancel keeps it. */
+  button = find_action_button (GTK_WIDGET (page), "properties.remove");
+  g_assert_nonnull (button);
+  g_signal_emit_by_name (button, "clicked");
+  g_assert_true (wait_for (message_dialog_shown, &search, WAIT_MS));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (search.dialog),
+                            "service “echo”, accept (line 17)"));
+  g_signal_emit_by_name (find_labelled_button (GTK_WIDGET (search.dialog), _("_Cancel")), "clicked");
+  g_assert_true (wait_for (message_dialog_gone, &search, WAIT_MS));
+  g_assert_nonnull (pst_config_get_property_raw (pst_document_get_config (document), "gateway.host"));
+}
+
 static void
 test_open_malformed (void)
 {
@@ -1106,6 +1243,8 @@ main (int argc, char **argv)
   g_test_add_func ("/editor/trust-server", test_trust_server);
   g_test_add ("/editor/undo-remove", Fixture, NULL,
               fixture_setup, test_undo_remove, fixture_teardown);
+  g_test_add ("/editor/rename-used-property", Fixture, NULL,
+              fixture_setup, test_rename_used_property, fixture_teardown);
   g_test_add_func ("/editor/run-and-test", test_run_and_test);
   return g_test_run ();
 }
