@@ -1,55 +1,14 @@
-/* pst-connection.c: one accepted client: TLS with SNI, then HTTP/WebSocket
+/* pst-connection.c: one accepted client: deadlines, HTTP hand-off, its log lines
  * SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
-#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <gnutls/x509.h>
 #include <glib/gi18n-lib.h>
 
-#include "pst-client-hello.h"
-#include "pst-head-limit-stream.h"
-#include "pst-connection.h"
+#include "pst-connection-private.h"
 #include "pst-listener.h"
 #include "pst-proxy.h"
-
-#define HELLO_MAX        (16 * 1024 + 5)
-#define DEADLINE_MS      10000
-#define HEAD_LIMIT       (32 * 1024)   /* request line + headers */
-
-struct _PstConnection
-{
-  GObject            parent_instance;
-  PstListener       *listener;           /* owns us through its table */
-  GSocketConnection *socket_connection;  /* weak: SoupServer or the pump own it */
-  GSocketConnection *hold;               /* strong until SoupServer has it */
-  GIOStream         *tls;                /* weak, like the socket */
-  PstHeadLimitStream *head_limit;        /* weak pointer */
-  PstRuntime        *runtime;
-  GPtrArray         *routes;
-  GCancellable      *cancellable;
-  gboolean           use_tls;
-  char              *peer;
-  char              *sni;
-  char              *tls_info;           /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
-  char              *client_subject;
-  char              *service;
-  char              *backend;
-  guint              deadline_id;
-  guint              keepalive_id;
-  guint              peek_id;
-  gsize              peeked;
-  gint64             started_us;
-  gushort            close_code;
-  char              *close_reason;
-  guint64            bytes_in;
-  guint64            bytes_out;
-  gboolean           ended;
-  gboolean           upgraded;          /* a session owns the stream */
-  PstSessionShutdown session_shutdown;
-  gpointer           session;
-};
 
 G_DEFINE_TYPE (PstConnection, pst_connection, G_TYPE_OBJECT)
 
@@ -277,8 +236,8 @@ pst_connection_request_begins (PstConnection *self)
     pst_head_limit_stream_arm (self->head_limit);
 }
 
-static void
-hand_to_http (PstConnection *self, GIOStream *stream)
+void
+pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
 {
   PstRoute *first = g_ptr_array_index (self->routes, 0);
   g_autoptr(GError) error = NULL;
@@ -314,247 +273,15 @@ hand_to_http (PstConnection *self, GIOStream *stream)
   g_clear_object (&self->hold);
 }
 
-static char *
-dup_cert_subject (GTlsCertificate *cert)
-{
-  GByteArray *der = NULL;
-  gnutls_x509_crt_t crt;
-  gnutls_datum_t datum, dn = { NULL, 0 };
-  char *subject = NULL;
-
-  g_object_get (cert, "certificate", &der, NULL);
-  if (der == NULL)
-    return NULL;
-  datum.data = der->data;
-  datum.size = der->len;
-  if (gnutls_x509_crt_init (&crt) == 0)
-    {
-      if (gnutls_x509_crt_import (crt, &datum, GNUTLS_X509_FMT_DER) == 0 &&
-          gnutls_x509_crt_get_dn3 (crt, &dn, 0) == 0)
-        {
-          subject = g_strndup ((const char *) dn.data, dn.size);
-          gnutls_free (dn.data);
-        }
-      gnutls_x509_crt_deinit (crt);
-    }
-  g_byte_array_unref (der);
-  return subject;
-}
-
-static void
-handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr(PstConnection) self = user_data;
-  GTlsConnection *tls = G_TLS_CONNECTION (source);
-  g_autoptr(GError) error = NULL;
-  GTlsCertificate *peer_cert;
-  const char *version;
-
-  if (!g_tls_connection_handshake_finish (tls, result, &error))
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED))
-            g_message ("client %s: TLS handshake refused: no client certificate "
-                       "(ssl.verify-client is required)", self->peer);
-          else if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
-            g_message ("client %s: TLS handshake refused: the client certificate is not trusted "
-                       "by the truststore (import it with “postern cert import”)", self->peer);
-          else
-            {
-              /* After our certificate went out, a client that gives up is
-               * almost always one that does not trust it. */
-              PstRoute *route = g_ptr_array_index (self->routes, 0);
-              const char *host = self->sni ? self->sni : route->url->host;
-              gboolean v6 = strchr (host, ':') != NULL;
-
-              g_message ("client %s: TLS handshake failed (%s): the client most likely does not trust "
-                         "this gateway's certificate for “%s” — browsers: open https://%s%s%s:%u/ and accept "
-                         "it, or import the CA from /postern-ca.pem; other clients: give them the CA "
-                         "(postern cert export)",
-                         self->peer, error->message, host, v6 ? "[" : "", host, v6 ? "]" : "", route->url->port);
-            }
-        }
-      pst_connection_abort (self);
-      return;
-    }
-
-  switch (g_tls_connection_get_protocol_version (tls))
-    {
-    case G_TLS_PROTOCOL_VERSION_TLS_1_3: version = "TLSv1.3"; break;
-    case G_TLS_PROTOCOL_VERSION_TLS_1_2: version = "TLSv1.2"; break;
-    case G_TLS_PROTOCOL_VERSION_TLS_1_1: version = "TLSv1.1"; break;
-    case G_TLS_PROTOCOL_VERSION_TLS_1_0: version = "TLSv1.0"; break;
-    default: version = "TLS"; break;
-    }
-  {
-    g_autofree char *cipher = g_tls_connection_get_ciphersuite_name (tls);
-    self->tls_info = g_strdup_printf ("%s/%s", version, cipher ? cipher : "?");
-  }
-  peer_cert = g_tls_connection_get_peer_certificate (tls);
-  if (peer_cert != NULL)
-    self->client_subject = dup_cert_subject (peer_cert);
-
-  hand_to_http (self, G_IO_STREAM (tls));
-}
-
-static GTlsCertificate *
-choose_certificate (PstConnection *self)
-{
-  GTlsCertificate *cert = NULL;
-
-  if (self->sni != NULL)
-    cert = pst_runtime_lookup_certificate (self->runtime, self->sni);
-  /* No SNI (or an unknown name): the accept URLs' hosts, in order. */
-  for (guint i = 0; cert == NULL && i < self->routes->len; i++)
-    {
-      PstRoute *route = g_ptr_array_index (self->routes, i);
-      cert = pst_runtime_lookup_certificate (self->runtime, route->url->host);
-    }
-  return cert;
-}
-
-static gboolean
-accept_client_certificate_cb (GTlsConnection       *conn,
-                              GTlsCertificate      *peer_cert,
-                              GTlsCertificateFlags  errors,
-                              gpointer              user_data)
-{
-  PstConnection *self = user_data;
-  g_autofree char *subject = NULL;
-
-  /* GIO asks even for a certificate that verified (errors 0). */
-  if (errors == 0)
-    return TRUE;
-  subject = dup_cert_subject (peer_cert);
-  g_message ("client %s: client certificate “%s” refused: not issued by a certificate in the "
-             "truststore (flags 0x%x); add it with “postern cert import”",
-             self->peer, subject ? subject : "?", errors);
-  return FALSE;
-}
-
-static void
-start_tls (PstConnection *self)
-{
-  g_autoptr(GError) error = NULL;
-  GTlsCertificate *cert = choose_certificate (self);
-  GIOStream *tls;
-  PstRoute *route = g_ptr_array_index (self->routes, 0);
-  PstOptions *options = pst_service_get_accept_options (route->service);
-  const char *verify = pst_options_get_verify_client (options);
-  GTlsDatabase *trust = pst_runtime_get_trust (self->runtime);
-
-  if (cert == NULL)
-    {
-      g_message ("client %s: no certificate in the keystore for “%s”; closing", self->peer,
-                 self->sni ? self->sni : route->url->host);
-      pst_connection_abort (self);
-      return;
-    }
-  tls = g_tls_server_connection_new (G_IO_STREAM (self->socket_connection), cert, &error);
-  if (tls == NULL)
-    {
-      g_warning ("client %s: %s", self->peer, error->message);
-      pst_connection_abort (self);
-      return;
-    }
-  self->tls = tls;
-  if (g_strcmp0 (verify, "required") == 0)
-    g_object_set (tls, "authentication-mode", G_TLS_AUTHENTICATION_REQUIRED, NULL);
-  else if (g_strcmp0 (verify, "optional") == 0)
-    g_object_set (tls, "authentication-mode", G_TLS_AUTHENTICATION_REQUESTED, NULL);
-  if (trust != NULL)
-    g_tls_connection_set_database (G_TLS_CONNECTION (tls), trust);
-  g_signal_connect_object (tls, "accept-certificate", G_CALLBACK (accept_client_certificate_cb), self, 0);
-  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, self->cancellable,
-                                    handshake_cb, g_object_ref (self));
-  /* SoupServer and the pump hold the TLS stream from now on. */
-  g_object_unref (tls);
-}
-
-static gboolean
-peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data);
-
-static void
-schedule_peek (PstConnection *self, gboolean backoff);
-
-static gboolean
-peek_again_cb (gpointer user_data)
-{
-  PstConnection *self = user_data;
-
-  self->peek_id = 0;
-  schedule_peek (self, FALSE);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-schedule_peek (PstConnection *self, gboolean backoff)
-{
-  GSource *source;
-
-  if (backoff)
-    {
-      /* Readable but nothing new: the socket stays readable while we only
-       * peek, so wait a little instead of spinning. */
-      self->peek_id = g_timeout_add (5, peek_again_cb, self);
-      return;
-    }
-  source = g_socket_create_source (g_socket_connection_get_socket (self->socket_connection),
-                                   G_IO_IN | G_IO_HUP | G_IO_ERR, self->cancellable);
-  g_source_set_callback (source, (GSourceFunc) (void (*)(void)) peek_cb, self, NULL);
-  self->peek_id = g_source_attach (source, NULL);
-  g_source_unref (source);
-}
-
-static gboolean
-peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
-{
-  PstConnection *self = user_data;
-  guint8 buf[HELLO_MAX];
-  g_autofree char *sni = NULL;
-  gssize n;
-
-  self->peek_id = 0;
-  n = recv (g_socket_get_fd (socket), buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
-  if (n <= 0)
-    {
-      if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        schedule_peek (self, FALSE);
-      else
-        pst_connection_abort (self);
-      return G_SOURCE_REMOVE;
-    }
-  switch (pst_client_hello_parse (buf, n, &sni))
-    {
-    case PST_HELLO_NEED_MORE:
-      if ((gsize) n >= sizeof buf)
-        pst_connection_abort (self);
-      else
-        schedule_peek (self, (gsize) n == self->peeked);
-      self->peeked = n;
-      break;
-    case PST_HELLO_NOT_TLS:
-      g_message ("client %s: sent something that is not TLS to a secure port "
-                 "(use wss:// or https://, or disable ssl.encryption behind a TLS offloader)", self->peer);
-      pst_connection_abort (self);
-      break;
-    case PST_HELLO_OK:
-      self->sni = g_steal_pointer (&sni);
-      start_tls (self);
-      break;
-    }
-  return G_SOURCE_REMOVE;
-}
 
 void
 pst_connection_start (PstConnection *self)
 {
   self->deadline_id = g_timeout_add (DEADLINE_MS, deadline_cb, self);
   if (self->use_tls)
-    schedule_peek (self, FALSE);
+    pst_connection_start_tls (self);
   else
-    hand_to_http (self, G_IO_STREAM (self->socket_connection));
+    pst_connection_hand_to_http (self, G_IO_STREAM (self->socket_connection));
 }
 
 PstRoute *

@@ -1,0 +1,53 @@
+/* pst-connection-private.h: PstConnection's state, shared by its core and its TLS accept
+ * SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include "pst-connection.h"
+#include "pst-head-limit-stream.h"
+
+G_BEGIN_DECLS
+
+#define HELLO_MAX        (16 * 1024 + 5)
+#define DEADLINE_MS      10000
+#define HEAD_LIMIT       (32 * 1024)   /* request line + headers */
+
+struct _PstConnection
+{
+  GObject            parent_instance;
+  PstListener       *listener;           /* owns us through its table */
+  GSocketConnection *socket_connection;  /* weak: SoupServer or the pump own it */
+  GSocketConnection *hold;               /* strong until SoupServer has it */
+  GIOStream         *tls;                /* weak, like the socket */
+  PstHeadLimitStream *head_limit;        /* weak pointer */
+  PstRuntime        *runtime;
+  GPtrArray         *routes;
+  GCancellable      *cancellable;
+  gboolean           use_tls;
+  char              *peer;
+  char              *sni;
+  char              *tls_info;           /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
+  char              *client_subject;
+  char              *service;
+  char              *backend;
+  guint              deadline_id;
+  guint              keepalive_id;
+  guint              peek_id;
+  gsize              peeked;
+  gint64             started_us;
+  gushort            close_code;
+  char              *close_reason;
+  guint64            bytes_in;
+  guint64            bytes_out;
+  gboolean           ended;
+  gboolean           upgraded;          /* a session owns the stream */
+  PstSessionShutdown session_shutdown;
+  gpointer           session;
+};
+
+/* pst-connection.c: the decrypted (or plain) stream goes to SoupServer,
+ * or to a byte proxy for tcp/ssl accepts */
+void pst_connection_hand_to_http (PstConnection *self, GIOStream *stream);
+/* pst-connection-tls.c */
+void pst_connection_start_tls    (PstConnection *self);
+
+G_END_DECLS
