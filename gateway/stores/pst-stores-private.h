@@ -30,12 +30,22 @@ void              pst_pem_append                (GString *out, const char *label
 void              pst_store_set_wrong_password  (GError **error, const char *display_name,
                                                  const char *password, const char *password_file);
 
-/* pst-pkcs12.c */
+/* pst-pkcs12-read.c */
 gboolean          pst_pkcs12_parse              (GBytes *data, const char *password,
                                                  const char *display_name, const char *password_file,
                                                  GPtrArray *entries, GError **error);
+
+/* pst-pkcs12-write.c */
 GBytes           *pst_pkcs12_write              (GPtrArray *entries, const char *password,
                                                  GError **error);
+
+/* pst-pkcs12-crypto.c */
+#define PST_PKCS12_ITERATIONS 10000
+GBytes           *pst_pkcs12_pbes2_decrypt      (const gnutls_datum_t *epki, const char *password);
+GByteArray       *pst_pkcs12_pbes2_encrypt      (GByteArray *data, const char *password,
+                                                 GError **error);
+void              pst_pkcs12_mac_key            (const char *password, const guint8 *salt,
+                                                 gsize salt_len, guint iterations, guint8 out[32]);
 
 /* pst-pem.c */
 gboolean          pst_pem_parse                 (GBytes *data, const char *password,
