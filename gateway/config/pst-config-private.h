@@ -65,6 +65,69 @@ guint     pst_config_rewrite_references (PstConfig  *self,
                                          const char *name,
                                          const char *new_name);
 
+/* pst-config-edit-tree.c: whitespace-keeping libxml2 helpers shared by
+ * the pst-config-edit-*.c files. */
+extern const char * const pst_edit_service_order[];   /* canonical child order */
+extern const char * const pst_edit_root_order[];
+extern const char * const pst_edit_service_properties_order[];
+
+gboolean   pst_edit_is_blank_text       (xmlNodePtr          node);
+const char *pst_edit_indent_unit        (PstConfig          *self);
+xmlNodePtr pst_edit_first_element       (xmlNodePtr          parent);
+xmlNodePtr pst_edit_last_element        (xmlNodePtr          parent);
+xmlNodePtr pst_edit_block_start         (xmlNodePtr          node);
+xmlNodePtr pst_edit_new_text            (PstConfig          *self,
+                                         const char         *text);
+xmlNodePtr pst_edit_new_element         (PstConfig          *self,
+                                         xmlNodePtr          parent,
+                                         const char         *name,
+                                         const char         *text);
+void       pst_edit_insert_nodes_after  (xmlNodePtr          anchor,
+                                         xmlNodePtr         *nodes,
+                                         guint               n);
+void       pst_edit_insert_nodes_before (xmlNodePtr          anchor,
+                                         xmlNodePtr         *nodes,
+                                         guint               n);
+void       pst_edit_insert_child        (PstConfig          *self,
+                                         xmlNodePtr          parent,
+                                         xmlNodePtr          child,
+                                         xmlNodePtr          after);
+int        pst_edit_order_of            (const char * const *order,
+                                         const char         *name);
+void       pst_edit_insert_ordered      (PstConfig          *self,
+                                         xmlNodePtr          parent,
+                                         xmlNodePtr          child,
+                                         const char * const *order);
+void       pst_edit_remove_node         (xmlNodePtr          node);
+void       pst_edit_set_text            (PstConfig          *self,
+                                         xmlNodePtr          node,
+                                         const char         *text);
+xmlNodePtr pst_edit_find_or_add         (PstConfig          *self,
+                                         xmlNodePtr          parent,
+                                         const char         *name,
+                                         const char * const *order);
+void       pst_edit_set_leaf            (PstConfig          *self,
+                                         xmlNodePtr          parent,
+                                         const char         *name,
+                                         const char         *value,
+                                         const char * const *order);
+xmlNodePtr pst_edit_root                (PstConfig          *self);
+xmlNodePtr pst_edit_nth_child           (xmlNodePtr          parent,
+                                         const char         *name,
+                                         guint               n);
+
+/* pst-config-edit.c: what every edit shares */
+xmlNodePtr pst_edit_find_service        (PstConfig          *self,
+                                         guint               index,
+                                         GError            **error);
+gboolean   pst_edit_check_value         (const char         *value,
+                                         const char         *what,
+                                         GError            **error);
+gboolean   pst_edit_check_element_name  (const char         *name,
+                                         GError            **error);
+gboolean   pst_edit_commit              (PstConfig          *self,
+                                         GError            **error);
+
 /* pst-config.c */
 void      pst_config_emit_changed   (PstConfig   *self);
 guint     pst_config_column         (PstConfig   *self,
