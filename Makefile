@@ -11,9 +11,9 @@ DEBS := meson ninja-build pkg-config gcc libc6-dev gettext \
 	libgnutls28-dev gnutls-bin libtasn1-6-dev libgtk-4-dev libadwaita-1-dev \
 	desktop-file-utils appstream xvfb xauth dbus-daemon imagemagick \
 	python3 python3-websockets node-ws nodejs openssl curl \
-	openjdk-17-jre-headless libnss3-tools haproxy chromium procps
+	openjdk-17-jre-headless libnss3-tools haproxy chromium procps websockify
 
-.PHONY: all deps build run check clean screenshots
+.PHONY: all deps build run check clean screenshots bench
 
 all: build
 
@@ -42,6 +42,11 @@ check: build
 	  status=$$?; tail -n 40 $(BUILD)/check.log; \
 	  /usr/bin/python3 tests/summary.py $(BUILD)/meson-logs/testlog.json || status=1; \
 	  exit $$status
+
+# Postern against websockify, same machine, same back-end: ratios, not timings
+# in tests (see tests/bench/README.md). BENCH_ARGS=--quick for a smoke run.
+bench: build
+	/usr/bin/python3 tests/bench/bench.py --build $(BUILD) $(BENCH_ARGS)
 
 screenshots: build
 	tests/editor/screenshots.sh $(BUILD)
