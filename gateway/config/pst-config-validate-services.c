@@ -1,0 +1,256 @@
+/* pst-config-validate-services.c: checks of services and of their accept and connect URLs
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <string.h>
+#include <glib/gi18n-lib.h>
+
+#include "pst-config-private.h"
+#include "pst-config-validate-private.h"
+
+static const char *
+service_label (PstService *service)
+{
+  const char *name = pst_service_get_name (service);
+  return name != NULL && *name != '\0' ? name : _("(unnamed)");
+}
+
+/* ------------------------------------------------------------------ */
+/* URLs                                                                */
+
+static gboolean
+scheme_in (const char *scheme, const char * const *schemes)
+{
+  return g_strv_contains (schemes, scheme);
+}
+
+static const char * const echo_accepts[] = { "ws", "wss", NULL };
+static const char * const directory_accepts[] = { "http", "https", NULL };
+static const char * const proxy_accepts[] = { "ws", "wss", "tcp", "ssl", NULL };
+static const char * const proxy_connects[] = { "tcp", "ssl", "ws", "wss", NULL };
+
+static void
+check_accept (Check      *check,
+              PstService *service,
+              guint       i)
+{
+  const char *name = service_label (service);
+  const char *type = pst_service_get_service_type (service);
+  const char *text = pst_service_get_accept (service, i);
+  guint line = pst_service_get_accept_line (service, i);
+  PstOptions *options = pst_service_get_accept_options (service);
+  g_autoptr(PstUrl) url = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *endpoint = NULL;
+  g_autofree char *listener = NULL;
+  g_autofree char *bind_name = NULL;
+  const char *bind;
+  Claim *claim;
+  gboolean tls;
+  const char *verify;
+
+  if (strstr (text, "${") != NULL)
+    return;  /* undefined property, reported already */
+  if (*text == '\0')
+    {
+      ERROR (line, "accept", name, "accept",
+             _("<accept> is empty; write a URL such as ws://localhost:8000/echo"));
+      return;
+    }
+
+  url = pst_url_parse (text, &error);
+  if (url == NULL)
+    {
+      ERROR (line, "accept", name, "accept", "%s", error->message);
+      return;
+    }
+
+  if (g_strcmp0 (type, "echo") == 0 && !scheme_in (url->scheme, echo_accepts))
+    ERROR (line, "accept", name, "accept",
+           _("an echo service accepts only ws:// and wss://, not %s://; change the URL or the service type"),
+           url->scheme);
+  else if (g_strcmp0 (type, "directory") == 0 && !scheme_in (url->scheme, directory_accepts))
+    ERROR (line, "accept", name, "accept",
+           _("a directory service accepts only http:// and https://, not %s://; change the URL or the service type"),
+           url->scheme);
+  else if (g_strcmp0 (type, "proxy") == 0 && !scheme_in (url->scheme, proxy_accepts))
+    ERROR (line, "accept", name, "accept",
+           _("a proxy service accepts only ws://, wss://, tcp:// and ssl://, not %s://; change the URL"),
+           url->scheme);
+
+  tls = url->secure && pst_options_get_ssl_encryption (options);
+  verify = pst_options_get_verify_client (options);
+
+  if (tls)
+    {
+      Claim *host = pst_check_claim_new (name, url->host, line);
+      check->needs_keystore = TRUE;
+      g_ptr_array_add (check->secure_hosts, host);
+      if (check->config->keystore.file == NULL)
+        ERROR (line, "accept", name, "accept",
+               _("%s needs a certificate but there is no <security><keystore>; add one (postern cert generate --keystore keystore.db %s makes it) or set ssl.encryption to disabled when a TLS offloader sits in front"),
+               text, url->host);
+    }
+
+  if (strcmp (verify, "none") != 0)
+    {
+      guint vline = pst_options_get_line (options, "ssl.verify-client");
+      if (!tls)
+        ERROR (vline, "ssl.verify-client", name, "ssl.verify-client",
+               _("ssl.verify-client is set but %s is not a TLS accept%s; client certificates need wss://, https:// or ssl:// with encryption enabled, so remove the option or change the URL"),
+               text, url->secure ? _(" (ssl.encryption is disabled)") : "");
+      else
+        {
+          check->needs_truststore = TRUE;
+          if (check->config->truststore.file == NULL)
+            ERROR (vline, "ssl.verify-client", name, "ssl.verify-client",
+                   _("ssl.verify-client is “%s” but there is no <security><truststore> to verify client certificates against; add a truststore holding the clients’ CA"),
+                   verify);
+        }
+    }
+
+  /* Two services on the same URL: the second would never see a request. */
+  /* Host names are case-insensitive: keys use the lower-case form. */
+  {
+    char *lower = g_ascii_strdown (url->host, -1);
+    g_free (url->host);
+    url->host = lower;
+  }
+  endpoint = pst_url_to_string (url);
+  claim = g_hash_table_lookup (check->endpoints, endpoint);
+  if (claim != NULL)
+    ERROR (line, "accept", name, "accept",
+           _("%s is already accepted by service “%s” on line %u; give one of them another port or path"),
+           endpoint, claim->service, claim->line);
+  else
+    g_hash_table_insert (check->endpoints, g_strdup (endpoint),
+                         pst_check_claim_new (name, endpoint, line));
+
+  /* One listener is either TLS or plain, and has one client-certificate mode. */
+  bind_name = g_strdup_printf ("%s.bind", url->scheme);
+  bind = pst_options_get (options, bind_name);
+  if (bind != NULL && pst_check_bind_is_valid (bind))
+    listener = strchr (bind, ':') != NULL ? g_strdup (bind) : g_strdup_printf ("*:%s", bind);
+  else
+    listener = pst_url_dup_authority (url);
+  claim = g_hash_table_lookup (check->listeners, listener);
+  if (claim == NULL)
+    {
+      claim = pst_check_claim_new (name, text, line);
+      claim->tls = tls;
+      claim->verify_client = g_strdup (verify);
+      g_hash_table_insert (check->listeners, g_strdup (listener), claim);
+    }
+  else if (claim->tls != tls)
+    ERROR (line, "accept", name, "accept",
+           _("%s is %s but %s (service “%s”, line %u) uses the same address %s %s; one port cannot be both, so use another port (or set ssl.encryption to disabled on the secure one behind a TLS offloader)"),
+           text, tls ? _("TLS") : _("plain"), claim->value, claim->service, claim->line, listener,
+           claim->tls ? _("with TLS") : _("without TLS"));
+  else if (tls && g_strcmp0 (claim->verify_client, verify) != 0)
+    ERROR (line, "accept", name, "accept",
+           _("%s has ssl.verify-client “%s” but %s (service “%s”, line %u) on the same address %s has “%s”; the TLS handshake happens before the path is known, so use the same value or another port"),
+           text, verify, claim->value, claim->service, claim->line, listener, claim->verify_client);
+}
+
+static void
+check_connect (Check      *check,
+               PstService *service,
+               guint       i)
+{
+  const char *name = service_label (service);
+  const char *type = pst_service_get_service_type (service);
+  const char *text = pst_service_get_connect (service, i);
+  guint line = pst_service_get_connect_line (service, i);
+  g_autoptr(PstUrl) url = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (g_strcmp0 (type, "echo") == 0 || g_strcmp0 (type, "directory") == 0)
+    {
+      ERROR (line, "connect", name, "connect",
+             _("%s services do not connect anywhere; remove this <connect> or make the service a proxy"),
+             type);
+      return;
+    }
+  if (strstr (text, "${") != NULL)
+    return;
+  url = pst_url_parse (text, &error);
+  if (url == NULL)
+    {
+      ERROR (line, "connect", name, "connect", "%s", error->message);
+      return;
+    }
+  if (g_strcmp0 (type, "proxy") == 0 && !scheme_in (url->scheme, proxy_connects))
+    ERROR (line, "connect", name, "connect",
+           _("a proxy connects over tcp://, ssl://, ws:// or wss://, not %s://; change the URL"),
+           url->scheme);
+}
+
+void
+pst_check_service (Check      *check,
+                   PstService *service)
+{
+  const char *name = service_label (service);
+  const char *type = pst_service_get_service_type (service);
+  guint line = pst_service_get_line (service);
+  const char * const *origins;
+
+  if (pst_service_get_name (service) == NULL || *pst_service_get_name (service) == '\0')
+    WARNING (line, "service", NULL, "name",
+             _("this service has no <name>; add one so that logs and the editor can tell services apart"));
+
+  if (type == NULL || *type == '\0')
+    ERROR (line, "service", name, "type",
+           _("service “%s” has no <type>; add <type>echo</type>, <type>directory</type> or <type>proxy</type>"),
+           name);
+  else if (strstr (type, "${") == NULL &&
+           strcmp (type, "echo") != 0 && strcmp (type, "directory") != 0 && strcmp (type, "proxy") != 0)
+    ERROR (pst_service_get_type_line (service), "type", name, "type",
+           _("unknown service type “%s”; Postern knows echo, directory and proxy"), type);
+
+  if (pst_service_get_n_accepts (service) == 0)
+    ERROR (line, "service", name, "accept",
+           _("service “%s” has no <accept>; add the URL it should listen on, e.g. ws://localhost:8000/%s"),
+           name, name);
+  for (guint i = 0; i < pst_service_get_n_accepts (service); i++)
+    check_accept (check, service, i);
+
+  if (g_strcmp0 (type, "proxy") == 0 && pst_service_get_n_connects (service) == 0)
+    ERROR (line, "service", name, "connect",
+           _("proxy service “%s” has no <connect>; add the back-end it forwards to, e.g. <connect>tcp://localhost:5000</connect>"),
+           name);
+  for (guint i = 0; i < pst_service_get_n_connects (service); i++)
+    check_connect (check, service, i);
+
+  pst_check_option_values (check, pst_service_get_accept_options (service), name);
+  pst_check_option_values (check, pst_service_get_connect_options (service), name);
+  pst_check_tls_setting (check, pst_service_get_accept_options (service), "ssl.protocols", name);
+  pst_check_tls_setting (check, pst_service_get_accept_options (service), "ssl.ciphers", name);
+  pst_check_tls_setting (check, pst_service_get_connect_options (service), "ssl.protocols", name);
+  pst_check_tls_setting (check, pst_service_get_connect_options (service), "ssl.ciphers", name);
+
+  if (g_strcmp0 (type, "directory") == 0)
+    {
+      g_autofree char *dir = pst_service_dup_resolved_path (service, "directory");
+      if (dir == NULL)
+        ERROR (line, "service", name, "directory",
+               _("directory service “%s” has no <properties><directory>; add the folder to serve"),
+               name);
+      else if (strstr (dir, "${") == NULL && !g_file_test (dir, G_FILE_TEST_IS_DIR))
+        WARNING (pst_service_get_property_line (service, "directory"), "directory", name, "directory",
+                 _("the folder %s does not exist (yet); requests will get 404 until it does"), dir);
+    }
+
+  origins = pst_service_get_allow_origins (service);
+  for (guint i = 0; origins != NULL && origins[i] != NULL; i++)
+    {
+      g_autoptr(PstUrl) url = NULL;
+      if (strcmp (origins[i], "*") == 0 || strstr (origins[i], "${") != NULL)
+        continue;
+      url = pst_url_parse (origins[i], NULL);
+      if (url == NULL || (strcmp (url->scheme, "http") != 0 && strcmp (url->scheme, "https") != 0) ||
+          strcmp (url->path, "/") != 0)
+        ERROR (line, "cross-site-constraint", name, "allow-origin",
+               _("allow-origin “%s” is not an origin; write “*” or scheme://host[:port] with http or https and no path"),
+               origins[i]);
+    }
+}
