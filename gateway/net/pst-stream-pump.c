@@ -23,6 +23,7 @@ struct _PstStreamPump
   gsize              high_water;
   guint8            *rbuf;
   gboolean           reading, paused, started, stopped, closing, closed;
+  GSource           *read_source;   /* pollable streams: watching for input */
   GQueue             out_q;
   gsize              queued;
   gboolean           writing, congested;
@@ -31,6 +32,7 @@ struct _PstStreamPump
 };
 
 static void read_more (PstStreamPump *self);
+static void stop_watching (PstStreamPump *self);
 static void write_more (PstStreamPump *self);
 
 PstStreamPump *
@@ -83,8 +85,26 @@ finish_close (PstStreamPump *self)
   if (self->closed)
     return;
   self->closed = TRUE;
+  stop_watching (self);
   g_cancellable_cancel (self->cancellable);
   g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL, closed_cb, pst_stream_pump_ref (self));
+}
+
+/* FALSE when reading ended (EOF or error; the owner is told). */
+static gboolean
+got_bytes (PstStreamPump *self, gssize n, const GError *error)
+{
+  if (n <= 0)
+    {
+      self->stopped = TRUE;
+      if (self->sink.eof != NULL)
+        self->sink.eof (self, error, self->user_data);
+      return FALSE;
+    }
+  self->bytes_in += n;
+  if (self->sink.data != NULL)
+    self->sink.data (self, self->rbuf, n, self->user_data);
+  return TRUE;
 }
 
 static void
@@ -101,26 +121,68 @@ read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       pst_stream_pump_unref (self);
       return;
     }
-  if (n <= 0)
-    {
-      self->stopped = TRUE;
-      if (self->sink.eof != NULL)
-        self->sink.eof (self, error, self->user_data);
-      pst_stream_pump_unref (self);
-      return;
-    }
-  self->bytes_in += n;
-  if (self->sink.data != NULL)
-    self->sink.data (self, self->rbuf, n, self->user_data);
-  read_more (self);
+  if (got_bytes (self, n, error))
+    read_more (self);
   pst_stream_pump_unref (self);
+}
+
+static gboolean
+can_read (PstStreamPump *self)
+{
+  return !self->paused && !self->stopped && !self->closing && !self->closed && self->started;
+}
+
+static void
+stop_watching (PstStreamPump *self)
+{
+  if (self->read_source == NULL)
+    return;
+  g_source_destroy (self->read_source);
+  g_clear_pointer (&self->read_source, g_source_unref);
+}
+
+/* As in PstWebsocket: on pollable streams, one watch while reading and
+ * reads until the stream would block, not one async read per chunk. */
+static gboolean
+readable_cb (GObject *stream, gpointer user_data)
+{
+  PstStreamPump *self = user_data;
+  GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (self->stream));
+
+  for (int i = 0; i < 8; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n;
+
+      if (!can_read (self))
+        break;
+      n = g_pollable_input_stream_read_nonblocking (in, self->rbuf, READ_SIZE, NULL, &error);
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return G_SOURCE_CONTINUE;
+      if (!got_bytes (self, n, error))
+        break;
+    }
+  if (can_read (self) && self->read_source != NULL)
+    return G_SOURCE_CONTINUE;
+  stop_watching (self);
+  return G_SOURCE_REMOVE;
 }
 
 static void
 read_more (PstStreamPump *self)
 {
-  if (self->reading || self->paused || self->stopped || self->closing || !self->started)
+  GInputStream *in = g_io_stream_get_input_stream (self->stream);
+
+  if (self->reading || self->read_source != NULL || !can_read (self))
     return;
+  if (G_IS_POLLABLE_INPUT_STREAM (in) && g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (in)))
+    {
+      self->read_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (in), NULL);
+      g_source_set_callback (self->read_source, (GSourceFunc) (void (*)(void)) readable_cb,
+                             pst_stream_pump_ref (self), (GDestroyNotify) pst_stream_pump_unref);
+      g_source_attach (self->read_source, g_main_context_get_thread_default ());
+      return;
+    }
   self->reading = TRUE;
   g_input_stream_read_async (g_io_stream_get_input_stream (self->stream), self->rbuf, READ_SIZE,
                              G_PRIORITY_DEFAULT, self->cancellable, read_cb, pst_stream_pump_ref (self));

@@ -25,7 +25,8 @@ struct _PstWebsocket
 
   /* reader */
   guint8     *rbuf;
-  gboolean    reading;
+  gboolean    reading;         /* an async read is pending */
+  GSource    *read_source;     /* pollable streams: watching for input */
   gboolean    paused;
   gboolean    started;
   ParseState  state;
@@ -81,6 +82,7 @@ void pst_ws_queue_close_frame (PstWebsocket *self, gushort code, const char *rea
 void pst_ws_shutdown_stream   (PstWebsocket *self);
 /* reader (pst-websocket-read.c) */
 void pst_ws_read_more         (PstWebsocket *self);
+void pst_ws_stop_watching     (PstWebsocket *self);
 /* writer (pst-websocket-write.c) */
 void pst_ws_write_more        (PstWebsocket *self);
 

@@ -124,6 +124,7 @@ pst_ws_shutdown_stream (PstWebsocket *self)
   if (self->shutting_down)
     return;
   self->shutting_down = TRUE;
+  pst_ws_stop_watching (self);
   g_cancellable_cancel (self->cancellable);
   g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL,
                            stream_closed_cb, pst_websocket_ref (self));
