@@ -27,6 +27,8 @@ struct _PstWebsocket
   guint8     *rbuf;
   gboolean    reading;         /* an async read is pending */
   GSource    *read_source;     /* pollable streams: watching for input */
+  GSource    *write_source;    /* pollable streams: waiting to write */
+  gboolean    in_write;        /* pst_ws_write_more is on the stack */
   gboolean    paused;
   gboolean    started;
   ParseState  state;

@@ -234,10 +234,11 @@ readable_cb (GObject *stream, gpointer user_data)
 void
 pst_ws_stop_watching (PstWebsocket *self)
 {
-  if (self->read_source == NULL)
-    return;
-  g_source_destroy (self->read_source);
-  g_clear_pointer (&self->read_source, g_source_unref);
+  if (self->read_source != NULL)
+    {
+      g_source_destroy (self->read_source);
+      g_clear_pointer (&self->read_source, g_source_unref);
+    }
 }
 
 static void

@@ -125,6 +125,11 @@ pst_ws_shutdown_stream (PstWebsocket *self)
     return;
   self->shutting_down = TRUE;
   pst_ws_stop_watching (self);
+  if (self->write_source != NULL)
+    {
+      g_source_destroy (self->write_source);
+      g_clear_pointer (&self->write_source, g_source_unref);
+    }
   g_cancellable_cancel (self->cancellable);
   g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL,
                            stream_closed_cb, pst_websocket_ref (self));
