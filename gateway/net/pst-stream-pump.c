@@ -24,6 +24,8 @@ struct _PstStreamPump
   guint8            *rbuf;
   gboolean           reading, paused, started, stopped, closing, closed;
   GSource           *read_source;   /* pollable streams: watching for input */
+  GSource           *write_source;  /* pollable streams: waiting to write */
+  gboolean           in_write;      /* write_more is on the stack */
   GQueue             out_q;
   gsize              queued;
   gboolean           writing, congested;
@@ -86,6 +88,11 @@ finish_close (PstStreamPump *self)
     return;
   self->closed = TRUE;
   stop_watching (self);
+  if (self->write_source != NULL)
+    {
+      g_source_destroy (self->write_source);
+      g_clear_pointer (&self->write_source, g_source_unref);
+    }
   g_cancellable_cancel (self->cancellable);
   g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL, closed_cb, pst_stream_pump_ref (self));
 }
@@ -209,28 +216,30 @@ pst_stream_pump_resume (PstStreamPump *self)
 }
 
 static void
-writev_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+write_failed (PstStreamPump *self, const GError *error)
 {
-  PstStreamPump *self = user_data;
-  g_autoptr(GError) error = NULL;
-  gsize written = 0;
+  g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);
+  self->queued = 0;
+  if (!self->closed && self->sink.failed != NULL)
+    self->sink.failed (self, error, self->user_data);
+  finish_close (self);
+}
 
-  self->writing = FALSE;
-  if (!g_output_stream_writev_all_finish (G_OUTPUT_STREAM (source), result, &written, &error))
-    {
-      g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);
-      self->queued = 0;
-      if (!self->closed && self->sink.failed != NULL)
-        self->sink.failed (self, error, self->user_data);
-      finish_close (self);
-      pst_stream_pump_unref (self);
-      return;
-    }
+/* Drop what was written (whole buffers in order, and part of the next). */
+static void
+consumed (PstStreamPump *self, gsize written)
+{
   self->bytes_out += written;
   while (written > 0)
     {
       GBytes *head = g_queue_pop_head (&self->out_q);
       gsize len = g_bytes_get_size (head);
+
+      if (len > written)
+        {
+          g_queue_push_head (&self->out_q, g_bytes_new_from_bytes (head, written, len - written));
+          len = written;
+        }
       written -= len;
       self->queued -= len;
       g_bytes_unref (head);
@@ -241,16 +250,88 @@ writev_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       if (self->sink.drained != NULL && !self->closed)
         self->sink.drained (self, self->user_data);
     }
-  write_more (self);
-  pst_stream_pump_unref (self);
 }
 
 static void
-write_more (PstStreamPump *self)
+writev_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PstStreamPump *self = user_data;
+  g_autoptr(GError) error = NULL;
+  gsize written = 0;
+
+  self->writing = FALSE;
+  if (!g_output_stream_writev_all_finish (G_OUTPUT_STREAM (source), result, &written, &error))
+    write_failed (self, error);
+  else
+    {
+      consumed (self, written);
+      write_more (self);
+    }
+  pst_stream_pump_unref (self);
+}
+
+static gboolean
+writable_cb (GObject *stream, gpointer user_data)
+{
+  PstStreamPump *self = user_data;
+
+  g_clear_pointer (&self->write_source, g_source_unref);
+  write_more (self);
+  return G_SOURCE_REMOVE;
+}
+
+static guint
+gather (PstStreamPump *self)
 {
   guint n = 0;
 
-  if (self->writing || self->closed)
+  for (GList *l = self->out_q.head; l != NULL && n < MAX_IOV; l = l->next, n++)
+    {
+      gsize len;
+      self->iov[n].buffer = g_bytes_get_data (l->data, &len);
+      self->iov[n].size = len;
+    }
+  return n;
+}
+
+/* As in PstWebsocket: pollable outputs are written at once until they
+ * would block, then one watch waits for room. */
+static void
+write_more (PstStreamPump *self)
+{
+  GOutputStream *out = g_io_stream_get_output_stream (self->stream);
+  gboolean pollable = G_IS_POLLABLE_OUTPUT_STREAM (out) &&
+                      g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (out));
+
+  if (self->writing || self->write_source != NULL || self->closed || self->in_write)
+    return;
+  self->in_write = TRUE;
+  while (pollable && !g_queue_is_empty (&self->out_q) && !self->closed)
+    {
+      g_autoptr(GError) error = NULL;
+      gsize written = 0;
+      GPollableReturn ret = g_pollable_output_stream_writev_nonblocking (G_POLLABLE_OUTPUT_STREAM (out),
+                                                                          self->iov, gather (self),
+                                                                          &written, NULL, &error);
+      if (ret == G_POLLABLE_RETURN_WOULD_BLOCK)
+        {
+          self->write_source = g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (out), NULL);
+          g_source_set_callback (self->write_source, (GSourceFunc) (void (*)(void)) writable_cb,
+                                 pst_stream_pump_ref (self), (GDestroyNotify) pst_stream_pump_unref);
+          g_source_attach (self->write_source, g_main_context_get_thread_default ());
+          self->in_write = FALSE;
+          return;
+        }
+      if (ret == G_POLLABLE_RETURN_FAILED)
+        {
+          self->in_write = FALSE;
+          write_failed (self, error);
+          return;
+        }
+      consumed (self, written);   /* may queue more (drained → the other side writes) */
+    }
+  self->in_write = FALSE;
+  if (self->closed)
     return;
   if (g_queue_is_empty (&self->out_q))
     {
@@ -258,16 +339,9 @@ write_more (PstStreamPump *self)
         finish_close (self);
       return;
     }
-  for (GList *l = self->out_q.head; l != NULL && n < MAX_IOV; l = l->next, n++)
-    {
-      gsize len;
-      self->iov[n].buffer = g_bytes_get_data (l->data, &len);
-      self->iov[n].size = len;
-    }
   self->writing = TRUE;
-  g_output_stream_writev_all_async (g_io_stream_get_output_stream (self->stream), self->iov, n,
-                                    G_PRIORITY_DEFAULT, self->cancellable, writev_cb,
-                                    pst_stream_pump_ref (self));
+  g_output_stream_writev_all_async (out, self->iov, gather (self), G_PRIORITY_DEFAULT,
+                                    self->cancellable, writev_cb, pst_stream_pump_ref (self));
 }
 
 void
