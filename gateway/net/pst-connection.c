@@ -20,6 +20,20 @@ pst_route_free (PstRoute *route)
   g_free (route);
 }
 
+void
+pst_route_websocket_options (PstRoute *route, gboolean server, PstWebsocketOptions *options)
+{
+  PstOptions *accept = pst_service_get_accept_options (route->service);
+  guint64 max = 0, inactivity = 0;
+
+  pst_options_get_size (accept, "ws.maximum.message.size", 0, &max);
+  pst_options_get_duration_ms (accept, "ws.inactivity.timeout", 0, &inactivity);
+  options->server = server;
+  options->max_message_size = max;
+  options->inactivity_ms = (guint) MIN (inactivity, G_MAXUINT);
+  options->high_water = 1024 * 1024;
+}
+
 static void
 pst_connection_finalize (GObject *object)
 {

@@ -5,6 +5,7 @@
 #include <gio/gio.h>
 #include <libsoup/soup.h>
 #include "pst-runtime.h"
+#include "pst-websocket.h"
 
 G_BEGIN_DECLS
 
@@ -18,6 +19,9 @@ typedef struct {
 } PstRoute;
 
 void pst_route_free (PstRoute *route);
+/* The WebSocket limits of a route's accept options (maximum message size,
+ * inactivity timeout) for a PstWebsocket on that route. */
+void pst_route_websocket_options (PstRoute *route, gboolean server, PstWebsocketOptions *options);
 
 #define PST_TYPE_CONNECTION (pst_connection_get_type ())
 G_DECLARE_FINAL_TYPE (PstConnection, pst_connection, PST, CONNECTION, GObject)

@@ -61,21 +61,6 @@ static const PstWebsocketSink echo_sink = {
 };
 
 void
-pst_route_websocket_options (PstRoute *route, gboolean server, gpointer out)
-{
-  PstWebsocketOptions *options = out;
-  PstOptions *accept = pst_service_get_accept_options (route->service);
-  guint64 max = 0, inactivity = 0;
-
-  pst_options_get_size (accept, "ws.maximum.message.size", 0, &max);
-  pst_options_get_duration_ms (accept, "ws.inactivity.timeout", 0, &inactivity);
-  options->server = server;
-  options->max_message_size = max;
-  options->inactivity_ms = (guint) MIN (inactivity, G_MAXUINT);
-  options->high_water = 1024 * 1024;
-}
-
-void
 pst_echo_start (PstConnection *conn, PstRoute *route, GIOStream *stream)
 {
   PstWebsocketOptions options = { 0 };

@@ -9,7 +9,4 @@ G_BEGIN_DECLS
 /* Runs the echo service on an upgraded stream; the connection logs it. */
 void pst_echo_start (PstConnection *conn, PstRoute *route, GIOStream *stream);
 
-/* WebSocket limits of a route's accept options */
-void pst_route_websocket_options (PstRoute *route, gboolean server, gpointer options /* PstWebsocketOptions* */);
-
 G_END_DECLS
