@@ -240,7 +240,7 @@ static const PstWebsocketSink backend_ws_sink = {
 /* ---- byte sides ---------------------------------------------------------- */
 
 static void
-pump_data (PstStreamPump *pump, const guint8 *data, gsize len, gpointer user_data)
+pump_data (PstStreamPump *pump, guint8 *data, gsize len, gpointer user_data)
 {
   Proxy *proxy = user_data;
 

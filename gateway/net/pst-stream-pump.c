@@ -220,7 +220,7 @@ write_failed (PstStreamPump *self, const GError *error)
 {
   g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);
   self->queued = 0;
-  if (!self->closed && self->sink.failed != NULL)
+  if (!self->closed && error != NULL && self->sink.failed != NULL)
     self->sink.failed (self, error, self->user_data);
   finish_close (self);
 }
@@ -250,6 +250,8 @@ consumed (PstStreamPump *self, gsize written)
       if (self->sink.drained != NULL && !self->closed)
         self->sink.drained (self, self->user_data);
     }
+  if (self->queued == 0 && self->sink.empty != NULL && !self->closed)
+    self->sink.empty (self, self->user_data);
 }
 
 static void
@@ -260,7 +262,8 @@ writev_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   gsize written = 0;
 
   self->writing = FALSE;
-  if (!g_output_stream_writev_all_finish (G_OUTPUT_STREAM (source), result, &written, &error))
+  if (!g_output_stream_writev_all_finish (G_OUTPUT_STREAM (source), result, &written, &error) ||
+      self->closed)
     write_failed (self, error);
   else
     {
@@ -349,11 +352,52 @@ pst_stream_pump_write (PstStreamPump *self, const guint8 *data, gsize len)
 {
   if (len == 0 || self->closing || self->closed)
     return;
-  g_queue_push_tail (&self->out_q, g_bytes_new (data, len));
+  {
+    g_autoptr(GBytes) bytes = g_bytes_new (data, len);
+    pst_stream_pump_write_bytes (self, bytes);
+  }
+}
+
+/* Takes a reference: the caller's buffer is queued as it is. */
+void
+pst_stream_pump_write_bytes (PstStreamPump *self, GBytes *bytes)
+{
+  gsize len = g_bytes_get_size (bytes);
+
+  if (len == 0 || self->closing || self->closed)
+    return;
+  g_queue_push_tail (&self->out_q, g_bytes_ref (bytes));
   self->queued += len;
   if (self->queued >= self->high_water)
     self->congested = TRUE;
   write_more (self);
+}
+
+gsize
+pst_stream_pump_get_queued (PstStreamPump *self)
+{
+  return self->queued;
+}
+
+void
+pst_stream_pump_stop (PstStreamPump *self)
+{
+  memset (&self->sink, 0, sizeof self->sink);
+  self->closed = self->stopped = TRUE;
+  stop_watching (self);
+  if (self->write_source != NULL)
+    {
+      g_source_destroy (self->write_source);
+      g_clear_pointer (&self->write_source, g_source_unref);
+    }
+  /* An async write in flight still points into the queue: it is dropped
+   * when that write returns. */
+  if (!self->writing)
+    {
+      g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);
+      self->queued = 0;
+    }
+  g_cancellable_cancel (self->cancellable);
 }
 
 gboolean

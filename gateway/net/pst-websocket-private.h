@@ -2,12 +2,11 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include "pst-stream-pump.h"
 #include "pst-websocket.h"
 
 G_BEGIN_DECLS
 
-#define READ_BUFFER_SIZE  (64 * 1024)
-#define MAX_IOV           32
 #define CLOSE_WAIT_MS     3000
 
 typedef enum { PARSE_HEADER, PARSE_PAYLOAD } ParseState;
@@ -16,19 +15,12 @@ struct _PstWebsocket
 {
   gint                 ref_count;
   GIOStream           *stream;
-  GInputStream        *in;
-  GOutputStream       *out;
-  GCancellable        *cancellable;
+  PstStreamPump       *pump;      /* the bytes: bounded reads and writes */
   PstWebsocketOptions  opt;
   PstWebsocketSink     sink;
   gpointer             user_data;
 
   /* reader */
-  guint8     *rbuf;
-  gboolean    reading;         /* an async read is pending */
-  GSource    *read_source;     /* pollable streams: watching for input */
-  GSource    *write_source;    /* pollable streams: waiting to write */
-  gboolean    in_write;        /* pst_ws_write_more is on the stack */
   gboolean    paused;
   gboolean    started;
   ParseState  state;
@@ -46,18 +38,13 @@ struct _PstWebsocket
   guint64     message_size;
 
   /* writer */
-  GQueue      out_q;       /* GBytes */
   GQueue      ctl_q;       /* GBytes: control frames waiting for a frame boundary */
-  gsize       queued;
-  gboolean    writing;
-  gboolean    congested;
   guint64     out_remaining;   /* payload still owed to the open data frame */
   gboolean    out_frame_open;
   guint8      out_mask[4];
   guint64     out_mask_off;
   gboolean    discarding;      /* data after our close frame is dropped */
   gboolean    draining;        /* failed: incoming data frames are dropped */
-  GOutputVector iov[MAX_IOV];  /* writev_all_async keeps a pointer to it */
 
   /* closing */
   gboolean    close_sent;
@@ -73,8 +60,6 @@ struct _PstWebsocket
   gint64      last_rx;
   gboolean    ping_sent;
 
-  guint64     bytes_in;
-  guint64     bytes_out;
 };
 
 /* core (pst-websocket.c) */
@@ -82,10 +67,11 @@ void pst_ws_fail              (PstWebsocket *self, gushort code, const char *rea
 void pst_ws_set_close         (PstWebsocket *self, gushort code, const char *reason);
 void pst_ws_queue_close_frame (PstWebsocket *self, gushort code, const char *reason);
 void pst_ws_shutdown_stream   (PstWebsocket *self);
-/* reader (pst-websocket-read.c) */
-void pst_ws_read_more         (PstWebsocket *self);
-void pst_ws_stop_watching     (PstWebsocket *self);
-/* writer (pst-websocket-write.c) */
-void pst_ws_write_more        (PstWebsocket *self);
+/* Read while the WebSocket wants input (not paused, not closing). */
+void pst_ws_update_reading    (PstWebsocket *self);
+/* After our close frame and the peer's, once all is written: hang up. */
+void pst_ws_finish_if_done    (PstWebsocket *self);
+/* reader (pst-websocket-read.c): bytes read by the pump */
+void pst_ws_parse             (PstWebsocket *self, guint8 *data, gsize len);
 
 G_END_DECLS

@@ -35,7 +35,8 @@ handle_control (PstWebsocket *self)
         pst_ws_set_close (self, code, reason);
         if (!self->close_sent)
           pst_ws_queue_close_frame (self, code == PST_WS_CLOSE_NO_STATUS ? PST_WS_CLOSE_NORMAL : code, reason);
-        pst_ws_write_more (self);
+        pst_ws_update_reading (self);
+        pst_ws_finish_if_done (self);
       }
       break;
     default:
@@ -121,8 +122,8 @@ end_frame (PstWebsocket *self)
     self->sink.frame_end (self, self->user_data);
 }
 
-static void
-parse (PstWebsocket *self, guint8 *data, gsize len)
+void
+pst_ws_parse (PstWebsocket *self, guint8 *data, gsize len)
 {
   while (len > 0 && !self->shutting_down && !self->close_received)
     {
@@ -175,106 +176,4 @@ parse (PstWebsocket *self, guint8 *data, gsize len)
           end_frame (self);
       }
     }
-}
-
-static gboolean
-can_read (PstWebsocket *self)
-{
-  return !self->paused && !self->shutting_down && !self->close_received && self->started;
-}
-
-/* FALSE when the stream ended (EOF or error): the WebSocket shuts down. */
-static gboolean
-got_bytes (PstWebsocket *self, gssize n, const GError *error)
-{
-  if (n <= 0)
-    {
-      /* EOF or error without a close handshake: abnormal closure. */
-      pst_ws_set_close (self, self->close_received ? self->close_code : PST_WS_CLOSE_ABNORMAL,
-                        error ? error->message : "connection closed without a close frame");
-      pst_ws_shutdown_stream (self);
-      return FALSE;
-    }
-  self->bytes_in += n;
-  self->last_rx = g_get_monotonic_time ();
-  self->ping_sent = FALSE;
-  parse (self, self->rbuf, n);
-  return TRUE;
-}
-
-/* Pollable streams (sockets, TLS, SoupServer's): one watch for as long as
- * we read, and reads until the stream would block, instead of one async
- * read (a new GTask and GSource) per chunk: fewer main-loop iterations
- * per message, which is what costs when thousands of connections are open. */
-static gboolean
-readable_cb (GObject *stream, gpointer user_data)
-{
-  PstWebsocket *self = user_data;
-
-  for (int i = 0; i < 8; i++)   /* then let other sources run */
-    {
-      g_autoptr(GError) error = NULL;
-      gssize n;
-
-      if (!can_read (self))
-        break;
-      n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (self->in), self->rbuf,
-                                                    READ_BUFFER_SIZE, NULL, &error);
-      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        return G_SOURCE_CONTINUE;
-      if (!got_bytes (self, n, error))
-        break;
-    }
-  if (can_read (self) && self->read_source != NULL)
-    return G_SOURCE_CONTINUE;
-  pst_ws_stop_watching (self);
-  return G_SOURCE_REMOVE;
-}
-
-void
-pst_ws_stop_watching (PstWebsocket *self)
-{
-  if (self->read_source != NULL)
-    {
-      g_source_destroy (self->read_source);
-      g_clear_pointer (&self->read_source, g_source_unref);
-    }
-}
-
-static void
-read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  PstWebsocket *self = user_data;
-  g_autoptr(GError) error = NULL;
-  gssize n;
-
-  self->reading = FALSE;
-  n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
-  if (self->shutting_down)
-    {
-      pst_websocket_unref (self);
-      return;
-    }
-  if (got_bytes (self, n, error))
-    pst_ws_read_more (self);
-  pst_websocket_unref (self);
-}
-
-void
-pst_ws_read_more (PstWebsocket *self)
-{
-  if (self->reading || self->read_source != NULL || !can_read (self))
-    return;
-  if (G_IS_POLLABLE_INPUT_STREAM (self->in) &&
-      g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (self->in)))
-    {
-      self->read_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (self->in), NULL);
-      g_source_set_callback (self->read_source, (GSourceFunc) (void (*)(void)) readable_cb,
-                             pst_websocket_ref (self), (GDestroyNotify) pst_websocket_unref);
-      g_source_attach (self->read_source, g_main_context_get_thread_default ());
-      return;
-    }
-  self->reading = TRUE;
-  g_input_stream_read_async (self->in, self->rbuf, READ_BUFFER_SIZE, G_PRIORITY_DEFAULT,
-                             self->cancellable, read_cb, pst_websocket_ref (self));
 }

@@ -1,4 +1,4 @@
-/* pst-websocket-write.c: the WebSocket writer: frames, masking, a bounded output queue
+/* pst-websocket-write.c: the WebSocket writer: frames, masking, control frames at frame boundaries
  * SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
@@ -7,14 +7,13 @@
 
 #include "pst-websocket-private.h"
 
+/* Takes bytes: the pump writes them in order, bounded (see
+ * pst_websocket_is_congested). */
 static void
 enqueue (PstWebsocket *self, GBytes *bytes)
 {
-  self->queued += g_bytes_get_size (bytes);
-  g_queue_push_tail (&self->out_q, bytes);
-  if (self->queued >= self->opt.high_water)
-    self->congested = TRUE;
-  pst_ws_write_more (self);
+  pst_stream_pump_write_bytes (self->pump, bytes);
+  g_bytes_unref (bytes);
 }
 
 static gsize
@@ -44,134 +43,6 @@ frame_header (guint8 *hdr, PstWsOpcode opcode, gboolean fin, guint64 length,
       n += 4;
     }
   return n;
-}
-
-static void
-write_failed (PstWebsocket *self, const GError *error)
-{
-  pst_ws_set_close (self, PST_WS_CLOSE_ABNORMAL, error->message);
-  g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);
-  self->queued = 0;
-  pst_ws_shutdown_stream (self);
-}
-
-/* Drop what was written (whole buffers in order, and part of the next). */
-static void
-consumed (PstWebsocket *self, gsize written)
-{
-  self->bytes_out += written;
-  while (written > 0)
-    {
-      GBytes *head = g_queue_pop_head (&self->out_q);
-      gsize len = g_bytes_get_size (head);
-
-      if (len > written)
-        {
-          g_queue_push_head (&self->out_q, g_bytes_new_from_bytes (head, written, len - written));
-          len = written;
-        }
-      written -= len;
-      self->queued -= len;
-      g_bytes_unref (head);
-    }
-  if (self->congested && self->queued < self->opt.high_water / 2)
-    {
-      self->congested = FALSE;
-      if (self->sink.drained != NULL && !self->finished)
-        self->sink.drained (self, self->user_data);
-    }
-}
-
-static void
-writev_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  PstWebsocket *self = user_data;
-  g_autoptr(GError) error = NULL;
-  gsize written = 0;
-
-  self->writing = FALSE;
-  if (!g_output_stream_writev_all_finish (G_OUTPUT_STREAM (source), result, &written, &error))
-    write_failed (self, error);
-  else
-    {
-      consumed (self, written);
-      pst_ws_write_more (self);
-    }
-  pst_websocket_unref (self);
-}
-
-static gboolean
-writable_cb (GObject *stream, gpointer user_data)
-{
-  PstWebsocket *self = user_data;
-
-  g_clear_pointer (&self->write_source, g_source_unref);
-  pst_ws_write_more (self);
-  return G_SOURCE_REMOVE;
-}
-
-static guint
-gather (PstWebsocket *self)
-{
-  guint n = 0;
-
-  for (GList *l = self->out_q.head; l != NULL && n < MAX_IOV; l = l->next, n++)
-    {
-      gsize len;
-      self->iov[n].buffer = g_bytes_get_data (l->data, &len);
-      self->iov[n].size = len;
-    }
-  return n;
-}
-
-/* Pollable streams are written at once, until they would block (then one
- * watch waits for room); others through writev_all_async. */
-void
-pst_ws_write_more (PstWebsocket *self)
-{
-  gboolean pollable = G_IS_POLLABLE_OUTPUT_STREAM (self->out) &&
-                      g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (self->out));
-
-  if (self->writing || self->write_source != NULL || self->shutting_down || self->in_write)
-    return;
-  self->in_write = TRUE;
-  while (pollable && !g_queue_is_empty (&self->out_q) && !self->shutting_down)
-    {
-      g_autoptr(GError) error = NULL;
-      gsize written = 0;
-      GPollableReturn ret = g_pollable_output_stream_writev_nonblocking (G_POLLABLE_OUTPUT_STREAM (self->out),
-                                                                          self->iov, gather (self),
-                                                                          &written, NULL, &error);
-      if (ret == G_POLLABLE_RETURN_WOULD_BLOCK)
-        {
-          self->write_source = g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (self->out), NULL);
-          g_source_set_callback (self->write_source, (GSourceFunc) (void (*)(void)) writable_cb,
-                                 pst_websocket_ref (self), (GDestroyNotify) pst_websocket_unref);
-          g_source_attach (self->write_source, g_main_context_get_thread_default ());
-          self->in_write = FALSE;
-          return;
-        }
-      if (ret == G_POLLABLE_RETURN_FAILED)
-        {
-          write_failed (self, error);
-          self->in_write = FALSE;
-          return;
-        }
-      consumed (self, written);   /* may queue more (drained → resume) */
-    }
-  self->in_write = FALSE;
-  if (self->shutting_down)
-    return;
-  if (g_queue_is_empty (&self->out_q))
-    {
-      /* All written: a finished close handshake ends the transport. */
-      if (self->close_sent && self->close_received)
-        pst_ws_shutdown_stream (self);
-      return;
-    }
-  self->writing = TRUE;
-  g_output_stream_writev_all_async (self->out, self->iov, gather (self), G_PRIORITY_DEFAULT,
-                                    self->cancellable, writev_cb, pst_websocket_ref (self));
 }
 
 static void

@@ -10,7 +10,9 @@
  * bound; this reader/writer pair keeps both bounded: one reused read
  * buffer, payload handed to the sink chunk by chunk as it arrives, and an
  * output queue whose size the owner watches to pause the other side.
- * The reader is in pst-websocket-read.c, the writer in pst-websocket-write.c. */
+ * The bytes move through a PstStreamPump (as the proxy's byte sides do);
+ * frames are parsed in pst-websocket-read.c and built in
+ * pst-websocket-write.c. */
 
 PstWebsocket *
 pst_websocket_ref (PstWebsocket *self)
@@ -26,12 +28,11 @@ pst_websocket_unref (PstWebsocket *self)
     return;
   g_clear_handle_id (&self->close_timeout_id, g_source_remove);
   g_clear_handle_id (&self->inactivity_id, g_source_remove);
-  g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);
+  pst_stream_pump_stop (self->pump);
+  g_clear_pointer (&self->pump, pst_stream_pump_unref);
   g_queue_clear_full (&self->ctl_q, (GDestroyNotify) g_bytes_unref);
-  g_clear_object (&self->cancellable);
   g_clear_object (&self->stream);
   g_free (self->close_reason);
-  g_free (self->rbuf);
   g_free (self);
 }
 
@@ -58,6 +59,68 @@ inactivity_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* ---- the pump's callbacks --------------------------------------------- */
+
+static void
+pump_data (PstStreamPump *pump, guint8 *data, gsize len, gpointer user_data)
+{
+  PstWebsocket *self = user_data;
+
+  self->last_rx = g_get_monotonic_time ();
+  self->ping_sent = FALSE;
+  pst_ws_parse (self, data, len);
+}
+
+/* The stream ended, or a write failed, without a close handshake. */
+static void
+pump_ended (PstStreamPump *pump, const GError *error, gpointer user_data)
+{
+  PstWebsocket *self = user_data;
+
+  pst_ws_set_close (self, self->close_received ? self->close_code : PST_WS_CLOSE_ABNORMAL,
+                    error ? error->message : "connection closed without a close frame");
+  pst_ws_shutdown_stream (self);
+}
+
+static void
+pump_drained (PstStreamPump *pump, gpointer user_data)
+{
+  PstWebsocket *self = user_data;
+
+  if (self->sink.drained != NULL && !self->finished)
+    self->sink.drained (self, self->user_data);
+}
+
+static void
+pump_empty (PstStreamPump *pump, gpointer user_data)
+{
+  pst_ws_finish_if_done (user_data);
+}
+
+static const PstStreamPumpSink pump_sink = {
+  .data = pump_data,
+  .eof = pump_ended,
+  .failed = pump_ended,
+  .drained = pump_drained,
+  .empty = pump_empty,
+};
+
+void
+pst_ws_update_reading (PstWebsocket *self)
+{
+  if (!self->paused && !self->shutting_down && !self->close_received && self->started)
+    pst_stream_pump_resume (self->pump);
+  else
+    pst_stream_pump_pause (self->pump);
+}
+
+void
+pst_ws_finish_if_done (PstWebsocket *self)
+{
+  if (self->close_sent && self->close_received && pst_stream_pump_get_queued (self->pump) == 0)
+    pst_ws_shutdown_stream (self);
+}
+
 PstWebsocket *
 pst_websocket_new (GIOStream                 *stream,
                    const PstWebsocketOptions *options,
@@ -68,17 +131,13 @@ pst_websocket_new (GIOStream                 *stream,
 
   self->ref_count = 1;
   self->stream = g_object_ref (stream);
-  self->in = g_io_stream_get_input_stream (stream);
-  self->out = g_io_stream_get_output_stream (stream);
-  self->cancellable = g_cancellable_new ();
   self->opt = *options;
   if (self->opt.high_water == 0)
     self->opt.high_water = 1024 * 1024;
+  self->pump = pst_stream_pump_new (stream, self->opt.high_water, &pump_sink, self);
   self->sink = *sink;
   self->user_data = user_data;
-  self->rbuf = g_malloc (READ_BUFFER_SIZE);
   self->last_rx = g_get_monotonic_time ();
-  g_queue_init (&self->out_q);
   g_queue_init (&self->ctl_q);
   return self;
 }
@@ -89,7 +148,8 @@ pst_websocket_start (PstWebsocket *self)
   self->started = TRUE;
   if (self->opt.inactivity_ms > 0)
     self->inactivity_id = g_timeout_add (self->opt.inactivity_ms, inactivity_cb, self);
-  pst_ws_read_more (self);
+  pst_stream_pump_start (self->pump);
+  pst_ws_update_reading (self);
 }
 
 /* ---- closing ---------------------------------------------------------- */
@@ -124,13 +184,7 @@ pst_ws_shutdown_stream (PstWebsocket *self)
   if (self->shutting_down)
     return;
   self->shutting_down = TRUE;
-  pst_ws_stop_watching (self);
-  if (self->write_source != NULL)
-    {
-      g_source_destroy (self->write_source);
-      g_clear_pointer (&self->write_source, g_source_unref);
-    }
-  g_cancellable_cancel (self->cancellable);
+  pst_stream_pump_stop (self->pump);
   g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL,
                            stream_closed_cb, pst_websocket_ref (self));
 }
@@ -215,25 +269,26 @@ pst_ws_fail (PstWebsocket *self, gushort code, const char *reason)
     pst_ws_queue_close_frame (self, code, reason);
   if (self->close_timeout_id == 0)
     self->close_timeout_id = g_timeout_add (CLOSE_WAIT_MS, close_timeout_cb, self);
-  pst_ws_read_more (self);
+  pst_ws_update_reading (self);
 }
 
 gsize
 pst_websocket_get_queued (PstWebsocket *self)
 {
-  return self->queued;
+  return pst_stream_pump_get_queued (self->pump);
 }
 
 gboolean
 pst_websocket_is_congested (PstWebsocket *self)
 {
-  return self->congested;
+  return pst_stream_pump_is_congested (self->pump);
 }
 
 void
 pst_websocket_pause (PstWebsocket *self)
 {
   self->paused = TRUE;
+  pst_ws_update_reading (self);
 }
 
 void
@@ -242,17 +297,17 @@ pst_websocket_resume (PstWebsocket *self)
   if (self->close_sent || self->close_received)
     return;
   self->paused = FALSE;
-  pst_ws_read_more (self);
+  pst_ws_update_reading (self);
 }
 
 guint64
 pst_websocket_get_bytes_in (PstWebsocket *self)
 {
-  return self->bytes_in;
+  return pst_stream_pump_get_bytes_in (self->pump);
 }
 
 guint64
 pst_websocket_get_bytes_out (PstWebsocket *self)
 {
-  return self->bytes_out;
+  return pst_stream_pump_get_bytes_out (self->pump);
 }
