@@ -3,28 +3,9 @@
 #pragma once
 
 #include <gio/gio.h>
+#include "pst-ws-parser.h"
 
 G_BEGIN_DECLS
-
-typedef enum {
-  PST_WS_OP_CONTINUATION = 0x0,
-  PST_WS_OP_TEXT         = 0x1,
-  PST_WS_OP_BINARY       = 0x2,
-  PST_WS_OP_CLOSE        = 0x8,
-  PST_WS_OP_PING         = 0x9,
-  PST_WS_OP_PONG         = 0xA,
-} PstWsOpcode;
-
-/* Close codes we send */
-#define PST_WS_CLOSE_NORMAL          1000
-#define PST_WS_CLOSE_GOING_AWAY      1001
-#define PST_WS_CLOSE_PROTOCOL_ERROR  1002
-#define PST_WS_CLOSE_NO_STATUS       1005
-#define PST_WS_CLOSE_ABNORMAL        1006
-#define PST_WS_CLOSE_BAD_DATA        1007
-#define PST_WS_CLOSE_POLICY          1008
-#define PST_WS_CLOSE_TOO_BIG         1009
-#define PST_WS_CLOSE_SERVER_ERROR    1011
 
 typedef struct _PstWebsocket PstWebsocket;
 
