@@ -39,6 +39,8 @@ typedef struct {
 } PstWsUtf8;
 
 gboolean pst_ws_utf8_feed     (PstWsUtf8 *state, const guint8 *data, gsize len);
+/* How many bytes of data are valid (len when all are). */
+gsize    pst_ws_utf8_validate (PstWsUtf8 *state, const guint8 *data, gsize len);
 gboolean pst_ws_utf8_complete (const PstWsUtf8 *state);
 
 /* Where the parser is.  Every transition is checked before the state
