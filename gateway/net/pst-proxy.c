@@ -19,6 +19,7 @@ typedef struct {
   PstWebsocket  *ws;
   PstStreamPump *pump;
   gboolean       done;
+  PstWsOpcode    opcode;   /* ws: of the message being read */
 } Side;
 
 typedef struct {
@@ -159,10 +160,7 @@ static void
 deliver_bytes (Side *to, Side *from, const guint8 *data, gsize len)
 {
   if (to->ws != NULL)
-    {
-      pst_websocket_begin_frame (to->ws, PST_WS_OP_BINARY, TRUE, len);
-      pst_websocket_append (to->ws, data, len);
-    }
+    pst_websocket_send (to->ws, PST_WS_OP_BINARY, data, len);
   else if (to->pump != NULL)
     pst_stream_pump_write (to->pump, data, len);
   if (side_congested (to))
@@ -172,25 +170,22 @@ deliver_bytes (Side *to, Side *from, const guint8 *data, gsize len)
 /* ---- WebSocket sides ---------------------------------------------------- */
 
 static void
-ws_frame_start (PstWebsocket *ws, PstWsOpcode op, gboolean fin, guint64 len, gpointer user_data)
+ws_message_start (PstWebsocket *ws, PstWsOpcode op, gpointer user_data)
 {
-  Proxy *proxy = user_data;
-  Side *to = other_of_ws (proxy, ws);
-
-  /* WebSocket to WebSocket: frames keep their boundaries and type. */
-  if (to->ws != NULL)
-    pst_websocket_begin_frame (to->ws, op, fin, len);
+  side_of_ws (user_data, ws)->opcode = op;
 }
 
+/* WebSocket to WebSocket: messages keep their type and payload; each
+ * chunk read is one fragment (RFC 6455 §5.4 lets a gateway re-fragment). */
 static void
-ws_frame_data (PstWebsocket *ws, const guint8 *data, gsize len, gpointer user_data)
+ws_message_data (PstWebsocket *ws, const guint8 *data, gsize len, gboolean fin, gpointer user_data)
 {
   Proxy *proxy = user_data;
   Side *to = other_of_ws (proxy, ws);
 
   if (to->ws != NULL)
     {
-      pst_websocket_append (to->ws, data, len);
+      pst_websocket_send_fragment (to->ws, side_of_ws (proxy, ws)->opcode, data, len, fin);
       if (pst_websocket_is_congested (to->ws))
         pst_websocket_pause (ws);
     }
@@ -225,14 +220,14 @@ ws_closed (PstWebsocket *ws, gushort code, const char *reason, gpointer user_dat
 }
 
 static const PstWebsocketSink client_ws_sink = {
-  .frame_start = ws_frame_start,
-  .frame_data = ws_frame_data,
+  .message_start = ws_message_start,
+  .message_data = ws_message_data,
   .drained = ws_drained,
   .closed = ws_closed,
 };
 static const PstWebsocketSink backend_ws_sink = {
-  .frame_start = ws_frame_start,
-  .frame_data = ws_frame_data,
+  .message_start = ws_message_start,
+  .message_data = ws_message_data,
   .drained = ws_drained,
   .closed = ws_closed,
 };

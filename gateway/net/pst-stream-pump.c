@@ -12,6 +12,10 @@
 
 #define READ_SIZE (64 * 1024)
 #define MAX_IOV   32
+/* What a queued chunk costs besides its bytes: the GBytes, the queue
+ * link and two malloc headers.  Limits count this, so a flood of tiny
+ * writes (pongs, empty frames) is bounded like a few large ones. */
+#define CHUNK_OVERHEAD 96
 
 struct _PstStreamPump
 {
@@ -27,7 +31,7 @@ struct _PstStreamPump
   GSource           *write_source;  /* pollable streams: waiting to write */
   gboolean           in_write;      /* write_more is on the stack */
   GQueue             out_q;
-  gsize              queued;
+  gsize              queued;        /* bytes, and CHUNK_OVERHEAD per chunk */
   gboolean           writing, congested;
   GOutputVector      iov[MAX_IOV];
   guint64            bytes_in, bytes_out;
@@ -240,6 +244,8 @@ consumed (PstStreamPump *self, gsize written)
           g_queue_push_head (&self->out_q, g_bytes_new_from_bytes (head, written, len - written));
           len = written;
         }
+      else
+        self->queued -= CHUNK_OVERHEAD;   /* the chunk is gone */
       written -= len;
       self->queued -= len;
       g_bytes_unref (head);
@@ -367,7 +373,7 @@ pst_stream_pump_write_bytes (PstStreamPump *self, GBytes *bytes)
   if (len == 0 || self->closing || self->closed)
     return;
   g_queue_push_tail (&self->out_q, g_bytes_ref (bytes));
-  self->queued += len;
+  self->queued += len + CHUNK_OVERHEAD;
   if (self->queued >= self->high_water)
     self->congested = TRUE;
   write_more (self);
