@@ -81,13 +81,21 @@ const PstWsParserSink pst_ws_parser_sink = {
 void
 pst_ws_read (PstWebsocket *self, guint8 *data, gsize len)
 {
-  if (self->failed || self->shutting_down)
-    return;   /* after a protocol error the rest is only drained */
+  if (self->shutting_down)
+    return;
   if (!pst_ws_parser_feed (&self->parser, data, len))
     {
-      pst_ws_fail (self, self->parser.error_code, self->parser.error_reason);
+      /* After the error the parser only skips, looking for the peer's
+       * close frame: once it is seen (and ours is out) we hang up. */
+      if (!self->failed)
+        pst_ws_fail (self, self->parser.error_code, self->parser.error_reason);
+      if (self->parser.peer_closed && !self->close_received)
+        {
+          self->close_received = TRUE;
+          pst_ws_finish_if_done (self);
+        }
       return;
     }
-  if (self->flooded)
+  if (self->flooded && !self->failed)
     pst_ws_fail (self, PST_WS_CLOSE_POLICY, "too many empty fragments");
 }

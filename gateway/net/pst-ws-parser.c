@@ -114,6 +114,9 @@ fail (PstWsParser *p, guint code, const char *reason)
   p->state = PST_WS_PARSER_FAILED;
   p->error_code = code;
   p->error_reason = reason;
+  /* A bad close frame is still the peer's close: it waits for ours. */
+  if ((p->hdr[0] & 0x0f) == PST_WS_OP_CLOSE)
+    p->peer_closed = TRUE;
   return FALSE;
 }
 
@@ -147,11 +150,6 @@ accept_header (PstWsParser *p)
   guint64 len = b1 & 0x7f;
   gsize at = 2;
 
-  if (b0 & 0x70)
-    return fail (p, PST_WS_CLOSE_PROTOCOL_ERROR, "reserved bits set (no extension was negotiated)");
-  if (masked != p->expect_masked)
-    return fail (p, PST_WS_CLOSE_PROTOCOL_ERROR,
-                 p->expect_masked ? "client frames must be masked" : "server frames must not be masked");
   if (len == 126)
     {
       len = ((guint64) p->hdr[2] << 8) | p->hdr[3];
@@ -163,9 +161,20 @@ accept_header (PstWsParser *p)
       for (int i = 0; i < 8; i++)
         len = (len << 8) | p->hdr[2 + i];
       at += 8;
-      if (len >> 63)
-        return fail (p, PST_WS_CLOSE_PROTOCOL_ERROR, "frame length has its top bit set");
     }
+  /* On a failure below, the frame's payload is what to skip. */
+  p->skip = len;
+  p->hdr_len = 0;
+  if (len >> 63)
+    {
+      p->skip = G_MAXUINT64;   /* nothing after it can be trusted */
+      return fail (p, PST_WS_CLOSE_PROTOCOL_ERROR, "frame length has its top bit set");
+    }
+  if (b0 & 0x70)
+    return fail (p, PST_WS_CLOSE_PROTOCOL_ERROR, "reserved bits set (no extension was negotiated)");
+  if (masked != p->expect_masked)
+    return fail (p, PST_WS_CLOSE_PROTOCOL_ERROR,
+                 p->expect_masked ? "client frames must be masked" : "server frames must not be masked");
 
   if (op >= 0x8)
     {
@@ -197,7 +206,7 @@ accept_header (PstWsParser *p)
     memcpy (p->mask, p->hdr + at, 4);
   p->mask_off = 0;
   p->remaining = len;
-  p->hdr_len = 0;
+  p->skip = 0;
   if (p->sink.frame != NULL)
     p->sink.frame (p->user_data, op, fin, len);
 
@@ -273,6 +282,53 @@ end_control_frame (PstWsParser *p)
   return TRUE;
 }
 
+/* FAILED: skip frames by their lengths until a close frame's header. */
+static void
+drain (PstWsParser *p, const guint8 *data, gsize len)
+{
+  while (len > 0 && !p->peer_closed)
+    {
+      if (p->skip > 0)
+        {
+          gsize n = (gsize) MIN ((guint64) len, p->skip);
+
+          if (p->skip != G_MAXUINT64)
+            p->skip -= n;
+          data += n;
+          len -= n;
+          continue;
+        }
+      {
+        gsize need = p->hdr_len < 2 ? 2 : header_size (p->hdr);
+        gsize take = MIN (len, need - p->hdr_len);
+        guint64 flen;
+
+        memcpy (p->hdr + p->hdr_len, data, take);
+        p->hdr_len += take;
+        data += take;
+        len -= take;
+        if (p->hdr_len < 2 || p->hdr_len < header_size (p->hdr))
+          continue;
+        p->hdr_len = 0;
+        if ((p->hdr[0] & 0x0f) == PST_WS_OP_CLOSE)
+          {
+            p->peer_closed = TRUE;
+            return;
+          }
+        flen = p->hdr[1] & 0x7f;
+        if (flen == 126)
+          flen = ((guint64) p->hdr[2] << 8) | p->hdr[3];
+        else if (flen == 127)
+          {
+            flen = 0;
+            for (int i = 0; i < 8; i++)
+              flen = (flen << 8) | p->hdr[2 + i];
+          }
+        p->skip = (flen >> 63) ? G_MAXUINT64 : flen;
+      }
+    }
+}
+
 gboolean
 pst_ws_parser_feed (PstWsParser *p, guint8 *data, gsize len)
 {
@@ -293,11 +349,13 @@ pst_ws_parser_feed (PstWsParser *p, guint8 *data, gsize len)
             len -= take;
             if (p->hdr_len < 2 || p->hdr_len < header_size (p->hdr))
               continue;
-            if (!accept_header (p))
-              return FALSE;
-            if (p->remaining == 0 &&
-                !(p->state == PST_WS_PARSER_DATA ? end_data_frame (p) : end_control_frame (p)))
-              return FALSE;
+            if (accept_header (p) && p->remaining == 0)
+              {
+                if (p->state == PST_WS_PARSER_DATA)
+                  end_data_frame (p);
+                else
+                  end_control_frame (p);
+              }
           }
           break;
 
@@ -316,9 +374,13 @@ pst_ws_parser_feed (PstWsParser *p, guint8 *data, gsize len)
               {
                 if (good > 0 && p->sink.message_data != NULL)
                   p->sink.message_data (p->user_data, data, good, FALSE);
-                return fail (p, PST_WS_CLOSE_BAD_DATA,
-                             good < n ? "text message is not valid UTF-8"
-                                      : "text message ends inside a UTF-8 sequence");
+                fail (p, PST_WS_CLOSE_BAD_DATA,
+                      good < n ? "text message is not valid UTF-8"
+                               : "text message ends inside a UTF-8 sequence");
+                p->skip = p->remaining - n;
+                data += n;
+                len -= n;
+                break;
               }
             p->remaining -= n;
             if (p->sink.message_data != NULL)
@@ -345,8 +407,8 @@ pst_ws_parser_feed (PstWsParser *p, guint8 *data, gsize len)
             p->remaining -= n;
             data += n;
             len -= n;
-            if (p->remaining == 0 && !end_control_frame (p))
-              return FALSE;
+            if (p->remaining == 0)
+              end_control_frame (p);
           }
           break;
 
@@ -355,6 +417,7 @@ pst_ws_parser_feed (PstWsParser *p, guint8 *data, gsize len)
 
         case PST_WS_PARSER_FAILED:
         default:
+          drain (p, data, len);
           return FALSE;
         }
     }

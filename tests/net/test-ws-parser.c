@@ -153,13 +153,14 @@ run_split (const guint8 *input, gsize len, gboolean server, guint64 max, const g
   for (guint i = 0; i <= n_cuts; i++)
     {
       gsize end = i < n_cuts ? cuts[i] : len;
-      if (!pst_ws_parser_feed (&parser, copy + at, end - at))
-        break;
+      /* After an error the parser keeps skipping, looking for a close. */
+      pst_ws_parser_feed (&parser, copy + at, end - at);
       at = end;
     }
   flush_data (&rec);
   if (parser.state == PST_WS_PARSER_FAILED)
-    g_string_append_printf (rec.log, "error:%u;", parser.error_code);
+    g_string_append_printf (rec.log, "error:%u;%s", parser.error_code,
+                            parser.peer_closed ? "peer-closed;" : "");
   else if (parser.state == PST_WS_PARSER_CLOSED)
     g_string_append (rec.log, "closed;");
   g_string_free (rec.data, TRUE);
@@ -343,6 +344,25 @@ corpus (void)
   add_frame (b, 1, "a\xff", 2);
   CASE ("too big in one frame", TRUE, 16, "error:1009;");
   add_frame (b, FIN | 2, big, 17);
+  CASE ("too big, then the rest of it, then the peer's close", TRUE, 16, "error:1009;peer-closed;");
+  add_frame (b, FIN | 2, big, 200);
+  add_frame (b, FIN | 9, "x", 1);
+  add_frame (b, FIN | 8, "\x03\xe8", 2);
+  CASE ("bad UTF-8 mid-frame, the peer's close after it", TRUE, 0, "error:1007;peer-closed;");
+  add_frame (b, FIN | 1, "abc\xff\xfe and more text", 22);
+  add_frame (b, FIN | 8, NULL, 0);
+  CASE ("reserved opcode, a frame, the peer's close", TRUE, 0, "error:1002;peer-closed;");
+  add_frame (b, FIN | 5, big, 130);
+  add_frame (b, FIN | 2, big, 3);
+  add_frame (b, FIN | 8, "\x03\xe8", 2);
+  CASE ("invalid close code is the peer's close", TRUE, 0, "error:1002;peer-closed;");
+  add_frame (b, FIN | 8, "\x03\xed", 2);
+  CASE ("after a bad length nothing is trusted", TRUE, 0, "error:1002;");
+  {
+    guint8 h[] = { FIN | 2, 0x80 | 127, 0xff, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4 };
+    g_byte_array_append (b, h, sizeof h);
+    add_frame (b, FIN | 8, NULL, 0);
+  }
   CASE ("too big in fragments", TRUE, 16, "data:");
   add_frame (b, 2, big, 10);
   add_frame (b, FIN | 0, big, 7);
