@@ -44,7 +44,8 @@ write_frame (PstWebsocket *self, guint8 opcode, gboolean fin, const guint8 *data
 {
   guint8 key[4] = { 0, 0, 0, 0 };
   gboolean mask = !self->opt.server;
-  guint8 *frame = g_malloc (14 + len);
+  guint8 small[14 + 256];
+  guint8 *frame = len <= 256 ? small : g_malloc (14 + len);
   gsize n;
 
   if (mask)
@@ -55,6 +56,11 @@ write_frame (PstWebsocket *self, guint8 opcode, gboolean fin, const guint8 *data
       frame[n + i] = data[i] ^ key[i & 3];
   else if (len > 0)
     memcpy (frame + n, data, len);
+  if (frame == small)
+    {
+      pst_stream_pump_write (self->pump, frame, n + len);   /* copied, gathered */
+      return;
+    }
   {
     g_autoptr(GBytes) bytes = g_bytes_new_take (frame, n + len);
     pst_stream_pump_write_bytes (self->pump, bytes);

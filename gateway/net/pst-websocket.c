@@ -345,7 +345,9 @@ stall_cb (gpointer user_data)
   PstWebsocket *self = user_data;
 
   self->stall_id = 0;
-  pst_ws_fail (self, PST_WS_CLOSE_POLICY, "the peer sends pings but does not read");
+  /* It does not read: our close frame could not reach it either. */
+  pst_ws_set_close (self, PST_WS_CLOSE_POLICY, "the peer sends pings but does not read");
+  pst_ws_shutdown_stream (self, TRUE);
   return G_SOURCE_REMOVE;
 }
 
