@@ -349,7 +349,7 @@ corpus (void)
   add_frame (b, FIN | 9, "x", 1);
   add_frame (b, FIN | 8, "\x03\xe8", 2);
   CASE ("bad UTF-8 mid-frame, the peer's close after it", TRUE, 0, "error:1007;peer-closed;");
-  add_frame (b, FIN | 1, "abc\xff\xfe and more text", 22);
+  add_frame (b, FIN | 1, "abc\xff\xfe and more text", strlen ("abc\xff\xfe and more text"));
   add_frame (b, FIN | 8, NULL, 0);
   CASE ("reserved opcode, a frame, the peer's close", TRUE, 0, "error:1002;peer-closed;");
   add_frame (b, FIN | 5, big, 130);
