@@ -56,7 +56,9 @@ pst_cmd_check (int argc, char **argv)
       return 1;
     }
 
-  diagnostics = pst_config_validate (config);
+  /* Host names are looked up as `postern run` would bind them, so that
+   * check groups accepts into listeners exactly as run does. */
+  diagnostics = pst_config_validate_full (config, PST_VALIDATE_RESOLVE);
   for (guint i = 0; i < diagnostics->len; i++)
     {
       PstDiagnostic *diagnostic = g_ptr_array_index (diagnostics, i);
