@@ -31,7 +31,8 @@ pst_cmd_check (int argc, char **argv)
   context = g_option_context_new (NULL);
   g_option_context_set_summary (context,
                                 _("Validate a gateway configuration without binding anything: the XML, "
-                                  "services, URLs, options, and the key and trust stores.\n"
+                                  "services, URLs, options, which accepts share a listener (host names "
+                                  "are looked up as “postern run” would), and the key and trust stores.\n"
                                   "Exits with 0 when there are no errors, 1 otherwise."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))

@@ -64,6 +64,7 @@ static const Rule rules[] = {
   { "verify-client-no-truststore.xml", { { E, 9, "no <security><truststore>" } } },
   { "verify-client-mismatch.xml", { { E, 11, "wss://localhost:9000/b (service “two”) has ssl.verify-client “required” but wss://localhost:9000/a (service “one”, line 6)" } } },
   { "verify-client-shared-bind.xml", { { E, 14, "wss://127.0.0.1:9000/b (service “mutual”) has ssl.verify-client “required” but wss://localhost:9000/a (service “open”, line 6) on the same address 127.0.0.1:9000 has “none”" } } },
+  { "verify-client-shared-agreed.xml", { { 0 } } },
   { "listen-overlap.xml", { { E, 11, "listens on 127.0.0.1:9000 but ws://localhost:9000/a (service “both”, line 6) listens on 127.0.0.1:9000, [::1]:9000" },
                             { E, 24, "listens on 127.0.0.1:9001 but ws://localhost:9001/c (service “any”, line 16) listens on 0.0.0.0:9001" } } },
   { "tls-settings-shared.xml", { { E, 17, "has ssl.ciphers “HIGH” but wss://localhost:9000/a (service “one”, line 12) on the same address 127.0.0.1:9000 has “(default)”" },
