@@ -53,10 +53,10 @@ class Pkis:
 pkis = h.Fixture("a CA, a key store for localhost and 127.0.0.1, a client certificate", Pkis)
 
 
-def refused_like_check(config, port, phrases):
+def refused_like_check(config, port, phrases, wrap=()):
     """`postern run` exits 1 with the error `postern check` prints, binds
-    nothing; both name the phrases."""
-    r = h.run_postern(["check", "--config", config])
+    nothing; both name the phrases.  wrap: argv run before postern's."""
+    r = h.run_tool(list(wrap) + [h.postern_path(), "check", "--config", config])
     errors = [l for l in r.stderr.splitlines() if ": error: " in l]
     h.require(r.returncode == 1 and len(errors) == 1,
               f"postern check: expected exit 1 and one error, got {r.returncode}:\n{r.stderr}")
@@ -65,7 +65,9 @@ def refused_like_check(config, port, phrases):
     h.require(errors[0].startswith(config + ":"),
               f"postern check's error does not start with {config}:LINE:COL: {errors[0]}")
 
-    gw = h.Gateway(config, name="postern run (conflicting routes)").start()
+    gw = h.Gateway(config, name="postern run (conflicting routes)")
+    gw.argv = list(wrap) + gw.argv
+    gw.start()
     rc = gw.wait_exit(h.BAD_CONFIG_TIMEOUT)
     if rc is None:
         gw.kill()
@@ -97,6 +99,44 @@ def _():
     config = k.config("overlap.xml", port, ("required", "required"), bind=False)
     refused_like_check(config, port, ("overlap", "service “open”", "service “mutual”",
                                       f"[::1]:{port}"))
+
+
+def hosts_namespace(names):
+    """argv that runs a command in a private mount namespace whose
+    /etc/hosts maps `names` to 127.0.0.1 (the machine's is untouched), so
+    that real host-name lookups are tested without relying on the names
+    existing here or on CI.  Needs root, as `make check` does."""
+    unshare = h.require_tool("unshare")
+    hosts = os.path.join(T.tmpdir(), "hosts")
+    with open(hosts, "w") as f:
+        f.write("127.0.0.1 localhost\n::1 localhost\n127.0.0.1 " + " ".join(names) + "\n")
+    wrap = [unshare, "--mount", "sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"', hosts]
+    r = h.run_tool(wrap + ["getent", "ahostsv4", names[0]])
+    h.require(r.returncode == 0 and "127.0.0.1" in r.stdout,
+              f"cannot map {names[0]} to 127.0.0.1 in a private mount namespace "
+              f"(unshare/mount need root): exit {r.returncode}\n{r.stdout}{r.stderr}")
+    return wrap
+
+
+@T.case("two host names that resolve to 127.0.0.1 (private /etc/hosts), ssl.verify-client "
+        "none and required, no *.bind: check looks them up as run does and both refuse it")
+def _():
+    k = pkis.get()
+    names = ("plan-a.test", "plan-b.test")
+    wrap = hosts_namespace(names)
+    directory = T.tmpdir()
+    port = h.free_port()
+    keystore = h.make_keystore(directory, names=names, pki=k.pki)
+    services = [
+        h.service_xml("open", "echo", [f"wss://{names[0]}:{port}/open"]),
+        h.service_xml("mutual", "echo", [f"wss://{names[1]}:{port}/mutual"],
+                      accept_options={"ssl.verify-client": "required"}),
+    ]
+    ks = (os.path.basename(keystore.store), os.path.basename(keystore.password_file))
+    config = h.write_config(directory, p.config_xml(services, ks,
+                                                    os.path.relpath(k.truststore, directory)))
+    refused_like_check(config, port, ("ssl.verify-client", "service “open”", "service “mutual”",
+                                      f"on the same address 127.0.0.1:{port} has"), wrap=wrap)
 
 
 class Agreed:
