@@ -655,6 +655,8 @@ static void
 resolve_properties (PstConfig *self)
 {
   g_autoptr(GHashTable) states = g_hash_table_new (g_str_hash, g_str_equal);
+  const char *first_deep = NULL;
+  guint n_deep = 0;
 
   for (guint i = 0; i < self->property_names->len; i++)
     {
@@ -664,14 +666,28 @@ resolve_properties (PstConfig *self)
         {
           gpointer key;
 
-          pst_config_add_diagnostic (self, self->parse_diagnostics, PST_SEVERITY_ERROR,
-                                     property_line (self, name), NULL, NULL, "property",
-                                     _("property “%s” nests ${…} more than %u levels deep; refer to fewer properties in a chain"),
-                                     name, PST_PROPERTY_MAX_DEPTH);
+          /* A long chain makes every link near its top too deep: one
+           * error for the first, a count for the others. */
+          if (n_deep++ == 0)
+            {
+              first_deep = name;
+              pst_config_add_diagnostic (self, self->parse_diagnostics, PST_SEVERITY_ERROR,
+                                         property_line (self, name), NULL, NULL, "property",
+                                         _("property “%s” nests ${…} more than %u levels deep; refer to fewer properties in a chain"),
+                                         name, PST_PROPERTY_MAX_DEPTH);
+            }
           g_hash_table_lookup_extended (self->property_raw, name, &key, NULL);
           g_hash_table_insert (states, key, GINT_TO_POINTER (PROP_FAILED));
         }
     }
+  if (n_deep > 1)
+    pst_config_add_diagnostic (self, self->parse_diagnostics, PST_SEVERITY_ERROR,
+                               property_line (self, first_deep), NULL, NULL, "property",
+                               g_dngettext (GETTEXT_PACKAGE,
+                                            "%u more property after “%s” nests ${…} more than %u levels deep too",
+                                            "%u more properties after “%s” nest ${…} more than %u levels deep too",
+                                            n_deep - 1),
+                               n_deep - 1, first_deep, PST_PROPERTY_MAX_DEPTH);
 
   for (guint i = 0; i < self->property_names->len; i++)
     {

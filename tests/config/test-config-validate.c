@@ -57,7 +57,8 @@ static const Rule rules[] = {
                             { E, 11, "property “b” refers to itself" } } },
   /* l5 is the first past 64 KiB; l6…l9 use it and stay unexpanded. */
   { "property-billion-laughs.xml", { { E, 10, "property “l5” would be longer than 64 KiB once “${l4}” is substituted" } } },
-  { "property-deep.xml", { { E, 5, "property “p0” nests ${…} more than 16 levels deep" } } },
+  { "property-deep.xml", { { E, 5, "property “p0” nests ${…} more than 16 levels deep" },
+                           { E, 5, "1 more property after “p0” nests ${…} more than 16 levels deep too" } } },
   { "property-too-long.xml", { { E, 23, "property “c17” takes the substituted text of this file past 1024 KiB" },
                                { E, 30, "<accept> would be longer than 64 KiB once “${b}” is substituted" } } },
   { "verify-client-plain.xml", { { E, 9, "is not a TLS accept" } } },
