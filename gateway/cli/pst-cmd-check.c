@@ -31,7 +31,8 @@ pst_cmd_check (int argc, char **argv)
   context = g_option_context_new (NULL);
   g_option_context_set_summary (context,
                                 _("Validate a gateway configuration without binding anything: the XML, "
-                                  "services, URLs, options, and the key and trust stores.\n"
+                                  "services, URLs, options, which accepts share a listener (host names "
+                                  "are looked up as “postern run” would), and the key and trust stores.\n"
                                   "Exits with 0 when there are no errors, 1 otherwise."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -56,7 +57,9 @@ pst_cmd_check (int argc, char **argv)
       return 1;
     }
 
-  diagnostics = pst_config_validate (config);
+  /* Host names are looked up as `postern run` would bind them, so that
+   * check groups accepts into listeners exactly as run does. */
+  diagnostics = pst_config_validate_full (config, PST_VALIDATE_RESOLVE);
   for (guint i = 0; i < diagnostics->len; i++)
     {
       PstDiagnostic *diagnostic = g_ptr_array_index (diagnostics, i);

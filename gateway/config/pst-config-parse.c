@@ -249,18 +249,28 @@ pst_config_load_text (PstConfig   *self,
 /* ------------------------------------------------------------------ */
 /* Property substitution                                               */
 
+/* What one expansion did. */
+typedef struct {
+  gboolean  substituted;  /* at least one ${…} was replaced */
+  char     *overflow;     /* the property whose value took it past the cap */
+} Expansion;
+
 /* Replaces every ${name} with the resolved property value.  An unknown
  * name is kept as written and, when @diagnostics is given, reported as an
  * error at @line; a name that is defined but cannot be resolved (a cycle)
- * was reported at its definition and is kept as written. */
+ * was reported at its definition and is kept as written.  Returns NULL
+ * (and sets @ex->overflow) rather than build more than
+ * PST_PROPERTY_MAX_VALUE bytes: values that refer to each other several
+ * times grow exponentially ("billion laughs"). */
 static char *
 expand (PstConfig  *self,
         const char *text,
         guint       line,
         const char *service,
-        GPtrArray  *diagnostics)
+        GPtrArray  *diagnostics,
+        Expansion  *ex)
 {
-  GString *out = g_string_new (NULL);
+  g_autoptr(GString) out = g_string_new (NULL);
   const char *p = text;
 
   while (*p != '\0')
@@ -285,7 +295,15 @@ expand (PstConfig  *self,
       name = g_strndup (start + 2, end - start - 2);
       value = g_hash_table_lookup (self->property_values, name);
       if (value != NULL)
-        g_string_append (out, value);
+        {
+          if (out->len + strlen (value) > PST_PROPERTY_MAX_VALUE)
+            {
+              ex->overflow = g_steal_pointer (&name);
+              return NULL;
+            }
+          g_string_append (out, value);
+          ex->substituted = TRUE;
+        }
       else
         {
           g_string_append_len (out, start, end + 1 - start);
@@ -297,7 +315,7 @@ expand (PstConfig  *self,
         }
       p = end + 1;
     }
-  return g_string_free (out, FALSE);
+  return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
 /* The names @text refers to with ${…}. */
@@ -325,8 +343,37 @@ node_value (PstConfig  *self,
             const char *service)
 {
   g_autofree char *raw = pst_config_node_text (node);
+  Expansion ex = { 0 };
+  char *value;
 
-  return expand (self, raw, node_line (node), service, self->parse_diagnostics);
+  value = expand (self, raw, node_line (node), service, self->parse_diagnostics, &ex);
+  if (value == NULL)
+    {
+      /* Kept as written: checks skip text with ${…} left in it. */
+      pst_config_add_diagnostic (self, self->parse_diagnostics, PST_SEVERITY_ERROR, node_line (node),
+                                 (const char *) node->name, service, "property",
+                                 _("<%s> would be longer than %u KiB once “${%s}” is substituted; shorten the property or refer to it fewer times"),
+                                 (const char *) node->name, PST_PROPERTY_MAX_VALUE / 1024, ex.overflow);
+      g_free (ex.overflow);
+      return g_steal_pointer (&raw);
+    }
+  if (ex.substituted)
+    {
+      self->substituted_total += strlen (value);
+      if (self->substituted_total > PST_PROPERTY_MAX_TOTAL)
+        {
+          /* Reported once: every later text is past the cap too. */
+          if (!self->substituted_overflow)
+            pst_config_add_diagnostic (self, self->parse_diagnostics, PST_SEVERITY_ERROR, node_line (node),
+                                       (const char *) node->name, service, "property",
+                                       _("the text of this file passes %u KiB here once properties are substituted; refer to long properties fewer times"),
+                                       PST_PROPERTY_MAX_TOTAL / 1024);
+          self->substituted_overflow = TRUE;
+          g_free (value);
+          return g_steal_pointer (&raw);
+        }
+    }
+  return value;
 }
 
 /* ------------------------------------------------------------------ */
@@ -514,57 +561,154 @@ build_properties (PstConfig  *self,
     }
 }
 
-/* Resolves properties that refer to other properties, in dependency
- * order; what is left after no more progress is made is a cycle. */
+typedef enum {
+  PROP_UNKNOWN,
+  PROP_VISITING,
+  PROP_DONE,
+  PROP_FAILED,   /* too large or too deep (reported), or uses one that is */
+  PROP_CYCLE,    /* refers to itself, or to a property that does */
+  PROP_DEEP,     /* the walk from the current property went too deep */
+} PropState;
+
+static guint
+property_line (PstConfig *self, const char *name)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (self->property_lines, name));
+}
+
+/* Resolves @name depth-first.  The depth is capped, so a long chain is
+ * an error (at the property it starts from) rather than a deep stack. */
+static PropState
+resolve_property (PstConfig  *self,
+                  GHashTable *states,
+                  const char *name,
+                  guint       depth)
+{
+  gpointer key, raw;
+  PropState state = GPOINTER_TO_INT (g_hash_table_lookup (states, name));
+  g_autoptr(GPtrArray) refs = NULL;
+  Expansion ex = { 0 };
+  char *value;
+
+  if (state == PROP_VISITING)
+    return PROP_CYCLE;
+  if (state != PROP_UNKNOWN)
+    return state;
+  if (depth >= PST_PROPERTY_MAX_DEPTH)
+    return PROP_DEEP;
+  if (!g_hash_table_lookup_extended (self->property_raw, name, &key, &raw))
+    return PROP_DONE;   /* not a property: undefined, reported at its use */
+
+  g_hash_table_insert (states, key, GINT_TO_POINTER (PROP_VISITING));
+  refs = references (raw);
+  for (guint j = 0; j < refs->len; j++)
+    {
+      const char *ref = g_ptr_array_index (refs, j);
+      PropState got;
+
+      if (!g_hash_table_contains (self->property_raw, ref))
+        continue;
+      got = resolve_property (self, states, ref, depth + 1);
+      if (got == PROP_DONE)
+        continue;
+      if (got == PROP_DEEP)
+        g_hash_table_remove (states, key);   /* may still resolve from a shallower start */
+      else
+        g_hash_table_insert (states, key, GINT_TO_POINTER (got));
+      return got;
+    }
+
+  value = expand (self, raw, 0, NULL, NULL, &ex);
+  if (value == NULL)
+    {
+      pst_config_add_diagnostic (self, self->parse_diagnostics, PST_SEVERITY_ERROR,
+                                 property_line (self, key), NULL, NULL, "property",
+                                 _("property “%s” would be longer than %u KiB once “${%s}” is substituted in it; properties that repeat other properties grow exponentially, so give it a shorter value"),
+                                 (const char *) key, PST_PROPERTY_MAX_VALUE / 1024, ex.overflow);
+      g_free (ex.overflow);
+      g_hash_table_insert (states, key, GINT_TO_POINTER (PROP_FAILED));
+      return PROP_FAILED;
+    }
+  if (ex.substituted)
+    self->substituted_total += strlen (value);
+  if (self->substituted_total > PST_PROPERTY_MAX_TOTAL)
+    {
+      /* Reported once: every later one is past the cap too. */
+      if (!self->substituted_overflow)
+        pst_config_add_diagnostic (self, self->parse_diagnostics, PST_SEVERITY_ERROR,
+                                   property_line (self, key), NULL, NULL, "property",
+                                   _("property “%s” takes the substituted text of this file past %u KiB; give it a shorter value or refer to long properties fewer times"),
+                                   (const char *) key, PST_PROPERTY_MAX_TOTAL / 1024);
+      self->substituted_overflow = TRUE;
+      g_free (value);
+      g_hash_table_insert (states, key, GINT_TO_POINTER (PROP_FAILED));
+      return PROP_FAILED;
+    }
+  g_hash_table_replace (self->property_values, g_strdup (key), value);
+  g_hash_table_insert (states, key, GINT_TO_POINTER (PROP_DONE));
+  return PROP_DONE;
+}
+
+/* Resolves properties that refer to other properties; what refers to
+ * itself, directly or not, is a cycle. */
 static void
 resolve_properties (PstConfig *self)
 {
-  gboolean progress = TRUE;
+  g_autoptr(GHashTable) states = g_hash_table_new (g_str_hash, g_str_equal);
+  const char *first_deep = NULL;
+  guint n_deep = 0;
 
-  while (progress)
+  for (guint i = 0; i < self->property_names->len; i++)
     {
-      progress = FALSE;
-      for (guint i = 0; i < self->property_names->len; i++)
-        {
-          const char *name = g_ptr_array_index (self->property_names, i);
-          const char *raw = g_hash_table_lookup (self->property_raw, name);
-          g_autoptr(GPtrArray) refs = NULL;
-          gboolean ready = TRUE;
+      const char *name = g_ptr_array_index (self->property_names, i);
 
-          if (g_hash_table_contains (self->property_values, name))
-            continue;
-          refs = references (raw);
-          for (guint j = 0; j < refs->len && ready; j++)
+      if (resolve_property (self, states, name, 0) == PROP_DEEP)
+        {
+          gpointer key;
+
+          /* A long chain makes every link near its top too deep: one
+           * error for the first, a count for the others. */
+          if (n_deep++ == 0)
             {
-              const char *ref = g_ptr_array_index (refs, j);
-              if (g_hash_table_contains (self->property_raw, ref) &&
-                  !g_hash_table_contains (self->property_values, ref))
-                ready = FALSE;
+              first_deep = name;
+              pst_config_add_diagnostic (self, self->parse_diagnostics, PST_SEVERITY_ERROR,
+                                         property_line (self, name), NULL, NULL, "property",
+                                         _("property “%s” nests ${…} more than %u levels deep; refer to fewer properties in a chain"),
+                                         name, PST_PROPERTY_MAX_DEPTH);
             }
-          if (ready)
-            {
-              g_hash_table_replace (self->property_values, g_strdup (name),
-                                    expand (self, raw, 0, NULL, NULL));
-              progress = TRUE;
-            }
+          g_hash_table_lookup_extended (self->property_raw, name, &key, NULL);
+          g_hash_table_insert (states, key, GINT_TO_POINTER (PROP_FAILED));
         }
     }
+  if (n_deep > 1)
+    pst_config_add_diagnostic (self, self->parse_diagnostics, PST_SEVERITY_ERROR,
+                               property_line (self, first_deep), NULL, NULL, "property",
+                               g_dngettext (GETTEXT_PACKAGE,
+                                            "%u more property after “%s” nests ${…} more than %u levels deep too",
+                                            "%u more properties after “%s” nest ${…} more than %u levels deep too",
+                                            n_deep - 1),
+                               n_deep - 1, first_deep, PST_PROPERTY_MAX_DEPTH);
 
   for (guint i = 0; i < self->property_names->len; i++)
     {
       const char *name = g_ptr_array_index (self->property_names, i);
       const char *raw = g_hash_table_lookup (self->property_raw, name);
-      guint line = GPOINTER_TO_UINT (g_hash_table_lookup (self->property_lines, name));
+      guint line = property_line (self, name);
+      PropState state = GPOINTER_TO_INT (g_hash_table_lookup (states, name));
       g_autofree char *unused = NULL;
+      Expansion ex = { 0 };
 
-      if (!g_hash_table_contains (self->property_values, name))
+      if (state == PROP_CYCLE)
         pst_config_add_diagnostic (self, self->parse_diagnostics, PST_SEVERITY_ERROR, line, NULL,
                                    NULL, "property",
                                    _("property “%s” refers to itself (directly or through other properties); give it a plain value"),
                                    name);
-      else
-        /* reports undefined names at the property's own line */
-        unused = expand (self, raw, line, NULL, self->parse_diagnostics);
+      else if (state == PROP_DONE)
+        {
+          /* reports undefined names at the property's own line */
+          unused = expand (self, raw, line, NULL, self->parse_diagnostics, &ex);
+          g_free (ex.overflow);
+        }
     }
 }
 
@@ -732,6 +876,8 @@ build_views (PstConfig *self)
   self->property_names = g_ptr_array_new_with_free_func (g_free);
   self->defaults = pst_options_new (NULL);
   self->parse_diagnostics = g_ptr_array_new_with_free_func (g_object_unref);
+  self->substituted_total = 0;
+  self->substituted_overflow = FALSE;
 
   check_unknown (self, root, CTX_ROOT, NULL);
 

@@ -38,6 +38,8 @@ struct _PstConfig
   GHashTable    *property_values;  /* name → substituted value (cache) */
   GHashTable    *property_lines;   /* name → GUINT line of <property> */
   GPtrArray     *property_names;   /* document order */
+  gsize          substituted_total;    /* bytes of text built by ${…} substitution */
+  gboolean       substituted_overflow; /* … past PST_PROPERTY_MAX_TOTAL, reported */
   PstOptions    *defaults;         /* service-defaults/accept-options */
   PstStoreRef    keystore;
   PstStoreRef    truststore;

@@ -10,7 +10,6 @@ typedef struct {
   PstConfig  *config;
   GPtrArray  *diagnostics;
   GHashTable *endpoints;   /* "scheme://host:port/path" → Claim */
-  GHashTable *listeners;   /* listen address → Claim */
   GHashTable *tls_values;  /* "ssl.protocols" / "ssl.ciphers" → Claim */
   gboolean    needs_keystore;
   gboolean    needs_truststore;
@@ -21,8 +20,6 @@ typedef struct {
   char     *service;
   char     *value;   /* URL, or the option value */
   guint     line;
-  gboolean  tls;
-  char     *verify_client;
 } Claim;
 
 #define ERROR(line, element, service, field, ...) \

@@ -42,9 +42,6 @@ check_accept (Check      *check,
   g_autoptr(PstUrl) url = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *endpoint = NULL;
-  g_autofree char *listener = NULL;
-  g_autofree char *bind_name = NULL;
-  const char *bind;
   Claim *claim;
   gboolean tls;
   const char *verify;
@@ -125,31 +122,8 @@ check_accept (Check      *check,
   else
     g_hash_table_insert (check->endpoints, g_strdup (endpoint),
                          pst_check_claim_new (name, endpoint, line));
-
-  /* One listener is either TLS or plain, and has one client-certificate mode. */
-  bind_name = g_strdup_printf ("%s.bind", url->scheme);
-  bind = pst_options_get (options, bind_name);
-  if (bind != NULL && pst_check_bind_is_valid (bind))
-    listener = strchr (bind, ':') != NULL ? g_strdup (bind) : g_strdup_printf ("*:%s", bind);
-  else
-    listener = pst_url_dup_authority (url);
-  claim = g_hash_table_lookup (check->listeners, listener);
-  if (claim == NULL)
-    {
-      claim = pst_check_claim_new (name, text, line);
-      claim->tls = tls;
-      claim->verify_client = g_strdup (verify);
-      g_hash_table_insert (check->listeners, g_strdup (listener), claim);
-    }
-  else if (claim->tls != tls)
-    ERROR (line, "accept", name, "accept",
-           _("%s is %s but %s (service “%s”, line %u) uses the same address %s %s; one port cannot be both, so use another port (or set ssl.encryption to disabled on the secure one behind a TLS offloader)"),
-           text, tls ? _("TLS") : _("plain"), claim->value, claim->service, claim->line, listener,
-           claim->tls ? _("with TLS") : _("without TLS"));
-  else if (tls && g_strcmp0 (claim->verify_client, verify) != 0)
-    ERROR (line, "accept", name, "accept",
-           _("%s has ssl.verify-client “%s” but %s (service “%s”, line %u) on the same address %s has “%s”; the TLS handshake happens before the path is known, so use the same value or another port"),
-           text, verify, claim->value, claim->service, claim->line, listener, claim->verify_client);
+  /* Which accepts share a listener, and whether they agree on it, is
+   * decided by the listen plan (pst-listen-plan.c), as for `postern run`. */
 }
 
 static void

@@ -126,6 +126,15 @@ check_store (Check               *check,
                what, ref->file, error->message);
       return NULL;
     }
+  /* A PEM file has no store password; the binary formats do, and
+   * keytool's default one is known to everybody. */
+  if (password_file == NULL && pst_store_format_detect (bytes) != PST_STORE_FORMAT_PEM)
+    {
+      g_autofree char *suggested = pst_password_default_path (ref->file);
+      WARNING (lines->file_line, "file", NULL, what,
+               _("%s %s has no password file, so it is opened with keytool’s default password “changeit”, which anyone can guess; give it a password (keytool -storepasswd -keystore %s) and put it in %s (one line, mode 0600) or in the file named by <password-file> (stores made by “postern cert generate” get one)"),
+               what, ref->file, ref->file, suggested != NULL ? suggested : _("a password file"));
+    }
   (void)needed;
   return store;
 }

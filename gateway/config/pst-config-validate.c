@@ -6,6 +6,7 @@
 
 #include "pst-config-private.h"
 #include "pst-config-validate-private.h"
+#include "pst-listen-plan.h"
 
 static void
 claim_free (gpointer data)
@@ -14,7 +15,6 @@ claim_free (gpointer data)
 
   g_free (claim->service);
   g_free (claim->value);
-  g_free (claim->verify_client);
   g_free (claim);
 }
 
@@ -48,15 +48,37 @@ compare_diagnostics (gconstpointer a,
  * pst_config_validate:
  * @self: a config
  *
- * Runs every check: the parse-time findings (unknown elements, undefined
- * properties), services, URLs, options, and the key and trust stores
- * (which are opened, so this reads files but binds nothing).
+ * pst_config_validate_full() without looking host names up: what the
+ * editor runs on its main thread.
  *
  * Returns: (transfer container) (element-type PstDiagnostic): findings
  *   sorted by line; empty when all is well
  */
 GPtrArray *
 pst_config_validate (PstConfig *self)
+{
+  return pst_config_validate_full (self, PST_VALIDATE_DEFAULT);
+}
+
+/**
+ * pst_config_validate_full:
+ * @self: a config
+ * @flags: %PST_VALIDATE_RESOLVE to look accept host names up (blocking)
+ *   as `postern run` does, so that names that resolve to one address are
+ *   seen to share its listener
+ *
+ * Runs every check: the parse-time findings (unknown elements, undefined
+ * properties), services, URLs, options, the listen plan (which accepts
+ * share a listener, and whether they agree on its TLS settings), and the
+ * key and trust stores (which are opened, so this reads files but binds
+ * nothing).
+ *
+ * Returns: (transfer container) (element-type PstDiagnostic): findings
+ *   sorted by line; empty when all is well
+ */
+GPtrArray *
+pst_config_validate_full (PstConfig        *self,
+                          PstValidateFlags  flags)
 {
   Check check_data = { 0 }, *check = &check_data;
   GPtrArray *result;
@@ -70,7 +92,6 @@ pst_config_validate (PstConfig *self)
   check->config = self;
   check->diagnostics = result;
   check->endpoints = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, claim_free);
-  check->listeners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, claim_free);
   check->tls_values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, claim_free);
   check->secure_hosts = g_ptr_array_new_with_free_func (claim_free);
 
@@ -97,10 +118,18 @@ pst_config_validate (PstConfig *self)
       pst_check_service (check, service);
     }
 
+  {
+    g_autoptr(PstListenPlan) plan =
+      pst_listen_plan_new (self, (flags & PST_VALIDATE_RESOLVE) ? PST_LISTEN_PLAN_RESOLVE : PST_LISTEN_PLAN_DEFAULT);
+    GPtrArray *conflicts = pst_listen_plan_get_diagnostics (plan);
+
+    for (guint i = 0; i < conflicts->len; i++)
+      g_ptr_array_add (result, g_object_ref (conflicts->pdata[i]));
+  }
+
   pst_check_stores (check);
 
   g_hash_table_unref (check->endpoints);
-  g_hash_table_unref (check->listeners);
   g_hash_table_unref (check->tls_values);
   g_ptr_array_unref (check->secure_hosts);
 

@@ -20,6 +20,12 @@ GQuark pst_config_error_quark (void);
 
 /* Largest config file accepted (bytes). */
 #define PST_CONFIG_MAX_SIZE (4 * 1024 * 1024)
+/* ${…} substitution limits: one substituted text (a property's value or
+ * an element's), everything substituted in one file, and how many
+ * properties deep a chain of references may go. */
+#define PST_PROPERTY_MAX_VALUE (64 * 1024)
+#define PST_PROPERTY_MAX_TOTAL (1024 * 1024)
+#define PST_PROPERTY_MAX_DEPTH 16
 
 typedef struct {
   char  *type;            /* as written, NULL if absent */
@@ -62,6 +68,11 @@ PstOptions  *pst_config_get_defaults    (PstConfig *self);
  * (password files, certificates) but binds nothing.  Array of PstDiagnostic,
  * sorted by line. */
 GPtrArray   *pst_config_validate        (PstConfig *self);
+typedef enum {
+  PST_VALIDATE_DEFAULT = 0,
+  PST_VALIDATE_RESOLVE = 1 << 0,   /* look accept host names up, as `postern run` binds them (blocking) */
+} PstValidateFlags;
+GPtrArray   *pst_config_validate_full   (PstConfig *self, PstValidateFlags flags);
 gboolean     pst_diagnostics_have_errors (GPtrArray *diagnostics);
 
 /* Round-trip: the kept document, serialised as is. */

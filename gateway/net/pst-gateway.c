@@ -7,6 +7,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "pst-gateway.h"
+#include "pst-listen-plan.h"
 #include "pst-listener.h"
 
 struct _PstGateway
@@ -57,87 +58,6 @@ pst_gateway_new (void)
   return g_object_new (PST_TYPE_GATEWAY, NULL);
 }
 
-/* Addresses to bind for an accept: its {scheme}.bind option, else the
- * URL's host ("localhost" → 127.0.0.1 and ::1, other names resolved). */
-static GList *
-bind_addresses (PstService *service, const PstUrl *url, GError **error)
-{
-  g_autofree char *option = g_strdup_printf ("%s.bind", url->scheme);
-  const char *bind = pst_options_get (pst_service_get_accept_options (service), option);
-  g_autofree char *host = g_strdup (url->host);
-  guint16 port = url->port;
-  GInetAddress *literal;
-  GList *addresses = NULL;
-
-  if (bind != NULL)
-    {
-      const char *colon = strrchr (bind, ':');
-      guint64 p;
-
-      if (colon == NULL)
-        {
-          g_free (host);
-          host = g_strdup ("0.0.0.0");
-          colon = bind - 1;
-        }
-      else
-        {
-          g_free (host);
-          host = g_strndup (bind, colon - bind);
-          if (host[0] == '[')
-            {
-              char *inner = g_strndup (host + 1, strlen (host) - 2);
-              g_free (host);
-              host = inner;
-            }
-        }
-      if (!g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &p, NULL))
-        {
-          g_set_error (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_BIND,
-                       _("service %s: %s “%s” is not HOST:PORT or PORT"),
-                       pst_service_get_name (service), option, bind);
-          return NULL;
-        }
-      port = p;
-    }
-
-  literal = g_inet_address_new_from_string (host);
-  if (literal != NULL)
-    addresses = g_list_append (NULL, literal);
-  else if (g_ascii_strcasecmp (host, "localhost") == 0)
-    {
-      addresses = g_list_append (addresses, g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4));
-      addresses = g_list_append (addresses, g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV6));
-    }
-  else
-    {
-      g_autoptr(GResolver) resolver = g_resolver_get_default ();
-      g_autoptr(GError) local_error = NULL;
-
-      addresses = g_resolver_lookup_by_name (resolver, host, NULL, &local_error);
-      if (addresses == NULL)
-        {
-          g_set_error (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_BIND,
-                       _("service %s: cannot resolve the accept host “%s”: %s (use an address, or set %s)"),
-                       pst_service_get_name (service), host, local_error->message, option);
-          return NULL;
-        }
-    }
-  for (GList *l = addresses; l != NULL; l = l->next)
-    {
-      GInetAddress *inet = l->data;
-      l->data = g_inet_socket_address_new (inet, port);
-      g_object_unref (inet);
-    }
-  return addresses;
-}
-
-static int
-compare_strings (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char **) a, *(const char **) b);
-}
-
 typedef struct {
   char      *key;
   gboolean   tls;
@@ -154,28 +74,15 @@ plan_free (Plan *plan)
   g_free (plan);
 }
 
-static char *
-plan_key (GList *addresses, gboolean tls)
-{
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GString) key = g_string_new (tls ? "tls|" : "plain|");
-
-  for (GList *l = addresses; l != NULL; l = l->next)
-    g_ptr_array_add (names, g_socket_connectable_to_string (l->data));
-  g_ptr_array_sort (names, compare_strings);
-  for (guint i = 0; i < names->len; i++)
-    g_string_append_printf (key, "%s%s", i ? "," : "", (char *) names->pdata[i]);
-  return g_string_free (g_steal_pointer (&key), FALSE);
-}
-
 gboolean
 pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
 {
   PstConfig *config = pst_runtime_get_config (runtime);
-  g_autoptr(GHashTable) plans = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) plan_free);
-  g_autoptr(GPtrArray) order = g_ptr_array_new ();
+  g_autoptr(PstListenPlan) listen_plan = NULL;
+  g_autoptr(GPtrArray) order = g_ptr_array_new_with_free_func ((GDestroyNotify) plan_free);
   g_autoptr(GHashTable) next = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   g_autoptr(GPtrArray) urls = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *all_routes;
 
   for (guint s = 0; s < pst_config_get_n_services (config); s++)
     {
@@ -189,43 +96,37 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
                        pst_service_get_name (service), type);
           return FALSE;
         }
-      for (guint a = 0; a < pst_service_get_n_accepts (service); a++)
-        {
-          g_autoptr(PstUrl) url = pst_url_parse (pst_service_get_accept (service, a), error);
-          GList *addresses;
-          gboolean tls;
-          g_autofree char *key = NULL;
-          Plan *plan;
-          PstRoute *route;
+    }
 
-          if (url == NULL)
-            return FALSE;
-          addresses = bind_addresses (service, url, error);
-          if (addresses == NULL)
-            return FALSE;
-          tls = url->secure && pst_options_get_ssl_encryption (pst_service_get_accept_options (service));
-          key = plan_key (addresses, tls);
-          plan = g_hash_table_lookup (plans, key);
-          if (plan == NULL)
-            {
-              plan = g_new0 (Plan, 1);
-              plan->key = g_strdup (key);
-              plan->tls = tls;
-              plan->addresses = addresses;
-              plan->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) pst_route_free);
-              g_hash_table_insert (plans, plan->key, plan);
-              g_ptr_array_add (order, plan);
-            }
-          else
-            g_list_free_full (addresses, g_object_unref);
-          route = g_new0 (PstRoute, 1);
-          route->service = g_object_ref (service);
-          route->tls = tls;
-          g_ptr_array_add (urls, pst_url_to_string (url));
-          route->url = g_steal_pointer (&url);
+  /* The same plan `postern check` validates: one listener per resolved
+   * address set, its TLS settings agreed by every route on it. */
+  listen_plan = pst_listen_plan_new (config, PST_LISTEN_PLAN_RESOLVE);
+  if (!pst_listen_plan_check (listen_plan, error))
+    return FALSE;
+  for (guint g = 0; g < pst_listen_plan_get_n_groups (listen_plan); g++)
+    {
+      const PstListenGroup *group = pst_listen_plan_get_group (listen_plan, g);
+      Plan *plan = g_new0 (Plan, 1);
+
+      plan->key = g_strdup (group->key);
+      plan->tls = group->tls;
+      plan->addresses = g_list_copy_deep (group->addresses, (GCopyFunc) (void (*) (void)) g_object_ref, NULL);
+      plan->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) pst_route_free);
+      for (guint r = 0; r < group->routes->len; r++)
+        {
+          PstListenRoute *planned = group->routes->pdata[r];
+          PstRoute *route = g_new0 (PstRoute, 1);
+
+          route->service = g_object_ref (planned->service);
+          route->url = pst_url_copy (planned->url);
+          route->tls = planned->tls;
           g_ptr_array_add (plan->routes, route);
         }
+      g_ptr_array_add (order, plan);
     }
+  all_routes = pst_listen_plan_get_routes (listen_plan);
+  for (guint r = 0; r < all_routes->len; r++)
+    g_ptr_array_add (urls, pst_url_to_string (((PstListenRoute *) all_routes->pdata[r])->url));
 
   /* Bind what is new first, so that a failure leaves the running set alone. */
   for (guint i = 0; i < order->len; i++)

@@ -57,9 +57,10 @@ write_password (const char *dir, const char *name, const char *password, int mod
  *  expiring.p12   the same key, 10 days                        (expiring.pw)
  *  expired.p12    the same key, not-after yesterday           (expired.pw)
  *  truststore.p12 the localhost certificate only              (truststore.pw)
+ *  changeit.p12   the same, with keytool's default password and no .pw
  *  wrong.pw       a password that opens none of them
  *  exposed.pw     keystore.pw, readable by everyone (0644)
- * All passwords are "secret" except wrong.pw. */
+ * All passwords are "secret" except wrong.pw (and changeit.p12's). */
 char *
 ctu_make_store_dir (void)
 {
@@ -79,7 +80,9 @@ ctu_make_store_dir (void)
        "    -passout pass:secret -out $out.p12\n"
        "done\n"
        "openssl pkcs12 -export -nokeys -in cert.pem -name localhost "
-       "  -passout pass:secret -out truststore.p12\n");
+       "  -passout pass:secret -out truststore.p12\n"
+       "openssl pkcs12 -export -nokeys -in cert.pem -name localhost "
+       "  -passout pass:changeit -out changeit.p12\n");
   write_password (dir, "keystore.pw", "secret", 0600);
   write_password (dir, "expiring.pw", "secret", 0600);
   write_password (dir, "expired.pw", "secret", 0600);

@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 
 #include "config-test-util.h"
+#include "pst-listen-plan.h"
 
 static char *store_dir;
 
@@ -178,6 +179,109 @@ test_usage (void)
   run_clear (&run);
 }
 
+/* Two host names bound to one address share one listener: check groups
+ * them as run does and refuses a client-certificate mode that only one
+ * of them asks for (run would otherwise not enforce it on the other). */
+static void
+test_shared_listener (void)
+{
+  g_autofree char *path = ctu_copy_fixture ("verify-client-shared-bind.xml", store_dir);
+  g_autofree char *agreed = ctu_copy_fixture ("verify-client-shared-agreed.xml", store_dir);
+  g_autofree char *prefix = g_strdup_printf ("%s:14:5: error: ", path);
+  Run run = { 0 };
+
+  run_check (&run, "-q", "--config", path, NULL);
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_true (g_str_has_prefix (run.err, prefix));
+  g_assert_cmpuint (count_lines (run.err), ==, 1);
+  g_assert_nonnull (strstr (run.err, "wss://127.0.0.1:9000/b (service “mutual”) has ssl.verify-client “required”"));
+  g_assert_nonnull (strstr (run.err, "wss://localhost:9000/a (service “open”, line 6)"));
+  g_assert_nonnull (strstr (run.err, "on the same address 127.0.0.1:9000 has “none”"));
+  g_assert_nonnull (strstr (run.err, "give both services the same ssl.verify-client or use another port"));
+  run_clear (&run);
+
+  run_check (&run, "--config", agreed, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.err, "OK, no errors or warnings"));
+  run_clear (&run);
+}
+
+/* The plan run binds: one listener for both names, TLS settings from
+ * both routes; and the conflicts check reports, with the same text. */
+static void
+test_listen_plan (void)
+{
+  g_autofree char *agreed = ctu_copy_fixture ("verify-client-shared-agreed.xml", store_dir);
+  g_autofree char *overlap = ctu_copy_fixture ("listen-overlap.xml", store_dir);
+  g_autoptr(PstConfig) config = pst_config_new_from_file (agreed, NULL);
+  g_autoptr(PstListenPlan) plan = pst_listen_plan_new (config, PST_LISTEN_PLAN_RESOLVE);
+  g_autoptr(GError) error = NULL;
+  const PstListenGroup *group;
+
+  g_assert_true (pst_listen_plan_check (plan, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (pst_listen_plan_get_n_groups (plan), ==, 1);
+  group = pst_listen_plan_get_group (plan, 0);
+  g_assert_cmpstr (group->key, ==, "tls|127.0.0.1:9000");
+  g_assert_true (group->tls);
+  g_assert_cmpuint (g_list_length (group->addresses), ==, 1);
+  g_assert_cmpuint (group->routes->len, ==, 2);
+  g_assert_cmpstr (group->settings.verify_client, ==, "required");
+  g_assert_null (group->settings.protocols);
+  g_assert_nonnull (strstr (group->settings.keystore, "keystore.p12"));
+  g_assert_cmpuint (pst_listen_plan_get_routes (plan)->len, ==, 2);
+
+  g_clear_pointer (&plan, pst_listen_plan_free);
+  g_clear_object (&config);
+  config = pst_config_new_from_file (overlap, NULL);
+  plan = pst_listen_plan_new (config, PST_LISTEN_PLAN_RESOLVE);
+  g_assert_cmpuint (pst_listen_plan_get_diagnostics (plan)->len, ==, 2);
+  g_assert_false (pst_listen_plan_check (plan, &error));
+  g_assert_error (error, PST_CONFIG_ERROR, PST_CONFIG_ERROR_INVALID);
+  /* one FILE:LINE:COL line per conflict, as check prints them */
+  g_assert_true (g_str_has_prefix (error->message, overlap));
+  g_assert_nonnull (strstr (error->message, ":11:5: error: ws://127.0.0.1:9000/b (service “v4”) listens on 127.0.0.1:9000"));
+  g_assert_nonnull (strstr (error->message, "\n"));
+  g_assert_nonnull (strstr (error->message, ":24:5: error: "));
+  /* localhost and the literal address resolve without DNS: both groups
+   * (9000 and 9001) hold only the first route of each port */
+  g_assert_cmpuint (pst_listen_plan_get_n_groups (plan), ==, 2);
+}
+
+static void
+test_default_password (void)
+{
+  g_autofree char *path = ctu_copy_fixture ("default-password.xml", store_dir);
+  g_autofree char *line = g_strdup_printf ("%s:14:7: warning: truststore ", path);
+  Run run = { 0 };
+
+  run_check (&run, "--config", path, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_true (g_str_has_prefix (run.err, line));
+  g_assert_nonnull (strstr (run.err, "changeit.p12 has no password file"));
+  g_assert_nonnull (strstr (run.err, "changeit.pw (one line, mode 0600) or in the file named by <password-file>"));
+  g_assert_nonnull (strstr (run.err, ": 0 errors, 1 warning\n"));
+  run_clear (&run);
+}
+
+/* Ten properties each repeating the one before ten times would be 3 GB:
+ * check stops at the first one past 64 KiB, at once. */
+static void
+test_billion_laughs (void)
+{
+  g_autofree char *path = ctu_copy_fixture ("property-billion-laughs.xml", store_dir);
+  g_autofree char *line = g_strdup_printf ("%s:10:5: error: property “l5” would be longer than 64 KiB", path);
+  gint64 start = g_get_monotonic_time ();
+  Run run = { 0 };
+
+  run_check (&run, "--config", path, NULL);
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_true (g_str_has_prefix (run.err, line));
+  g_assert_nonnull (strstr (run.err, ": 1 error, 0 warnings\n"));
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
+  run_clear (&run);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -193,6 +297,10 @@ main (int argc, char **argv)
   g_test_add_func ("/config/check/malformed", test_malformed);
   g_test_add_func ("/config/check/unreadable", test_unreadable);
   g_test_add_func ("/config/check/usage", test_usage);
+  g_test_add_func ("/config/check/shared-listener", test_shared_listener);
+  g_test_add_func ("/config/check/listen-plan", test_listen_plan);
+  g_test_add_func ("/config/check/default-password", test_default_password);
+  g_test_add_func ("/config/check/billion-laughs", test_billion_laughs);
 
   status = g_test_run ();
   ctu_remove_tree (store_dir);
