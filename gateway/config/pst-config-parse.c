@@ -388,6 +388,7 @@ static const char * const known_options[] = {
   "ssl.encryption", "ssl.verify-client", "ssl.protocols", "ssl.ciphers",
   "tcp.bind", "ssl.bind", "http.bind", "https.bind", "ws.bind", "wss.bind",
   "ws.maximum.message.size", "ws.inactivity.timeout", "http.keepalive.timeout",
+  "tcp.maximum.connections.per.address",
   NULL
 };
 
