@@ -261,12 +261,6 @@ pst_connection_new (PstListener       *listener,
   return self;
 }
 
-GSocketAddress *
-pst_connection_get_remote_address (PstConnection *self)
-{
-  return self->remote;
-}
-
 const char *
 pst_connection_get_peer (PstConnection *self)
 {
@@ -386,15 +380,6 @@ pst_connection_request_finished (PstConnection *self, PstRoute *route)
    * byte arms the deadline) from here. */
   if (self->head_limit != NULL)
     pst_head_limit_stream_arm (self->head_limit);
-}
-
-void
-pst_connection_request_begins (PstConnection *self)
-{
-  /* Nothing to do: SoupServer 3.2 emits request-started for a kept-alive
-   * connection's next request only once its head has been read, too late
-   * to count or time that head; pst_connection_request_finished arms both.
-   * The idle keep-alive timer runs until the next head's first byte. */
 }
 
 void

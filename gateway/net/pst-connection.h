@@ -61,13 +61,11 @@ PstRoute      *pst_connection_find_route   (PstConnection *self, const char *hos
 /* A request head was read: its deadline no longer applies, except for a
  * WebSocket upgrade, whose deadline runs until the 101 is out. */
 void           pst_connection_request_started (PstConnection *self, SoupServerMessage *msg);
-/* The SoupServer-side remote address of this connection (its identity
- * leads from a SoupServerMessage back here). */
-GSocketAddress *pst_connection_get_remote_address (PstConnection *self);
-/* Another request begins on a kept-alive connection: its head is capped too. */
-void           pst_connection_request_begins  (PstConnection *self);
 /* A response is complete: an idle kept-alive connection is closed after
- * the route's http.keepalive.timeout (default 30 s). */
+ * the route's http.keepalive.timeout (default 30 s), and the next request
+ * head is capped and timed from its first byte.  (SoupServer 3.2 emits
+ * request-started for a kept-alive connection's next request only once its
+ * head has been read: too late for either.) */
 void           pst_connection_request_finished (PstConnection *self, PstRoute *route);
 /* Record what the close log line says */
 /* The route serving the connection is known: the first call logs the

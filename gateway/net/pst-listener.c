@@ -106,7 +106,6 @@ request_started_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_da
 
   if (conn == NULL)
     return;
-  pst_connection_request_begins (conn);
   /* SoupServer drops a connection without telling us otherwise. */
   g_signal_connect_object (msg, "disconnected", G_CALLBACK (message_disconnected_cb), conn, G_CONNECT_SWAPPED);
 }
@@ -430,12 +429,6 @@ void
 pst_listener_set_limits (PstListener *self, PstConnLimits *limits)
 {
   g_set_object (&self->limits, limits);
-}
-
-guint
-pst_listener_get_per_address (PstListener *self)
-{
-  return self->per_address;
 }
 
 void

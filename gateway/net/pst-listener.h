@@ -30,7 +30,6 @@ guint        pst_listener_get_n_connections (PstListener *self);
  * connection as it ends; a full gateway or a client address at the
  * listener's tcp.maximum.connections.per.address is refused. */
 void         pst_listener_set_limits       (PstListener *self, PstConnLimits *limits);
-guint        pst_listener_get_per_address  (PstListener *self);
 
 /* for PstConnection */
 SoupServer  *pst_listener_get_soup_server  (PstListener *self);

@@ -109,7 +109,7 @@ async def good_client(s, stop, stats):
         while not stop.is_set():
             t0 = time.monotonic()
             try:
-                await h.echo_once(c, f"round {stats['ok']}", timeout=2.0)
+                await h.echo_once(c, f"round {stats['ok']}", timeout=5.0)
             except Exception as e:  # noqa: BLE001 - every failure counts
                 stats["failed"].append(repr(e))
                 return
