@@ -92,6 +92,13 @@ pst_check_option_values (Check      *check,
                    _("%s is “%s”, not a size; write a positive number of bytes, optionally with k or m, e.g. “128k”"),
                    name, value);
         }
+      else if (strcmp (name, "tcp.maximum.connections.per.address") == 0)
+        {
+          if (!g_ascii_string_to_unsigned (value, 10, 1, G_MAXUINT, &number, NULL))
+            ERROR (line, name, service, name,
+                   _("%s is “%s”; write a whole number of connections of at least 1, e.g. “1000”"),
+                   name, value);
+        }
       else if (g_str_has_suffix (name, ".bind"))
         {
           if (!pst_check_bind_is_valid (value))

@@ -8,13 +8,18 @@
 G_BEGIN_DECLS
 
 #define HELLO_MAX        (16 * 1024 + 5)
+/* TLS handshake + first request head, every later request head (from its
+ * first byte), and a WebSocket upgrade (until the 101 is out) */
 #define DEADLINE_MS      10000
 #define HEAD_LIMIT       (32 * 1024)   /* request line + headers */
 
 struct _PstConnection
 {
   GObject            parent_instance;
-  PstListener       *listener;           /* owns us through its table */
+  PstListener       *listener;           /* weak; it owns us through its set */
+  PstConnLimits     *limits;             /* gets our slot back at the end */
+  GInetAddress      *client_ip;          /* the slot's address */
+  GSocketAddress    *remote;             /* a PstPeerAddress: SoupServer's view of us */
   GSocketConnection *socket_connection;  /* weak: SoupServer or the pump own it */
   GSocketConnection *hold;               /* strong until SoupServer has it */
   GIOStream         *tls;                /* weak, like the socket */
@@ -23,13 +28,14 @@ struct _PstConnection
   GPtrArray         *routes;
   GCancellable      *cancellable;
   gboolean           use_tls;
-  char              *peer;
-  char              *sni;
+  char              *peer;               /* escaped for logs */
+  char              *sni;                /* as the client sent it */
   char              *tls_info;           /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
   char              *client_subject;
   char              *service;
   char              *backend;
   guint              deadline_id;
+  const char        *deadline_what;      /* what did not arrive in time */
   guint              keepalive_id;
   guint              peek_id;
   gsize              peeked;

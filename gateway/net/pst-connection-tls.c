@@ -10,6 +10,7 @@
 
 #include "pst-client-hello.h"
 #include "pst-connection-private.h"
+#include "pst-log-escape.h"
 
 static char *
 dup_cert_subject (GTlsCertificate *cert)
@@ -62,7 +63,7 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
               /* After our certificate went out, a client that gives up is
                * almost always one that does not trust it. */
               PstRoute *route = g_ptr_array_index (self->routes, 0);
-              const char *host = self->sni ? self->sni : route->url->host;
+              g_autofree char *host = pst_log_escape (self->sni ? self->sni : route->url->host, -1);
               gboolean v6 = strchr (host, ':') != NULL;
 
               g_message ("client %s: TLS handshake failed (%s): the client most likely does not trust "
@@ -119,11 +120,13 @@ accept_client_certificate_cb (GTlsConnection       *conn,
 {
   PstConnection *self = user_data;
   g_autofree char *subject = NULL;
+  g_autofree char *raw = NULL;
 
   /* GIO asks even for a certificate that verified (errors 0). */
   if (errors == 0)
     return TRUE;
-  subject = dup_cert_subject (peer_cert);
+  raw = dup_cert_subject (peer_cert);
+  subject = pst_log_escape (raw, -1);
   g_message ("client %s: client certificate “%s” refused: not issued by a certificate in the "
              "truststore (flags 0x%x); add it with “postern cert import”",
              self->peer, subject ? subject : "?", errors);
@@ -143,8 +146,9 @@ start_tls (PstConnection *self)
 
   if (cert == NULL)
     {
-      g_message ("client %s: no certificate in the keystore for “%s”; closing", self->peer,
-                 self->sni ? self->sni : route->url->host);
+      g_autofree char *host = pst_log_escape (self->sni ? self->sni : route->url->host, -1);
+
+      g_message ("client %s: no certificate in the keystore for “%s”; closing", self->peer, host);
       pst_connection_abort (self);
       return;
     }

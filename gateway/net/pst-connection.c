@@ -7,10 +7,62 @@
 #include <glib/gi18n-lib.h>
 
 #include "pst-connection-private.h"
+#include "pst-directory.h"
+#include "pst-echo.h"
 #include "pst-listener.h"
+#include "pst-log-escape.h"
+#include "pst-peer-address.h"
 #include "pst-proxy.h"
 
 G_DEFINE_TYPE (PstConnection, pst_connection, G_TYPE_OBJECT)
+
+static void
+serve_directory (PstConnection *conn, PstRoute *route, SoupServerMessage *msg, const char *path)
+{
+  const char *base = route->url->path;
+  gsize base_len = strlen (base);
+
+  if (base_len > 0 && base[base_len - 1] == '/')
+    base_len--;
+  if (g_str_equal (path + base_len, "/postern-ca.pem"))
+    pst_listener_serve_ca (conn, route, msg);
+  else
+    pst_directory_serve (route->service, msg, path + base_len);
+}
+
+PstRoute *
+pst_route_new (PstService *service, PstUrl *url, gboolean tls, GError **error)
+{
+  const char *type = pst_service_get_service_type (service);
+  g_autoptr(PstUrl) owned = url;
+  PstRoute *route;
+
+  route = g_new0 (PstRoute, 1);
+  if (g_str_equal (type, "echo"))
+    route->start_websocket = pst_echo_start;
+  else if (g_str_equal (type, "proxy"))
+    {
+      route->start_websocket = pst_proxy_start_websocket;
+      route->start_bytes = pst_proxy_start_bytes;
+    }
+  else if (g_str_equal (type, "directory"))
+    route->serve_http = serve_directory;
+  else
+    {
+      g_free (route);
+      g_set_error (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_INVALID,
+                   _("service %s: type “%s” cannot be served by this build yet"),
+                   pst_service_get_name (service), type);
+      return NULL;
+    }
+  /* tcp:// and ssl:// accepts carry bytes, not HTTP. */
+  if (!g_str_equal (owned->scheme, "tcp") && !g_str_equal (owned->scheme, "ssl"))
+    route->start_bytes = NULL;
+  route->service = g_object_ref (service);
+  route->url = g_steal_pointer (&owned);
+  route->tls = tls;
+  return route;
+}
 
 void
 pst_route_free (PstRoute *route)
@@ -27,7 +79,9 @@ pst_route_websocket_options (PstRoute *route, gboolean server, PstWebsocketOptio
   guint64 max = 0, inactivity = 0;
 
   pst_options_get_size (accept, "ws.maximum.message.size", 0, &max);
-  pst_options_get_duration_ms (accept, "ws.inactivity.timeout", 0, &inactivity);
+  /* A silent peer is pinged after this and dropped after twice as long; a
+   * healthy client answers the ping.  An explicit 0 means never. */
+  pst_options_get_duration_ms (accept, "ws.inactivity.timeout", 120000, &inactivity);
   options->server = server;
   options->max_message_size = max;
   options->inactivity_ms = (guint) MIN (inactivity, G_MAXUINT);
@@ -45,9 +99,15 @@ pst_connection_finalize (GObject *object)
   if (self->listener != NULL)
     g_object_remove_weak_pointer (G_OBJECT (self->listener), (gpointer *) &self->listener);
   if (self->head_limit != NULL)
-    g_object_remove_weak_pointer (G_OBJECT (self->head_limit), (gpointer *) &self->head_limit);
+    {
+      pst_head_limit_stream_set_first_byte_func (self->head_limit, NULL, NULL);
+      g_object_remove_weak_pointer (G_OBJECT (self->head_limit), (gpointer *) &self->head_limit);
+    }
   g_clear_object (&self->cancellable);
   g_clear_object (&self->runtime);
+  g_clear_object (&self->limits);
+  g_clear_object (&self->client_ip);
+  g_clear_object (&self->remote);
   g_clear_pointer (&self->routes, g_ptr_array_unref);
   g_free (self->peer);
   g_free (self->sni);
@@ -76,6 +136,28 @@ pst_connection_init (PstConnection *self)
  * the client connection is over, say so once. */
 static void socket_gone_cb (gpointer data, GObject *where_the_object_was);
 
+/* " tls=… sni=… client-cert=…" for the open and close lines; what the
+ * client chose (SNI, its certificate's subject) is escaped. */
+static char *
+dup_tls_fields (PstConnection *self)
+{
+  GString *out = g_string_new (NULL);
+
+  if (self->tls_info != NULL)
+    g_string_append_printf (out, " tls=%s", self->tls_info);
+  if (self->sni != NULL)
+    {
+      g_autofree char *sni = pst_log_escape (self->sni, -1);
+      g_string_append_printf (out, " sni=%s", sni);
+    }
+  if (self->client_subject != NULL)
+    {
+      g_autofree char *subject = pst_log_escape (self->client_subject, -1);
+      g_string_append_printf (out, " client-cert=\"%s\"", subject);
+    }
+  return g_string_free (out, FALSE);
+}
+
 /* The client connection is over (its session closed, SoupServer dropped
  * it, or the socket object is gone): log it once and leave the table. */
 void
@@ -93,23 +175,25 @@ pst_connection_end (PstConnection *self)
   g_clear_handle_id (&self->deadline_id, g_source_remove);
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   g_clear_handle_id (&self->peek_id, g_source_remove);
-  {
+  if (self->service != NULL)
     {
-      if (self->service != NULL)
-        g_message ("close %s client=%s%s%s%s%s%s%s backend=%s in=%" G_GUINT64_FORMAT
-                   " out=%" G_GUINT64_FORMAT " duration=%.3fs code=%u reason=\"%s\"",
-                   self->service, self->peer,
-                   self->tls_info ? " tls=" : "", self->tls_info ? self->tls_info : "",
-                   self->sni ? " sni=" : "", self->sni ? self->sni : "",
-                   self->client_subject ? " client-cert=" : "", self->client_subject ? self->client_subject : "",
-                   self->backend ? self->backend : "-",
-                   self->bytes_in, self->bytes_out,
-                   (g_get_monotonic_time () - self->started_us) / 1e6,
-                   self->close_code, self->close_reason ? self->close_reason : "");
-      else
-        g_debug ("connection from %s ended", self->peer);
+      g_autofree char *fields = dup_tls_fields (self);
+      g_autofree char *reason = pst_log_escape (self->close_reason ? self->close_reason : "", -1);
+
+      g_message ("close %s client=%s%s backend=%s in=%" G_GUINT64_FORMAT
+                 " out=%" G_GUINT64_FORMAT " duration=%.3fs code=%u reason=\"%s\"",
+                 self->service, self->peer, fields, self->backend ? self->backend : "-",
+                 self->bytes_in, self->bytes_out,
+                 (g_get_monotonic_time () - self->started_us) / 1e6,
+                 self->close_code, reason);
     }
-  }
+  else
+    g_debug ("connection from %s ended", self->peer);
+  /* The slot goes back where it came from, even when the listener that
+   * accepted us was dropped by a reload or is gone. */
+  if (self->limits != NULL && self->client_ip != NULL)
+    pst_conn_limits_release (self->limits, self->client_ip);
+  g_clear_object (&self->limits);
   if (self->listener != NULL)
     pst_listener_connection_ended (self->listener, self);
   g_object_unref (self);
@@ -120,6 +204,7 @@ pst_connection_upgrading (PstConnection *self)
 {
   self->upgraded = TRUE;
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
+  g_clear_handle_id (&self->deadline_id, g_source_remove);
 }
 
 void
@@ -140,15 +225,19 @@ socket_gone_cb (gpointer data, GObject *where_the_object_was)
   pst_connection_end (self);
 }
 
+static void head_first_byte_cb (gpointer user_data);
+
 PstConnection *
 pst_connection_new (PstListener       *listener,
                     GSocketConnection *socket_connection,
                     PstRuntime        *runtime,
                     GPtrArray         *routes,
-                    gboolean           tls)
+                    gboolean           tls,
+                    PstConnLimits     *limits)
 {
   PstConnection *self = g_object_new (PST_TYPE_CONNECTION, NULL);
   g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (socket_connection, NULL);
+  g_autofree char *text = NULL;
 
   /* Weak: a listener disposed (gateway stopped) before its last
    * connection ends must not be called back. */
@@ -160,7 +249,15 @@ pst_connection_new (PstListener       *listener,
   self->runtime = g_object_ref (runtime);
   self->routes = g_ptr_array_ref (routes);
   self->use_tls = tls;
-  self->peer = remote ? g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote)) : g_strdup ("?");
+  if (G_IS_INET_SOCKET_ADDRESS (remote))
+    {
+      /* The caller took a slot for this address from limits. */
+      self->client_ip = g_object_ref (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+      self->limits = limits ? g_object_ref (limits) : NULL;
+      self->remote = G_SOCKET_ADDRESS (pst_peer_address_new (G_INET_SOCKET_ADDRESS (remote), self));
+    }
+  text = remote ? g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote)) : g_strdup ("?");
+  self->peer = pst_log_escape (text, -1);
   return self;
 }
 
@@ -205,17 +302,56 @@ deadline_cb (gpointer user_data)
 
   self->deadline_id = 0;
   g_message ("client %s: no %s within %d s; closing the connection",
-             self->peer, self->use_tls ? "TLS handshake and request" : "request", DEADLINE_MS / 1000);
+             self->peer, self->deadline_what, DEADLINE_MS / 1000);
   pst_connection_abort (self);
   return G_SOURCE_REMOVE;
 }
 
-void
-pst_connection_request_started (PstConnection *self)
+static void
+arm_deadline (PstConnection *self, const char *what)
 {
+  self->deadline_what = what;
   g_clear_handle_id (&self->deadline_id, g_source_remove);
+  self->deadline_id = g_timeout_add (DEADLINE_MS, deadline_cb, self);
+}
+
+static gboolean
+is_websocket_request (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  return soup_message_headers_header_contains (headers, "Upgrade", "websocket");
+}
+
+void
+pst_connection_request_started (PstConnection *self, SoupServerMessage *msg)
+{
+  g_clear_handle_id (&self->keepalive_id, g_source_remove);
   if (self->head_limit != NULL)
     pst_head_limit_stream_disarm (self->head_limit);
+  /* An upgrade is not done until the 101 is out (pst_connection_upgrading);
+   * any other request is in its handler's hands now. */
+  if (msg != NULL && is_websocket_request (msg))
+    {
+      if (self->deadline_id == 0)
+        arm_deadline (self, "WebSocket upgrade");
+      else
+        self->deadline_what = "WebSocket upgrade";
+    }
+  else
+    g_clear_handle_id (&self->deadline_id, g_source_remove);
+}
+
+/* The first byte of a request head on a kept-alive connection: the head
+ * must be complete within the deadline, however slowly it trickles in. */
+static void
+head_first_byte_cb (gpointer user_data)
+{
+  PstConnection *self = user_data;
+
+  g_clear_handle_id (&self->keepalive_id, g_source_remove);
+  if (self->deadline_id == 0 && !self->ended)
+    arm_deadline (self, "complete request head");
 }
 
 static gboolean
@@ -240,12 +376,8 @@ pst_connection_request_finished (PstConnection *self, PstRoute *route)
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   if (self->session == NULL && self->socket_connection != NULL)
     self->keepalive_id = g_timeout_add (MAX (ms, 1), keepalive_cb, self);
-}
-
-void
-pst_connection_request_begins (PstConnection *self)
-{
-  g_clear_handle_id (&self->keepalive_id, g_source_remove);
+  /* The next request's head is counted (size cap) and timed (its first
+   * byte arms the deadline) from here. */
   if (self->head_limit != NULL)
     pst_head_limit_stream_arm (self->head_limit);
 }
@@ -256,19 +388,17 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
   PstRoute *first = g_ptr_array_index (self->routes, 0);
   g_autoptr(GError) error = NULL;
   g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (self->socket_connection, NULL);
-  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (self->socket_connection, NULL);
 
   if (self->listener == NULL)
     {
       pst_connection_abort (self);   /* the gateway stopped meanwhile */
       return;
     }
-  /* tcp:// and ssl:// accepts carry bytes, not HTTP. */
-  if (g_str_equal (first->url->scheme, "tcp") || g_str_equal (first->url->scheme, "ssl"))
+  if (first->start_bytes != NULL)
     {
-      pst_connection_request_started (self);
+      pst_connection_request_started (self, NULL);
       pst_connection_set_route (self, first);
-      pst_proxy_start_bytes (self, first, stream);
+      first->start_bytes (self, first, stream);
       g_clear_object (&self->hold);
       return;
     }
@@ -276,8 +406,11 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
     g_autoptr(GIOStream) limited = pst_head_limit_wrap (stream, HEAD_LIMIT, &self->head_limit);
 
     g_object_add_weak_pointer (G_OBJECT (self->head_limit), (gpointer *) &self->head_limit);
+    pst_head_limit_stream_set_first_byte_func (self->head_limit, head_first_byte_cb, self);
+    /* self->remote, not a copy: SoupServer hands this very object back
+     * with each message, which is how the listener finds us. */
     if (!soup_server_accept_iostream (pst_listener_get_soup_server (self->listener),
-                                      limited, local, remote, &error))
+                                      limited, local, self->remote, &error))
       {
         g_warning ("client %s: %s", self->peer, error->message);
         pst_connection_abort (self);   /* may drop the last reference */
@@ -291,7 +424,7 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
 void
 pst_connection_start (PstConnection *self)
 {
-  self->deadline_id = g_timeout_add (DEADLINE_MS, deadline_cb, self);
+  arm_deadline (self, self->use_tls ? "TLS handshake and request" : "request");
   if (self->use_tls)
     pst_connection_start_tls (self);
   else
@@ -356,12 +489,12 @@ pst_connection_set_route (PstConnection *self, PstRoute *route)
   self->service = g_strdup (pst_service_get_name (service));
   if (pst_service_get_n_connects (service) > 0 && self->backend == NULL)
     self->backend = g_strdup (pst_service_get_connect (service, 0));
-  g_message ("open %s client=%s%s%s%s%s%s%s backend=%s",
-             self->service, self->peer,
-             self->tls_info ? " tls=" : "", self->tls_info ? self->tls_info : "",
-             self->sni ? " sni=" : "", self->sni ? self->sni : "",
-             self->client_subject ? " client-cert=" : "", self->client_subject ? self->client_subject : "",
-             self->backend ? self->backend : "-");
+  {
+    g_autofree char *fields = dup_tls_fields (self);
+
+    g_message ("open %s client=%s%s backend=%s",
+               self->service, self->peer, fields, self->backend ? self->backend : "-");
+  }
 }
 
 void

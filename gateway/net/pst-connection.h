@@ -4,23 +4,43 @@
 
 #include <gio/gio.h>
 #include <libsoup/soup.h>
+#include "pst-conn-limits.h"
 #include "pst-runtime.h"
 #include "pst-websocket.h"
 
 G_BEGIN_DECLS
 
 typedef struct _PstListener PstListener;
+typedef struct _PstRoute PstRoute;
+typedef struct _PstConnection PstConnection;
+
+/* What a route does with its client, chosen once when the routes are built
+ * (never by comparing type names per connection). */
+typedef void (*PstRouteStartFunc) (PstConnection *conn, PstRoute *route, GIOStream *stream);
+typedef void (*PstRouteServeFunc) (PstConnection *conn, PstRoute *route, SoupServerMessage *msg,
+                                   const char *path);
 
 /* One accept URL of one service, as bound on a listener. */
-typedef struct {
-  PstService *service;
-  PstUrl     *url;
-  gboolean    tls;          /* secure scheme with ssl.encryption enabled */
-} PstRoute;
+struct _PstRoute
+{
+  PstService        *service;
+  PstUrl            *url;
+  gboolean           tls;          /* secure scheme with ssl.encryption enabled */
+  /* tcp/ssl accepts: the stream carries bytes, not HTTP */
+  PstRouteStartFunc  start_bytes;
+  /* ws/wss: the upgraded stream (NULL: the service does not take WebSockets) */
+  PstRouteStartFunc  start_websocket;
+  /* plain HTTP requests (NULL: only WebSocket upgrades) */
+  PstRouteServeFunc  serve_http;
+};
 
-void pst_route_free (PstRoute *route);
+/* A route for service at url (taken), its handlers chosen by the service
+ * type; NULL with an error when this build cannot serve that type. */
+PstRoute *pst_route_new  (PstService *service, PstUrl *url, gboolean tls, GError **error);
+void      pst_route_free (PstRoute *route);
 /* The WebSocket limits of a route's accept options (maximum message size,
- * inactivity timeout) for a PstWebsocket on that route. */
+ * inactivity timeout: 120 s unless ws.inactivity.timeout says otherwise, 0
+ * for none) for a PstWebsocket on that route. */
 void pst_route_websocket_options (PstRoute *route, gboolean server, PstWebsocketOptions *options);
 
 #define PST_TYPE_CONNECTION (pst_connection_get_type ())
@@ -30,19 +50,22 @@ PstConnection *pst_connection_new          (PstListener       *listener,
                                             GSocketConnection *socket_connection,
                                             PstRuntime        *runtime,
                                             GPtrArray         *routes,   /* PstRoute, shared */
-                                            gboolean           tls);
+                                            gboolean           tls,
+                                            PstConnLimits     *limits);
 void           pst_connection_start        (PstConnection *self);
 const char    *pst_connection_get_peer     (PstConnection *self);   /* "127.0.0.1:5555" */
 const char    *pst_connection_get_sni      (PstConnection *self);   /* nullable */
 PstRuntime    *pst_connection_get_runtime  (PstConnection *self);
 /* Which route serves (Host, path); NULL when none. */
 PstRoute      *pst_connection_find_route   (PstConnection *self, const char *host, const char *path);
-/* The HTTP request (or upgrade) has started: the handshake deadline no longer applies. */
-void           pst_connection_request_started (PstConnection *self);
-/* Another request begins on a kept-alive connection: its head is capped too. */
-void           pst_connection_request_begins  (PstConnection *self);
+/* A request head was read: its deadline no longer applies, except for a
+ * WebSocket upgrade, whose deadline runs until the 101 is out. */
+void           pst_connection_request_started (PstConnection *self, SoupServerMessage *msg);
 /* A response is complete: an idle kept-alive connection is closed after
- * the route's http.keepalive.timeout (default 30 s). */
+ * the route's http.keepalive.timeout (default 30 s), and the next request
+ * head is capped and timed from its first byte.  (SoupServer 3.2 emits
+ * request-started for a kept-alive connection's next request only once its
+ * head has been read: too late for either.) */
 void           pst_connection_request_finished (PstConnection *self, PstRoute *route);
 /* Record what the close log line says */
 /* The route serving the connection is known: the first call logs the

@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <glib/gi18n-lib.h>
 
+#include "pst-conn-limits.h"
 #include "pst-gateway.h"
 #include "pst-listen-plan.h"
 #include "pst-listener.h"
@@ -15,9 +16,9 @@ struct _PstGateway
   GObject     parent_instance;
   PstRuntime *runtime;
   GHashTable *listeners;   /* key → PstListener */
+  GPtrArray  *retired;     /* PstListener dropped by a reload, until their connections end */
   GPtrArray  *urls;
-  guint       live;        /* open connections, all listeners */
-  guint       max;
+  PstConnLimits *limits;   /* open connections, all listeners, old and new */
 };
 
 G_DEFINE_TYPE (PstGateway, pst_gateway, G_TYPE_OBJECT)
@@ -29,7 +30,9 @@ pst_gateway_dispose (GObject *object)
 
   pst_gateway_stop (self);
   g_clear_pointer (&self->listeners, g_hash_table_unref);
+  g_clear_pointer (&self->retired, g_ptr_array_unref);
   g_clear_pointer (&self->urls, g_ptr_array_unref);
+  g_clear_object (&self->limits);
   g_clear_object (&self->runtime);
   G_OBJECT_CLASS (pst_gateway_parent_class)->dispose (object);
 }
@@ -44,12 +47,14 @@ static void
 pst_gateway_init (PstGateway *self)
 {
   struct rlimit rl;
+  guint max = 10000;
 
   /* Two descriptors per proxied connection, and some to spare. */
-  self->max = 10000;
   if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-    self->max = rl.rlim_cur > 128 ? (guint) MIN ((rl.rlim_cur - 64) / 2, G_MAXUINT) : 32;
+    max = rl.rlim_cur > 128 ? (guint) MIN ((rl.rlim_cur - 64) / 2, G_MAXUINT) : 32;
+  self->limits = pst_conn_limits_new (max);
   self->listeners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->retired = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 PstGateway *
@@ -115,11 +120,14 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
       for (guint r = 0; r < group->routes->len; r++)
         {
           PstListenRoute *planned = group->routes->pdata[r];
-          PstRoute *route = g_new0 (PstRoute, 1);
+          PstRoute *route = pst_route_new (planned->service, pst_url_copy (planned->url),
+                                           planned->tls, error);
 
-          route->service = g_object_ref (planned->service);
-          route->url = pst_url_copy (planned->url);
-          route->tls = planned->tls;
+          if (route == NULL)
+            {
+              plan_free (plan);
+              return FALSE;
+            }
           g_ptr_array_add (plan->routes, route);
         }
       g_ptr_array_add (order, plan);
@@ -140,7 +148,7 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
           continue;
         }
       listener = pst_listener_new (plan->key, plan->tls);
-      pst_listener_set_limit (listener, &self->live, self->max);
+      pst_listener_set_limits (listener, self->limits);
       g_hash_table_insert (next, g_strdup (plan->key), listener);
       for (GList *l = plan->addresses; l != NULL; l = l->next)
         if (!pst_listener_add_address (listener, l->data, error))
@@ -164,7 +172,15 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
     g_hash_table_iter_init (&iter, self->listeners);
     while (g_hash_table_iter_next (&iter, &k, &v))
       if (!g_hash_table_contains (next, k))
-        pst_listener_stop (v);
+        {
+          /* Its connections go on with their snapshot; it is kept until
+           * they end, so that a stop can still close them. */
+          pst_listener_stop (v);
+          g_ptr_array_add (self->retired, g_object_ref (v));
+        }
+    for (guint i = self->retired->len; i > 0; i--)
+      if (pst_listener_get_n_connections (self->retired->pdata[i - 1]) == 0)
+        g_ptr_array_remove_index_fast (self->retired, i - 1);
   }
   for (guint i = 0; i < order->len; i++)
     {
@@ -197,16 +213,7 @@ pst_gateway_dup_urls (PstGateway *self)
 guint
 pst_gateway_get_n_connections (PstGateway *self)
 {
-  GHashTableIter iter;
-  gpointer v;
-  guint n = 0;
-
-  if (self->listeners == NULL)
-    return 0;
-  g_hash_table_iter_init (&iter, self->listeners);
-  while (g_hash_table_iter_next (&iter, NULL, &v))
-    n += pst_listener_get_n_connections (v);
-  return n;
+  return self->limits != NULL ? pst_conn_limits_get_live (self->limits) : 0;
 }
 
 void
@@ -219,5 +226,7 @@ pst_gateway_stop (PstGateway *self)
     return;
   g_hash_table_iter_init (&iter, self->listeners);
   while (g_hash_table_iter_next (&iter, NULL, &v))
-    pst_listener_stop (v);
+    pst_listener_shutdown (v);
+  for (guint i = 0; self->retired != NULL && i < self->retired->len; i++)
+    pst_listener_shutdown (self->retired->pdata[i]);
 }

@@ -14,6 +14,8 @@ struct _PstHeadLimitStream
   gsize               count;
   gboolean            armed;
   gboolean            refused;
+  void              (*first_byte) (gpointer data);
+  gpointer            first_byte_data;
 };
 
 static void pollable_iface_init (GPollableInputStreamInterface *iface);
@@ -31,6 +33,8 @@ account (PstHeadLimitStream *self, gssize n, GError **error)
 {
   if (n <= 0 || !self->armed)
     return n;
+  if (self->count == 0 && self->first_byte != NULL)
+    self->first_byte (self->first_byte_data);
   self->count += n;
   if (self->count <= self->limit)
     return n;
@@ -145,6 +149,13 @@ pst_head_limit_stream_arm (PstHeadLimitStream *self)
 {
   self->armed = TRUE;
   self->count = 0;
+}
+
+void
+pst_head_limit_stream_set_first_byte_func (PstHeadLimitStream *self, void (*func) (gpointer), gpointer data)
+{
+  self->first_byte = func;
+  self->first_byte_data = data;
 }
 
 GIOStream *

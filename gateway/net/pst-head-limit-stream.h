@@ -16,6 +16,11 @@ GInputStream *pst_head_limit_stream_new    (GInputStream *base, GOutputStream *o
 /* A request's head was read: stop counting until the next request starts. */
 void          pst_head_limit_stream_disarm (PstHeadLimitStream *self);
 void          pst_head_limit_stream_arm    (PstHeadLimitStream *self);
+/* func(data) runs when the first byte of a request head arrives (the
+ * stream is armed and nothing of this head was read yet): the time a slow
+ * head may take is counted from there. */
+void          pst_head_limit_stream_set_first_byte_func (PstHeadLimitStream *self,
+                                                         void (*func) (gpointer), gpointer data);
 
 /* A GIOStream of (limited input, base's output) that keeps base alive. */
 GIOStream    *pst_head_limit_wrap          (GIOStream *base, gsize limit, PstHeadLimitStream **out_limit);

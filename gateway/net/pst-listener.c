@@ -9,11 +9,10 @@
 #include <unistd.h>
 #include <glib/gi18n-lib.h>
 
-#include "pst-directory.h"
-#include "pst-echo.h"
 #include "pst-listener.h"
+#include "pst-log-escape.h"
 #include "pst-origin.h"
-#include "pst-proxy.h"
+#include "pst-peer-address.h"
 
 struct _PstListener
 {
@@ -24,10 +23,9 @@ struct _PstListener
   SoupServer     *soup;
   PstRuntime     *runtime;
   GPtrArray      *routes;
-  GHashTable     *connections;   /* peer string → PstConnection (owned) */
-  guint          *live;          /* the gateway's count */
-  guint           max;
-  gint64          last_refusal_log;
+  GHashTable     *connections;   /* set of PstConnection (owned), by identity */
+  PstConnLimits  *limits;        /* the gateway's counts (shared) */
+  guint           per_address;   /* tcp.maximum.connections.per.address, 0: none */
   int             silent_peer;    /* see keep_alive_enabler */
 };
 
@@ -38,10 +36,11 @@ pst_listener_dispose (GObject *object)
 {
   PstListener *self = PST_LISTENER (object);
 
-  pst_listener_stop (self);
+  pst_listener_shutdown (self);
   g_clear_object (&self->service);
   g_clear_object (&self->soup);
   g_clear_object (&self->runtime);
+  g_clear_object (&self->limits);
   g_clear_pointer (&self->routes, g_ptr_array_unref);
   G_OBJECT_CLASS (pst_listener_parent_class)->dispose (object);
 }
@@ -70,21 +69,19 @@ pst_listener_class_init (PstListenerClass *klass)
 static void
 pst_listener_init (PstListener *self)
 {
-  self->connections = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->connections = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
 }
 
-static char *
-peer_key (GSocketAddress *address)
-{
-  return address ? g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address)) : g_strdup ("?");
-}
-
+/* Two clients may share an "ip:port" text (a 0.0.0.0 listener reached on
+ * two local addresses, a reused port): the message's remote address is
+ * the PstPeerAddress its connection handed to SoupServer, so the object
+ * itself leads back, never its text. */
 static PstConnection *
 connection_for_message (PstListener *self, SoupServerMessage *msg)
 {
-  g_autofree char *key = peer_key (soup_server_message_get_remote_address (msg));
+  PstConnection *conn = pst_peer_address_lookup (soup_server_message_get_remote_address (msg));
 
-  return g_hash_table_lookup (self->connections, key);
+  return conn != NULL && g_hash_table_contains (self->connections, conn) ? conn : NULL;
 }
 
 static void
@@ -93,7 +90,7 @@ request_read_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
   PstConnection *conn = connection_for_message (user_data, msg);
 
   if (conn != NULL)
-    pst_connection_request_started (conn);
+    pst_connection_request_started (conn, msg);
 }
 
 static void
@@ -109,7 +106,6 @@ request_started_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_da
 
   if (conn == NULL)
     return;
-  pst_connection_request_begins (conn);
   /* SoupServer drops a connection without telling us otherwise. */
   g_signal_connect_object (msg, "disconnected", G_CALLBACK (message_disconnected_cb), conn, G_CONNECT_SWAPPED);
 }
@@ -120,9 +116,11 @@ request_finished_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_d
   PstConnection *conn = connection_for_message (user_data, msg);
   GUri *uri = soup_server_message_get_uri (msg);
 
+  /* uri is NULL when the client left in the middle of a request head. */
   if (conn != NULL && soup_server_message_get_status (msg) != SOUP_STATUS_SWITCHING_PROTOCOLS)
-    pst_connection_request_finished (conn, pst_connection_find_route (conn, g_uri_get_host (uri),
-                                                                      g_uri_get_path (uri)));
+    pst_connection_request_finished (conn, uri == NULL ? NULL
+                                           : pst_connection_find_route (conn, g_uri_get_host (uri),
+                                                                        g_uri_get_path (uri)));
 }
 
 typedef struct {
@@ -149,14 +147,24 @@ wrote_informational_cb (SoupServerMessage *msg, gpointer user_data)
     return;
   pst_connection_upgrading (up->conn);
   stream = soup_server_message_steal_connection (msg);
-  if (g_str_equal (pst_service_get_service_type (up->route->service), "proxy"))
-    pst_proxy_start_websocket (up->conn, up->route, stream);
-  else
-    pst_echo_start (up->conn, up->route, stream);
+  up->route->start_websocket (up->conn, up->route, stream);
 }
 
+/* A WebSocket request that is refused is over: tell the client so it
+ * reports the status at once (python3-websockets waits for the close,
+ * up to its open timeout, otherwise), and let SoupServer close. */
 static void
-serve_ca (PstConnection *conn, PstRoute *route, SoupServerMessage *msg)
+refuse (SoupServerMessage *msg, guint status)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  if (soup_message_headers_header_contains (headers, "Upgrade", "websocket"))
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
+  soup_server_message_set_status (msg, status, NULL);
+}
+
+void
+pst_listener_serve_ca (PstConnection *conn, PstRoute *route, SoupServerMessage *msg)
 {
   PstKeystore *keystore = pst_runtime_get_keystore (pst_connection_get_runtime (conn));
   const char *host = pst_connection_get_sni (conn) ? pst_connection_get_sni (conn) : route->url->host;
@@ -199,17 +207,19 @@ handle_websocket (PstListener *self, PstConnection *conn, PstRoute *route, SoupS
 
   if (!pst_origin_allowed (route->service, route->url, origin))
     {
-      g_message ("client %s: WebSocket upgrade to service %s refused: origin %s is not allowed "
+      g_autofree char *safe = pst_log_escape (origin, -1);
+
+      g_message ("client %s: WebSocket upgrade to service %s refused: origin \"%s\" is not allowed "
                  "(add it to the service's cross-site-constraint)",
-                 pst_connection_get_peer (conn), pst_service_get_name (route->service), origin);
-      soup_server_message_set_status (msg, SOUP_STATUS_FORBIDDEN, NULL);
+                 pst_connection_get_peer (conn), pst_service_get_name (route->service), safe);
+      refuse (msg, SOUP_STATUS_FORBIDDEN);
       return;
     }
-  if (!soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, &error))
+  if (route->start_websocket == NULL || !soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, &error))
     {
       static const char body[] = "This is a WebSocket endpoint: connect with a WebSocket client.\n";
       soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC, body, sizeof body - 1);
-      soup_server_message_set_status (msg, SOUP_STATUS_BAD_REQUEST, NULL);
+      refuse (msg, SOUP_STATUS_BAD_REQUEST);
       return;
     }
   soup_websocket_server_process_handshake (msg, NULL, NULL, NULL, NULL);
@@ -230,36 +240,24 @@ handler_cb (SoupServer        *server,
   PstListener *self = user_data;
   PstConnection *conn = connection_for_message (self, msg);
   GUri *uri = soup_server_message_get_uri (msg);
-  const char *type;
   PstRoute *route;
 
   if (conn == NULL)
     {
-      soup_server_message_set_status (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
+      refuse (msg, SOUP_STATUS_SERVICE_UNAVAILABLE);
       return;
     }
   route = pst_connection_find_route (conn, g_uri_get_host (uri), path);
   if (route == NULL)
     {
-      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      refuse (msg, SOUP_STATUS_NOT_FOUND);
       return;
     }
   pst_connection_set_route (conn, route);
-  type = pst_service_get_service_type (route->service);
-  if (g_str_equal (type, "directory"))
-    {
-      const char *base = route->url->path;
-      gsize base_len = strlen (base);
-
-      if (base_len > 0 && base[base_len - 1] == '/')
-        base_len--;
-      if (g_str_equal (path + base_len, "/postern-ca.pem"))
-        serve_ca (conn, route, msg);
-      else
-        pst_directory_serve (route->service, msg, path + base_len);
-      return;
-    }
-  handle_websocket (self, conn, route, msg);
+  if (route->serve_http != NULL)
+    route->serve_http (conn, route, msg, path);
+  else
+    handle_websocket (self, conn, route, msg);
 }
 
 /* SoupServer 3.2 keeps a connection alive after a response only when it
@@ -340,28 +338,25 @@ incoming_cb (GSocketService    *service,
 {
   PstListener *self = user_data;
   PstConnection *conn;
+  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
+  GInetAddress *ip = G_IS_INET_SOCKET_ADDRESS (remote)
+                     ? g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)) : NULL;
 
-  if (self->live != NULL && *self->live >= self->max)
+  if (ip == NULL || self->limits == NULL || self->runtime == NULL)
     {
-      gint64 now = g_get_monotonic_time ();
-
-      if (now - self->last_refusal_log > G_USEC_PER_SEC)
-        {
-          g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
-          g_autofree char *peer = peer_key (remote);
-
-          self->last_refusal_log = now;
-          g_warning ("connection limit of %u reached: refusing %s (each proxied connection needs two "
-                     "file descriptors; raise the limit with ulimit -n or run more workers)", self->max, peer);
-        }
       g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
       return TRUE;
     }
-  if (self->live != NULL)
-    (*self->live)++;
+  /* Refused with a plain close: nothing was read, and answering would
+   * cost what the cap is there to save. The limits log it, rate-limited. */
+  if (!pst_conn_limits_acquire (self->limits, ip, self->per_address))
+    {
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      return TRUE;
+    }
   g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-  conn = pst_connection_new (self, connection, self->runtime, self->routes, self->tls);
-  g_hash_table_replace (self->connections, g_strdup (pst_connection_get_peer (conn)), conn);
+  conn = pst_connection_new (self, connection, self->runtime, self->routes, self->tls, self->limits);
+  g_hash_table_add (self->connections, conn);
   pst_connection_start (conn);
   return TRUE;
 }
@@ -369,9 +364,24 @@ incoming_cb (GSocketService    *service,
 void
 pst_listener_set_snapshot (PstListener *self, PstRuntime *runtime, GPtrArray *routes)
 {
+  guint64 cap = 0;
+
   g_set_object (&self->runtime, runtime);
   g_clear_pointer (&self->routes, g_ptr_array_unref);
   self->routes = g_ptr_array_ref (routes);
+  /* Services sharing a port share its sockets: the strictest cap applies. */
+  self->per_address = 0;
+  for (guint i = 0; i < routes->len; i++)
+    {
+      PstRoute *route = g_ptr_array_index (routes, i);
+      const char *value = pst_options_get (pst_service_get_accept_options (route->service),
+                                           "tcp.maximum.connections.per.address");
+
+      if (value != NULL && g_ascii_string_to_unsigned (value, 10, 1, G_MAXUINT, &cap, NULL))
+        self->per_address = self->per_address == 0 ? (guint) cap : MIN (self->per_address, (guint) cap);
+    }
+  if (self->per_address == 0)
+    self->per_address = PST_CONN_LIMITS_PER_ADDRESS_DEFAULT;
 }
 
 void
@@ -389,6 +399,12 @@ pst_listener_stop (PstListener *self)
       g_socket_service_stop (self->service);
       g_socket_listener_close (G_SOCKET_LISTENER (self->service));
     }
+}
+
+void
+pst_listener_shutdown (PstListener *self)
+{
+  pst_listener_stop (self);
   if (self->connections != NULL)
     {
       g_autoptr(GList) conns = g_hash_table_get_values (self->connections);
@@ -410,16 +426,13 @@ pst_listener_get_soup_server (PstListener *self)
 }
 
 void
-pst_listener_set_limit (PstListener *self, guint *live, guint max)
+pst_listener_set_limits (PstListener *self, PstConnLimits *limits)
 {
-  self->live = live;
-  self->max = max;
+  g_set_object (&self->limits, limits);
 }
 
 void
 pst_listener_connection_ended (PstListener *self, PstConnection *connection)
 {
-  if (self->live != NULL && *self->live > 0)
-    (*self->live)--;
-  g_hash_table_remove (self->connections, pst_connection_get_peer (connection));
+  g_hash_table_remove (self->connections, connection);
 }

@@ -20,14 +20,21 @@ gboolean     pst_listener_add_address      (PstListener *self, GSocketAddress *a
 /* The snapshot new connections get (routes: PstRoute, shared). */
 void         pst_listener_set_snapshot     (PstListener *self, PstRuntime *runtime, GPtrArray *routes);
 void         pst_listener_start            (PstListener *self);
+/* Stop accepting; established connections go on (a reload that drops
+ * this listener keeps them until they end). */
 void         pst_listener_stop             (PstListener *self);
+/* Stop accepting and close every connection gracefully. */
+void         pst_listener_shutdown         (PstListener *self);
 guint        pst_listener_get_n_connections (PstListener *self);
-/* live: the gateway-wide count of open connections, shared by its
- * listeners; at max, new clients are refused (and it is logged). */
-void         pst_listener_set_limit        (PstListener *self, guint *live, guint max);
+/* The gateway-wide counts, shared by its listeners and taken back by each
+ * connection as it ends; a full gateway or a client address at the
+ * listener's tcp.maximum.connections.per.address is refused. */
+void         pst_listener_set_limits       (PstListener *self, PstConnLimits *limits);
 
 /* for PstConnection */
 SoupServer  *pst_listener_get_soup_server  (PstListener *self);
+/* GET <directory>/postern-ca.pem: the top of the keystore's chain */
+void         pst_listener_serve_ca         (PstConnection *conn, PstRoute *route, SoupServerMessage *msg);
 void         pst_listener_connection_ended (PstListener *self, PstConnection *connection);
 
 G_END_DECLS

@@ -248,6 +248,10 @@ def start_postern(postern, d, routes, tls):
     <accept>{scheme}://127.0.0.1:{port}/</accept>
     <connect>tcp://127.0.0.1:{backend}/</connect>
     <type>proxy</type>
+    <accept-options>
+      <!-- every bench client comes from 127.0.0.1 -->
+      <tcp.maximum.connections.per.address>1000000</tcp.maximum.connections.per.address>
+    </accept-options>
   </service>
 """)
     security = ""
