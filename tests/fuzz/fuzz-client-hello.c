@@ -29,7 +29,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   size -= 2;
   cut = size > 0 ? cut % (size + 1) : 0;
 
-  full = g_memdup2 (data, size);
+  full = fuzz_copy (data, size);
   r_full = pst_client_hello_parse (full, size, &sni_full);
   FUZZ_CHECK (r_full == PST_HELLO_NEED_MORE || r_full == PST_HELLO_OK || r_full == PST_HELLO_NOT_TLS);
   if (r_full != PST_HELLO_OK)
@@ -37,7 +37,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (sni_full != NULL)
     FUZZ_CHECK (strlen (sni_full) > 0);
 
-  part = g_memdup2 (data, cut);
+  part = fuzz_copy (data, cut);
   r_part = pst_client_hello_parse (part, cut, &sni_part);
   if (r_part != PST_HELLO_NEED_MORE)
     {

@@ -20,7 +20,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   static const guint8 magic[4] = { 0xce, 0xce, 0xce, 0xce };
   static const guint8 pw16[] = { 0, 'c', 0, 'h', 0, 'a', 0, 'n', 0, 'g', 0, 'e', 0, 'i', 0, 't' };
   static const char whitener[] = "Mighty Aphrodite";
-  g_autofree guint8 *copy = g_memdup2 (data, size);
+  g_autofree guint8 *copy = fuzz_copy (data, size);
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GError) error = NULL;

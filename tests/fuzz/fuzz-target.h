@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <glib.h>
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
@@ -20,3 +22,17 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
         abort (); \
       } \
   } while (0)
+
+/* An exact copy of the input that is never NULL (NULL + 0 is undefined,
+ * and GLib warns on NULL strings), with a NUL after it that is not part
+ * of the len bytes handed to the code under test. */
+static inline guint8 *
+fuzz_copy (const uint8_t *data, size_t size)
+{
+  guint8 *copy = g_malloc (size + 1);
+
+  if (size > 0)
+    memcpy (copy, data, size);
+  copy[size] = 0;
+  return copy;
+}

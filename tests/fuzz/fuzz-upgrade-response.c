@@ -31,7 +31,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   size -= 2;
   cut = cut % (size + 1);
 
-  full = g_memdup2 (data, size);
+  full = (char *) fuzz_copy (data, size);
   r_full = pst_upgrade_response_parse (full, size, KEY, &head_full, &status_full);
   if (r_full != PST_UPGRADE_NEED_MORE)
     {
@@ -42,7 +42,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (r_full == PST_UPGRADE_OK)
     FUZZ_CHECK (g_str_has_prefix (full, "HTTP/1.1 101"));
 
-  part = g_memdup2 (data, cut);
+  part = (char *) fuzz_copy (data, cut);
   r_part = pst_upgrade_response_parse (part, cut, KEY, &head_part, &status_part);
   if (r_part != PST_UPGRADE_NEED_MORE)
     {

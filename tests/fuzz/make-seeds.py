@@ -5,7 +5,9 @@
 
 Stores are made fresh (new keys every time), with keytool's default
 password "changeit", small (EC P-256) so that the fuzzer mutates
-structure, not bulk.  Text seeds are written as they are below."""
+structure, not bulk, and mostly with low key-derivation iteration counts
+(PKCS#12 -iter 2, JCEKS 1000) so that a run reaches a million inputs:
+the counts are read from the file, so the fuzzer still tries large ones.  Text seeds are written as they are below."""
 
 import os
 import shutil
@@ -63,25 +65,27 @@ def stores(tmp):
 
     run(f'openssl pkcs12 -export -in cert.pem -inkey key.pem -name localhost'
         f' -passout pass:{PW} -out key.p12', tmp)
-    run(f'openssl pkcs12 -export -in leaf.pem -inkey leaf-key.pem -certfile ca.pem'
+    run(f'openssl pkcs12 -export -in leaf.pem -inkey leaf-key.pem -certfile ca.pem -iter 2'
         f' -name example -passout pass:{PW} -out chain.p12', tmp)
+    run(f'openssl pkcs12 -export -in cert.pem -inkey key.pem -iter 2 -name low-iter'
+        f' -passout pass:{PW} -out low-iter.p12', tmp)
     run(f'openssl pkcs12 -export -in cert.pem -inkey key.pem -name legacy -legacy'
         f' -passout pass:{PW} -out legacy.p12', tmp)
     run(f'keytool -importcert -noprompt -alias fuzz-ca -file ca.pem -storetype PKCS12'
         f' -keystore trust.p12 -storepass {PW}', tmp)
-    for n in ('key', 'chain', 'legacy', 'trust'):
+    for n in ('key', 'chain', 'low-iter', 'legacy', 'trust'):
         put('pkcs12', n + '.p12', read(tmp, n + '.p12'))
 
     for kind in ('JKS', 'JCEKS'):
         low = kind.lower()
-        run(f'keytool -importkeystore -noprompt -srckeystore key.p12 -srcstoretype PKCS12'
+        run(f'keytool -J-Djdk.jceks.iterationCount=1000 -importkeystore -noprompt -srckeystore key.p12 -srcstoretype PKCS12'
             f' -srcstorepass {PW} -destkeystore key.{low} -deststoretype {kind}'
             f' -deststorepass {PW} -destkeypass {PW}', tmp)
         run(f'keytool -importcert -noprompt -alias fuzz-ca -file ca.pem -storetype {kind}'
             f' -keystore trust.{low} -storepass {PW}', tmp)
         put(low, 'key.' + low, read(tmp, 'key.' + low))
         put(low, 'trust.' + low, read(tmp, 'trust.' + low))
-    run(f'keytool -genseckey -alias secret -keyalg AES -keysize 128 -storetype JCEKS'
+    run(f'keytool -J-Djdk.jceks.iterationCount=1000 -genseckey -alias secret -keyalg AES -keysize 128 -storetype JCEKS'
         f' -keystore secret.jceks -storepass {PW} -keypass {PW}', tmp)
     put('jceks', 'secret.jceks', read(tmp, 'secret.jceks'))
 
