@@ -6,7 +6,7 @@
 Stores are made fresh (new keys every time), with keytool's default
 password "changeit", small (EC P-256) so that the fuzzer mutates
 structure, not bulk, and mostly with low key-derivation iteration counts
-(PKCS#12 -iter 2, JCEKS 1000) so that a run reaches a million inputs:
+(PKCS#12 -iter 2, JCEKS 10000: Java's lowest) so that a run reaches a million inputs:
 the counts are read from the file, so the fuzzer still tries large ones.  Text seeds are written as they are below."""
 
 import os
@@ -78,14 +78,14 @@ def stores(tmp):
 
     for kind in ('JKS', 'JCEKS'):
         low = kind.lower()
-        run(f'keytool -J-Djdk.jceks.iterationCount=1000 -importkeystore -noprompt -srckeystore key.p12 -srcstoretype PKCS12'
+        run(f'keytool -J-Djdk.jceks.iterationCount=10000 -importkeystore -noprompt -srckeystore key.p12 -srcstoretype PKCS12'
             f' -srcstorepass {PW} -destkeystore key.{low} -deststoretype {kind}'
             f' -deststorepass {PW} -destkeypass {PW}', tmp)
         run(f'keytool -importcert -noprompt -alias fuzz-ca -file ca.pem -storetype {kind}'
             f' -keystore trust.{low} -storepass {PW}', tmp)
         put(low, 'key.' + low, read(tmp, 'key.' + low))
         put(low, 'trust.' + low, read(tmp, 'trust.' + low))
-    run(f'keytool -J-Djdk.jceks.iterationCount=1000 -genseckey -alias secret -keyalg AES -keysize 128 -storetype JCEKS'
+    run(f'keytool -J-Djdk.jceks.iterationCount=10000 -genseckey -alias secret -keyalg AES -keysize 128 -storetype JCEKS'
         f' -keystore secret.jceks -storepass {PW} -keypass {PW}', tmp)
     put('jceks', 'secret.jceks', read(tmp, 'secret.jceks'))
 

@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Usage: tests/fuzz/run-fuzz.sh BUILD_DIR [SECONDS] [TARGET…]
+# FUZZ_RUNS=N stops each target after N inputs instead (SECONDS still bounds it).
 # Two targets at a time (the machine has two cores).  A finding (crash,
 # sanitizer report, leak, timeout, failed invariant) fails the run and
 # leaves its input in BUILD_DIR/fuzz-findings/TARGET/.  The committed
@@ -33,14 +34,15 @@ run_one () {
   fi
   mkdir -p "$work/corpus" "$findings/$name"
   cp "$src/corpus/$name/"* "$src/regressions/$name/"* "$work/corpus/"
-  "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+  "$exe" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
     -print_final_stats=1 -artifact_prefix="$findings/$name/" "$work/corpus" > "$work/log" 2>&1
   status=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -n 1)
   speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log" | tail -n 1)
   cov=$(grep -o 'cov: [0-9]*' "$work/log" | tail -n 1)
   if [ $status -eq 0 ]; then
-    echo "$name: ${runs:-?} executions in ${seconds} s (${speed:-?}/s, $cov, corpus $(ls "$work/corpus" | wc -l)), no finding" \
+    elapsed=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$work/log" | tail -n 1)
+    echo "$name: ${runs:-?} executions in ${elapsed:-?} s (${speed:-?}/s, $cov, corpus $(ls "$work/corpus" | wc -l)), no finding" \
       > "$scratch/$name.result"
   else
     cp "$work/log" "$findings/$name/log"
