@@ -35,7 +35,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (r_full != PST_HELLO_OK)
     FUZZ_CHECK (sni_full == NULL);
   if (sni_full != NULL)
-    FUZZ_CHECK (strlen (sni_full) > 0);
+    {
+      /* a host name to look up in the key store: short, ASCII, lower case */
+      FUZZ_CHECK (strlen (sni_full) > 0 && strlen (sni_full) < 256);
+      FUZZ_CHECK (g_str_is_ascii (sni_full));
+      for (const char *p = sni_full; *p != '\0'; p++)
+        FUZZ_CHECK (!g_ascii_isupper (*p));
+    }
 
   part = fuzz_copy (data, cut);
   r_part = pst_client_hello_parse (part, cut, &sni_part);
