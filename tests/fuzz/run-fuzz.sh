@@ -32,10 +32,12 @@ run_one () {
     echo "$name: $exe is missing (configure with CC=clang -Dfuzzing=true)" > "$scratch/$name.result"
     return
   fi
+  dict=
+  [ -f "$src/$name.dict" ] && dict=-dict=$src/$name.dict
   mkdir -p "$work/corpus" "$findings/$name"
   cp "$src/corpus/$name/"* "$src/regressions/$name/"* "$work/corpus/"
   "$exe" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-    -print_final_stats=1 -artifact_prefix="$findings/$name/" "$work/corpus" > "$work/log" 2>&1
+    -print_final_stats=1 $dict -artifact_prefix="$findings/$name/" "$work/corpus" > "$work/log" 2>&1
   status=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -n 1)
   speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log" | tail -n 1)
