@@ -13,7 +13,13 @@ DEBS := meson ninja-build pkg-config gcc libc6-dev gettext \
 	python3 python3-websockets node-ws nodejs openssl curl \
 	openjdk-17-jre-headless libnss3-tools haproxy chromium procps websockify
 
-.PHONY: all deps build run check clean screenshots bench
+# `make fuzz` only: clang with libFuzzer and the sanitizer runtimes (Debian 12: clang 14).
+FUZZ_DEBS := clang libclang-rt-14-dev llvm
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(shell cat tests/fuzz/targets.txt)
+
+.PHONY: all deps build run check clean screenshots bench fuzz
 
 all: build
 
@@ -48,8 +54,18 @@ check: build
 bench: build
 	/usr/bin/python3 tests/bench/bench.py --build $(BUILD) $(BENCH_ARGS)
 
+# libFuzzer targets (tests/fuzz) with ASan and UBSan, FUZZ_SECONDS each on a
+# scratch copy of their corpus, two at a time; any finding fails.  make check
+# replays the same corpora without libFuzzer.
+fuzz:
+	@$(MAKE) --no-print-directory deps DEBS="$(DEBS) $(FUZZ_DEBS)"
+	@[ -f $(FUZZ_BUILD)/build.ninja ] || \
+	  CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing=true -Deditor=false
+	meson compile -C $(FUZZ_BUILD) $(patsubst %,tests/fuzz/fuzz-%,$(FUZZ_TARGETS))
+	tests/fuzz/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 screenshots: build
 	tests/editor/screenshots.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD)

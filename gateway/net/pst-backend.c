@@ -8,10 +8,10 @@
 #include <glib/gi18n-lib.h>
 
 #include "pst-backend.h"
+#include "pst-upgrade-response.h"
 
 #define CONNECT_TIMEOUT_S   10
 #define MAX_RESPONSE_HEAD   (16 * 1024)
-#define WS_GUID             "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 G_DEFINE_QUARK (pst-backend-error-quark, pst_backend_error)
 
@@ -150,8 +150,10 @@ response_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
   gssize n = g_buffered_input_stream_fill_finish (G_BUFFERED_INPUT_STREAM (source), result, &error);
   gsize avail;
+  gsize head_len = 0;
   const char *head;
-  const char *end;
+  g_autofree char *status_line = NULL;
+  PstUpgradeResult verdict;
 
   if (n < 0)
     {
@@ -160,8 +162,8 @@ response_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   head = g_buffered_input_stream_peek_buffer (dial->buffered, &avail);
-  end = g_strstr_len (head, avail, "\r\n\r\n");
-  if (end == NULL)
+  verdict = pst_upgrade_response_parse (head, avail, dial->key, &head_len, &status_line);
+  if (verdict == PST_UPGRADE_NEED_MORE)
     {
       if (n == 0 || avail >= MAX_RESPONSE_HEAD)
         {
@@ -176,47 +178,20 @@ response_cb (GObject *source, GAsyncResult *result, gpointer user_data)
                                           cancellable, response_cb, g_steal_pointer (&task));
       return;
     }
-
-  {
-    g_autofree char *text = g_strndup (head, end - head);
-    g_auto(GStrv) lines = g_strsplit (text, "\r\n", -1);
-    g_autofree char *expected = NULL;
-    gboolean accepted = FALSE;
-    GChecksum *sha1 = g_checksum_new (G_CHECKSUM_SHA1);
-    guint8 digest[20];
-    gsize digest_len = sizeof digest;
-
-    g_checksum_update (sha1, (const guchar *) dial->key, -1);
-    g_checksum_update (sha1, (const guchar *) WS_GUID, -1);
-    g_checksum_get_digest (sha1, digest, &digest_len);
-    g_checksum_free (sha1);
-    expected = g_base64_encode (digest, digest_len);
-
-    if (!g_str_has_prefix (lines[0], "HTTP/1.1 101"))
-      {
-        g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_HANDSHAKE,
-                                 _("back-end %s: WebSocket upgrade refused: “%s”"), dial->where, lines[0]);
-        return;
-      }
-    for (guint i = 1; lines[i] != NULL; i++)
-      {
-        const char *colon = strchr (lines[i], ':');
-        if (colon != NULL && g_ascii_strncasecmp (lines[i], "Sec-WebSocket-Accept", colon - lines[i]) == 0 &&
-            colon - lines[i] == strlen ("Sec-WebSocket-Accept"))
-          {
-            g_autofree char *value = g_strstrip (g_strdup (colon + 1));
-            accepted = g_str_equal (value, expected);
-          }
-      }
-    if (!accepted)
-      {
-        g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_HANDSHAKE,
-                                 _("back-end %s: bad Sec-WebSocket-Accept in the upgrade response"), dial->where);
-        return;
-      }
-    /* Drop the response head; frames already read stay buffered. */
-    g_input_stream_skip (G_INPUT_STREAM (dial->buffered), end + 4 - head, NULL, NULL);
-  }
+  if (verdict == PST_UPGRADE_REFUSED)
+    {
+      g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_HANDSHAKE,
+                               _("back-end %s: WebSocket upgrade refused: “%s”"), dial->where, status_line);
+      return;
+    }
+  if (verdict == PST_UPGRADE_BAD_ACCEPT)
+    {
+      g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_HANDSHAKE,
+                               _("back-end %s: bad Sec-WebSocket-Accept in the upgrade response"), dial->where);
+      return;
+    }
+  /* Drop the response head; frames already read stay buffered. */
+  g_input_stream_skip (G_INPUT_STREAM (dial->buffered), head_len, NULL, NULL);
   {
     GIOStream *joined = g_simple_io_stream_new (G_INPUT_STREAM (dial->buffered),
                                                 g_io_stream_get_output_stream (dial->stream));

@@ -110,9 +110,13 @@ pst_pem_parse (GBytes      *data,
   g_autofree gboolean *in_chain = NULL;
   gsize size;
   const char *text = g_bytes_get_data (data, &size);
-  const char *end = text + size;
-  const char *p = text;
-  const char *prev_end = text;
+  const char *end, *p, *prev_end;
+
+  /* an empty GBytes may hold NULL, and NULL + 0 is undefined behaviour */
+  if (text == NULL)
+    text = "";
+  end = text + size;
+  p = prev_end = text;
 
   while (p < end)
     {

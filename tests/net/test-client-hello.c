@@ -96,6 +96,33 @@ test_truncations (void)
     }
 }
 
+/* The gateway peeks whatever has arrived, which may be the ClientHello
+ * cut anywhere or followed by more: every cut is "need more", and the
+ * whole record gives the same name whatever follows it in the buffer. */
+static void
+test_splits (void)
+{
+  g_autoptr(GBytes) hello = capture_client_hello ("split.example.test");
+  gsize len;
+  const guint8 *data = g_bytes_get_data (hello, &len);
+
+  for (gsize cut = 0; cut <= len; cut++)
+    {
+      g_autofree guint8 *buf = g_malloc (len + 64);
+      g_autofree char *head_sni = NULL;
+      g_autofree char *sni = NULL;
+
+      /* the bytes before the cut and after it, from separate reads */
+      memcpy (buf, data, cut);
+      g_assert_cmpint (pst_client_hello_parse (buf, cut, &head_sni), ==,
+                       cut < len ? PST_HELLO_NEED_MORE : PST_HELLO_OK);
+      memcpy (buf + cut, data + cut, len - cut);
+      memset (buf + len, cut & 0xff, 64);   /* whatever the client sends next */
+      g_assert_cmpint (pst_client_hello_parse (buf, len + cut % 65, &sni), ==, PST_HELLO_OK);
+      g_assert_cmpstr (sni, ==, "split.example.test");
+    }
+}
+
 static void
 test_corruptions (void)
 {
@@ -135,6 +162,7 @@ main (int argc, char **argv)
   g_test_add_func ("/client-hello/sni", test_sni_present);
   g_test_add_func ("/client-hello/no-sni", test_sni_absent);
   g_test_add_func ("/client-hello/truncations", test_truncations);
+  g_test_add_func ("/client-hello/splits", test_splits);
   g_test_add_func ("/client-hello/corruptions", test_corruptions);
   g_test_add_func ("/client-hello/not-tls", test_not_tls);
   return g_test_run ();

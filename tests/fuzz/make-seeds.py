@@ -1,0 +1,250 @@
+#!/usr/bin/python3
+# make-seeds.py: writes the seed corpora of tests/fuzz/corpus/ (stores made by openssl and keytool)
+# SPDX-License-Identifier: Apache-2.0
+"""Regenerate the committed seeds: /usr/bin/python3 tests/fuzz/make-seeds.py
+
+Stores are made fresh (new keys every time), with keytool's default
+password "changeit", small (EC P-256) so that the fuzzer mutates
+structure, not bulk, and mostly with low key-derivation iteration counts
+(PKCS#12 -iter 2, JCEKS 10000: Java's lowest) so that a run reaches a million inputs:
+the counts are read from the file, so the fuzzer still tries large ones.  Text seeds are written as they are below."""
+
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+CORPUS = os.path.join(HERE, 'corpus')
+PW = 'changeit'
+
+
+def put(target, name, data):
+    d = os.path.join(CORPUS, target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), 'wb') as f:
+        f.write(data)
+
+
+def run(cmd, cwd):
+    subprocess.run(cmd, cwd=cwd, shell=True, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def read(cwd, name):
+    with open(os.path.join(cwd, name), 'rb') as f:
+        return f.read()
+
+
+def stores(tmp):
+    run('openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes'
+        ' -keyout key.pem -out cert.pem -days 30 -subj /CN=localhost'
+        ' -addext subjectAltName=DNS:localhost,IP:127.0.0.1', tmp)
+    run('openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes'
+        ' -keyout ca-key.pem -out ca.pem -days 30 -subj /CN=fuzz-ca'
+        ' -addext basicConstraints=critical,CA:true', tmp)
+    run('openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes'
+        ' -keyout leaf-key.pem -out leaf.csr -subj /CN=*.example.test', tmp)
+    run('printf "subjectAltName=DNS:*.example.test,DNS:example.test\\n" > ext.cnf && '
+        'openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial'
+        ' -days 30 -extfile ext.cnf -out leaf.pem', tmp)
+    run(f'openssl pkcs8 -topk8 -in key.pem -out enc-key.pem -passout pass:{PW}', tmp)
+    run('openssl ec -in leaf-key.pem -out ec-key.pem', tmp)
+
+    put('pem', 'cert.pem', read(tmp, 'cert.pem'))
+    put('pem', 'key-and-cert.pem', read(tmp, 'key.pem') + read(tmp, 'cert.pem'))
+    put('pem', 'encrypted-key-and-cert.pem', read(tmp, 'enc-key.pem') + read(tmp, 'cert.pem'))
+    put('pem', 'ec-key-and-chain.pem', read(tmp, 'ec-key.pem') + read(tmp, 'leaf.pem') + read(tmp, 'ca.pem'))
+    put('pem', 'bundle.pem', read(tmp, 'ca.pem') + read(tmp, 'cert.pem'))
+
+    run(f'openssl pkcs12 -export -in cert.pem -inkey key.pem -name localhost'
+        f' -passout pass:{PW} -out key.p12', tmp)
+    run(f'openssl pkcs12 -export -in leaf.pem -inkey leaf-key.pem -certfile ca.pem -iter 2'
+        f' -name example -passout pass:{PW} -out chain.p12', tmp)
+    run(f'openssl pkcs12 -export -in cert.pem -inkey key.pem -iter 2 -name low-iter'
+        f' -passout pass:{PW} -out low-iter.p12', tmp)
+    run(f'openssl pkcs12 -export -in cert.pem -inkey key.pem -name legacy -legacy'
+        f' -passout pass:{PW} -out legacy.p12', tmp)
+    run(f'keytool -importcert -noprompt -alias fuzz-ca -file ca.pem -storetype PKCS12'
+        f' -keystore trust.p12 -storepass {PW}', tmp)
+    for n in ('key', 'chain', 'low-iter', 'legacy', 'trust'):
+        put('pkcs12', n + '.p12', read(tmp, n + '.p12'))
+
+    for kind in ('JKS', 'JCEKS'):
+        low = kind.lower()
+        run(f'keytool -J-Djdk.jceks.iterationCount=10000 -importkeystore -noprompt -srckeystore key.p12 -srcstoretype PKCS12'
+            f' -srcstorepass {PW} -destkeystore key.{low} -deststoretype {kind}'
+            f' -deststorepass {PW} -destkeypass {PW}', tmp)
+        run(f'keytool -importcert -noprompt -alias fuzz-ca -file ca.pem -storetype {kind}'
+            f' -keystore trust.{low} -storepass {PW}', tmp)
+        put(low, 'key.' + low, read(tmp, 'key.' + low))
+        put(low, 'trust.' + low, read(tmp, 'trust.' + low))
+    run(f'keytool -J-Djdk.jceks.iterationCount=10000 -genseckey -alias secret -keyalg AES -keysize 128 -storetype JCEKS'
+        f' -keystore secret.jceks -storepass {PW} -keypass {PW}', tmp)
+    put('jceks', 'secret.jceks', read(tmp, 'secret.jceks'))
+
+
+def capture_hello(client_cmd):
+    """The first TLS record a real client sends to a listening socket."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(('127.0.0.1', 0))
+    srv.listen(1)
+    srv.settimeout(10)
+    port = srv.getsockname()[1]
+    proc = subprocess.Popen(client_cmd.format(port=port), shell=True, stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    conn, _ = srv.accept()
+    conn.settimeout(10)
+    data = b''
+    while len(data) < 5 or len(data) < 5 + struct.unpack('>H', data[3:5])[0]:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    conn.close()
+    srv.close()
+    proc.kill()
+    proc.wait()
+    return data
+
+
+def hellos():
+    cases = {
+        'openssl-sni': 'openssl s_client -connect 127.0.0.1:{port} -servername gateway.example.test',
+        'openssl-no-sni': 'openssl s_client -connect 127.0.0.1:{port} -noservername',
+        'openssl-tls12': 'openssl s_client -connect 127.0.0.1:{port} -tls1_2 -servername a.test',
+        'gnutls-sni': 'gnutls-cli --insecure -p {port} --sni-hostname=localhost 127.0.0.1',
+    }
+    for name, cmd in cases.items():
+        hello = capture_hello(cmd)
+        assert len(hello) > 5, name
+        # two leading bytes choose where the prefix is cut (fuzz-client-hello.c)
+        put('client-hello', name, b'\x00\x40' + hello)
+        put('client-hello', name + '-whole', b'\xff\xff' + hello)
+    put('client-hello', 'http', b'\x00\x03GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+
+
+def frame(op, payload, fin=True, mask=None, rsv=0):
+    b0 = (0x80 if fin else 0) | rsv | op
+    n = len(payload)
+    m = 0x80 if mask is not None else 0
+    if n < 126:
+        head = bytes([b0, m | n])
+    elif n < 65536:
+        head = bytes([b0, m | 126]) + struct.pack('>H', n)
+    else:
+        head = bytes([b0, m | 127]) + struct.pack('>Q', n)
+    if mask is not None:
+        payload = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+        head += mask
+    return head + payload
+
+
+def ws():
+    k = b'\x11\x22\x33\x44'
+    # mode byte: bit 0 server side (masked), bits 1-3 max size index; then cut count and cuts
+    server = b'\x01'
+    client = b'\x00'
+    small = b'\x05'   # server side, max size 126
+    streams = {
+        'text': (server, frame(1, b'hello', mask=k)),
+        'binary-client': (client, frame(2, bytes(range(40)))),
+        'fragmented': (server, frame(1, b'hel', fin=False, mask=k) + frame(9, b'p', mask=k) +
+                       frame(0, 'lo é'.encode(), mask=k)),
+        'ping-pong-close': (server, frame(9, b'x', mask=k) + frame(10, b'', mask=k) +
+                            frame(8, struct.pack('>H', 1000) + b'bye', mask=k)),
+        'close-empty': (client, frame(8, b'')),
+        'len16': (server, frame(2, b'a' * 300, mask=k)),
+        'len64': (client, frame(2, b'b' * 70000)[:14] + b'b' * 200),
+        'too-big': (small, frame(2, b'c' * 200, mask=k)),
+        'bad-utf8': (server, frame(1, b'\xc3\x28', mask=k)),
+        'split-utf8': (server, frame(1, b'\xe2\x82', fin=False, mask=k) + frame(0, b'\xac', mask=k)),
+        'unmasked-to-server': (server, frame(1, b'x')),
+        'rsv': (client, frame(1, b'x', rsv=0x40)),
+        'bad-close-code': (client, frame(8, struct.pack('>H', 1005))),
+    }
+    for name, (mode, stream) in streams.items():
+        put('ws-parser', name, mode + b'\x00' + stream)
+        put('ws-parser', name + '-cut', mode + b'\x03\x01\x02\x05' + stream)
+
+
+def texts():
+    for n in ('ws://localhost:8000/echo', 'wss://[::1]:9443/', 'http://127.0.0.1', 'https://h',
+              'tcp://backend:5000', 'ssl://a.test:443/x?y', 'ws://host:0/', 'ws://host:99999',
+              'udp://x:1', 'WSS://UPPER:1/Path', 'ws://[fe80::1%25eth0]:80/', 'ws://${p}:80/',
+              'ws://user@host:80/'):
+        put('url', n.replace('/', '_').replace(':', '-')[:40], n)
+
+    accept = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo='
+    for name, text in {
+        'ok': f'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+              f'Sec-WebSocket-Accept: {accept}\r\n\r\n\x81\x02hi',
+        'ok-case': f'HTTP/1.1 101 x\r\nsec-websocket-accept:{accept}  \r\n\r\n',
+        'wrong-accept': 'HTTP/1.1 101 x\r\nSec-WebSocket-Accept: AAAA\r\n\r\n',
+        'no-accept': 'HTTP/1.1 101 x\r\n\r\n',
+        'refused': 'HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n',
+        'empty-head': '\r\n\r\n',
+        'partial': 'HTTP/1.1 101 Switching',
+    }.items():
+        put('upgrade-response', name, b'\x00\x10' + text.encode())
+        put('upgrade-response', name + '-whole', b'\xff\xff' + text.encode())
+
+    for i, p in enumerate(['', '/', '/index.html', '/sub/', '/sub/page.html', '/in-link/page.html',
+                           '/out-link/outside.txt', '/sub/escape', '/abs/passwd', '/sub/.hidden',
+                           '/../outside.txt', '/%2e%2e/x', '/a%2fb', '//sub//page.html',
+                           '/sub/page%2Ehtml', '/sp%20ace', '/%00', '/%zz', '/a\\b', '/in-link/']):
+        put('directory-path', f'path-{i:02d}', p)
+
+
+def configs():
+    put('config', 'shipped.xml', read(os.path.join(SRC, 'conf'), 'gateway-config.xml'))
+    fixtures = os.path.join(SRC, 'tests', 'fixtures', 'config')
+    for n in ('valid.xml', 'namespace-2014.xml', 'namespace-none.xml', 'property-cycle.xml',
+              'undefined-property.xml', 'unknown-elements.xml', 'loosening.xml', 'doctype.xml',
+              'bad-option-values.xml', 'proxy-schemes.xml', 'directory-connect.xml', 'malformed.xml'):
+        put('config', n, read(fixtures, n))
+    put('config', 'properties.xml', '''<?xml version="1.0"?>
+<gateway-config xmlns="http://xmlns.kaazing.org/2016/06/gateway">
+  <properties>
+    <property><name>host</name><value>localhost</value></property>
+    <property><name>port</name><value>8${digit}0</value></property>
+    <property><name>digit</name><value>0</value></property>
+  </properties>
+  <service-defaults><accept-options><ws.maximum.message.size>64k</ws.maximum.message.size></accept-options></service-defaults>
+  <service>
+    <name>proxy ${host}</name>
+    <accept>ws://${host}:${port}/p</accept>
+    <connect>tcp://${host}:5000</connect>
+    <type>proxy</type>
+    <accept-options><ssl.encryption>disabled</ssl.encryption><ws.inactivity.timeout>30s</ws.inactivity.timeout></accept-options>
+    <cross-site-constraint><allow-origin>*</allow-origin></cross-site-constraint>
+  </service>
+  <service>
+    <accept>http://${host}:8001/</accept>
+    <type>directory</type>
+    <properties><directory>web</directory><options>indexes</options>
+      <location><patterns>*.js</patterns><cache-control>max-age=m+1h</cache-control></location></properties>
+  </service>
+</gateway-config>
+''')
+
+
+def main():
+    if os.path.isdir(CORPUS):
+        shutil.rmtree(CORPUS)
+    with tempfile.TemporaryDirectory() as tmp:
+        stores(tmp)
+    hellos()
+    ws()
+    texts()
+    configs()
+
+
+if __name__ == '__main__':
+    main()
