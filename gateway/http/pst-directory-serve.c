@@ -443,16 +443,26 @@ serve_file (PstDirectoryConfig *self,
   }
 }
 
+/* The folder's own URL with its slash, as a path-absolute reference.  The
+ * leading run of slashes is collapsed to one: "//host/x/" would be
+ * protocol-relative (another host), and soup_server_message_set_redirect()
+ * would even resolve it into "http://host/x/", so Location is set here as
+ * it is, without resolving. */
 static void
 redirect_to_folder (SoupServerMessage *msg)
 {
   GUri *uri = soup_server_message_get_uri (msg);
+  const char *path = g_uri_get_path (uri);
   const char *query = g_uri_get_query (uri);
   g_autofree char *location = NULL;
 
-  location = g_strconcat (g_uri_get_path (uri), "/",
+  while (*path == '/' || *path == '\\')
+    path++;
+  location = g_strconcat ("/", path, "/",
                           query != NULL ? "?" : "", query != NULL ? query : "", NULL);
-  soup_server_message_set_redirect (msg, SOUP_STATUS_MOVED_PERMANENTLY, location);
+  soup_server_message_set_status (msg, SOUP_STATUS_MOVED_PERMANENTLY, NULL);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Location", location);
 }
 
 static void
