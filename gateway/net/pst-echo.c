@@ -5,24 +5,33 @@
 #include "pst-echo.h"
 #include "pst-websocket.h"
 
-/* Frames are echoed as they stream in (same opcode, same fragmentation),
- * so a message is never held whole in memory; when the client reads more
- * slowly than it writes, reading stops until the queue drains. */
+/* Messages are echoed as they stream in (same opcode and payload; the
+ * fragments follow the reads), so a message is never held whole in
+ * memory; when the client reads more slowly than it writes, reading
+ * stops until the queue drains. */
 
 typedef struct {
   PstConnection *conn;
+  PstWsOpcode    opcode;   /* of the message being echoed */
 } Echo;
 
 static void
-echo_frame_start (PstWebsocket *ws, PstWsOpcode opcode, gboolean fin, guint64 length, gpointer user_data)
+echo_message_start (PstWebsocket *ws, PstWsOpcode opcode, gpointer user_data)
 {
-  pst_websocket_begin_frame (ws, opcode, fin, length);
+  Echo *echo = user_data;
+
+  echo->opcode = opcode;
 }
 
+/* Each chunk read goes back as one fragment: the message is never held
+ * whole, and an error found later (bad UTF-8) can still be answered with
+ * a close frame at a frame boundary. */
 static void
-echo_frame_data (PstWebsocket *ws, const guint8 *data, gsize len, gpointer user_data)
+echo_message_data (PstWebsocket *ws, const guint8 *data, gsize len, gboolean fin, gpointer user_data)
 {
-  pst_websocket_append (ws, data, len);
+  Echo *echo = user_data;
+
+  pst_websocket_send_fragment (ws, echo->opcode, data, len, fin);
   if (pst_websocket_is_congested (ws))
     pst_websocket_pause (ws);
 }
@@ -54,8 +63,8 @@ echo_shutdown (gpointer session)
 }
 
 static const PstWebsocketSink echo_sink = {
-  .frame_start = echo_frame_start,
-  .frame_data = echo_frame_data,
+  .message_start = echo_message_start,
+  .message_data = echo_message_data,
   .drained = echo_drained,
   .closed = echo_closed,
 };

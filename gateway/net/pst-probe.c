@@ -59,19 +59,15 @@ timeout_cb (gpointer user_data)
 /* ---- ws / wss ------------------------------------------------------------- */
 
 static void
-ws_frame_data (PstWebsocket *ws, const guint8 *data, gsize len, gpointer user_data)
-{
-  Probe *probe = g_task_get_task_data (user_data);
-
-  if (probe->echoed->len + len <= 4096)
-    g_string_append_len (probe->echoed, (const char *) data, len);
-}
-
-static void
-ws_frame_end (PstWebsocket *ws, gpointer user_data)
+ws_message_data (PstWebsocket *ws, const guint8 *data, gsize len, gboolean fin, gpointer user_data)
 {
   Probe *probe = g_task_get_task_data (user_data);
   gint64 rtt_us = g_get_monotonic_time () - probe->sent_us;
+
+  if (probe->echoed->len + len <= 4096)
+    g_string_append_len (probe->echoed, (const char *) data, len);
+  if (!fin)
+    return;
 
   if (g_str_equal (probe->echoed->str, PROBE_TEXT))
     probe->result = g_strdup_printf (_("%s: %s, WebSocket upgrade accepted, echo round trip in %.1f ms"),
@@ -104,8 +100,7 @@ ws_closed (PstWebsocket *ws, gushort code, const char *reason, gpointer user_dat
 }
 
 static const PstWebsocketSink probe_sink = {
-  .frame_data = ws_frame_data,
-  .frame_end = ws_frame_end,
+  .message_data = ws_message_data,
   .closed = ws_closed,
 };
 

@@ -14,11 +14,16 @@
  * a slow reader holds at most about 1 MiB per direction in the gateway. */
 
 #define HIGH_WATER (1024 * 1024)
+/* A byte session (tcp/ssl accept) with no traffic either way for this
+ * long is closed, unless ws.inactivity.timeout says otherwise (0: never).
+ * There is no ping to ask a byte peer for a sign of life. */
+#define BYTES_IDLE_DEFAULT_MS (600 * 1000)
 
 typedef struct {
   PstWebsocket  *ws;
   PstStreamPump *pump;
   gboolean       done;
+  PstWsOpcode    opcode;   /* ws: of the message being read */
 } Side;
 
 typedef struct {
@@ -32,6 +37,10 @@ typedef struct {
   gboolean       backend_ws;     /* back-end frames (ws/wss) rather than bytes */
   gushort        close_code;
   char          *close_reason;
+  guint64        idle_ms;        /* byte sessions: 0 none */
+  guint          idle_id;
+  guint64        idle_seen;      /* bytes moved at the last tick */
+  guint          idle_ticks;
 } Proxy;
 
 static const PstWebsocketSink client_ws_sink;
@@ -58,6 +67,7 @@ proxy_unref (Proxy *proxy)
                             proxy->client.ws ? pst_websocket_get_bytes_out (proxy->client.ws)
                                              : proxy->client.pump ? pst_stream_pump_get_bytes_out (proxy->client.pump) : 0);
   pst_connection_end (proxy->conn);
+  g_clear_handle_id (&proxy->idle_id, g_source_remove);
   g_clear_pointer (&proxy->client.ws, pst_websocket_unref);
   g_clear_pointer (&proxy->client.pump, pst_stream_pump_unref);
   g_clear_pointer (&proxy->backend.ws, pst_websocket_unref);
@@ -159,10 +169,7 @@ static void
 deliver_bytes (Side *to, Side *from, const guint8 *data, gsize len)
 {
   if (to->ws != NULL)
-    {
-      pst_websocket_begin_frame (to->ws, PST_WS_OP_BINARY, TRUE, len);
-      pst_websocket_append (to->ws, data, len);
-    }
+    pst_websocket_send (to->ws, PST_WS_OP_BINARY, data, len);
   else if (to->pump != NULL)
     pst_stream_pump_write (to->pump, data, len);
   if (side_congested (to))
@@ -172,25 +179,22 @@ deliver_bytes (Side *to, Side *from, const guint8 *data, gsize len)
 /* ---- WebSocket sides ---------------------------------------------------- */
 
 static void
-ws_frame_start (PstWebsocket *ws, PstWsOpcode op, gboolean fin, guint64 len, gpointer user_data)
+ws_message_start (PstWebsocket *ws, PstWsOpcode op, gpointer user_data)
 {
-  Proxy *proxy = user_data;
-  Side *to = other_of_ws (proxy, ws);
-
-  /* WebSocket to WebSocket: frames keep their boundaries and type. */
-  if (to->ws != NULL)
-    pst_websocket_begin_frame (to->ws, op, fin, len);
+  side_of_ws (user_data, ws)->opcode = op;
 }
 
+/* WebSocket to WebSocket: messages keep their type and payload; each
+ * chunk read is one fragment (RFC 6455 §5.4 lets a gateway re-fragment). */
 static void
-ws_frame_data (PstWebsocket *ws, const guint8 *data, gsize len, gpointer user_data)
+ws_message_data (PstWebsocket *ws, const guint8 *data, gsize len, gboolean fin, gpointer user_data)
 {
   Proxy *proxy = user_data;
   Side *to = other_of_ws (proxy, ws);
 
   if (to->ws != NULL)
     {
-      pst_websocket_append (to->ws, data, len);
+      pst_websocket_send_fragment (to->ws, side_of_ws (proxy, ws)->opcode, data, len, fin);
       if (pst_websocket_is_congested (to->ws))
         pst_websocket_pause (ws);
     }
@@ -225,14 +229,14 @@ ws_closed (PstWebsocket *ws, gushort code, const char *reason, gpointer user_dat
 }
 
 static const PstWebsocketSink client_ws_sink = {
-  .frame_start = ws_frame_start,
-  .frame_data = ws_frame_data,
+  .message_start = ws_message_start,
+  .message_data = ws_message_data,
   .drained = ws_drained,
   .closed = ws_closed,
 };
 static const PstWebsocketSink backend_ws_sink = {
-  .frame_start = ws_frame_start,
-  .frame_data = ws_frame_data,
+  .message_start = ws_message_start,
+  .message_data = ws_message_data,
   .drained = ws_drained,
   .closed = ws_closed,
 };
@@ -301,6 +305,63 @@ static const PstStreamPumpSink backend_pump_sink = {
   .data = pump_data, .eof = pump_eof, .drained = pump_drained, .failed = pump_failed,
 };
 
+/* ---- idle byte sessions --------------------------------------------------- */
+
+static guint64
+bytes_moved (Proxy *proxy)
+{
+  guint64 n = 0;
+  Side *sides[] = { &proxy->client, &proxy->backend };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sides); i++)
+    {
+      if (sides[i]->pump != NULL)
+        n += pst_stream_pump_get_bytes_in (sides[i]->pump) + pst_stream_pump_get_bytes_out (sides[i]->pump);
+      else if (sides[i]->ws != NULL)
+        n += pst_websocket_get_bytes_in (sides[i]->ws) + pst_websocket_get_bytes_out (sides[i]->ws);
+    }
+  return n;
+}
+
+/* Ticks at half the timeout: two quiet ticks in a row close the session,
+ * so it ends between 1× and 1.5× the timeout after its last byte. */
+static gboolean
+idle_tick_cb (gpointer user_data)
+{
+  Proxy *proxy = user_data;
+  guint64 moved = bytes_moved (proxy);
+
+  if (moved != proxy->idle_seen)
+    {
+      proxy->idle_seen = moved;
+      proxy->idle_ticks = 0;
+      return G_SOURCE_CONTINUE;
+    }
+  if (++proxy->idle_ticks < 2)
+    return G_SOURCE_CONTINUE;
+  proxy->idle_id = 0;
+  g_message ("service %s: client %s: no traffic for %" G_GUINT64_FORMAT " s; closing the session",
+             pst_service_get_name (proxy->service), pst_connection_get_peer (proxy->conn),
+             proxy->idle_ms / 1000);
+  proxy_ref (proxy);
+  record_close (proxy, PST_WS_CLOSE_GOING_AWAY, "inactivity timeout");
+  if (!proxy->client.done)
+    side_close (proxy, &proxy->client, PST_WS_CLOSE_GOING_AWAY, "inactivity timeout");
+  if (!proxy->backend.done)
+    side_close (proxy, &proxy->backend, PST_WS_CLOSE_GOING_AWAY, "inactivity timeout");
+  proxy_unref (proxy);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+start_idle_timer (Proxy *proxy)
+{
+  if (proxy->idle_ms == 0 || proxy->idle_id != 0)
+    return;
+  proxy->idle_seen = bytes_moved (proxy);
+  proxy->idle_id = g_timeout_add (MAX (proxy->idle_ms / 2, 1), idle_tick_cb, proxy);
+}
+
 /* ---- start ---------------------------------------------------------------- */
 
 static void
@@ -349,7 +410,10 @@ backend_ready_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   if (proxy->client.ws != NULL)
     pst_websocket_start (proxy->client.ws);
   else
-    pst_stream_pump_start (proxy->client.pump);
+    {
+      pst_stream_pump_start (proxy->client.pump);
+      start_idle_timer (proxy);
+    }
   /* the dial's reference becomes the back-end side's */
 }
 
@@ -441,5 +505,8 @@ pst_proxy_start_bytes (PstConnection *conn, PstRoute *route, GIOStream *stream)
       return;
     }
   proxy->client.pump = pst_stream_pump_new (stream, HIGH_WATER, &client_pump_sink, proxy);
+  proxy->idle_ms = BYTES_IDLE_DEFAULT_MS;
+  pst_options_get_duration_ms (pst_service_get_accept_options (route->service), "ws.inactivity.timeout",
+                               BYTES_IDLE_DEFAULT_MS, &proxy->idle_ms);
   dial (proxy);
 }

@@ -12,6 +12,15 @@
 
 #define READ_SIZE (64 * 1024)
 #define MAX_IOV   32
+/* What a queued chunk costs besides its bytes: the GBytes, the queue
+ * link and two malloc headers.  Limits count this, so a flood of tiny
+ * writes (pongs, empty frames) is bounded like a few large ones. */
+#define CHUNK_OVERHEAD 96
+/* Small writes (frames of a few bytes: pongs, empty messages) made while
+ * the socket is busy are gathered into one buffer, so their number does
+ * not multiply the overhead. */
+#define COALESCE_MAX   512
+#define TAIL_SIZE      (16 * 1024)
 
 struct _PstStreamPump
 {
@@ -27,7 +36,8 @@ struct _PstStreamPump
   GSource           *write_source;  /* pollable streams: waiting to write */
   gboolean           in_write;      /* write_more is on the stack */
   GQueue             out_q;
-  gsize              queued;
+  GByteArray        *tail;          /* small writes not yet in out_q (always last) */
+  gsize              queued;        /* bytes, and CHUNK_OVERHEAD per chunk */
   gboolean           writing, congested;
   GOutputVector      iov[MAX_IOV];
   guint64            bytes_in, bytes_out;
@@ -66,6 +76,7 @@ pst_stream_pump_unref (PstStreamPump *self)
   if (!g_atomic_int_dec_and_test (&self->ref_count))
     return;
   g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);
+  g_clear_pointer (&self->tail, g_byte_array_unref);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->stream);
   g_free (self->rbuf);
@@ -216,8 +227,17 @@ pst_stream_pump_resume (PstStreamPump *self)
 }
 
 static void
+flush_tail (PstStreamPump *self)
+{
+  if (self->tail == NULL)
+    return;
+  g_queue_push_tail (&self->out_q, g_byte_array_free_to_bytes (g_steal_pointer (&self->tail)));
+}
+
+static void
 write_failed (PstStreamPump *self, const GError *error)
 {
+  g_clear_pointer (&self->tail, g_byte_array_unref);
   g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);
   self->queued = 0;
   if (!self->closed && error != NULL && self->sink.failed != NULL)
@@ -240,6 +260,8 @@ consumed (PstStreamPump *self, gsize written)
           g_queue_push_head (&self->out_q, g_bytes_new_from_bytes (head, written, len - written));
           len = written;
         }
+      else
+        self->queued -= CHUNK_OVERHEAD;   /* the chunk is gone */
       written -= len;
       self->queued -= len;
       g_bytes_unref (head);
@@ -308,6 +330,7 @@ write_more (PstStreamPump *self)
 
   if (self->writing || self->write_source != NULL || self->closed || self->in_write)
     return;
+  flush_tail (self);
   self->in_write = TRUE;
   while (pollable && !g_queue_is_empty (&self->out_q) && !self->closed)
     {
@@ -347,11 +370,33 @@ write_more (PstStreamPump *self)
                                     self->cancellable, writev_cb, pst_stream_pump_ref (self));
 }
 
+static void
+queued_more (PstStreamPump *self)
+{
+  if (self->queued >= self->high_water)
+    self->congested = TRUE;
+  write_more (self);
+}
+
 void
 pst_stream_pump_write (PstStreamPump *self, const guint8 *data, gsize len)
 {
   if (len == 0 || self->closing || self->closed)
     return;
+  if (len <= COALESCE_MAX)
+    {
+      if (self->tail == NULL)
+        {
+          self->tail = g_byte_array_sized_new (TAIL_SIZE);
+          self->queued += CHUNK_OVERHEAD;
+        }
+      g_byte_array_append (self->tail, data, len);
+      self->queued += len;
+      if (self->tail->len > TAIL_SIZE - COALESCE_MAX)
+        flush_tail (self);
+      queued_more (self);
+      return;
+    }
   {
     g_autoptr(GBytes) bytes = g_bytes_new (data, len);
     pst_stream_pump_write_bytes (self, bytes);
@@ -366,11 +411,10 @@ pst_stream_pump_write_bytes (PstStreamPump *self, GBytes *bytes)
 
   if (len == 0 || self->closing || self->closed)
     return;
+  flush_tail (self);   /* keeps the order of writes */
   g_queue_push_tail (&self->out_q, g_bytes_ref (bytes));
-  self->queued += len;
-  if (self->queued >= self->high_water)
-    self->congested = TRUE;
-  write_more (self);
+  self->queued += len + CHUNK_OVERHEAD;
+  queued_more (self);
 }
 
 gsize
@@ -392,6 +436,7 @@ pst_stream_pump_stop (PstStreamPump *self)
     }
   /* An async write in flight still points into the queue: it is dropped
    * when that write returns. */
+  g_clear_pointer (&self->tail, g_byte_array_unref);
   if (!self->writing)
     {
       g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);

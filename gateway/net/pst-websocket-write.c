@@ -1,4 +1,4 @@
-/* pst-websocket-write.c: the WebSocket writer: frames, masking, control frames at frame boundaries
+/* pst-websocket-write.c: the WebSocket writer: whole frames, masking, pongs
  * SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
@@ -7,17 +7,11 @@
 
 #include "pst-websocket-private.h"
 
-/* Takes bytes: the pump writes them in order, bounded (see
- * pst_websocket_is_congested). */
-static void
-enqueue (PstWebsocket *self, GBytes *bytes)
-{
-  pst_stream_pump_write_bytes (self->pump, bytes);
-  g_bytes_unref (bytes);
-}
+/* Every frame goes to the pump whole, header and payload in one buffer:
+ * one allocation per frame, and a control frame can always go next. */
 
 static gsize
-frame_header (guint8 *hdr, PstWsOpcode opcode, gboolean fin, guint64 length,
+frame_header (guint8 *hdr, guint8 opcode, gboolean fin, guint64 length,
               gboolean mask, const guint8 *mask_key)
 {
   gsize n = 0;
@@ -46,106 +40,70 @@ frame_header (guint8 *hdr, PstWsOpcode opcode, gboolean fin, guint64 length,
 }
 
 static void
-flush_control (PstWebsocket *self)
+write_frame (PstWebsocket *self, guint8 opcode, gboolean fin, const guint8 *data, gsize len)
 {
-  GBytes *b;
-
-  while ((b = g_queue_pop_head (&self->ctl_q)) != NULL)
-    enqueue (self, b);
-}
-
-void
-pst_websocket_begin_frame (PstWebsocket *self, PstWsOpcode opcode, gboolean fin, guint64 length)
-{
-  guint8 hdr[14];
+  guint8 key[4] = { 0, 0, 0, 0 };
+  gboolean mask = !self->opt.server;
+  guint8 small[14 + 256];
+  guint8 *frame = len <= 256 ? small : g_malloc (14 + len);
   gsize n;
 
-  g_return_if_fail (!self->out_frame_open);
-  self->discarding = self->shutting_down || self->close_sent;
-  if (self->discarding)
-    return;
-  if (!self->opt.server)
-    gnutls_rnd (GNUTLS_RND_NONCE, self->out_mask, 4);
-  n = frame_header (hdr, opcode, fin, length, !self->opt.server, self->out_mask);
-  self->out_mask_off = 0;
-  self->out_remaining = length;
-  self->out_frame_open = length > 0;
-  enqueue (self, g_bytes_new (hdr, n));
-  if (!self->out_frame_open)
-    flush_control (self);
-}
-
-static void
-append_owned (PstWebsocket *self, guint8 *data, gsize len)
-{
-  if (!self->opt.server)
+  if (mask)
+    gnutls_rnd (GNUTLS_RND_NONCE, key, 4);
+  n = frame_header (frame, opcode, fin, len, mask, key);
+  if (mask)
     for (gsize i = 0; i < len; i++)
-      data[i] ^= self->out_mask[(self->out_mask_off + i) & 3];
-  self->out_mask_off += len;
-  self->out_remaining -= len;
-  enqueue (self, g_bytes_new_take (data, len));
-  if (self->out_remaining == 0)
+      frame[n + i] = data[i] ^ key[i & 3];
+  else if (len > 0)
+    memcpy (frame + n, data, len);
+  if (frame == small)
     {
-      self->out_frame_open = FALSE;
-      flush_control (self);
-    }
-}
-
-void
-pst_websocket_append (PstWebsocket *self, const guint8 *data, gsize len)
-{
-  if (len == 0 || self->discarding || self->shutting_down)
-    return;
-  g_return_if_fail (len <= self->out_remaining);
-  append_owned (self, g_memdup2 (data, len), len);
-}
-
-void
-pst_websocket_append_bytes (PstWebsocket *self, GBytes *bytes)
-{
-  gsize len = g_bytes_get_size (bytes);
-
-  if (len == 0 || self->discarding || self->shutting_down)
-    return;
-  g_return_if_fail (len <= self->out_remaining);
-  if (self->opt.server)
-    {
-      /* No masking: queue the caller's buffer itself, no copy. */
-      self->out_remaining -= len;
-      enqueue (self, g_bytes_ref (bytes));
-      if (self->out_remaining == 0)
-        {
-          self->out_frame_open = FALSE;
-          flush_control (self);
-        }
+      pst_stream_pump_write (self->pump, frame, n + len);   /* copied, gathered */
       return;
     }
-  append_owned (self, g_bytes_unref_to_data (g_bytes_ref (bytes), &len), len);
+  {
+    g_autoptr(GBytes) bytes = g_bytes_new_take (frame, n + len);
+    pst_stream_pump_write_bytes (self->pump, bytes);
+  }
+}
+
+void
+pst_websocket_send_fragment (PstWebsocket *self, PstWsOpcode opcode, const guint8 *data, gsize len,
+                             gboolean fin)
+{
+  if (self->discarding || self->shutting_down)
+    return;
+  if (len == 0 && !fin)
+    return;
+  write_frame (self, self->out_message_open ? PST_WS_OP_CONTINUATION : opcode, fin, data, len);
+  self->out_message_open = !fin;
 }
 
 void
 pst_websocket_send (PstWebsocket *self, PstWsOpcode opcode, const guint8 *data, gsize len)
 {
-  if (self->shutting_down)
+  if (self->discarding || self->shutting_down)
     return;
   if (opcode >= PST_WS_OP_CLOSE)
     {
-      guint8 frame[14 + 125];
-      guint8 key[4] = { 0, 0, 0, 0 };
-      gsize n;
-
       g_return_if_fail (len <= 125);
-      if (!self->opt.server)
-        gnutls_rnd (GNUTLS_RND_NONCE, key, 4);
-      n = frame_header (frame, opcode, TRUE, len, !self->opt.server, key);
-      for (gsize i = 0; i < len; i++)
-        frame[n + i] = data[i] ^ key[i & 3];
-      if (self->out_frame_open)
-        g_queue_push_tail (&self->ctl_q, g_bytes_new (frame, n + len));
-      else
-        enqueue (self, g_bytes_new (frame, n + len));
+      write_frame (self, opcode, TRUE, data, len);
+      if (opcode == PST_WS_OP_CLOSE)
+        self->discarding = TRUE;
       return;
     }
-  pst_websocket_begin_frame (self, opcode, TRUE, len);
-  pst_websocket_append (self, data, len);
+  g_return_if_fail (!self->out_message_open);
+  write_frame (self, opcode, TRUE, data, len);
+}
+
+/* The pending pong goes out unless the peer already has a full queue of
+ * ours to read: then it waits (replaced by newer pings) for "drained". */
+void
+pst_ws_flush_pong (PstWebsocket *self)
+{
+  if (!self->pong_pending || pst_stream_pump_is_congested (self->pump))
+    return;
+  self->pong_pending = FALSE;
+  self->pongs_coalesced = 0;
+  pst_websocket_send (self, PST_WS_OP_PONG, self->pong, self->pong_len);
 }

@@ -28,9 +28,9 @@ pst_websocket_unref (PstWebsocket *self)
     return;
   g_clear_handle_id (&self->close_timeout_id, g_source_remove);
   g_clear_handle_id (&self->inactivity_id, g_source_remove);
+  g_clear_handle_id (&self->stall_id, g_source_remove);
   pst_stream_pump_stop (self->pump);
   g_clear_pointer (&self->pump, pst_stream_pump_unref);
-  g_queue_clear_full (&self->ctl_q, (GDestroyNotify) g_bytes_unref);
   g_clear_object (&self->stream);
   g_free (self->close_reason);
   g_free (self);
@@ -68,7 +68,7 @@ pump_data (PstStreamPump *pump, guint8 *data, gsize len, gpointer user_data)
 
   self->last_rx = g_get_monotonic_time ();
   self->ping_sent = FALSE;
-  pst_ws_parse (self, data, len);
+  pst_ws_read (self, data, len);
 }
 
 /* The stream ended, or a write failed, without a close handshake. */
@@ -79,7 +79,7 @@ pump_ended (PstStreamPump *pump, const GError *error, gpointer user_data)
 
   pst_ws_set_close (self, self->close_received ? self->close_code : PST_WS_CLOSE_ABNORMAL,
                     error ? error->message : "connection closed without a close frame");
-  pst_ws_shutdown_stream (self);
+  pst_ws_shutdown_stream (self, FALSE);
 }
 
 static void
@@ -87,6 +87,14 @@ pump_drained (PstStreamPump *pump, gpointer user_data)
 {
   PstWebsocket *self = user_data;
 
+  /* The peer reads again: answer its latest ping, read it again. */
+  g_clear_handle_id (&self->stall_id, g_source_remove);
+  pst_ws_flush_pong (self);
+  if (self->self_paused)
+    {
+      self->self_paused = FALSE;
+      pst_ws_update_reading (self);
+    }
   if (self->sink.drained != NULL && !self->finished)
     self->sink.drained (self, self->user_data);
 }
@@ -94,7 +102,20 @@ pump_drained (PstStreamPump *pump, gpointer user_data)
 static void
 pump_empty (PstStreamPump *pump, gpointer user_data)
 {
-  pst_ws_finish_if_done (user_data);
+  PstWebsocket *self = user_data;
+
+  /* After a protocol error, once our close frame is out, half-close: the
+   * peer sees it then the end, and hangs up; we read (and drop) what it
+   * still sends, so closing never resets the connection under our frame. */
+  if (self->failed && self->close_sent && !self->write_shut && !self->shutting_down)
+    {
+      GSocket *socket = pst_ws_find_socket (self->stream);
+
+      self->write_shut = TRUE;
+      if (socket != NULL)
+        g_socket_shutdown (socket, FALSE, TRUE, NULL);
+    }
+  pst_ws_finish_if_done (self);
 }
 
 static const PstStreamPumpSink pump_sink = {
@@ -105,10 +126,38 @@ static const PstStreamPumpSink pump_sink = {
   .empty = pump_empty,
 };
 
+GSocket *
+pst_ws_find_socket (GIOStream *stream)
+{
+  for (int depth = 0; stream != NULL && depth < 8; depth++)
+    {
+      GIOStream *base;
+
+      if (G_IS_SOCKET_CONNECTION (stream))
+        return g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
+      base = g_object_get_data (G_OBJECT (stream), "pst-base-stream");
+      if (base == NULL && G_IS_TLS_CONNECTION (stream))
+        {
+          g_object_get (stream, "base-io-stream", &base, NULL);
+          if (base != NULL)
+            g_object_unref (base);   /* still owned by the TLS connection */
+        }
+      stream = base;
+    }
+  return NULL;
+}
+
 void
 pst_ws_update_reading (PstWebsocket *self)
 {
-  if (!self->paused && !self->shutting_down && !self->close_received && self->started)
+  gboolean want;
+
+  /* After a failure we read on, dropping it, until the peer hangs up. */
+  if (self->failed)
+    want = TRUE;
+  else
+    want = !self->paused && !self->self_paused && !self->close_received;
+  if (want && !self->shutting_down && self->started)
     pst_stream_pump_resume (self->pump);
   else
     pst_stream_pump_pause (self->pump);
@@ -118,7 +167,7 @@ void
 pst_ws_finish_if_done (PstWebsocket *self)
 {
   if (self->close_sent && self->close_received && pst_stream_pump_get_queued (self->pump) == 0)
-    pst_ws_shutdown_stream (self);
+    pst_ws_shutdown_stream (self, FALSE);
 }
 
 PstWebsocket *
@@ -138,7 +187,8 @@ pst_websocket_new (GIOStream                 *stream,
   self->sink = *sink;
   self->user_data = user_data;
   self->last_rx = g_get_monotonic_time ();
-  g_queue_init (&self->ctl_q);
+  pst_ws_parser_init (&self->parser, self->opt.server, self->opt.max_message_size,
+                      &pst_ws_parser_sink, self);
   return self;
 }
 
@@ -162,6 +212,7 @@ emit_closed (PstWebsocket *self)
   self->finished = TRUE;
   g_clear_handle_id (&self->close_timeout_id, g_source_remove);
   g_clear_handle_id (&self->inactivity_id, g_source_remove);
+  g_clear_handle_id (&self->stall_id, g_source_remove);
   if (self->sink.closed != NULL)
     self->sink.closed (self, self->close_code ? self->close_code : PST_WS_CLOSE_ABNORMAL,
                        self->close_reason ? self->close_reason : "", self->user_data);
@@ -177,26 +228,37 @@ stream_closed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   pst_websocket_unref (self);
 }
 
-/* Close the transport once everything queued has been written. */
-void
-pst_ws_shutdown_stream (PstWebsocket *self)
-{
-  if (self->shutting_down)
-    return;
-  self->shutting_down = TRUE;
-  pst_stream_pump_stop (self->pump);
-  g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL,
-                           stream_closed_cb, pst_websocket_ref (self));
-}
-
 static gboolean
 close_timeout_cb (gpointer user_data)
 {
   PstWebsocket *self = user_data;
 
   self->close_timeout_id = 0;
-  pst_ws_shutdown_stream (self);
+  pst_ws_shutdown_stream (self, TRUE);
   return G_SOURCE_REMOVE;
+}
+
+/* Close the transport.  A TLS close writes close_notify, which waits for
+ * a peer that may never read: a hard close (or the deadline) shuts the
+ * socket down first, so closing always ends. */
+void
+pst_ws_shutdown_stream (PstWebsocket *self, gboolean hard)
+{
+  if (hard)
+    {
+      GSocket *socket = pst_ws_find_socket (self->stream);
+      if (socket != NULL)
+        g_socket_shutdown (socket, TRUE, TRUE, NULL);
+    }
+  if (self->shutting_down)
+    return;
+  self->shutting_down = TRUE;
+  pst_stream_pump_stop (self->pump);
+  g_clear_handle_id (&self->close_timeout_id, g_source_remove);
+  if (!hard)
+    self->close_timeout_id = g_timeout_add (CLOSE_WAIT_MS, close_timeout_cb, self);
+  g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL,
+                           stream_closed_cb, pst_websocket_ref (self));
 }
 
 void
@@ -204,7 +266,7 @@ pst_websocket_abort (PstWebsocket *self)
 {
   if (self->close_code == 0)
     self->close_code = PST_WS_CLOSE_ABNORMAL;
-  pst_ws_shutdown_stream (self);
+  pst_ws_shutdown_stream (self, TRUE);
 }
 
 void
@@ -246,29 +308,57 @@ pst_websocket_close (PstWebsocket *self, gushort code, const char *reason)
     return;
   pst_ws_set_close (self, code, reason);
   pst_ws_queue_close_frame (self, code, reason);
-  /* Stop reading data; wait (bounded) for the peer's close frame. */
-  self->close_timeout_id = g_timeout_add (CLOSE_WAIT_MS, close_timeout_cb, self);
+  /* Read on for the peer's close frame, for a bounded time. */
+  self->paused = FALSE;
+  pst_ws_update_reading (self);
+  if (self->close_timeout_id == 0)
+    self->close_timeout_id = g_timeout_add (CLOSE_WAIT_MS, close_timeout_cb, self);
 }
 
-/* A protocol violation or a limit: tell the peer, then wait (bounded)
- * for its close frame before hanging up.  Closing the socket at once
- * while the peer still sends would reset the connection, and the peer
- * would lose our close frame with the reason. */
+/* A protocol violation or a limit: our close frame with the code, then
+ * hang up once the peer has it (see pump_empty), or at the deadline. */
 void
 pst_ws_fail (PstWebsocket *self, gushort code, const char *reason)
 {
-  if (self->draining || self->shutting_down)
+  if (self->failed || self->shutting_down)
     {
-      pst_ws_shutdown_stream (self);
+      pst_ws_shutdown_stream (self, TRUE);
       return;
     }
   pst_ws_set_close (self, code, reason);
-  self->draining = TRUE;
-  self->paused = FALSE;
-  if (!self->close_sent)
-    pst_ws_queue_close_frame (self, code, reason);
+  self->failed = TRUE;
+  g_clear_handle_id (&self->stall_id, g_source_remove);
   if (self->close_timeout_id == 0)
     self->close_timeout_id = g_timeout_add (CLOSE_WAIT_MS, close_timeout_cb, self);
+  if (!self->close_sent)
+    pst_ws_queue_close_frame (self, code, reason);
+  pst_ws_update_reading (self);
+  if (self->close_received)
+    pst_ws_finish_if_done (self);
+  else if (pst_stream_pump_get_queued (self->pump) == 0)
+    pump_empty (self->pump, self);
+}
+
+static gboolean
+stall_cb (gpointer user_data)
+{
+  PstWebsocket *self = user_data;
+
+  self->stall_id = 0;
+  /* It does not read: our close frame could not reach it either. */
+  pst_ws_set_close (self, PST_WS_CLOSE_POLICY, "the peer sends pings but does not read");
+  pst_ws_shutdown_stream (self, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+void
+pst_ws_self_pause (PstWebsocket *self)
+{
+  if (self->self_paused)
+    return;
+  self->self_paused = TRUE;
+  if (self->stall_id == 0)
+    self->stall_id = g_timeout_add (STALL_MS, stall_cb, self);
   pst_ws_update_reading (self);
 }
 

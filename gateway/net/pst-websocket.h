@@ -9,21 +9,21 @@ G_BEGIN_DECLS
 
 typedef struct _PstWebsocket PstWebsocket;
 
-/* What the owner of the connection does with incoming data frames.
+/* What the owner of the connection does with incoming messages.
  * Payload arrives in chunks as it is read (unmasked, in the reader's
- * buffer: copy what you keep); a data frame's chunks come between
- * frame_start and frame_end.  Control frames are handled internally. */
+ * buffer: copy what you keep), between message_start and the chunk whose
+ * fin is TRUE; text is valid UTF-8 so far.  Control frames are handled
+ * here (pongs, the close handshake), and protocol errors close the
+ * connection with the right code. */
 typedef struct {
-  void (*frame_start) (PstWebsocket *ws, PstWsOpcode opcode, gboolean fin,
-                       guint64 length, gpointer user_data);
-  void (*frame_data)  (PstWebsocket *ws, const guint8 *data, gsize len,
-                       gpointer user_data);
-  void (*frame_end)   (PstWebsocket *ws, gpointer user_data);
+  void (*message_start) (PstWebsocket *ws, PstWsOpcode opcode, gpointer user_data);
+  void (*message_data)  (PstWebsocket *ws, const guint8 *data, gsize len, gboolean fin,
+                         gpointer user_data);
   /* the write queue dropped below the low-water mark */
-  void (*drained)     (PstWebsocket *ws, gpointer user_data);
+  void (*drained)       (PstWebsocket *ws, gpointer user_data);
   /* the connection is finished (close handshake done, or failed) */
-  void (*closed)      (PstWebsocket *ws, gushort code, const char *reason,
-                       gpointer user_data);
+  void (*closed)        (PstWebsocket *ws, gushort code, const char *reason,
+                         gpointer user_data);
 } PstWebsocketSink;
 
 typedef struct {
@@ -42,15 +42,14 @@ void          pst_websocket_unref      (PstWebsocket *self);
 /* start reading */
 void          pst_websocket_start      (PstWebsocket *self);
 
-/* Data frames: begin a frame of a known payload length, then append its
- * payload (any chunking), which is masked when we are the client.  A frame
- * must be complete before the next one begins; control frames we send are
- * held back until the current data frame is complete. */
-void          pst_websocket_begin_frame (PstWebsocket *self, PstWsOpcode opcode,
-                                         gboolean fin, guint64 length);
-void          pst_websocket_append      (PstWebsocket *self, const guint8 *data, gsize len);
-void          pst_websocket_append_bytes(PstWebsocket *self, GBytes *bytes);
-/* one whole frame */
+/* A piece of an outgoing message: each call is one whole frame (the
+ * first of a message carries opcode, the rest are continuations, fin ends
+ * it; an empty piece that does not end the message sends nothing), so a
+ * gateway may re-fragment what it forwards (RFC 6455 §5.4) and control
+ * frames are never held behind a half-written frame. */
+void          pst_websocket_send_fragment (PstWebsocket *self, PstWsOpcode opcode,
+                                           const guint8 *data, gsize len, gboolean fin);
+/* one whole message, or a control frame (≤ 125 bytes) */
 void          pst_websocket_send        (PstWebsocket *self, PstWsOpcode opcode,
                                          const guint8 *data, gsize len);
 /* start the close handshake (closed() follows) */

@@ -39,6 +39,8 @@ typedef struct {
 } PstWsUtf8;
 
 gboolean pst_ws_utf8_feed     (PstWsUtf8 *state, const guint8 *data, gsize len);
+/* How many bytes of data are valid (len when all are). */
+gsize    pst_ws_utf8_validate (PstWsUtf8 *state, const guint8 *data, gsize len);
 gboolean pst_ws_utf8_complete (const PstWsUtf8 *state);
 
 /* Where the parser is.  Every transition is checked before the state
@@ -97,13 +99,20 @@ typedef struct {
   /* the protocol error, once FAILED */
   guint            error_code;
   const char      *error_reason;      /* static, English, for the close frame and logs */
+  /* Once FAILED the input is only skipped, frame by frame where the
+   * lengths can still be trusted, looking for the peer's close frame:
+   * after our close frame the peer answers with its own, and we hang up
+   * at once instead of waiting out a deadline. */
+  guint64          skip;
+  gboolean         peer_closed;       /* a close frame header was seen */
 } PstWsParser;
 
 void     pst_ws_parser_init  (PstWsParser *parser, gboolean expect_masked, guint64 max_message_size,
                               const PstWsParserSink *sink, gpointer user_data);
 /* Parse len bytes (unmasked in place).  Returns FALSE once the parser is
- * FAILED (error_code, error_reason say why) — the bytes after the error
- * are not looked at.  After a close frame the rest is ignored (TRUE). */
+ * FAILED (error_code, error_reason say why); the bytes after the error
+ * are skipped (see peer_closed).  After a close frame the rest is
+ * ignored (TRUE). */
 gboolean pst_ws_parser_feed  (PstWsParser *parser, guint8 *data, gsize len);
 
 G_END_DECLS
