@@ -14,7 +14,8 @@ The expectations are the RFC's, not what today's gateway happens to do.
 By hand, from the source root:
     POSTERN=$PWD/build/gateway/postern POSTERN_SOURCE_DIR=$PWD \\
         /usr/bin/python3 tests/conformance/test_conformance.py [FILTER…]
-FILTER keeps the cases whose id starts with it (e.g. `4.2 7.3.1`).
+FILTER keeps the cases whose id starts with it (e.g. `4.2 7.3.1`);
+CONFORMANCE_TARGETS="echo ws,proxy wss" keeps those targets.
 """
 
 import os
@@ -100,9 +101,17 @@ def make_run(service, secure, cases):
     return h.Fixture(f"{service} {'wss' if secure else 'ws'} run", build)
 
 
+def selected_targets():
+    wanted = os.environ.get("CONFORMANCE_TARGETS")
+    if not wanted:
+        return TARGETS
+    names = {n.strip() for n in wanted.split(",")}
+    return [t for t in TARGETS if f"{t[0]} {'wss' if t[1] else 'ws'}" in names]
+
+
 def register():
     cases = selected_cases()
-    for service, secure in TARGETS:
+    for service, secure in selected_targets():
         run = make_run(service, secure, cases)
         label = f"{service} {'wss' if secure else 'ws'}"
         for case in cases:
@@ -111,6 +120,8 @@ def register():
             def check(case=case, run=run):
                 errors = run.get().results.get(case.cid)
                 h.require(errors is not None, "the case produced no result")
+                h._diag(f"case ran {run.get().durations.get(case.cid, 0):.2f} s "
+                        "(all modes and the liveness check)")
                 if errors:
                     raise h.Fail("\n".join(errors))
             T.case(f"{section} ({label}) {case.name}")(check)
