@@ -72,8 +72,7 @@ class Setup:
         ctx = self.ctx if secure else None
         return r.Target(f"{service} {'wss' if secure else 'ws'}",
                         self.ports[service][i], f"/{service}",
-                        self.ports[f"{service}-limited"][i], f"/{service}-limited", ctx,
-                        relay=service == "proxy")
+                        self.ports[f"{service}-limited"][i], f"/{service}-limited", ctx)
 
 
 setup = h.Fixture("keystore, config and postern run", Setup)
