@@ -13,6 +13,7 @@ reported against the case that causes it and nowhere else.
 """
 
 import concurrent.futures
+import os
 import signal
 import threading
 import time
@@ -20,7 +21,9 @@ import time
 import harness as h
 import wsraw as w
 
-CONCURRENCY = 16
+# cases at a time (each with up to 3 connections at once, plus liveness);
+# CONFORMANCE_CONCURRENCY overrides it, e.g. 1 to rule load out
+CONCURRENCY = int(os.environ.get("CONFORMANCE_CONCURRENCY", "16"))
 EVENT_WAIT = 3.0       # for each expected answer from the gateway
 EOF_WAIT = 2.0         # TCP closed after the closing handshake
 ALIVE_WAIT = 3.0
