@@ -29,7 +29,7 @@ import harness as h  # noqa: E402
 import cases as cs  # noqa: E402
 import runner as r  # noqa: E402
 
-TARGET_BUDGET = 150    # seconds for one target, crash bisection included
+TARGET_BUDGET = 100    # seconds for one target before crash bisection gives up
 
 T = h.Tap(case_timeout=TARGET_BUDGET + 60)
 
