@@ -190,6 +190,17 @@ response_cb (GObject *source, GAsyncResult *result, gpointer user_data)
                                _("back-end %s: bad Sec-WebSocket-Accept in the upgrade response"), dial->where);
       return;
     }
+  /* Nothing past the head (the usual case): the connection's own stream,
+   * which is pollable.  A GBufferedInputStream is not: every read on it
+   * would take a thread of GLib's small pool, and under load the proxy
+   * stalls waiting for one. */
+  if (avail == head_len)
+    {
+      g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (dial->buffered), FALSE);
+      ready (dial);
+      g_task_return_pointer (task, g_object_ref (dial->stream), g_object_unref);
+      return;
+    }
   /* Drop the response head; frames already read stay buffered. */
   g_input_stream_skip (G_INPUT_STREAM (dial->buffered), head_len, NULL, NULL);
   {

@@ -11,6 +11,10 @@ G_BEGIN_DECLS
 /* How long we wait for the peer's close frame after ours, and, after a
  * protocol error, for the peer to hang up once our close frame is out. */
 #define CLOSE_WAIT_MS        3000
+/* After a protocol error (RFC 6455 §7.1.7: process no more data), how
+ * long our close frame gets to reach the peer before we hang up, when
+ * the peer's own close cannot be found in what follows. */
+#define FAIL_LINGER_MS       1000
 /* A peer whose pings we cannot answer because it does not read: after
  * this many unanswered pings reading pauses, and after STALL_MS without
  * the peer reading it is closed with 1008. */

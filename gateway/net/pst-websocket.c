@@ -328,8 +328,8 @@ pst_ws_fail (PstWebsocket *self, gushort code, const char *reason)
   pst_ws_set_close (self, code, reason);
   self->failed = TRUE;
   g_clear_handle_id (&self->stall_id, g_source_remove);
-  if (self->close_timeout_id == 0)
-    self->close_timeout_id = g_timeout_add (CLOSE_WAIT_MS, close_timeout_cb, self);
+  g_clear_handle_id (&self->close_timeout_id, g_source_remove);
+  self->close_timeout_id = g_timeout_add (FAIL_LINGER_MS, close_timeout_cb, self);
   if (!self->close_sent)
     pst_ws_queue_close_frame (self, code, reason);
   pst_ws_update_reading (self);
