@@ -17,7 +17,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
-T = h.Tap(case_timeout=120)
+T = h.Tap(case_timeout=150)
 
 FLOOD_SECONDS = 20.0
 # README "Limits": the worst case of one echo connection is its 1 MiB
@@ -166,6 +166,11 @@ def _():
                 await __import__("asyncio").sleep(0.2)
     try:
         h.arun(steady(), FLOOD_SECONDS + 30)
+        # The ping flooders are closed 10 s after they were paused; on a
+        # loaded machine filling the socket buffers takes a while first.
+        t_wait = time.monotonic() + 20
+        while time.monotonic() < t_wait and any(f.closed_after is None for f in flooders[:2]):
+            time.sleep(0.2)
     finally:
         stop.set()
         for f in flooders:
@@ -181,7 +186,7 @@ def _():
     h.require(worst_rtt < 2.0, f"a steady echo took {worst_rtt:.2f} s during the flood")
     h.require(growth <= BOUND, f"RSS grew by {growth / 1048576:.2f} MiB (bound {BOUND / 1048576:.1f} MiB)")
     # The ping-only flooders are paused, then closed (1008) once they have
-    # not read for 10 s: the close arrives within the flood window.
+    # not read for 10 s.
     for f in flooders[:2]:
         h.require(f.closed_after is not None,
                   f"a ping flooder was never closed (sent {f.sent} bytes)")
