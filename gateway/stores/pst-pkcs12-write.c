@@ -199,6 +199,8 @@ pst_pkcs12_write (GPtrArray   *entries,
       g_byte_array_append (auth_safe, ci->data, ci->len);
       g_byte_array_unref (ci);
     }
+  else
+    g_clear_pointer (&key_bags, g_byte_array_unref);   /* a truststore: no key bags */
   {
     GByteArray *ci = encrypted_content_info (pst_der_tlv (0x30, cert_bags), password, error);
     cert_bags = NULL;
