@@ -108,11 +108,10 @@ class Flooder(threading.Thread):
                 self.sent += self.sock.send(self.blob)
             except (socket.timeout, ssl.SSLWantWriteError):
                 continue            # paused by the gateway: keep trying
-            else:
-                self.last_progress = time.monotonic()
             except OSError:
                 self.closed_after = time.monotonic() - self.t0
                 return
+            self.last_progress = time.monotonic()
 
 
 @T.case(f"{FLOODERS} clients flood pings and zero-length frames for {FLOOD_SECONDS:.0f} s without "
