@@ -129,6 +129,37 @@ header_size (const guint8 *hdr)
   return 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + ((hdr[1] & 0x80) ? 4 : 0);
 }
 
+/* The payload length a complete header declares (may have its top bit set). */
+static guint64
+header_length (const guint8 *hdr)
+{
+  guint64 len = hdr[1] & 0x7f;
+
+  if (len == 126)
+    return ((guint64) hdr[2] << 8) | hdr[3];
+  if (len == 127)
+    {
+      len = 0;
+      for (int i = 0; i < 8; i++)
+        len = (len << 8) | hdr[2 + i];
+    }
+  return len;
+}
+
+/* Copy header bytes, never a payload byte; TRUE once the header is whole. */
+static gboolean
+gather_header (PstWsParser *p, const guint8 **data, gsize *len)
+{
+  gsize need = p->hdr_len < 2 ? 2 : header_size (p->hdr);
+  gsize take = MIN (*len, need - p->hdr_len);
+
+  memcpy (p->hdr + p->hdr_len, *data, take);
+  p->hdr_len += take;
+  *data += take;
+  *len -= take;
+  return p->hdr_len >= 2 && p->hdr_len >= header_size (p->hdr);
+}
+
 static void
 unmask (PstWsParser *p, guint8 *data, gsize len)
 {
@@ -147,21 +178,9 @@ accept_header (PstWsParser *p)
   guint8 op = b0 & 0x0f;
   gboolean fin = (b0 & 0x80) != 0;
   gboolean masked = (b1 & 0x80) != 0;
-  guint64 len = b1 & 0x7f;
-  gsize at = 2;
+  guint64 len = header_length (p->hdr);
+  gsize at = header_size (p->hdr) - (masked ? 4 : 0);
 
-  if (len == 126)
-    {
-      len = ((guint64) p->hdr[2] << 8) | p->hdr[3];
-      at += 2;
-    }
-  else if (len == 127)
-    {
-      len = 0;
-      for (int i = 0; i < 8; i++)
-        len = (len << 8) | p->hdr[2 + i];
-      at += 8;
-    }
   /* On a failure below, the frame's payload is what to skip. */
   p->skip = len;
   p->hdr_len = 0;
@@ -298,34 +317,15 @@ drain (PstWsParser *p, const guint8 *data, gsize len)
           len -= n;
           continue;
         }
-      {
-        gsize need = p->hdr_len < 2 ? 2 : header_size (p->hdr);
-        gsize take = MIN (len, need - p->hdr_len);
-        guint64 flen;
-
-        memcpy (p->hdr + p->hdr_len, data, take);
-        p->hdr_len += take;
-        data += take;
-        len -= take;
-        if (p->hdr_len < 2 || p->hdr_len < header_size (p->hdr))
-          continue;
-        p->hdr_len = 0;
-        if ((p->hdr[0] & 0x0f) == PST_WS_OP_CLOSE)
-          {
-            p->peer_closed = TRUE;
-            return;
-          }
-        flen = p->hdr[1] & 0x7f;
-        if (flen == 126)
-          flen = ((guint64) p->hdr[2] << 8) | p->hdr[3];
-        else if (flen == 127)
-          {
-            flen = 0;
-            for (int i = 0; i < 8; i++)
-              flen = (flen << 8) | p->hdr[2 + i];
-          }
-        p->skip = (flen >> 63) ? G_MAXUINT64 : flen;
-      }
+      if (!gather_header (p, &data, &len))
+        continue;
+      p->hdr_len = 0;
+      if ((p->hdr[0] & 0x0f) == PST_WS_OP_CLOSE)
+        {
+          p->peer_closed = TRUE;
+          return;
+        }
+      p->skip = (header_length (p->hdr) >> 63) ? G_MAXUINT64 : header_length (p->hdr);
     }
 }
 
@@ -338,16 +338,11 @@ pst_ws_parser_feed (PstWsParser *p, guint8 *data, gsize len)
         {
         case PST_WS_PARSER_HEADER:
           {
-            gsize need, take;
+            const guint8 *rest = data;
+            gboolean whole = gather_header (p, &rest, &len);
 
-            /* At most what the header needs: never a payload byte. */
-            need = p->hdr_len < 2 ? 2 : header_size (p->hdr);
-            take = MIN (len, need - p->hdr_len);
-            memcpy (p->hdr + p->hdr_len, data, take);
-            p->hdr_len += take;
-            data += take;
-            len -= take;
-            if (p->hdr_len < 2 || p->hdr_len < header_size (p->hdr))
+            data += rest - data;
+            if (!whole)
               continue;
             if (accept_header (p) && p->remaining == 0)
               {
