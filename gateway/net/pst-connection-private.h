@@ -53,6 +53,8 @@ struct _PstConnection
 /* pst-connection.c: the decrypted (or plain) stream goes to SoupServer,
  * or to a byte proxy for tcp/ssl accepts */
 void pst_connection_hand_to_http (PstConnection *self, GIOStream *stream);
+/* pst-connection-log.c: the open/close line MESSAGE with its fields */
+void pst_connection_log          (PstConnection *self, const char *event, const char *message);
 /* pst-connection-tls.c */
 void pst_connection_start_tls    (PstConnection *self);
 
