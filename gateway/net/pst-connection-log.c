@@ -28,13 +28,13 @@ pst_connection_log (PstConnection *self, const char *event, const char *message)
   const char *tls_cipher = NULL;
   gboolean closing = g_str_equal (event, "close");
 
-  /* tls_info is "TLSv1.3 TLS_AES_128_GCM_SHA256" */
+  /* tls_info is "TLSv1.3/TLS_AES_128_GCM_SHA256" */
   if (self->tls_info != NULL)
     {
-      const char *space = strchr (self->tls_info, ' ');
+      const char *slash = strchr (self->tls_info, '/');
 
-      tls_version = space ? g_strndup (self->tls_info, space - self->tls_info) : g_strdup (self->tls_info);
-      tls_cipher = space ? space + 1 : NULL;
+      tls_version = slash ? g_strndup (self->tls_info, slash - self->tls_info) : g_strdup (self->tls_info);
+      tls_cipher = slash ? slash + 1 : NULL;
     }
   if (closing)
     {
