@@ -243,4 +243,40 @@ def _():
     h.require("log-format" in r.stderr, f"the error does not name the option: {r.stderr!r}")
 
 
+@T.case("under the journal (a private mount namespace where the test plays journald): "
+        "open/close records carry POSTERN_* fields and SYSLOG_IDENTIFIER=postern, nothing "
+        "falls back to text")
+def _():
+    s = setup.get()
+    unshare = h.require_tool("unshare")
+    helper = os.path.join(os.path.dirname(os.path.abspath(__file__)), "journal_helper.py")
+    r = h.run_tool([unshare, "-m", "--propagation", "private", sys.executable, helper,
+                    h.postern_path(), s.config, s.ws_url], timeout=60)
+    h.require(r.returncode == 0 and r.stdout.strip(),
+              f"the journal helper failed ({r.returncode}): {r.stdout}{r.stderr}")
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    h.require(result["error"] is None, f"helper: {result['error']}")
+    h.check_equal(result["rc"], 0, "postern's exit status")
+    records = result["records"]
+    h.require(records, "no record reached the journal socket")
+    for rec in records:
+        h.check_equal(rec.get("SYSLOG_IDENTIFIER"), "postern", f"SYSLOG_IDENTIFIER of {rec}")
+        h.require(rec.get("PRIORITY", "").isdigit(), f"no PRIORITY in {rec}")
+    opened = [x for x in records if x.get("POSTERN_EVENT") == "open"]
+    closed = [x for x in records if x.get("POSTERN_EVENT") == "close"]
+    h.check_equal(len(opened), 1, "open records")
+    h.check_equal(len(closed), 1, "close records")
+    c = closed[0]
+    h.check_equal(c.get("POSTERN_SERVICE"), "echo", "POSTERN_SERVICE")
+    h.require(re.fullmatch(r"127\.0\.0\.1:\d+", c.get("POSTERN_CLIENT", "")), f"POSTERN_CLIENT in {c}")
+    for k in ("POSTERN_BYTES_IN", "POSTERN_BYTES_OUT", "POSTERN_CLOSE_CODE"):
+        h.require(c.get(k, "").isdigit(), f"{k} is not a number: {c}")
+    h.check_equal(c["POSTERN_CLOSE_CODE"], "1000", "POSTERN_CLOSE_CODE")
+    h.check_equal(c.get("POSTERN_CLOSE_REASON"), "done", "POSTERN_CLOSE_REASON")
+    h.require(c.get("MESSAGE", "").startswith("close echo client=127.0.0.1:"), f"MESSAGE {c}")
+    h.require(any(x.get("POSTERN_EVENT") == "stopping" for x in records), "no stopping record")
+    h.require(" open echo " not in result["stream"] and " close echo " not in result["stream"],
+              f"open/close also written as text on stderr: {result['stream']!r}")
+
+
 T.run()
