@@ -190,7 +190,7 @@ def _():
 
 
 @T.case("a hostile close reason and a hostile SNI stay inside one JSON line each and "
-        "decode to what the peer sent")
+        "decode to what the peer sent (the SNI in a tls-failure record)")
 def _():
     s = setup.get()
     gw = s.start("--log-format=json")
@@ -200,7 +200,7 @@ def _():
         h.arun(echo_session(s.ws_url, None, sock, "x", reason=HOSTILE_REASON), 20)
         closed = wait_event(gw, "close", mine(port))
         h.check_equal(closed["close_reason"], HOSTILE_REASON, "close_reason decoded")
-        # An SNI no certificate matches, with quotes, braces and a backslash.
+        # An SNI with quotes, braces and a backslash (GnuTLS refuses it).
         hostile_sni = 'evil"}{"event":"forged\\x'
         ctx = ssl.create_default_context()
         ctx.check_hostname = False
@@ -211,7 +211,10 @@ def _():
                 t.recv(1)
         except (ssl.SSLError, OSError):
             pass   # refused: no certificate for that name
-        wait_event(gw, "message", lambda r: "evil" in r["message"])
+        failure = wait_event(gw, "tls-failure", lambda r: r.get("sni") == hostile_sni)
+        h.require(isinstance(failure.get("cause"), str) and failure.get("client"), f"tls-failure: {failure}")
+        h.check_equal(failure.get("sni"), hostile_sni, "tls-failure: sni decoded")
+        h.require("evil" in failure["message"], f"tls-failure message: {failure}")
         records = json_lines(gw)
         h.require(not any(r["event"] == "forged" for r in records), "a forged record appeared")
         with gw.cond:
