@@ -391,6 +391,9 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
   PstRoute *first = g_ptr_array_index (self->routes, 0);
   g_autoptr(GError) error = NULL;
   g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (self->socket_connection, NULL);
+  /* SoupServer may read the client's EOF at once and drop the connection
+   * (ending us) before soup_server_accept_iostream() returns. */
+  g_autoptr(PstConnection) alive = g_object_ref (self);
 
   if (self->listener == NULL)
     {
