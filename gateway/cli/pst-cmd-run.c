@@ -244,8 +244,10 @@ pst_cmd_run (int argc, char **argv)
 
   g_set_prgname ("postern run");   /* for --help's usage line */
   context = g_option_context_new (NULL);
-  g_option_context_set_summary (context, _("Run the gateway in the foreground. SIGINT/SIGTERM stop it, "
-                                           "SIGHUP reloads the configuration and certificates."));
+  g_option_context_set_summary (context, _("Run the gateway in the foreground. SIGINT/SIGTERM stop it: no new "
+                                           "connections, open sessions drain (a second signal stops at once); "
+                                           "SIGHUP reloads the configuration and certificates. Under systemd it "
+                                           "notifies readiness and takes socket-activated listening sockets."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
