@@ -415,6 +415,22 @@ def _():
               f"no open line with the real peer {me} (and no via=):\n{s.gw.describe()}")
 
 
+@T.case("an IPv6 client in a v1 TCP6 header sent straight to the ws listener becomes the "
+        "client of the open line")
+def _():
+    s = setup.get()
+    sock = client_socket(s.gw_ws)
+    sock.sendall(b"PROXY TCP6 2001:db8::7 ::1 5555 443\r\n")
+
+    async def session():
+        async with h.ws_connect(s.ws_urls[0], sock=sock) as conn:
+            await h.echo_once(conn, "from 2001:db8::7")
+
+    h.arun(session(), 20)
+    h.require(wait_lines(s.gw, r"(?:^|: )open ws-pp client=\[2001:db8::7\]:5555 via=127\.0\.0\.2:"),
+              f"no open line naming [2001:db8::7]:5555:\n{s.gw.describe()}")
+
+
 @T.case("a header that stops half-way is closed by the 10 s deadline, logged; sessions "
         "through HAProxy meanwhile are untouched", timeout=40)
 def _():
