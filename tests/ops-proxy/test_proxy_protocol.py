@@ -9,6 +9,7 @@ import asyncio
 import os
 import re
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -33,7 +34,8 @@ CAP = 2                      # per-address cap on the ws listener
 
 
 class V2Backend:
-    def __init__(self):
+    def __init__(self, tls=None):
+        self.tls = tls        # an ssl.SSLContext: TLS starts after the header
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -86,13 +88,16 @@ class V2Backend:
             self.headers.append(result)
             self.cond.notify_all()
         try:
+            if self.tls is not None:
+                conn = self.tls.wrap_socket(conn, server_side=True)
             while True:
                 data = conn.recv(65536)
                 if not data:
                     break
                 conn.sendall(data)
-        except OSError:
-            pass
+        except OSError as e:
+            with self.cond:
+                self.headers.append(f"after the header: {e!r}")
         finally:
             conn.close()
 
@@ -126,11 +131,19 @@ class Setup:
     def __init__(self):
         self.dir = T.tmpdir("postern-proxyproto-")
         haproxy = h.require_tool("haproxy")
-        self.keystore = h.make_keystore(self.dir)
+        pki = h.Pki(os.path.join(self.dir, "pki"))
+        self.keystore = h.make_keystore(self.dir, pki=pki, method="openssl")
         (self.gw_wss, self.gw_ws, self.gw_plain, self.gw_plain_wss, self.gw_tcp, self.gw_tcp_pp,
-         self.hp_wss_v2, self.hp_wss_v1, self.hp_ws_v2, self.hp_ws_v1, self.hp_tcp_v1) = h.free_ports(11)
+         self.gw_tcp_ssl, self.hp_wss_v2, self.hp_wss_v1, self.hp_ws_v2, self.hp_ws_v1,
+         self.hp_tcp_v1) = h.free_ports(12)
         self.backend = V2Backend()
         T.add_cleanup(self.backend.stop)
+        leaf = pki.server("localhost")
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(leaf.cert, leaf.key)
+        self.ssl_backend = V2Backend(tls)
+        T.add_cleanup(self.ssl_backend.stop)
+        truststore = p.pem_truststore(self.dir, pki.ca.cert)
         # Accept URLs are what clients see (HAProxy's ports); *.bind is the
         # gateway's own port behind it.
         self.wss_urls = [f"wss://localhost:{self.hp_wss_v2}/echo", f"wss://localhost:{self.hp_wss_v1}/echo"]
@@ -139,6 +152,7 @@ class Setup:
         self.plain_wss_url = f"wss://localhost:{self.gw_plain_wss}/echo"
         self.tcp_url = f"tcp://127.0.0.1:{self.gw_tcp}"
         self.tcp_pp_url = f"tcp://127.0.0.1:{self.hp_tcp_v1}"
+        self.tcp_ssl_url = f"tcp://127.0.0.1:{self.gw_tcp_ssl}"
         pp = {"tcp.proxy-protocol": "true"}
         services = [
             h.service_xml("wss-pp", "echo", self.wss_urls,
@@ -155,14 +169,18 @@ class Setup:
                           connects=[f"tcp://127.0.0.1:{self.backend.port}"],
                           accept_options=dict(pp, **{"tcp.bind": f"127.0.0.1:{self.gw_tcp_pp}"}),
                           connect_options=pp),
+            h.service_xml("to-v2-ssl-backend", "proxy", [self.tcp_ssl_url],
+                          connects=[f"ssl://localhost:{self.ssl_backend.port}"],
+                          connect_options=pp),
         ]
         ks = (os.path.relpath(self.keystore.store, self.dir),
               os.path.relpath(self.keystore.password_file, self.dir))
-        self.config = h.write_config(self.dir, h.config_xml(services, keystore=ks))
+        self.config = h.write_config(self.dir, p.config_xml(services, keystore=ks,
+                                                            truststore=os.path.basename(truststore)))
         r = h.run_postern(["check", "--config", self.config])
         h.require(r.returncode == 0, f"postern check refuses the config:\n{r.stdout}{r.stderr}")
         urls = self.wss_urls + self.ws_urls + [self.plain_url, self.plain_wss_url, self.tcp_url,
-                                                self.tcp_pp_url]
+                                                self.tcp_pp_url, self.tcp_ssl_url]
         self.gw = h.start_gateway(self.config, urls, name="postern run (PROXY protocol)")
         T.add_cleanup(self.gw.kill)
         cfg = os.path.join(self.dir, "haproxy.cfg")
@@ -350,17 +368,12 @@ def _():
     failed = False
     try:
         ctx.wrap_socket(sock, server_hostname="localhost")
-    except (ssl_errors()) as e:
+    except (ssl.SSLError, OSError) as e:
         failed = True
         h._diag(f"client saw: {e!r}")
     h.require(failed, "a TLS handshake without a PROXY header succeeded")
     h.require(wait_lines(s.gw, rf"(?:^|: )client {re.escape(me)}: refused: the connection does not start"),
               f"no refusal line naming {me}:\n{s.gw.describe()}")
-
-
-def ssl_errors():
-    import ssl
-    return (ssl.SSLError, OSError)
 
 
 @T.case("spoofing: a v1 header sent to a ws listener without tcp.proxy-protocol is not "
@@ -483,6 +496,23 @@ def _():
     headers = s.backend.wait_headers(before + 1)
     h.require(len(headers) > before, "the back-end saw no connection")
     h.check_equal(headers[before], (me, f"127.0.0.1:{s.gw_tcp}"), "PROXY v2 (source, destination)")
+
+
+@T.case("connect side, ssl:// back-end: the v2 header goes out before the TLS ClientHello; the "
+        "back-end reads it, then does TLS (verified by the gateway's truststore) and echoes")
+def _():
+    s = setup.get()
+    be = s.ssl_backend
+    before = len(be.headers)
+    sock = client_socket(s.gw_tcp_ssl)
+    me = f"{CLIENT_IP}:{sock.getsockname()[1]}"
+    payload = os.urandom(100000)
+    got = tcp_echo(sock, payload)
+    sock.close()
+    h.require(got == payload, f"echo through the TLS back-end differs ({len(got)} of {len(payload)} bytes):\n"
+                              f"{be.headers[before:]}\n{s.gw.describe()}")
+    headers = be.wait_headers(before + 1)
+    h.check_equal(headers[before], (me, f"127.0.0.1:{s.gw_tcp_ssl}"), "PROXY v2 (source, destination)")
 
 
 @T.case("both sides: HAProxy send-proxy → tcp accept with tcp.proxy-protocol → back-end: "
