@@ -391,9 +391,13 @@ preamble_written_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
     {
-      g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_CONNECT,
-                               _("back-end %s: cannot send the PROXY protocol header: %s"),
-                               dial->where, error->message);
+      /* CANCELLED stays itself: the session is over and says nothing. */
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_CONNECT,
+                                 _("back-end %s: cannot send the PROXY protocol header: %s"),
+                                 dial->where, error->message);
       return;
     }
   tcp_ready (g_steal_pointer (&task), g_steal_pointer (&dial->tcp));
