@@ -3,9 +3,9 @@
 #include "config.h"
 
 #include "pst-backend.h"
-#include "pst-proxy-protocol.h"
 #include "pst-echo.h"
 #include "pst-proxy.h"
+#include "pst-proxy-protocol.h"
 #include "pst-stream-pump.h"
 #include "pst-websocket.h"
 
@@ -465,7 +465,6 @@ dial (Proxy *proxy)
   PstRuntime *runtime = pst_connection_get_runtime (proxy->conn);
   gboolean tls = proxy->url->secure &&
                  pst_options_get_ssl_encryption (pst_service_get_connect_options (proxy->service));
-
   g_autoptr(GBytes) preamble = NULL;
 
   /* tcp.proxy-protocol: tell the back-end who the client is. */
