@@ -76,7 +76,7 @@ fuzz:
 	@[ -f $(FUZZ_BUILD)/build.ninja ] || \
 	  CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing=true -Deditor=false
 	meson compile -C $(FUZZ_BUILD) $(patsubst %,tests/fuzz/fuzz-%,$(FUZZ_TARGETS))
-	tests/fuzz/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+	tests/fuzz/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 screenshots: build
 	tests/editor/screenshots.sh $(BUILD)

@@ -19,9 +19,12 @@ GQuark pst_backend_error_quark (void);
  * server is verified against trust (NULL = the system's CAs; truststore
  * names it in messages): chain, host name and validity; a refusal's
  * message says what failed and how to fix it.  ws/wss complete the
- * WebSocket upgrade; the stream returned is positioned at the first frame. */
+ * WebSocket upgrade; the stream returned is positioned at the first frame.
+ * preamble (nullable: none) is written first on the TCP connection, before
+ * any TLS or WebSocket byte: a PROXY protocol header (tcp.proxy-protocol). */
 void       pst_backend_connect_async  (const PstUrl        *url,
                                        gboolean             tls,
+                                       GBytes              *preamble,
                                        GTlsDatabase        *trust,
                                        const char          *truststore,
                                        GCancellable        *cancellable,

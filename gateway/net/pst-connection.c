@@ -108,6 +108,9 @@ pst_connection_finalize (GObject *object)
   g_clear_object (&self->limits);
   g_clear_object (&self->client_ip);
   g_clear_object (&self->remote);
+  g_clear_object (&self->local);
+  g_clear_pointer (&self->proxy, g_free);
+  g_free (self->via);
   g_clear_pointer (&self->routes, g_ptr_array_unref);
   g_free (self->peer);
   g_free (self->sni);
@@ -143,6 +146,8 @@ dup_tls_fields (PstConnection *self)
 {
   GString *out = g_string_new (NULL);
 
+  if (self->via != NULL)
+    g_string_append_printf (out, " via=%s", self->via);
   if (self->tls_info != NULL)
     g_string_append_printf (out, " tls=%s", self->tls_info);
   if (self->sni != NULL)
@@ -258,7 +263,31 @@ pst_connection_new (PstListener       *listener,
     }
   text = remote ? g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote)) : g_strdup ("?");
   self->peer = pst_log_escape (text, -1);
+  {
+    g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (socket_connection, NULL);
+
+    if (G_IS_INET_SOCKET_ADDRESS (local))
+      self->local = G_INET_SOCKET_ADDRESS (g_steal_pointer (&local));
+  }
   return self;
+}
+
+void
+pst_connection_expect_proxy_header (PstConnection *self)
+{
+  self->expect_proxy = TRUE;
+}
+
+GInetSocketAddress *
+pst_connection_get_client_address (PstConnection *self)
+{
+  return G_IS_INET_SOCKET_ADDRESS (self->remote) ? G_INET_SOCKET_ADDRESS (self->remote) : NULL;
+}
+
+GInetSocketAddress *
+pst_connection_get_local_address (PstConnection *self)
+{
+  return self->local;
 }
 
 const char *
@@ -424,7 +453,21 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
 void
 pst_connection_start (PstConnection *self)
 {
+  /* One deadline from accept: PROXY header, TLS handshake, request head. */
   arm_deadline (self, self->use_tls ? "TLS handshake and request" : "request");
+  if (self->expect_proxy)
+    {
+      self->deadline_what = "PROXY protocol header";
+      pst_connection_read_proxy_header (self);
+    }
+  else
+    pst_connection_continue (self);
+}
+
+void
+pst_connection_continue (PstConnection *self)
+{
+  self->deadline_what = self->use_tls ? "TLS handshake and request" : "request";
   if (self->use_tls)
     pst_connection_start_tls (self);
   else

@@ -33,6 +33,8 @@ void         pst_listener_set_limits       (PstListener *self, PstConnLimits *li
 
 /* for PstConnection */
 SoupServer  *pst_listener_get_soup_server  (PstListener *self);
+/* tcp.maximum.connections.per.address in force (after a PROXY header) */
+guint        pst_listener_get_per_address  (PstListener *self);
 /* GET <directory>/postern-ca.pem: the top of the keystore's chain */
 void         pst_listener_serve_ca         (PstConnection *conn, PstRoute *route, SoupServerMessage *msg);
 void         pst_listener_connection_ended (PstListener *self, PstConnection *connection);

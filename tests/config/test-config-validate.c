@@ -78,6 +78,8 @@ static const Rule rules[] = {
                                { E, 13, "ws.maximum.message.size is “big”, not a size" },
                                { E, 14, "ws.bind is “localhost:99999”" },
                                { E, 15, "ssl.protocols names “SSLv3”" } } },
+  { "proxy-protocol.xml", { { E, 14, "ws://localhost:9100/b (service “two”) has tcp.proxy-protocol “false” but ws://localhost:9100/a (service “one”, line 6) on the same address" },
+                            { E, 22, "tcp.proxy-protocol is “yes”; use “true”" } } },
   { "wss-no-keystore.xml", { { E, 6, "there is no <security><keystore>" } } },
   { "keystore-missing.xml", { { E, 12, "missing.p12 does not exist" } } },
   { "password-file-missing.xml", { { E, 13, "missing.pw does not exist" } } },
