@@ -417,6 +417,9 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
   PstRoute *first = g_ptr_array_index (self->routes, 0);
   g_autoptr(GError) error = NULL;
   g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (self->socket_connection, NULL);
+  /* SoupServer may end the connection inside accept_iostream (a client
+   * already gone): the listener then drops its reference to us there. */
+  g_autoptr(PstConnection) alive = g_object_ref (self);
 
   if (self->listener == NULL)
     {
