@@ -13,6 +13,7 @@
 #include "pst-log-escape.h"
 #include "pst-peer-address.h"
 #include "pst-proxy.h"
+#include "pst-status.h"
 
 G_DEFINE_TYPE (PstConnection, pst_connection, G_TYPE_OBJECT)
 
@@ -28,6 +29,16 @@ serve_directory (PstConnection *conn, PstRoute *route, SoupServerMessage *msg, c
     pst_listener_serve_ca (conn, route, msg);
   else
     pst_directory_serve (route->service, msg, path + base_len);
+}
+
+static void
+serve_status (PstConnection *conn, PstRoute *route, SoupServerMessage *msg, const char *path)
+{
+  gsize base_len = strlen (route->url->path);
+
+  if (base_len > 0 && route->url->path[base_len - 1] == '/')
+    base_len--;
+  pst_status_serve (pst_runtime_get_metrics (conn->runtime), conn->runtime, msg, path + base_len);
 }
 
 PstRoute *
@@ -47,6 +58,8 @@ pst_route_new (PstService *service, PstUrl *url, gboolean tls, GError **error)
     }
   else if (g_str_equal (type, "directory"))
     route->serve_http = serve_directory;
+  else if (g_str_equal (type, "status"))
+    route->serve_http = serve_status;
   else
     {
       g_free (route);
@@ -186,6 +199,8 @@ pst_connection_end (PstConnection *self)
                  self->bytes_in, self->bytes_out,
                  (g_get_monotonic_time () - self->started_us) / 1e6,
                  self->close_code, reason);
+      pst_metrics_connection_closed (pst_runtime_get_metrics (self->runtime), self->service,
+                                     self->bytes_in, self->bytes_out, self->close_code);
     }
   else
     g_debug ("connection from %s ended", self->peer);
@@ -495,6 +510,7 @@ pst_connection_set_route (PstConnection *self, PstRoute *route)
     g_message ("open %s client=%s%s backend=%s",
                self->service, self->peer, fields, self->backend ? self->backend : "-");
   }
+  pst_metrics_connection_opened (pst_runtime_get_metrics (self->runtime), self->service);
 }
 
 void

@@ -19,5 +19,7 @@ GStrv       pst_gateway_dup_urls   (PstGateway *self);
 /* Stops accepting; open sessions get a close handshake (1001). */
 void        pst_gateway_stop       (PstGateway *self);
 guint       pst_gateway_get_n_connections (PstGateway *self);
+/* Connections, bytes, TLS failures, reloads: for the status service */
+PstMetrics *pst_gateway_get_metrics (PstGateway *self);
 
 G_END_DECLS
