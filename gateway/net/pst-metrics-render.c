@@ -207,7 +207,8 @@ render_services (GString *out, GPtrArray *rows)
           g_autofree char *labels = NULL;
 
           cumulative += row->figures->latency_buckets[b];
-          g_ascii_dtostr (bound, sizeof bound, pst_metrics_latency_bounds[b]);
+          /* "0.0025", not dtostr's round-trip "0.0025000000000000001" */
+          g_ascii_formatd (bound, sizeof bound, "%g", pst_metrics_latency_bounds[b]);
           labels = g_strdup_printf ("%s,le=\"%s\"", row->label, bound);
           sample_u64 (out, "postern_backend_connect_duration_seconds_bucket", labels, cumulative);
         }

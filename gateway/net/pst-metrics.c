@@ -153,14 +153,17 @@ pst_tls_failure_from_error (const GError *error)
   if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_NOT_TLS) ||
       g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_INAPPROPRIATE_FALLBACK))
     return PST_TLS_FAILURE_PROTOCOL;
-  /* The peer's alert is only in the message (glib-networking quotes
-   * gnutls_alert_get_name: "Peer sent fatal TLS alert: Unknown CA"…). */
+  /* The peer's alert is only in the message: glib-networking quotes
+   * gnutls_alert_get_name (), e.g. "Peer sent fatal TLS alert: CA is
+   * unknown".  (A TLS 1.3 client that refuses our certificate sends its
+   * alert before it has keys, which GnuTLS reports as "Decryption has
+   * failed": no cause can be read from that, so it counts as other.) */
   lower = g_ascii_strdown (error->message, -1);
-  if (strstr (lower, "unknown ca") != NULL || strstr (lower, "unknown certificate authority") != NULL)
+  if (strstr (lower, "ca is unknown") != NULL || strstr (lower, "unknown ca") != NULL)
     return PST_TLS_FAILURE_UNKNOWN_CA;
-  if (strstr (lower, "certificate expired") != NULL || strstr (lower, "certificate is expired") != NULL)
+  if (strstr (lower, "certificate is expired") != NULL || strstr (lower, "certificate expired") != NULL)
     return PST_TLS_FAILURE_EXPIRED;
-  if (strstr (lower, "certificate required") != NULL)
+  if (strstr (lower, "certificate is required") != NULL || strstr (lower, "certificate required") != NULL)
     return PST_TLS_FAILURE_NO_CLIENT_CERTIFICATE;
   if (strstr (lower, "protocol") != NULL || strstr (lower, "version") != NULL ||
       strstr (lower, "cipher") != NULL || strstr (lower, "handshake failure") != NULL ||
