@@ -114,6 +114,7 @@ pst_connection_finalize (GObject *object)
   if (self->head_limit != NULL)
     {
       pst_head_limit_stream_set_first_byte_func (self->head_limit, NULL, NULL);
+      pst_head_limit_stream_set_eof_func (self->head_limit, NULL, NULL);
       g_object_remove_weak_pointer (G_OBJECT (self->head_limit), (gpointer *) &self->head_limit);
     }
   g_clear_object (&self->cancellable);
@@ -370,6 +371,25 @@ head_first_byte_cb (gpointer user_data)
 }
 
 static gboolean
+client_left_cb (gpointer user_data)
+{
+  PstConnection *self = user_data;
+
+  if (!self->ended && !self->upgraded && self->session == NULL)
+    pst_connection_abort (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The client closed between requests: the connection is over now, not
+ * when the keep-alive timer fires (its slot, its descriptor, the open
+ * count).  From an idle: SoupServer is in the middle of that read. */
+static void
+head_eof_cb (gpointer user_data)
+{
+  g_idle_add_full (G_PRIORITY_DEFAULT, client_left_cb, g_object_ref (user_data), g_object_unref);
+}
+
+static gboolean
 keepalive_cb (gpointer user_data)
 {
   PstConnection *self = user_data;
@@ -422,6 +442,7 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
 
     g_object_add_weak_pointer (G_OBJECT (self->head_limit), (gpointer *) &self->head_limit);
     pst_head_limit_stream_set_first_byte_func (self->head_limit, head_first_byte_cb, self);
+    pst_head_limit_stream_set_eof_func (self->head_limit, head_eof_cb, self);
     /* self->remote, not a copy: SoupServer hands this very object back
      * with each message, which is how the listener finds us. */
     if (!soup_server_accept_iostream (pst_listener_get_soup_server (self->listener),

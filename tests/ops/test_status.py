@@ -310,6 +310,16 @@ def _():
         h.check_equal(headers.get("content-type"), ctype, f"HEAD /{path} Content-Type")
 
 
+@T.case("HTTP clients that leave between requests are over at once (open status == the scrape)")
+def _():
+    e = env.get()
+    for _ in range(5):
+        curl(e.status_url + "health")
+    # the scrape's own connection is the only one left open
+    wait_value("postern_connections_open", {"service": "status"}, lambda v: v == 1,
+               "five finished /health requests still count as open")
+
+
 @T.case("N ws:// echo sessions: connections +N, open back to 0, close 1000 +N, bytes each way")
 def _():
     e = env.get()
