@@ -58,6 +58,10 @@ pst_status_serve (PstMetrics        *metrics,
   gboolean health = g_strcmp0 (rel_path, "/health") == 0;
   gboolean figures = g_strcmp0 (rel_path, "/metrics") == 0;
 
+  /* A stopping gateway waits for its connections: probes must not linger. */
+  if (pst_metrics_get_draining (metrics))
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
+
   if (!health && !figures)
     {
       respond (msg, SOUP_STATUS_NOT_FOUND, TEXT_TYPE,

@@ -77,6 +77,12 @@ pst_route_new (PstService *service, PstUrl *url, gboolean tls, GError **error)
   return route;
 }
 
+gboolean
+pst_route_serves_status (PstRoute *route)
+{
+  return route->serve_http == serve_status;
+}
+
 void
 pst_route_free (PstRoute *route)
 {

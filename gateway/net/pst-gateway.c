@@ -232,7 +232,7 @@ pst_gateway_stop (PstGateway *self)
   pst_metrics_set_draining (self->metrics, TRUE);
   g_hash_table_iter_init (&iter, self->listeners);
   while (g_hash_table_iter_next (&iter, NULL, &v))
-    pst_listener_shutdown (v);
+    pst_listener_drain (v);
   for (guint i = 0; self->retired != NULL && i < self->retired->len; i++)
     pst_listener_shutdown (self->retired->pdata[i]);
 }

@@ -614,6 +614,38 @@ def _():
                   "connections_total survives the reload (a snapshot swap resets nothing)")
 
 
+@T.case("drain: after SIGTERM /health answers 503 draining while a session ends, then exit 0")
+def _():
+    d = T.tmpdir()
+    http_port, ws_port = h.free_ports(2)
+    status_url = f"http://127.0.0.1:{http_port}/"
+    ws_url = f"ws://127.0.0.1:{ws_port}/echo"
+    cfg = h.write_config(d, h.config_xml([h.service_xml("status", "status", [status_url]),
+                                          h.service_xml("echo", "echo", [ws_url])]))
+    gw = h.start_gateway(cfg, [status_url, ws_url], name="postern run (drain)")
+    try:
+        status, _, body = curl(status_url + "health")
+        h.check_equal((status, body), (200, b"ok\n"), "GET /health before SIGTERM")
+        # A client that will not answer the gateway's close frame keeps the drain going.
+        sock = p.connected_socket(ws_port)
+        try:
+            p.RawWs.open(sock, f"127.0.0.1:{ws_port}", "/echo")
+            gw.signal(signal.SIGTERM)
+            wait_lines(gw, "stopping:", 1, "after SIGTERM")
+            status, headers, body = curl(status_url + "health")
+            h.check_equal(status, 503, f"GET /health while draining (body {body!r})")
+            h.require(b"draining" in body, f"the 503 body does not say draining: {body!r}")
+            h.check_equal(headers.get("connection"), "close", "Connection header while draining")
+            fams = scrape(status_url + "metrics")
+            h.check_equal(val(fams, "postern_draining"), 1, "postern_draining while draining")
+        finally:
+            sock.close()
+        rc = gw.wait_exit(h.STOP_TIMEOUT)
+        h.check_equal(rc, 0, "exit status once the last session is gone")
+    finally:
+        gw.kill()
+
+
 @T.case("postern check: a status service with a <connect> or a ws:// accept is an error naming the line")
 def _():
     d = T.tmpdir()
