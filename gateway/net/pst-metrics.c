@@ -150,6 +150,11 @@ pst_tls_failure_from_error (const GError *error)
     return PST_TLS_FAILURE_OTHER;
   if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED))
     return PST_TLS_FAILURE_NO_CLIENT_CERTIFICATE;
+  lower = g_ascii_strdown (error->message, -1);
+  /* glib-networking calls this NOT_TLS, but the peer did speak TLS: it is
+   * the unreadable alert of a TLS 1.3 client (see below). */
+  if (strstr (lower, "decryption has failed") != NULL)
+    return PST_TLS_FAILURE_OTHER;
   if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_NOT_TLS) ||
       g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_INAPPROPRIATE_FALLBACK))
     return PST_TLS_FAILURE_PROTOCOL;
@@ -158,7 +163,6 @@ pst_tls_failure_from_error (const GError *error)
    * unknown".  (A TLS 1.3 client that refuses our certificate sends its
    * alert before it has keys, which GnuTLS reports as "Decryption has
    * failed": no cause can be read from that, so it counts as other.) */
-  lower = g_ascii_strdown (error->message, -1);
   if (strstr (lower, "ca is unknown") != NULL || strstr (lower, "unknown ca") != NULL)
     return PST_TLS_FAILURE_UNKNOWN_CA;
   if (strstr (lower, "certificate is expired") != NULL || strstr (lower, "certificate expired") != NULL)
