@@ -206,8 +206,9 @@ pst_connection_end (PstConnection *self)
                  self->bytes_in, self->bytes_out,
                  (g_get_monotonic_time () - self->started_us) / 1e6,
                  self->close_code, reason);
+      /* tcp/ssl byte sessions log a code too, but have no close frame */
       pst_metrics_connection_closed (pst_runtime_get_metrics (self->runtime), self->service,
-                                     self->bytes_in, self->bytes_out, self->close_code);
+                                     self->bytes_in, self->bytes_out, self->upgraded ? self->close_code : 0);
     }
   else
     g_debug ("connection from %s ended", self->peer);

@@ -85,7 +85,6 @@ static GPtrArray *
 collect_rows (const PstMetricsData *data, PstRuntime *runtime)
 {
   GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) row_free);
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   PstConfig *config = runtime ? pst_runtime_get_config (runtime) : NULL;
   GHashTableIter iter;
   gpointer key, value;
@@ -101,7 +100,6 @@ collect_rows (const PstMetricsData *data, PstRuntime *runtime)
       row->figures = value;
       row->proxy = ((const PstServiceFigures *) value)->latency_count > 0 ||
                    ((const PstServiceFigures *) value)->connect_failures > 0;
-      g_hash_table_add (seen, row->name);
       g_ptr_array_add (rows, row);
     }
   for (guint s = 0; config != NULL && s < pst_config_get_n_services (config); s++)
@@ -122,7 +120,6 @@ collect_rows (const PstMetricsData *data, PstRuntime *runtime)
           row->name = g_strdup (name);
           row->label = g_strdup_printf ("service=\"%s\"", escaped);
           row->figures = &zero_figures;
-          g_hash_table_add (seen, row->name);
           g_ptr_array_add (rows, row);
         }
       row->proxy |= proxy;
