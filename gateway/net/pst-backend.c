@@ -30,6 +30,7 @@ typedef struct {
   GTlsCertificate      *peer_cert;
   GBytes               *preamble;
   GSocketConnection    *tcp;          /* while the preamble is written */
+  gint64                started_us;   /* for the connect latency */
 } Dial;
 
 static void
@@ -458,6 +459,7 @@ pst_backend_connect_async (const PstUrl        *url,
   dial->preamble = preamble != NULL ? g_bytes_ref (preamble) : NULL;
   dial->url = pst_url_copy (url);
   dial->where = pst_url_to_string (url);
+  dial->started_us = g_get_monotonic_time ();
   g_task_set_task_data (task, dial, (GDestroyNotify) dial_free);
 
   g_socket_client_set_timeout (client, CONNECT_TIMEOUT_S);
@@ -472,4 +474,28 @@ GIOStream *
 pst_backend_connect_finish (GAsyncResult *result, GError **error)
 {
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+pst_backend_connect_record (GAsyncResult *result, const GError *error,
+                            PstMetrics *metrics, const char *service)
+{
+  Dial *dial;
+
+  g_return_if_fail (g_task_is_valid (result, NULL));
+  g_return_if_fail (g_task_get_source_tag (G_TASK (result)) == pst_backend_connect_async);
+  dial = g_task_get_task_data (G_TASK (result));
+  if (metrics == NULL || dial == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (error == NULL)
+    {
+      pst_metrics_backend_connected (metrics, service,
+                                     (g_get_monotonic_time () - dial->started_us) / (double) G_USEC_PER_SEC);
+      return;
+    }
+  pst_metrics_backend_failed (metrics, service);
+  if (g_error_matches (error, PST_BACKEND_ERROR, PST_BACKEND_ERROR_TLS))
+    pst_metrics_tls_failure (metrics, PST_TLS_LEG_BACKEND,
+                             dial->cert_errors != 0 ? pst_tls_failure_from_flags (dial->cert_errors)
+                                                    : pst_tls_failure_from_error (error));
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include "pst-metrics.h"
 #include "pst-runtime.h"
 
 G_BEGIN_DECLS
@@ -31,6 +32,12 @@ void       pst_backend_connect_async  (const PstUrl        *url,
                                        GAsyncReadyCallback  callback,
                                        gpointer             user_data);
 GIOStream *pst_backend_connect_finish (GAsyncResult *result, GError **error);
+
+/* Counts a finished dial (result, and the error its finish returned) in
+ * metrics (nullable) under service: its connect time, or a failure and,
+ * for a TLS refusal, its cause.  A cancelled dial is not counted. */
+void       pst_backend_connect_record (GAsyncResult *result, const GError *error,
+                                       PstMetrics *metrics, const char *service);
 
 /* A short reason for a WebSocket close frame (≤ 100 bytes) */
 const char *pst_backend_short_reason  (const GError *error);

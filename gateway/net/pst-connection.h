@@ -38,6 +38,8 @@ struct _PstRoute
  * type; NULL with an error when this build cannot serve that type. */
 PstRoute *pst_route_new  (PstService *service, PstUrl *url, gboolean tls, GError **error);
 void      pst_route_free (PstRoute *route);
+/* TRUE for a route of a status service (/health, /metrics) */
+gboolean  pst_route_serves_status (PstRoute *route);
 /* The WebSocket limits of a route's accept options (maximum message size,
  * inactivity timeout: 120 s unless ws.inactivity.timeout says otherwise, 0
  * for none) for a PstWebsocket on that route. */

@@ -428,6 +428,27 @@ pst_listener_shutdown (PstListener *self)
     }
 }
 
+void
+pst_listener_drain (PstListener *self)
+{
+  gboolean status_only = self->routes != NULL && self->routes->len > 0;
+
+  for (guint i = 0; status_only && i < self->routes->len; i++)
+    status_only = pst_route_serves_status (g_ptr_array_index (self->routes, i));
+  if (!status_only)
+    {
+      pst_listener_shutdown (self);
+      return;
+    }
+  /* Kept-alive probes are closed; new ones are answered 503 (and closed). */
+  if (self->connections != NULL)
+    {
+      g_autoptr(GList) conns = g_hash_table_get_values (self->connections);
+      for (GList *l = conns; l != NULL; l = l->next)
+        pst_connection_shutdown (l->data);
+    }
+}
+
 guint
 pst_listener_get_n_connections (PstListener *self)
 {

@@ -25,6 +25,10 @@ void         pst_listener_start            (PstListener *self);
 void         pst_listener_stop             (PstListener *self);
 /* Stop accepting and close every connection gracefully. */
 void         pst_listener_shutdown         (PstListener *self);
+/* The gateway is stopping: like shutdown, except that a listener that
+ * serves only status routes goes on accepting, so that /health can say
+ * 503 while the sessions of the others drain. */
+void         pst_listener_drain            (PstListener *self);
 guint        pst_listener_get_n_connections (PstListener *self);
 /* The gateway-wide counts, shared by its listeners and taken back by each
  * connection as it ends; a full gateway or a client address at the

@@ -372,6 +372,8 @@ backend_ready_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
   g_autoptr(GIOStream) stream = pst_backend_connect_finish (result, &error);
 
+  pst_backend_connect_record (result, error, pst_runtime_get_metrics (pst_connection_get_runtime (proxy->conn)),
+                              pst_service_get_name (proxy->service));
   if (stream == NULL || proxy->client.done)
     {
       if (stream == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))

@@ -202,6 +202,14 @@ def texts():
         put('directory-path', f'path-{i:02d}', p)
 
 
+def labels():
+    # service names and store aliases as they may come, and TLS messages
+    for i, n in enumerate(['echo', 'a"b', 'back\\slash', 'line\nbreak', 'trailing\\', '"',
+                           'é ü ✓', '\x01\x7f', 'Peer sent fatal TLS alert: CA is unknown',
+                           'Certificate is expired', '{service="x"} 1', '']):
+        put('metrics-label', f'name-{i:02d}', n)
+
+
 def configs():
     put('config', 'shipped.xml', read(os.path.join(SRC, 'conf'), 'gateway-config.xml'))
     fixtures = os.path.join(SRC, 'tests', 'fixtures', 'config')
@@ -273,6 +281,7 @@ def main():
     hellos()
     ws()
     texts()
+    labels()
     configs()
     proxy_protocol()
 
