@@ -92,24 +92,10 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
   g_autoptr(GPtrArray) urls = g_ptr_array_new_with_free_func (g_free);
   GPtrArray *all_routes;
 
-  for (guint s = 0; s < pst_config_get_n_services (config); s++)
-    {
-      PstService *service = pst_config_get_service (config, s);
-      const char *type = pst_service_get_service_type (service);
-
-      if (!g_str_equal (type, "echo") && !g_str_equal (type, "directory") && !g_str_equal (type, "proxy") &&
-          !g_str_equal (type, "status"))
-        {
-          g_set_error (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_INVALID,
-                       _("service %s: type “%s” cannot be served by this build yet"),
-                       pst_service_get_name (service), type);
-          return FALSE;
-        }
-    }
-
-  pst_runtime_set_metrics (runtime, self->metrics);
   /* The same plan `postern check` validates: one listener per resolved
-   * address set, its TLS settings agreed by every route on it. */
+   * address set, its TLS settings agreed by every route on it.  Each
+   * route's handler (and whether its type can be served at all) is decided
+   * once, in pst_route_new. */
   listen_plan = pst_listen_plan_new (config, PST_LISTEN_PLAN_RESOLVE);
   if (!pst_listen_plan_check (listen_plan, error))
     return FALSE;
