@@ -11,14 +11,16 @@ DEBS := meson ninja-build pkg-config gcc libc6-dev gettext \
 	libgnutls28-dev gnutls-bin libtasn1-6-dev libgtk-4-dev libadwaita-1-dev \
 	desktop-file-utils appstream xvfb xauth dbus-daemon imagemagick \
 	python3 python3-websockets node-ws nodejs openssl curl \
-	openjdk-17-jre-headless libnss3-tools haproxy chromium procps websockify \
-	scdoc man-db groff-base
+	openjdk-17-jre-headless libnss3-tools haproxy chromium procps websockify
 
 # `make fuzz` only: clang with libFuzzer and the sanitizer runtimes (Debian 12: clang 14).
 FUZZ_DEBS := clang libclang-rt-14-dev llvm
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(shell cat tests/fuzz/targets.txt)
+
+# The manual pages (data/man) are scdoc sources; tests/man renders them with man.
+DEBS += scdoc man-db groff-base
 
 .PHONY: all deps build run check check-asan clean screenshots bench fuzz
 
