@@ -18,7 +18,9 @@ pages must cover are taken from the code, never from a list kept here:
   every namespace of `gateway_namespaces[]`, and every service type of the
   validator's `TYPE_accepts[]` (with its accept and connect schemes) appears
   in gateway-config.xml(5);
-- `postern-editor --help-all`: every option appears in postern-editor(1).
+- `postern-editor --help-all`: every option appears in postern-editor(1);
+- every variable gateway/ and editor/ read with (g_)getenv appears in the
+  ENVIRONMENT section of postern(1) and postern-editor(1).
 
 So adding an option, a command, a config option or a service type without
 documenting it fails this test.  Pages are rendered by man(1) itself (with
@@ -301,7 +303,33 @@ def config_service_types():
     h.require(not problems, "; ".join(problems))
 
 
+def environment_variables(where):
+    """The names the C sources under WHERE read with (g_)getenv."""
+    names = set()
+    for path in glob.glob(os.path.join(SOURCE, where, "**", "*.c"), recursive=True):
+        names.update(re.findall(r'\b(?:g_)?getenv\s*\(\s*"([A-Za-z_][A-Za-z0-9_]*)"',
+                                open(path, encoding="utf-8").read()))
+    return sorted(names)
+
+
+def environment_case(page, where):
+    def case():
+        names = environment_variables(where)
+        h.require(names, f"no getenv() call found under {where}/: update tests/man/test_man.py")
+        text = sections(page).get("ENVIRONMENT")
+        h.require(text is not None, f"{page} has no ENVIRONMENT section")
+        gone = missing(text, names)
+        h.require(not gone, f"{page}, ENVIRONMENT, does not document {', '.join(gone)}")
+    return case
+
+
+tap.case("postern.1 documents every environment variable gateway/ reads")(
+    environment_case("postern.1", "gateway"))
+
 if editor is not None:
+    tap.case("postern-editor.1 documents every environment variable editor/ reads")(
+        environment_case("postern-editor.1", "editor"))
+
     @tap.case("postern-editor.1 documents every option of postern-editor --help-all")
     def editor_options():
         h.require("postern-editor.1" in PAGES, "postern-editor.1 was not built")
