@@ -6,6 +6,10 @@
 
 Usage: test_man.py BUILD_ROOT PAGE... [--editor POSTERN_EDITOR]
 
+Each page must render with `man --warnings` (LC_ALL=C and C.UTF-8,
+MANWIDTH=80) and `groff -ww` without a single warning, give mandb a whatis
+line (lexgrog), and install under mandir with `meson install --destdir`.
+
 Each PAGE is a built page (build/data/man/postern.1, ...).  The facts the
 pages must cover are taken from the code, never from a list kept here:
 
@@ -193,10 +197,27 @@ def lint_case(page, locale):
     return case
 
 
+def strict_case(page):
+    """groff with every warning on, and the whatis line mandb will index."""
+    def case():
+        pre = run(["preconv", PAGES[page]])
+        p = subprocess.run(["groff", "-t", "-ww", "-z", "-man", "-Tutf8"], input=pre.stdout,
+                           capture_output=True, text=True, timeout=TOOL_TIMEOUT)
+        h.require(p.returncode == 0 and p.stderr.strip() == "",
+                  f"groff -ww exited with {p.returncode}:\n{p.stderr}")
+        name = page.rsplit(".", 1)[0]
+        whatis = run(["lexgrog", PAGES[page]]).stdout
+        h.require(re.search(r':\s*"' + re.escape(name) + r" - \S", whatis) is not None,
+                  f"lexgrog finds no “{name} - …” whatis line: {whatis!r}")
+    return case
+
+
 for page in PAGES:
     for locale in ("C", "C.UTF-8"):
         tap.case(f"{page} renders with no warning (man --warnings, LC_ALL={locale}, MANWIDTH=80)")(
             lint_case(page, locale))
+    tap.case(f"{page}: no groff warning of any kind (-ww), and a whatis line (lexgrog)")(
+        strict_case(page))
 
 
 def command_case(argv, heading):
