@@ -20,6 +20,9 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(shell cat tests/fuzz/targets.txt)
 
+# The manual pages (data/man) are scdoc sources; tests/man renders them with man.
+DEBS += scdoc man-db groff-base
+
 .PHONY: all deps build run check check-asan clean screenshots bench fuzz
 
 all: build
