@@ -31,6 +31,14 @@ gboolean  pst_cert_trust          (PstStoreFile *sf,
 /* Multi-line description: subject, issuer, SANs, validity, SHA-256 */
 void      pst_cert_print_details    (PstStoreEntry *entry,
                                      const char    *indent);
+/* Text from a certificate or a store for a terminal or a TSV cell:
+ * backslash, tab, newline, CR as \\ \t \n \r, other control characters
+ * and bytes that are not UTF-8 as \xNN (and extra, if not NUL, as \xNN),
+ * so that no value can end a line or a cell. */
+void      pst_cert_append_escaped   (GString    *out,
+                                     const char *text,
+                                     char        extra);
+char     *pst_cert_escape           (const char *text);
 /* Parses a GOptionContext for a sub-command; on error prints it with a hint */
 gboolean  pst_cert_parse_options    (GOptionContext *context,
                                      int            *argc,
