@@ -225,7 +225,10 @@ do_system (Job *job)
   g_autofree char *path = g_build_filename (SYSTEM_CA_DIR, name, NULL);
   g_autofree char *old_name = g_strdup_printf ("%s.crt", job->old_stem);
   g_autofree char *old_path = g_build_filename (SYSTEM_CA_DIR, old_name, NULL);
-  const char *update[] = { "update-ca-certificates", NULL };
+  /* Removing needs --fresh (update-ca-certificates(8)): a plain run
+   * removes dangling links only when it added or removed something, so
+   * our .pem link and its hash link would stay behind, dangling. */
+  const char *update[] = { "update-ca-certificates", job->install ? NULL : "--fresh", NULL };
   gboolean taken = FALSE;
   gboolean present = system_file_is_ours (job, path, &taken);
   gboolean old_present = !g_str_equal (path, old_path) && system_file_is_ours (job, old_path, NULL);
@@ -282,7 +285,7 @@ do_system (Job *job)
         goto fail;
       for (gsize i = 0; i < G_N_ELEMENTS (paths); i++)
         if (paths[i] != NULL)
-          printf (_("System store: removed %s and ran update-ca-certificates\n"), paths[i]);
+          printf (_("System store: removed %s and ran update-ca-certificates --fresh\n"), paths[i]);
     }
   job->changes++;
   return;
