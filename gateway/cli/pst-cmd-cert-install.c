@@ -12,6 +12,7 @@
 
 #include "pst-cli.h"
 #include "pst-cmd-cert-private.h"
+#include "pst-jks-edit.h"
 #include "pst-local-ca.h"
 
 #define SYSTEM_CA_DIR "/usr/local/share/ca-certificates"
@@ -382,16 +383,130 @@ java_has (Job *job, JavaPaths *java, const char *alias, gboolean *ours)
   return TRUE;
 }
 
+/* JKS (Debian's cacerts): edited in place, one entry, so that removing
+ * what was added gives back the very same file.  keytool would rewrite
+ * every entry in its hash table's order. */
+static gboolean
+java_jks_write (const char *cacerts, GBytes *data, GError **error)
+{
+  g_autofree char *real = realpath (cacerts, NULL);
+  GStatBuf st;
+
+  if (real == NULL || g_stat (real, &st) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                   _("cannot find %s: %s"), cacerts, g_strerror (errno));
+      return FALSE;
+    }
+  /* beside the file, then renamed: a reader never sees half a store */
+  return g_file_set_contents_full (real, g_bytes_get_data (data, NULL), g_bytes_get_size (data),
+                                   G_FILE_SET_CONTENTS_CONSISTENT, st.st_mode & 07777, error);
+}
+
+/* *present: alias is there; *ours: with our certificate */
+static gboolean
+java_jks_has (Job *job, GBytes *store, const char *alias, gboolean *present, gboolean *ours, GError **error)
+{
+  g_autoptr(GBytes) der = NULL;
+  gboolean is_key = FALSE;
+
+  if (!pst_jks_find_trusted (store, JAVA_CACERTS_PASSWORD, alias, &der, &is_key, error))
+    return FALSE;
+  *present = der != NULL || is_key;
+  *ours = der != NULL && g_bytes_equal (der, job->der);
+  return TRUE;
+}
+
+static gboolean
+do_java_jks (Job *job, JavaPaths *java, GBytes *store, const char *old_alias, GError **error)
+{
+  gboolean present, ours, old_present, old_ours;
+  g_autoptr(GBytes) changed = NULL;
+
+  if (!java_jks_has (job, store, job->token, &present, &ours, error) ||
+      !java_jks_has (job, store, old_alias, &old_present, &old_ours, error))
+    return FALSE;
+  old_present = old_present && old_ours && !g_str_equal (old_alias, job->token);
+
+  if (job->install)
+    {
+      if ((present && ours) || old_present)
+        {
+          printf (_("Java cacerts %s: “%s” was already there\n"), java->cacerts,
+                  present && ours ? job->token : old_alias);
+          return TRUE;
+        }
+      if (present)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                       _("%s has another certificate under the alias “%s”; Postern leaves it alone"),
+                       java->cacerts, job->token);
+          return FALSE;
+        }
+      changed = pst_jks_add_trusted (store, JAVA_CACERTS_PASSWORD, job->token, job->der,
+                                     g_get_real_time () / 1000, error);
+      if (changed == NULL || !java_jks_write (java->cacerts, changed, error))
+        return FALSE;
+      printf (_("Java cacerts %s: added “%s”\n"), java->cacerts, job->token);
+    }
+  else
+    {
+      const char *aliases[] = { present && ours ? job->token : NULL, old_present ? old_alias : NULL };
+
+      if (aliases[0] == NULL && aliases[1] == NULL)
+        {
+          printf (_("Java cacerts %s: “%s” was not there\n"), java->cacerts, job->token);
+          return TRUE;
+        }
+      changed = g_bytes_ref (store);
+      for (gsize i = 0; i < G_N_ELEMENTS (aliases); i++)
+        if (aliases[i] != NULL)
+          {
+            GBytes *next = pst_jks_remove_entry (changed, JAVA_CACERTS_PASSWORD, aliases[i], error);
+
+            g_bytes_unref (changed);
+            if ((changed = next) == NULL)
+              return FALSE;
+          }
+      if (!java_jks_write (java->cacerts, changed, error))
+        return FALSE;
+      for (gsize i = 0; i < G_N_ELEMENTS (aliases); i++)
+        if (aliases[i] != NULL)
+          printf (_("Java cacerts %s: removed “%s”\n"), java->cacerts, aliases[i]);
+    }
+  job->changes++;
+  return TRUE;
+}
+
 static void
 do_java (Job *job)
 {
   g_autoptr(GError) error = NULL;
   g_auto(JavaPaths) java = { 0 };
   g_autofree char *old_alias = g_strdup_printf ("postern-%s", job->old_stem);
+  g_autofree char *contents = NULL;
+  gsize len = 0;
   gboolean ours = FALSE, old_ours = FALSE, present, old_present;
 
   if (!java_find (&java, &error))
     goto fail;
+  if (!g_file_get_contents (java.cacerts, &contents, &len, &error))
+    goto fail;
+  {
+    g_autoptr(GBytes) store = g_bytes_new_take (g_steal_pointer (&contents), len);
+
+    if (pst_jks_is_jks (store))
+      {
+        if (!do_java_jks (job, &java, store, old_alias, &error))
+          {
+            g_prefix_error (&error, "%s: ", java.cacerts);
+            goto fail;
+          }
+        return;
+      }
+  }
+
+  /* any other format (PKCS#12 in some JDKs): keytool */
   present = java_has (job, &java, job->token, &ours);
   old_present = !g_str_equal (old_alias, job->token) && java_has (job, &java, old_alias, &old_ours) && old_ours;
 
