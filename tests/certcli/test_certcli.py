@@ -367,6 +367,46 @@ def install_ca_nss():
 
 
 
+
+@test
+def install_ca_java_with_java_home():
+    """--java on a JDK of one's own (JAVA_HOME): a JKS cacerts edited in place
+    comes back byte for byte; a PKCS#12 one goes through keytool (same entries)."""
+    real_keytool = os.path.realpath(shutil.which("keytool"))
+    for storetype in ("JKS", "PKCS12"):
+        home = path("jdk-%s" % storetype.lower())
+        os.makedirs(os.path.join(home, "bin"))
+        os.makedirs(os.path.join(home, "lib", "security"))
+        os.symlink(real_keytool, os.path.join(home, "bin", "keytool"))
+        cacerts = os.path.join(home, "lib", "security", "cacerts")
+        keytool("-importcert", "-noprompt", "-keystore", cacerts, "-storetype", storetype,
+                "-storepass", "changeit", "-alias", "anchor", "-file", "anchor.der")
+        before = open(cacerts, "rb").read()
+        env = dict(os.environ, JAVA_HOME=home)
+        p = postern("install-ca", "devca.p12", "--java", env=env)
+        assert "Java cacerts %s: added “postern-dev-ca”" % cacerts in p.stdout, p.stdout
+        got = keytool_fingerprints(cacerts, storetype, "changeit")
+        assert sorted(got) == ["anchor", "postern-dev-ca"], got
+        assert got["postern-dev-ca"][0] == "trustedCertEntry", got
+        assert got["postern-dev-ca"][1] == openssl_fingerprint("ca.pem"), got
+        assert "already there" in postern("install-ca", "devca.p12", "--java", env=env).stdout
+        p = postern("uninstall-ca", "devca.p12", "--java", env=env)
+        assert "removed “postern-dev-ca”" in p.stdout, p.stdout
+        after = open(cacerts, "rb").read()
+        if storetype == "JKS":
+            assert after == before, "JKS cacerts not restored byte for byte"
+        assert sorted(keytool_fingerprints(cacerts, storetype, "changeit")) == ["anchor"]
+        assert "was not there" in postern("uninstall-ca", "devca.p12", "--java", env=env).stdout
+    # a wrong cacerts password (not the JDK's default) is named, nothing changes
+    bad = path("jdk-bad")
+    os.makedirs(os.path.join(bad, "bin"))
+    os.makedirs(os.path.join(bad, "lib", "security"))
+    os.symlink(real_keytool, os.path.join(bad, "bin", "keytool"))
+    keytool("-importcert", "-noprompt", "-keystore", os.path.join(bad, "lib", "security", "cacerts"),
+            "-storetype", "JKS", "-storepass", "other-pass", "-alias", "anchor", "-file", "anchor.der")
+    p = postern("install-ca", "devca.p12", "--java", env=dict(os.environ, JAVA_HOME=bad), check=False)
+    refused(p, "jdk-bad/lib/security/cacerts", "wrong password")
+
 # --- aliases: the local CA's plain token, spaces from elsewhere ---------------
 
 TSV_COLUMNS = ["alias", "kind", "subject", "sans", "not_after", "days_left", "status", "sha256"]
