@@ -44,7 +44,7 @@ aliases_of (PstKeystore *store)
       if (i > 0)
         g_string_append (out, ", ");
       g_string_append (out, "“");
-      pst_cert_append_escaped (out, pst_store_entry_get_alias (pst_keystore_get_entry (store, i)), '\0');
+      pst_cert_append_escaped (out, pst_store_entry_get_alias (pst_keystore_get_entry (store, i)), PST_ESCAPE_CONTROL);
       g_string_append (out, "”");
     }
   if (out->len == 0)

@@ -107,17 +107,17 @@ print_tsv (Row *rows, guint n)
     {
       Row *r = &rows[i];
 
-      pst_cert_append_escaped (out, r->alias, '\0');
+      pst_cert_append_escaped (out, r->alias, PST_ESCAPE_BACKSLASH);
       g_string_append_c (out, '\t');
       g_string_append (out, r->kind);
       g_string_append_c (out, '\t');
-      pst_cert_append_escaped (out, r->subject, '\0');
+      pst_cert_append_escaped (out, r->subject, PST_ESCAPE_BACKSLASH);
       g_string_append_c (out, '\t');
       for (guint s = 0; r->sans != NULL && r->sans[s] != NULL; s++)
         {
           if (s > 0)
             g_string_append_c (out, ',');
-          pst_cert_append_escaped (out, r->sans[s], ',');
+          pst_cert_append_escaped (out, r->sans[s], PST_ESCAPE_BACKSLASH | PST_ESCAPE_COMMA);
         }
       g_string_append_printf (out, "\t%s\t%" G_GINT64_FORMAT "\t%s\t%s\n",
                               r->not_after, r->days_left, r->status, r->sha256);
@@ -154,8 +154,9 @@ print_json (Row *rows, guint n)
   fwrite (out->str, 1, out->len, stdout);
 }
 
-/* The table for people, as before; values are escaped like the TSV's so
- * that a hostile subject cannot fake a row */
+/* The table for people, as before; control characters are escaped as in
+ * the TSV so that a hostile subject cannot fake a row (a backslash, as in
+ * RFC 4514's "O=Example\\, Inc.", stays as it is) */
 static void
 print_text (const char *store_path, PstKeystore *store, Row *rows, guint n)
 {
@@ -181,18 +182,18 @@ print_text (const char *store_path, PstKeystore *store, Row *rows, guint n)
       GString *s;
 
       s = g_string_new (NULL);
-      pst_cert_append_escaped (s, r->alias, '\0');
+      pst_cert_append_escaped (s, r->alias, PST_ESCAPE_CONTROL);
       cells[0] = g_string_free (s, FALSE);
       cells[1] = g_strdup (g_str_equal (r->kind, "key") ? _("key") : _("trusted"));
       s = g_string_new (NULL);
-      pst_cert_append_escaped (s, r->subject, '\0');
+      pst_cert_append_escaped (s, r->subject, PST_ESCAPE_CONTROL);
       cells[2] = g_string_free (s, FALSE);
       s = g_string_new (NULL);
       for (guint k = 0; r->sans != NULL && r->sans[k] != NULL; k++)
         {
           if (k > 0)
             g_string_append_c (s, ',');
-          pst_cert_append_escaped (s, r->sans[k], ',');
+          pst_cert_append_escaped (s, r->sans[k], PST_ESCAPE_COMMA);
         }
       if (s->len == 0)
         g_string_append_c (s, '-');

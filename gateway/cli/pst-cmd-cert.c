@@ -161,13 +161,13 @@ pst_cert_trust (PstStoreFile *sf,
   return TRUE;
 }
 
-/* TSV and text: control characters, backslashes and bytes that are not
- * UTF-8 as C-like escapes, so that no value can end a cell or a row;
- * extra (",") is escaped too inside a list cell. */
+/* TSV and text: control characters and bytes that are not UTF-8 as
+ * C-like escapes, so that no value can end a cell or a row (flags: see
+ * pst-cmd-cert-private.h). */
 void
-pst_cert_append_escaped (GString    *out,
-                         const char *text,
-                         char        extra)
+pst_cert_append_escaped (GString        *out,
+                         const char     *text,
+                         PstEscapeFlags  flags)
 {
   const char *end = text + strlen (text);
 
@@ -183,12 +183,14 @@ pst_cert_append_escaped (GString    *out,
         }
       switch (c)
         {
-        case '\\': g_string_append (out, "\\\\"); break;
+        case '\\':
+          g_string_append (out, (flags & PST_ESCAPE_BACKSLASH) ? "\\\\" : "\\");
+          break;
         case '\t': g_string_append (out, "\\t"); break;
         case '\n': g_string_append (out, "\\n"); break;
         case '\r': g_string_append (out, "\\r"); break;
         default:
-          if (c < 0x20 || c == 0x7f || (extra != '\0' && c == (gunichar) extra) ||
+          if (c < 0x20 || c == 0x7f || ((flags & PST_ESCAPE_COMMA) && c == ',') ||
               (c >= 0x80 && c < 0xa0) || c == 0x2028 || c == 0x2029)
             g_string_append_printf (out, c < 0x100 ? "\\x%02x" : "\\u%04x", c);
           else
@@ -203,7 +205,7 @@ pst_cert_escape (const char *text)
 {
   GString *out = g_string_new (NULL);
 
-  pst_cert_append_escaped (out, text, '\0');
+  pst_cert_append_escaped (out, text, PST_ESCAPE_CONTROL);
   return g_string_free (out, FALSE);
 }
 
@@ -228,7 +230,7 @@ pst_cert_print_details (PstStoreEntry *entry,
     {
       if (i > 0)
         g_string_append (sans_text, ", ");
-      pst_cert_append_escaped (sans_text, sans[i], ',');
+      pst_cert_append_escaped (sans_text, sans[i], PST_ESCAPE_CONTROL);
     }
   printf ("%s%-12s %s\n", indent, _("Names:"), sans_text->len > 0 ? sans_text->str : "-");
   printf ("%s%-12s %s%s\n", indent, _("Key:"), key_type,

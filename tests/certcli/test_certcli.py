@@ -605,6 +605,9 @@ def hostile_subject_cannot_break_a_row():
     # the table for people: one line per entry too
     out = postern("list", "evil.db").stdout
     assert len(out.splitlines()) == 4, out
+    # RFC 4514's own escape stays readable there (doubled only in TSV)
+    assert "O=Hostile\\, Inc." in out and "Hostile\\\\," not in out, out
+    assert "O=Hostile\\\\, Inc." in postern("list", "evil.db", "--format=tsv").stdout
     # and the messages naming it stay on one line
     p = postern("export", "evil.db", "nope", "--out", "x.pem", check=False)
     refused(p, "“evil\\talias\\nsecond line”")
