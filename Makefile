@@ -12,7 +12,7 @@ DEBS := meson ninja-build pkg-config gcc libc6-dev gettext \
 	desktop-file-utils appstream xvfb xauth dbus-daemon imagemagick \
 	python3 python3-websockets node-ws nodejs openssl curl \
 	openjdk-17-jre-headless libnss3-tools haproxy chromium procps websockify \
-	python3-prometheus-client
+	python3-prometheus-client ca-certificates util-linux
 
 # `make fuzz` only: clang with libFuzzer and the sanitizer runtimes (Debian 12: clang 14).
 FUZZ_DEBS := clang libclang-rt-14-dev llvm

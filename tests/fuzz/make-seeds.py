@@ -85,6 +85,9 @@ def stores(tmp):
             f' -keystore trust.{low} -storepass {PW}', tmp)
         put(low, 'key.' + low, read(tmp, 'key.' + low))
         put(low, 'trust.' + low, read(tmp, 'trust.' + low))
+        if kind == 'JKS':   # install-ca --java edits such stores in place
+            put('jks-edit', 'key.jks', read(tmp, 'key.jks'))
+            put('jks-edit', 'trust.jks', read(tmp, 'trust.jks'))
     run(f'keytool -J-Djdk.jceks.iterationCount=10000 -genseckey -alias secret -keyalg AES -keysize 128 -storetype JCEKS'
         f' -keystore secret.jceks -storepass {PW} -keypass {PW}', tmp)
     put('jceks', 'secret.jceks', read(tmp, 'secret.jceks'))
