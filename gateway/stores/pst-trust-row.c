@@ -158,14 +158,62 @@ pst_trust_row_new (PstTrustSection  section,
   return self;
 }
 
-PstTrustSection pst_trust_row_get_section (PstTrustRow *self) { g_return_val_if_fail (PST_IS_TRUST_ROW (self), 0); return self->section; }
-const char *pst_trust_row_get_key (PstTrustRow *self) { g_return_val_if_fail (PST_IS_TRUST_ROW (self), NULL); return self->key; }
-const char *pst_trust_row_get_subject (PstTrustRow *self) { g_return_val_if_fail (PST_IS_TRUST_ROW (self), NULL); return self->subject; }
-const char *pst_trust_row_get_check (PstTrustRow *self) { g_return_val_if_fail (PST_IS_TRUST_ROW (self), NULL); return self->check; }
-PstTrustStatus pst_trust_row_get_status (PstTrustRow *self) { g_return_val_if_fail (PST_IS_TRUST_ROW (self), 0); return self->status; }
-gboolean pst_trust_row_get_needed (PstTrustRow *self) { g_return_val_if_fail (PST_IS_TRUST_ROW (self), FALSE); return self->needed; }
-const char *pst_trust_row_get_detail (PstTrustRow *self) { g_return_val_if_fail (PST_IS_TRUST_ROW (self), NULL); return self->detail; }
-const char *pst_trust_row_get_fix (PstTrustRow *self) { g_return_val_if_fail (PST_IS_TRUST_ROW (self), NULL); return self->fix; }
+PstTrustSection
+pst_trust_row_get_section (PstTrustRow *self)
+{
+  g_return_val_if_fail (PST_IS_TRUST_ROW (self), 0);
+  return self->section;
+}
+
+const char *
+pst_trust_row_get_key (PstTrustRow *self)
+{
+  g_return_val_if_fail (PST_IS_TRUST_ROW (self), NULL);
+  return self->key;
+}
+
+const char *
+pst_trust_row_get_subject (PstTrustRow *self)
+{
+  g_return_val_if_fail (PST_IS_TRUST_ROW (self), NULL);
+  return self->subject;
+}
+
+const char *
+pst_trust_row_get_check (PstTrustRow *self)
+{
+  g_return_val_if_fail (PST_IS_TRUST_ROW (self), NULL);
+  return self->check;
+}
+
+PstTrustStatus
+pst_trust_row_get_status (PstTrustRow *self)
+{
+  g_return_val_if_fail (PST_IS_TRUST_ROW (self), 0);
+  return self->status;
+}
+
+gboolean
+pst_trust_row_get_needed (PstTrustRow *self)
+{
+  g_return_val_if_fail (PST_IS_TRUST_ROW (self), FALSE);
+  return self->needed;
+}
+
+const char *
+pst_trust_row_get_detail (PstTrustRow *self)
+{
+  g_return_val_if_fail (PST_IS_TRUST_ROW (self), NULL);
+  return self->detail;
+}
+
+const char *
+pst_trust_row_get_fix (PstTrustRow *self)
+{
+  g_return_val_if_fail (PST_IS_TRUST_ROW (self), NULL);
+  return self->fix;
+}
+
 
 gboolean
 pst_trust_row_is_blocking (PstTrustRow *self)
