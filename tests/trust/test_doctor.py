@@ -224,6 +224,27 @@ def setup():
     PORTS["silent-socket"] = silent
 
 
+def gateway_server():
+    """The gateway's own key and certificate (conf/keystore.db), served by openssl s_server -www"""
+    if "gateway" not in PORTS:
+        postern("cert", "export", "conf/keystore.db", "localhost", "--out",
+                os.path.join(WORK, "gw.pem"), "--format", "pem")
+        run(["openssl", "pkcs12", "-in", os.path.join(CONF, "keystore.db"), "-nodes", "-passin",
+             "file:" + os.path.join(CONF, "keystore.pw"), "-out", os.path.join(WORK, "gw-all.pem")])
+        PORTS["gateway"] = start_s_server(os.path.join(WORK, "gw-all.pem"), os.path.join(WORK, "gw.pem"),
+                                          www=True)
+    return PORTS["gateway"]
+
+
+def devca_pem():
+    path = os.path.join(WORK, "devca-only.pem")
+    out = run(["openssl", "pkcs12", "-in", os.path.join(CONF, "devca.p12"), "-nokeys", "-passin",
+               "file:" + os.path.join(CONF, "devca.pw")]).stdout
+    with open(path, "w") as f:
+        f.write(out[out.index("-----BEGIN CERTIFICATE-----"):])
+    return path
+
+
 def key(name, what):
     return "backend:localhost:%d:%s" % (PORTS[name], what)
 
@@ -369,12 +390,7 @@ def real_clients_agree_with_the_node_and_curl_rows():
     export, _, assignment = rows["node"]["fix"].partition(" && ")
     postern(*shlex.split(export)[1:])
     pem = assignment.split("=", 1)[1]
-    # the gateway's own key and certificate, served by openssl s_server -www
-    postern("cert", "export", "conf/keystore.db", "localhost", "--out",
-            os.path.join(WORK, "gw.pem"), "--format", "pem")
-    run(["openssl", "pkcs12", "-in", os.path.join(CONF, "keystore.db"), "-nodes", "-passin",
-         "file:" + os.path.join(CONF, "keystore.pw"), "-out", os.path.join(WORK, "gw-all.pem")])
-    port = start_s_server(os.path.join(WORK, "gw-all.pem"), os.path.join(WORK, "gw.pem"), www=True)
+    port = gateway_server()
     for env, expect in ((base_env(), "fail"), (base_env(NODE_EXTRA_CA_CERTS=pem, SSL_CERT_FILE=pem), "ok")):
         _, rows, _, _ = doctor(config, env=env)
         assert status(rows, "node") == expect, rows["node"]
@@ -388,6 +404,86 @@ def real_clients_agree_with_the_node_and_curl_rows():
                  "localhost:%d:127.0.0.1" % port, "https://localhost:%d/" % port], env=env, check=False)
         # 60: the peer's certificate is not trusted
         assert c.returncode == (0 if expect == "ok" else 60), (expect, c.returncode, c.stderr)
+
+
+@test
+def system_store_in_a_private_mount_namespace():
+    """A scratch bundle with the CA bind-mounted over the system bundle: the system,
+    Python and curl rows turn ✓, and so does the browser rule without any NSS database;
+    curl agrees.  Nothing outside the namespace changes."""
+    bundle = os.path.join(WORK, "bundle.crt")
+    with open("/etc/ssl/certs/ca-certificates.crt") as src, open(bundle, "w") as dst:
+        dst.write(src.read())
+        dst.write(open(devca_pem()).read())
+    config = write_config("system.xml", [])
+    home = os.path.join(WORK, "home-system")
+    os.makedirs(home)
+    env = base_env(HOME=home)
+    port = gateway_server()
+
+    def inside(*argv):
+        return run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    'mount --bind "$0" /etc/ssl/certs/ca-certificates.crt && exec "$@"', bundle] + list(argv),
+                   env=env, check=False)
+
+    code, rows, _, _ = doctor(config, env=env)
+    assert status(rows, "system") == "fail" and status(rows, "browsers") == "fail"
+    assert rows["system"]["fix"] == "sudo postern cert install-ca conf/devca.p12 --system", rows["system"]
+    assert code == 1
+    proc = inside(POSTERN, "cert", "doctor", "--config", config, "--format", "json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {r["key"]: r for r in json.loads(proc.stdout)["rows"]}
+    assert status(rows, "system") == "ok", rows["system"]
+    assert status(rows, "python:/usr/bin/python3") == "ok", rows["python:/usr/bin/python3"]
+    assert status(rows, "curl") == "ok", rows["curl"]
+    assert status(rows, "browsers") == "ok", rows["browsers"]
+    assert status(rows, "nss:" + os.path.join(home, ".pki", "nssdb")) == "fail"
+    curl = ["curl", "-sS", "-o", "/dev/null", "--max-time", "10", "--resolve",
+            "localhost:%d:127.0.0.1" % port, "https://localhost:%d/" % port]
+    assert inside(*curl).returncode == 0
+    assert run(curl, env=env, check=False).returncode == 60
+
+
+JAVA_CLIENT = """
+import javax.net.ssl.*;
+public class Probe {
+    public static void main(String[] a) throws Exception {
+        SSLSocket s = (SSLSocket) SSLSocketFactory.getDefault().createSocket("127.0.0.1", Integer.parseInt(a[0]));
+        try { s.startHandshake(); System.out.println("trusted"); }
+        catch (javax.net.ssl.SSLHandshakeException e) { System.out.println("refused " + e.getMessage()); }
+        s.close();
+    }
+}
+"""
+
+
+@test
+def java_row_flips_after_the_java_fix():
+    """A scratch JDK home (JAVA_HOME) with a copy of cacerts: the doctor's --java fix,
+    run as given, makes the row ✓, and a Java client trusts the gateway through it."""
+    jdk = os.path.join(WORK, "jdk")
+    os.makedirs(os.path.join(jdk, "lib", "security"))
+    cacerts = os.path.join(jdk, "lib", "security", "cacerts")
+    shutil.copy("/etc/ssl/certs/java/cacerts", cacerts)
+    env = base_env(JAVA_HOME=jdk)
+    config = write_config("java.xml", [])
+    _, rows, _, _ = doctor(config, env=env)
+    row = rows["java:" + cacerts]
+    assert row["status"] == "fail" and not row["needed"], row
+    fix = shlex.split(row["fix"])
+    assert fix[:2] == ["sudo", "JAVA_HOME=" + jdk] and fix[2:4] == ["postern", "cert"], fix
+    postern(*fix[3:], env=env)
+    _, rows, _, _ = doctor(config, env=env)
+    assert status(rows, "java:" + cacerts) == "ok", rows["java:" + cacerts]
+
+    probe = os.path.join(WORK, "Probe.java")
+    with open(probe, "w") as f:
+        f.write(JAVA_CLIENT)
+    port = gateway_server()
+    for store, expect in ((cacerts, "trusted"), ("/etc/ssl/certs/java/cacerts", "refused")):
+        out = run(["java", "-Djavax.net.ssl.trustStore=" + store, "-Djavax.net.ssl.trustStorePassword=changeit",
+                   probe, str(port)], env=env, timeout=60).stdout
+        assert out.startswith(expect), (store, out)
 
 
 @test
