@@ -487,6 +487,60 @@ def java_row_flips_after_the_java_fix():
 
 
 @test
+def accept_host_without_entry_and_its_fix():
+    config = write_config("otherhost.xml", [])
+    with open(config) as f:
+        text = f.read().replace("wss://localhost:%d/echo" % PORTS["accept"],
+                                "wss://other.test:%d/echo" % PORTS["accept"])
+    with open(config, "w") as f:
+        f.write(text)
+    code, rows, _, _ = doctor(config)
+    r = rows["host:other.test"]
+    assert code == 1 and r["status"] == "fail" and r["needed"], r
+    assert r["fix"] == "postern cert generate --keystore conf/keystore.db --ca conf/devca.p12 other.test", r
+    # the localhost entry covers none of this config's hosts: its rows do not count
+    assert rows["entry:localhost:expiry"]["needed"] is False
+    postern(*shlex.split(r["fix"])[1:])
+    _, rows, _, _ = doctor(config)
+    assert status(rows, "host:other.test") == "ok", rows["host:other.test"]
+    assert status(rows, "entry:other.test:chain") == "ok"
+    postern("cert", "remove", "conf/keystore.db", "other.test")
+
+
+@test
+def self_signed_gateway_certificate():
+    """No local CA: the certificate itself is what clients must trust, and the NSS
+    fix exports it and adds it with certutil as a trusted peer."""
+    conf = os.path.join(WORK, "selfsigned")
+    home = os.path.join(WORK, "home-selfsigned")
+    nssdb = os.path.join(home, ".pki", "nssdb")
+    os.makedirs(conf)
+    os.makedirs(nssdb)
+    run(["certutil", "-N", "-d", "sql:" + nssdb, "--empty-password"])
+    postern("cert", "generate", "--keystore", "keystore.db", "selfsigned.test", cwd=conf)
+    config = os.path.join(conf, "gateway-config.xml")
+    with open(config, "w") as f:
+        f.write("""<gateway-config xmlns="http://xmlns.kaazing.org/2016/06/gateway">
+  <service><name>echo</name><accept>wss://selfsigned.test:%d/</accept><type>echo</type></service>
+  <security><keystore><file>keystore.db</file></keystore></security>
+</gateway-config>
+""" % PORTS["accept"])
+    env = base_env(HOME=home)
+    code, rows, _, _ = doctor(config, env=env)
+    assert code == 1
+    chain = rows["entry:selfsigned.test:chain"]
+    assert chain["status"] == "ok" and "self-signed" in chain["detail"], chain
+    nss = rows["nss:" + nssdb]
+    assert nss["status"] == "fail", nss
+    assert "postern cert export selfsigned/keystore.db selfsigned.test" in nss["fix"], nss
+    assert "certutil -A -d sql:%s -t P,, -n selfsigned.test" % nssdb in nss["fix"], nss
+    run(["sh", "-c", nss["fix"].replace("postern ", shlex.quote(POSTERN) + " ", 1)], env=env)
+    code, rows, _, _ = doctor(config, env=env)
+    assert status(rows, "nss:" + nssdb) == "ok", rows["nss:" + nssdb]
+    assert code == 0
+
+
+@test
 def text_table_matches_json_and_ascii_fallback():
     config = write_config("table.xml", [PORTS["good"], PORTS["untrusted"]])
     out = check_table_matches(config, base_env())
