@@ -81,7 +81,10 @@ print_table (GListModel *rows,
   subject_width = MIN (subject_width, SUBJECT_WIDTH_MAX);
   check_width = MIN (check_width, CHECK_WIDTH_MAX);
 
-  printf (_("Who trusts what for %s\n"), config);
+  {
+    g_autofree char *title = g_strdup_printf (_("Who trusts what for %s"), config);
+    puts (title);
+  }
   for (guint i = 0; i < n; i++)
     {
       g_autoptr(PstTrustRow) row = g_list_model_get_item (rows, i);
@@ -234,7 +237,7 @@ pst_cmd_cert_doctor (int argc, char **argv)
     }
   if (timeout < 0 || timeout > 600)
     {
-      pst_cli_error (_("--timeout must be between 1 and 600 seconds"));
+      pst_cli_error (_("--timeout takes 1 to 600 seconds (default 5)"));
       return 1;
     }
   json = format != NULL && g_str_equal (format, "json");
@@ -248,7 +251,7 @@ pst_cmd_cert_doctor (int argc, char **argv)
       return 1;
     }
 
-  pst_trust_doctor_run_async (config, (guint) timeout * 1000, NULL, doctor_cb, &waiter);
+  pst_trust_doctor_run_async (config, (guint) timeout, NULL, doctor_cb, &waiter);
   while (!waiter.done)
     g_main_context_iteration (NULL, TRUE);
   if (waiter.rows == NULL)

@@ -12,8 +12,6 @@
 typedef struct {
   PstTrustBackend *backend;
   GCancellable    *cancellable;
-  GSource         *timeout;
-  gboolean         timed_out;
   GPtrArray       *chain;
   GError          *error;
   guint           *pending;
@@ -22,24 +20,9 @@ typedef struct {
 static void
 probe_clear (Probe *probe)
 {
-  if (probe->timeout != NULL)
-    {
-      g_source_destroy (probe->timeout);
-      g_clear_pointer (&probe->timeout, g_source_unref);
-    }
   g_clear_object (&probe->cancellable);
   g_clear_pointer (&probe->chain, g_ptr_array_unref);
   g_clear_error (&probe->error);
-}
-
-static gboolean
-probe_timeout_cb (gpointer user_data)
-{
-  Probe *probe = user_data;
-
-  probe->timed_out = TRUE;
-  g_cancellable_cancel (probe->cancellable);
-  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -50,6 +33,8 @@ probe_done_cb (GObject      *source,
   Probe *probe = user_data;
 
   probe->chain = pst_cert_fetch_chain_finish (result, &probe->error);
+  if (probe->chain == NULL && probe->error == NULL)
+    g_set_error_literal (&probe->error, G_IO_ERROR, G_IO_ERROR_FAILED, _("no certificate"));
   (*probe->pending)--;
 }
 
@@ -125,11 +110,8 @@ report (PstTrustPlan *plan,
   key = g_strdup_printf ("backend:%s:reachable", backend->authority);
   if (probe->chain == NULL)
     {
-      if (probe->timed_out)
-        detail = g_strdup_printf (_("no TLS handshake with %s within %u ms; is the back-end running, and is it a TLS port?"),
-                                  backend->authority, plan->probe_timeout_ms);
       pst_trust_add (rows, PST_TRUST_SECTION_BACKENDS, key, subject, _("reachable over TLS"),
-                     PST_TRUST_STATUS_FAIL, TRUE, detail != NULL ? detail : probe->error->message, NULL);
+                     PST_TRUST_STATUS_FAIL, TRUE, probe->error->message, NULL);
       return;
     }
   pst_trust_add (rows, PST_TRUST_SECTION_BACKENDS, key, subject, _("reachable over TLS"),
@@ -240,11 +222,9 @@ pst_trust_check_backends (PstTrustPlan *plan,
       if (cancellable != NULL)
         g_signal_connect_object (cancellable, "cancelled", G_CALLBACK (g_cancellable_cancel),
                                  probe->cancellable, G_CONNECT_SWAPPED);
-      probe->timeout = g_timeout_source_new (plan->probe_timeout_ms);
-      g_source_set_callback (probe->timeout, probe_timeout_cb, probe, NULL);
-      g_source_attach (probe->timeout, context);
       pending++;
-      pst_cert_fetch_chain_async (probe->backend->authority, probe->cancellable, probe_done_cb, probe);
+      pst_cert_fetch_chain_with_timeout_async (probe->backend->authority, plan->probe_timeout_seconds,
+                                               probe->cancellable, probe_done_cb, probe);
     }
   while (pending > 0)
     g_main_context_iteration (context, TRUE);

@@ -38,7 +38,7 @@ typedef struct {
   GPtrArray *accept_hosts;            /* char *, hosts of secure accepts, unique */
   gboolean   browser_accepts;         /* wss:// or https:// with encryption */
   GPtrArray *backends;                /* PstTrustBackend */
-  guint      probe_timeout_ms;
+  guint      probe_timeout_seconds;
 
   /* filled by the keystore check, read by the others */
   GPtrArray   *anchors;               /* PstTrustAnchor */

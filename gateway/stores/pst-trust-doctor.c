@@ -199,7 +199,7 @@ add_unique (GPtrArray *strings, const char *s)
 
 static PstTrustPlan *
 plan_new (PstConfig *config,
-          guint      probe_timeout_ms)
+          guint      probe_timeout_seconds)
 {
   PstTrustPlan *plan = g_new0 (PstTrustPlan, 1);
   const PstStoreRef *ks = pst_config_get_keystore (config);
@@ -216,7 +216,7 @@ plan_new (PstConfig *config,
   plan->accept_hosts = g_ptr_array_new_with_free_func (g_free);
   plan->backends = g_ptr_array_new_with_free_func ((GDestroyNotify) backend_free);
   plan->anchors = g_ptr_array_new_with_free_func ((GDestroyNotify) pst_trust_anchor_free);
-  plan->probe_timeout_ms = probe_timeout_ms > 0 ? probe_timeout_ms : PST_TRUST_PROBE_TIMEOUT_MS;
+  plan->probe_timeout_seconds = probe_timeout_seconds > 0 ? probe_timeout_seconds : PST_TRUST_PROBE_TIMEOUT_SECONDS;
 
   for (guint s = 0; s < pst_config_get_n_services (config); s++)
     {
@@ -289,7 +289,7 @@ run_thread (GTask        *task,
 /**
  * pst_trust_doctor_run_async:
  * @config: a loaded configuration
- * @probe_timeout_ms: bound on each back-end probe; 0 for the default
+ * @probe_timeout_seconds: bound on each back-end probe (seconds); 0 for the default (5)
  * @cancellable: (nullable): a #GCancellable
  * @callback: called with the report
  * @user_data: data for @callback
@@ -300,7 +300,7 @@ run_thread (GTask        *task,
  */
 void
 pst_trust_doctor_run_async (PstConfig           *config,
-                            guint                probe_timeout_ms,
+                            guint                probe_timeout_seconds,
                             GCancellable        *cancellable,
                             GAsyncReadyCallback  callback,
                             gpointer             user_data)
@@ -313,7 +313,7 @@ pst_trust_doctor_run_async (PstConfig           *config,
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, pst_trust_doctor_run_async);
   g_task_set_name (task, "pst_trust_doctor_run_async");
-  g_task_set_task_data (task, plan_new (config, probe_timeout_ms), (GDestroyNotify) plan_free);
+  g_task_set_task_data (task, plan_new (config, probe_timeout_seconds), (GDestroyNotify) plan_free);
   g_task_run_in_thread (task, run_thread);
 }
 

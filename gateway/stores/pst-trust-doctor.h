@@ -10,7 +10,7 @@
 G_BEGIN_DECLS
 
 /* Default bound on each back-end probe (they run concurrently). */
-#define PST_TRUST_PROBE_TIMEOUT_MS 5000
+#define PST_TRUST_PROBE_TIMEOUT_SECONDS 5
 
 /* Reads everything the doctor needs from config (paths, accept hosts,
  * back-ends) at once, then checks in a worker thread: the keystore
@@ -19,7 +19,7 @@ G_BEGIN_DECLS
  * certificate the gateway's chain ends in, and each ssl:// / wss://
  * back-end with a TLS probe against the truststore.  Nothing is changed. */
 void        pst_trust_doctor_run_async  (PstConfig           *config,
-                                         guint                probe_timeout_ms,
+                                         guint                probe_timeout_seconds,
                                          GCancellable        *cancellable,
                                          GAsyncReadyCallback  callback,
                                          gpointer             user_data);
