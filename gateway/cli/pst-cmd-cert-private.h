@@ -63,5 +63,6 @@ int  pst_cmd_cert_remove     (int argc, char **argv);
 int  pst_cmd_cert_convert    (int argc, char **argv);
 int  pst_cmd_cert_install_ca   (int argc, char **argv);
 int  pst_cmd_cert_uninstall_ca (int argc, char **argv);
+int  pst_cmd_cert_doctor       (int argc, char **argv);
 
 G_END_DECLS

@@ -24,6 +24,7 @@ static const struct {
   { "convert",      pst_cmd_cert_convert,      N_("Convert any store (JKS, JCEKS, PEM, PKCS#12) to PKCS#12") },
   { "install-ca",   pst_cmd_cert_install_ca,   N_("Make browsers, the system or Java trust a local CA") },
   { "uninstall-ca", pst_cmd_cert_uninstall_ca, N_("Undo install-ca") },
+  { "doctor",       pst_cmd_cert_doctor,       N_("Show who trusts what for a configuration, with the fixes") },
 };
 
 static void

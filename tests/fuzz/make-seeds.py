@@ -204,6 +204,23 @@ def texts():
                            '/sub/page%2Ehtml', '/sp%20ace', '/%00', '/%zz', '/a\\b', '/in-link/']):
         put('directory-path', f'path-{i:02d}', p)
 
+    listing = ('\nCertificate Nickname                                         Trust Attributes\n'
+               '                                                             SSL,S/MIME,JAR/XPI\n\n')
+    for name, rows in {
+        'one-ca': ['postern development ca on vm                                 C,,'],
+        'several': ['localhost                                                    u,u,u',
+                    'Back-end Test CA                                             CT,C,C',
+                    'peer only                                                    P,,'],
+        'crlf': ['a b c                  C,,\r', 'x  ,,\r'],
+        'odd': ['no trust field here', 'C,,', '   C,,', 'name \t  C,,,', 'utf8 ünïcødé   c,,'],
+    }.items():
+        put('certutil', 'list-' + name, listing + '\n'.join(rows) + '\n')
+    pem_body = 'MIIBszCCAVmgAwIBAgIUQ1Jk\nAAECAwQFBgcICQ==\n'
+    put('certutil', 'pem-two', '-----BEGIN CERTIFICATE-----\r\n' + pem_body + '-----END CERTIFICATE-----\r\n'
+        'junk\n-----BEGIN CERTIFICATE-----\n' + pem_body + '-----END CERTIFICATE-----\n')
+    put('certutil', 'pem-cut', '-----BEGIN CERTIFICATE-----\n' + pem_body)
+    put('certutil', 'pem-empty', '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n')
+
 
 def labels():
     # service names and store aliases as they may come, and TLS messages
