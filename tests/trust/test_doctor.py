@@ -482,6 +482,8 @@ def java_row_flips_after_the_java_fix():
     run as given, makes the row ✓, and a Java client trusts the gateway through it."""
     jdk = os.path.join(WORK, "jdk")
     os.makedirs(os.path.join(jdk, "lib", "security"))
+    # install-ca --java runs the JDK's own bin/keytool (on this cacerts)
+    os.symlink(os.path.dirname(os.path.realpath(shutil.which("keytool"))), os.path.join(jdk, "bin"))
     cacerts = os.path.join(jdk, "lib", "security", "cacerts")
     shutil.copy("/etc/ssl/certs/java/cacerts", cacerts)
     env = base_env(JAVA_HOME=jdk)
