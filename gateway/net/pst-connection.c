@@ -435,6 +435,7 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
    * us (the listener lets go of its reference) while we still use self. */
   g_autoptr(PstConnection) alive = g_object_ref (self);
 
+  (void) alive;   /* held for its cleanup only */
   if (self->listener == NULL)
     {
       pst_connection_abort (self);   /* the gateway stopped meanwhile */
