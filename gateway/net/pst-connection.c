@@ -459,10 +459,12 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
   PstRoute *first = g_ptr_array_index (self->routes, 0);
   g_autoptr(GError) error = NULL;
   g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (self->socket_connection, NULL);
-  /* SoupServer may end the connection inside accept_iostream (a client
-   * already gone): the listener then drops its reference to us there. */
+  /* SoupServer may serve a request that is already there, and drop the
+   * connection, before soup_server_accept_iostream returns: that can end
+   * us (the listener lets go of its reference) while we still use self. */
   g_autoptr(PstConnection) alive = g_object_ref (self);
 
+  (void) alive;   /* held for its cleanup only */
   if (self->listener == NULL)
     {
       pst_connection_abort (self);   /* the gateway stopped meanwhile */

@@ -41,6 +41,7 @@ class Env:
         self.other = h.Pki(os.path.join(self.dir, "other-pki"), ca_name="Postern Unknown CA")
         self.keystore = h.make_keystore(self.dir, pki=self.pki, method="openssl")
         self.truststore = p.pem_truststore(self.dir, self.pki.ca.cert)
+        self.stranger_cert = self.other.client("Postern Stranger")
         self.backends = {
             "good": p.Server("tls-echo", p.echo_handler,
                              p.server_ssl_context(self.pki.server("127.0.0.1"))),
@@ -422,7 +423,7 @@ def _():
                   0, "client-leg failures while only back-ends failed")
 
 
-@T.case("client TLS failures: unknown CA, no client certificate, not TLS — each under leg=client")
+@T.case("client TLS failures: unknown CA (both ways), no client certificate, not TLS — leg=client")
 def _():
     e = env.get()
     before = scrape()
@@ -472,6 +473,21 @@ def _():
                lambda v: v >= 1 + _maybe(before, "postern_tls_handshake_failures_total",
                                          {"leg": "client", "cause": "no_client_certificate"}),
                "a client without a certificate on ssl.verify-client required")
+    # A client certificate from a CA the truststore does not hold.
+    sock = socket.create_connection(("127.0.0.1", e.mtls_port), 10)
+    try:
+        c = e.ctx(e.stranger_cert)
+        c.maximum_version = ssl.TLSVersion.TLSv1_2
+        c.wrap_socket(sock, server_hostname="localhost").close()
+        raise h.Fail("a handshake with an untrusted client certificate succeeded")
+    except (ssl.SSLError, ConnectionError):
+        pass
+    finally:
+        sock.close()
+    wait_value("postern_tls_handshake_failures_total", {"leg": "client", "cause": "unknown_ca"},
+               lambda v: v >= 2 + _maybe(before, "postern_tls_handshake_failures_total",
+                                         {"leg": "client", "cause": "unknown_ca"}),
+               "a client certificate from an unknown CA")
     # Plain HTTP to a TLS port.
     with socket.create_connection(("127.0.0.1", e.wss_port), 10) as s:
         s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
@@ -485,7 +501,7 @@ def _():
                       lambda v: v >= 1 + _maybe(before, "postern_tls_handshake_failures_total",
                                                 {"leg": "client", "cause": "protocol"}),
                       "plain HTTP sent to a TLS port")
-    for cause, want in (("unknown_ca", 1), ("no_client_certificate", 1), ("protocol", 1),
+    for cause, want in (("unknown_ca", 2), ("no_client_certificate", 1), ("protocol", 1),
                         ("expired", 0), ("name_mismatch", 0)):
         h.check_equal(delta(fams, cause), want, f"client TLS failures with cause {cause}")
     # Over TLS 1.3 the client's alert cannot be read (see pst-metrics.c):
