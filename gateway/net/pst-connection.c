@@ -337,6 +337,8 @@ pst_connection_abort (PstConnection *self)
   /* Dropping the socket below can end (and free) us through the weak ref. */
   g_autoptr(PstConnection) alive = g_object_ref (self);
 
+  (void) alive;   /* held for its cleanup only */
+
   g_cancellable_cancel (self->cancellable);
   /* shutdown, not close: whoever reads the socket (SoupServer, a pump)
    * then sees the end and lets go of it; a closed descriptor would leave
