@@ -157,6 +157,21 @@ load (const char *path, gboolean first, GError **error)
   }
   runtime = pst_runtime_new (config, &diagnostics, error);
   print_diagnostics (diagnostics);
+  if (runtime == NULL && !first && error != NULL &&
+      g_error_matches (*error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_INVALID))
+    {
+      /* A failed reload is reported once (log, /health): name the first
+       * error itself, not just "the file has errors". */
+      for (guint i = 0; diagnostics != NULL && i < diagnostics->len; i++)
+        if (pst_diagnostic_get_severity (diagnostics->pdata[i]) == PST_SEVERITY_ERROR)
+          {
+            g_autofree char *line = pst_diagnostic_to_string (diagnostics->pdata[i]);
+
+            g_clear_error (error);
+            g_set_error_literal (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_INVALID, line);
+            break;
+          }
+    }
   return runtime;
 }
 
@@ -207,9 +222,12 @@ reload_cb (gpointer user_data)
 
   if (runtime == NULL || !pst_gateway_apply (run->gateway, runtime, &error))
     {
+      /* /health answers 503 with this until a reload succeeds. */
+      pst_metrics_reload_done (pst_gateway_get_metrics (run->gateway), error);
       g_warning ("reload failed, still serving the previous configuration: %s", error->message);
       return G_SOURCE_CONTINUE;
     }
+  pst_metrics_reload_done (pst_gateway_get_metrics (run->gateway), NULL);
   g_message ("reloaded %s", run->config_path);
   return G_SOURCE_CONTINUE;
 }

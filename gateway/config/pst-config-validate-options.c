@@ -99,6 +99,13 @@ pst_check_option_values (Check      *check,
                    _("%s is “%s”; write a whole number of connections of at least 1, e.g. “1000”"),
                    name, value);
         }
+      else if (strcmp (name, "tcp.proxy-protocol") == 0)
+        {
+          if (g_ascii_strcasecmp (value, "true") != 0 && g_ascii_strcasecmp (value, "false") != 0)
+            ERROR (line, name, service, name,
+                   _("tcp.proxy-protocol is “%s”; use “true” (a load balancer in front sends a PROXY header) or “false”"),
+                   value);
+        }
       else if (g_str_has_suffix (name, ".bind"))
         {
           if (!pst_check_bind_is_valid (value))

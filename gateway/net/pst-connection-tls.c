@@ -52,6 +52,10 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
+          /* A refused client certificate was counted with its cause already. */
+          if (!g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+            pst_metrics_tls_failure (pst_runtime_get_metrics (self->runtime), PST_TLS_LEG_CLIENT,
+                                     pst_tls_failure_from_error (error));
           if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED))
             g_message ("client %s: TLS handshake refused: no client certificate "
                        "(ssl.verify-client is required)", self->peer);
@@ -125,6 +129,8 @@ accept_client_certificate_cb (GTlsConnection       *conn,
   /* GIO asks even for a certificate that verified (errors 0). */
   if (errors == 0)
     return TRUE;
+  pst_metrics_tls_failure (pst_runtime_get_metrics (self->runtime), PST_TLS_LEG_CLIENT,
+                           pst_tls_failure_from_flags (errors));
   raw = dup_cert_subject (peer_cert);
   subject = pst_log_escape (raw, -1);
   g_message ("client %s: client certificate “%s” refused: not issued by a certificate in the "
@@ -236,6 +242,7 @@ peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
       self->peeked = n;
       break;
     case PST_HELLO_NOT_TLS:
+      pst_metrics_tls_failure (pst_runtime_get_metrics (self->runtime), PST_TLS_LEG_CLIENT, PST_TLS_FAILURE_PROTOCOL);
       g_message ("client %s: sent something that is not TLS to a secure port "
                  "(use wss:// or https://, or disable ssl.encryption behind a TLS offloader)", self->peer);
       pst_connection_abort (self);

@@ -19,6 +19,7 @@ struct _PstGateway
   GPtrArray  *retired;     /* PstListener dropped by a reload, until their connections end */
   GPtrArray  *urls;
   PstConnLimits *limits;   /* open connections, all listeners, old and new */
+  PstMetrics *metrics;     /* for the gateway's life: reloads keep the counts */
 };
 
 G_DEFINE_TYPE (PstGateway, pst_gateway, G_TYPE_OBJECT)
@@ -34,6 +35,7 @@ pst_gateway_dispose (GObject *object)
   g_clear_pointer (&self->urls, g_ptr_array_unref);
   g_clear_object (&self->limits);
   g_clear_object (&self->runtime);
+  g_clear_object (&self->metrics);
   G_OBJECT_CLASS (pst_gateway_parent_class)->dispose (object);
 }
 
@@ -55,6 +57,7 @@ pst_gateway_init (PstGateway *self)
   self->limits = pst_conn_limits_new (max);
   self->listeners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->retired = g_ptr_array_new_with_free_func (g_object_unref);
+  self->metrics = pst_metrics_new ();
 }
 
 PstGateway *
@@ -89,22 +92,10 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
   g_autoptr(GPtrArray) urls = g_ptr_array_new_with_free_func (g_free);
   GPtrArray *all_routes;
 
-  for (guint s = 0; s < pst_config_get_n_services (config); s++)
-    {
-      PstService *service = pst_config_get_service (config, s);
-      const char *type = pst_service_get_service_type (service);
-
-      if (!g_str_equal (type, "echo") && !g_str_equal (type, "directory") && !g_str_equal (type, "proxy"))
-        {
-          g_set_error (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_INVALID,
-                       _("service %s: type “%s” cannot be served by this build yet"),
-                       pst_service_get_name (service), type);
-          return FALSE;
-        }
-    }
-
   /* The same plan `postern check` validates: one listener per resolved
-   * address set, its TLS settings agreed by every route on it. */
+   * address set, its TLS settings agreed by every route on it.  Each
+   * route's handler (and whether its type can be served at all) is decided
+   * once, in pst_route_new. */
   listen_plan = pst_listen_plan_new (config, PST_LISTEN_PLAN_RESOLVE);
   if (!pst_listen_plan_check (listen_plan, error))
     return FALSE;
@@ -224,9 +215,22 @@ pst_gateway_stop (PstGateway *self)
 
   if (self->listeners == NULL)
     return;
+  pst_metrics_set_draining (self->metrics, TRUE);
   g_hash_table_iter_init (&iter, self->listeners);
   while (g_hash_table_iter_next (&iter, NULL, &v))
-    pst_listener_shutdown (v);
+    pst_listener_drain (v);
   for (guint i = 0; self->retired != NULL && i < self->retired->len; i++)
     pst_listener_shutdown (self->retired->pdata[i]);
+}
+
+/**
+ * pst_gateway_get_metrics:
+ *
+ * Returns: (transfer none): the gateway's figures, kept across reloads.
+ */
+PstMetrics *
+pst_gateway_get_metrics (PstGateway *self)
+{
+  g_return_val_if_fail (PST_IS_GATEWAY (self), NULL);
+  return self->metrics;
 }

@@ -25,6 +25,10 @@ void         pst_listener_start            (PstListener *self);
 void         pst_listener_stop             (PstListener *self);
 /* Stop accepting and close every connection gracefully. */
 void         pst_listener_shutdown         (PstListener *self);
+/* The gateway is stopping: like shutdown, except that a listener that
+ * serves only status routes goes on accepting, so that /health can say
+ * 503 while the sessions of the others drain. */
+void         pst_listener_drain            (PstListener *self);
 guint        pst_listener_get_n_connections (PstListener *self);
 /* The gateway-wide counts, shared by its listeners and taken back by each
  * connection as it ends; a full gateway or a client address at the
@@ -33,6 +37,8 @@ void         pst_listener_set_limits       (PstListener *self, PstConnLimits *li
 
 /* for PstConnection */
 SoupServer  *pst_listener_get_soup_server  (PstListener *self);
+/* tcp.maximum.connections.per.address in force (after a PROXY header) */
+guint        pst_listener_get_per_address  (PstListener *self);
 /* GET <directory>/postern-ca.pem: the top of the keystore's chain */
 void         pst_listener_serve_ca         (PstConnection *conn, PstRoute *route, SoupServerMessage *msg);
 void         pst_listener_connection_ended (PstListener *self, PstConnection *connection);

@@ -15,6 +15,7 @@ struct _PstRuntime
   GTlsDatabase *trust;
   char         *truststore_path;
   GHashTable   *certificates;   /* PstStoreEntry* → GTlsCertificate* */
+  PstMetrics   *metrics;        /* the gateway's, shared by its snapshots */
 };
 
 G_DEFINE_TYPE (PstRuntime, pst_runtime, G_TYPE_OBJECT)
@@ -29,6 +30,7 @@ pst_runtime_finalize (GObject *object)
   g_clear_object (&self->keystore);
   g_clear_object (&self->trust);
   g_clear_object (&self->config);
+  g_clear_object (&self->metrics);
   g_free (self->truststore_path);
   G_OBJECT_CLASS (pst_runtime_parent_class)->finalize (object);
 }
@@ -150,4 +152,17 @@ pst_runtime_lookup_certificate (PstRuntime *self, const char *host)
   if (entry == NULL)
     return NULL;
   return g_hash_table_lookup (self->certificates, entry);
+}
+
+PstMetrics *
+pst_runtime_get_metrics (PstRuntime *self)
+{
+  return self != NULL ? self->metrics : NULL;
+}
+
+void
+pst_runtime_set_metrics (PstRuntime *self, PstMetrics *metrics)
+{
+  g_return_if_fail (PST_IS_RUNTIME (self));
+  g_set_object (&self->metrics, metrics);
 }

@@ -5,6 +5,7 @@
 #include <gio/gio.h>
 #include "pst-config.h"
 #include "pst-keystore.h"
+#include "pst-metrics.h"
 
 G_BEGIN_DECLS
 
@@ -32,5 +33,10 @@ GTlsDatabase    *pst_runtime_get_trust         (PstRuntime *self);   /* nullable
 const char      *pst_runtime_get_truststore_path (PstRuntime *self); /* nullable */
 /* The certificate for a host name (SNI or accept host); NULL if none matches. */
 GTlsCertificate *pst_runtime_lookup_certificate (PstRuntime *self, const char *host);
+/* The figures of the gateway serving this snapshot (nullable: none).  Not
+ * part of the snapshot: the gateway hands the same PstMetrics to every
+ * snapshot it applies, so a reload keeps the counts. */
+PstMetrics      *pst_runtime_get_metrics       (PstRuntime *self);
+void             pst_runtime_set_metrics       (PstRuntime *self, PstMetrics *metrics);
 
 G_END_DECLS
