@@ -105,13 +105,16 @@ class Scratch:
         binds = list(copies.items())
         if os.path.isdir(HOOKS_DIR):
             binds.append((HOOKS_DIR, hooks))
-        for real, copy in binds:
-            mount_bind(copy, real)
         # and the JDK's cacerts file on its own, as a container would
         # mount it: postern cannot replace it by a rename there
-        copy = os.path.join(d, "cacerts")
-        shutil.copy2(real_cacerts, copy)
-        mount_bind(copy, real_cacerts)
+        binds.append((real_cacerts, os.path.join(d, "cacerts")))
+        shutil.copy2(real_cacerts, binds[-1][1])
+        # unmounted again before the scratch folder is removed (a mount
+        # point cannot be); the namespace would drop them at exit anyway
+        T.add_cleanup(lambda: [subprocess.run(["umount", real], check=False)
+                               for real, _ in reversed(binds)])
+        for real, copy in binds:
+            mount_bind(copy, real)
         # never touch the machine: the scratch copies must be what we see
         for real, copy in copies.items():
             h.require(os.path.exists(os.path.join(real, MARKER)) and mounted_over(real),
