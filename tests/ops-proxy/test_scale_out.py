@@ -121,6 +121,22 @@ class Cluster:
     def current(self, i):
         return self.gateways[i][-1]
 
+    def restore(self, i):
+        """Instance i running its good config and UP again, whatever a case
+        left behind: the next cases need all three."""
+        gw = self.current(i)
+        if gw.running() and self.health(i)[0] != 200:
+            self.write_config(i)
+            mark = self.log_mark(i)
+            gw.signal(signal.SIGHUP)
+            self.wait_log(i, mark, lambda l: "reloaded " in l or "reload failed" in l, 5)
+            if self.health(i)[0] != 200:     # draining: let it go
+                if gw.wait_exit(10) is None:
+                    gw.kill()
+        if not gw.running():
+            self.start(i)
+        self.wait_states({f"gw{i + 1}": "UP"}, 10)
+
     def status_url(self, i):
         return f"http://127.0.0.1:{self.status_ports[i]}/"
 
@@ -288,6 +304,20 @@ async def stream(client, stop, chunk=4096):
         await asyncio.sleep(0.005)
 
 
+async def churn(c, stop, result):
+    """Open a session, echo once, close; again until stop is set.  Counts
+    attempts, failures and the instances that served them."""
+    while not stop.is_set():
+        result["attempts"] += 1
+        try:
+            cl = await Client(c).open()
+            result.setdefault("served", []).append(cl.instance)
+            await cl.close()
+        except Exception as e:  # noqa: BLE001 - every failure counts
+            result["failures"].append(repr(e))
+        await asyncio.sleep(0.01)
+
+
 @T.case("the examples: haproxy -c accepts conf/examples/scale-out/haproxy.cfg as written, which "
         "checks GET /health on the status port of gateway-config.xml without a PROXY header; postern "
         "check finds nothing wrong in gateway-config.xml but the keystore to make")
@@ -399,9 +429,10 @@ def _():
                 f"{per_instance(fresh)}; the others' {len(others)} sessions echoed {sent} bytes, lost {lost}")
         h.check_equal(lost, 0, "bytes lost on the other instances")
 
-    h.arun(scenario(), 50)
-    c.start(victim)
-    c.wait_states({f"gw{victim + 1}": "UP"}, 10)
+    try:
+        h.arun(scenario(), 50)
+    finally:
+        c.restore(victim)
 
 
 @T.case("SIGTERM one instance: its /health answers 503 while it drains and HAProxy takes it out "
@@ -429,6 +460,14 @@ def _():
         gw = c.current(victim)
         t0 = time.monotonic()
         gw.signal(signal.SIGTERM)
+        # New sessions while HAProxy still counts it in (leastconn even
+        # favours it, its sessions are closing): a refused connect is
+        # redispatched to another instance, but one HAProxy handed it in the
+        # instant of the signal (in its accept queue or handshake) is reset.
+        # Counted, not asserted: see README, "Several gateways behind HAProxy".
+        churned = {"attempts": 0, "failures": []}
+        stop_churn = asyncio.Event()
+        churners = [asyncio.ensure_future(churn(c, stop_churn, churned)) for _ in range(2)]
         body = await loop.run_in_executor(None, c.wait_health, victim, 503, 2)
         h.require(body.startswith("draining"), f"/health while draining says {body!r}")
         down_at = await loop.run_in_executor(None, c.wait_states, {name: "DOWN"}, 5)
@@ -437,6 +476,9 @@ def _():
                       "HAProxy's failing check of the draining instance (status, HTTP code)")
         h.require(gw.running(), "the instance exited before HAProxy took it out")
         stot = int(row["stot"])
+        stop_churn.set()
+        await asyncio.gather(*churners)
+        h.require(victim not in churned.get("served", []), "a new session was served by the draining instance")
         fresh = await open_many(c, 6)
         h.require(all(cl.instance != victim for cl in fresh), "a new session reached the draining instance")
         h.check_equal(int(c.stats()[name]["stot"]), stot,
@@ -458,15 +500,17 @@ def _():
         h._diag(f"stopped instance 2 held {len(mine)} sessions: /health 503 {body!r}; out of rotation "
                 f"{down_at - t0:.2f} s after SIGTERM (check {row['check_status']} {row['check_code']}; "
                 f"still draining when the new sessions opened: {still}); new sessions: "
-                f"{per_instance(fresh)}; close codes {sorted(set(codes))}; exit {rc}; the others' "
+                f"{per_instance(fresh)}; from the signal to DOWN {churned['attempts']} sessions "
+                f"tried, {len(churned['failures'])} reset {churned['failures'][:2]}; close codes {sorted(set(codes))}; exit {rc}; the others' "
                 f"{len(others)} sessions echoed {sent} bytes, lost {lost}")
         h.check_equal(sorted(set(codes)), [1001], "close codes of the stopped instance's sessions")
         h.check_equal(rc, 0, "exit status after SIGTERM")
         h.check_equal(lost, 0, "bytes lost on the other instances")
 
-    h.arun(scenario(), 50)
-    c.start(victim)
-    c.wait_states({name: "UP"}, 10)
+    try:
+        h.arun(scenario(), 50)
+    finally:
+        c.restore(victim)
 
 
 @T.case("a failed reload: a broken config and SIGHUP on one instance turn its /health to 503, HAProxy "
@@ -542,7 +586,10 @@ def _():
                 f"after the fixed SIGHUP; {len(clients)} sessions echoed {sent} bytes, lost {lost}")
         h.check_equal(lost, 0, "bytes lost")
 
-    h.arun(scenario(), 50)
+    try:
+        h.arun(scenario(), 50)
+    finally:
+        c.restore(victim)
 
 
 @T.case("SIGHUP roll: a new service added to each instance's config in turn, reloaded one by one "
@@ -550,21 +597,11 @@ def _():
 def _():
     c = cluster.get()
 
-    async def churn(stop, result):
-        while not stop.is_set():
-            result["attempts"] += 1
-            try:
-                cl = await Client(c).open()
-                await cl.close()
-            except Exception as e:  # noqa: BLE001 - every failure counts
-                result["failures"].append(repr(e))
-            await asyncio.sleep(0.01)
-
     async def scenario():
         held = await open_many(c, 6)
         stop = asyncio.Event()
         result = {"attempts": 0, "failures": []}
-        tasks = [asyncio.ensure_future(churn(stop, result)) for _ in range(3)]
+        tasks = [asyncio.ensure_future(churn(c, stop, result)) for _ in range(3)]
         loop = asyncio.get_running_loop()
         for i in range(N):
             c.write_config(i, extra_service=True)
