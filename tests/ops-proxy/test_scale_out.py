@@ -135,6 +135,7 @@ class Cluster:
                     gw.kill()
         if not gw.running():
             self.start(i)
+        self.command(f"set server postern/gw{i + 1} state ready")
         self.wait_states({f"gw{i + 1}": "UP"}, 10)
 
     def status_url(self, i):
@@ -211,11 +212,12 @@ class Cluster:
 
     # -- HAProxy's view ------------------------------------------------------------
 
-    def stats(self):
+    def command(self, line):
+        """One command on HAProxy's stats socket (level admin); its answer."""
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(5)
         s.connect(self.sock_path)
-        s.sendall(b"show stat\n")
+        s.sendall(line.encode() + b"\n")
         data = b""
         while True:
             chunk = s.recv(65536)
@@ -223,7 +225,10 @@ class Cluster:
                 break
             data += chunk
         s.close()
-        text = data.decode().lstrip("# ")
+        return data.decode()
+
+    def stats(self):
+        text = self.command("show stat").lstrip("# ")
         return {row["svname"]: row for row in csv.DictReader(io.StringIO(text))
                 if row.get("pxname") == "postern"}
 
@@ -509,6 +514,55 @@ def _():
 
     try:
         h.arun(scenario(), 50)
+    finally:
+        c.restore(victim)
+
+
+@T.case("a planned stop: HAProxy's `set server ... state drain` first, then SIGTERM: no new session "
+        "reaches the instance and none is reset; its sessions end with 1001; `state ready` after the "
+        "restart brings it back")
+def _():
+    c = cluster.get()
+    victim = 0
+    name = f"gw{victim + 1}"
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        clients = await open_many(c, 12)
+        mine = [cl for cl in clients if cl.instance == victim]
+        h.require(len(mine) >= 2, f"only {len(mine)} session(s) on the instance to stop")
+        churned = {"attempts": 0, "failures": []}
+        stop = asyncio.Event()
+        churners = [asyncio.ensure_future(churn(c, stop, churned)) for _ in range(2)]
+        await asyncio.sleep(0.3)
+        answer = c.command(f"set server postern/{name} state drain").strip()
+        h.check_equal(answer, "", "HAProxy's answer to set server state drain")
+        await loop.run_in_executor(None, c.wait_states, {name: "DRAIN"}, 2)
+        await asyncio.sleep(0.3)      # sessions opened just before the drain finish
+        churned["served"] = []
+        gw = c.current(victim)
+        gw.signal(signal.SIGTERM)
+        codes = []
+        for cl in mine:
+            await asyncio.wait_for(cl.conn.wait_closed(), 10)
+            codes.append(cl.conn.close_code)
+        rc = await loop.run_in_executor(None, gw.wait_exit, 10)
+        await asyncio.sleep(0.3)
+        stop.set()
+        await asyncio.gather(*churners)
+        for cl in clients:
+            await cl.close()
+        h._diag(f"planned stop of instance 1 ({len(mine)} sessions): {churned['attempts']} sessions "
+                f"tried meanwhile, {len(churned['failures'])} failed, served after the drain by "
+                f"instances {sorted(set(i + 1 for i in churned['served']))}; close codes "
+                f"{sorted(set(codes))}; exit {rc}")
+        h.require(not churned["failures"], f"failed around the planned stop: {churned['failures'][:3]}")
+        h.require(victim not in churned["served"], "a session reached the instance set to drain")
+        h.check_equal(sorted(set(codes)), [1001], "close codes of the stopped instance's sessions")
+        h.check_equal(rc, 0, "exit status after SIGTERM")
+
+    try:
+        h.arun(scenario(), 40)
     finally:
         c.restore(victim)
 
