@@ -7,8 +7,10 @@
 # by the others, and no new connection reaches it once its check fails;
 # SIGTERM one and its /health answers 503 while it drains, so HAProxy takes it
 # out (check code 503, not a refused connect) while its sessions end with 1001
-# and the others lose no byte; a reload that fails turns /health to 503 and
-# takes the instance out while its sessions go on, a good one brings it back;
+# and the others lose no byte; HAProxy's `set server ... state drain` before
+# the SIGTERM (a planned stop) leaves no new session to reset; a reload that
+# fails turns /health to 503 and takes the instance out while its sessions go
+# on, a good one brings it back;
 # SIGHUP each in turn with a changed config and no connection is refused.
 # HAProxy's view comes from its stats socket.  The figures are printed as TAP
 # diagnostics.
