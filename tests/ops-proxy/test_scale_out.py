@@ -96,8 +96,8 @@ class Cluster:
     def haproxy_config(self):
         with open(example("haproxy.cfg"), encoding="utf-8") as f:
             text = f.read()
-        text = substitute(text, r"^global\n", f"global\n    stats socket {self.sock_path} mode 600 level admin\n",
-                          "a global section")
+        text = substitute(text, r"^(\s*stats socket) \S+ .*$", rf"\1 {self.sock_path} mode 600 level admin",
+                          "an admin stats socket")
         text = substitute(text, r"^(\s*bind) :443$", rf"\1 127.0.0.1:{self.front}", "bind :443")
         text = substitute(text, r"inter 2s", f"inter {CHECK_INTER_MS}ms", "a check interval")
         # Every machine's status service has the same port in the example
