@@ -27,6 +27,7 @@ struct _PstListener
   PstConnLimits  *limits;        /* the gateway's counts (shared) */
   guint           per_address;   /* tcp.maximum.connections.per.address, 0: none */
   int             silent_peer;    /* see keep_alive_enabler */
+  GTlsAuthenticationMode client_auth;
 };
 
 G_DEFINE_TYPE (PstListener, pst_listener, G_TYPE_OBJECT)
@@ -382,6 +383,18 @@ pst_listener_set_snapshot (PstListener *self, PstRuntime *runtime, GPtrArray *ro
     }
   if (self->per_address == 0)
     self->per_address = PST_CONN_LIMITS_PER_ADDRESS_DEFAULT;
+}
+
+void
+pst_listener_set_client_auth (PstListener *self, GTlsAuthenticationMode mode)
+{
+  self->client_auth = mode;
+}
+
+GTlsAuthenticationMode
+pst_listener_get_client_auth (PstListener *self)
+{
+  return self->client_auth;
 }
 
 void
