@@ -228,6 +228,7 @@ def make_certificate(d):
                     "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
                     "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
                    check=True, capture_output=True)
+    os.chmod(key, 0o600)
     pw = os.path.join(d, "keystore.pw")
     with open(os.open(pw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
         f.write("bench-" + os.urandom(8).hex() + "\n")
