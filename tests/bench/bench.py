@@ -313,30 +313,22 @@ def start_websockify(websockify, d, routes, tls, backend_tls=False):
     return ps
 
 
-def start_nginx(d, port, backend, tls):
+def start_nginx(d, port, backend, tls, secure=True):
     """nginx's stream module: TLS termination on 127.0.0.1:port, TLS again
     to the back-end (verified: the bench certificate, name localhost), two
-    workers, in the foreground (killed with its process group)."""
+    workers, in the foreground (killed with its process group).  secure
+    False: a plain TCP proxy."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     module = "/usr/lib/nginx/modules/ngx_stream_module.so"
     if not os.access(nginx, os.X_OK) or not os.path.exists(module):
         raise BenchError("nginx with its stream module not found: apt-get install nginx-light "
                          "libnginx-mod-stream (make bench installs them)")
-    key, cert, _, _ = tls
     prefix = os.path.join(d, f"nginx-{port}")
     os.makedirs(prefix, exist_ok=True)
     conf = os.path.join(prefix, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(f"""load_module {module};
-daemon off;
-worker_processes 2;
-worker_rlimit_nofile {resource.getrlimit(resource.RLIMIT_NOFILE)[1]};
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 10000; }}
-stream {{
-  server {{
-    listen 127.0.0.1:{port} ssl;
+    if secure:
+        key, cert, _, _ = tls
+        server = f"""    listen 127.0.0.1:{port} ssl;
     ssl_certificate {cert};
     ssl_certificate_key {key};
     ssl_protocols TLSv1.3;
@@ -347,7 +339,22 @@ stream {{
     proxy_ssl_trusted_certificate {cert};
     proxy_ssl_name localhost;
     proxy_ssl_session_reuse on;
-    proxy_timeout 900s;
+"""
+    else:
+        server = f"""    listen 127.0.0.1:{port};
+    proxy_pass 127.0.0.1:{backend};
+"""
+    with open(conf, "w") as f:
+        f.write(f"""load_module {module};
+daemon off;
+worker_processes 2;
+worker_rlimit_nofile {resource.getrlimit(resource.RLIMIT_NOFILE)[1]};
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 10000; }}
+stream {{
+  server {{
+{server}    proxy_timeout 900s;
   }}
 }}
 """)
@@ -359,18 +366,23 @@ stream {{
 
 
 def group_cpu(pgid):
-    """CPU seconds (user + system, with reaped children) of a process group."""
+    """CPU seconds of a process group: every thread's run time in ns
+    (/proc/PID/task/TID/schedstat, finer than clock ticks), plus what its
+    reaped children used (cutime + cstime: websockify forks per connection)."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    total = 0.0
     for pid in group_members(pgid):
         try:
             with open(f"/proc/{pid}/stat") as f:
                 stat = f.read()
-        except OSError:
+            fields = stat[stat.rfind(")") + 2:].split()
+            total += (int(fields[13]) + int(fields[14])) / tick    # cutime cstime
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
             continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        total += sum(int(x) for x in fields[11:15])   # utime stime cutime cstime
-    return total / tick
+    return total
 
 
 # --------------------------------------------------------------------------
@@ -491,7 +503,7 @@ GATEWAYS = ("nginx", "websockify", "postern")
 #   kind "self": Postern's figure / its own "rt_p50" must be <= factor
 #   kind "abs": Postern's figure must be <= factor
 SSL_FIGURES = [
-    ("conn_per_s", "new connections/s (8 parallel clients; both TLS handshakes, upgrade, one echo, close)",
+    ("conn_per_s", "new connections/s (8 parallel clients; TLS handshakes if any, upgrade, one echo, close)",
      "conn/s", True, ("nginx", 1.0, "≥ 1.0× nginx")),
     ("cpu_ms_per_conn", "gateway CPU per new connection", "ms", False, ("nginx", 1.0, "≤ 1.0× nginx")),
     ("connect_p50_ms", "connect latency p50 (connect() to the first echo)", "ms", False, None),
@@ -514,36 +526,38 @@ def median_of(runs, key):
     return statistics.median(vals) if vals else None
 
 
-def ssl_path(a, client, bports, tls, work, say):
-    """Each gateway in turn in front of the same TLS echo back-end; returns
+def ssl_path(a, client, bports, tls, work, say, secure=True):
+    """Each gateway in turn in front of the same TLS echo back-end (secure
+    False: wss -> tcp becomes ws -> tcp, the plain echo back-end); returns
     (figures by gateway, raw runs)."""
     postern = a.postern or os.path.join(os.path.abspath(a.build), "gateway", "postern")
     websockify = shutil.which("websockify") or "/usr/bin/websockify"
-    back = bports["tls-echo"]
+    back = bports["tls-echo" if secure else "echo"]
+    path = "wss→ssl" if secure else "ws→tcp"
     figures, raw = {}, {}
     for gw in GATEWAYS:
         port = free_ports(1)[0]
-        route = [("ssl-echo", port, back, True)]
+        route = [("ssl-echo" if secure else "tcp-echo", port, back, secure)]
         if gw == "nginx":
-            procs_ = [start_nginx(work, port, back, tls)]
+            procs_ = [start_nginx(work, port, back, tls, secure)]
         elif gw == "websockify":
-            procs_ = start_websockify(websockify, work, route, tls, backend_tls=True)
+            procs_ = start_websockify(websockify, work, route, tls, backend_tls=secure)
         else:
-            procs_ = [start_postern(postern, work, route, tls, backend_tls=True)]
+            procs_ = [start_postern(postern, work, route, tls if secure else None, backend_tls=secure)]
         pgid = procs_[0].pid
         args = ["--raw"] if gw == "nginx" else []
         f, r = {}, {"conn": [], "bulk_1x64": [], "bulk_16x16": [], "rt": []}
         try:
-            run_client(client, "conn", port, args + ["--count", 20, "--parallel", 2], tls=True, timeout=90)
+            run_client(client, "conn", port, args + ["--count", 20, "--parallel", 2], tls=secure, timeout=90)
             # 1. new connections
             for i in range(a.ssl_repeat):
                 cpu0 = group_cpu(pgid)
                 x = run_client(client, "conn", port, args + ["--count", a.ssl_conns, "--parallel", 8,
-                                                             "--budget", a.ssl_conn_budget], tls=True)
+                                                             "--budget", a.ssl_conn_budget], tls=secure)
                 x["cpu_s"] = group_cpu(pgid) - cpu0
                 x["cpu_ms_per_conn"] = x["cpu_s"] * 1e3 / x["count"]
                 r["conn"].append(x)
-                say(f"wss→ssl {gw:10} {x['count']} new connections: {x['per_s']:.1f}/s, "
+                say(f"{path} {gw:10} {x['count']} new connections: {x['per_s']:.1f}/s, "
                     f"p50 {x['p50_ms']:.1f} ms, gateway CPU {x['cpu_ms_per_conn']:.2f} ms each "
                     f"[{x.get('tls_desc', '')}]")
             f["conn_per_s"] = median_of(r["conn"], "per_s")
@@ -555,26 +569,27 @@ def ssl_path(a, client, bports, tls, work, say):
                 for key, extra in (("bulk_1x64", ["--msg", 65536]),
                                    ("bulk_16x16", ["--msg", 16384, "--conns", 16])):
                     cpu0 = group_cpu(pgid)
-                    x = run_client(client, "echo", port, args + ["--bytes", a.ssl_mib * MiB] + extra, tls=True)
+                    x = run_client(client, "echo", port, args + ["--bytes", a.ssl_mib * MiB] + extra, tls=secure)
                     cpu_total += group_cpu(pgid) - cpu0
                     bytes_total += x["bytes"]
                     if x["bad_chunks"]:
                         raise BenchError(f"{gw}: {x['bad_chunks']} damaged chunks in {key}")
                     r[key].append(x)
-                    say(f"wss→ssl {gw:10} {key}: {x['mb_per_s']:.1f} MB/s, integrity checked")
+                    say(f"{path} {gw:10} {key}: {x['mb_per_s']:.1f} MB/s, integrity checked")
             f["bulk_1x64"] = median_of(r["bulk_1x64"], "mb_per_s")
             f["bulk_16x16"] = median_of(r["bulk_16x16"], "mb_per_s")
             f["cpu_s_per_gib"] = cpu_total / (bytes_total / (1024 * MiB)) if bytes_total else None
             # 3. round trips, then the same while connections are held
             for i in range(a.ssl_repeat):
-                x = run_client(client, "lat", port, args + ["--count", a.lat_count, "--msg", 64], tls=True)
+                x = run_client(client, "lat", port, args + ["--count", a.lat_count, "--msg", 64], tls=secure)
                 r["rt"].append(x)
             f["rt_p50"] = median_of(r["rt"], "p50_us")
             held_count = a.ssl_held if gw != "websockify" else min(a.ssl_held, a.websockify_held)
             time.sleep(0.5)
             base = group_memory(pgid)
             hold = procs.start([client, "hold", "--port", str(port), "--count", str(held_count),
-                                "--parallel", "8", "--max-seconds", str(a.setup_budget * 4), "--tls"] + args,
+                                "--parallel", "8", "--max-seconds", str(a.setup_budget * 4)] + args
+                               + (["--tls"] if secure else []),
                                "hold client", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
             lines = read_lines_until(hold, lambda ls: "ready" in ls, a.setup_budget * 4 + 30)
@@ -582,7 +597,7 @@ def ssl_path(a, client, bports, tls, work, say):
             time.sleep(1.0)
             held = group_memory(pgid)
             x = run_client(client, "lat", port, args + ["--count", min(a.lat_count, 2000), "--msg", 64,
-                                                        "--budget", 8], tls=True, timeout=90)
+                                                        "--budget", 8], tls=secure, timeout=90)
             hold.stdin.write(b"done\n")
             hold.stdin.flush()
             end = json.loads(read_lines_until(hold, lambda ls: len(ls) >= 1, 150)[0])
@@ -593,7 +608,7 @@ def ssl_path(a, client, bports, tls, work, say):
             f["held"] = ok
             f["held_still_echoing"] = end.get("still_echoing")
             r["hold"] = {"setup": setup, "end": end, "base": base, "held": held, "rt": x}
-            say(f"wss→ssl {gw:10} {ok} held ({setup['per_s']:.0f}/s, {setup['failed']} failed, "
+            say(f"{path} {gw:10} {ok} held ({setup['per_s']:.0f}/s, {setup['failed']} failed, "
                 f"{end.get('still_echoing')} still echoing): PSS {base['pss_kb']} → {held['pss_kb']} kB "
                 f"over {held['processes']} process(es); round trip p50 {f['rt_p50']:.0f} µs, "
                 f"{x['p50_us']:.0f} µs with them held")
@@ -604,7 +619,7 @@ def ssl_path(a, client, bports, tls, work, say):
     return figures, raw
 
 
-def ssl_markdown(figures, a):
+def ssl_markdown(figures, a, secure=True):
     def fmt(v, unit):
         if not isinstance(v, (int, float)):
             return "—"
@@ -612,9 +627,12 @@ def ssl_markdown(figures, a):
             return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
         return f"{v:,.2f}" if v < 10 else f"{v:,.1f}"
 
-    out = [f"## wss:// → ssl:// (TLS on both hops; nginx: TLS → TLS with no WebSocket)", "",
-           f"Same client, certificate (ECDSA P-256) and TLS echo back-end; TLS 1.3, AES-128-GCM, X25519 "
-           f"on both hops; medians of {a.ssl_repeat}; {a.ssl_conns:,} new connections per run (fewer if "
+    title = ("## wss:// → ssl:// (TLS on both hops; nginx: TLS → TLS with no WebSocket)" if secure else
+             "## ws:// → tcp:// (no TLS; nginx: TCP → TCP with no WebSocket)")
+    what = ("Same client, certificate (ECDSA P-256) and TLS echo back-end; TLS 1.3, AES-128-GCM, X25519 "
+            "on both hops" if secure else "Same client and echo back-end; no TLS")
+    out = [title, "",
+           f"{what}; medians of {a.ssl_repeat}; {a.ssl_conns:,} new connections per run (fewer if "
            f"{a.ssl_conn_budget:.0f} s pass), {a.ssl_mib} MiB per bulk run, {a.lat_count:,} round trips, "
            f"{a.ssl_held:,} connections held (websockify: at most {a.websockify_held:,}: a process each).",
            "",
@@ -686,9 +704,9 @@ def main():
     ap.add_argument("--setup-budget", type=float, default=45,
                     help="seconds allowed to open one batch of idle connections (45)")
     ap.add_argument("--no-tls", action="store_true", help="skip wss://")
-    ap.add_argument("--sections", default="tcp,ssl",
-                    help="tcp: ws/wss -> tcp:// against websockify; ssl: wss -> ssl:// against nginx "
-                         "and websockify (default: tcp,ssl)")
+    ap.add_argument("--sections", default="ssl,plain,tcp",
+                    help="ssl: wss -> ssl:// against nginx and websockify; plain: the same figures on "
+                         "ws -> tcp://; tcp: ws/wss -> tcp:// against websockify (default: all three)")
     ap.add_argument("--postern", help="the postern binary for the ssl path (default: BUILD/gateway/postern)")
     ap.add_argument("--ssl-repeat", type=int, default=3, help="runs per figure, ssl path; median kept (3)")
     ap.add_argument("--ssl-conns", type=int, default=2000, help="new connections per run, ssl path (2000)")
@@ -706,8 +724,8 @@ def main():
         a.ssl_conns, a.ssl_conn_budget, a.ssl_mib, a.ssl_held, a.websockify_held = 200, 8, 32, 200, 50
         a.ssl_repeat = 1
     sections = {x.strip() for x in a.sections.split(",") if x.strip()}
-    if not sections <= {"tcp", "ssl"}:
-        raise BenchError(f"--sections {a.sections}: expected tcp and/or ssl")
+    if not sections <= {"tcp", "ssl", "plain"}:
+        raise BenchError(f"--sections {a.sections}: expected ssl, plain and/or tcp")
     if "ssl" in sections and a.no_tls:
         raise BenchError("--sections ssl needs TLS (drop --no-tls)")
 
@@ -739,11 +757,13 @@ def main():
     backend, bports = start_backend(backend_helper, volume, tls)
     say(f"back-end on 127.0.0.1: {bports}")
     ssl_md = ""
-    if "ssl" in sections:
-        ssl_figures, raw["ssl_path"] = ssl_path(a, client, bports, tls, work, say)
-        raw["ssl_figures"] = ssl_figures
-        ssl_md, ssl_verdicts = ssl_markdown(ssl_figures, a)
-        ssl_md += "\n\n### Against the issue's targets\n\n" + "\n".join(ssl_verdicts) + "\n"
+    for secure, name in ((True, "ssl"), (False, "plain")):
+        if name not in sections:
+            continue
+        figs, raw[f"{name}_path"] = ssl_path(a, client, bports, tls, work, say, secure)
+        raw[f"{name}_figures"] = figs
+        md_, verdicts_ = ssl_markdown(figs, a, secure)
+        ssl_md += md_ + "\n\n### Against the issue's targets\n\n" + "\n".join(verdicts_) + "\n\n"
     if "tcp" not in sections:
         return finish(a, out, work, raw, t_start, "", [], ssl_md)
 
