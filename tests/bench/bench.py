@@ -366,23 +366,21 @@ stream {{
 
 
 def group_cpu(pgid):
-    """CPU seconds of a process group: every thread's run time in ns
-    (/proc/PID/task/TID/schedstat, finer than clock ticks), plus what its
-    reaped children used (cutime + cstime: websockify forks per connection)."""
+    """CPU seconds of a process group: utime + stime of each process (which
+    keep the time of its threads that have ended: GIO's pool threads come
+    and go) plus cutime + cstime (reaped children: websockify forks per
+    connection).  Clock ticks (10 ms): runs are sized to use seconds."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    total = 0
     for pid in group_members(pgid):
         try:
             with open(f"/proc/{pid}/stat") as f:
                 stat = f.read()
-            fields = stat[stat.rfind(")") + 2:].split()
-            total += (int(fields[13]) + int(fields[14])) / tick    # cutime cstime
-            for tid in os.listdir(f"/proc/{pid}/task"):
-                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                    total += int(f.read().split()[0]) / 1e9
-        except (OSError, ValueError, IndexError):
+        except OSError:
             continue
-    return total
+        fields = stat[stat.rfind(")") + 2:].split()
+        total += sum(int(x) for x in fields[11:15])   # utime stime cutime cstime
+    return total / tick
 
 
 # --------------------------------------------------------------------------
