@@ -59,7 +59,7 @@ check: build
 # assertions (inflated by ASan's shadow and quarantine) skip, saying why.
 # A suite not in this tree yet (conformance) is left out with a note.
 ASAN_BUILD ?= build-asan
-ASAN_SUITES := config stores net http certcli e2e conformance
+ASAN_SUITES := config stores net http certcli trust e2e conformance
 ASAN_LOGS = $(CURDIR)/$(ASAN_BUILD)/sanitizer-reports
 ASAN_ENV = ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:detect_leaks=1:fast_unwind_on_malloc=0:log_path=$(ASAN_LOGS)/asan \
 	UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$(ASAN_LOGS)/ubsan \
