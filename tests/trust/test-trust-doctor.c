@@ -127,6 +127,52 @@ test_report (void)
   g_object_unref (r.rows);
 }
 
+/* More back-ends than probes in flight (32): each gets its row */
+static void
+test_many_backends (void)
+{
+  g_autoptr(GString) text = g_string_new ("<gateway-config xmlns=\"http://xmlns.kaazing.org/2016/06/gateway\">\n"
+                                          "  <service><name>p</name><accept>ws://doctor.test:9080/</accept>\n");
+  g_autoptr(GHashTable) ports = g_hash_table_new (NULL, NULL);
+  g_autofree char *path = g_build_filename (g_get_user_config_dir (), "many.xml", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PstConfig) config = NULL;
+  Result r = { 0 };
+  guint reachable = 0;
+
+  while (g_hash_table_size (ports) < 70)
+    g_hash_table_add (ports, GUINT_TO_POINTER (closed_port ()));
+  {
+    GHashTableIter iter;
+    gpointer port;
+
+    g_hash_table_iter_init (&iter, ports);
+    while (g_hash_table_iter_next (&iter, &port, NULL))
+      g_string_append_printf (text, "    <connect>ssl://127.0.0.1:%u</connect>\n", GPOINTER_TO_UINT (port));
+  }
+  g_string_append (text, "    <type>proxy</type></service>\n</gateway-config>\n");
+  config = pst_config_new_from_data (text->str, text->len, path, &error);
+  g_assert_no_error (error);
+
+  pst_trust_doctor_run_async (config, 5, NULL, done_cb, &r);
+  while (!r.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_no_error (r.error);
+  for (guint i = 0; i < g_list_model_get_n_items (r.rows); i++)
+    {
+      g_autoptr(PstTrustRow) row = g_list_model_get_item (r.rows, i);
+
+      if (g_str_has_suffix (pst_trust_row_get_key (row), ":reachable"))
+        {
+          reachable++;
+          g_assert_cmpint (pst_trust_row_get_status (row), ==, PST_TRUST_STATUS_FAIL);
+          g_assert_nonnull (strstr (pst_trust_row_get_detail (row), "refused"));
+        }
+    }
+  g_assert_cmpuint (reachable, ==, 70);
+  g_object_unref (r.rows);
+}
+
 static void
 test_cancelled (void)
 {
@@ -150,6 +196,7 @@ main (int argc, char **argv)
   g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", TRUE);
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add_func ("/trust/doctor/report", test_report);
+  g_test_add_func ("/trust/doctor/many-backends", test_many_backends);
   g_test_add_func ("/trust/doctor/cancelled", test_cancelled);
   return g_test_run ();
 }
