@@ -53,7 +53,7 @@ G_DEFINE_FINAL_TYPE (PstServicePage, pst_service_page, ADW_TYPE_BIN)
 
 /* Positions of the type and verify-client drop-downs; the XML values are
  * not translated, their labels in the .ui are. */
-static const char * const service_types[] = { "echo", "directory", "proxy" };
+static const char * const service_types[] = { "echo", "directory", "proxy", "status" };
 static const char * const verify_client_values[] = { "none", "optional", "required" };
 
 static PstConfig *

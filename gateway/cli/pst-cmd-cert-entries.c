@@ -1,4 +1,4 @@
-/* pst-cmd-cert-entries.c: "postern cert list/export/import/remove/convert"
+/* pst-cmd-cert-entries.c: "postern cert export/import/remove/convert"
  * SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
@@ -8,6 +8,7 @@
 
 #include "pst-cli.h"
 #include "pst-cmd-cert-private.h"
+#include "pst-local-ca.h"
 #include "pst-password.h"
 
 static GOptionContext *
@@ -42,7 +43,9 @@ aliases_of (PstKeystore *store)
     {
       if (i > 0)
         g_string_append (out, ", ");
-      g_string_append (out, pst_store_entry_get_alias (pst_keystore_get_entry (store, i)));
+      g_string_append (out, "“");
+      pst_cert_append_escaped (out, pst_store_entry_get_alias (pst_keystore_get_entry (store, i)), PST_ESCAPE_CONTROL);
+      g_string_append (out, "”");
     }
   if (out->len == 0)
     g_string_append (out, _("none"));
@@ -52,88 +55,18 @@ aliases_of (PstKeystore *store)
 static PstStoreEntry *
 lookup_or_error (PstStoreFile *cs, const char *alias, GError **error)
 {
-  PstStoreEntry *entry = pst_keystore_lookup (cs->store, alias);
+  /* postern-dev-ca finds the CA of a store made before it had that alias */
+  PstStoreEntry *entry = pst_local_ca_lookup (cs->store, alias);
 
   if (entry == NULL)
     {
       g_autofree char *aliases = aliases_of (cs->store);
+      g_autofree char *shown = pst_cert_escape (alias);
 
       g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_NO_ENTRY,
-                   _("%s has no entry “%s”; its entries are: %s"), cs->path, alias, aliases);
+                   _("%s has no entry “%s”; its entries are: %s"), cs->path, shown, aliases);
     }
   return entry;
-}
-
-/* list */
-
-int
-pst_cmd_cert_list (int argc, char **argv)
-{
-  g_autofree char *password_file = NULL;
-  const GOptionEntry entries[] = {
-    { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("The store’s password file (default: the store’s name with .pw)"), N_("FILE") },
-    { NULL }
-  };
-  g_autoptr(GOptionContext) context =
-    new_context (N_("STORE"), _("Lists a store’s entries: alias, kind (key or trusted), subject, "
-                                "names, end of validity and SHA-256 fingerprint."), entries);
-  g_autoptr(GError) error = NULL;
-  g_auto(PstStoreFile) cs = { 0 };
-  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-  const char *headers[] = { N_("ALIAS"), N_("KIND"), N_("SUBJECT"), N_("NAMES"), N_("VALID UNTIL"), N_("SHA-256"), NULL };
-  glong widths[6] = { 0 };
-  guint n;
-
-  if (!pst_cert_parse_options (context, &argc, &argv) || !want_args (argc, argv, 1, _("the store")))
-    return 1;
-  if (!pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_READ, &error))
-    {
-      pst_cert_print_error (error);
-      return 1;
-    }
-
-  n = pst_keystore_get_n_entries (cs.store);
-  printf (g_dngettext (GETTEXT_PACKAGE, "%s: %s store, %u entry\n", "%s: %s store, %u entries\n", n),
-          argv[1], pst_store_format_to_string (pst_keystore_get_format (cs.store)), n);
-  if (n == 0)
-    return 0;
-
-  {
-    char **header = g_new0 (char *, 7);
-    for (guint c = 0; c < 6; c++)
-      header[c] = g_strdup (_(headers[c]));
-    g_ptr_array_add (rows, header);
-  }
-  for (guint i = 0; i < n; i++)
-    {
-      PstStoreEntry *e = pst_keystore_get_entry (cs.store, i);
-      g_auto(GStrv) sans = pst_store_entry_dup_sans (e);
-      char **row = g_new0 (char *, 7);
-
-      row[0] = g_strdup (pst_store_entry_get_alias (e));
-      row[1] = g_strdup (pst_store_entry_get_kind (e) == PST_ENTRY_KEY ? _("key") : _("trusted"));
-      row[2] = pst_store_entry_dup_subject (e);
-      row[3] = sans != NULL && sans[0] != NULL ? g_strjoinv (",", sans) : g_strdup ("-");
-      row[4] = pst_cert_format_validity (pst_store_entry_get_not_after (e));
-      row[5] = pst_store_entry_dup_fingerprint (e);
-      g_ptr_array_add (rows, row);
-    }
-  for (guint r = 0; r < rows->len; r++)
-    for (guint c = 0; c < 6; c++)
-      widths[c] = MAX (widths[c], g_utf8_strlen (((char **) rows->pdata[r])[c], -1));
-  for (guint r = 0; r < rows->len; r++)
-    {
-      char **row = rows->pdata[r];
-
-      for (guint c = 0; c < 6; c++)
-        {
-          if (c == 5)
-            printf ("%s\n", row[c]);
-          else
-            printf ("%s%*s  ", row[c], (int) (widths[c] - g_utf8_strlen (row[c], -1)), "");
-        }
-    }
-  return 0;
 }
 
 /* export */
@@ -246,7 +179,9 @@ pst_cmd_cert_import (int argc, char **argv)
   for (guint i = 0; i < certs->len; i++)
     {
       GBytes *der = g_ptr_array_index (certs, i);
-      g_autofree char *name = alias != NULL ? g_strdup (alias) : pst_cert_dup_common_name (der);
+      g_autofree char *name = alias != NULL ? g_strdup (alias)
+                              : pst_cert_is_local_ca (der) ? g_strdup (PST_LOCAL_CA_ALIAS)
+                              : pst_cert_dup_common_name (der);
 
       if (name == NULL)
         {
@@ -280,16 +215,22 @@ pst_cmd_cert_remove (int argc, char **argv)
   g_autoptr(GOptionContext) context = new_context (N_("STORE ALIAS"), _("Removes an entry from a store."), entries);
   g_autoptr(GError) error = NULL;
   g_auto(PstStoreFile) cs = { 0 };
+  g_autofree char *found = NULL;
+  PstStoreEntry *entry;
 
   if (!pst_cert_parse_options (context, &argc, &argv) || !want_args (argc, argv, 2, _("the store and the alias")))
     return 1;
   if (!pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_WRITE, &error) ||
-      lookup_or_error (&cs, argv[2], &error) == NULL)
+      (entry = lookup_or_error (&cs, argv[2], &error)) == NULL)
     goto fail;
-  pst_keystore_remove (cs.store, argv[2]);
+  found = g_strdup (pst_store_entry_get_alias (entry));
+  pst_keystore_remove (cs.store, found);
   if (!pst_cert_save_store (&cs, &error))
     goto fail;
-  printf (_("Removed “%s” from %s\n"), argv[2], argv[1]);
+  {
+    g_autofree char *shown = pst_cert_escape (found);
+    printf (_("Removed “%s” from %s\n"), shown, argv[1]);
+  }
   return 0;
 
 fail:

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 
 #include "pst-cli.h"
 #include "pst-cmd-cert-private.h"
+#include "pst-jks-edit.h"
+#include "pst-local-ca.h"
 
 #define SYSTEM_CA_DIR "/usr/local/share/ca-certificates"
 #define JAVA_CACERTS_PASSWORD "changeit"   /* the JDK's published default, not a secret */
@@ -21,8 +24,9 @@ typedef struct {
   GBytes        *der;
   char          *pem;
   char          *pem_path;     /* a temporary copy for certutil and keytool */
-  char          *nickname;     /* NSS nickname and Java alias */
-  char          *file_stem;    /* file name for the system store */
+  char          *nickname;     /* NSS nickname: the CA's common name, as browsers show it */
+  char          *token;        /* the alias as a token: system file name and Java alias */
+  char          *old_stem;     /* what versions before the token used: from the common name */
   gboolean       install;
   guint          changes;
   guint          failures;
@@ -202,60 +206,88 @@ do_nss (Job *job)
 
 /* The system store (Debian's update-ca-certificates) */
 
+/* TRUE if path holds exactly our certificate; *other when it holds something else */
+static gboolean
+system_file_is_ours (Job *job, const char *path, gboolean *other)
+{
+  g_autofree char *current = NULL;
+  gboolean exists = g_file_get_contents (path, &current, NULL, NULL);
+  gboolean ours = exists && g_str_equal (current, job->pem);
+
+  if (other != NULL)
+    *other = exists && !ours;
+  return ours;
+}
+
 static void
 do_system (Job *job)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *name = g_strdup_printf ("%s.crt", job->file_stem);
+  g_autofree char *name = g_strdup_printf ("%s.crt", job->token);
   g_autofree char *path = g_build_filename (SYSTEM_CA_DIR, name, NULL);
-  g_autofree char *current = NULL;
-  const char *update[] = { "update-ca-certificates", NULL };
-  gboolean present = g_file_get_contents (path, &current, NULL, NULL) && g_str_equal (current, job->pem);
+  g_autofree char *old_name = g_strdup_printf ("%s.crt", job->old_stem);
+  g_autofree char *old_path = g_build_filename (SYSTEM_CA_DIR, old_name, NULL);
+  /* Removing needs --fresh (update-ca-certificates(8)): a plain run
+   * removes dangling links only when it added or removed something, so
+   * our .pem link and its hash link would stay behind, dangling. */
+  const char *update[] = { "update-ca-certificates", job->install ? NULL : "--fresh", NULL };
+  gboolean taken = FALSE;
+  gboolean present = system_file_is_ours (job, path, &taken);
+  gboolean old_present = !g_str_equal (path, old_path) && system_file_is_ours (job, old_path, NULL);
 
-  if (geteuid () != 0)
-    {
-      pst_cli_error (_("changing the system’s trusted CAs needs root; run “sudo postern cert %s … --system”"),
-                     job->install ? "install-ca" : "uninstall-ca");
-      job->failures++;
-      return;
-    }
   if (!have_program ("update-ca-certificates", "ca-certificates", &error))
     goto fail;
 
   if (job->install)
     {
-      if (present)
+      if (present || old_present)
         {
-          printf (_("System store: %s was already there\n"), path);
+          printf (_("System store: %s was already there\n"), present ? path : old_path);
           return;
+        }
+      if (taken)
+        {
+          g_set_error (&error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                       _("%s holds another certificate; Postern leaves it alone (remove it, "
+                         "or install a CA with another alias)"), path);
+          goto fail;
         }
       if (g_mkdir_with_parents (SYSTEM_CA_DIR, 0755) != 0 ||
           !g_file_set_contents_full (path, job->pem, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
         {
           if (error == NULL)
-            g_set_error (&error, G_IO_ERROR, G_IO_ERROR_FAILED, _("cannot make %s"), SYSTEM_CA_DIR);
+            g_set_error (&error, G_IO_ERROR, g_io_error_from_errno (errno),
+                         _("cannot make %s: %s"), SYSTEM_CA_DIR, g_strerror (errno));
           goto fail;
         }
       if (!run (update, NULL, &error))
-        goto fail;
+        {
+          g_unlink (path);   /* leave the folder as it was */
+          goto fail;
+        }
       printf (_("System store: added %s and ran update-ca-certificates\n"), path);
     }
   else
     {
-      if (!present)
+      const char *paths[] = { present ? path : NULL, old_present ? old_path : NULL };
+
+      if (!present && !old_present)
         {
           printf (_("System store: %s was not there\n"), path);
           return;
         }
-      if (g_unlink (path) != 0)
-        {
-          g_set_error (&error, G_IO_ERROR, g_io_error_from_errno (errno),
-                       _("cannot remove %s: %s"), path, g_strerror (errno));
-          goto fail;
-        }
+      for (gsize i = 0; i < G_N_ELEMENTS (paths); i++)
+        if (paths[i] != NULL && g_unlink (paths[i]) != 0)
+          {
+            g_set_error (&error, G_IO_ERROR, g_io_error_from_errno (errno),
+                         _("cannot remove %s: %s"), paths[i], g_strerror (errno));
+            goto fail;
+          }
       if (!run (update, NULL, &error))
         goto fail;
-      printf (_("System store: removed %s and ran update-ca-certificates\n"), path);
+      for (gsize i = 0; i < G_N_ELEMENTS (paths); i++)
+        if (paths[i] != NULL)
+          printf (_("System store: removed %s and ran update-ca-certificates --fresh\n"), paths[i]);
     }
   job->changes++;
   return;
@@ -267,98 +299,324 @@ fail:
 
 /* Java's cacerts */
 
+/* The JDK whose keytool is used: $JAVA_HOME, else the one keytool (or
+ * java) on PATH belongs to, through the alternatives' symbolic links */
 static char *
-java_cacerts (void)
+java_home (void)
 {
-  const char *java_home = g_getenv ("JAVA_HOME");
-  g_autofree char *keytool = NULL, *real = NULL;
+  const char *env = g_getenv ("JAVA_HOME");
+  const char *programs[] = { "keytool", "java" };
 
-  if (java_home != NULL && java_home[0] != '\0')
-    return g_build_filename (java_home, "lib", "security", "cacerts", NULL);
-  keytool = g_find_program_in_path ("keytool");
-  if (keytool == NULL)
-    return NULL;
-  real = realpath (keytool, NULL);   /* /usr/bin/keytool → the JDK's bin/keytool */
-  if (real != NULL)
+  if (env != NULL && env[0] != '\0')
+    return g_strdup (env);
+  for (gsize i = 0; i < G_N_ELEMENTS (programs); i++)
     {
-      g_autofree char *bin = g_path_get_dirname (real);
-      g_autofree char *home = g_path_get_dirname (bin);
-      return g_build_filename (home, "lib", "security", "cacerts", NULL);
+      g_autofree char *found = g_find_program_in_path (programs[i]);
+      g_autofree char *real = found != NULL ? realpath (found, NULL) : NULL;
+
+      if (real != NULL)
+        {
+          g_autofree char *bin = g_path_get_dirname (real);
+          return g_path_get_dirname (bin);
+        }
     }
   return NULL;
+}
+
+typedef struct {
+  char *home;
+  char *keytool;
+  char *cacerts;
+} JavaPaths;
+
+static void
+java_paths_clear (JavaPaths *java)
+{
+  g_free (java->home);
+  g_free (java->keytool);
+  g_free (java->cacerts);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (JavaPaths, java_paths_clear)
+
+static gboolean
+java_find (JavaPaths *java, GError **error)
+{
+  if ((java->home = java_home ()) == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   _("no JDK found (neither keytool nor java on PATH, no JAVA_HOME); "
+                     "install the openjdk-17-jre-headless package, or set JAVA_HOME to your JDK"));
+      return FALSE;
+    }
+  java->keytool = g_build_filename (java->home, "bin", "keytool", NULL);
+  java->cacerts = g_build_filename (java->home, "lib", "security", "cacerts", NULL);
+  if (!g_file_test (java->keytool, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   _("the JDK in %s has no bin/keytool; set JAVA_HOME to a complete JDK"), java->home);
+      return FALSE;
+    }
+  if (!g_file_test (java->cacerts, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   _("the JDK in %s has no lib/security/cacerts; set JAVA_HOME to a complete JDK"), java->home);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* TRUE if cacerts holds alias; *ours says whether it is our certificate */
+static gboolean
+java_has (Job *job, JavaPaths *java, const char *alias, gboolean *ours)
+{
+  const char *list[] = { java->keytool, "-list", "-keystore", java->cacerts,
+                         "-storepass", JAVA_CACERTS_PASSWORD, "-alias", alias, "-rfc", NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *mine = g_strdup (job->pem);
+  g_autoptr(GString) normal = NULL;
+
+  *ours = FALSE;
+  if (!run (list, &out, NULL))
+    return FALSE;
+  normal = g_string_new (out);
+  g_string_replace (normal, "\r", "", 0);
+  *ours = strstr (normal->str, g_strstrip (mine)) != NULL;
+  return TRUE;
+}
+
+/* JKS (Debian's cacerts): edited in place, one entry, so that removing
+ * what was added gives back the very same file.  keytool would rewrite
+ * every entry in its hash table's order. */
+static gboolean
+write_in_place (const char *path, GBytes *data, GError **error)
+{
+  gsize len;
+  const guint8 *p = g_bytes_get_data (data, &len);
+  int fd = g_open (path, O_WRONLY | O_TRUNC | O_CLOEXEC, 0);
+  int saved;
+
+  if (fd < 0)
+    goto fail;
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        goto fail;
+      p += n;
+      len -= n;
+    }
+  if (fsync (fd) != 0 || close (fd) != 0)
+    {
+      fd = -1;
+      goto fail;
+    }
+  return TRUE;
+
+fail:
+  saved = errno;
+  if (fd >= 0)
+    close (fd);
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+               _("cannot write %s: %s"), path, g_strerror (saved));
+  return FALSE;
+}
+
+static gboolean
+java_jks_write (const char *cacerts, GBytes *data, GError **error)
+{
+  g_autofree char *real = realpath (cacerts, NULL);
+  GStatBuf st;
+
+  if (real == NULL || g_stat (real, &st) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                   _("cannot find %s: %s"), cacerts, g_strerror (errno));
+      return FALSE;
+    }
+  /* beside the file, then renamed: a reader never sees half a store */
+  {
+    g_autofree char *tmp = g_strconcat (real, ".postern-XXXXXX", NULL);
+    int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, st.st_mode & 07777);
+    int saved;
+
+    if (fd < 0)
+      return write_in_place (real, data, error);   /* a folder we may not write to */
+    close (fd);
+    if (!write_in_place (tmp, data, error))
+      {
+        g_unlink (tmp);
+        return FALSE;
+      }
+    g_chmod (tmp, st.st_mode & 07777);   /* g_mkstemp_full's mode went through the umask */
+    if (g_rename (tmp, real) == 0)
+      return TRUE;
+    saved = errno;
+    g_unlink (tmp);
+    /* A file mounted on its own (a container's, or a test's bind mount)
+     * cannot be replaced: EBUSY.  Rewrite it in place then. */
+    if (saved != EBUSY && saved != EXDEV)
+      {
+        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                     _("cannot replace %s: %s"), real, g_strerror (saved));
+        return FALSE;
+      }
+    return write_in_place (real, data, error);
+  }
+}
+
+/* *present: alias is there; *ours: with our certificate */
+static gboolean
+java_jks_has (Job *job, GBytes *store, const char *alias, gboolean *present, gboolean *ours, GError **error)
+{
+  g_autoptr(GBytes) der = NULL;
+  gboolean is_key = FALSE;
+
+  if (!pst_jks_find_trusted (store, JAVA_CACERTS_PASSWORD, alias, &der, &is_key, error))
+    return FALSE;
+  *present = der != NULL || is_key;
+  *ours = der != NULL && g_bytes_equal (der, job->der);
+  return TRUE;
+}
+
+static gboolean
+do_java_jks (Job *job, JavaPaths *java, GBytes *store, const char *old_alias, GError **error)
+{
+  gboolean present, ours, old_present, old_ours;
+  g_autoptr(GBytes) changed = NULL;
+
+  if (!java_jks_has (job, store, job->token, &present, &ours, error) ||
+      !java_jks_has (job, store, old_alias, &old_present, &old_ours, error))
+    return FALSE;
+  old_present = old_present && old_ours && !g_str_equal (old_alias, job->token);
+
+  if (job->install)
+    {
+      if ((present && ours) || old_present)
+        {
+          printf (_("Java cacerts %s: “%s” was already there\n"), java->cacerts,
+                  present && ours ? job->token : old_alias);
+          return TRUE;
+        }
+      if (present)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                       _("%s has another certificate under the alias “%s”; Postern leaves it alone"),
+                       java->cacerts, job->token);
+          return FALSE;
+        }
+      changed = pst_jks_add_trusted (store, JAVA_CACERTS_PASSWORD, job->token, job->der,
+                                     g_get_real_time () / 1000, error);
+      if (changed == NULL || !java_jks_write (java->cacerts, changed, error))
+        return FALSE;
+      printf (_("Java cacerts %s: added “%s”\n"), java->cacerts, job->token);
+    }
+  else
+    {
+      const char *aliases[] = { present && ours ? job->token : NULL, old_present ? old_alias : NULL };
+
+      if (aliases[0] == NULL && aliases[1] == NULL)
+        {
+          printf (_("Java cacerts %s: “%s” was not there\n"), java->cacerts, job->token);
+          return TRUE;
+        }
+      changed = g_bytes_ref (store);
+      for (gsize i = 0; i < G_N_ELEMENTS (aliases); i++)
+        if (aliases[i] != NULL)
+          {
+            GBytes *next = pst_jks_remove_entry (changed, JAVA_CACERTS_PASSWORD, aliases[i], error);
+
+            g_bytes_unref (changed);
+            if ((changed = next) == NULL)
+              return FALSE;
+          }
+      if (!java_jks_write (java->cacerts, changed, error))
+        return FALSE;
+      for (gsize i = 0; i < G_N_ELEMENTS (aliases); i++)
+        if (aliases[i] != NULL)
+          printf (_("Java cacerts %s: removed “%s”\n"), java->cacerts, aliases[i]);
+    }
+  job->changes++;
+  return TRUE;
 }
 
 static void
 do_java (Job *job)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *cacerts = NULL;
-  g_autofree char *alias = g_strdup_printf ("postern-%s", job->file_stem);
-  const char *list[] = { "keytool", "-list", "-keystore", NULL, "-storepass", JAVA_CACERTS_PASSWORD,
-                         "-alias", alias, "-rfc", NULL };
-  g_autofree char *out = NULL;
-  gboolean present;
+  g_auto(JavaPaths) java = { 0 };
+  g_autofree char *old_alias = g_strdup_printf ("postern-%s", job->old_stem);
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  gboolean ours = FALSE, old_ours = FALSE, present, old_present;
 
-  if (!have_program ("keytool", "openjdk-17-jre-headless", &error))
+  if (!java_find (&java, &error))
     goto fail;
-  if ((cacerts = java_cacerts ()) == NULL || !g_file_test (cacerts, G_FILE_TEST_EXISTS))
-    {
-      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                   _("cannot find the JDK’s cacerts (%s); set JAVA_HOME to the JDK"),
-                   cacerts != NULL ? cacerts : "keytool");
-      goto fail;
-    }
-  list[3] = cacerts;
-  present = run (list, &out, NULL);
-  if (present)
-    {
-      g_autofree char *mine = g_strdup (job->pem);
-      g_autoptr(GString) normal = g_string_new (out);
+  if (!g_file_get_contents (java.cacerts, &contents, &len, &error))
+    goto fail;
+  {
+    g_autoptr(GBytes) store = g_bytes_new_take (g_steal_pointer (&contents), len);
 
-      g_string_replace (normal, "\r", "", 0);
-      if (strstr (normal->str, g_strstrip (mine)) == NULL)
-        {
-          g_set_error (&error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                       _("%s has another certificate under the alias “%s”; Postern leaves it alone"),
-                       cacerts, alias);
-          goto fail;
-        }
-    }
+    if (pst_jks_is_jks (store))
+      {
+        if (!do_java_jks (job, &java, store, old_alias, &error))
+          {
+            g_prefix_error (&error, "%s: ", java.cacerts);
+            goto fail;
+          }
+        return;
+      }
+  }
+
+  /* any other format (PKCS#12 in some JDKs): keytool */
+  present = java_has (job, &java, job->token, &ours);
+  old_present = !g_str_equal (old_alias, job->token) && java_has (job, &java, old_alias, &old_ours) && old_ours;
 
   if (job->install)
     {
-      const char *argv[] = { "keytool", "-importcert", "-noprompt", "-keystore", cacerts,
-                             "-storepass", JAVA_CACERTS_PASSWORD, "-alias", alias,
+      const char *argv[] = { java.keytool, "-importcert", "-noprompt", "-keystore", java.cacerts,
+                             "-storepass", JAVA_CACERTS_PASSWORD, "-alias", job->token,
                              "-file", job->pem_path, NULL };
 
-      if (present)
+      if ((present && ours) || old_present)
         {
-          printf (_("Java cacerts %s: “%s” was already there\n"), cacerts, alias);
+          printf (_("Java cacerts %s: “%s” was already there\n"), java.cacerts,
+                  present && ours ? job->token : old_alias);
           return;
         }
-      if (access (cacerts, W_OK) != 0)
+      if (present)
         {
-          g_set_error (&error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-                       _("%s is not writable; run the command with sudo"), cacerts);
+          g_set_error (&error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                       _("%s has another certificate under the alias “%s”; Postern leaves it alone"),
+                       java.cacerts, job->token);
           goto fail;
         }
       if (!run (argv, NULL, &error))
         goto fail;
-      printf (_("Java cacerts %s: added “%s”\n"), cacerts, alias);
+      printf (_("Java cacerts %s: added “%s”\n"), java.cacerts, job->token);
     }
   else
     {
-      const char *argv[] = { "keytool", "-delete", "-keystore", cacerts,
-                             "-storepass", JAVA_CACERTS_PASSWORD, "-alias", alias, NULL };
+      const char *aliases[] = { present && ours ? job->token : NULL, old_present ? old_alias : NULL };
 
-      if (!present)
+      if (aliases[0] == NULL && aliases[1] == NULL)
         {
-          printf (_("Java cacerts %s: “%s” was not there\n"), cacerts, alias);
+          printf (_("Java cacerts %s: “%s” was not there\n"), java.cacerts, job->token);
           return;
         }
-      if (!run (argv, NULL, &error))
-        goto fail;
-      printf (_("Java cacerts %s: removed “%s”\n"), cacerts, alias);
+      for (gsize i = 0; i < G_N_ELEMENTS (aliases); i++)
+        {
+          const char *argv[] = { java.keytool, "-delete", "-keystore", java.cacerts,
+                                 "-storepass", JAVA_CACERTS_PASSWORD, "-alias", aliases[i], NULL };
+
+          if (aliases[i] == NULL)
+            continue;
+          if (!run (argv, NULL, &error))
+            goto fail;
+          printf (_("Java cacerts %s: removed “%s”\n"), java.cacerts, aliases[i]);
+        }
     }
   job->changes++;
   return;
@@ -366,6 +624,39 @@ do_java (Job *job)
 fail:
   pst_cli_error (_("Java: %s"), error->message);
   job->failures++;
+}
+
+/* --system and --java change files only root may change: say so before
+ * anything is done, with the commands that work */
+static gboolean
+check_privileges (const char *command, const char *store, gboolean nss, gboolean system_store, gboolean java)
+{
+  g_auto(JavaPaths) jp = { 0 };
+  g_autofree char *quoted = pst_shell_word (store);
+  gboolean system_ok = !system_store || geteuid () == 0;
+  gboolean java_ok = TRUE;
+
+  /* a JDK of one's own (JAVA_HOME) may be writable without root */
+  if (java && java_find (&jp, NULL))
+    {
+      g_autofree char *real = realpath (jp.cacerts, NULL);
+      java_ok = access (real != NULL ? real : jp.cacerts, W_OK) == 0;
+    }
+  if (system_ok && java_ok)
+    return TRUE;
+
+  if (!system_ok)
+    pst_cli_error (_("%s --system needs root: it writes %s and runs update-ca-certificates, "
+                     "which rewrites /etc/ssl/certs"), command, SYSTEM_CA_DIR);
+  if (!java_ok)
+    pst_cli_error (_("%s --java needs root: the JDK’s cacerts (%s) is not writable for this user"),
+                   command, jp.cacerts);
+  pst_cli_error (_("nothing was changed; run: sudo postern cert %s %s%s%s"), command, quoted,
+                 !system_ok ? " --system" : "", !java_ok ? " --java" : "");
+  if (nss)
+    pst_cli_error (_("and --nss without sudo, as the user whose browsers should trust the CA: "
+                     "postern cert %s %s --nss"), command, quoted);
+  return FALSE;
 }
 
 /* The local CA, or else any CA certificate the store trusts (a CA
@@ -381,14 +672,30 @@ find_ca (PstKeystore *store)
   return ca;
 }
 
+/* Versions before the plain alias named the system file and the Java
+ * alias after the common name; uninstall-ca still finds those. */
 static char *
-file_stem_for (const char *nickname)
+old_stem_for (const char *nickname)
 {
   GString *out = g_string_new (NULL);
 
   for (const char *p = nickname; *p != '\0'; p++)
     g_string_append_c (out, g_ascii_isalnum (*p) ? g_ascii_tolower (*p) : '-');
   return g_string_free (out, FALSE);
+}
+
+static void
+job_clear (Job *job, const char *tmpdir)
+{
+  if (job->pem_path != NULL)
+    g_unlink (job->pem_path);
+  if (tmpdir != NULL)
+    g_rmdir (tmpdir);
+  g_free (job->pem);
+  g_free (job->pem_path);
+  g_free (job->nickname);
+  g_free (job->token);
+  g_free (job->old_stem);
 }
 
 static int
@@ -399,10 +706,11 @@ install_or_uninstall (int argc, char **argv, gboolean install)
   const GOptionEntry entries[] = {
     { "nss", 0, 0, G_OPTION_ARG_NONE, &nss, N_("The user’s NSS database (~/.pki/nssdb: Chromium, Chrome) and each Firefox profile"), NULL },
     { "system", 0, 0, G_OPTION_ARG_NONE, &system_store, N_("The system’s CA store (update-ca-certificates; needs root)"), NULL },
-    { "java", 0, 0, G_OPTION_ARG_NONE, &java, N_("The JDK’s cacerts (keytool)"), NULL },
+    { "java", 0, 0, G_OPTION_ARG_NONE, &java, N_("The JDK’s cacerts (keytool; needs root for the system’s JDK)"), NULL },
     { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("STORE’s password file (default: the store’s name with .pw)"), N_("FILE") },
     { NULL }
   };
+  const char *command = install ? "install-ca" : "uninstall-ca";
   g_autoptr(GOptionContext) context = g_option_context_new (N_("STORE"));
   g_autoptr(GError) error = NULL;
   g_auto(PstStoreFile) cs = { 0 };
@@ -429,12 +737,16 @@ install_or_uninstall (int argc, char **argv, gboolean install)
       pst_cli_error (_("say where: --nss (browsers), --system (the system store) and/or --java"));
       return 1;
     }
+  if (!check_privileges (command, argv[1], nss, system_store, java))
+    return 1;
   if (!pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_READ, &error))
     goto fail;
   if ((job.ca = find_ca (cs.store)) == NULL)
     {
+      g_autofree char *quoted = pst_shell_word (argv[1]);
+
       pst_cli_error (_("%s holds no CA certificate; make a local CA with "
-                       "“postern cert generate --ca %s --keystore keystore.db localhost”"), argv[1], argv[1]);
+                       "“postern cert generate --ca %s --keystore keystore.db localhost”"), argv[1], quoted);
       return 1;
     }
 
@@ -444,7 +756,10 @@ install_or_uninstall (int argc, char **argv, gboolean install)
   job.nickname = pst_cert_dup_common_name (job.der);
   if (job.nickname == NULL)
     job.nickname = g_strdup (pst_store_entry_get_alias (job.ca));
-  job.file_stem = file_stem_for (job.nickname);
+  /* the CA of a store made before the plain alias gets it here too */
+  job.token = pst_cert_is_local_ca (job.der) && pst_local_ca_is_old_alias (pst_store_entry_get_alias (job.ca))
+              ? g_strdup (PST_LOCAL_CA_ALIAS) : pst_alias_to_token (pst_store_entry_get_alias (job.ca));
+  job.old_stem = old_stem_for (job.nickname);
 
   if ((tmpdir = g_dir_make_tmp ("postern-ca-XXXXXX", &error)) == NULL)
     goto fail;
@@ -462,25 +777,12 @@ install_or_uninstall (int argc, char **argv, gboolean install)
   if (job.changes == 0 && job.failures == 0)
     printf (_("Nothing changed.\n"));
   status = job.failures == 0 ? 0 : 1;
-
-  g_unlink (job.pem_path);
-  g_rmdir (tmpdir);
-  g_free (job.pem);
-  g_free (job.pem_path);
-  g_free (job.nickname);
-  g_free (job.file_stem);
+  job_clear (&job, tmpdir);
   return status;
 
 fail:
   pst_cert_print_error (error);
-  if (job.pem_path != NULL)
-    g_unlink (job.pem_path);
-  if (tmpdir != NULL)
-    g_rmdir (tmpdir);
-  g_free (job.pem);
-  g_free (job.pem_path);
-  g_free (job.nickname);
-  g_free (job.file_stem);
+  job_clear (&job, tmpdir);
   return 1;
 }
 

@@ -31,6 +31,23 @@ gboolean  pst_cert_trust          (PstStoreFile *sf,
 /* Multi-line description: subject, issuer, SANs, validity, SHA-256 */
 void      pst_cert_print_details    (PstStoreEntry *entry,
                                      const char    *indent);
+/* Text from a certificate or a store for a terminal or a TSV cell: tab,
+ * newline, CR as \t \n \r, other control characters and bytes that are
+ * not UTF-8 as \xNN, so that no value can end a line or a cell.  For TSV
+ * (PST_ESCAPE_BACKSLASH) a backslash is doubled, so that the escapes read
+ * back unambiguously; PST_ESCAPE_COMMA writes ',' as \x2c (one name of a
+ * comma-separated list). */
+typedef enum {
+  PST_ESCAPE_CONTROL   = 0,
+  PST_ESCAPE_BACKSLASH = 1 << 0,
+  PST_ESCAPE_COMMA     = 1 << 1,
+} PstEscapeFlags;
+
+void      pst_cert_append_escaped   (GString        *out,
+                                     const char     *text,
+                                     PstEscapeFlags  flags);
+/* for a message or the text table: control characters only */
+char     *pst_cert_escape           (const char *text);
 /* Parses a GOptionContext for a sub-command; on error prints it with a hint */
 gboolean  pst_cert_parse_options    (GOptionContext *context,
                                      int            *argc,
@@ -46,5 +63,6 @@ int  pst_cmd_cert_remove     (int argc, char **argv);
 int  pst_cmd_cert_convert    (int argc, char **argv);
 int  pst_cmd_cert_install_ca   (int argc, char **argv);
 int  pst_cmd_cert_uninstall_ca (int argc, char **argv);
+int  pst_cmd_cert_doctor       (int argc, char **argv);
 
 G_END_DECLS

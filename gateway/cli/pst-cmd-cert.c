@@ -24,6 +24,7 @@ static const struct {
   { "convert",      pst_cmd_cert_convert,      N_("Convert any store (JKS, JCEKS, PEM, PKCS#12) to PKCS#12") },
   { "install-ca",   pst_cmd_cert_install_ca,   N_("Make browsers, the system or Java trust a local CA") },
   { "uninstall-ca", pst_cmd_cert_uninstall_ca, N_("Undo install-ca") },
+  { "doctor",       pst_cmd_cert_doctor,       N_("Show who trusts what for a configuration, with the fixes") },
 };
 
 static void
@@ -143,7 +144,9 @@ pst_cert_trust (PstStoreFile *sf,
 
   if (existing != NULL)
     {
-      printf (_("%s already trusts this certificate as “%s”\n"), sf->path, pst_store_entry_get_alias (existing));
+      g_autofree char *shown = pst_cert_escape (pst_store_entry_get_alias (existing));
+
+      printf (_("%s already trusts this certificate as “%s”\n"), sf->path, shown);
       return TRUE;
     }
   if (!pst_store_file_add_trusted (sf, der, alias, error))
@@ -151,19 +154,72 @@ pst_cert_trust (PstStoreFile *sf,
   if (first)
     printf (_("Created %s (%s)\n"), sf->path, pst_store_format_to_string (pst_keystore_get_format (sf->store)));
   entry = pst_keystore_lookup_certificate (sf->store, der);
-  printf (_("%s now trusts “%s”:\n"), sf->path, pst_store_entry_get_alias (entry));
+  {
+    g_autofree char *shown = pst_cert_escape (pst_store_entry_get_alias (entry));
+    printf (_("%s now trusts “%s”:\n"), sf->path, shown);
+  }
   pst_cert_print_details (entry, "  ");
   return TRUE;
+}
+
+/* TSV and text: control characters and bytes that are not UTF-8 as
+ * C-like escapes, so that no value can end a cell or a row (flags: see
+ * pst-cmd-cert-private.h). */
+void
+pst_cert_append_escaped (GString        *out,
+                         const char     *text,
+                         PstEscapeFlags  flags)
+{
+  const char *end = text + strlen (text);
+
+  for (const char *p = text; p < end;)
+    {
+      gunichar c = g_utf8_get_char_validated (p, end - p);
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          g_string_append_printf (out, "\\x%02x", (guchar) *p);
+          p++;
+          continue;
+        }
+      switch (c)
+        {
+        case '\\':
+          g_string_append (out, (flags & PST_ESCAPE_BACKSLASH) ? "\\\\" : "\\");
+          break;
+        case '\t': g_string_append (out, "\\t"); break;
+        case '\n': g_string_append (out, "\\n"); break;
+        case '\r': g_string_append (out, "\\r"); break;
+        default:
+          if (c < 0x20 || c == 0x7f || ((flags & PST_ESCAPE_COMMA) && c == ',') ||
+              (c >= 0x80 && c < 0xa0) || c == 0x2028 || c == 0x2029)
+            g_string_append_printf (out, c < 0x100 ? "\\x%02x" : "\\u%04x", c);
+          else
+            g_string_append_len (out, p, g_utf8_next_char (p) - p);
+        }
+      p = g_utf8_next_char (p);
+    }
+}
+
+char *
+pst_cert_escape (const char *text)
+{
+  GString *out = g_string_new (NULL);
+
+  pst_cert_append_escaped (out, text, PST_ESCAPE_CONTROL);
+  return g_string_free (out, FALSE);
 }
 
 void
 pst_cert_print_details (PstStoreEntry *entry,
                         const char    *indent)
 {
-  g_autofree char *subject = pst_store_entry_dup_subject (entry);
-  g_autofree char *issuer = pst_store_entry_dup_issuer (entry);
+  g_autofree char *raw_subject = pst_store_entry_dup_subject (entry);
+  g_autofree char *raw_issuer = pst_store_entry_dup_issuer (entry);
+  g_autofree char *subject = pst_cert_escape (raw_subject);
+  g_autofree char *issuer = pst_cert_escape (raw_issuer);
   g_auto(GStrv) sans = pst_store_entry_dup_sans (entry);
-  g_autofree char *sans_text = sans != NULL && sans[0] != NULL ? g_strjoinv (", ", sans) : g_strdup ("-");
+  g_autoptr(GString) sans_text = g_string_new (NULL);
   g_autofree char *from = g_date_time_format (pst_store_entry_get_not_before (entry), "%Y-%m-%d %H:%M UTC");
   g_autofree char *until = pst_cert_format_validity (pst_store_entry_get_not_after (entry));
   g_autofree char *fingerprint = pst_store_entry_dup_fingerprint (entry);
@@ -171,7 +227,13 @@ pst_cert_print_details (PstStoreEntry *entry,
 
   printf ("%s%-12s %s\n", indent, _("Subject:"), subject);
   printf ("%s%-12s %s\n", indent, _("Issuer:"), issuer);
-  printf ("%s%-12s %s\n", indent, _("Names:"), sans_text);
+  for (guint i = 0; sans != NULL && sans[i] != NULL; i++)
+    {
+      if (i > 0)
+        g_string_append (sans_text, ", ");
+      pst_cert_append_escaped (sans_text, sans[i], PST_ESCAPE_CONTROL);
+    }
+  printf ("%s%-12s %s\n", indent, _("Names:"), sans_text->len > 0 ? sans_text->str : "-");
   printf ("%s%-12s %s%s\n", indent, _("Key:"), key_type,
           pst_store_entry_is_ca (entry) ? _(", certificate authority") : "");
   printf ("%s%-12s %s\n", indent, _("Valid from:"), from);

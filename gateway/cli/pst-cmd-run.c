@@ -131,6 +131,21 @@ load (const char *path, gboolean first, GError **error)
   }
   runtime = pst_runtime_new (config, &diagnostics, error);
   print_diagnostics (diagnostics);
+  if (runtime == NULL && !first && error != NULL &&
+      g_error_matches (*error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_INVALID))
+    {
+      /* A failed reload is reported once (log, /health): name the first
+       * error itself, not just "the file has errors". */
+      for (guint i = 0; diagnostics != NULL && i < diagnostics->len; i++)
+        if (pst_diagnostic_get_severity (diagnostics->pdata[i]) == PST_SEVERITY_ERROR)
+          {
+            g_autofree char *line = pst_diagnostic_to_string (diagnostics->pdata[i]);
+
+            g_clear_error (error);
+            g_set_error_literal (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_INVALID, line);
+            break;
+          }
+    }
   return runtime;
 }
 
@@ -202,11 +217,14 @@ reload_cb (gpointer user_data)
       g_autofree char *line = g_strdup_printf ("reload failed, still serving the previous configuration: %s",
                                                error->message);
 
+      /* /health answers 503 with this until a reload succeeds. */
+      pst_metrics_reload_done (pst_gateway_get_metrics (run->gateway), error);
       pst_log_event (G_LOG_LEVEL_WARNING, "reload", line, "OUTCOME", "failed", "ERROR", error->message, NULL);
       pst_systemd_notifyf ("READY=1\nSTATUS=reload failed, serving the previous configuration: %s",
                            error->message);
       return G_SOURCE_CONTINUE;
     }
+  pst_metrics_reload_done (pst_gateway_get_metrics (run->gateway), NULL);
   {
     g_autofree char *line = g_strdup_printf ("reloaded %s", run->config_path);
 

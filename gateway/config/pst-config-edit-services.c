@@ -153,7 +153,7 @@ pst_config_add_service (PstConfig *self, const char *name, const char *type,
   else
     pst_edit_insert_ordered (self, pst_edit_root (self), svc, pst_edit_root_order);
 
-  if (strcmp (type, "directory") == 0)
+  if (strcmp (type, "directory") == 0 || strcmp (type, "status") == 0)
     accept = g_strdup_printf ("http://localhost:8000/%s/", name);
   else
     accept = g_strdup_printf ("ws://localhost:8000/%s", name);

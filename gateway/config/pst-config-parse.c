@@ -435,7 +435,7 @@ static const char * const known_options[] = {
   "ssl.encryption", "ssl.verify-client", "ssl.protocols", "ssl.ciphers",
   "tcp.bind", "ssl.bind", "http.bind", "https.bind", "ws.bind", "wss.bind",
   "ws.maximum.message.size", "ws.inactivity.timeout", "http.keepalive.timeout",
-  "tcp.maximum.connections.per.address",
+  "tcp.maximum.connections.per.address", "tcp.proxy-protocol",
   NULL
 };
 
@@ -509,7 +509,7 @@ check_unknown (PstConfig  *self,
       else if (context == CTX_OPTIONS)
         pst_config_add_diagnostic (self, self->parse_diagnostics, PST_SEVERITY_WARNING, line, name,
                                    service, name,
-                                   _("option <%s> is not supported and is ignored; remove it or check its spelling (supported: ssl.encryption, ssl.verify-client, ssl.protocols, ssl.ciphers, *.bind, ws.maximum.message.size, ws.inactivity.timeout, http.keepalive.timeout, tcp.maximum.connections.per.address)"),
+                                   _("option <%s> is not supported and is ignored; remove it or check its spelling (supported: ssl.encryption, ssl.verify-client, ssl.protocols, ssl.ciphers, *.bind, ws.maximum.message.size, ws.inactivity.timeout, http.keepalive.timeout, tcp.maximum.connections.per.address, tcp.proxy-protocol)"),
                                    name);
       else if (context == CTX_LEAF)
         pst_config_add_diagnostic (self, self->parse_diagnostics, PST_SEVERITY_WARNING, line, name,

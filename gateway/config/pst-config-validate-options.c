@@ -7,6 +7,7 @@
 
 #include "pst-config-private.h"
 #include "pst-config-validate-private.h"
+#include "pst-tls-priority.h"
 
 /* ------------------------------------------------------------------ */
 /* Options                                                             */
@@ -99,6 +100,13 @@ pst_check_option_values (Check      *check,
                    _("%s is “%s”; write a whole number of connections of at least 1, e.g. “1000”"),
                    name, value);
         }
+      else if (strcmp (name, "tcp.proxy-protocol") == 0)
+        {
+          if (g_ascii_strcasecmp (value, "true") != 0 && g_ascii_strcasecmp (value, "false") != 0)
+            ERROR (line, name, service, name,
+                   _("tcp.proxy-protocol is “%s”; use “true” (a load balancer in front sends a PROXY header) or “false”"),
+                   value);
+        }
       else if (g_str_has_suffix (name, ".bind"))
         {
           if (!pst_check_bind_is_valid (value))
@@ -113,6 +121,15 @@ pst_check_option_values (Check      *check,
             ERROR (line, name, service, name,
                    _("ssl.protocols names “%s”, which is unknown or no longer safe; use TLSv1.2 and/or TLSv1.3"),
                    bad);
+        }
+      else if (strcmp (name, "ssl.ciphers") == 0)
+        {
+          /* The same reading as `postern run`, which refuses to start on a
+           * name it does not know: check must say so first, with the line. */
+          g_autoptr(GError) error = NULL;
+          g_autofree char *priority = pst_tls_priority_from_options (NULL, value, &error);
+          if (priority == NULL)
+            ERROR (line, name, service, name, "%s", error->message);
         }
     }
 }

@@ -26,6 +26,7 @@ scheme_in (const char *scheme, const char * const *schemes)
 
 static const char * const echo_accepts[] = { "ws", "wss", NULL };
 static const char * const directory_accepts[] = { "http", "https", NULL };
+static const char * const status_accepts[] = { "http", "https", NULL };
 static const char * const proxy_accepts[] = { "ws", "wss", "tcp", "ssl", NULL };
 static const char * const proxy_connects[] = { "tcp", "ssl", "ws", "wss", NULL };
 
@@ -69,6 +70,11 @@ check_accept (Check      *check,
   else if (g_strcmp0 (type, "directory") == 0 && !scheme_in (url->scheme, directory_accepts))
     ERROR (line, "accept", name, "accept",
            _("a directory service accepts only http:// and https://, not %s://; change the URL or the service type"),
+           url->scheme);
+  else if (g_strcmp0 (type, "status") == 0 && !scheme_in (url->scheme, status_accepts))
+    ERROR (line, "accept", name, "accept",
+           _("a status service accepts only http:// and https://, not %s://; "
+             "write e.g. http://localhost:8081/ (it answers /health and /metrics)"),
            url->scheme);
   else if (g_strcmp0 (type, "proxy") == 0 && !scheme_in (url->scheme, proxy_accepts))
     ERROR (line, "accept", name, "accept",
@@ -138,7 +144,8 @@ check_connect (Check      *check,
   g_autoptr(PstUrl) url = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (g_strcmp0 (type, "echo") == 0 || g_strcmp0 (type, "directory") == 0)
+  if (g_strcmp0 (type, "echo") == 0 || g_strcmp0 (type, "directory") == 0 ||
+      g_strcmp0 (type, "status") == 0)
     {
       ERROR (line, "connect", name, "connect",
              _("%s services do not connect anywhere; remove this <connect> or make the service a proxy"),
@@ -177,9 +184,10 @@ pst_check_service (Check      *check,
            _("service “%s” has no <type>; add <type>echo</type>, <type>directory</type> or <type>proxy</type>"),
            name);
   else if (strstr (type, "${") == NULL &&
-           strcmp (type, "echo") != 0 && strcmp (type, "directory") != 0 && strcmp (type, "proxy") != 0)
+           strcmp (type, "echo") != 0 && strcmp (type, "directory") != 0 && strcmp (type, "proxy") != 0 &&
+           strcmp (type, "status") != 0)
     ERROR (pst_service_get_type_line (service), "type", name, "type",
-           _("unknown service type “%s”; Postern knows echo, directory and proxy"), type);
+           _("unknown service type “%s”; Postern knows echo, directory, proxy and status"), type);
 
   if (pst_service_get_n_accepts (service) == 0)
     ERROR (line, "service", name, "accept",

@@ -351,6 +351,18 @@ join (PstListenPlan *self, Group *group, PstListenRoute *route, const char *text
              first->line, group->shown, first->tls ? _("with TLS") : _("without TLS"));
       return FALSE;
     }
+  /* The PROXY header comes before anything that tells the routes apart. */
+  if (pst_options_get_proxy_protocol (pst_service_get_accept_options (first->service)) !=
+      pst_options_get_proxy_protocol (pst_service_get_accept_options (route->service)))
+    {
+      gboolean mine = pst_options_get_proxy_protocol (pst_service_get_accept_options (route->service));
+
+      ERROR (route->line, "tcp.proxy-protocol", name,
+             _("%s (service “%s”) has tcp.proxy-protocol “%s” but %s (service “%s”, line %u) on the same address %s has “%s”; both share one listener and the PROXY header comes before the host name or path is known, so give both services the same tcp.proxy-protocol or use another port"),
+             text, name, mine ? "true" : "false", first_text, service_label (first->service), first->line,
+             group->shown, mine ? "false" : "true");
+      return FALSE;
+    }
   if (route->tls)
     {
       PstListenTls mine = { 0 };

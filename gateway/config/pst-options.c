@@ -200,6 +200,20 @@ pst_options_get_ssl_encryption (PstOptions *self)
   return value == NULL || g_ascii_strcasecmp (value, "disabled") != 0;
 }
 
+gboolean
+pst_options_get_proxy_protocol (PstOptions *self)
+{
+  const char *value;
+
+  g_return_val_if_fail (PST_IS_OPTIONS (self), FALSE);
+
+  /* Only an explicit "true": on accept, a typo then fails every
+   * connection loudly rather than trusting headers by accident
+   * (validation reports the typo anyway). */
+  value = pst_options_get (self, "tcp.proxy-protocol");
+  return value != NULL && g_ascii_strcasecmp (value, "true") == 0;
+}
+
 const char *
 pst_options_get_verify_client (PstOptions *self)
 {

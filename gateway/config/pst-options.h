@@ -22,6 +22,8 @@ GStrv        pst_options_dup_names      (PstOptions *self);  /* own names only *
 
 /* Typed helpers on top of pst_options_get (defaults when unset). */
 gboolean     pst_options_get_ssl_encryption (PstOptions *self);   /* default TRUE */
+/* tcp.proxy-protocol: TRUE only for "true" (default FALSE) */
+gboolean     pst_options_get_proxy_protocol (PstOptions *self);
 /* "none" (default), "optional", "required" */
 const char  *pst_options_get_verify_client  (PstOptions *self);
 /* durations like "30", "30s", "5 minutes", "1500ms" in milliseconds; FALSE on bad text */

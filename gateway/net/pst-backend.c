@@ -28,6 +28,9 @@ typedef struct {
   char                 *request;
   GTlsCertificateFlags  cert_errors;
   GTlsCertificate      *peer_cert;
+  GBytes               *preamble;
+  GSocketConnection    *tcp;          /* while the preamble is written */
+  gint64                started_us;   /* for the connect latency */
 } Dial;
 
 static void
@@ -40,6 +43,8 @@ dial_free (Dial *dial)
   g_clear_object (&dial->socket);
   g_clear_object (&dial->buffered);
   g_clear_object (&dial->peer_cert);
+  g_clear_pointer (&dial->preamble, g_bytes_unref);
+  g_clear_object (&dial->tcp);
   g_free (dial->where);
   g_free (dial->key);
   g_free (dial->request);
@@ -339,6 +344,73 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   connected (g_steal_pointer (&task));
 }
 
+/* TCP is up and the preamble (if any) is out: TLS, or straight on. */
+static void
+tcp_ready (GTask *owned_task, GSocketConnection *owned_conn)
+{
+  g_autoptr(GTask) task = owned_task;
+  g_autoptr(GSocketConnection) conn = owned_conn;
+  Dial *dial = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  gboolean tls = dial->tls;
+
+  if (!tls)
+    {
+      dial->stream = G_IO_STREAM (g_steal_pointer (&conn));
+      connected (g_steal_pointer (&task));
+      return;
+    }
+
+  {
+    g_autoptr(GSocketConnectable) identity = g_network_address_new (dial->url->host, dial->url->port);
+    GTlsDatabase *trust = dial->trust;
+    /* The database at construction: set later, glib-networking 2.74 has
+     * already parsed its default one (the system CAs) for this connection. */
+    GIOStream *tls_conn = trust == NULL
+      ? g_tls_client_connection_new (G_IO_STREAM (conn), identity, &error)
+      : g_initable_new (g_tls_backend_get_client_connection_type (g_tls_backend_get_default ()),
+                        NULL, &error,
+                        "base-io-stream", conn,
+                        "server-identity", identity,
+                        "database", trust,
+                        NULL);
+
+    if (tls_conn == NULL)
+      {
+        g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_TLS,
+                                 "back-end %s: %s", dial->where, error->message);
+        return;
+      }
+    dial->stream = tls_conn;
+    GCancellable *cancellable = g_task_get_cancellable (task);
+
+    g_signal_connect (tls_conn, "accept-certificate", G_CALLBACK (accept_certificate_cb), dial);
+    g_tls_connection_handshake_async (G_TLS_CONNECTION (tls_conn), G_PRIORITY_DEFAULT,
+                                      cancellable, handshake_cb, g_steal_pointer (&task));
+  }
+}
+
+static void
+preamble_written_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Dial *dial = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
+    {
+      /* CANCELLED stays itself: the session is over and says nothing. */
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_CONNECT,
+                                 _("back-end %s: cannot send the PROXY protocol header: %s"),
+                                 dial->where, error->message);
+      return;
+    }
+  tcp_ready (g_steal_pointer (&task), g_steal_pointer (&dial->tcp));
+}
+
 static void
 socket_connected_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -346,7 +418,6 @@ socket_connected_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   Dial *dial = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
   g_autoptr(GSocketConnection) conn = NULL;
-  gboolean tls;
 
   conn = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source), result, &error);
   if (conn == NULL)
@@ -358,39 +429,25 @@ socket_connected_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   dial->socket = g_object_ref (g_socket_connection_get_socket (conn));
-  tls = dial->tls;
-  if (!tls)
+  if (dial->preamble != NULL)
     {
-      dial->stream = G_IO_STREAM (g_steal_pointer (&conn));
-      connected (g_steal_pointer (&task));
+      GCancellable *cancellable = g_task_get_cancellable (task);
+      gsize len;
+      gconstpointer data = g_bytes_get_data (dial->preamble, &len);
+
+      dial->tcp = g_steal_pointer (&conn);
+      g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (dial->tcp)),
+                                       data, len, G_PRIORITY_DEFAULT, cancellable,
+                                       preamble_written_cb, g_steal_pointer (&task));
       return;
     }
-
-  {
-    g_autoptr(GSocketConnectable) identity = g_network_address_new (dial->url->host, dial->url->port);
-    GTlsDatabase *trust = dial->trust;
-    GIOStream *tls_conn = g_tls_client_connection_new (G_IO_STREAM (conn), identity, &error);
-
-    if (tls_conn == NULL)
-      {
-        g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_TLS,
-                                 "back-end %s: %s", dial->where, error->message);
-        return;
-      }
-    dial->stream = tls_conn;
-    if (trust != NULL)
-      g_tls_connection_set_database (G_TLS_CONNECTION (tls_conn), trust);
-    GCancellable *cancellable = g_task_get_cancellable (task);
-
-    g_signal_connect (tls_conn, "accept-certificate", G_CALLBACK (accept_certificate_cb), dial);
-    g_tls_connection_handshake_async (G_TLS_CONNECTION (tls_conn), G_PRIORITY_DEFAULT,
-                                      cancellable, handshake_cb, g_steal_pointer (&task));
-  }
+  tcp_ready (g_steal_pointer (&task), g_steal_pointer (&conn));
 }
 
 void
 pst_backend_connect_async (const PstUrl        *url,
                            gboolean             tls,
+                           GBytes              *preamble,
                            GTlsDatabase        *trust,
                            const char          *truststore,
                            GCancellable        *cancellable,
@@ -406,8 +463,10 @@ pst_backend_connect_async (const PstUrl        *url,
   dial->trust = trust ? g_object_ref (trust) : NULL;
   dial->truststore = g_strdup (truststore);
   dial->tls = tls;
+  dial->preamble = preamble != NULL ? g_bytes_ref (preamble) : NULL;
   dial->url = pst_url_copy (url);
   dial->where = pst_url_to_string (url);
+  dial->started_us = g_get_monotonic_time ();
   g_task_set_task_data (task, dial, (GDestroyNotify) dial_free);
 
   g_socket_client_set_timeout (client, CONNECT_TIMEOUT_S);
@@ -422,4 +481,28 @@ GIOStream *
 pst_backend_connect_finish (GAsyncResult *result, GError **error)
 {
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+pst_backend_connect_record (GAsyncResult *result, const GError *error,
+                            PstMetrics *metrics, const char *service)
+{
+  Dial *dial;
+
+  g_return_if_fail (g_task_is_valid (result, NULL));
+  g_return_if_fail (g_task_get_source_tag (G_TASK (result)) == pst_backend_connect_async);
+  dial = g_task_get_task_data (G_TASK (result));
+  if (metrics == NULL || dial == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (error == NULL)
+    {
+      pst_metrics_backend_connected (metrics, service,
+                                     (g_get_monotonic_time () - dial->started_us) / (double) G_USEC_PER_SEC);
+      return;
+    }
+  pst_metrics_backend_failed (metrics, service);
+  if (g_error_matches (error, PST_BACKEND_ERROR, PST_BACKEND_ERROR_TLS))
+    pst_metrics_tls_failure (metrics, PST_TLS_LEG_BACKEND,
+                             dial->cert_errors != 0 ? pst_tls_failure_from_flags (dial->cert_errors)
+                                                    : pst_tls_failure_from_error (error));
 }

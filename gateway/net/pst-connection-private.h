@@ -4,6 +4,7 @@
 
 #include "pst-connection.h"
 #include "pst-head-limit-stream.h"
+#include "pst-proxy-protocol.h"
 
 G_BEGIN_DECLS
 
@@ -48,11 +49,21 @@ struct _PstConnection
   gboolean           upgraded;          /* a session owns the stream */
   PstSessionShutdown session_shutdown;
   gpointer           session;
+  /* tcp.proxy-protocol (pst-connection-proxy.c) */
+  gboolean           expect_proxy;
+  PstProxyParser    *proxy;              /* while the header is read */
+  guint              proxy_version;
+  char              *via;                /* the balancer, escaped; NULL without a header */
+  GInetSocketAddress *local;             /* our end of the accepted socket */
 };
 
 /* pst-connection.c: the decrypted (or plain) stream goes to SoupServer,
  * or to a byte proxy for tcp/ssl accepts */
 void pst_connection_hand_to_http (PstConnection *self, GIOStream *stream);
+/* pst-connection.c: after the PROXY header (if any): TLS or HTTP */
+void pst_connection_continue     (PstConnection *self);
+/* pst-connection-proxy.c */
+void pst_connection_read_proxy_header (PstConnection *self);
 /* pst-connection-log.c: the open/close line MESSAGE with its fields */
 void pst_connection_log          (PstConnection *self, const char *event, const char *message);
 /* pst-connection-tls.c */

@@ -13,6 +13,7 @@
 #include "pst-log-escape.h"
 #include "pst-peer-address.h"
 #include "pst-proxy.h"
+#include "pst-status.h"
 
 G_DEFINE_TYPE (PstConnection, pst_connection, G_TYPE_OBJECT)
 
@@ -28,6 +29,16 @@ serve_directory (PstConnection *conn, PstRoute *route, SoupServerMessage *msg, c
     pst_listener_serve_ca (conn, route, msg);
   else
     pst_directory_serve (route->service, msg, path + base_len);
+}
+
+static void
+serve_status (PstConnection *conn, PstRoute *route, SoupServerMessage *msg, const char *path)
+{
+  gsize base_len = strlen (route->url->path);
+
+  if (base_len > 0 && route->url->path[base_len - 1] == '/')
+    base_len--;
+  pst_status_serve (pst_runtime_get_metrics (conn->runtime), conn->runtime, msg, path + base_len);
 }
 
 PstRoute *
@@ -47,6 +58,8 @@ pst_route_new (PstService *service, PstUrl *url, gboolean tls, GError **error)
     }
   else if (g_str_equal (type, "directory"))
     route->serve_http = serve_directory;
+  else if (g_str_equal (type, "status"))
+    route->serve_http = serve_status;
   else
     {
       g_free (route);
@@ -62,6 +75,12 @@ pst_route_new (PstService *service, PstUrl *url, gboolean tls, GError **error)
   route->url = g_steal_pointer (&owned);
   route->tls = tls;
   return route;
+}
+
+gboolean
+pst_route_serves_status (PstRoute *route)
+{
+  return route->serve_http == serve_status;
 }
 
 void
@@ -101,6 +120,7 @@ pst_connection_finalize (GObject *object)
   if (self->head_limit != NULL)
     {
       pst_head_limit_stream_set_first_byte_func (self->head_limit, NULL, NULL);
+      pst_head_limit_stream_set_eof_func (self->head_limit, NULL, NULL);
       g_object_remove_weak_pointer (G_OBJECT (self->head_limit), (gpointer *) &self->head_limit);
     }
   g_clear_object (&self->cancellable);
@@ -108,6 +128,9 @@ pst_connection_finalize (GObject *object)
   g_clear_object (&self->limits);
   g_clear_object (&self->client_ip);
   g_clear_object (&self->remote);
+  g_clear_object (&self->local);
+  g_clear_pointer (&self->proxy, g_free);
+  g_free (self->via);
   g_clear_pointer (&self->routes, g_ptr_array_unref);
   g_free (self->peer);
   g_free (self->sni);
@@ -143,6 +166,8 @@ dup_tls_fields (PstConnection *self)
 {
   GString *out = g_string_new (NULL);
 
+  if (self->via != NULL)
+    g_string_append_printf (out, " via=%s", self->via);
   if (self->tls_info != NULL)
     g_string_append_printf (out, " tls=%s", self->tls_info);
   if (self->sni != NULL)
@@ -189,6 +214,9 @@ pst_connection_end (PstConnection *self)
                                                self->close_code, reason);
 
       pst_connection_log (self, "close", line);
+      /* tcp/ssl byte sessions log a code too, but have no close frame */
+      pst_metrics_connection_closed (pst_runtime_get_metrics (self->runtime), self->service,
+                                     self->bytes_in, self->bytes_out, self->upgraded ? self->close_code : 0);
     }
   else
     g_debug ("connection from %s ended", self->peer);
@@ -261,7 +289,31 @@ pst_connection_new (PstListener       *listener,
     }
   text = remote ? g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote)) : g_strdup ("?");
   self->peer = pst_log_escape (text, -1);
+  {
+    g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (socket_connection, NULL);
+
+    if (G_IS_INET_SOCKET_ADDRESS (local))
+      self->local = G_INET_SOCKET_ADDRESS (g_steal_pointer (&local));
+  }
   return self;
+}
+
+void
+pst_connection_expect_proxy_header (PstConnection *self)
+{
+  self->expect_proxy = TRUE;
+}
+
+GInetSocketAddress *
+pst_connection_get_client_address (PstConnection *self)
+{
+  return G_IS_INET_SOCKET_ADDRESS (self->remote) ? G_INET_SOCKET_ADDRESS (self->remote) : NULL;
+}
+
+GInetSocketAddress *
+pst_connection_get_local_address (PstConnection *self)
+{
+  return self->local;
 }
 
 const char *
@@ -287,6 +339,8 @@ pst_connection_abort (PstConnection *self)
 {
   /* Dropping the socket below can end (and free) us through the weak ref. */
   g_autoptr(PstConnection) alive = g_object_ref (self);
+
+  (void) alive;   /* held for its cleanup only */
 
   g_cancellable_cancel (self->cancellable);
   /* shutdown, not close: whoever reads the socket (SoupServer, a pump)
@@ -358,6 +412,25 @@ head_first_byte_cb (gpointer user_data)
 }
 
 static gboolean
+client_left_cb (gpointer user_data)
+{
+  PstConnection *self = user_data;
+
+  if (!self->ended && !self->upgraded && self->session == NULL)
+    pst_connection_abort (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The client closed between requests: the connection is over now, not
+ * when the keep-alive timer fires (its slot, its descriptor, the open
+ * count).  From an idle: SoupServer is in the middle of that read. */
+static void
+head_eof_cb (gpointer user_data)
+{
+  g_idle_add_full (G_PRIORITY_DEFAULT, client_left_cb, g_object_ref (user_data), g_object_unref);
+}
+
+static gboolean
 keepalive_cb (gpointer user_data)
 {
   PstConnection *self = user_data;
@@ -391,10 +464,12 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
   PstRoute *first = g_ptr_array_index (self->routes, 0);
   g_autoptr(GError) error = NULL;
   g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (self->socket_connection, NULL);
-  /* SoupServer may read the client's EOF at once and drop the connection
-   * (ending us) before soup_server_accept_iostream() returns. */
+  /* SoupServer may serve a request that is already there, and drop the
+   * connection, before soup_server_accept_iostream returns: that can end
+   * us (the listener lets go of its reference) while we still use self. */
   g_autoptr(PstConnection) alive = g_object_ref (self);
 
+  (void) alive;   /* held for its cleanup only */
   if (self->listener == NULL)
     {
       pst_connection_abort (self);   /* the gateway stopped meanwhile */
@@ -413,6 +488,7 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
 
     g_object_add_weak_pointer (G_OBJECT (self->head_limit), (gpointer *) &self->head_limit);
     pst_head_limit_stream_set_first_byte_func (self->head_limit, head_first_byte_cb, self);
+    pst_head_limit_stream_set_eof_func (self->head_limit, head_eof_cb, self);
     /* self->remote, not a copy: SoupServer hands this very object back
      * with each message, which is how the listener finds us. */
     if (!soup_server_accept_iostream (pst_listener_get_soup_server (self->listener),
@@ -430,7 +506,21 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
 void
 pst_connection_start (PstConnection *self)
 {
+  /* One deadline from accept: PROXY header, TLS handshake, request head. */
   arm_deadline (self, self->use_tls ? "TLS handshake and request" : "request");
+  if (self->expect_proxy)
+    {
+      self->deadline_what = "PROXY protocol header";
+      pst_connection_read_proxy_header (self);
+    }
+  else
+    pst_connection_continue (self);
+}
+
+void
+pst_connection_continue (PstConnection *self)
+{
+  self->deadline_what = self->use_tls ? "TLS handshake and request" : "request";
   if (self->use_tls)
     pst_connection_start_tls (self);
   else
@@ -503,6 +593,7 @@ pst_connection_set_route (PstConnection *self, PstRoute *route)
 
     pst_connection_log (self, "open", line);
   }
+  pst_metrics_connection_opened (pst_runtime_get_metrics (self->runtime), self->service);
 }
 
 void

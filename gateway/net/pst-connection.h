@@ -38,6 +38,8 @@ struct _PstRoute
  * type; NULL with an error when this build cannot serve that type. */
 PstRoute *pst_route_new  (PstService *service, PstUrl *url, gboolean tls, GError **error);
 void      pst_route_free (PstRoute *route);
+/* TRUE for a route of a status service (/health, /metrics) */
+gboolean  pst_route_serves_status (PstRoute *route);
 /* The WebSocket limits of a route's accept options (maximum message size,
  * inactivity timeout: 120 s unless ws.inactivity.timeout says otherwise, 0
  * for none) for a PstWebsocket on that route. */
@@ -52,7 +54,14 @@ PstConnection *pst_connection_new          (PstListener       *listener,
                                             GPtrArray         *routes,   /* PstRoute, shared */
                                             gboolean           tls,
                                             PstConnLimits     *limits);
+/* tcp.proxy-protocol: the connection starts with a PROXY header, whose
+ * source becomes the client's address (call before start). */
+void           pst_connection_expect_proxy_header (PstConnection *self);
 void           pst_connection_start        (PstConnection *self);
+/* The client's address (the PROXY header's source when there was one),
+ * and the gateway's end of the accepted socket; nullable. */
+GInetSocketAddress *pst_connection_get_client_address (PstConnection *self);
+GInetSocketAddress *pst_connection_get_local_address  (PstConnection *self);
 const char    *pst_connection_get_peer     (PstConnection *self);   /* "127.0.0.1:5555" */
 const char    *pst_connection_get_sni      (PstConnection *self);   /* nullable */
 PstRuntime    *pst_connection_get_runtime  (PstConnection *self);

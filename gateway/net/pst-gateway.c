@@ -21,6 +21,7 @@ struct _PstGateway
   GPtrArray  *retired;     /* PstListener dropped by a reload, until their connections end */
   GPtrArray  *urls;
   PstConnLimits *limits;   /* open connections, all listeners, old and new */
+  PstMetrics *metrics;     /* for the gateway's life: reloads keep the counts */
   GPtrArray  *inherited;   /* GSocket from socket activation, used instead of binding */
 };
 
@@ -37,6 +38,7 @@ pst_gateway_dispose (GObject *object)
   g_clear_pointer (&self->urls, g_ptr_array_unref);
   g_clear_object (&self->limits);
   g_clear_object (&self->runtime);
+  g_clear_object (&self->metrics);
   g_clear_pointer (&self->inherited, g_ptr_array_unref);
   G_OBJECT_CLASS (pst_gateway_parent_class)->dispose (object);
 }
@@ -59,6 +61,7 @@ pst_gateway_init (PstGateway *self)
   self->limits = pst_conn_limits_new (max);
   self->listeners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->retired = g_ptr_array_new_with_free_func (g_object_unref);
+  self->metrics = pst_metrics_new ();
 }
 
 PstGateway *
@@ -72,6 +75,7 @@ typedef struct {
   gboolean   tls;
   GList     *addresses;   /* GSocketAddress */
   GPtrArray *routes;      /* PstRoute */
+  GTlsAuthenticationMode client_auth;   /* the group's agreed ssl.verify-client */
 } Plan;
 
 static void
@@ -129,22 +133,10 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
   g_autoptr(GPtrArray) urls = g_ptr_array_new_with_free_func (g_free);
   GPtrArray *all_routes;
 
-  for (guint s = 0; s < pst_config_get_n_services (config); s++)
-    {
-      PstService *service = pst_config_get_service (config, s);
-      const char *type = pst_service_get_service_type (service);
-
-      if (!g_str_equal (type, "echo") && !g_str_equal (type, "directory") && !g_str_equal (type, "proxy"))
-        {
-          g_set_error (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_INVALID,
-                       _("service %s: type “%s” cannot be served by this build yet"),
-                       pst_service_get_name (service), type);
-          return FALSE;
-        }
-    }
-
   /* The same plan `postern check` validates: one listener per resolved
-   * address set, its TLS settings agreed by every route on it. */
+   * address set, its TLS settings agreed by every route on it.  Each
+   * route's handler (and whether its type can be served at all) is decided
+   * once, in pst_route_new. */
   listen_plan = pst_listen_plan_new (config, PST_LISTEN_PLAN_RESOLVE);
   if (!pst_listen_plan_check (listen_plan, error))
     return FALSE;
@@ -155,6 +147,12 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
 
       plan->key = g_strdup (group->key);
       plan->tls = group->tls;
+      if (g_strcmp0 (group->settings.verify_client, "required") == 0)
+        plan->client_auth = G_TLS_AUTHENTICATION_REQUIRED;
+      else if (g_strcmp0 (group->settings.verify_client, "optional") == 0)
+        plan->client_auth = G_TLS_AUTHENTICATION_REQUESTED;
+      else
+        plan->client_auth = G_TLS_AUTHENTICATION_NONE;
       plan->addresses = g_list_copy_deep (group->addresses, (GCopyFunc) (void (*) (void)) g_object_ref, NULL);
       plan->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) pst_route_free);
       for (guint r = 0; r < group->routes->len; r++)
@@ -234,6 +232,7 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
       gboolean is_new = !g_hash_table_contains (self->listeners, plan->key);
 
       pst_listener_set_snapshot (listener, runtime, plan->routes);
+      pst_listener_set_client_auth (listener, plan->client_auth);
       if (is_new)
         pst_listener_start (listener);
     }
@@ -303,9 +302,22 @@ pst_gateway_stop (PstGateway *self)
 
   if (self->listeners == NULL)
     return;
+  pst_metrics_set_draining (self->metrics, TRUE);
   g_hash_table_iter_init (&iter, self->listeners);
   while (g_hash_table_iter_next (&iter, NULL, &v))
-    pst_listener_shutdown (v);
+    pst_listener_drain (v);
   for (guint i = 0; self->retired != NULL && i < self->retired->len; i++)
     pst_listener_shutdown (self->retired->pdata[i]);
+}
+
+/**
+ * pst_gateway_get_metrics:
+ *
+ * Returns: (transfer none): the gateway's figures, kept across reloads.
+ */
+PstMetrics *
+pst_gateway_get_metrics (PstGateway *self)
+{
+  g_return_val_if_fail (PST_IS_GATEWAY (self), NULL);
+  return self->metrics;
 }

@@ -20,9 +20,13 @@ gboolean    pst_gateway_apply      (PstGateway *self, PstRuntime *runtime, GErro
 void        pst_gateway_set_inherited_sockets (PstGateway *self, GPtrArray *sockets);
 /* The accept URLs now served, in config order. */
 GStrv       pst_gateway_dup_urls   (PstGateway *self);
-/* Stops accepting; open sessions get a close handshake (1001). */
+/* Stops accepting; open sessions get a close handshake (1001).  A
+ * listener serving only status routes goes on answering, /health with 503
+ * (draining), until the gateway is disposed. */
 void        pst_gateway_stop       (PstGateway *self);
 guint       pst_gateway_get_n_connections (PstGateway *self);
+/* Connections, bytes, TLS failures, reloads: for the status service */
+PstMetrics *pst_gateway_get_metrics (PstGateway *self);
 /* No connection open, and no closed one still writing its last bytes */
 gboolean    pst_gateway_is_idle    (PstGateway *self);
 

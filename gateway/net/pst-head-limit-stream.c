@@ -16,6 +16,8 @@ struct _PstHeadLimitStream
   gboolean            refused;
   void              (*first_byte) (gpointer data);
   gpointer            first_byte_data;
+  void              (*eof) (gpointer data);
+  gpointer            eof_data;
 };
 
 static void pollable_iface_init (GPollableInputStreamInterface *iface);
@@ -31,6 +33,8 @@ static const char refusal[] =
 static gssize
 account (PstHeadLimitStream *self, gssize n, GError **error)
 {
+  if (n == 0 && self->armed && self->eof != NULL)
+    self->eof (self->eof_data);
   if (n <= 0 || !self->armed)
     return n;
   if (self->count == 0 && self->first_byte != NULL)
@@ -156,6 +160,13 @@ pst_head_limit_stream_set_first_byte_func (PstHeadLimitStream *self, void (*func
 {
   self->first_byte = func;
   self->first_byte_data = data;
+}
+
+void
+pst_head_limit_stream_set_eof_func (PstHeadLimitStream *self, void (*func) (gpointer), gpointer data)
+{
+  self->eof = func;
+  self->eof_data = data;
 }
 
 GIOStream *

@@ -22,6 +22,12 @@ void          pst_head_limit_stream_arm    (PstHeadLimitStream *self);
 void          pst_head_limit_stream_set_first_byte_func (PstHeadLimitStream *self,
                                                          void (*func) (gpointer), gpointer data);
 
+/* func(data) runs when the client closes its side while the stream is
+ * armed (between requests, or in the middle of a head): SoupServer 3.2
+ * drops such a connection without a signal we could see. */
+void          pst_head_limit_stream_set_eof_func (PstHeadLimitStream *self,
+                                                  void (*func) (gpointer), gpointer data);
+
 /* A GIOStream of (limited input, base's output) that keeps base alive. */
 GIOStream    *pst_head_limit_wrap          (GIOStream *base, gsize limit, PstHeadLimitStream **out_limit);
 

@@ -29,6 +29,8 @@ struct _PstListener
   PstConnLimits  *limits;        /* the gateway's counts (shared) */
   guint           per_address;   /* tcp.maximum.connections.per.address, 0: none */
   int             silent_peer;    /* see keep_alive_enabler */
+  gboolean        proxy_protocol; /* tcp.proxy-protocol: a PROXY header comes first */
+  GTlsAuthenticationMode client_auth;
 };
 
 G_DEFINE_TYPE (PstListener, pst_listener, G_TYPE_OBJECT)
@@ -370,8 +372,10 @@ incoming_cb (GSocketService    *service,
       return TRUE;
     }
   /* Refused with a plain close: nothing was read, and answering would
-   * cost what the cap is there to save. The limits log it, rate-limited. */
-  if (!pst_conn_limits_acquire (self->limits, ip, self->per_address))
+   * cost what the cap is there to save. The limits log it, rate-limited.
+   * Behind a load balancer every connection comes from it: the cap per
+   * address applies once the PROXY header names the client. */
+  if (!pst_conn_limits_acquire (self->limits, ip, self->proxy_protocol ? 0 : self->per_address))
     {
       g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
       return TRUE;
@@ -379,6 +383,8 @@ incoming_cb (GSocketService    *service,
   g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   conn = pst_connection_new (self, connection, self->runtime, self->routes, self->tls, self->limits);
   g_hash_table_add (self->connections, conn);
+  if (self->proxy_protocol)
+    pst_connection_expect_proxy_header (conn);
   pst_connection_start (conn);
   return TRUE;
 }
@@ -404,6 +410,28 @@ pst_listener_set_snapshot (PstListener *self, PstRuntime *runtime, GPtrArray *ro
     }
   if (self->per_address == 0)
     self->per_address = PST_CONN_LIMITS_PER_ADDRESS_DEFAULT;
+  /* The listen plan refuses routes on one listener that disagree. */
+  self->proxy_protocol = routes->len > 0 &&
+    pst_options_get_proxy_protocol (pst_service_get_accept_options (
+      ((PstRoute *) g_ptr_array_index (routes, 0))->service));
+}
+
+guint
+pst_listener_get_per_address (PstListener *self)
+{
+  return self->per_address;
+}
+
+void
+pst_listener_set_client_auth (PstListener *self, GTlsAuthenticationMode mode)
+{
+  self->client_auth = mode;
+}
+
+GTlsAuthenticationMode
+pst_listener_get_client_auth (PstListener *self)
+{
+  return self->client_auth;
 }
 
 void
@@ -427,6 +455,27 @@ void
 pst_listener_shutdown (PstListener *self)
 {
   pst_listener_stop (self);
+  if (self->connections != NULL)
+    {
+      g_autoptr(GList) conns = g_hash_table_get_values (self->connections);
+      for (GList *l = conns; l != NULL; l = l->next)
+        pst_connection_shutdown (l->data);
+    }
+}
+
+void
+pst_listener_drain (PstListener *self)
+{
+  gboolean status_only = self->routes != NULL && self->routes->len > 0;
+
+  for (guint i = 0; status_only && i < self->routes->len; i++)
+    status_only = pst_route_serves_status (g_ptr_array_index (self->routes, i));
+  if (!status_only)
+    {
+      pst_listener_shutdown (self);
+      return;
+    }
+  /* Kept-alive probes are closed; new ones are answered 503 (and closed). */
   if (self->connections != NULL)
     {
       g_autoptr(GList) conns = g_hash_table_get_values (self->connections);

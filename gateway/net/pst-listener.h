@@ -21,12 +21,19 @@ gboolean     pst_listener_add_address      (PstListener *self, GSocketAddress *a
 gboolean     pst_listener_add_socket       (PstListener *self, GSocket *socket, GError **error);
 /* The snapshot new connections get (routes: PstRoute, shared). */
 void         pst_listener_set_snapshot     (PstListener *self, PstRuntime *runtime, GPtrArray *routes);
+/* ssl.verify-client as the listen plan agreed it for every route here. */
+void         pst_listener_set_client_auth  (PstListener *self, GTlsAuthenticationMode mode);
+GTlsAuthenticationMode pst_listener_get_client_auth (PstListener *self);
 void         pst_listener_start            (PstListener *self);
 /* Stop accepting; established connections go on (a reload that drops
  * this listener keeps them until they end). */
 void         pst_listener_stop             (PstListener *self);
 /* Stop accepting and close every connection gracefully. */
 void         pst_listener_shutdown         (PstListener *self);
+/* The gateway is stopping: like shutdown, except that a listener that
+ * serves only status routes goes on accepting, so that /health can say
+ * 503 while the sessions of the others drain. */
+void         pst_listener_drain            (PstListener *self);
 guint        pst_listener_get_n_connections (PstListener *self);
 /* The gateway-wide counts, shared by its listeners and taken back by each
  * connection as it ends; a full gateway or a client address at the
@@ -35,6 +42,8 @@ void         pst_listener_set_limits       (PstListener *self, PstConnLimits *li
 
 /* for PstConnection */
 SoupServer  *pst_listener_get_soup_server  (PstListener *self);
+/* tcp.maximum.connections.per.address in force (after a PROXY header) */
+guint        pst_listener_get_per_address  (PstListener *self);
 /* GET <directory>/postern-ca.pem: the top of the keystore's chain */
 void         pst_listener_serve_ca         (PstConnection *conn, PstRoute *route, SoupServerMessage *msg);
 void         pst_listener_connection_ended (PstListener *self, PstConnection *connection);

@@ -249,7 +249,7 @@ pst_probe_async (const char          *url,
       return;
     }
   probe->timeout_id = g_timeout_add (PROBE_TIMEOUT_MS, timeout_cb, task);
-  pst_backend_connect_async (probe->url, probe->url->secure, trust, NULL, own, connected_cb,
+  pst_backend_connect_async (probe->url, probe->url->secure, NULL, trust, NULL, own, connected_cb,
                              g_steal_pointer (&task));
 }
 

@@ -5,6 +5,7 @@
 #include "pst-backend.h"
 #include "pst-echo.h"
 #include "pst-proxy.h"
+#include "pst-proxy-protocol.h"
 #include "pst-stream-pump.h"
 #include "pst-websocket.h"
 
@@ -394,6 +395,8 @@ backend_ready_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
   g_autoptr(GIOStream) stream = pst_backend_connect_finish (result, &error);
 
+  pst_backend_connect_record (result, error, pst_runtime_get_metrics (pst_connection_get_runtime (proxy->conn)),
+                              pst_service_get_name (proxy->service));
   if (stream == NULL || proxy->client.done)
     {
       if (stream == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -509,11 +512,22 @@ dial (Proxy *proxy)
   PstRuntime *runtime = pst_connection_get_runtime (proxy->conn);
   gboolean tls = proxy->url->secure &&
                  pst_options_get_ssl_encryption (pst_service_get_connect_options (proxy->service));
+  g_autoptr(GBytes) preamble = NULL;
 
+  /* tcp.proxy-protocol: tell the back-end who the client is. */
+  if (pst_options_get_proxy_protocol (pst_service_get_connect_options (proxy->service)))
+    {
+      GInetSocketAddress *client = pst_connection_get_client_address (proxy->conn);
+      GInetSocketAddress *local = pst_connection_get_local_address (proxy->conn);
+      guint8 header[PST_PROXY_V2_MAX_BUILT];
+
+      if (client != NULL && local != NULL)
+        preamble = g_bytes_new (header, pst_proxy_protocol_build_v2 (client, local, header));
+    }
   pst_connection_set_session (proxy->conn, proxy_shutdown, proxy);
   /* Two references: the client side's, and the dial's (later the back-end's). */
   proxy_ref (proxy);
-  pst_backend_connect_async (proxy->url, tls, pst_runtime_get_trust (runtime),
+  pst_backend_connect_async (proxy->url, tls, preamble, pst_runtime_get_peer_trust (runtime),
                              pst_runtime_get_truststore_path (runtime),
                              proxy->cancellable, backend_ready_cb, proxy);
 }

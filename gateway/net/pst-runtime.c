@@ -6,6 +6,7 @@
 
 #include "pst-password.h"
 #include "pst-runtime.h"
+#include "pst-trust-database.h"
 
 struct _PstRuntime
 {
@@ -13,8 +14,11 @@ struct _PstRuntime
   PstConfig    *config;
   PstKeystore  *keystore;
   GTlsDatabase *trust;
+  GTlsDatabase *system_trust;   /* without a truststore, made on first use */
+  gboolean      system_tried;
   char         *truststore_path;
   GHashTable   *certificates;   /* PstStoreEntry* → GTlsCertificate* */
+  PstMetrics   *metrics;        /* the gateway's, shared by its snapshots */
 };
 
 G_DEFINE_TYPE (PstRuntime, pst_runtime, G_TYPE_OBJECT)
@@ -28,7 +32,9 @@ pst_runtime_finalize (GObject *object)
   g_clear_pointer (&self->certificates, g_hash_table_unref);
   g_clear_object (&self->keystore);
   g_clear_object (&self->trust);
+  g_clear_object (&self->system_trust);
   g_clear_object (&self->config);
+  g_clear_object (&self->metrics);
   g_free (self->truststore_path);
   G_OBJECT_CLASS (pst_runtime_parent_class)->finalize (object);
 }
@@ -133,6 +139,23 @@ pst_runtime_get_trust (PstRuntime *self)
   return self->trust;
 }
 
+GTlsDatabase *
+pst_runtime_get_peer_trust (PstRuntime *self)
+{
+  if (self->trust != NULL)
+    return self->trust;
+  if (!self->system_tried)
+    {
+      g_autoptr(GError) error = NULL;
+
+      self->system_tried = TRUE;
+      self->system_trust = pst_trust_database_new_system (&error);
+      if (self->system_trust == NULL)
+        g_warning ("%s", error->message);
+    }
+  return self->system_trust;
+}
+
 const char *
 pst_runtime_get_truststore_path (PstRuntime *self)
 {
@@ -150,4 +173,17 @@ pst_runtime_lookup_certificate (PstRuntime *self, const char *host)
   if (entry == NULL)
     return NULL;
   return g_hash_table_lookup (self->certificates, entry);
+}
+
+PstMetrics *
+pst_runtime_get_metrics (PstRuntime *self)
+{
+  return self != NULL ? self->metrics : NULL;
+}
+
+void
+pst_runtime_set_metrics (PstRuntime *self, PstMetrics *metrics)
+{
+  g_return_if_fail (PST_IS_RUNTIME (self));
+  g_set_object (&self->metrics, metrics);
 }

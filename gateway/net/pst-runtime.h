@@ -5,6 +5,7 @@
 #include <gio/gio.h>
 #include "pst-config.h"
 #include "pst-keystore.h"
+#include "pst-metrics.h"
 
 G_BEGIN_DECLS
 
@@ -29,8 +30,18 @@ PstRuntime      *pst_runtime_new               (PstConfig  *config,
 PstConfig       *pst_runtime_get_config        (PstRuntime *self);
 PstKeystore     *pst_runtime_get_keystore      (PstRuntime *self);   /* nullable */
 GTlsDatabase    *pst_runtime_get_trust         (PstRuntime *self);   /* nullable: system CAs */
+/* What verifies peers (back-ends, client certificates): the truststore's
+ * anchors, or else the system's CAs, each parsed once per snapshot (the
+ * system's on first use).  NULL only if the system CAs cannot be read:
+ * GIO's default database then applies. */
+GTlsDatabase    *pst_runtime_get_peer_trust    (PstRuntime *self);
 const char      *pst_runtime_get_truststore_path (PstRuntime *self); /* nullable */
 /* The certificate for a host name (SNI or accept host); NULL if none matches. */
 GTlsCertificate *pst_runtime_lookup_certificate (PstRuntime *self, const char *host);
+/* The figures of the gateway serving this snapshot (nullable: none).  Not
+ * part of the snapshot: the gateway hands the same PstMetrics to every
+ * snapshot it applies, so a reload keeps the counts. */
+PstMetrics      *pst_runtime_get_metrics       (PstRuntime *self);
+void             pst_runtime_set_metrics       (PstRuntime *self, PstMetrics *metrics);
 
 G_END_DECLS

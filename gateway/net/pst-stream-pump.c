@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "pst-io-close.h"
 #include "pst-stream-pump.h"
 
 /* The byte side of a proxy (tcp:// and ssl:// back-ends, tcp/ssl accepts):
@@ -21,6 +22,8 @@
  * not multiply the overhead. */
 #define COALESCE_MAX   512
 #define TAIL_SIZE      (16 * 1024)
+/* A TLS close sends close_notify to a peer that may not read: bounded. */
+#define CLOSE_DEADLINE_MS 3000
 
 struct _PstStreamPump
 {
@@ -110,7 +113,7 @@ closed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   PstStreamPump *self = user_data;
 
-  g_io_stream_close_finish (G_IO_STREAM (source), result, NULL);
+  pst_io_close_finish (G_IO_STREAM (source), result, NULL);
   flushing_done (self);
   pst_stream_pump_unref (self);
 }
@@ -128,7 +131,7 @@ finish_close (PstStreamPump *self)
       g_clear_pointer (&self->write_source, g_source_unref);
     }
   g_cancellable_cancel (self->cancellable);
-  g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL, closed_cb, pst_stream_pump_ref (self));
+  pst_io_close_async (self->stream, CLOSE_DEADLINE_MS, closed_cb, pst_stream_pump_ref (self));
 }
 
 /* FALSE when reading ended (EOF or error; the owner is told). */

@@ -89,6 +89,5 @@ void pst_ws_read              (PstWebsocket *self, guint8 *data, gsize len);
 void pst_ws_flush_pong        (PstWebsocket *self);
 
 /* The socket under a stream (through TLS and our wrappers), or NULL. */
-GSocket *pst_ws_find_socket   (GIOStream *stream);
 
 G_END_DECLS

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "pst-io-close.h"
 #include "pst-websocket-private.h"
 
 /* libsoup's SoupWebsocketConnection reads without bound and queues without
@@ -109,7 +110,7 @@ pump_empty (PstStreamPump *pump, gpointer user_data)
    * still sends, so closing never resets the connection under our frame. */
   if (self->failed && self->close_sent && !self->write_shut && !self->shutting_down)
     {
-      GSocket *socket = pst_ws_find_socket (self->stream);
+      GSocket *socket = pst_io_find_socket (self->stream);
 
       self->write_shut = TRUE;
       if (socket != NULL)
@@ -125,27 +126,6 @@ static const PstStreamPumpSink pump_sink = {
   .drained = pump_drained,
   .empty = pump_empty,
 };
-
-GSocket *
-pst_ws_find_socket (GIOStream *stream)
-{
-  for (int depth = 0; stream != NULL && depth < 8; depth++)
-    {
-      GIOStream *base;
-
-      if (G_IS_SOCKET_CONNECTION (stream))
-        return g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
-      base = g_object_get_data (G_OBJECT (stream), "pst-base-stream");
-      if (base == NULL && G_IS_TLS_CONNECTION (stream))
-        {
-          g_object_get (stream, "base-io-stream", &base, NULL);
-          if (base != NULL)
-            g_object_unref (base);   /* still owned by the TLS connection */
-        }
-      stream = base;
-    }
-  return NULL;
-}
 
 void
 pst_ws_update_reading (PstWebsocket *self)
@@ -223,7 +203,7 @@ stream_closed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   PstWebsocket *self = user_data;
 
-  g_io_stream_close_finish (G_IO_STREAM (source), result, NULL);
+  pst_io_close_finish (G_IO_STREAM (source), result, NULL);
   emit_closed (self);
   pst_websocket_unref (self);
 }
@@ -245,14 +225,14 @@ close_timeout_cb (gpointer user_data)
 }
 
 /* Close the transport.  A TLS close writes close_notify, which waits for
- * a peer that may never read: a hard close (or the deadline) shuts the
- * socket down first, so closing always ends. */
+ * a peer that may never read: a hard close shuts the socket down first,
+ * and any close ends within CLOSE_WAIT_MS (pst_io_close_async). */
 void
 pst_ws_shutdown_stream (PstWebsocket *self, gboolean hard)
 {
   if (hard)
     {
-      GSocket *socket = pst_ws_find_socket (self->stream);
+      GSocket *socket = pst_io_find_socket (self->stream);
       if (socket != NULL)
         g_socket_shutdown (socket, TRUE, TRUE, NULL);
     }
@@ -261,10 +241,7 @@ pst_ws_shutdown_stream (PstWebsocket *self, gboolean hard)
   self->shutting_down = TRUE;
   pst_stream_pump_stop (self->pump);
   g_clear_handle_id (&self->close_timeout_id, g_source_remove);
-  if (!hard)
-    self->close_timeout_id = g_timeout_add (CLOSE_WAIT_MS, close_timeout_cb, self);
-  g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL,
-                           stream_closed_cb, pst_websocket_ref (self));
+  pst_io_close_async (self->stream, CLOSE_WAIT_MS, stream_closed_cb, pst_websocket_ref (self));
 }
 
 void

@@ -11,6 +11,7 @@
 
 typedef struct {
   char                 *host_and_port;
+  guint                 timeout_seconds;
   GSocketConnectable   *address;
   GCancellable         *cancellable;       /* ours: the caller's or the timeout cancel it */
   GCancellable         *caller_cancellable;
@@ -76,7 +77,7 @@ return_error (GTask      *task,
       g_set_error (&error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                    _("%s did not complete a TLS handshake within %d seconds; "
                      "check the host name and the port"),
-                   fetch->host_and_port, FETCH_TIMEOUT_SECONDS);
+                   fetch->host_and_port, (int) fetch->timeout_seconds);
     }
   else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && prefix != NULL)
     g_prefix_error (&error, "%s", prefix);
@@ -178,8 +179,9 @@ connected_cb (GObject      *source,
 }
 
 /**
- * pst_cert_fetch_chain_async:
+ * pst_cert_fetch_chain_with_timeout_async:
  * @host_and_port: "host:port" or "[v6]:port" (443 when no port is given)
+ * @timeout_seconds: bound on the whole operation; 0 for the default (10)
  * @cancellable: (nullable): a #GCancellable
  * @callback: called when the chain is there, or not
  * @user_data: data for @callback
@@ -187,14 +189,15 @@ connected_cb (GObject      *source,
  * Connects to @host_and_port, does a TLS handshake that accepts any
  * certificate, and collects the certificates the server presented; no
  * application data is sent.  The whole operation fails with
- * %G_IO_ERROR_TIMED_OUT after 10 seconds.  Nothing blocks: the steps run
+ * %G_IO_ERROR_TIMED_OUT after @timeout_seconds.  Nothing blocks: the steps run
  * in the thread-default main context of the caller.
  */
 void
-pst_cert_fetch_chain_async (const char          *host_and_port,
-                            GCancellable        *cancellable,
-                            GAsyncReadyCallback  callback,
-                            gpointer             user_data)
+pst_cert_fetch_chain_with_timeout_async (const char          *host_and_port,
+                                         guint                timeout_seconds,
+                                         GCancellable        *cancellable,
+                                         GAsyncReadyCallback  callback,
+                                         gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(GSocketClient) client = NULL;
@@ -205,10 +208,11 @@ pst_cert_fetch_chain_async (const char          *host_and_port,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, pst_cert_fetch_chain_async);
-  g_task_set_name (task, "pst_cert_fetch_chain_async");
+  g_task_set_source_tag (task, pst_cert_fetch_chain_with_timeout_async);
+  g_task_set_name (task, "pst_cert_fetch_chain_with_timeout_async");
   fetch = g_new0 (Fetch, 1);
   fetch->host_and_port = g_strdup (host_and_port);
+  fetch->timeout_seconds = timeout_seconds > 0 ? timeout_seconds : FETCH_TIMEOUT_SECONDS;
   fetch->cancellable = g_cancellable_new ();
   g_task_set_task_data (task, fetch, fetch_free);
 
@@ -227,16 +231,34 @@ pst_cert_fetch_chain_async (const char          *host_and_port,
       fetch->caller_handler = g_cancellable_connect (cancellable, G_CALLBACK (caller_cancelled_cb),
                                                      g_object_ref (fetch->cancellable), g_object_unref);
     }
-  fetch->timeout = g_timeout_source_new (FETCH_TIMEOUT_SECONDS * 1000);
+  fetch->timeout = g_timeout_source_new_seconds (fetch->timeout_seconds);
   g_source_set_callback (fetch->timeout, timeout_cb, fetch, NULL);
   g_source_set_name (fetch->timeout, "pst_cert_fetch_chain timeout");
   g_source_attach (fetch->timeout, g_task_get_context (task));
 
   client = g_socket_client_new ();
   /* only a backstop: the overall timer above ends the fetch first */
-  g_socket_client_set_timeout (client, FETCH_TIMEOUT_SECONDS + 5);
+  g_socket_client_set_timeout (client, fetch->timeout_seconds + 5);
   g_socket_client_connect_async (client, fetch->address, fetch->cancellable, connected_cb,
                                  g_steal_pointer (&task));
+}
+
+/**
+ * pst_cert_fetch_chain_async:
+ * @host_and_port: "host:port" or "[v6]:port" (443 when no port is given)
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the chain is there, or not
+ * @user_data: data for @callback
+ *
+ * pst_cert_fetch_chain_with_timeout_async() with the default 10 seconds.
+ */
+void
+pst_cert_fetch_chain_async (const char          *host_and_port,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  pst_cert_fetch_chain_with_timeout_async (host_and_port, 0, cancellable, callback, user_data);
 }
 
 /**
@@ -257,7 +279,7 @@ pst_cert_fetch_chain_finish_full (GAsyncResult          *result,
   Fetch *fetch;
 
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == pst_cert_fetch_chain_async, NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == pst_cert_fetch_chain_with_timeout_async, NULL);
 
   fetch = g_task_get_task_data (G_TASK (result));
   if (out_errors != NULL)

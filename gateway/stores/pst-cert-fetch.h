@@ -12,6 +12,12 @@ void       pst_cert_fetch_chain_async  (const char          *host_and_port,
                                         GCancellable        *cancellable,
                                         GAsyncReadyCallback  callback,
                                         gpointer             user_data);
+/* The same, bounded by timeout_seconds (0: 10 s). */
+void       pst_cert_fetch_chain_with_timeout_async (const char          *host_and_port,
+                                                    guint                timeout_seconds,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
 /* GBytes DER certificates, leaf first */
 GPtrArray *pst_cert_fetch_chain_finish (GAsyncResult *result, GError **error);
 /* The same, and what the system's trust database found wrong with the

@@ -8,6 +8,7 @@
 
 #include "pst-certgen.h"
 #include "pst-keystore.h"
+#include "pst-local-ca.h"
 #include "pst-stores-private.h"
 
 /* Where a development CA may issue by default: names that cannot be public */
@@ -237,7 +238,8 @@ dup_ca_common_name (const PstCertRequest *request)
  * @error: return location for a #PST_STORE_ERROR
  *
  * Returns: (transfer full) (nullable): a KEY entry whose alias is the
- *   first name (or the CA's common name)
+ *   first name (a CA: %PST_LOCAL_CA_ALIAS, or a token made of its
+ *   @ca_name)
  */
 PstStoreEntry *
 pst_cert_generate (const PstCertRequest  *request,
@@ -465,7 +467,10 @@ pst_cert_generate (const PstCertRequest  *request,
     }
   key_bytes = pst_gnutls_datum_to_bytes (&pkcs8);
   {
-    g_autofree char *alias = g_ascii_strdown (cn, -1);
+    /* a CA's alias is a plain token, its subject the descriptive name */
+    g_autofree char *alias = !request->is_ca ? g_ascii_strdown (cn, -1)
+                             : request->ca_name != NULL ? pst_alias_to_token (request->ca_name)
+                             : g_strdup (PST_LOCAL_CA_ALIAS);
     entry = pst_store_entry_new (alias, chain, key_bytes, error);
   }
 

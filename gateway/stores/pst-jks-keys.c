@@ -61,7 +61,8 @@ pst_jks_decrypt_key (const guint8 *blob, gsize blob_len,
 /* Sun's PBEWithMD5AndTripleDES (com.sun.crypto.provider.PBES1Core) */
 GBytes *
 pst_jceks_decrypt_key (PstJksReader *params, const guint8 *ct, gsize ct_len,
-                       const guint8 *pw16, gsize pw16_len, gboolean *wrong_key_password)
+                       const guint8 *pw16, gsize pw16_len, guint64 *budget,
+                       gboolean *too_costly, gboolean *wrong_key_password)
 {
   PstJksReader salt_r, iter_r;
   guint8 salt[8], derived[32], pw[256];
@@ -78,8 +79,14 @@ pst_jceks_decrypt_key (PstJksReader *params, const guint8 *ct, gsize ct_len,
     return NULL;
   for (gsize i = 0; i < iter_r.len; i++)
     iterations = (iterations << 8) | iter_r.data[i];
-  if (iterations == 0 || iterations > 5000000 || ct_len == 0 || ct_len % 8 != 0)
+  if (iterations == 0 || ct_len == 0 || ct_len % 8 != 0)
     return NULL;
+  if (iterations > *budget)
+    {
+      *too_costly = TRUE;
+      return NULL;
+    }
+  *budget -= iterations;
   /* PBEKey keeps the low byte of each char (keytool requires ASCII) */
   if (pw_len > sizeof pw)
     return NULL;

@@ -167,11 +167,11 @@ parse_structure (PstJksReader *r, guint32 magic, GPtrArray *raw, const char *dis
 }
 
 static GBytes *
-decrypt_entry_key (RawEntry *e, const guint8 *pw16, gsize pw16_len,
+decrypt_entry_key (RawEntry *e, const guint8 *pw16, gsize pw16_len, guint64 *budget,
                    const char *display_name, const char *format_name, GError **error)
 {
   PstJksReader epki = e->protected_key, info, alg, oid, params, ct;
-  gboolean wrong = FALSE;
+  gboolean wrong = FALSE, too_costly = FALSE;
   GBytes *key = NULL;
 
   if (!pst_jks_der_read (&epki, 0x30, &info) || !pst_jks_der_read (&info, 0x30, &alg) ||
@@ -187,7 +187,7 @@ decrypt_entry_key (RawEntry *e, const guint8 *pw16, gsize pw16_len,
   else if (oid.len == sizeof oid_pbe_md5_triple_des &&
            memcmp (oid.data, oid_pbe_md5_triple_des, oid.len) == 0 &&
            pst_jks_der_read (&alg, 0x30, &params))
-    key = pst_jceks_decrypt_key (&params, ct.data, ct.len, pw16, pw16_len, &wrong);
+    key = pst_jceks_decrypt_key (&params, ct.data, ct.len, pw16, pw16_len, budget, &too_costly, &wrong);
   else
     {
       g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_CERTIFICATE,
@@ -197,7 +197,13 @@ decrypt_entry_key (RawEntry *e, const guint8 *pw16, gsize pw16_len,
       return NULL;
     }
 
-  if (key == NULL && wrong)
+  if (key == NULL && too_costly)
+    g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_CORRUPT,
+                 _("the private key “%s” in %s asks for more key-derivation rounds than Postern "
+                   "allows for one store (%d in all); convert the store to PKCS#12 with "
+                   "keytool -importkeystore"),
+                 e->alias, display_name, PST_JCEKS_ITERATIONS_PER_STORE);
+  else if (key == NULL && wrong)
     g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_WRONG_PASSWORD,
                  _("the private key “%s” in %s has a password different from the store’s; "
                    "give it the store password with keytool -keypasswd -alias %s"),
@@ -225,6 +231,7 @@ pst_jks_parse (GBytes      *data,
   guint8 digest[PST_JKS_DIGEST_LEN];
   static const char whitener[] = "Mighty Aphrodite";
   gboolean ok = FALSE;
+  guint64 budget = PST_JCEKS_ITERATIONS_PER_STORE;
 
   g_return_val_if_fail (data != NULL, FALSE);
   g_return_val_if_fail (entries != NULL, FALSE);
@@ -295,7 +302,7 @@ pst_jks_parse (GBytes      *data,
             }
           g_autoptr(GBytes) raw_key = NULL;
 
-          raw_key = decrypt_entry_key (e, pw16, pw16_len, display_name, format_name, error);
+          raw_key = decrypt_entry_key (e, pw16, pw16_len, &budget, display_name, format_name, error);
           if (raw_key == NULL)
             goto out;
           key = pst_jks_complete_ec_key (raw_key, g_ptr_array_index (e->chain, 0));

@@ -33,7 +33,13 @@ gboolean  pst_jks_sha1                     (const guint8 *pw, gsize pw_len, cons
                                             const void *b, gsize b_len, guint8 out[PST_JKS_DIGEST_LEN]);
 GBytes   *pst_jks_decrypt_key              (const guint8 *blob, gsize blob_len,
                                             const guint8 *pw, gsize pw_len, gboolean *wrong_key_password);
+/* Key derivation work one JCEKS store may ask for, over all its keys
+ * (keytool uses 200,000 iterations per key by default). */
+#define PST_JCEKS_ITERATIONS_PER_STORE 5000000
+/* *budget: iterations left for this store; a key asking for more fails
+ * with *too_costly set. */
 GBytes   *pst_jceks_decrypt_key            (PstJksReader *params, const guint8 *ct, gsize ct_len,
-                                            const guint8 *pw16, gsize pw16_len, gboolean *wrong_key_password);
+                                            const guint8 *pw16, gsize pw16_len, guint64 *budget,
+                                            gboolean *too_costly, gboolean *wrong_key_password);
 
 G_END_DECLS

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pst-cert-util.h"
+#include "pst-local-ca.h"
 #include "pst-password.h"
 #include "pst-store-file.h"
 
@@ -177,8 +178,9 @@ pst_store_file_clear (PstStoreFile *sf)
  * pst_store_file_add_trusted:
  * @sf: an opened store
  * @der: a DER certificate
- * @alias: (nullable): the entry's name; %NULL for the certificate's common
- *   name in lower case (else "trusted")
+ * @alias: (nullable): the entry's name; %NULL for %PST_LOCAL_CA_ALIAS when
+ *   @der is a local development CA, else the certificate's common name in
+ *   lower case (else "trusted")
  * @error: return location for a #PstStoreError
  *
  * Adds @der as a trusted entry and saves the store.  When the store holds
@@ -206,6 +208,8 @@ pst_store_file_add_trusted (PstStoreFile  *sf,
 
   if (alias != NULL)
     name = g_strdup (alias);
+  else if (pst_cert_is_local_ca (der))
+    name = g_strdup (PST_LOCAL_CA_ALIAS);
   else
     {
       g_autofree char *cn = pst_cert_dup_common_name (der);
@@ -214,10 +218,13 @@ pst_store_file_add_trusted (PstStoreFile  *sf,
     }
   if (pst_keystore_lookup (sf->store, name) != NULL)
     {
+      g_autofree char *quoted_path = pst_shell_word (sf->path);
+      g_autofree char *quoted_name = pst_shell_word (name);
+
       g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_CERTIFICATE,
                    _("%s already has a different entry “%s”; choose another name with --alias, "
                      "or remove it first with “postern cert remove %s %s”"),
-                   sf->path, name, sf->path, name);
+                   sf->path, name, quoted_path, quoted_name);
       return FALSE;
     }
 

@@ -108,6 +108,12 @@ make_stores (void)
            "-keyalg", "AES", "-keysize", "128", NULL);
   /* a key whose password differs from the store's (JKS allows it) */
   gen_key ("keypass.db", "JKS", "other", "EC", "other.test", "different");
+  /* two keys of 2,600,000 rounds each: more than one store may cost */
+  for (guint i = 0; i < 2; i++)
+    keytool ("-J-Djdk.jceks.iterationCount=2600000", "-genkeypair", "-keystore", "costly.jceks",
+             "-storetype", "JCEKS", "-storepass", "changeit", "-keypass", "changeit",
+             "-alias", i == 0 ? "one" : "two", "-keyalg", "EC", "-groupname", "secp256r1",
+             "-dname", i == 0 ? "CN=one.test" : "CN=two.test", NULL);
 }
 
 static PstStoreEntry *
@@ -234,6 +240,23 @@ test_key_password_differs (void)
   g_assert_error (error, PST_STORE_ERROR, PST_STORE_ERROR_WRONG_PASSWORD);
   g_assert_nonnull (strstr (error->message, "other"));
   g_assert_nonnull (strstr (error->message, "keytool -keypasswd"));
+  g_assert_cmpuint (entries->len, ==, 0);
+}
+
+/* The key-derivation work of a whole store is bounded: a store cannot
+ * make the gateway spend minutes deriving keys, whatever each key asks. */
+static void
+test_jceks_iteration_budget (void)
+{
+  g_autoptr(GBytes) bytes = read_bytes ("costly.jceks");
+  g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (pst_jks_parse (bytes, "changeit", "costly.jceks", NULL, entries, &error));
+  g_assert_error (error, PST_STORE_ERROR, PST_STORE_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, "key-derivation rounds"));
+  g_assert_nonnull (strstr (error->message, "costly.jceks"));
+  g_assert_nonnull (strstr (error->message, "keytool -importkeystore"));
   g_assert_cmpuint (entries->len, ==, 0);
 }
 
@@ -375,6 +398,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/jks/bitflips", "keystore-jks.db", test_bitflips);
   g_test_add_data_func ("/jceks/bitflips", "keystore-jceks.db", test_bitflips);
   g_test_add_func ("/jks/not-a-store", test_not_a_store);
+  g_test_add_func ("/jceks/iteration-budget", test_jceks_iteration_budget);
 
   status = g_test_run ();
 

@@ -366,6 +366,259 @@ def install_ca_nss():
     refused(postern("install-ca", "trust.db", "--nss", env=env, check=False), "no CA certificate")
 
 
+
+
+@test
+def install_ca_java_with_java_home():
+    """--java on a JDK of one's own (JAVA_HOME): a JKS cacerts edited in place
+    comes back byte for byte; a PKCS#12 one goes through keytool (same entries)."""
+    real_keytool = os.path.realpath(shutil.which("keytool"))
+    for storetype in ("JKS", "PKCS12"):
+        home = path("jdk-%s" % storetype.lower())
+        os.makedirs(os.path.join(home, "bin"))
+        os.makedirs(os.path.join(home, "lib", "security"))
+        os.symlink(real_keytool, os.path.join(home, "bin", "keytool"))
+        cacerts = os.path.join(home, "lib", "security", "cacerts")
+        keytool("-importcert", "-noprompt", "-keystore", cacerts, "-storetype", storetype,
+                "-storepass", "changeit", "-alias", "anchor", "-file", "anchor.der")
+        before = open(cacerts, "rb").read()
+        env = dict(os.environ, JAVA_HOME=home)
+        p = postern("install-ca", "devca.p12", "--java", env=env)
+        assert "Java cacerts %s: added “postern-dev-ca”" % cacerts in p.stdout, p.stdout
+        got = keytool_fingerprints(cacerts, storetype, "changeit")
+        assert sorted(got) == ["anchor", "postern-dev-ca"], got
+        assert got["postern-dev-ca"][0] == "trustedCertEntry", got
+        assert got["postern-dev-ca"][1] == openssl_fingerprint("ca.pem"), got
+        assert "already there" in postern("install-ca", "devca.p12", "--java", env=env).stdout
+        p = postern("uninstall-ca", "devca.p12", "--java", env=env)
+        assert "removed “postern-dev-ca”" in p.stdout, p.stdout
+        after = open(cacerts, "rb").read()
+        if storetype == "JKS":
+            assert after == before, "JKS cacerts not restored byte for byte"
+        assert sorted(keytool_fingerprints(cacerts, storetype, "changeit")) == ["anchor"]
+        assert "was not there" in postern("uninstall-ca", "devca.p12", "--java", env=env).stdout
+    # a wrong cacerts password (not the JDK's default) is named, nothing changes
+    bad = path("jdk-bad")
+    os.makedirs(os.path.join(bad, "bin"))
+    os.makedirs(os.path.join(bad, "lib", "security"))
+    os.symlink(real_keytool, os.path.join(bad, "bin", "keytool"))
+    keytool("-importcert", "-noprompt", "-keystore", os.path.join(bad, "lib", "security", "cacerts"),
+            "-storetype", "JKS", "-storepass", "other-pass", "-alias", "anchor", "-file", "anchor.der")
+    p = postern("install-ca", "devca.p12", "--java", env=dict(os.environ, JAVA_HOME=bad), check=False)
+    refused(p, "jdk-bad/lib/security/cacerts", "wrong password")
+
+# --- aliases: the local CA's plain token, spaces from elsewhere ---------------
+
+TSV_COLUMNS = ["alias", "kind", "subject", "sans", "not_after", "days_left", "status", "sha256"]
+
+
+def unescape_tsv(cell):
+    """The documented TSV escapes: \\\\ \\t \\n \\r \\xNN \\uNNNN"""
+    return re.sub(r"\\(\\|t|n|r|x[0-9a-f]{2}|u[0-9a-f]{4})",
+                  lambda m: {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}.get(m.group(1))
+                  or chr(int(m.group(1)[1:], 16)), cell)
+
+
+def tsv_rows(store, *extra):
+    out = postern("list", store, "--format=tsv", *extra).stdout
+    lines = out.split("\n")
+    assert lines[-1] == "", "TSV must end with a newline: %r" % out[-40:]
+    header = lines[0].split("\t")
+    assert header == TSV_COLUMNS, header
+    rows = []
+    for line in lines[1:-1]:
+        cells = line.split("\t")
+        assert len(cells) == len(TSV_COLUMNS), (line, out)
+        rows.append(dict(zip(TSV_COLUMNS, cells)))
+    return rows
+
+
+def json_rows(store, *extra):
+    import json
+    out = postern("list", store, "--format=json", *extra).stdout
+    rows = json.loads(out)
+    assert isinstance(rows, list), out
+    for r in rows:
+        assert sorted(r) == sorted(TSV_COLUMNS), r
+        assert isinstance(r["days_left"], int) and isinstance(r["sans"], list), r
+        assert r["kind"] in ("key", "trusted") and r["status"] in ("valid", "expired", "not-yet-valid"), r
+    return rows
+
+
+@test
+def local_ca_alias_is_a_token():
+    rows = tsv_rows("devca.p12")
+    assert [(r["alias"], r["kind"]) for r in rows] == [("postern-dev-ca", "key")], rows
+    host = socket.gethostname()
+    assert "CN=Postern development CA on %s" % host in rows[0]["subject"], rows
+    assert "O=Postern development CA" in rows[0]["subject"], rows
+    # importing its certificate elsewhere keeps the token; no quoting anywhere
+    postern("export", "devca.p12", "postern-dev-ca", "--out", "ca-token.pem")
+    p = postern("import", "ca-trust.db", "ca-token.pem")
+    assert "now trusts “postern-dev-ca”" in p.stdout, p.stdout
+    assert [r["alias"] for r in tsv_rows("ca-trust.db")] == ["postern-dev-ca"]
+    out = keytool("-list", "-keystore", "ca-trust.db", "-storetype", "PKCS12",
+                  "-storepass", open(path("ca-trust.pw")).read().strip()).stdout
+    assert "postern-dev-ca, " in out and "trustedCertEntry" in out, out
+    postern("remove", "ca-trust.db", "postern-dev-ca")
+    assert tsv_rows("ca-trust.db") == []
+
+
+@test
+def old_local_ca_alias_still_works():
+    """A CA store made by an older version: alias "postern development ca on HOST"."""
+    host = socket.gethostname()
+    old_alias = "postern development ca on %s" % host
+    run(["openssl", "pkcs12", "-in", "devca.p12", "-passin", "file:devca.pw", "-nodes", "-out", "devca-all.pem"])
+    run(["openssl", "pkcs12", "-export", "-in", "devca-all.pem", "-name", old_alias,
+         "-out", "oldca.p12", "-passout", "pass:old-Pa55"])
+    with open(path("oldca.pw"), "w") as f:
+        f.write("old-Pa55\n")
+    os.chmod(path("oldca.pw"), 0o600)
+    assert [r["alias"] for r in tsv_rows("oldca.p12")] == [old_alias]
+    # the new name finds it, and it still signs
+    postern("export", "oldca.p12", "postern-dev-ca", "--out", "oldca.pem")
+    postern("export", "oldca.p12", old_alias, "--out", "oldca2.pem")
+    assert open(path("oldca.pem")).read() == open(path("oldca2.pem")).read() == open(path("ca-token.pem")).read()
+    postern("generate", "--keystore", "fromold.db", "--ca", "oldca.p12", "old.localhost")
+    postern("export", "fromold.db", "old.localhost", "--out", "fromold.pem")
+    assert run(["openssl", "verify", "-CAfile", "oldca.pem", "fromold.pem"]).stdout.strip() == "fromold.pem: OK"
+    # a truststore that imported it under the old alias (keytool here): both names remove it
+    for name in ("postern-dev-ca", old_alias):
+        if os.path.exists(path("oldtrust.p12")):
+            os.unlink(path("oldtrust.p12"))
+        keytool("-importcert", "-noprompt", "-keystore", "oldtrust.p12", "-storetype", "PKCS12",
+                "-storepass", "changeit", "-alias", old_alias, "-file", "oldca.pem")
+        assert [(r["alias"], r["kind"]) for r in tsv_rows("oldtrust.p12")] == [(old_alias, "trusted")]
+        p = postern("remove", "oldtrust.p12", name)
+        assert "Removed “%s”" % old_alias in p.stdout, p.stdout
+    # install-ca puts it where clients look under the new alias too
+    env = dict(os.environ, JAVA_HOME=path("jdk-jks"))
+    p = postern("install-ca", "oldca.p12", "--java", env=env)
+    assert "added “postern-dev-ca”" in p.stdout, p.stdout
+    assert "removed “postern-dev-ca”" in postern("uninstall-ca", "oldca.p12", "--java", env=env).stdout
+    # a new store with the new alias is found by the old name too (old scripts)
+    postern("export", "devca.p12", old_alias, "--out", "byoldname.pem")
+    # any other alias is not a fallback
+    refused(postern("export", "devca.p12", "postern development ca", "--out", "x.pem", check=False),
+            "no entry “postern development ca”", "“postern-dev-ca”")
+
+
+@test
+def keytool_aliases_with_spaces():
+    store = "spaces.p12"
+    keytool("-genkeypair", "-keystore", store, "-storetype", "PKCS12", "-storepass", "changeit",
+            "-alias", "my server", "-keyalg", "EC", "-groupname", "secp256r1",
+            "-dname", "CN=my.server.test", "-ext", "SAN=dns:my.server.test")
+    keytool("-importcert", "-noprompt", "-keystore", store, "-storetype", "PKCS12",
+            "-storepass", "changeit", "-alias", "my anchor", "-file", "anchor.der")
+    expected = keytool_fingerprints(store, "PKCS12", "changeit")
+    assert sorted(expected) == ["my anchor", "my server"], expected
+    rows = tsv_rows(store)
+    assert {r["alias"]: r["sha256"] for r in rows} == {a: v[1] for a, v in expected.items()}, rows
+    assert {r["alias"]: r["kind"] for r in rows} == {"my server": "key", "my anchor": "trusted"}, rows
+    assert [r["alias"] for r in json_rows(store)] == [r["alias"] for r in rows]
+    postern("export", store, "my server", "--out", "myserver.pem")
+    assert openssl_fingerprint("myserver.pem") == expected["my server"][1]
+    # every message quotes the aliases
+    p = postern("export", store, "my sever", "--out", "x.pem", check=False)
+    refused(p, "no entry “my sever”", "“my anchor”", "“my server”")
+    # a taken alias: the fix is a command that can be pasted as it is
+    p = postern("import", store, "imp.pem", "--alias", "my anchor", check=False)
+    refused(p, "different entry “my anchor”", "postern cert remove spaces.p12 'my anchor'")
+    p = postern("remove", store, "my anchor")
+    assert "Removed “my anchor” from spaces.p12" in p.stdout, p.stdout
+    assert [r["alias"] for r in tsv_rows(store)] == ["my server"]
+    assert sorted(keytool_fingerprints(store, "PKCS12", "changeit")) == ["my server"]
+
+
+@test
+def list_tsv_and_json_agree_with_keytool():
+    for storetype in ("JKS", "JCEKS", "PKCS12"):
+        store = "keystore-%s.db" % storetype.lower()
+        expected = keytool_fingerprints(store, storetype, "changeit")
+        tsv = tsv_rows(store)
+        js = json_rows(store)
+        assert len(tsv) == len(js) == len(expected) == 3, (tsv, js)
+        for t, j in zip(tsv, js):
+            kind, sha, owner = expected[t["alias"]]
+            assert t["sha256"] == j["sha256"] == sha, (t, sha)
+            assert t["kind"] == j["kind"] == ("key" if kind == "PrivateKeyEntry" else "trusted"), t
+            assert t["subject"] == j["subject"], (t, j)
+            assert (t["sans"].split(",") if t["sans"] else []) == j["sans"], (t, j)
+            assert t["status"] == j["status"] == "valid", t
+            assert int(t["days_left"]) == j["days_left"] and 85 <= j["days_left"] <= 90, t
+            # not_after: ISO 8601 UTC, the same instant keytool shows
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", t["not_after"]), t
+            assert t["not_after"] == j["not_after"], (t, j)
+        ec = [j for j in js if j["alias"] == "ec.example.test"][0]
+        assert ec["sans"] == ["DNS:ec.example.test", "IP:127.0.0.1"], ec
+    # an expired certificate: negative days, status expired
+    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+         "-keyout", "old.key", "-out", "expired.pem", "-subj", "/CN=expired.test",
+         "-not_before", "20200101000000Z", "-not_after", "20200301000000Z"], check=False)
+    if not os.path.exists(path("expired.pem")):   # openssl 3.0 has no -not_before on req
+        run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", "old.key", "-out", "expired.csr", "-subj", "/CN=expired.test"])
+        run(["openssl", "ca", "-batch", "-selfsign", "-keyfile", "old.key", "-in", "expired.csr",
+             "-out", "expired.pem", "-startdate", "20200101000000Z", "-enddate", "20200301000000Z",
+             "-config", write_ca_config()])
+    postern("import", "expired.db", "expired.pem")
+    (t,), (j,) = tsv_rows("expired.db"), json_rows("expired.db")
+    assert t["status"] == j["status"] == "expired" and j["days_left"] < -1000, j
+    assert j["not_after"] == "2020-03-01T00:00:00Z", j
+    # empty store: header only / []
+    postern("remove", "expired.db", "expired.test")
+    assert tsv_rows("expired.db") == [] and json_rows("expired.db") == []
+    refused(postern("list", "expired.db", "--format=xml", check=False), "--format=tsv", "--format=json")
+
+
+def write_ca_config():
+    os.makedirs(path("ca-db"), exist_ok=True)
+    open(path("ca-db/index.txt"), "w").close()
+    with open(path("ca-db/serial"), "w") as f:
+        f.write("1000\n")
+    conf = path("ca.cnf")
+    with open(conf, "w") as f:
+        f.write("[ca]\ndefault_ca = d\n[d]\ndir = %s\ndatabase = $dir/index.txt\nserial = $dir/serial\n"
+                "new_certs_dir = $dir\ndefault_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n"
+                % path("ca-db"))
+    return conf
+
+
+@test
+def hostile_subject_cannot_break_a_row():
+    cn = 'evil\tcell\nfake\trow "quoted" \'single\' end'
+    san_email = "a\tb@x.test"
+    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+         "-keyout", "evil.key", "-out", "evil.pem", "-subj", "/CN=%s/O=Hostile, Inc." % cn, "-days", "3",
+         "-addext", "subjectAltName=DNS:evil.test,email:%s" % san_email])
+    alias = "evil\talias\nsecond line"
+    postern("import", "evil.db", "evil.pem", "--alias", alias)
+    postern("import", "evil.db", "imp.pem")          # a normal row after it
+    tsv = tsv_rows("evil.db")                        # asserts 8 cells on each of 2 lines
+    assert len(tsv) == 2, tsv
+    evil = tsv[0]
+    assert unescape_tsv(evil["alias"]) == alias, evil
+    assert cn.replace('"', '\\"') in unescape_tsv(evil["subject"]), evil
+    assert [unescape_tsv(s) for s in evil["sans"].split(",")] == ["DNS:evil.test", "email:" + san_email], evil
+    assert tsv[1]["alias"] == "imported server", tsv
+    js = json_rows("evil.db")
+    assert js[0]["alias"] == alias and js[0]["sans"] == ["DNS:evil.test", "email:" + san_email], js[0]
+    assert cn.replace('"', '\\"') in js[0]["subject"], js[0]
+    assert js[0]["sha256"] == openssl_fingerprint("evil.pem")
+    # the table for people: one line per entry too
+    out = postern("list", "evil.db").stdout
+    assert len(out.splitlines()) == 4, out
+    # RFC 4514's own escape stays readable there (doubled only in TSV)
+    assert "O=Hostile\\, Inc." in out and "Hostile\\\\," not in out, out
+    assert "O=Hostile\\\\, Inc." in postern("list", "evil.db", "--format=tsv").stdout
+    # and the messages naming it stay on one line
+    p = postern("export", "evil.db", "nope", "--out", "x.pem", check=False)
+    refused(p, "“evil\\talias\\nsecond line”")
+    assert len(p.stderr.splitlines()) == 1, p.stderr
+
+
 def main():
     print("1..%d" % (len(TESTS) + 1))
     failed = 0

@@ -158,6 +158,9 @@ class Tap:
                 finally:
                     signal.alarm(0)
                 took = time.monotonic() - started
+                report = Gateway.sanitizer_reports()
+                if report and error is None:
+                    error = "a sanitizer reported an error in a gateway:\n" + report
                 if error is None:
                     sys.stdout.write(f"ok {number} - {name}\n")
                 else:
@@ -176,6 +179,12 @@ class Tap:
                     _diag(f"cleanup failed: {e!r}")
             for gw in list(Gateway.live):
                 gw.kill()
+            report = Gateway.sanitizer_reports()
+            if report:
+                # reported at exit (LeakSanitizer): fail the run as a whole
+                self.failed += 1
+                sys.stdout.write(f"not ok {len(self.cases) + 1} - no sanitizer report from any gateway\n")
+                _diag(report)
             keep = self.failed or os.environ.get("POSTERN_E2E_KEEP")
             if keep:
                 for i, gw in enumerate(Gateway.started):
@@ -639,6 +648,7 @@ class Gateway:
         self.proc = None
         self.stdout = []
         self.stderr = []
+        self.scanned = 0
         self.cond = threading.Condition()
         self.threads = []
         self.started_at = None
@@ -667,6 +677,25 @@ class Gateway:
                 self.cond.notify_all()
         with self.cond:
             self.cond.notify_all()
+
+    # What ASan, UBSan and LSan print (UBSan writes to stderr even when
+    # log_path is set, with GCC 12's runtime linked beside ASan's).
+    SANITIZER_MARKERS = ("runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                         "ERROR: UndefinedBehaviorSanitizer")
+
+    @classmethod
+    def sanitizer_reports(cls):
+        """New sanitizer lines in the stderr of any gateway of this run,
+        with some context, or "" (each line is reported once)."""
+        found = []
+        for gw in cls.started:
+            with gw.cond:
+                lines = gw.stderr[gw.scanned:]
+                gw.scanned = len(gw.stderr)
+            for i, line in enumerate(lines):
+                if any(m in line for m in cls.SANITIZER_MARKERS):
+                    found.append(f"{gw.name}: " + "\n  ".join(lines[i:i + 12]))
+        return "\n".join(found)
 
     def listening_urls(self):
         with self.cond:

@@ -27,6 +27,10 @@ FLOOD_SECONDS = 20.0
 PER_CONNECTION = 1.25 * 1024 * 1024
 FLOODERS = 4
 BOUND = FLOODERS * PER_CONNECTION + 2 * 1024 * 1024
+# make check-asan: ASan's 16 MiB quarantine, redzones and shadow come on
+# top (the plain build is held to the real bound).
+if os.environ.get("POSTERN_SANITIZED") == "1":
+    BOUND += 48 * 1024 * 1024
 
 
 class Setup:
@@ -171,7 +175,8 @@ def _():
         # The ping flooders are closed 10 s after they were paused; on a
         # loaded machine filling the socket buffers takes a while first.
         t_wait = time.monotonic() + 20
-        while time.monotonic() < t_wait and flooders[0].closed_after is None:
+        while time.monotonic() < t_wait and (flooders[0].closed_after is None or
+                                             flooders[1].closed_after is None):
             time.sleep(0.2)
     finally:
         stop.set()
@@ -188,15 +193,11 @@ def _():
     h.require(worst_rtt < 2.0, f"a steady echo took {worst_rtt:.2f} s during the flood")
     h.require(growth <= BOUND, f"RSS grew by {growth / 1048576:.2f} MiB (bound {BOUND / 1048576:.1f} MiB)")
     # The ping-only flooders are paused, then closed (1008) once they have
-    # not read for 10 s.
-    # Over TLS the close sometimes does not reach the flooder within the
-    # window (open question in the issue 9 note); it must at least be paused:
-    # no byte taken in its last 10 s.
-    h.require(flooders[0].closed_after is not None,
-              f"the ws ping flooder was never closed (sent {flooders[0].sent} bytes)")
-    f = flooders[1]
-    h.require(f.closed_after is not None or time.monotonic() - f.last_progress >= 10,
-              f"the wss ping flooder is neither closed nor paused (sent {f.sent} bytes)")
+    # not read for 10 s, over TLS as well (the hard close must reach the
+    # socket under the TLS connection, or close_notify blocks forever).
+    for f, name in ((flooders[0], "ws"), (flooders[1], "wss")):
+        h.require(f.closed_after is not None,
+                  f"the {name} ping flooder was never closed (sent {f.sent} bytes)")
     for f in flooders:
         f.sock.close()
 

@@ -85,6 +85,9 @@ def stores(tmp):
             f' -keystore trust.{low} -storepass {PW}', tmp)
         put(low, 'key.' + low, read(tmp, 'key.' + low))
         put(low, 'trust.' + low, read(tmp, 'trust.' + low))
+        if kind == 'JKS':   # install-ca --java edits such stores in place
+            put('jks-edit', 'key.jks', read(tmp, 'key.jks'))
+            put('jks-edit', 'trust.jks', read(tmp, 'trust.jks'))
     run(f'keytool -J-Djdk.jceks.iterationCount=10000 -genseckey -alias secret -keyalg AES -keysize 128 -storetype JCEKS'
         f' -keystore secret.jceks -storepass {PW} -keypass {PW}', tmp)
     put('jceks', 'secret.jceks', read(tmp, 'secret.jceks'))
@@ -211,6 +214,31 @@ def texts():
     }.items():
         put('log-json', name, data)
 
+    listing = ('\nCertificate Nickname                                         Trust Attributes\n'
+               '                                                             SSL,S/MIME,JAR/XPI\n\n')
+    for name, rows in {
+        'one-ca': ['postern development ca on vm                                 C,,'],
+        'several': ['localhost                                                    u,u,u',
+                    'Back-end Test CA                                             CT,C,C',
+                    'peer only                                                    P,,'],
+        'crlf': ['a b c                  C,,\r', 'x  ,,\r'],
+        'odd': ['no trust field here', 'C,,', '   C,,', 'name \t  C,,,', 'utf8 ünïcødé   c,,'],
+    }.items():
+        put('certutil', 'list-' + name, listing + '\n'.join(rows) + '\n')
+    pem_body = 'MIIBszCCAVmgAwIBAgIUQ1Jk\nAAECAwQFBgcICQ==\n'
+    put('certutil', 'pem-two', '-----BEGIN CERTIFICATE-----\r\n' + pem_body + '-----END CERTIFICATE-----\r\n'
+        'junk\n-----BEGIN CERTIFICATE-----\n' + pem_body + '-----END CERTIFICATE-----\n')
+    put('certutil', 'pem-cut', '-----BEGIN CERTIFICATE-----\n' + pem_body)
+    put('certutil', 'pem-empty', '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n')
+
+
+def labels():
+    # service names and store aliases as they may come, and TLS messages
+    for i, n in enumerate(['echo', 'a"b', 'back\\slash', 'line\nbreak', 'trailing\\', '"',
+                           'é ü ✓', '\x01\x7f', 'Peer sent fatal TLS alert: CA is unknown',
+                           'Certificate is expired', '{service="x"} 1', '']):
+        put('metrics-label', f'name-{i:02d}', n)
+
 
 def configs():
     put('config', 'shipped.xml', read(os.path.join(SRC, 'conf'), 'gateway-config.xml'))
@@ -245,6 +273,36 @@ def configs():
 ''')
 
 
+def proxy_protocol():
+    # a cut count byte, the cuts, then the stream (header + what follows it)
+    sig = b'\r\n\r\n\x00\r\nQUIT\n'
+    inet = bytes([192, 0, 2, 1, 198, 51, 100, 2]) + struct.pack('>HH', 56324, 443)
+    inet6 = bytes(15) + b'\x07' + bytes(15) + b'\x01' + struct.pack('>HH', 65535, 80)
+    tlvs = b'\x01\x00\x02h2' + b'\x04\x00\x02\x00\x00' + b'\x05\x00\x00'
+
+    def v2(ver_cmd, fam, body):
+        return sig + bytes([ver_cmd, fam]) + struct.pack('>H', len(body)) + body
+
+    hello = b'\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00'
+    streams = {
+        'v1-tcp4': b'PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\nGET / HTTP/1.1\r\n\r\n',
+        'v1-tcp6': b'PROXY TCP6 2001:db8::1 ::1 1 65535\r\n' + hello,
+        'v1-unknown': b'PROXY UNKNOWN ::1 ::2 3 4\r\n',
+        'v1-bad-port': b'PROXY TCP4 1.2.3.4 5.6.7.8 65536 1\r\n',
+        'v2-inet': v2(0x21, 0x11, inet) + hello,
+        'v2-inet6': v2(0x21, 0x21, inet6) + hello,
+        'v2-tlvs': v2(0x21, 0x11, inet + tlvs),
+        'v2-local': v2(0x20, 0x00, b''),
+        'v2-unix': v2(0x21, 0x31, bytes(216)),
+        'v2-dgram': v2(0x21, 0x12, inet),
+        'tls': hello,
+        'http': b'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
+    }
+    for name, stream in streams.items():
+        put('proxy-protocol', name, b'\x00' + stream)
+        put('proxy-protocol', name + '-cut', b'\x03\x01\x0d\x05' + stream)
+
+
 def main():
     if os.path.isdir(CORPUS):
         shutil.rmtree(CORPUS)
@@ -253,7 +311,9 @@ def main():
     hellos()
     ws()
     texts()
+    labels()
     configs()
+    proxy_protocol()
 
 
 if __name__ == '__main__':

@@ -6,6 +6,7 @@
 
 #include "stores-test-util.h"
 #include "pst-cert-fetch.h"
+#include "pst-local-ca.h"
 #include "pst-cert-util.h"
 #include "pst-store-file.h"
 
@@ -394,12 +395,17 @@ test_store_file (Fixture *f, gconstpointer data)
     g_assert_no_error (error);
     g_assert_true (sf.saved);
     {
-      /* alias NULL: the subject's CN, in lower case */
+      /* alias NULL: the local development CA gets its plain alias (any
+       * other certificate its CN in lower case: see the leaf below) */
       g_autofree char *cn = pst_cert_dup_common_name (der);
-      g_autofree char *alias = g_utf8_strdown (cn, -1);
+      g_autofree char *old_alias = g_utf8_strdown (cn, -1);
 
-      g_assert_nonnull (pst_keystore_lookup (sf.store, alias));
-      g_assert_cmpstr (pst_store_entry_get_alias (pst_keystore_get_entry (sf.store, 0)), ==, alias);
+      g_assert_nonnull (pst_keystore_lookup (sf.store, PST_LOCAL_CA_ALIAS));
+      g_assert_cmpstr (pst_store_entry_get_alias (pst_keystore_get_entry (sf.store, 0)), ==, PST_LOCAL_CA_ALIAS);
+      /* the alias older versions gave it still finds it */
+      g_assert_true (pst_local_ca_is_old_alias (old_alias));
+      g_assert_true (pst_local_ca_lookup (sf.store, old_alias) == pst_keystore_get_entry (sf.store, 0));
+      g_assert_null (pst_local_ca_lookup (sf.store, "postern development ca"));
     }
     g_assert_cmpint (file_mode (pw_path), ==, 0600);
     pst_store_file_abandon (&sf);   /* saved: keeps everything */
@@ -427,6 +433,9 @@ test_store_file (Fixture *f, gconstpointer data)
     g_clear_error (&error);
     g_assert_true (pst_store_file_add_trusted (&sf, pst_store_entry_get_certificate (f->leaf), "leaf", &error));
     g_assert_no_error (error);
+    /* not a local CA: no fallback to it by the CA's alias */
+    g_assert_false (pst_cert_is_local_ca (pst_store_entry_get_certificate (f->leaf)));
+    g_assert_true (pst_local_ca_lookup (sf.store, "leaf") == pst_keystore_lookup (sf.store, "leaf"));
   }
   {
     g_autoptr(PstKeystore) ks = pst_keystore_open (path, NULL, &error);

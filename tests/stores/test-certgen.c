@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "stores-test-util.h"
+#include "pst-local-ca.h"
 
 typedef struct {
   char *dir;
@@ -113,6 +114,10 @@ make_ca (gboolean unconstrained, const char * const *names)
 
   g_assert_no_error (error);
   g_assert_true (pst_store_entry_is_ca (ca));
+  /* a plain token: no quoting in a shell, one TSV/awk column */
+  g_assert_cmpstr (pst_store_entry_get_alias (ca), ==, PST_LOCAL_CA_ALIAS);
+  g_assert_cmpstr (PST_LOCAL_CA_ALIAS, ==, "postern-dev-ca");
+  g_assert_true (pst_cert_is_local_ca (pst_store_entry_get_certificate (ca)));
   return ca;
 }
 

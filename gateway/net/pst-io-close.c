@@ -1,0 +1,97 @@
+/* pst-io-close.c: find the socket under a stack of streams; close a
+ * stream in bounded time
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "pst-io-close.h"
+
+GSocket *
+pst_io_find_socket (GIOStream *stream)
+{
+  /* GTlsConnection's base, and libsoup's SoupIOStream (what
+   * soup_server_message_steal_connection returns) */
+  static const char *const base_props[] = { "base-io-stream", "base-iostream" };
+
+  for (int depth = 0; stream != NULL && depth < 8; depth++)
+    {
+      GIOStream *base;
+
+      if (G_IS_SOCKET_CONNECTION (stream))
+        return g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
+      base = g_object_get_data (G_OBJECT (stream), "pst-base-stream");
+      for (guint i = 0; base == NULL && i < G_N_ELEMENTS (base_props); i++)
+        {
+          GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (stream), base_props[i]);
+
+          if (pspec == NULL || !g_type_is_a (pspec->value_type, G_TYPE_IO_STREAM))
+            continue;
+          g_object_get (stream, base_props[i], &base, NULL);
+          if (base != NULL)
+            g_object_unref (base);   /* still owned by the stream above it */
+        }
+      stream = base;
+    }
+  return NULL;
+}
+
+typedef struct {
+  GIOStream *stream;
+  guint      deadline_id;
+} CloseOp;
+
+static void
+close_op_free (CloseOp *op)
+{
+  g_clear_handle_id (&op->deadline_id, g_source_remove);
+  g_object_unref (op->stream);
+  g_free (op);
+}
+
+static gboolean
+deadline_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+  CloseOp *op = g_task_get_task_data (task);
+  GSocket *socket = pst_io_find_socket (op->stream);
+
+  op->deadline_id = 0;
+  if (socket != NULL)
+    g_socket_shutdown (socket, TRUE, TRUE, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+closed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CloseOp *op = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  g_clear_handle_id (&op->deadline_id, g_source_remove);
+  if (g_io_stream_close_finish (G_IO_STREAM (source), result, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+pst_io_close_async (GIOStream           *stream,
+                    guint                deadline_ms,
+                    GAsyncReadyCallback  callback,
+                    gpointer             user_data)
+{
+  GTask *task = g_task_new (stream, NULL, callback, user_data);
+  CloseOp *op = g_new0 (CloseOp, 1);
+
+  g_task_set_source_tag (task, pst_io_close_async);
+  op->stream = g_object_ref (stream);
+  g_task_set_task_data (task, op, (GDestroyNotify) close_op_free);
+  /* The deadline holds no reference: closed_cb removes it first. */
+  op->deadline_id = g_timeout_add (deadline_ms, deadline_cb, task);
+  g_io_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, closed_cb, task);
+}
+
+gboolean
+pst_io_close_finish (GIOStream *stream, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, stream), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
