@@ -47,6 +47,11 @@ check_plain_accepts (Check *check, PstListenPlan *plan)
 
           if (!g_str_equal (scheme, "ws") && !g_str_equal (scheme, "http"))
             continue;
+          /* A status service's /health and /metrics are for the load
+           * balancer and the scraper, on the private side, plain by
+           * custom (and no WebSocket goes through it). */
+          if (g_strcmp0 (pst_service_get_service_type (route->service), "status") == 0)
+            continue;
           WARNING (route->line, "accept", pst_service_get_name (route->service), "accept",
                    _("%s:// accept on %s, an address other machines can reach, is not encrypted: use %s:// "
                      "(TLS) unless every proxy and firewall between the clients and the gateway is known to "
