@@ -162,14 +162,15 @@ class Activated:
 activated = h.Fixture("keystore and config for socket activation", Activated)
 
 
-def socket_activate(argv_tail, listen, names=None, name="systemd-socket-activate"):
+def socket_activate(config, argv_tail, listen, names=None, name="systemd-socket-activate"):
     tool = h.require_tool("systemd-socket-activate", SOCKET_ACTIVATE)
     argv = [tool]
     for addr in listen:
         argv += ["-l", addr]
     if names:
         argv += [f"--fdname={':'.join(names)}"]
-    gw = h.Gateway("-", name=name)
+    # config: where the harness keeps the log when a case fails (its folder)
+    gw = h.Gateway(config, name=name)
     gw.argv = argv + argv_tail
     gw.start()
     # It binds, says "Listening on ADDR as FD." for each, then waits for
@@ -189,7 +190,7 @@ def socket_activate(argv_tail, listen, names=None, name="systemd-socket-activate
         "sockets (the ports were bound before postern started: it binds nothing itself)")
 def _():
     a = activated.get()
-    gw = socket_activate([h.postern_path(), "run", "--config", a.config],
+    gw = socket_activate(a.config, [h.postern_path(), "run", "--config", a.config],
                          [f"127.0.0.1:{a.ws_port}", f"127.0.0.1:{a.wss_port}"], names=["ws", "wss"])
     with gw:
         # The first connection makes systemd-socket-activate start postern;
@@ -206,7 +207,7 @@ def _():
         "it (descriptor name and address) and says what to do")
 def _():
     a = activated.get()
-    gw = socket_activate([h.postern_path(), "run", "--config", a.config],
+    gw = socket_activate(a.config, [h.postern_path(), "run", "--config", a.config],
                          [f"127.0.0.1:{a.ws_port}", f"127.0.0.1:{a.wss_port}",
                           f"127.0.0.1:{a.extra_port}"], names=["ws", "wss", "stray"])
     with gw:
@@ -244,7 +245,7 @@ def _():
     wrapper = os.path.join(d, "restart.sh")
     with open(wrapper, "w") as f:
         f.write(WRAPPER.replace("{gap}", str(RESTART_GAP)))
-    gw = socket_activate(["/bin/sh", wrapper, d, h.postern_path(), "run", "--config", a.config],
+    gw = socket_activate(a.config, ["/bin/sh", wrapper, d, h.postern_path(), "run", "--config", a.config],
                          [f"127.0.0.1:{a.ws_port}", f"127.0.0.1:{a.wss_port}"])
     with gw:
         h.arun(echo_all([a.urls[0]]), 30)
