@@ -47,6 +47,7 @@ pst_connection_log (PstConnection *self, const char *event, const char *message)
   pst_log_event (G_LOG_LEVEL_MESSAGE, event, message,
                  "SERVICE", self->service,
                  "CLIENT", self->peer,
+                 "VIA", self->via,   /* the balancer, behind the PROXY protocol */
                  "BACKEND", self->backend,
                  "TLS_VERSION", tls_version,
                  "TLS_CIPHER", tls_cipher,
