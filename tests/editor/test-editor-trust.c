@@ -1,0 +1,517 @@
+/* test-editor-trust.c: the editor's Trust page under Xvfb — the doctor's report and its fixes, for real
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <string.h>
+
+#include "pst-cert-util.h"
+#include "pst-document.h"
+#include "pst-keystore.h"
+#include "pst-store-entry.h"
+#include "pst-trust-doctor.h"
+#include "pst-trust-page.h"
+#include "pst-trust-row.h"
+#include "pst-window.h"
+
+/* The doctor probes Java, Python, curl and NSS: bounded, but not instant. */
+#define DOCTOR_WAIT_MS 90000
+
+typedef gboolean (*Predicate) (gpointer data);
+
+static char *scratch_home;
+
+static gboolean
+tick_cb (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Runs the main loop until done (data) or ms passed; returns done's answer. */
+static gboolean
+wait_for (Predicate done,
+          gpointer  data,
+          guint     ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
+  guint tick = g_timeout_add (20, tick_cb, NULL);
+
+  while (!done (data) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (tick);
+  return done (data);
+}
+
+static gboolean
+never (gpointer data)
+{
+  return FALSE;
+}
+
+static void
+iterate (guint ms)
+{
+  wait_for (never, NULL, ms);
+}
+
+/* Runs argv in dir; asserts it succeeded; returns its output. */
+static char *
+run_tool (const char *dir,
+          const char * const *argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+
+  g_spawn_sync (dir, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("%s failed: %s%s", argv[0], out, err);
+  return g_steal_pointer (&out);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+static guint16
+free_port (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_socket_bind (socket, any, TRUE, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static gpointer
+template_child (gpointer    widget,
+                GType       type,
+                const char *name)
+{
+  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (widget), type, name);
+
+  g_assert_nonnull (child);
+  return child;
+}
+
+/* The widget named name (a report row is named by its key) under widget. */
+static GtkWidget *
+find_named (GtkWidget  *widget,
+            const char *name)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (g_strcmp0 (gtk_widget_get_name (child), name) == 0)
+        return child;
+      if ((found = find_named (child, name)) != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static GtkWidget *
+find_type (GtkWidget *widget,
+           GType      type)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type))
+        return child;
+      if ((found = find_type (child, type)) != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The scratch set-up: a local CA, a keystore with localhost from it, a
+ * config with a second accept host that has no certificate yet, and an
+ * empty NSS database in the (isolated) HOME, as Chromium makes it. */
+typedef struct {
+  char         *dir;
+  char         *config;
+  char         *nssdb;
+  PstWindow    *window;
+  PstTrustPage *page;
+  guint         refreshes;
+} Fixture;
+
+static void
+busy_changed_cb (PstTrustPage *page,
+                 GParamSpec   *pspec,
+                 Fixture      *fx)
+{
+  if (!pst_trust_page_get_busy (page))
+    fx->refreshes++;
+}
+
+static void
+fixture_setup (Fixture       *fx,
+               gconstpointer  data)
+{
+  const char *postern = PST_TEST_POSTERN;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PstDocument) document = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *xml = NULL;
+  g_autofree char *sql = NULL;
+  g_autofree char *out = NULL;
+  guint16 port = free_port ();
+
+  fx->dir = g_dir_make_tmp ("postern-trust-XXXXXX", &error);
+  g_assert_no_error (error);
+  /* G_TEST_OPTION_ISOLATE_DIRS gave this test its own HOME */
+  /* main() pointed HOME at a scratch folder: never the real user's NSS database */
+  g_assert_true (g_str_equal (g_get_home_dir (), scratch_home));
+  fx->nssdb = g_build_filename (g_get_home_dir (), ".pki", "nssdb", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (fx->nssdb, 0700), ==, 0);
+  sql = g_strconcat ("sql:", fx->nssdb, NULL);
+  {
+    const char *argv[] = { "certutil", "-N", "-d", sql, "--empty-password", NULL };
+    g_free (run_tool (fx->dir, argv));
+  }
+  {
+    const char *argv[] = { postern, "cert", "generate", "--ca", "devca.p12", "--keystore", "keystore.p12",
+                           "localhost", NULL };
+    out = run_tool (fx->dir, argv);
+  }
+
+  xml = g_strdup_printf (
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<gateway-config xmlns=\"http://xmlns.kaazing.org/2016/06/gateway\">\n"
+    "  <service>\n"
+    "    <name>echo</name>\n"
+    "    <accept>wss://localhost:%u/echo</accept>\n"
+    "    <accept>wss://app.localhost:%u/echo</accept>\n"
+    "    <type>echo</type>\n"
+    "  </service>\n"
+    "  <security>\n"
+    "    <keystore><type>PKCS12</type><file>keystore.p12</file><password-file>keystore.pw</password-file></keystore>\n"
+    "  </security>\n"
+    "</gateway-config>\n", port, port);
+  fx->config = g_build_filename (fx->dir, "gateway-config.xml", NULL);
+  g_file_set_contents (fx->config, xml, -1, &error);
+  g_assert_no_error (error);
+
+  file = g_file_new_for_path (fx->config);
+  document = pst_document_new_for_file (file, &error);
+  g_assert_no_error (error);
+  fx->window = pst_window_new (NULL);
+  pst_window_set_document (fx->window, document);
+  gtk_window_present (GTK_WINDOW (fx->window));
+  fx->page = template_child (fx->window, PST_TYPE_WINDOW, "trust_page");
+  g_signal_connect (fx->page, "notify::busy", G_CALLBACK (busy_changed_cb), fx);
+  iterate (50);
+}
+
+static void
+fixture_teardown (Fixture       *fx,
+                  gconstpointer  data)
+{
+  g_signal_handlers_disconnect_by_data (fx->page, fx);
+  gtk_window_destroy (GTK_WINDOW (fx->window));
+  iterate (50);
+  remove_tree (fx->dir);
+  remove_tree (fx->nssdb);
+  g_free (fx->dir);
+  g_free (fx->config);
+  g_free (fx->nssdb);
+}
+
+static PstTrustRow *
+row_for (PstTrustPage *page,
+         const char   *key)
+{
+  GListModel *rows = pst_trust_page_get_rows (page);
+
+  for (guint i = 0; i < g_list_model_get_n_items (rows); i++)
+    {
+      g_autoptr(PstTrustRow) row = g_list_model_get_item (rows, i);
+
+      if (g_str_equal (pst_trust_row_get_key (row), key))
+        return row;
+    }
+  return NULL;
+}
+
+typedef struct {
+  Fixture *fx;
+  guint    after;
+} Refreshed;
+
+static gboolean
+refreshed (gpointer data)
+{
+  Refreshed *r = data;
+
+  return r->fx->refreshes > r->after && !pst_trust_page_get_busy (r->fx->page) &&
+         g_list_model_get_n_items (pst_trust_page_get_rows (r->fx->page)) > 0;
+}
+
+/* Waits until the page has a report newer than the one counted in after. */
+static void
+wait_report (Fixture *fx,
+             guint    after)
+{
+  Refreshed r = { fx, after };
+
+  g_assert_true (wait_for (refreshed, &r, DOCTOR_WAIT_MS));
+}
+
+/* Clicks the fix button of the row shown for key. */
+static void
+click_fix (Fixture    *fx,
+           const char *key)
+{
+  GtkWidget *row = find_named (GTK_WIDGET (fx->page), key);
+  GtkWidget *button;
+
+  g_assert_nonnull (row);
+  button = find_type (row, GTK_TYPE_BUTTON);
+  g_assert_nonnull (button);
+  g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (button)), ==, "trust.fix");
+  g_assert_true (gtk_widget_is_sensitive (button));
+  g_signal_emit_by_name (button, "clicked");   /* what a click does (activate waits 250 ms) */
+}
+
+static void
+test_fix_classify (void)
+{
+  g_assert_cmpint (pst_trust_fix_classify (NULL), ==, PST_TRUST_FIX_NONE);
+  g_assert_cmpint (pst_trust_fix_classify ("postern cert install-ca devca.p12 --nss"), ==, PST_TRUST_FIX_NSS);
+  g_assert_cmpint (pst_trust_fix_classify ("postern cert install-ca 'my ca.p12' --nss"), ==, PST_TRUST_FIX_NSS);
+  g_assert_cmpint (pst_trust_fix_classify ("sudo postern cert install-ca devca.p12 --system"), ==, PST_TRUST_FIX_ROOT);
+  g_assert_cmpint (pst_trust_fix_classify ("sudo JAVA_HOME=/usr/lib/jvm/x postern cert install-ca devca.p12 --java"),
+                   ==, PST_TRUST_FIX_ROOT);
+  g_assert_cmpint (pst_trust_fix_classify ("postern cert generate --keystore ks.p12 --ca devca.p12 a.test"),
+                   ==, PST_TRUST_FIX_GENERATE);
+  g_assert_cmpint (pst_trust_fix_classify ("postern cert fetch truststore.p12 localhost:9443"), ==, PST_TRUST_FIX_FETCH);
+  /* anything a shell must run is copied, never run by the editor */
+  g_assert_cmpint (pst_trust_fix_classify ("postern cert export ks.p12 a --out a.pem && certutil -A -d x -i a.pem"),
+                   ==, PST_TRUST_FIX_COPY);
+  g_assert_cmpint (pst_trust_fix_classify ("export NODE_EXTRA_CA_CERTS=/tmp/ca.pem"), ==, PST_TRUST_FIX_COPY);
+  g_assert_cmpint (pst_trust_fix_classify ("SSL_CERT_FILE=x postern cert install-ca devca.p12 --nss"), ==,
+                   PST_TRUST_FIX_COPY);
+  g_assert_cmpint (pst_trust_fix_classify ("postern cert 'unterminated"), ==, PST_TRUST_FIX_COPY);
+}
+
+/* Shown, the page runs the doctor off the main thread; Install puts the
+ * local CA in the scratch NSS database (checked with certutil), Generate
+ * makes the missing accept host's certificate from the local CA, and the
+ * report is made again after each. */
+static void
+test_page_fixes (Fixture       *fx,
+                 gconstpointer  data)
+{
+  g_autofree char *nss_key = g_strconcat ("nss:", fx->nssdb, NULL);
+  g_autofree char *sql = g_strconcat ("sql:", fx->nssdb, NULL);
+  g_autofree char *keystore_path = g_build_filename (fx->dir, "keystore.p12", NULL);
+  g_autofree char *ca_path = g_build_filename (fx->dir, "devca.p12", NULL);
+  g_autoptr(PstKeystore) keystore = NULL;
+  g_autoptr(PstKeystore) ca_store = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *listing = NULL;
+  g_autofree char *ca_subject = NULL;
+  g_autofree char *issuer = NULL;
+  PstTrustRow *row;
+  PstStoreEntry *entry;
+  guint seen;
+
+  /* not run before the page is looked at */
+  g_assert_cmpuint (g_list_model_get_n_items (pst_trust_page_get_rows (fx->page)), ==, 0);
+  pst_window_show_page (fx->window, "trust");
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (fx->page)));
+  g_assert_true (pst_trust_page_get_busy (fx->page));
+  wait_report (fx, 0);
+
+  row = row_for (fx->page, "host:localhost");
+  g_assert_nonnull (row);
+  g_assert_cmpint (pst_trust_row_get_status (row), ==, PST_TRUST_STATUS_OK);
+  row = row_for (fx->page, "host:app.localhost");
+  g_assert_nonnull (row);
+  g_assert_cmpint (pst_trust_row_get_status (row), ==, PST_TRUST_STATUS_FAIL);
+  g_assert_cmpint (pst_trust_fix_classify (pst_trust_row_get_fix (row)), ==, PST_TRUST_FIX_GENERATE);
+  row = row_for (fx->page, nss_key);
+  g_assert_nonnull (row);
+  g_assert_cmpint (pst_trust_row_get_status (row), ==, PST_TRUST_STATUS_FAIL);
+  g_assert_cmpint (pst_trust_fix_classify (pst_trust_row_get_fix (row)), ==, PST_TRUST_FIX_NSS);
+  g_assert_false (pst_trust_report_is_trusted (pst_trust_page_get_rows (fx->page)));
+
+  /* Install, for real, in the scratch NSS database */
+  seen = fx->refreshes;
+  click_fix (fx, nss_key);
+  g_assert_true (pst_trust_page_get_busy (fx->page));
+  wait_report (fx, seen);
+  g_assert_cmpstr (pst_trust_page_get_message (fx->page), ==,
+                   _("The local CA is now trusted by the browsers’ NSS databases."));
+  row = row_for (fx->page, nss_key);
+  g_assert_cmpint (pst_trust_row_get_status (row), ==, PST_TRUST_STATUS_OK);
+  {
+    const char *argv[] = { "certutil", "-L", "-d", sql, NULL };
+    listing = run_tool (fx->dir, argv);
+  }
+  ca_store = pst_keystore_open (ca_path, NULL, &error);
+  g_assert_no_error (error);
+  ca_subject = pst_cert_dup_common_name (pst_store_entry_get_certificate (pst_local_ca_find (ca_store)));
+  g_assert_nonnull (strstr (listing, ca_subject));
+  g_assert_nonnull (strstr (listing, "C,,"));
+
+  /* Generate the missing certificate */
+  seen = fx->refreshes;
+  click_fix (fx, "host:app.localhost");
+  wait_report (fx, seen);
+  row = row_for (fx->page, "host:app.localhost");
+  g_assert_cmpint (pst_trust_row_get_status (row), ==, PST_TRUST_STATUS_OK);
+  keystore = pst_keystore_open (keystore_path, NULL, &error);
+  g_assert_no_error (error);
+  entry = pst_keystore_lookup (keystore, "app.localhost");
+  g_assert_nonnull (entry);
+  g_assert_cmpint (pst_store_entry_get_kind (entry), ==, PST_ENTRY_KEY);
+  issuer = pst_store_entry_dup_issuer (entry);
+  g_assert_nonnull (strstr (issuer, ca_subject));
+  g_assert_true (pst_trust_report_is_trusted (pst_trust_page_get_rows (fx->page)));
+}
+
+typedef struct {
+  GStrv argv;
+} RootCall;
+
+static void
+root_runner (const char * const *argv,
+             gpointer            user_data)
+{
+  RootCall *call = user_data;
+
+  g_strfreev (call->argv);
+  call->argv = g_strdupv ((GStrv) argv);
+}
+
+static AdwMessageDialog *
+find_message_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();   /* transfer none */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        return ADW_MESSAGE_DIALOG (window);
+    }
+  return NULL;
+}
+
+static gboolean
+dialog_shown (gpointer data)
+{
+  return find_message_dialog () != NULL;
+}
+
+/* The system store needs root: the page explains it first, and runs
+ * pkexec only when the user agrees (what it would run is observed). */
+static void
+test_root_needs_consent (Fixture       *fx,
+                         gconstpointer  data)
+{
+  g_autofree char *ca_path = g_build_filename (fx->dir, "devca.p12", NULL);
+  RootCall call = { NULL };
+  AdwMessageDialog *dialog;
+  PstTrustRow *row;
+
+  pst_trust_page_set_root_runner (fx->page, root_runner, &call);
+  pst_window_show_page (fx->window, "trust");
+  wait_report (fx, 0);
+  row = row_for (fx->page, "system");
+  g_assert_nonnull (row);
+  if (pst_trust_row_get_status (row) == PST_TRUST_STATUS_OK)
+    {
+      /* this machine's system store already trusts a CA made just now: impossible */
+      g_assert_not_reached ();
+    }
+  g_assert_cmpint (pst_trust_fix_classify (pst_trust_row_get_fix (row)), ==, PST_TRUST_FIX_ROOT);
+
+  /* Cancel: nothing runs */
+  click_fix (fx, "system");
+  g_assert_true (wait_for (dialog_shown, NULL, 5000));
+  dialog = find_message_dialog ();
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "update-ca-certificates"));
+  adw_message_dialog_response (dialog, "cancel");
+  iterate (100);
+  g_assert_null (call.argv);
+
+  /* Agree: pkexec with the absolute store path */
+  click_fix (fx, "system");
+  g_assert_true (wait_for (dialog_shown, NULL, 5000));
+  adw_message_dialog_response (find_message_dialog (), "run");
+  iterate (100);
+  g_assert_nonnull (call.argv);
+  g_assert_cmpstr (call.argv[0], ==, "pkexec");
+  g_assert_true (g_strv_contains ((const char * const *) call.argv, "install-ca"));
+  g_assert_true (g_strv_contains ((const char * const *) call.argv, "--system"));
+  g_assert_true (g_strv_contains ((const char * const *) call.argv, ca_path));
+  g_strfreev (call.argv);
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *localedir = g_getenv ("POSTERN_TEST_LOCALEDIR");
+  int status;
+
+  /* G_TEST_OPTION_ISOLATE_DIRS moves the XDG folders, not HOME, and the NSS
+   * databases live under HOME: set it before GLib reads it */
+  scratch_home = g_dir_make_tmp ("postern-trust-home-XXXXXX", NULL);
+  g_assert_nonnull (scratch_home);
+  g_setenv ("HOME", scratch_home, TRUE);
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL ? localedir : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  gtk_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  adw_init ();
+
+  g_test_add_func ("/editor-trust/fix-classify", test_fix_classify);
+  g_test_add ("/editor-trust/page-fixes", Fixture, NULL, fixture_setup, test_page_fixes, fixture_teardown);
+  g_test_add ("/editor-trust/root-needs-consent", Fixture, NULL, fixture_setup, test_root_needs_consent,
+              fixture_teardown);
+  status = g_test_run ();
+  {
+    g_autofree char *pki = g_build_filename (scratch_home, ".pki", NULL);
+    remove_tree (pki);
+    remove_tree (scratch_home);
+  }
+  g_free (scratch_home);
+  return status;
+}
