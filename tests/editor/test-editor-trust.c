@@ -482,6 +482,193 @@ test_root_needs_consent (Fixture       *fx,
   g_strfreev (call.argv);
 }
 
+/* Never blocks: a configuration whose stores are slow to open (PKCS#12
+ * made by openssl with 600,000 PBKDF2 rounds, a keystore and a truststore)
+ * is opened in a shown window; while its validation runs the frame clock
+ * keeps ticking at least every 100 ms. */
+
+typedef struct {
+  gint64   last;
+  gint64   max_gap;
+  gint64   first_frame;  /* the first frame after the document was set */
+  guint    ticks;
+  gboolean arm;          /* start measuring at the next frame */
+  gboolean measuring;
+} Ticks;
+
+static gboolean
+frame_tick_cb (GtkWidget     *widget,
+               GdkFrameClock *clock,
+               gpointer       user_data)
+{
+  Ticks *ticks = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (ticks->arm)
+    {
+      ticks->arm = FALSE;
+      ticks->measuring = TRUE;
+      ticks->first_frame = now;
+      ticks->max_gap = 0;
+      ticks->ticks = 0;
+    }
+  else if (ticks->measuring && ticks->last != 0)
+    ticks->max_gap = MAX (ticks->max_gap, now - ticks->last);
+  ticks->last = now;
+  ticks->ticks++;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+ten_more_ticks (gpointer data)
+{
+  Ticks *ticks = data;
+  static guint first;
+
+  if (first == 0)
+    first = ticks->ticks + 1;
+  return ticks->ticks >= first + 10;
+}
+
+static gboolean
+validated (gpointer data)
+{
+  return !pst_document_get_validation_pending (data);
+}
+
+static void
+make_heavy_store (const char *dir,
+                  const char *name,
+                  gboolean    with_key)
+{
+  g_autofree char *out = g_strconcat (name, ".p12", NULL);
+  g_autofree char *pw = g_strconcat (name, ".pw", NULL);
+  g_autofree char *pw_path = g_build_filename (dir, pw, NULL);
+  g_autoptr(GError) error = NULL;
+  const char *with[] = { "openssl", "pkcs12", "-export", "-inkey", "key.pem", "-in", "cert.pem", "-name", "localhost",
+                         "-passout", "file:keystore.pw", "-iter", "600000", "-out", out, NULL };
+  const char *without[] = { "openssl", "pkcs12", "-export", "-nokeys", "-in", "cert.pem", "-name", "anchor",
+                            "-passout", "file:keystore.pw", "-iter", "600000", "-out", out, NULL };
+
+  g_free (run_tool (dir, with_key ? with : without));
+  if (!with_key)
+    {
+      g_autofree char *source = g_build_filename (dir, "keystore.pw", NULL);
+      g_autofree char *text = NULL;
+
+      g_file_get_contents (source, &text, NULL, &error);
+      g_assert_no_error (error);
+      g_file_set_contents_full (pw_path, text, -1, G_FILE_SET_CONTENTS_NONE, 0600, &error);
+      g_assert_no_error (error);
+    }
+}
+
+static void
+test_never_blocks (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("postern-heavy-XXXXXX", &error);
+  g_autofree char *config_path = NULL;
+  g_autofree char *pw_path = NULL;
+  g_autoptr(PstConfig) config = NULL;
+  g_autoptr(GPtrArray) diagnostics = NULL;
+  g_autoptr(PstDocument) document = NULL;
+  g_autoptr(GFile) file = NULL;
+  PstWindow *window;
+  Ticks ticks = { 0 };
+  gint64 start, sync_us;
+  guint tick_id;
+  const char *req[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", "key.pem", "-out", "cert.pem", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost", "-days", "365", NULL };
+  const char *xml =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<gateway-config xmlns=\"http://xmlns.kaazing.org/2016/06/gateway\">\n"
+    "  <service>\n"
+    "    <name>echo</name>\n"
+    "    <accept>wss://localhost:9443/echo</accept>\n"
+    "    <type>echo</type>\n"
+    "  </service>\n"
+    "  <security>\n"
+    "    <keystore><type>PKCS12</type><file>keystore.p12</file><password-file>keystore.pw</password-file></keystore>\n"
+    "    <truststore><type>PKCS12</type><file>truststore.p12</file><password-file>truststore.pw</password-file></truststore>\n"
+    "  </security>\n"
+    "</gateway-config>\n";
+
+  g_assert_no_error (error);
+  g_free (run_tool (dir, req));
+  pw_path = g_build_filename (dir, "keystore.pw", NULL);
+  g_file_set_contents_full (pw_path, "heavy-secret", -1, G_FILE_SET_CONTENTS_NONE, 0600, &error);
+  g_assert_no_error (error);
+  make_heavy_store (dir, "keystore", TRUE);
+  make_heavy_store (dir, "truststore", FALSE);
+  config_path = g_build_filename (dir, "gateway-config.xml", NULL);
+  g_file_set_contents (config_path, xml, -1, &error);
+  g_assert_no_error (error);
+
+  /* the baseline: validating on this thread takes long enough to see */
+  config = pst_config_new_from_file (config_path, &error);
+  g_assert_no_error (error);
+  start = g_get_monotonic_time ();
+  diagnostics = pst_config_validate (config);
+  sync_us = g_get_monotonic_time () - start;
+  g_test_message ("validation on the calling thread: %" G_GINT64_FORMAT " ms", sync_us / 1000);
+  g_assert_false (pst_diagnostics_have_errors (diagnostics));
+  g_assert_cmpint (sync_us, >=, 250 * G_TIME_SPAN_MILLISECOND);
+
+  /* a light document first: the window's first layout (fonts loaded,
+   * text shaped) is slow on its own and is not what is measured here */
+  {
+    g_autofree char *light_path = g_build_filename (dir, "light.xml", NULL);
+    g_autoptr(GFile) light_file = g_file_new_for_path (light_path);
+    g_autoptr(PstDocument) light = NULL;
+
+    g_file_set_contents (light_path,
+                         "<gateway-config xmlns=\"http://xmlns.kaazing.org/2016/06/gateway\">\n"
+                         "  <service><name>echo</name><accept>ws://localhost:9080/echo</accept><type>echo</type></service>\n"
+                         "</gateway-config>\n", -1, &error);
+    g_assert_no_error (error);
+    light = pst_document_new_for_file (light_file, &error);
+    g_assert_no_error (error);
+    window = pst_window_new (NULL);
+    pst_window_set_document (window, light);
+    gtk_window_present (GTK_WINDOW (window));
+    tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (window), frame_tick_cb, &ticks, NULL);
+    g_assert_true (wait_for (validated, light, 10000));
+    /* settled: ten frames drawn after the first layout */
+    g_assert_true (wait_for (ten_more_ticks, &ticks, 20000));
+  }
+
+  start = g_get_monotonic_time ();
+  file = g_file_new_for_path (config_path);
+  document = pst_document_new_for_file (file, &error);
+  g_assert_no_error (error);
+  pst_window_set_document (window, document);
+  g_assert_true (pst_document_get_validation_pending (document));
+  /* The new document's first layout (services, pages, the XML view) is
+   * GTK's work whatever validation does: measured from the frame after it. */
+  ticks.arm = TRUE;
+  g_assert_true (wait_for (validated, document, 30000));
+  ticks.measuring = FALSE;
+  g_test_message ("validation in the background: %" G_GINT64_FORMAT " ms; first frame after %" G_GINT64_FORMAT
+                  " ms, then %u frames, longest gap %" G_GINT64_FORMAT " ms",
+                  (g_get_monotonic_time () - start) / 1000, (ticks.first_frame - start) / 1000,
+                  ticks.ticks, ticks.max_gap / 1000);
+  /* the validation was still running for most of the measured time */
+  g_assert_true (ticks.first_frame != 0);
+  g_assert_cmpint (g_get_monotonic_time () - ticks.first_frame, >=, 150 * G_TIME_SPAN_MILLISECOND);
+  /* it ran, and found what the synchronous run found */
+  g_assert_cmpuint (g_list_model_get_n_items (pst_document_get_diagnostics (document)), ==, diagnostics->len);
+  g_assert_cmpuint (pst_document_get_n_errors (document), ==, 0);
+  g_assert_cmpuint (ticks.ticks, >=, 3);
+  g_assert_cmpint (ticks.max_gap, <=, 100 * G_TIME_SPAN_MILLISECOND);
+
+  gtk_widget_remove_tick_callback (GTK_WIDGET (window), tick_id);
+  gtk_window_destroy (GTK_WINDOW (window));
+  iterate (50);
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -503,6 +690,7 @@ main (int argc, char **argv)
   adw_init ();
 
   g_test_add_func ("/editor-trust/fix-classify", test_fix_classify);
+  g_test_add_func ("/editor-trust/never-blocks", test_never_blocks);
   g_test_add ("/editor-trust/page-fixes", Fixture, NULL, fixture_setup, test_page_fixes, fixture_teardown);
   g_test_add ("/editor-trust/root-needs-consent", Fixture, NULL, fixture_setup, test_root_needs_consent,
               fixture_teardown);
