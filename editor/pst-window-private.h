@@ -65,6 +65,7 @@ typedef void (*PstWindowDone) (PstWindow *self, gboolean proceed);
 
 void pst_window_class_add_actions  (GtkWidgetClass *widget_class);
 void pst_window_class_add_run_actions (GtkWidgetClass *widget_class);
+void pst_window_class_add_trusted_actions (GtkWidgetClass *widget_class);
 void pst_window_init_run           (PstWindow      *self);
 void pst_window_update_run         (PstWindow      *self);
 void pst_window_init_recent        (PstWindow      *self);

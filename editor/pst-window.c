@@ -583,6 +583,7 @@ pst_window_class_init (PstWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, diagnostic_activated_cb);
 
   pst_window_class_add_actions (widget_class);
+  pst_window_class_add_trusted_actions (widget_class);
 }
 
 static void

@@ -15,6 +15,7 @@
 #include "pst-trust-doctor.h"
 #include "pst-trust-page.h"
 #include "pst-trust-row.h"
+#include "pst-trusted-dialog.h"
 #include "pst-window.h"
 
 /* The doctor probes Java, Python, curl and NSS: bounded, but not instant. */
@@ -669,6 +670,209 @@ test_never_blocks (void)
   remove_tree (dir);
 }
 
+/* "Make It Trusted": from New to a trusted wss:// echo in at most five
+ * clicks, up to the point where the browser would open (the URI launch is
+ * observed through the dialog's seam).  Clicks are the signals a click
+ * emits on the very buttons (and the sidebar row) a user would press. */
+
+static gboolean
+string_set (gpointer data)
+{
+  return *(char **) data != NULL;
+}
+
+static void
+uri_launched_cb (GtkWindow  *parent,
+                 const char *uri,
+                 gpointer    user_data)
+{
+  char **out = user_data;
+
+  g_free (*out);
+  *out = g_strdup (uri);
+}
+
+static GtkWidget *
+find_action_button (GtkWidget  *widget,
+                    const char *action)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (GTK_IS_BUTTON (child) && gtk_widget_is_drawable (child) &&
+          g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (child)), action) == 0)
+        return child;
+      if ((found = find_action_button (child, action)) != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static PstTrustedDialog *
+find_trusted_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();   /* transfer none */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (PST_IS_TRUSTED_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        return PST_TRUSTED_DIALOG (window);
+    }
+  return NULL;
+}
+
+static gboolean
+trusted_dialog_shown (gpointer data)
+{
+  return find_trusted_dialog () != NULL;
+}
+
+static void
+click (GtkWidget *button,
+       guint     *clicks)
+{
+  g_assert_nonnull (button);
+  g_assert_true (gtk_widget_is_sensitive (button));
+  g_signal_emit_by_name (button, "clicked");
+  (*clicks)++;
+}
+
+static void
+test_make_trusted (void)
+{
+  g_autofree char *nssdb = g_build_filename (g_get_home_dir (), ".pki", "nssdb", NULL);
+  g_autofree char *sql = g_strconcat ("sql:", nssdb, NULL);
+  g_autofree char *folder = g_build_filename (g_get_home_dir (), "Postern", NULL);
+  g_autofree char *config_path = g_build_filename (folder, "gateway-config.xml", NULL);
+  g_autofree char *ca_path = g_build_filename (folder, "devca.p12", NULL);
+  g_autofree char *keystore_path = g_build_filename (folder, "keystore.db", NULL);
+  g_autofree char *uri = NULL;
+  g_autofree char *expected_uri = NULL;
+  g_autofree char *port_text = NULL;
+  g_autofree char *secure_port_text = NULL;
+  g_autofree char *listing = NULL;
+  g_autofree char *ca_name = NULL;
+  g_autofree char *issuer = NULL;
+  g_autofree char *echo = NULL;
+  g_autofree char *page = NULL;
+  g_autofree char *wss = NULL;
+  g_autoptr(PstKeystore) ca_store = NULL;
+  g_autoptr(PstKeystore) keystore = NULL;
+  g_autoptr(GError) error = NULL;
+  PstStoreEntry *entry;
+  PstWindow *window;
+  PstDocument *document;
+  GtkListBox *pages_list;
+  GtkWidget *row;
+  guint16 port = free_port (), secure_port = free_port ();
+  guint clicks = 0;
+
+  g_assert_cmpint (g_mkdir_with_parents (nssdb, 0700), ==, 0);
+  {
+    const char *argv[] = { "certutil", "-N", "-d", sql, "--empty-password", NULL };
+    g_free (run_tool (g_get_home_dir (), argv));
+  }
+  pst_trusted_dialog_set_uri_launcher (uri_launched_cb, &uri);
+
+  window = pst_window_new (NULL);
+  gtk_window_present (GTK_WINDOW (window));
+  iterate (100);
+
+  /* 1: New Configuration, on the window's empty page */
+  click (find_action_button (GTK_WIDGET (window), "win.new-document"), &clicks);
+  document = pst_window_get_document (window);
+  g_assert_nonnull (document);
+  g_assert_null (pst_document_get_file (document));
+  /* set-up, not a click: free ports instead of the shipped 8000 and 9000 */
+  port_text = g_strdup_printf ("%u", port);
+  secure_port_text = g_strdup_printf ("%u", secure_port);
+  pst_config_set_property (pst_document_get_config (document), "gateway.port", port_text, &error);
+  g_assert_no_error (error);
+  pst_config_set_property (pst_document_get_config (document), "gateway.secure.port", secure_port_text, &error);
+  g_assert_no_error (error);
+  iterate (50);
+
+  /* 2: Trust, in the sidebar (what a click on the row does) */
+  pages_list = template_child (window, PST_TYPE_WINDOW, "pages_list");
+  row = find_named (GTK_WIDGET (pages_list), "trust");
+  g_assert_true (GTK_IS_LIST_BOX_ROW (row));
+  gtk_list_box_select_row (pages_list, GTK_LIST_BOX_ROW (row));
+  clicks++;
+  iterate (50);
+
+  /* 3: Make It Trusted… on the Trust page */
+  click (find_action_button (template_child (window, PST_TYPE_WINDOW, "trust_page"), "win.make-trusted"), &clicks);
+  g_assert_true (wait_for (trusted_dialog_shown, NULL, 5000));
+
+  /* 4: Make It Trusted, in the dialog (browsers and run are ticked by default) */
+  click (template_child (find_trusted_dialog (), PST_TYPE_TRUSTED_DIALOG, "apply_button"), &clicks);
+  g_assert_true (wait_for (string_set, &uri, 60000));
+  g_test_message ("%u clicks from New to opening %s", clicks, uri);
+  g_assert_cmpuint (clicks, <=, 5);
+  expected_uri = g_strdup_printf ("https://localhost:%u/", secure_port);
+  g_assert_cmpstr (uri, ==, expected_uri);
+
+  /* the files it made */
+  g_assert_true (g_file_test (config_path, G_FILE_TEST_IS_REGULAR));
+  {
+    g_autoptr(GFile) saved = g_file_new_for_path (config_path);
+    g_assert_true (g_file_equal (pst_document_get_file (document), saved));
+  }
+  ca_store = pst_keystore_open (ca_path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (pst_local_ca_find (ca_store));
+  ca_name = pst_cert_dup_common_name (pst_store_entry_get_certificate (pst_local_ca_find (ca_store)));
+  keystore = pst_keystore_open (keystore_path, NULL, &error);
+  g_assert_no_error (error);
+  entry = pst_keystore_lookup (keystore, "localhost");
+  g_assert_nonnull (entry);
+  g_assert_cmpint (pst_store_entry_get_kind (entry), ==, PST_ENTRY_KEY);
+  g_assert_true (pst_store_entry_matches_host (entry, "localhost"));
+  issuer = pst_store_entry_dup_issuer (entry);
+  g_assert_nonnull (strstr (issuer, ca_name));
+  {
+    const char *argv[] = { "certutil", "-L", "-d", sql, NULL };
+    listing = run_tool (g_get_home_dir (), argv);
+  }
+  g_assert_nonnull (strstr (listing, ca_name));
+  g_assert_nonnull (strstr (listing, "C,,"));
+
+  /* the gateway the editor started answers, verified with the CA only */
+  {
+    const char *argv[] = { PST_TEST_POSTERN, "cert", "export", "devca.p12", "postern-dev-ca", "--out", "ca.pem", NULL };
+    g_free (run_tool (folder, argv));
+  }
+  {
+    const char *argv[] = { "curl", "-sS", "--fail", "--max-time", "10", "--cacert", "ca.pem", uri, NULL };
+    page = run_tool (folder, argv);
+    g_assert_nonnull (strstr (page, "<html"));
+  }
+  wss = g_strdup_printf ("wss://localhost:%u/echo", secure_port);
+  {
+    const char *script =
+      "import asyncio, ssl, sys, websockets\n"
+      "async def main():\n"
+      "    context = ssl.create_default_context(cafile=sys.argv[2])\n"
+      "    async with websockets.connect(sys.argv[1], ssl=context, open_timeout=10) as ws:\n"
+      "        await ws.send('trusted in five clicks')\n"
+      "        print(await asyncio.wait_for(ws.recv(), 10))\n"
+      "asyncio.run(main())\n";
+    const char *argv[] = { "/usr/bin/python3", "-c", script, wss, "ca.pem", NULL };
+    echo = run_tool (folder, argv);
+  }
+  g_assert_cmpstr (g_strstrip (echo), ==, "trusted in five clicks");
+
+  pst_trusted_dialog_set_uri_launcher (NULL, NULL);
+  gtk_window_destroy (GTK_WINDOW (window));
+  iterate (200);
+  remove_tree (folder);
+  remove_tree (nssdb);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -691,6 +895,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/editor-trust/fix-classify", test_fix_classify);
   g_test_add_func ("/editor-trust/never-blocks", test_never_blocks);
+  g_test_add_func ("/editor-trust/make-trusted", test_make_trusted);
   g_test_add ("/editor-trust/page-fixes", Fixture, NULL, fixture_setup, test_page_fixes, fixture_teardown);
   g_test_add ("/editor-trust/root-needs-consent", Fixture, NULL, fixture_setup, test_root_needs_consent,
               fixture_teardown);
