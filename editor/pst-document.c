@@ -209,6 +209,7 @@ validate_in_background (PstDocument *self)
 {
   gboolean was_pending = is_pending (self);
 
+  g_clear_handle_id (&self->validate_id, g_source_remove);
   if (self->validate_cancellable != NULL)
     g_cancellable_cancel (self->validate_cancellable);
   g_set_object (&self->validate_cancellable, NULL);
@@ -217,6 +218,20 @@ validate_in_background (PstDocument *self)
                              validated_cb, g_object_ref (self));
   if (!was_pending)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VALIDATION_PENDING]);
+}
+
+/**
+ * pst_document_validate_async:
+ * @self: a document
+ *
+ * Validates again now, in a worker thread (a store changed on disk):
+ * validation-pending is %TRUE until the diagnostics are replaced.
+ */
+void
+pst_document_validate_async (PstDocument *self)
+{
+  g_return_if_fail (PST_IS_DOCUMENT (self));
+  validate_in_background (self);
 }
 
 static gboolean

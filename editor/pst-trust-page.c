@@ -234,6 +234,9 @@ fix_done (PstTrustPage *self,
 {
   set_message (self, message);
   busy_pop (self);
+  /* a store may have changed on disk: the Problems panel follows */
+  if (self->document != NULL)
+    pst_document_validate_async (self->document);
   pst_trust_page_refresh (self);
 }
 
@@ -386,6 +389,8 @@ static void
 fetch_trusted_cb (PstTrustPage *self)
 {
   set_message (self, _("The back-end’s certificate is now in the truststore."));
+  if (self->document != NULL)
+    pst_document_validate_async (self->document);
   pst_trust_page_refresh (self);
 }
 

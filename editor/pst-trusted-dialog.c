@@ -563,6 +563,8 @@ work_done_cb (GObject      *source,
     }
   if (work->made != NULL)
     say (self, work->made);
+  /* the keystore changed on disk: the Problems panel follows */
+  pst_document_validate_async (self->document);
 
   postern = pst_runner_find_binary ();
   if (gtk_check_button_get_active (self->system_check) || gtk_check_button_get_active (self->java_check))

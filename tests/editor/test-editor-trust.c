@@ -25,6 +25,8 @@ typedef gboolean (*Predicate) (gpointer data);
 
 static char *scratch_home;
 
+static gboolean validated (gpointer data);
+
 static gboolean
 tick_cb (gpointer user_data)
 {
@@ -387,7 +389,9 @@ test_page_fixes (Fixture       *fx,
   g_assert_nonnull (strstr (listing, ca_subject));
   g_assert_nonnull (strstr (listing, "C,,"));
 
-  /* Generate the missing certificate */
+  /* Generate the missing certificate: the Problems panel follows too */
+  g_assert_true (wait_for (validated, pst_window_get_document (fx->window), 30000));
+  g_assert_cmpuint (pst_document_get_n_errors (pst_window_get_document (fx->window)), >, 0);
   seen = fx->refreshes;
   click_fix (fx, "host:app.localhost");
   wait_report (fx, seen);
@@ -401,6 +405,8 @@ test_page_fixes (Fixture       *fx,
   issuer = pst_store_entry_dup_issuer (entry);
   g_assert_nonnull (strstr (issuer, ca_subject));
   g_assert_true (pst_trust_report_is_trusted (pst_trust_page_get_rows (fx->page)));
+  g_assert_true (wait_for (validated, pst_window_get_document (fx->window), 30000));
+  g_assert_cmpuint (pst_document_get_n_errors (pst_window_get_document (fx->window)), ==, 0);
 }
 
 typedef struct {
