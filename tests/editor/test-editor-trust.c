@@ -12,6 +12,7 @@
 #include "pst-document.h"
 #include "pst-keystore.h"
 #include "pst-store-entry.h"
+#include "pst-trust-dialog.h"
 #include "pst-trust-doctor.h"
 #include "pst-trust-page.h"
 #include "pst-trust-row.h"
@@ -879,6 +880,182 @@ test_make_trusted (void)
   remove_tree (nssdb);
 }
 
+/* A back-end the truststore does not trust (openssl s_server, a
+ * certificate made by openssl): Trust… opens the fetch dialog on its
+ * address, the fingerprint shown is the one openssl computes, and once
+ * confirmed the report says the truststore trusts it. */
+
+static gboolean
+dialog_has_certificates (gpointer data)
+{
+  return pst_trust_dialog_get_n_certificates (data) > 0;
+}
+
+static PstTrustDialog *
+find_fetch_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();   /* transfer none */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (PST_IS_TRUST_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        return PST_TRUST_DIALOG (window);
+    }
+  return NULL;
+}
+
+static gboolean
+fetch_dialog_shown (gpointer data)
+{
+  return find_fetch_dialog () != NULL;
+}
+
+/* TRUE if a row under widget has text in its subtitle */
+static gboolean
+has_subtitle_with (GtkWidget  *widget,
+                   const char *text)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (ADW_IS_ACTION_ROW (child))
+        {
+          const char *subtitle = adw_action_row_get_subtitle (ADW_ACTION_ROW (child));
+          g_autofree char *folded = g_ascii_strup (subtitle != NULL ? subtitle : "", -1);
+
+          if (strstr (folded, text) != NULL)
+            return TRUE;
+        }
+      if (has_subtitle_with (child, text))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+test_backend_trust (void)
+{
+  Fixture fixture = { 0 }, *fx = &fixture;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) server = NULL;
+  g_autoptr(PstDocument) document = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(PstKeystore) truststore = NULL;
+  g_autofree char *xml = NULL;
+  g_autofree char *accept = NULL;
+  g_autofree char *key = NULL;
+  g_autofree char *fingerprint_line = NULL;
+  g_autofree char *fingerprint = NULL;
+  g_autofree char *truststore_path = NULL;
+  PstTrustDialog *dialog;
+  PstTrustRow *row;
+  guint16 port = free_port ();
+  guint seen;
+  const char *req[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", "backend.key", "-out", "backend.pem", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-days", "30", NULL };
+  const char *fp[] = { "openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", "backend.pem", NULL };
+
+  fx->dir = g_dir_make_tmp ("postern-trust-XXXXXX", &error);
+  g_assert_no_error (error);
+  fx->nssdb = g_build_filename (g_get_home_dir (), ".pki", "nssdb", NULL);
+  g_free (run_tool (fx->dir, req));
+  fingerprint_line = run_tool (fx->dir, fp);
+  /* "sha256 Fingerprint=AB:CD:…" */
+  g_assert_nonnull (strchr (fingerprint_line, '='));
+  fingerprint = g_ascii_strup (g_strstrip (strchr (fingerprint_line, '=') + 1), -1);
+
+  accept = g_strdup_printf ("127.0.0.1:%u", port);
+  {
+    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                                                         G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                                         G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+    g_subprocess_launcher_set_cwd (launcher, fx->dir);
+    server = g_subprocess_launcher_spawn (launcher, &error, "openssl", "s_server", "-accept", accept,
+                                          "-cert", "backend.pem", "-key", "backend.key", "-quiet", NULL);
+    g_assert_no_error (error);
+  }
+  /* s_server listens within moments: wait until a TCP connect works */
+  {
+    gint64 end = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+    gboolean up = FALSE;
+
+    while (!up && g_get_monotonic_time () < end)
+      {
+        g_autoptr(GSocketClient) client = g_socket_client_new ();
+        g_autoptr(GSocketConnection) connection = g_socket_client_connect_to_host (client, accept, 0, NULL, NULL);
+
+        up = connection != NULL;
+        if (!up)
+          iterate (50);
+      }
+    g_assert_true (up);
+  }
+
+  xml = g_strdup_printf (
+    "<gateway-config xmlns=\"http://xmlns.kaazing.org/2016/06/gateway\">\n"
+    "  <service>\n"
+    "    <name>relay</name>\n"
+    "    <accept>ws://localhost:%u/relay</accept>\n"
+    "    <connect>ssl://127.0.0.1:%u</connect>\n"
+    "    <type>proxy</type>\n"
+    "  </service>\n"
+    "  <security>\n"
+    "    <truststore><type>PKCS12</type><file>truststore.p12</file><password-file>truststore.pw</password-file></truststore>\n"
+    "  </security>\n"
+    "</gateway-config>\n", free_port (), port);
+  fx->config = g_build_filename (fx->dir, "gateway-config.xml", NULL);
+  g_file_set_contents (fx->config, xml, -1, &error);
+  g_assert_no_error (error);
+  file = g_file_new_for_path (fx->config);
+  document = pst_document_new_for_file (file, &error);
+  g_assert_no_error (error);
+  fx->window = pst_window_new (NULL);
+  pst_window_set_document (fx->window, document);
+  gtk_window_present (GTK_WINDOW (fx->window));
+  fx->page = template_child (fx->window, PST_TYPE_WINDOW, "trust_page");
+  g_signal_connect (fx->page, "notify::busy", G_CALLBACK (busy_changed_cb), fx);
+
+  pst_window_show_page (fx->window, "trust");
+  wait_report (fx, 0);
+  key = g_strdup_printf ("backend:%s:trusted", accept);
+  row = row_for (fx->page, key);
+  g_assert_nonnull (row);
+  g_assert_cmpint (pst_trust_row_get_status (row), ==, PST_TRUST_STATUS_FAIL);
+  g_assert_cmpint (pst_trust_fix_classify (pst_trust_row_get_fix (row)), ==, PST_TRUST_FIX_FETCH);
+
+  /* Trust…: the fetch dialog, on the back-end's address */
+  seen = fx->refreshes;
+  click_fix (fx, key);
+  g_assert_true (wait_for (fetch_dialog_shown, NULL, 5000));
+  dialog = find_fetch_dialog ();
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "trust.fetch", NULL));
+  g_assert_true (wait_for (dialog_has_certificates, dialog, 15000));
+  g_assert_cmpuint (pst_trust_dialog_get_n_certificates (dialog), ==, 1);
+  /* the fingerprint to compare is on screen, as openssl computes it */
+  g_assert_true (has_subtitle_with (GTK_WIDGET (dialog), fingerprint));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "trust.confirm", NULL));
+  wait_report (fx, seen);
+  row = row_for (fx->page, key);
+  g_assert_cmpint (pst_trust_row_get_status (row), ==, PST_TRUST_STATUS_OK);
+  truststore_path = g_build_filename (fx->dir, "truststore.p12", NULL);
+  truststore = pst_keystore_open (truststore_path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (pst_keystore_get_n_entries (truststore), ==, 1);
+
+  g_subprocess_force_exit (server);
+  g_subprocess_wait (server, NULL, NULL);
+  g_signal_handlers_disconnect_by_data (fx->page, fx);
+  gtk_window_destroy (GTK_WINDOW (fx->window));
+  iterate (50);
+  remove_tree (fx->dir);
+  g_free (fx->dir);
+  g_free (fx->config);
+  g_free (fx->nssdb);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -903,6 +1080,7 @@ main (int argc, char **argv)
   g_test_add_func ("/editor-trust/never-blocks", test_never_blocks);
   g_test_add_func ("/editor-trust/make-trusted", test_make_trusted);
   g_test_add ("/editor-trust/page-fixes", Fixture, NULL, fixture_setup, test_page_fixes, fixture_teardown);
+  g_test_add_func ("/editor-trust/backend-trust", test_backend_trust);
   g_test_add ("/editor-trust/root-needs-consent", Fixture, NULL, fixture_setup, test_root_needs_consent,
               fixture_teardown);
   status = g_test_run ();
