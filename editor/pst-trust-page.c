@@ -106,6 +106,8 @@ pst_trust_fix_classify (const char *fix)
 
 /* State */
 
+static void update_summary (PstTrustPage *self);
+
 static void
 set_message (PstTrustPage *self,
              const char   *message)
@@ -114,6 +116,9 @@ set_message (PstTrustPage *self,
     return;
   g_free (self->message);
   self->message = g_strdup (message);
+  /* shown with the verdict (a running doctor shows it when it ends) */
+  if (self->cancellable == NULL)
+    update_summary (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MESSAGE]);
 }
 
@@ -474,6 +479,7 @@ start_root (PstTrustPage *self,
   g_autofree char *java_home = NULL;
   g_auto(GStrv) argv = fix_argv (fix, NULL, &java_home);
   g_autofree char *postern = pst_runner_find_binary ();
+  g_autofree char *pkexec = NULL;
   g_autofree char *store = NULL;
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   gboolean system_store = g_strv_contains ((const char * const *) argv, "--system");
@@ -484,6 +490,15 @@ start_root (PstTrustPage *self,
   if (postern == NULL)
     {
       set_message (self, _("The postern command was not found; install it or run the editor from its build tree."));
+      return;
+    }
+  if (self->root_runner == NULL && (pkexec = g_find_program_in_path ("pkexec")) == NULL)
+    {
+      g_autofree char *text = g_strdup_printf (_("pkexec is not installed (Debian package “pkexec”), so the "
+                                                 "editor cannot ask for an administrator’s password; the command "
+                                                 "was copied, run it in a terminal: %s"), fix);
+      gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)), fix);
+      set_message (self, text);
       return;
     }
   /* pkexec runs as root with a clean environment and another folder */

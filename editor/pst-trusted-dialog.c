@@ -569,9 +569,22 @@ work_done_cb (GObject      *source,
   postern = pst_runner_find_binary ();
   if (gtk_check_button_get_active (self->system_check) || gtk_check_button_get_active (self->java_check))
     {
+      g_autofree char *pkexec = g_find_program_in_path ("pkexec");
+
       if (postern == NULL)
         {
           stop (self, _("The postern command was not found: install it to change the system or Java stores."));
+          return;
+        }
+      if (pkexec == NULL)
+        {
+          g_autofree char *quoted = g_shell_quote (work->ca_path);
+          g_autofree char *text =
+            g_strdup_printf (_("pkexec is not installed (Debian package “pkexec”), so the editor cannot ask for an "
+                               "administrator’s password. Run in a terminal: sudo postern cert install-ca %s%s%s"),
+                             quoted, gtk_check_button_get_active (self->system_check) ? " --system" : "",
+                             gtk_check_button_get_active (self->java_check) ? " --java" : "");
+          stop (self, text);
           return;
         }
       if (gtk_check_button_get_active (self->system_check))
