@@ -10,6 +10,7 @@
 
 #include "pst-client-hello.h"
 #include "pst-connection-private.h"
+#include "pst-listener.h"
 #include "pst-log-escape.h"
 
 static char *
@@ -146,9 +147,13 @@ start_tls (PstConnection *self)
   GTlsCertificate *cert = choose_certificate (self);
   GIOStream *tls;
   PstRoute *route = g_ptr_array_index (self->routes, 0);
-  PstOptions *options = pst_service_get_accept_options (route->service);
-  const char *verify = pst_options_get_verify_client (options);
-  GTlsDatabase *trust = pst_runtime_get_trust (self->runtime);
+  GTlsAuthenticationMode mode = self->listener != NULL ? pst_listener_get_client_auth (self->listener)
+                                                       : G_TLS_AUTHENTICATION_NONE;
+  /* Only a connection that verifies clients gets a database, and it is
+   * the snapshot's, parsed once.  Given at construction: GIO's default
+   * (the system CAs, which glib-networking 2.74 re-reads for each
+   * connection) is then never looked at. */
+  GTlsDatabase *trust = mode != G_TLS_AUTHENTICATION_NONE ? pst_runtime_get_peer_trust (self->runtime) : NULL;
 
   if (cert == NULL)
     {
@@ -158,7 +163,13 @@ start_tls (PstConnection *self)
       pst_connection_abort (self);
       return;
     }
-  tls = g_tls_server_connection_new (G_IO_STREAM (self->socket_connection), cert, &error);
+  tls = g_initable_new (g_tls_backend_get_server_connection_type (g_tls_backend_get_default ()),
+                        NULL, &error,
+                        "base-io-stream", self->socket_connection,
+                        "certificate", cert,
+                        "authentication-mode", mode,
+                        "database", trust,
+                        NULL);
   if (tls == NULL)
     {
       g_warning ("client %s: %s", self->peer, error->message);
@@ -166,12 +177,6 @@ start_tls (PstConnection *self)
       return;
     }
   self->tls = tls;
-  if (g_strcmp0 (verify, "required") == 0)
-    g_object_set (tls, "authentication-mode", G_TLS_AUTHENTICATION_REQUIRED, NULL);
-  else if (g_strcmp0 (verify, "optional") == 0)
-    g_object_set (tls, "authentication-mode", G_TLS_AUTHENTICATION_REQUESTED, NULL);
-  if (trust != NULL)
-    g_tls_connection_set_database (G_TLS_CONNECTION (tls), trust);
   g_signal_connect_object (tls, "accept-certificate", G_CALLBACK (accept_client_certificate_cb), self, 0);
   g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, self->cancellable,
                                     handshake_cb, g_object_ref (self));

@@ -71,6 +71,7 @@ typedef struct {
   gboolean   tls;
   GList     *addresses;   /* GSocketAddress */
   GPtrArray *routes;      /* PstRoute */
+  GTlsAuthenticationMode client_auth;   /* the group's agreed ssl.verify-client */
 } Plan;
 
 static void
@@ -106,6 +107,12 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
 
       plan->key = g_strdup (group->key);
       plan->tls = group->tls;
+      if (g_strcmp0 (group->settings.verify_client, "required") == 0)
+        plan->client_auth = G_TLS_AUTHENTICATION_REQUIRED;
+      else if (g_strcmp0 (group->settings.verify_client, "optional") == 0)
+        plan->client_auth = G_TLS_AUTHENTICATION_REQUESTED;
+      else
+        plan->client_auth = G_TLS_AUTHENTICATION_NONE;
       plan->addresses = g_list_copy_deep (group->addresses, (GCopyFunc) (void (*) (void)) g_object_ref, NULL);
       plan->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) pst_route_free);
       for (guint r = 0; r < group->routes->len; r++)
@@ -180,6 +187,7 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
       gboolean is_new = !g_hash_table_contains (self->listeners, plan->key);
 
       pst_listener_set_snapshot (listener, runtime, plan->routes);
+      pst_listener_set_client_auth (listener, plan->client_auth);
       if (is_new)
         pst_listener_start (listener);
     }

@@ -28,6 +28,7 @@ struct _PstListener
   guint           per_address;   /* tcp.maximum.connections.per.address, 0: none */
   int             silent_peer;    /* see keep_alive_enabler */
   gboolean        proxy_protocol; /* tcp.proxy-protocol: a PROXY header comes first */
+  GTlsAuthenticationMode client_auth;
 };
 
 G_DEFINE_TYPE (PstListener, pst_listener, G_TYPE_OBJECT)
@@ -397,6 +398,18 @@ guint
 pst_listener_get_per_address (PstListener *self)
 {
   return self->per_address;
+}
+
+void
+pst_listener_set_client_auth (PstListener *self, GTlsAuthenticationMode mode)
+{
+  self->client_auth = mode;
+}
+
+GTlsAuthenticationMode
+pst_listener_get_client_auth (PstListener *self)
+{
+  return self->client_auth;
 }
 
 void

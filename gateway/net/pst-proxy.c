@@ -482,7 +482,7 @@ dial (Proxy *proxy)
   pst_connection_set_session (proxy->conn, proxy_shutdown, proxy);
   /* Two references: the client side's, and the dial's (later the back-end's). */
   proxy_ref (proxy);
-  pst_backend_connect_async (proxy->url, tls, preamble, pst_runtime_get_trust (runtime),
+  pst_backend_connect_async (proxy->url, tls, preamble, pst_runtime_get_peer_trust (runtime),
                              pst_runtime_get_truststore_path (runtime),
                              proxy->cancellable, backend_ready_cb, proxy);
 }
