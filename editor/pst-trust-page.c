@@ -191,6 +191,7 @@ doctor_cb (GObject      *source,
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
+          g_clear_object (&self->cancellable);
           gtk_label_set_text (self->summary_label, error->message);
           busy_pop (self);
         }
@@ -438,7 +439,11 @@ root_done_cb (GObject      *source,
 
   if (!g_subprocess_wait_check_finish (G_SUBPROCESS (source), result, &error))
     {
-      g_autofree char *message = g_strdup_printf (_("Installing as administrator failed: %s"), error->message);
+      g_autofree char *message = NULL;
+
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;   /* the page went away */
+      message = g_strdup_printf (_("Installing as administrator failed: %s"), error->message);
       fix_done (self, message);
       return;
     }
