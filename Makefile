@@ -12,7 +12,8 @@ DEBS := meson ninja-build pkg-config gcc libc6-dev gettext \
 	desktop-file-utils appstream xvfb xauth dbus-daemon imagemagick \
 	python3 python3-websockets node-ws nodejs openssl curl \
 	openjdk-17-jre-headless libnss3-tools haproxy chromium procps websockify \
-	python3-prometheus-client ca-certificates util-linux strace
+	python3-prometheus-client ca-certificates util-linux strace \
+	systemd mount
 
 # `make bench` only: nginx's stream module, the comparator on the wss -> ssl path.
 BENCH_DEBS := nginx-light libnginx-mod-stream

@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <glib/gi18n-lib.h>
 
@@ -327,6 +329,26 @@ pst_listener_add_address (PstListener *self, GSocketAddress *address, GError **e
       g_set_error (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_BIND,
                    _("cannot listen on %s: %s (is another gateway running? change the port in the accept URL)"),
                    where, local_error->message);
+      return FALSE;
+    }
+  return g_socket_listener_add_socket (G_SOCKET_LISTENER (self->service), socket, NULL, error);
+}
+
+gboolean
+pst_listener_add_socket (PstListener *self, GSocket *inherited, GError **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  int fd = fcntl (g_socket_get_fd (inherited), F_DUPFD_CLOEXEC, 3);
+
+  /* A copy: stopping this listener closes it, while the inherited one
+   * stays open for a later configuration (the service manager keeps its
+   * own, and queues connections meanwhile). */
+  if (fd < 0 || (socket = g_socket_new_from_fd (fd, error)) == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      else
+        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "dup: %s", g_strerror (errno));
       return FALSE;
     }
   return g_socket_listener_add_socket (G_SOCKET_LISTENER (self->service), socket, NULL, error);

@@ -17,6 +17,8 @@ G_DECLARE_FINAL_TYPE (PstListener, pst_listener, PST, LISTENER, GObject)
 PstListener *pst_listener_new              (const char *key, gboolean tls);
 const char  *pst_listener_get_key          (PstListener *self);
 gboolean     pst_listener_add_address      (PstListener *self, GSocketAddress *address, GError **error);
+/* An inherited listening socket (socket activation), used as it is */
+gboolean     pst_listener_add_socket       (PstListener *self, GSocket *socket, GError **error);
 /* The snapshot new connections get (routes: PstRoute, shared). */
 void         pst_listener_set_snapshot     (PstListener *self, PstRuntime *runtime, GPtrArray *routes);
 /* ssl.verify-client as the listen plan agreed it for every route here. */

@@ -237,7 +237,10 @@ class Cluster:
     def wait_states(self, want, timeout):
         deadline = time.monotonic() + timeout
         while True:
-            st = self.stats()
+            try:
+                st = self.stats()
+            except (FileNotFoundError, ConnectionRefusedError):
+                st = {}     # HAProxy has not made its stats socket yet
             got = {name: st.get(name, {}).get("status", "?") for name in want}
             if all(got[n].startswith(want[n]) for n in want):
                 return time.monotonic()
