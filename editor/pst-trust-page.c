@@ -49,23 +49,17 @@ static GParamSpec *properties[N_PROPS];
 
 static char **
 fix_argv (const char *fix,
-          gboolean   *sudo,
           char      **java_home)
 {
   g_auto(GStrv) argv = NULL;
   guint start = 0;
 
-  if (sudo != NULL)
-    *sudo = FALSE;
   if (fix == NULL || strstr (fix, "&&") != NULL || strchr (fix, '|') != NULL ||
       !g_shell_parse_argv (fix, NULL, &argv, NULL))
     return NULL;
+  /* the editor asks for root itself (pkexec) */
   if (argv[start] != NULL && g_str_equal (argv[start], "sudo"))
-    {
-      if (sudo != NULL)
-        *sudo = TRUE;
-      start++;
-    }
+    start++;
   for (; argv[start] != NULL && strchr (argv[start], '=') != NULL && argv[start][0] != '-'; start++)
     if (java_home != NULL && g_str_has_prefix (argv[start], "JAVA_HOME="))
       {
@@ -87,7 +81,7 @@ pst_trust_fix_classify (const char *fix)
 
   if (fix == NULL)
     return PST_TRUST_FIX_NONE;
-  if ((argv = fix_argv (fix, NULL, NULL)) == NULL)
+  if ((argv = fix_argv (fix, NULL)) == NULL)
     return PST_TRUST_FIX_COPY;
   if (g_str_equal (argv[0], "install-ca"))
     {
@@ -482,7 +476,7 @@ start_root (PstTrustPage *self,
             const char   *fix)
 {
   g_autofree char *java_home = NULL;
-  g_auto(GStrv) argv = fix_argv (fix, NULL, &java_home);
+  g_auto(GStrv) argv = fix_argv (fix, &java_home);
   g_autofree char *postern = pst_runner_find_binary ();
   g_autofree char *pkexec = NULL;
   g_autofree char *store = NULL;
@@ -566,7 +560,7 @@ fix_action (GtkWidget  *widget,
   PstTrustRow *row = find_row (self, g_variant_get_string (param, NULL));
   const char *fix = row != NULL ? pst_trust_row_get_fix (row) : NULL;
   PstTrustFixKind kind = pst_trust_fix_classify (fix);
-  g_auto(GStrv) argv = fix_argv (fix, NULL, NULL);
+  g_auto(GStrv) argv = fix_argv (fix, NULL);
 
   if (self->document == NULL || fix == NULL)
     return;
