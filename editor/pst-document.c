@@ -19,6 +19,7 @@ struct _PstDocument
   guint       n_errors;
   guint       n_warnings;
   guint       validate_id;
+  GCancellable *validate_cancellable;  /* a validation running in a worker thread */
   guint       modified : 1;
 };
 
@@ -136,6 +137,12 @@ apply_diagnostics (PstDocument *self,
     }
 }
 
+static gboolean
+is_pending (PstDocument *self)
+{
+  return self->validate_id != 0 || self->validate_cancellable != NULL;
+}
+
 void
 pst_document_validate_now (PstDocument *self)
 {
@@ -144,11 +151,15 @@ pst_document_validate_now (PstDocument *self)
 
   g_return_if_fail (PST_IS_DOCUMENT (self));
 
-  was_pending = self->validate_id != 0;
+  was_pending = is_pending (self);
   g_clear_handle_id (&self->validate_id, g_source_remove);
+  if (self->validate_cancellable != NULL)
+    {
+      g_cancellable_cancel (self->validate_cancellable);
+      g_clear_object (&self->validate_cancellable);
+    }
 
-  /* Validation reads the stores' files; they are small, and the library has
-   * no asynchronous variant (see the editor issue notes). */
+  /* On the caller's thread: for a save or a run that needs the answer now. */
   diagnostics = pst_config_validate (self->config);
   if (diagnostics == NULL)
     diagnostics = g_ptr_array_new_with_free_func (g_object_unref);
@@ -162,7 +173,65 @@ gboolean
 pst_document_get_validation_pending (PstDocument *self)
 {
   g_return_val_if_fail (PST_IS_DOCUMENT (self), FALSE);
-  return self->validate_id != 0;
+  return is_pending (self);
+}
+
+static void
+validated_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(PstDocument) self = user_data;
+  g_autoptr(GPtrArray) diagnostics = NULL;
+  g_autoptr(GError) error = NULL;
+
+  diagnostics = pst_config_validate_finish (PST_CONFIG (source), result, &error);
+  /* cancelled: a newer validation (or a config swap) took over */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+      PST_CONFIG (source) != self->config)
+    return;
+  g_clear_object (&self->validate_cancellable);
+  if (diagnostics == NULL)
+    {
+      /* the copy did not parse (it cannot: it is the document's own text) */
+      g_warning ("validation in the background failed: %s", error->message);
+      diagnostics = pst_config_validate (self->config);
+    }
+  apply_diagnostics (self, diagnostics);
+  if (!is_pending (self))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VALIDATION_PENDING]);
+}
+
+/* Validation opens the stores (a PBKDF2 derivation each): in a worker
+ * thread, so that the window keeps drawing while it runs. */
+static void
+validate_in_background (PstDocument *self)
+{
+  gboolean was_pending = is_pending (self);
+
+  g_clear_handle_id (&self->validate_id, g_source_remove);
+  if (self->validate_cancellable != NULL)
+    g_cancellable_cancel (self->validate_cancellable);
+  g_set_object (&self->validate_cancellable, NULL);
+  self->validate_cancellable = g_cancellable_new ();
+  pst_config_validate_async (self->config, PST_VALIDATE_DEFAULT, self->validate_cancellable,
+                             validated_cb, g_object_ref (self));
+  if (!was_pending)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VALIDATION_PENDING]);
+}
+
+/**
+ * pst_document_validate_async:
+ * @self: a document
+ *
+ * Validates again now, in a worker thread (a store changed on disk):
+ * validation-pending is %TRUE until the diagnostics are replaced.
+ */
+void
+pst_document_validate_async (PstDocument *self)
+{
+  g_return_if_fail (PST_IS_DOCUMENT (self));
+  validate_in_background (self);
 }
 
 static gboolean
@@ -171,17 +240,22 @@ validate_timeout_cb (gpointer user_data)
   PstDocument *self = user_data;
 
   self->validate_id = 0;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VALIDATION_PENDING]);
-  pst_document_validate_now (self);
+  validate_in_background (self);
   return G_SOURCE_REMOVE;
 }
 
 static void
 queue_validate (PstDocument *self)
 {
-  gboolean was_pending = self->validate_id != 0;
+  gboolean was_pending = is_pending (self);
 
   g_clear_handle_id (&self->validate_id, g_source_remove);
+  /* what runs now would be stale when it ends */
+  if (self->validate_cancellable != NULL)
+    {
+      g_cancellable_cancel (self->validate_cancellable);
+      g_clear_object (&self->validate_cancellable);
+    }
   self->validate_id = g_timeout_add (PST_DOCUMENT_VALIDATE_DELAY_MS, validate_timeout_cb, self);
   g_source_set_name_by_id (self->validate_id, "[postern-editor] validate");
   if (!was_pending)
@@ -208,7 +282,7 @@ set_config (PstDocument *self,
   g_signal_connect_object (config, "changed", G_CALLBACK (config_changed_cb),
                            self, G_CONNECT_SWAPPED);
   sync_services (self);
-  pst_document_validate_now (self);
+  validate_in_background (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONFIG]);
   g_signal_emit (self, signals[CHANGED], 0);
 }
@@ -219,6 +293,9 @@ pst_document_dispose (GObject *object)
   PstDocument *self = PST_DOCUMENT (object);
 
   g_clear_handle_id (&self->validate_id, g_source_remove);
+  if (self->validate_cancellable != NULL)
+    g_cancellable_cancel (self->validate_cancellable);
+  g_clear_object (&self->validate_cancellable);
   if (self->config != NULL)
     g_signal_handlers_disconnect_by_data (self->config, self);
   g_clear_object (&self->config);
@@ -257,7 +334,7 @@ pst_document_get_property (GObject    *object,
       g_value_set_uint (value, self->n_warnings);
       break;
     case PROP_VALIDATION_PENDING:
-      g_value_set_boolean (value, self->validate_id != 0);
+      g_value_set_boolean (value, is_pending (self));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);

@@ -43,6 +43,8 @@ guint        pst_document_get_n_errors     (PstDocument   *self);
 guint        pst_document_get_n_warnings   (PstDocument   *self);
 /* run the pending validation at once (tests, before saving) */
 void         pst_document_validate_now     (PstDocument   *self);
+/* the same in a worker thread (a store changed on disk): the window keeps drawing */
+void         pst_document_validate_async   (PstDocument   *self);
 gboolean     pst_document_get_validation_pending (PstDocument *self);
 
 /* A path as the configuration should write it: relative when it is in

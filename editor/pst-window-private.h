@@ -9,6 +9,7 @@
 #include "pst-runner.h"
 #include "pst-security-page.h"
 #include "pst-service-page.h"
+#include "pst-trust-page.h"
 
 G_BEGIN_DECLS
 
@@ -45,6 +46,7 @@ struct _PstWindow
   PstServicePage       *service_page;
   PstPropertiesPage    *properties_page;
   PstSecurityPage      *security_page;
+  PstTrustPage         *trust_page;
   GtkTextView          *xml_view;
   PstRunPage           *run_page;
   GtkButton            *run_button;
@@ -63,6 +65,7 @@ typedef void (*PstWindowDone) (PstWindow *self, gboolean proceed);
 
 void pst_window_class_add_actions  (GtkWidgetClass *widget_class);
 void pst_window_class_add_run_actions (GtkWidgetClass *widget_class);
+void pst_window_class_add_trusted_actions (GtkWidgetClass *widget_class);
 void pst_window_init_run           (PstWindow      *self);
 void pst_window_update_run         (PstWindow      *self);
 void pst_window_init_recent        (PstWindow      *self);

@@ -332,6 +332,7 @@ pst_window_set_document (PstWindow   *self,
   pst_service_page_set_document (self->service_page, document);
   pst_properties_page_set_document (self->properties_page, document);
   pst_security_page_set_document (self->security_page, document);
+  pst_trust_page_set_document (self->trust_page, document);
   pst_diagnostics_panel_set_model (self->diagnostics_panel,
                                    document != NULL ? pst_document_get_diagnostics (document) : NULL);
 
@@ -551,6 +552,7 @@ pst_window_class_init (PstWindowClass *klass)
   g_type_ensure (PST_TYPE_SERVICE_PAGE);
   g_type_ensure (PST_TYPE_PROPERTIES_PAGE);
   g_type_ensure (PST_TYPE_SECURITY_PAGE);
+  g_type_ensure (PST_TYPE_TRUST_PAGE);
   g_type_ensure (PST_TYPE_DIAGNOSTICS_PANEL);
   g_type_ensure (PST_TYPE_RUN_PAGE);
 
@@ -566,6 +568,7 @@ pst_window_class_init (PstWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PstWindow, service_page);
   gtk_widget_class_bind_template_child (widget_class, PstWindow, properties_page);
   gtk_widget_class_bind_template_child (widget_class, PstWindow, security_page);
+  gtk_widget_class_bind_template_child (widget_class, PstWindow, trust_page);
   gtk_widget_class_bind_template_child (widget_class, PstWindow, xml_view);
   gtk_widget_class_bind_template_child (widget_class, PstWindow, run_page);
   gtk_widget_class_bind_template_child (widget_class, PstWindow, run_button);
@@ -580,6 +583,7 @@ pst_window_class_init (PstWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, diagnostic_activated_cb);
 
   pst_window_class_add_actions (widget_class);
+  pst_window_class_add_trusted_actions (widget_class);
 }
 
 static void

@@ -13,6 +13,7 @@
 
 #include "pst-cli.h"
 #include "pst-cmd-cert-private.h"
+#include "pst-ca-install.h"
 #include "pst-jks-edit.h"
 #include "pst-local-ca.h"
 
@@ -65,143 +66,37 @@ have_program (const char *name, const char *package, GError **error)
   return FALSE;
 }
 
-/* NSS */
+/* NSS: the library does it (the editor uses the same code) */
 
-static GPtrArray *
-nss_databases (gboolean create_user_db, GError **error)
+static void
+nss_report (gboolean failed, const char *message, gpointer user_data)
 {
-  GPtrArray *dbs = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *user_db = g_build_filename (g_get_home_dir (), ".pki", "nssdb", NULL);
-  g_autofree char *user_cert9 = g_build_filename (user_db, "cert9.db", NULL);
-  const char *firefox_roots[] = { ".mozilla/firefox", "snap/firefox/common/.mozilla/firefox" };
+  gboolean *reported = user_data;
 
-  if (!g_file_test (user_cert9, G_FILE_TEST_EXISTS) && create_user_db)
+  if (failed)
     {
-      g_autofree char *sql = g_strconcat ("sql:", user_db, NULL);
-      const char *argv[] = { "certutil", "-N", "-d", sql, "--empty-password", NULL };
-
-      if (g_mkdir_with_parents (user_db, 0700) != 0)
-        {
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                       _("cannot make the NSS database folder %s: %s"), user_db, g_strerror (errno));
-          g_ptr_array_unref (dbs);
-          return NULL;
-        }
-      if (!run (argv, NULL, error))
-        {
-          g_ptr_array_unref (dbs);
-          return NULL;
-        }
-      printf (_("Created the NSS database %s\n"), user_db);
+      pst_cli_error ("%s", message);
+      *reported = TRUE;
     }
-  if (g_file_test (user_cert9, G_FILE_TEST_EXISTS))
-    g_ptr_array_add (dbs, g_steal_pointer (&user_db));
-
-  for (gsize i = 0; i < G_N_ELEMENTS (firefox_roots); i++)
-    {
-      g_autofree char *root = g_build_filename (g_get_home_dir (), firefox_roots[i], NULL);
-      g_autoptr(GDir) dir = g_dir_open (root, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *profile = g_build_filename (root, name, NULL);
-          g_autofree char *cert9 = g_build_filename (profile, "cert9.db", NULL);
-
-          if (g_file_test (cert9, G_FILE_TEST_EXISTS))
-            g_ptr_array_add (dbs, g_steal_pointer (&profile));
-        }
-    }
-  return dbs;
-}
-
-/* TRUE if db holds our certificate under our nickname */
-static gboolean
-nss_has (Job *job, const char *sql)
-{
-  const char *argv[] = { "certutil", "-L", "-d", sql, "-n", job->nickname, "-a", NULL };
-  g_autofree char *out = NULL;
-  g_autofree char *mine = g_strdup (job->pem);
-
-  if (!run (argv, &out, NULL))
-    return FALSE;
-  /* certutil prints CRLF line ends and every certificate with that nickname */
-  {
-    g_autoptr(GString) normal = g_string_new (out);
-    g_string_replace (normal, "\r", "", 0);
-    return strstr (normal->str, g_strstrip (mine)) != NULL;
-  }
+  else
+    printf ("%s\n", message);
 }
 
 static void
 do_nss (Job *job)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) dbs = NULL;
+  gboolean reported = FALSE;
+  guint changes = 0;
 
-  if (!have_program ("certutil", "libnss3-tools", &error) ||
-      (dbs = nss_databases (job->install, &error)) == NULL)
+  if (!pst_ca_install_nss (job->der, job->nickname, job->install, nss_report, &reported, &changes, &error))
     {
-      pst_cert_print_error (error);
+      /* each database's failure was reported; one before any was not */
+      if (!reported)
+        pst_cert_print_error (error);
       job->failures++;
-      return;
     }
-  if (dbs->len == 0)
-    printf (_("NSS: no database found under %s; nothing to remove\n"), g_get_home_dir ());
-
-  for (guint i = 0; i < dbs->len; i++)
-    {
-      const char *dir = g_ptr_array_index (dbs, i);
-      g_autofree char *sql = g_strconcat ("sql:", dir, NULL);
-      gboolean present = nss_has (job, sql);
-
-      if (job->install)
-        {
-          const char *argv[] = { "certutil", "-A", "-d", sql, "-t", "C,,", "-n", job->nickname,
-                                 "-i", job->pem_path, NULL };
-
-          if (present)
-            {
-              printf (_("NSS database %s: “%s” was already there\n"), dir, job->nickname);
-              continue;
-            }
-          if (!run (argv, NULL, &error))
-            {
-              pst_cli_error (_("NSS database %s: %s"), dir, error->message);
-              g_clear_error (&error);
-              job->failures++;
-              continue;
-            }
-          printf (_("NSS database %s: added “%s” as a trusted CA\n"), dir, job->nickname);
-          job->changes++;
-        }
-      else
-        {
-          const char *argv[] = { "certutil", "-D", "-d", sql, "-n", job->nickname, NULL };
-          guint removed = 0;
-
-          /* only ours: a certificate of another CA with the same nickname stays */
-          while (present && removed < 8)
-            {
-              if (!run (argv, NULL, &error))
-                {
-                  pst_cli_error (_("NSS database %s: %s"), dir, error->message);
-                  g_clear_error (&error);
-                  job->failures++;
-                  break;
-                }
-              removed++;
-              present = nss_has (job, sql);
-            }
-          if (removed > 0)
-            {
-              printf (_("NSS database %s: removed “%s”\n"), dir, job->nickname);
-              job->changes++;
-            }
-          else
-            printf (_("NSS database %s: “%s” was not there\n"), dir, job->nickname);
-        }
-    }
+  job->changes += changes;
 }
 
 /* The system store (Debian's update-ca-certificates) */
@@ -659,19 +554,6 @@ check_privileges (const char *command, const char *store, gboolean nss, gboolean
   return FALSE;
 }
 
-/* The local CA, or else any CA certificate the store trusts (a CA
- * exported from elsewhere can be installed too, it just cannot sign). */
-static PstStoreEntry *
-find_ca (PstKeystore *store)
-{
-  PstStoreEntry *ca = pst_local_ca_find (store);
-
-  for (guint i = 0; ca == NULL && i < pst_keystore_get_n_entries (store); i++)
-    if (pst_store_entry_is_ca (pst_keystore_get_entry (store, i)))
-      ca = pst_keystore_get_entry (store, i);
-  return ca;
-}
-
 /* Versions before the plain alias named the system file and the Java
  * alias after the common name; uninstall-ca still finds those. */
 static char *
@@ -741,7 +623,7 @@ install_or_uninstall (int argc, char **argv, gboolean install)
     return 1;
   if (!pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_READ, &error))
     goto fail;
-  if ((job.ca = find_ca (cs.store)) == NULL)
+  if ((job.ca = pst_ca_install_find_ca (cs.store)) == NULL)
     {
       g_autofree char *quoted = pst_shell_word (argv[1]);
 

@@ -73,6 +73,11 @@ typedef enum {
   PST_VALIDATE_RESOLVE = 1 << 0,   /* look accept host names up, as `postern run` binds them (blocking) */
 } PstValidateFlags;
 GPtrArray   *pst_config_validate_full   (PstConfig *self, PstValidateFlags flags);
+/* The same in a worker thread, on a copy of the document (the editor). */
+void         pst_config_validate_async  (PstConfig *self, PstValidateFlags flags,
+                                         GCancellable *cancellable,
+                                         GAsyncReadyCallback callback, gpointer user_data);
+GPtrArray   *pst_config_validate_finish (PstConfig *self, GAsyncResult *result, GError **error);
 gboolean     pst_diagnostics_have_errors (GPtrArray *diagnostics);
 
 /* Round-trip: the kept document, serialised as is. */
