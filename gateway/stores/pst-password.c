@@ -88,6 +88,39 @@ pst_password_file_read (const char  *path,
 }
 
 /**
+ * pst_password_generate:
+ * @error: return location for a #GFileError
+ *
+ * Returns: (transfer full) (nullable): a random password, 24 URL-safe
+ *   characters (144 bits); free with pst_password_free()
+ */
+char *
+pst_password_generate (GError **error)
+{
+  guint8 random[18];
+  char *password;
+  gsize len;
+
+  if (gnutls_rnd (GNUTLS_RND_KEY, random, sizeof random) < 0)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                   _("Cannot make a random password: the random number generator failed"));
+      return NULL;
+    }
+  password = g_base64_encode (random, sizeof random);   /* 18 bytes → 24 chars, no padding */
+  gnutls_memset (random, 0, sizeof random);
+  len = strlen (password);
+  for (gsize i = 0; i < len; i++)
+    {
+      if (password[i] == '+')
+        password[i] = '-';
+      else if (password[i] == '/')
+        password[i] = '_';
+    }
+  return password;
+}
+
+/**
  * pst_password_file_create:
  * @path: where to write it; must not exist
  * @error: return location for a #GFileError
@@ -103,10 +136,8 @@ char *
 pst_password_file_create (const char  *path,
                           GError     **error)
 {
-  guint8 random[18];
   g_autofree char *tmp = NULL;
   char *password;
-  gsize len;
   int fd;
   int saved_errno = 0;
   gboolean ok = TRUE;
@@ -121,23 +152,9 @@ pst_password_file_create (const char  *path,
       return NULL;
     }
 
-  if (gnutls_rnd (GNUTLS_RND_KEY, random, sizeof random) < 0)
-    {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                   _("Cannot make a random password for %s: the random number generator failed"),
-                   path);
-      return NULL;
-    }
-  password = g_base64_encode (random, sizeof random);   /* 18 bytes → 24 chars, no padding */
-  gnutls_memset (random, 0, sizeof random);
-  len = strlen (password);
-  for (gsize i = 0; i < len; i++)
-    {
-      if (password[i] == '+')
-        password[i] = '-';
-      else if (password[i] == '/')
-        password[i] = '_';
-    }
+  password = pst_password_generate (error);
+  if (password == NULL)
+    return NULL;
 
   tmp = g_strdup_printf ("%s.XXXXXX", path);
   fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);

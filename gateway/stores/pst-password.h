@@ -10,6 +10,8 @@ G_BEGIN_DECLS
 char     *pst_password_default_path (const char *store_path);
 /* First line, trailing CR/LF trimmed.  Errors name the file. */
 char     *pst_password_file_read    (const char *path, GError **error);
+/* A random password: 24 URL-safe characters */
+char     *pst_password_generate     (GError **error);
 /* A random password (24 chars, URL-safe), written with mode 0600 (atomic,
  * refuses to overwrite an existing file). */
 char     *pst_password_file_create  (const char *path, GError **error);

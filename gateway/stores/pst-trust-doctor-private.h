@@ -32,8 +32,10 @@ typedef struct {
   char      *config;                  /* display path */
   char      *keystore;                /* absolute; NULL: none configured */
   char      *keystore_password_file;
+  gboolean   keystore_password_keyring;
   char      *truststore;
   char      *truststore_password_file;
+  gboolean   truststore_password_keyring;
   char      *devca;                   /* the local CA beside the config, if it exists */
   GPtrArray *accept_hosts;            /* char *, hosts of secure accepts, unique */
   gboolean   browser_accepts;         /* wss:// or https:// with encryption */

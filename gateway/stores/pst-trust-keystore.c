@@ -255,7 +255,8 @@ pst_trust_check_keystore (PstTrustPlan *plan,
     {
       g_autoptr(GError) trust_error = NULL;
 
-      plan->trust = pst_keystore_open (plan->truststore, plan->truststore_password_file, &trust_error);
+      plan->trust = pst_keystore_open_full (plan->truststore, plan->truststore_password_file,
+                                            plan->truststore_password_keyring, &trust_error);
       if (plan->trust == NULL)
         plan->trust_error = g_strdup (trust_error->message);
     }
@@ -283,7 +284,8 @@ pst_trust_check_keystore (PstTrustPlan *plan,
                      PST_TRUST_STATUS_FAIL, TRUE, detail, fix);
       return;
     }
-  store = pst_keystore_open (plan->keystore, plan->keystore_password_file, &error);
+  store = pst_keystore_open_full (plan->keystore, plan->keystore_password_file,
+                                  plan->keystore_password_keyring, &error);
   if (store == NULL)
     {
       g_autofree char *fix = g_error_matches (error, PST_STORE_ERROR, PST_STORE_ERROR_NOT_FOUND)
