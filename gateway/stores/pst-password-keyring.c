@@ -226,3 +226,143 @@ pst_password_keyring_lookup_or_create (const char  *store_path,
     *created = TRUE;
   return password;
 }
+
+/* ------------------------------------------------------------------ */
+/* The same off the caller's thread, for the editor                    */
+
+typedef struct {
+  char *store_path;
+  char *password;   /* wiped */
+} KeyringJob;
+
+static void
+keyring_job_free (KeyringJob *job)
+{
+  g_free (job->store_path);
+  pst_password_free (job->password);
+  g_free (job);
+}
+
+static void
+lookup_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  KeyringJob *job = task_data;
+  GError *error = NULL;
+  char *password = pst_password_keyring_lookup (job->store_path, &error);
+
+  if (password == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, password, (GDestroyNotify) pst_password_free);
+}
+
+/**
+ * pst_password_keyring_lookup_async:
+ * @store_path: a store file
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called in the caller's thread-default main context
+ * @user_data: for @callback
+ *
+ * pst_password_keyring_lookup() in a worker thread.
+ */
+void
+pst_password_keyring_lookup_async (const char          *store_path,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  KeyringJob *job;
+
+  g_return_if_fail (store_path != NULL);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pst_password_keyring_lookup_async);
+  g_task_set_name (task, "pst_password_keyring_lookup_async");
+  job = g_new0 (KeyringJob, 1);
+  job->store_path = g_strdup (store_path);
+  g_task_set_task_data (task, job, (GDestroyNotify) keyring_job_free);
+  g_task_run_in_thread (task, lookup_thread);
+}
+
+/**
+ * pst_password_keyring_lookup_finish:
+ * @result: the #GAsyncResult
+ * @error: return location for a #PstKeyringError
+ *
+ * Returns: (transfer full) (nullable): the password; free with
+ *   pst_password_free()
+ */
+char *
+pst_password_keyring_lookup_finish (GAsyncResult  *result,
+                                    GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+store_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  KeyringJob *job = task_data;
+  GError *error = NULL;
+
+  if (pst_password_keyring_store (job->store_path, job->password, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/**
+ * pst_password_keyring_store_async:
+ * @store_path: a store file
+ * @password: its password (copied)
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called in the caller's thread-default main context
+ * @user_data: for @callback
+ *
+ * pst_password_keyring_store() in a worker thread.
+ */
+void
+pst_password_keyring_store_async (const char          *store_path,
+                                  const char          *password,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  KeyringJob *job;
+
+  g_return_if_fail (store_path != NULL);
+  g_return_if_fail (password != NULL);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pst_password_keyring_store_async);
+  g_task_set_name (task, "pst_password_keyring_store_async");
+  job = g_new0 (KeyringJob, 1);
+  job->store_path = g_strdup (store_path);
+  job->password = g_strdup (password);
+  g_task_set_task_data (task, job, (GDestroyNotify) keyring_job_free);
+  g_task_run_in_thread (task, store_thread);
+}
+
+/**
+ * pst_password_keyring_store_finish:
+ * @result: the #GAsyncResult
+ * @error: return location for a #PstKeyringError
+ *
+ * Returns: %TRUE when stored
+ */
+gboolean
+pst_password_keyring_store_finish (GAsyncResult  *result,
+                                   GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

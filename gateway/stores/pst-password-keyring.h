@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -31,5 +31,25 @@ gboolean  pst_password_keyring_clear  (const char *store_path, GError **error);
 /* Looks it up, or stores a new random one when there is none; *created
  * (nullable) says which. */
 char     *pst_password_keyring_lookup_or_create (const char *store_path, gboolean *created, GError **error);
+
+/* File → keyring: stores the password the store opens with now (its
+ * password file, else the default .pw, else "changeit"); the file stays. */
+gboolean  pst_password_keyring_adopt   (const char *store_path, const char *password_file, GError **error);
+/* Keyring → file: the default .pw holds the keyring's password afterwards
+ * (written 0600 when missing); returns its path.  The item stays. */
+char     *pst_password_keyring_release (const char *store_path, GError **error);
+void      pst_password_keyring_move_async  (const char *store_path, gboolean to_keyring,
+                                            const char *password_file, GCancellable *cancellable,
+                                            GAsyncReadyCallback callback, gpointer user_data);
+char     *pst_password_keyring_move_finish (GAsyncResult *result, GError **error);
+
+/* The same in a worker thread (the editor's main loop never blocks) */
+void      pst_password_keyring_lookup_async  (const char *store_path, GCancellable *cancellable,
+                                              GAsyncReadyCallback callback, gpointer user_data);
+char     *pst_password_keyring_lookup_finish (GAsyncResult *result, GError **error);
+void      pst_password_keyring_store_async   (const char *store_path, const char *password,
+                                              GCancellable *cancellable,
+                                              GAsyncReadyCallback callback, gpointer user_data);
+gboolean  pst_password_keyring_store_finish  (GAsyncResult *result, GError **error);
 
 G_END_DECLS

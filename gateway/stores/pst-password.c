@@ -121,51 +121,46 @@ pst_password_generate (GError **error)
 }
 
 /**
- * pst_password_file_create:
+ * pst_password_file_write:
  * @path: where to write it; must not exist
+ * @password: the password (one line)
  * @error: return location for a #GFileError
  *
- * Writes a random password (24 URL-safe characters) with mode 0600.  The
- * file appears complete or not at all, and an existing file is never
- * replaced.
+ * Writes @password and a newline with mode 0600.  The file appears
+ * complete or not at all, and an existing file is never replaced.
  *
- * Returns: (transfer full) (nullable): the password; free with
- *   pst_password_free()
+ * Returns: %TRUE when written
  */
-char *
-pst_password_file_create (const char  *path,
-                          GError     **error)
+gboolean
+pst_password_file_write (const char  *path,
+                         const char  *password,
+                         GError     **error)
 {
   g_autofree char *tmp = NULL;
-  char *password;
   int fd;
   int saved_errno = 0;
   gboolean ok = TRUE;
 
-  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (password != NULL && *password != '\0', FALSE);
 
   if (g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
                    _("The password file %s already exists; remove it or use it with --password-file"),
                    path);
-      return NULL;
+      return FALSE;
     }
-
-  password = pst_password_generate (error);
-  if (password == NULL)
-    return NULL;
 
   tmp = g_strdup_printf ("%s.XXXXXX", path);
   fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0)
     {
       saved_errno = errno;
-      pst_password_free (password);
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
                    _("Cannot create the password file %s (%s); check that its folder exists and is writable"),
                    path, g_strerror (saved_errno));
-      return NULL;
+      return FALSE;
     }
 
   {
@@ -204,7 +199,6 @@ pst_password_file_create (const char  *path,
 
   if (!ok)
     {
-      pst_password_free (password);
       if (saved_errno == EEXIST)
         g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
                      _("The password file %s already exists; remove it or use it with --password-file"),
@@ -213,6 +207,43 @@ pst_password_file_create (const char  *path,
         g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
                      _("Cannot write the password file %s (%s); check that its folder is writable"),
                      path, g_strerror (saved_errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * pst_password_file_create:
+ * @path: where to write it; must not exist
+ * @error: return location for a #GFileError
+ *
+ * Writes a random password (24 URL-safe characters) with mode 0600.  The
+ * file appears complete or not at all, and an existing file is never
+ * replaced.
+ *
+ * Returns: (transfer full) (nullable): the password; free with
+ *   pst_password_free()
+ */
+char *
+pst_password_file_create (const char  *path,
+                          GError     **error)
+{
+  char *password;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+                   _("The password file %s already exists; remove it or use it with --password-file"),
+                   path);
+      return NULL;
+    }
+  if ((password = pst_password_generate (error)) == NULL)
+    return NULL;
+  if (!pst_password_file_write (path, password, error))
+    {
+      pst_password_free (password);
       return NULL;
     }
   return password;

@@ -15,6 +15,8 @@ char     *pst_password_generate     (GError **error);
 /* A random password (24 chars, URL-safe), written with mode 0600 (atomic,
  * refuses to overwrite an existing file). */
 char     *pst_password_file_create  (const char *path, GError **error);
+/* The given password, the same way */
+gboolean  pst_password_file_write   (const char *path, const char *password, GError **error);
 /* Reads path, or creates it as above when it does not exist; *created
  * (nullable) says which. */
 char     *pst_password_file_read_or_create (const char *path, gboolean *created, GError **error);
