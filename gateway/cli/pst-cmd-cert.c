@@ -111,6 +111,17 @@ pst_cert_open_store (PstStoreFile       *sf,
       return FALSE;
     }
   ok = pst_store_file_open (sf, path, password_file, flags, error);
+  /* no password file: the password may be in the keyring */
+  if (!ok && !(flags & PST_STORE_OPEN_KEYRING) && sf->password_file == NULL && error != NULL &&
+      g_error_matches (*error, PST_STORE_ERROR, PST_STORE_ERROR_WRONG_PASSWORD))
+    {
+      GError *hinted = g_error_new (PST_STORE_ERROR, PST_STORE_ERROR_WRONG_PASSWORD,
+                                    _("%s; if its password is in the desktop keyring, add --password-keyring"),
+                                    (*error)->message);
+
+      g_clear_error (error);
+      g_propagate_error (error, hinted);
+    }
   if (ok && sf->password_keyring && sf->password_created)
     printf (_("Stored a new random password for %s in the keyring (no password file)\n"), path);
   if (sf->password_file != NULL && !sf->password_created && pst_password_file_is_exposed (sf->password_file))

@@ -16,6 +16,7 @@ typedef struct {
   char     *store;       /* a store holding it (display path) */
   char     *alias;       /* its alias there */
   gboolean  local_ca;    /* store is a local CA: install-ca works with it */
+  gboolean  password_keyring;  /* store's password is in the keyring */
 } PstTrustAnchor;
 
 typedef struct {

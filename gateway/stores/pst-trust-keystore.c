@@ -93,11 +93,13 @@ add_anchor (PstTrustPlan  *plan,
     {
       anchor->store = pst_trust_display_path (plan->truststore);
       anchor->alias = g_strdup (pst_store_entry_get_alias (trusted));
+      anchor->password_keyring = plan->truststore_password_keyring;
     }
   else if (g_bytes_equal (pst_store_entry_get_certificate (entry), der))
     {
       anchor->store = pst_trust_display_path (plan->keystore);
       anchor->alias = g_strdup (pst_store_entry_get_alias (entry));
+      anchor->password_keyring = plan->keystore_password_keyring;
     }
   if (anchor->name == NULL)
     anchor->name = g_strdup (pst_store_entry_get_alias (entry));
@@ -116,6 +118,8 @@ generate_command (PstTrustPlan *plan,
   g_autofree char *q = pst_trust_quote (ks);
 
   g_string_append (cmd, q);
+  if (plan->keystore_password_keyring && g_strcmp0 (keystore, plan->keystore) == 0)
+    g_string_append (cmd, " --password-keyring");
   if (ca != NULL)
     {
       g_autofree char *qca = pst_trust_quote (ca);

@@ -243,7 +243,8 @@ def case_list():
               f"no key entry localhost in the list:\n{r.stdout}")
     r = s.postern(["cert", "list", "ks.p12"])
     h.check_equal(r.returncode, 1, "exit status of cert list without --password-keyring")
-    h.require("wrong password" in r.stderr, f"unexpected error:\n{r.stderr}")
+    h.require("wrong password" in r.stderr and "add --password-keyring" in r.stderr,
+              f"the error does not point at --password-keyring:\n{r.stderr}")
     r = s.postern(["cert", "list", "ks.p12", "--password-keyring", "--password-file", "ks.pw"])
     h.check_equal(r.returncode, 1, "exit status with --password-file and --password-keyring")
     h.require("--password-keyring" in r.stderr and "give one" in r.stderr,
@@ -345,6 +346,23 @@ def case_run():
     finally:
         OUTPUTS.append(("postern run", gw.describe(tail=None)))
         gw.kill()
+
+
+@T.case("cert doctor reads a keystore whose password is in the keyring")
+def case_doctor():
+    s = setup.get()
+    keystore()
+    config, _ = write_config("doctor.xml")
+    r = s.postern(["cert", "doctor", "--config", config], timeout=120)
+    out = r.stdout + r.stderr
+    h.require("ks.p12" in out, f"the doctor does not show the keystore:\n{out}")
+    h.require(re.search(r"✓\s+ks\.p12\s+readable", out),
+              f"the doctor could not open the keyring store:\n{out}")
+    h.require(re.search(r"✓\s+accept host localhost\s+has a certificate", out),
+              f"no ✓ row for the accept host localhost:\n{out}")
+    exports = [l for l in out.splitlines() if "postern cert export ks.p12" in l]
+    h.require(exports and all("--password-keyring" in l for l in exports),
+              f"the doctor's export fixes lack --password-keyring:\n{out}")
 
 
 @T.case("headless (no session bus): run, check and cert exit 1 with what to do")
