@@ -327,7 +327,7 @@ def case_check_wrong():
               f"unclear error:\n{out}")
 
 
-@T.case("postern run serves wss with the keyring's password (python3-websockets echo)")
+@T.case("postern run serves wss with the keyring's password (python3-websockets echo), also after SIGHUP")
 def case_run():
     s = setup.get()
     keystore()
@@ -347,6 +347,11 @@ def case_run():
                 await h.echo_once(conn, "kept in the keyring")
                 await h.echo_once(conn, b"\x00\x01binary")
                 await h.close_cleanly(conn)
+        h.arun(talk(), 20)
+        # SIGHUP reads the configuration, and so the keyring, again
+        gw.signal(signal.SIGHUP)
+        line = gw.wait_stderr(lambda l: "reloaded" in l or "reload failed" in l, 20)
+        h.require(line is not None and "reloaded" in line, f"no successful reload: {line}")
         h.arun(talk(), 20)
         gw.stop()
     finally:
