@@ -72,6 +72,24 @@ set_error (GError     **error,
                  store_path, cause_text, pw);
 }
 
+/* After a lookup found nothing: is there an item, locked? (Searching
+ * without SECRET_SEARCH_UNLOCK never prompts.) */
+static gboolean
+item_is_locked (const char *key)
+{
+  g_autoptr(GHashTable) attributes = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GError) error = NULL;
+  GList *items;
+  gboolean locked = FALSE;
+
+  g_hash_table_insert (attributes, (gpointer) PST_KEYRING_ATTRIBUTE, (gpointer) key);
+  items = secret_service_search_sync (NULL, &store_schema, attributes, SECRET_SEARCH_ALL, NULL, &error);
+  for (GList *l = items; l != NULL; l = l->next)
+    locked = locked || secret_item_get_locked (l->data);
+  g_list_free_full (items, g_object_unref);
+  return locked;
+}
+
 /**
  * pst_password_keyring_lookup:
  * @store_path: a store file
@@ -99,6 +117,19 @@ pst_password_keyring_lookup (const char  *store_path,
   if (local_error != NULL)
     {
       set_error (error, local_error, store_path);
+      return NULL;
+    }
+  if (secret == NULL && item_is_locked (key))
+    {
+      g_autofree char *pw = pst_password_default_path (store_path);
+
+      /* libsecret asked to unlock it and the prompt failed or was dismissed */
+      g_set_error (error, PST_KEYRING_ERROR, PST_KEYRING_ERROR_LOCKED,
+                   _("the keyring that keeps the password of %s is locked and could not be unlocked "
+                     "here (no prompt, or it was dismissed); unlock it in the desktop session and try "
+                     "again, or keep the password in a file instead: write it to %s (one line, "
+                     "chmod 600) and use <password-file> (--password-file)"),
+                   store_path, pw);
       return NULL;
     }
   if (secret == NULL)

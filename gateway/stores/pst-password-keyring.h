@@ -10,7 +10,8 @@ G_BEGIN_DECLS
 typedef enum {
   PST_KEYRING_ERROR_UNREACHABLE,  /* no session bus, or no Secret Service on it */
   PST_KEYRING_ERROR_NOT_FOUND,    /* the keyring holds no password for the store */
-  PST_KEYRING_ERROR_FAILED,       /* the Secret Service refused (locked, dismissed…) */
+  PST_KEYRING_ERROR_FAILED,       /* the Secret Service refused */
+  PST_KEYRING_ERROR_LOCKED,       /* the item is there, in a collection that stays locked */
 } PstKeyringError;
 GQuark pst_keyring_error_quark (void);
 

@@ -42,6 +42,7 @@ T = h.Tap(case_timeout=90)
 SCHEMA = "org.postern.StorePassword"
 UNLOCK_PASSWORD = "postern-test-login-keyring"
 OUTPUTS = []          # (what, text) of every command run, for the leak check
+SECRETS = {}          # store → keyring password, once the leak check has read them
 BUS_WAIT = 15.0       # the Secret Service owns its name on the bus
 HEADLESS_VARS = ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY")
 
@@ -442,6 +443,26 @@ def case_no_leak():
         for name, pw in secrets.items():
             h.require(pw not in text, f"the password of {name} appears in the output of {what}")
     h.require(UNLOCK_PASSWORD not in "".join(t for _, t in OUTPUTS), "the unlock password leaked")
+    SECRETS.update(secrets)
+
+
+@T.case("a locked keyring (no prompt can unlock it here): check says it is locked, exit 1")
+def case_locked():
+    # last: nothing unlocks the collection again without a prompt
+    s = setup.get()
+    ks = keystore()
+    r = h.run_tool([s.gdbus, "call", "--session", "--dest", "org.freedesktop.secrets",
+                    "--object-path", "/org/freedesktop/secrets",
+                    "--method", "org.freedesktop.Secret.Service.Lock",
+                    "['/org/freedesktop/secrets/collection/login']"], env=s.env, timeout=20)
+    h.require(r.returncode == 0, f"could not lock the login collection: {r.stderr}")
+    h.require(s.lookup(ks) is None, "secret-tool still reads the password: the keyring is not locked")
+    config, _ = write_config("locked.xml")
+    r = s.postern(["check", "--config", config], timeout=60)
+    out = r.stdout + r.stderr
+    h.check_equal(r.returncode, 1, "exit status of check with a locked keyring")
+    h.require("is locked" in out and ks in out and ".pw" in out, f"unclear error:\n{out}")
+    h.require(SECRETS and not any(pw in out for pw in SECRETS.values()), "a password leaked")
 
 
 T.run()
