@@ -27,6 +27,9 @@ FUZZ_TARGETS := $(shell cat tests/fuzz/targets.txt)
 # The manual pages (data/man) are scdoc sources; tests/man renders them with man.
 DEBS += scdoc man-db groff-base
 
+# Keyring passwords (libsecret) and their tests: a real Secret Service.
+DEBS += libsecret-1-dev gnome-keyring libsecret-tools
+
 .PHONY: all deps build run check check-asan clean screenshots bench fuzz
 
 all: build

@@ -26,6 +26,7 @@ struct _PstCertDialog
   AdwComboRow     *signer_row;
   GtkSwitch       *client_switch;
   AdwActionRow    *keystore_row;
+  GtkCheckButton  *keyring_check;
   GtkSpinner      *spinner;
 };
 
@@ -58,8 +59,9 @@ get_config (PstCertDialog *self)
 }
 
 /* Into the configured keystore, by the library's rules for a store that
- * is changed: made with a random password file when missing, refused when
- * keytool wrote it, saved in its own format. */
+ * is changed: made with a random password file (or, with "Remember in
+ * keyring", a keyring password) when missing, refused when keytool wrote
+ * it, saved in its own format. */
 static gboolean
 add_to_keystore (PstCertDialog  *self,
                  PstStoreEntry  *entry,
@@ -67,9 +69,14 @@ add_to_keystore (PstCertDialog  *self,
 {
   const PstStoreRef *ref = pst_config_get_keystore (get_config (self));
   g_auto(PstStoreFile) sf = { 0 };
+  gboolean keyring = ref->password_keyring;
+  gboolean configured_keyring = ref->password_keyring;
 
-  if (!pst_store_file_open (&sf, ref->file, ref->password_file,
-                            PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE, error))
+  if (ref->file != NULL && !g_file_test (ref->file, G_FILE_TEST_EXISTS))
+    keyring = gtk_check_button_get_active (self->keyring_check);
+  if (!pst_store_file_open (&sf, ref->file, keyring ? NULL : ref->password_file,
+                            PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE | (keyring ? PST_STORE_OPEN_KEYRING : 0),
+                            error))
     {
       pst_store_file_abandon (&sf);
       return FALSE;
@@ -80,6 +87,12 @@ add_to_keystore (PstCertDialog  *self,
       pst_store_file_abandon (&sf);
       return FALSE;
     }
+  /* the configuration says where the new store's password went */
+  if (keyring && !configured_keyring)
+    return pst_config_set_store_field (get_config (self), PST_STORE_KIND_KEYSTORE, "password-file", NULL, error) &&
+           pst_config_set_store_field (get_config (self), PST_STORE_KIND_KEYSTORE, "password-keyring", "true", error);
+  if (!keyring && configured_keyring)
+    return pst_config_set_store_field (get_config (self), PST_STORE_KIND_KEYSTORE, "password-keyring", NULL, error);
   return TRUE;
 }
 
@@ -256,6 +269,10 @@ pst_cert_dialog_new (GtkWindow   *parent,
   ref = pst_config_get_keystore (pst_document_get_config (document));
   adw_action_row_set_subtitle (self->keystore_row,
                                ref->file != NULL ? ref->file : _("Not configured"));
+  /* only a new keystore gets a new password */
+  gtk_check_button_set_active (self->keyring_check, ref->password_keyring);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->keyring_check),
+                            ref->file != NULL && !g_file_test (ref->file, G_FILE_TEST_EXISTS));
   return self;
 }
 
@@ -319,6 +336,7 @@ pst_cert_dialog_class_init (PstCertDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PstCertDialog, signer_row);
   gtk_widget_class_bind_template_child (widget_class, PstCertDialog, client_switch);
   gtk_widget_class_bind_template_child (widget_class, PstCertDialog, keystore_row);
+  gtk_widget_class_bind_template_child (widget_class, PstCertDialog, keyring_check);
   gtk_widget_class_bind_template_child (widget_class, PstCertDialog, spinner);
   gtk_widget_class_install_action (widget_class, "cert.generate", NULL, generate_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);

@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "pst-password.h"
+#include "pst-password-keyring.h"
 #include "pst-security-page.h"
 #include "pst-store-file.h"
 #include "pst-window.h"
@@ -22,9 +23,11 @@ struct _PstSecurityPage
   AdwActionRow         *keystore_file_row;
   AdwComboRow          *keystore_type_row;
   AdwActionRow         *keystore_password_row;
+  GtkCheckButton       *keystore_keyring_check;
   AdwActionRow         *truststore_file_row;
   AdwComboRow          *truststore_type_row;
   AdwActionRow         *truststore_password_row;
+  GtkCheckButton       *truststore_keyring_check;
 };
 
 G_DEFINE_FINAL_TYPE (PstSecurityPage, pst_security_page, ADW_TYPE_BIN)
@@ -73,7 +76,8 @@ show_ref (PstSecurityPage   *self,
           const PstStoreRef *ref,
           AdwActionRow      *file_row,
           AdwComboRow       *type_row,
-          AdwActionRow      *password_row)
+          AdwActionRow      *password_row,
+          GtkCheckButton    *keyring_check)
 {
   gboolean configured = ref != NULL && ref->file != NULL;
   g_autofree char *file = NULL;
@@ -93,7 +97,11 @@ show_ref (PstSecurityPage   *self,
   adw_combo_row_set_selected (type_row, type);
   gtk_widget_set_sensitive (GTK_WIDGET (type_row), configured);
 
-  if (ref != NULL && ref->password_file != NULL)
+  gtk_check_button_set_active (keyring_check, ref != NULL && ref->password_keyring);
+  gtk_widget_set_sensitive (GTK_WIDGET (keyring_check), self->document != NULL);
+  if (ref != NULL && ref->password_keyring)
+    password = g_strdup (_("In the desktop keyring"));
+  else if (ref != NULL && ref->password_file != NULL)
     password = pst_document_relative_path (self->document, ref->password_file);
   else if (configured)
     {
@@ -103,7 +111,7 @@ show_ref (PstSecurityPage   *self,
       password = g_strdup_printf (_("Default: %s, or keytool’s “changeit” when it does not exist"), relative);
     }
   adw_action_row_set_subtitle (password_row, password != NULL ? password : _("Not configured"));
-  gtk_widget_set_sensitive (GTK_WIDGET (password_row), configured);
+  gtk_widget_set_sensitive (GTK_WIDGET (password_row), configured && !(ref != NULL && ref->password_keyring));
 }
 
 static void
@@ -111,9 +119,11 @@ refresh (PstSecurityPage *self)
 {
   self->refreshing = TRUE;
   show_ref (self, get_ref (self, PST_STORE_KIND_KEYSTORE),
-            self->keystore_file_row, self->keystore_type_row, self->keystore_password_row);
+            self->keystore_file_row, self->keystore_type_row, self->keystore_password_row,
+            self->keystore_keyring_check);
   show_ref (self, get_ref (self, PST_STORE_KIND_TRUSTSTORE),
-            self->truststore_file_row, self->truststore_type_row, self->truststore_password_row);
+            self->truststore_file_row, self->truststore_type_row, self->truststore_password_row,
+            self->truststore_keyring_check);
   self->refreshing = FALSE;
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "security.choose-file", self->document != NULL);
@@ -175,6 +185,101 @@ static void
 truststore_type_changed_cb (PstSecurityPage *self)
 {
   set_type (self, PST_STORE_KIND_TRUSTSTORE, self->truststore_type_row);
+}
+
+/* "Remember in Keyring": the configuration says where the password is;
+ * for a store that exists the library moves the password first (in a
+ * thread), so that the gateway finds it where the configuration says. */
+
+typedef struct {
+  PstSecurityPage *self;
+  PstStoreKind     kind;
+  gboolean         to_keyring;
+} KeyringMove;
+
+static gboolean
+set_keyring_fields (PstSecurityPage *self,
+                    PstStoreKind     kind,
+                    gboolean         to_keyring,
+                    GError         **error)
+{
+  PstConfig *config = get_config (self);
+
+  if (to_keyring)
+    return pst_config_set_store_field (config, kind, "password-file", NULL, error) &&
+           pst_config_set_store_field (config, kind, "password-keyring", "true", error);
+  return pst_config_set_store_field (config, kind, "password-keyring", NULL, error);
+}
+
+static void
+keyring_moved_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  KeyringMove *move = user_data;
+  g_autoptr(PstSecurityPage) self = move->self;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *moved = pst_password_keyring_move_finish (result, &error);
+  g_autofree char *message = NULL;
+
+  if (moved == NULL || self->document == NULL ||
+      !set_keyring_fields (self, move->kind, move->to_keyring, &error))
+    {
+      if (error != NULL)
+        report (self, error);
+      refresh (self);   /* the check button shows where the password still is */
+      g_free (move);
+      return;
+    }
+  if (move->to_keyring)
+    message = g_strdup (_("The keyring now keeps the store’s password; its password file is no longer used"));
+  else
+    {
+      g_autofree char *relative = pst_document_relative_path (self->document, moved);
+
+      message = g_strdup_printf (_("The store’s password is in %s again (mode 0600)"), relative);
+    }
+  toast (self, message);
+  g_free (move);
+}
+
+static void
+keyring_toggled (PstSecurityPage *self,
+                 PstStoreKind     kind,
+                 GtkCheckButton  *check)
+{
+  const PstStoreRef *ref = get_ref (self, kind);
+  gboolean active = gtk_check_button_get_active (check);
+  g_autoptr(GError) error = NULL;
+  KeyringMove *move;
+
+  if (self->refreshing || ref == NULL || active == ref->password_keyring)
+    return;
+  /* no store yet: the one Create… or New Certificate makes gets a keyring password */
+  if (ref->file == NULL || !g_file_test (ref->file, G_FILE_TEST_EXISTS))
+    {
+      if (!set_keyring_fields (self, kind, active, &error))
+        report (self, error);
+      return;
+    }
+  move = g_new0 (KeyringMove, 1);
+  move->self = g_object_ref (self);
+  move->kind = kind;
+  move->to_keyring = active;
+  gtk_widget_set_sensitive (GTK_WIDGET (check), FALSE);
+  pst_password_keyring_move_async (ref->file, active, ref->password_file, NULL, keyring_moved_cb, move);
+}
+
+static void
+keystore_keyring_toggled_cb (PstSecurityPage *self)
+{
+  keyring_toggled (self, PST_STORE_KIND_KEYSTORE, self->keystore_keyring_check);
+}
+
+static void
+truststore_keyring_toggled_cb (PstSecurityPage *self)
+{
+  keyring_toggled (self, PST_STORE_KIND_TRUSTSTORE, self->truststore_keyring_check);
 }
 
 static PstStoreKind
@@ -239,13 +344,19 @@ pst_security_page_create_store (PstSecurityPage  *self,
   g_autofree char *message = NULL;
   g_autofree char *basename = NULL;
   PstConfig *config;
+  gboolean keyring;
 
   g_return_val_if_fail (PST_IS_SECURITY_PAGE (self), FALSE);
   g_return_val_if_fail (self->document != NULL, FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
-  /* An existing store is kept as it is (never overwritten by "Create"). */
-  if (!pst_store_file_open (&sf, path, NULL, PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE, error) ||
+  /* An existing store is kept as it is (never overwritten by "Create").
+   * With "Remember in Keyring" a new password goes to the keyring (a
+   * short D-Bus call, like the file writes here). */
+  keyring = get_ref (self, kind) != NULL && get_ref (self, kind)->password_keyring;
+  if (!pst_store_file_open (&sf, path, NULL,
+                            PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE | (keyring ? PST_STORE_OPEN_KEYRING : 0),
+                            error) ||
       (sf.created && !pst_store_file_save (&sf, error)))
     {
       pst_store_file_abandon (&sf);
@@ -266,7 +377,9 @@ pst_security_page_create_store (PstSecurityPage  *self,
     }
 
   basename = g_path_get_basename (path);
-  if (sf.created)
+  if (sf.created && sf.password_keyring)
+    message = g_strdup_printf (_("Created “%s” with a random password in the keyring"), basename);
+  else if (sf.created)
     message = g_strdup_printf (_("Created “%s” with a random password in its password file"), basename);
   else
     message = g_strdup_printf (_("“%s” exists already: the configuration now uses it"), basename);
@@ -398,6 +511,10 @@ pst_security_page_class_init (PstSecurityPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PstSecurityPage, truststore_file_row);
   gtk_widget_class_bind_template_child (widget_class, PstSecurityPage, truststore_type_row);
   gtk_widget_class_bind_template_child (widget_class, PstSecurityPage, truststore_password_row);
+  gtk_widget_class_bind_template_child (widget_class, PstSecurityPage, keystore_keyring_check);
+  gtk_widget_class_bind_template_child (widget_class, PstSecurityPage, truststore_keyring_check);
+  gtk_widget_class_bind_template_callback (widget_class, keystore_keyring_toggled_cb);
+  gtk_widget_class_bind_template_callback (widget_class, truststore_keyring_toggled_cb);
   gtk_widget_class_bind_template_callback (widget_class, keystore_type_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, truststore_type_changed_cb);
   gtk_widget_class_install_action (widget_class, "security.choose-file", "s", choose_file_action);

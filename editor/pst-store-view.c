@@ -21,6 +21,7 @@ struct _PstStoreView
 
   char               *path;
   char               *password_file;
+  gboolean            password_keyring;
   PstKeystore        *keystore;
   GListStore         *entries;
   GtkFileChooserNative *chooser;
@@ -35,6 +36,10 @@ struct _PstStoreView
   GtkSingleSelection *selection;
   GtkLabel           *details_label;
 };
+
+/* where the store's password is, for pst_store_file_open() */
+#define PASSWORD_FILE(self) ((self)->password_keyring ? NULL : (self)->password_file)
+#define KEYRING(self)       ((self)->password_keyring ? PST_STORE_OPEN_KEYRING : 0)
 
 G_DEFINE_FINAL_TYPE (PstStoreView, pst_store_view, ADW_TYPE_WINDOW)
 
@@ -116,7 +121,7 @@ pst_store_view_reload (PstStoreView *self)
   basename = g_path_get_basename (self->path);
   adw_window_title_set_title (self->window_title, basename);
 
-  self->keystore = pst_keystore_open (self->path, self->password_file, &error);
+  self->keystore = pst_keystore_open_full (self->path, self->password_file, self->password_keyring, &error);
   self->missing = self->keystore == NULL &&
                   g_error_matches (error, PST_STORE_ERROR, PST_STORE_ERROR_NOT_FOUND);
   if (self->keystore == NULL)
@@ -182,7 +187,7 @@ remove_action (GtkWidget  *widget,
     return;
   alias = g_strdup (pst_store_entry_get_alias (entry));
 
-  if (!pst_store_file_open (&sf, self->path, self->password_file, PST_STORE_OPEN_WRITE, &error) ||
+  if (!pst_store_file_open (&sf, self->path, PASSWORD_FILE (self), PST_STORE_OPEN_WRITE | KEYRING (self), &error) ||
       !pst_keystore_remove (sf.store, alias) ||
       !pst_store_file_save (&sf, &error))
     {
@@ -211,8 +216,8 @@ pst_store_view_import_file (PstStoreView  *self,
   certificates = pst_cert_read_file (path, error);
   if (certificates == NULL)
     return FALSE;
-  if (!pst_store_file_open (&sf, self->path, self->password_file,
-                            PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE, error))
+  if (!pst_store_file_open (&sf, self->path, PASSWORD_FILE (self),
+                            PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE | KEYRING (self), error))
     {
       pst_store_file_abandon (&sf);
       return FALSE;
@@ -281,6 +286,7 @@ pst_store_view_trust_server (PstStoreView *self)
   g_return_val_if_fail (PST_IS_STORE_VIEW (self), NULL);
 
   dialog = pst_trust_dialog_new (GTK_WINDOW (self), self->path, self->password_file);
+  pst_trust_dialog_set_password_keyring (dialog, self->password_keyring);
   g_signal_connect_object (dialog, "trusted", G_CALLBACK (trusted_cb), self, G_CONNECT_SWAPPED);
   gtk_window_present (GTK_WINDOW (dialog));
   return dialog;
@@ -344,7 +350,7 @@ pst_store_view_convert_to (PstStoreView  *self,
                    _("Choose a new file for the PKCS#12 store; the keytool store stays as it is"));
       return FALSE;
     }
-  if (!pst_store_file_open (&source, self->path, self->password_file, PST_STORE_OPEN_READ, error))
+  if (!pst_store_file_open (&source, self->path, PASSWORD_FILE (self), PST_STORE_OPEN_READ | KEYRING (self), error))
     return FALSE;
 
   /* The new store gets its own password file by the .pw rule, so that the
@@ -366,6 +372,7 @@ pst_store_view_convert_to (PstStoreView  *self,
   self->path = g_strdup (path);
   g_free (self->password_file);
   self->password_file = g_strdup (password_file);
+  self->password_keyring = FALSE;
   pst_store_view_reload (self);
 
   basename = g_path_get_basename (path);
@@ -422,6 +429,15 @@ pst_store_view_new (GtkWindow  *parent,
                     const char *path,
                     const char *password_file)
 {
+  return pst_store_view_new_full (parent, path, password_file, FALSE);
+}
+
+PstStoreView *
+pst_store_view_new_full (GtkWindow  *parent,
+                         const char *path,
+                         const char *password_file,
+                         gboolean    password_keyring)
+{
   PstStoreView *self;
 
   g_return_val_if_fail (path != NULL, NULL);
@@ -429,6 +445,7 @@ pst_store_view_new (GtkWindow  *parent,
   self = g_object_new (PST_TYPE_STORE_VIEW, "transient-for", parent, NULL);
   self->path = g_strdup (path);
   self->password_file = g_strdup (password_file);
+  self->password_keyring = password_keyring;
   pst_store_view_reload (self);
   return self;
 }

@@ -16,6 +16,11 @@ G_DECLARE_FINAL_TYPE (PstStoreView, pst_store_view, PST, STORE_VIEW, AdwWindow)
 PstStoreView *pst_store_view_new          (GtkWindow    *parent,
                                            const char   *path,
                                            const char   *password_file);
+/* The same for a store whose password is in the desktop keyring */
+PstStoreView *pst_store_view_new_full     (GtkWindow    *parent,
+                                           const char   *path,
+                                           const char   *password_file,
+                                           gboolean      password_keyring);
 /* reads the store again (the library does the I/O); FALSE with the error shown */
 gboolean      pst_store_view_reload       (PstStoreView *self);
 GListModel   *pst_store_view_get_entries  (PstStoreView *self);

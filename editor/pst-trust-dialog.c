@@ -15,6 +15,7 @@ struct _PstTrustDialog
 
   char                *store_path;
   char                *password_file;
+  gboolean             password_keyring;
   char                *host;         /* of the fetched chain: the default alias */
   GPtrArray           *chain;        /* GBytes DER, leaf first */
   GPtrArray           *rows;         /* AdwActionRow, one per certificate */
@@ -222,8 +223,9 @@ confirm_action (GtkWidget  *widget,
     return;
   der = g_ptr_array_index (self->chain, self->selected);
 
-  if (!pst_store_file_open (&sf, self->store_path, self->password_file,
-                            PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE, &error) ||
+  if (!pst_store_file_open (&sf, self->store_path, self->password_keyring ? NULL : self->password_file,
+                            PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE |
+                            (self->password_keyring ? PST_STORE_OPEN_KEYRING : 0), &error) ||
       !pst_store_file_add_trusted (&sf, der, self->host, &error))
     {
       pst_store_file_abandon (&sf);
@@ -267,6 +269,14 @@ pst_trust_dialog_set_address (PstTrustDialog *self,
 {
   g_return_if_fail (PST_IS_TRUST_DIALOG (self));
   gtk_editable_set_text (GTK_EDITABLE (self->address_row), host_and_port);
+}
+
+void
+pst_trust_dialog_set_password_keyring (PstTrustDialog *self,
+                                       gboolean        password_keyring)
+{
+  g_return_if_fail (PST_IS_TRUST_DIALOG (self));
+  self->password_keyring = password_keyring;
 }
 
 PstTrustDialog *

@@ -14,6 +14,9 @@ G_DECLARE_FINAL_TYPE (PstTrustDialog, pst_trust_dialog, PST, TRUST_DIALOG, AdwWi
 PstTrustDialog *pst_trust_dialog_new                (GtkWindow      *parent,
                                                      const char     *store_path,
                                                      const char     *password_file);
+/* The store's password is in the desktop keyring (a new store's goes there) */
+void            pst_trust_dialog_set_password_keyring (PstTrustDialog *self,
+                                                       gboolean        password_keyring);
 /* "host:port" as typed in the entry */
 void            pst_trust_dialog_set_address        (PstTrustDialog *self,
                                                      const char     *host_and_port);

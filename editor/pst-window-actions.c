@@ -590,7 +590,8 @@ store_converted (PstWindow    *self,
   pw = pst_document_relative_path (self->document, password_file);
   if (!pst_config_set_store_field (config, kind, "file", file, &error) ||
       !pst_config_set_store_field (config, kind, "type", "PKCS12", &error) ||
-      !pst_config_set_store_field (config, kind, "password-file", pw, &error))
+      !pst_config_set_store_field (config, kind, "password-file", pw, &error) ||
+      !pst_config_set_store_field (config, kind, "password-keyring", NULL, &error))
     report (self, error);
 }
 
@@ -617,7 +618,8 @@ open_store_view (PstWindow    *self,
   PstConfig *config = pst_document_get_config (self->document);
   const PstStoreRef *ref = kind == PST_STORE_KIND_TRUSTSTORE ? pst_config_get_truststore (config)
                                                              : pst_config_get_keystore (config);
-  PstStoreView *view = pst_store_view_new (GTK_WINDOW (self), ref->file, ref->password_file);
+  PstStoreView *view = pst_store_view_new_full (GTK_WINDOW (self), ref->file, ref->password_file,
+                                                ref->password_keyring);
 
   g_signal_connect_object (view, "changed", G_CALLBACK (store_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (view, "converted",

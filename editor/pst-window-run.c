@@ -149,7 +149,7 @@ test_trust (PstWindow *self)
   if (g_file_test (ca_path, G_FILE_TEST_EXISTS))
     store = pst_keystore_open (ca_path, NULL, &error);
   else if (keystore->file != NULL)
-    store = pst_keystore_open (keystore->file, keystore->password_file, &error);
+    store = pst_keystore_open_full (keystore->file, keystore->password_file, keystore->password_keyring, &error);
   if (store == NULL)
     {
       if (error != NULL)

@@ -75,11 +75,13 @@ int
 pst_cmd_cert_export (int argc, char **argv)
 {
   g_autofree char *out = NULL, *format = NULL, *password_file = NULL, *store_password_file = NULL;
+  gboolean password_keyring = FALSE;
   const GOptionEntry entries[] = {
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("The file to write"), N_("FILE") },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format, N_("pem, der or pkcs12 (a truststore for Java clients); default from FILE’s extension, else pem"), N_("FORMAT") },
     { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("pkcs12: the truststore’s password file (made when missing); default: keytool’s default password"), N_("FILE") },
     { "store-password-file", 0, 0, G_OPTION_ARG_FILENAME, &store_password_file, N_("STORE’s password file (default: the store’s name with .pw)"), N_("FILE") },
+    { "password-keyring", 0, 0, G_OPTION_ARG_NONE, &password_keyring, N_("STORE’s password is in the desktop keyring"), NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context =
@@ -111,7 +113,7 @@ pst_cmd_cert_export (int argc, char **argv)
       pst_cli_error (_("unknown format “%s”; use pem, der or pkcs12"), format);
       return 1;
     }
-  if (!pst_cert_open_store (&cs, argv[1], store_password_file, PST_STORE_OPEN_READ, &error) ||
+  if (!pst_cert_open_store (&cs, argv[1], store_password_file, PST_STORE_OPEN_READ | PST_CERT_KEYRING (password_keyring), &error) ||
       (entry = lookup_or_error (&cs, argv[2], &error)) == NULL)
     goto fail;
 
@@ -152,9 +154,11 @@ int
 pst_cmd_cert_import (int argc, char **argv)
 {
   g_autofree char *alias = NULL, *password_file = NULL;
+  gboolean password_keyring = FALSE;
   const GOptionEntry entries[] = {
     { "alias", 0, 0, G_OPTION_ARG_STRING, &alias, N_("The entry’s name (default: the certificate’s common name)"), N_("ALIAS") },
     { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("The store’s password file (default: the store’s name with .pw)"), N_("FILE") },
+    { "password-keyring", 0, 0, G_OPTION_ARG_NONE, &password_keyring, N_("The store’s password is in the desktop keyring (a new store gets a random one there, and no .pw file)"), NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context =
@@ -174,7 +178,8 @@ pst_cmd_cert_import (int argc, char **argv)
                      argv[2], certs->len);
       return 1;
     }
-  if (!pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE, &error))
+  if (!pst_cert_open_store (&cs, argv[1], password_file,
+                            PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE | PST_CERT_KEYRING (password_keyring), &error))
     goto fail;
   for (guint i = 0; i < certs->len; i++)
     {
@@ -208,8 +213,10 @@ int
 pst_cmd_cert_remove (int argc, char **argv)
 {
   g_autofree char *password_file = NULL;
+  gboolean password_keyring = FALSE;
   const GOptionEntry entries[] = {
     { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("The store’s password file (default: the store’s name with .pw)"), N_("FILE") },
+    { "password-keyring", 0, 0, G_OPTION_ARG_NONE, &password_keyring, N_("The store’s password is in the desktop keyring (a new store gets a random one there, and no .pw file)"), NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = new_context (N_("STORE ALIAS"), _("Removes an entry from a store."), entries);
@@ -220,7 +227,7 @@ pst_cmd_cert_remove (int argc, char **argv)
 
   if (!pst_cert_parse_options (context, &argc, &argv) || !want_args (argc, argv, 2, _("the store and the alias")))
     return 1;
-  if (!pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_WRITE, &error) ||
+  if (!pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_WRITE | PST_CERT_KEYRING (password_keyring), &error) ||
       (entry = lookup_or_error (&cs, argv[2], &error)) == NULL)
     goto fail;
   found = g_strdup (pst_store_entry_get_alias (entry));
@@ -245,9 +252,11 @@ int
 pst_cmd_cert_convert (int argc, char **argv)
 {
   g_autofree char *out = NULL, *password_file = NULL, *out_password_file = NULL;
+  gboolean password_keyring = FALSE;
   const GOptionEntry entries[] = {
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out, N_("The PKCS#12 store to write (must not exist)"), N_("FILE") },
     { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("STORE’s password file (default: the store’s name with .pw)"), N_("FILE") },
+    { "password-keyring", 0, 0, G_OPTION_ARG_NONE, &password_keyring, N_("STORE’s password is in the desktop keyring"), NULL },
     { "out-password-file", 0, 0, G_OPTION_ARG_FILENAME, &out_password_file, N_("The new store’s password file, made when missing (default: its name with .pw)"), N_("FILE") },
     { NULL }
   };
@@ -271,7 +280,7 @@ pst_cmd_cert_convert (int argc, char **argv)
       pst_cli_error (_("%s already exists; choose a new file name for --out"), out);
       return 1;
     }
-  if (!pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_READ, &error))
+  if (!pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_READ | PST_CERT_KEYRING (password_keyring), &error))
     goto fail;
 
   if (out_password_file == NULL)

@@ -64,11 +64,12 @@ int
 pst_cmd_cert_fetch (int argc, char **argv)
 {
   g_autofree char *alias = NULL, *password_file = NULL;
-  gboolean yes = FALSE;
+  gboolean yes = FALSE, password_keyring = FALSE;
   const GOptionEntry entries[] = {
     { "alias", 0, 0, G_OPTION_ARG_STRING, &alias, N_("The entry’s name (default: the host name)"), N_("ALIAS") },
     { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, N_("Trust without asking (for scripts)"), NULL },
     { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("The store’s password file (default: the store’s name with .pw)"), N_("FILE") },
+    { "password-keyring", 0, 0, G_OPTION_ARG_NONE, &password_keyring, N_("The store’s password is in the desktop keyring (a new store gets a random one there, and no .pw file)"), NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new (N_("STORE HOST:PORT"));
@@ -110,7 +111,7 @@ pst_cmd_cert_fetch (int argc, char **argv)
    * cannot write is reported first; a new one is made only once the user
    * said yes. */
   if (g_file_test (argv[1], G_FILE_TEST_EXISTS) &&
-      !pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_WRITE, &error))
+      !pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_WRITE | PST_CERT_KEYRING (password_keyring), &error))
     goto fail;
 
   if ((chain = fetch_chain (argv[2], &errors, &error)) == NULL)
@@ -154,7 +155,8 @@ pst_cmd_cert_fetch (int argc, char **argv)
     }
 
   if (cs.store == NULL &&
-      !pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE, &error))
+      !pst_cert_open_store (&cs, argv[1], password_file,
+                           PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE | PST_CERT_KEYRING (password_keyring), &error))
     goto fail;
   if (!pst_cert_trust (&cs, chosen, alias, &error))
     goto fail;

@@ -53,11 +53,12 @@ pst_cmd_cert_generate (int argc, char **argv)
 {
   g_autofree char *keystore = NULL, *password_file = NULL, *ca_path = NULL, *key = NULL;
   g_auto(GStrv) names = NULL;
-  gboolean client = FALSE, unconstrained = FALSE;
+  gboolean client = FALSE, unconstrained = FALSE, password_keyring = FALSE;
   int days = 0;
   const GOptionEntry entries[] = {
     { "keystore", 0, 0, G_OPTION_ARG_FILENAME, &keystore, N_("The key store to add to (made when missing)"), N_("FILE") },
     { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("The key store’s password file (default: the store’s name with .pw)"), N_("FILE") },
+    { "password-keyring", 0, 0, G_OPTION_ARG_NONE, &password_keyring, N_("The store’s password is in the desktop keyring (a new store gets a random one there, and no .pw file)"), NULL },
     { "ca", 0, 0, G_OPTION_ARG_FILENAME, &ca_path, N_("Sign with the local CA in FILE (made when missing)"), N_("FILE") },
     { "client", 0, 0, G_OPTION_ARG_NONE, &client, N_("Allow client authentication too"), NULL },
     { "key", 0, 0, G_OPTION_ARG_STRING, &key, N_("Key type: ecdsa (default), rsa2048, rsa3072, rsa4096"), N_("TYPE") },
@@ -106,7 +107,8 @@ pst_cmd_cert_generate (int argc, char **argv)
 
   /* Open the key store first so that a read-only or unreadable store does
    * not leave a new CA behind. */
-  if (!pst_cert_open_store (&cs, keystore, password_file, PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE, &error))
+  if (!pst_cert_open_store (&cs, keystore, password_file,
+                            PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE | PST_CERT_KEYRING (password_keyring), &error))
     goto fail;
 
   if (ca_path != NULL &&

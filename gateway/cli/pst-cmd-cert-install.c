@@ -584,12 +584,13 @@ static int
 install_or_uninstall (int argc, char **argv, gboolean install)
 {
   g_autofree char *password_file = NULL;
-  gboolean nss = FALSE, system_store = FALSE, java = FALSE;
+  gboolean nss = FALSE, system_store = FALSE, java = FALSE, password_keyring = FALSE;
   const GOptionEntry entries[] = {
     { "nss", 0, 0, G_OPTION_ARG_NONE, &nss, N_("The user’s NSS database (~/.pki/nssdb: Chromium, Chrome) and each Firefox profile"), NULL },
     { "system", 0, 0, G_OPTION_ARG_NONE, &system_store, N_("The system’s CA store (update-ca-certificates; needs root)"), NULL },
     { "java", 0, 0, G_OPTION_ARG_NONE, &java, N_("The JDK’s cacerts (keytool; needs root for the system’s JDK)"), NULL },
     { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("STORE’s password file (default: the store’s name with .pw)"), N_("FILE") },
+    { "password-keyring", 0, 0, G_OPTION_ARG_NONE, &password_keyring, N_("The store’s password is in the desktop keyring (a new store gets a random one there, and no .pw file)"), NULL },
     { NULL }
   };
   const char *command = install ? "install-ca" : "uninstall-ca";
@@ -621,7 +622,7 @@ install_or_uninstall (int argc, char **argv, gboolean install)
     }
   if (!check_privileges (command, argv[1], nss, system_store, java))
     return 1;
-  if (!pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_READ, &error))
+  if (!pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_READ | PST_CERT_KEYRING (password_keyring), &error))
     goto fail;
   if ((job.ca = pst_ca_install_find_ca (cs.store)) == NULL)
     {

@@ -223,8 +223,10 @@ int
 pst_cmd_cert_list (int argc, char **argv)
 {
   g_autofree char *password_file = NULL, *format = NULL;
+  gboolean password_keyring = FALSE;
   const GOptionEntry entries[] = {
     { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("The store’s password file (default: the store’s name with .pw)"), N_("FILE") },
+    { "password-keyring", 0, 0, G_OPTION_ARG_NONE, &password_keyring, N_("The store’s password is in the desktop keyring (a new store gets a random one there, and no .pw file)"), NULL },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format, N_("text (a table, the default), tsv or json: for scripts, columns alias, kind, subject, sans, not_after, days_left, status, sha256"), N_("FORMAT") },
     { NULL }
   };
@@ -261,7 +263,7 @@ pst_cmd_cert_list (int argc, char **argv)
       pst_cli_error (_("unknown format “%s”; use --format=text, --format=tsv or --format=json"), format);
       return 1;
     }
-  if (!pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_READ, &error))
+  if (!pst_cert_open_store (&cs, argv[1], password_file, PST_STORE_OPEN_READ | PST_CERT_KEYRING (password_keyring), &error))
     {
       pst_cert_print_error (error);
       return 1;

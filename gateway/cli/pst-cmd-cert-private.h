@@ -13,6 +13,9 @@ G_BEGIN_DECLS
 /* The library's PstStoreFile calls, with what the command tells the user
  * about them: the password file made, the store created, the password
  * file removed again after a failure, a password file others can read. */
+/* --password-keyring → PST_STORE_OPEN_KEYRING */
+#define PST_CERT_KEYRING(b) ((b) ? PST_STORE_OPEN_KEYRING : 0)
+/* Also refuses --password-file with --password-keyring. */
 gboolean  pst_cert_open_store     (PstStoreFile       *sf,
                                    const char         *path,
                                    const char         *password_file,

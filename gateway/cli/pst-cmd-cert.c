@@ -36,7 +36,8 @@ usage (FILE *out)
   fprintf (out, "\n%s\n", _("Run “postern cert COMMAND --help” for a command’s options."));
   fprintf (out, "%s\n", _("A store’s password is read from the file beside it with the extension .pw "
                           "(keystore.db → keystore.pw), or --password-file; without one, keytool’s "
-                          "default password is used."));
+                          "default password is used. With --password-keyring the password is in the desktop "
+                          "keyring instead (Secret Service), and a new store gets no .pw file."));
 }
 
 int
@@ -99,12 +100,34 @@ pst_cert_open_store (PstStoreFile       *sf,
                      PstStoreOpenFlags   flags,
                      GError            **error)
 {
-  gboolean ok = pst_store_file_open (sf, path, password_file, flags, error);
+  gboolean ok;
 
+  if ((flags & PST_STORE_OPEN_KEYRING) && password_file != NULL)
+    {
+      memset (sf, 0, sizeof *sf);
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("--password-file and --password-keyring both say where the password of %s is; give one"),
+                   path);
+      return FALSE;
+    }
+  ok = pst_store_file_open (sf, path, password_file, flags, error);
+  /* no password file: the password may be in the keyring */
+  if (!ok && !(flags & PST_STORE_OPEN_KEYRING) && sf->password_file == NULL && error != NULL &&
+      g_error_matches (*error, PST_STORE_ERROR, PST_STORE_ERROR_WRONG_PASSWORD))
+    {
+      GError *hinted = g_error_new (PST_STORE_ERROR, PST_STORE_ERROR_WRONG_PASSWORD,
+                                    _("%s; if its password is in the desktop keyring, add --password-keyring"),
+                                    (*error)->message);
+
+      g_clear_error (error);
+      g_propagate_error (error, hinted);
+    }
+  if (ok && sf->password_keyring && sf->password_created)
+    printf (_("Stored a new random password for %s in the keyring (no password file)\n"), path);
   if (sf->password_file != NULL && !sf->password_created && pst_password_file_is_exposed (sf->password_file))
     pst_cli_error (_("warning: %s can be read by other users; protect it with “chmod 600 %s”"),
                    sf->password_file, sf->password_file);
-  if (ok && sf->password_created)
+  else if (ok && sf->password_created)
     printf (_("Created the password file %s (mode 0600) for %s\n"), sf->password_file, path);
   return ok;
 }
@@ -129,7 +152,12 @@ pst_cert_abandon_store (PstStoreFile *sf)
 
   pst_store_file_abandon (sf);
   if (had_password_file && !sf->password_created)
-    printf (_("Removed the password file %s again\n"), sf->password_file);
+    {
+      if (sf->password_keyring)
+        printf (_("Removed its password from the keyring again\n"));
+      else
+        printf (_("Removed the password file %s again\n"), sf->password_file);
+    }
 }
 
 gboolean

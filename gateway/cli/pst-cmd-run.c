@@ -17,6 +17,7 @@
 #include "pst-log-writer.h"
 #include "pst-password.h"
 #include "pst-systemd.h"
+#include "pst-password-keyring.h"
 #include "pst-tls-priority.h"
 
 typedef struct {
@@ -76,8 +77,13 @@ ensure_default_keystore (PstConfig *config, GError **error)
   leaf = pst_cert_generate (&request, pst_local_ca_find (ca), error);
   if (leaf == NULL)
     return FALSE;
-  pw_path = ks->password_file ? g_strdup (ks->password_file) : pst_password_default_path (ks->file);
-  password = pst_password_file_read_or_create (pw_path, NULL, error);
+  if (ks->password_keyring)
+    password = pst_password_keyring_lookup_or_create (ks->file, NULL, error);
+  else
+    {
+      pw_path = ks->password_file ? g_strdup (ks->password_file) : pst_password_default_path (ks->file);
+      password = pst_password_file_read_or_create (pw_path, NULL, error);
+    }
   if (password == NULL)
     return FALSE;
   store = pst_keystore_new ();

@@ -7,7 +7,7 @@
 #include "pst-config-private.h"
 
 static const char * const security_order[] = { "keystore", "truststore", "realm", NULL };
-static const char * const store_order[] = { "type", "file", "password-file", NULL };
+static const char * const store_order[] = { "type", "file", "password-file", "password-keyring", NULL };
 
 static const char *
 store_element (PstStoreKind kind)
@@ -27,7 +27,7 @@ pst_config_set_store_field (PstConfig *self, PstStoreKind kind, const char *fiel
   if (pst_edit_order_of (store_order, field) == G_MAXINT)
     {
       g_set_error (error, PST_CONFIG_ERROR, PST_CONFIG_ERROR_INVALID,
-                   _("a store has no field “%s” (it has type, file and password-file)"), field);
+                   _("a store has no field “%s” (it has type, file, password-file and password-keyring)"), field);
       return FALSE;
     }
   if (value != NULL && !pst_edit_check_value (value, field, error))

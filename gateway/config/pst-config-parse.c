@@ -429,6 +429,7 @@ static const struct {
   { CTX_STORE, "type", CTX_LEAF },
   { CTX_STORE, "file", CTX_LEAF },
   { CTX_STORE, "password-file", CTX_LEAF },
+  { CTX_STORE, "password-keyring", CTX_LEAF },
 };
 
 static const char * const known_options[] = {
@@ -860,6 +861,13 @@ build_store (PstConfig     *self,
           g_free (ref->password_file);
           ref->password_file = pst_config_resolve_path (self, value);
           lines->password_file_line = node_line (child);
+        }
+      else if (pst_config_node_is (child, "password-keyring"))
+        {
+          g_strstrip (value);
+          ref->password_keyring = g_ascii_strcasecmp (value, "true") == 0;
+          lines->password_keyring_invalid = !ref->password_keyring && g_ascii_strcasecmp (value, "false") != 0;
+          lines->password_keyring_line = node_line (child);
         }
     }
 }

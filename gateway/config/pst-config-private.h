@@ -13,6 +13,8 @@ typedef struct {
   guint type_line;
   guint file_line;
   guint password_file_line;
+  guint password_keyring_line;
+  gboolean password_keyring_invalid;  /* neither true nor false */
 } PstStoreLines;
 
 struct _PstConfig

@@ -9,6 +9,7 @@
 #include "pst-config-validate-private.h"
 #include "pst-keystore.h"
 #include "pst-password.h"
+#include "pst-password-keyring.h"
 
 #define EXPIRY_WARNING_DAYS 30
 
@@ -72,6 +73,46 @@ check_store (Check               *check,
                  _("<type> says %s but %s holds %s data; it is read as %s, so set <type>%s</type> to match"),
                  ref->type, ref->file, pst_store_format_to_string (found),
                  pst_store_format_to_string (found), pst_store_format_to_string (found));
+    }
+
+  if (lines->password_keyring_invalid)
+    {
+      ERROR (lines->password_keyring_line, "password-keyring", NULL, what,
+             _("<password-keyring> must be true or false; write <password-keyring>true</password-keyring> "
+               "to read the %s’s password from the desktop keyring"), what);
+      return NULL;
+    }
+  if (ref->password_keyring && ref->password_file != NULL)
+    {
+      ERROR (lines->password_keyring_line, "password-keyring", NULL, what,
+             _("the %s has both <password-file> and <password-keyring>true</password-keyring>; "
+               "keep one: the password is read from the file or from the keyring"), what);
+      return NULL;
+    }
+  if (ref->password_keyring)
+    {
+      /* Blocks on D-Bus, as the gateway does once at load time */
+      password_line = lines->password_keyring_line;
+      password = pst_password_keyring_lookup (ref->file, &error);
+      if (password == NULL)
+        {
+          ERROR (password_line, "password-keyring", NULL, what, "%s", error->message);
+          return NULL;
+        }
+      store = pst_keystore_load_bytes (bytes, ref->file, password, _("the keyring"), &error);
+      pst_password_free (g_steal_pointer (&password));
+      if (store == NULL)
+        {
+          if (g_error_matches (error, PST_STORE_ERROR, PST_STORE_ERROR_WRONG_PASSWORD))
+            ERROR (password_line, "password-keyring", NULL, what,
+                   _("%s; store the right one with “secret-tool store --label='Postern store password' "
+                     "xdg:schema %s %s %s”"),
+                   error->message, PST_KEYRING_SCHEMA, PST_KEYRING_ATTRIBUTE, ref->file);
+          else
+            ERROR (lines->file_line, "file", NULL, what, _("cannot open %s %s: %s"),
+                   what, ref->file, error->message);
+        }
+      return store;
     }
 
   if (ref->password_file != NULL)

@@ -32,6 +32,7 @@ typedef struct {
   char  *file;            /* resolved absolute path, NULL if no store configured */
   char  *password_file;   /* resolved absolute path, NULL if absent */
   guint  line;            /* line of <keystore>/<truststore> */
+  gboolean password_keyring; /* <password-keyring>true</password-keyring>: the desktop keyring holds the password */
 } PstStoreRef;
 
 #define PST_TYPE_CONFIG (pst_config_get_type ())

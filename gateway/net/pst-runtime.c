@@ -54,7 +54,8 @@ pst_runtime_init (PstRuntime *self)
 static PstKeystore *
 open_store (const PstStoreRef *ref, GError **error)
 {
-  return pst_keystore_open (ref->file, ref->password_file, error);
+  /* the keyring blocks on D-Bus: fine here, once per load */
+  return pst_keystore_open_full (ref->file, ref->password_file, ref->password_keyring, error);
 }
 
 PstRuntime *

@@ -14,6 +14,7 @@
 #include "pst-keystore.h"
 #include "pst-trust-database.h"
 #include "pst-password.h"
+#include "pst-password-keyring.h"
 #include "pst-stores-private.h"
 
 struct _PstKeystore
@@ -308,6 +309,38 @@ pst_keystore_load (const char  *path,
   self = pst_keystore_load_bytes (data, path, password, password_file, error);
   if (self != NULL)
     self->path = g_strdup (path);
+  return self;
+}
+
+/**
+ * pst_keystore_open_full:
+ * @path: the store file
+ * @password_file: (nullable): the password file; %NULL = the default one
+ *   beside the store if it exists, else keytool's "changeit"
+ * @keyring: the password is in the desktop keyring (@password_file is
+ *   then ignored); blocks on D-Bus
+ * @error: return location for a #PST_STORE_ERROR, #PstKeyringError or
+ *   #GFileError
+ *
+ * Returns: (transfer full) (nullable): the store
+ */
+PstKeystore *
+pst_keystore_open_full (const char  *path,
+                        const char  *password_file,
+                        gboolean     keyring,
+                        GError     **error)
+{
+  char *password;
+  PstKeystore *self;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (!keyring)
+    return pst_keystore_open (path, password_file, error);
+  if ((password = pst_password_keyring_lookup (path, error)) == NULL)
+    return NULL;
+  self = pst_keystore_load (path, password, _("the keyring"), error);
+  pst_password_free (password);
   return self;
 }
 

@@ -54,6 +54,12 @@ PstKeystore    *pst_keystore_load_bytes      (GBytes     *data,
 PstKeystore    *pst_keystore_open            (const char *path,
                                               const char *password_file,
                                               GError    **error);
+/* The same, or with keyring TRUE the desktop keyring's password for the
+ * store (blocks on D-Bus: load time only). */
+PstKeystore    *pst_keystore_open_full       (const char *path,
+                                              const char *password_file,
+                                              gboolean    keyring,
+                                              GError    **error);
 
 const char     *pst_keystore_get_path        (PstKeystore *self);
 PstStoreFormat  pst_keystore_get_format      (PstKeystore *self);

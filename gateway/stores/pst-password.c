@@ -88,44 +88,23 @@ pst_password_file_read (const char  *path,
 }
 
 /**
- * pst_password_file_create:
- * @path: where to write it; must not exist
+ * pst_password_generate:
  * @error: return location for a #GFileError
  *
- * Writes a random password (24 URL-safe characters) with mode 0600.  The
- * file appears complete or not at all, and an existing file is never
- * replaced.
- *
- * Returns: (transfer full) (nullable): the password; free with
- *   pst_password_free()
+ * Returns: (transfer full) (nullable): a random password, 24 URL-safe
+ *   characters (144 bits); free with pst_password_free()
  */
 char *
-pst_password_file_create (const char  *path,
-                          GError     **error)
+pst_password_generate (GError **error)
 {
   guint8 random[18];
-  g_autofree char *tmp = NULL;
   char *password;
   gsize len;
-  int fd;
-  int saved_errno = 0;
-  gboolean ok = TRUE;
-
-  g_return_val_if_fail (path != NULL, NULL);
-
-  if (g_file_test (path, G_FILE_TEST_EXISTS))
-    {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
-                   _("The password file %s already exists; remove it or use it with --password-file"),
-                   path);
-      return NULL;
-    }
 
   if (gnutls_rnd (GNUTLS_RND_KEY, random, sizeof random) < 0)
     {
       g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                   _("Cannot make a random password for %s: the random number generator failed"),
-                   path);
+                   _("Cannot make a random password: the random number generator failed"));
       return NULL;
     }
   password = g_base64_encode (random, sizeof random);   /* 18 bytes → 24 chars, no padding */
@@ -138,17 +117,50 @@ pst_password_file_create (const char  *path,
       else if (password[i] == '/')
         password[i] = '_';
     }
+  return password;
+}
+
+/**
+ * pst_password_file_write:
+ * @path: where to write it; must not exist
+ * @password: the password (one line)
+ * @error: return location for a #GFileError
+ *
+ * Writes @password and a newline with mode 0600.  The file appears
+ * complete or not at all, and an existing file is never replaced.
+ *
+ * Returns: %TRUE when written
+ */
+gboolean
+pst_password_file_write (const char  *path,
+                         const char  *password,
+                         GError     **error)
+{
+  g_autofree char *tmp = NULL;
+  int fd;
+  int saved_errno = 0;
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (password != NULL && *password != '\0', FALSE);
+
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+                   _("The password file %s already exists; remove it or use it with --password-file"),
+                   path);
+      return FALSE;
+    }
 
   tmp = g_strdup_printf ("%s.XXXXXX", path);
   fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0)
     {
       saved_errno = errno;
-      pst_password_free (password);
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
                    _("Cannot create the password file %s (%s); check that its folder exists and is writable"),
                    path, g_strerror (saved_errno));
-      return NULL;
+      return FALSE;
     }
 
   {
@@ -187,7 +199,6 @@ pst_password_file_create (const char  *path,
 
   if (!ok)
     {
-      pst_password_free (password);
       if (saved_errno == EEXIST)
         g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
                      _("The password file %s already exists; remove it or use it with --password-file"),
@@ -196,6 +207,43 @@ pst_password_file_create (const char  *path,
         g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
                      _("Cannot write the password file %s (%s); check that its folder is writable"),
                      path, g_strerror (saved_errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * pst_password_file_create:
+ * @path: where to write it; must not exist
+ * @error: return location for a #GFileError
+ *
+ * Writes a random password (24 URL-safe characters) with mode 0600.  The
+ * file appears complete or not at all, and an existing file is never
+ * replaced.
+ *
+ * Returns: (transfer full) (nullable): the password; free with
+ *   pst_password_free()
+ */
+char *
+pst_password_file_create (const char  *path,
+                          GError     **error)
+{
+  char *password;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+                   _("The password file %s already exists; remove it or use it with --password-file"),
+                   path);
+      return NULL;
+    }
+  if ((password = pst_password_generate (error)) == NULL)
+    return NULL;
+  if (!pst_password_file_write (path, password, error))
+    {
+      pst_password_free (password);
       return NULL;
     }
   return password;

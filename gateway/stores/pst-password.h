@@ -10,9 +10,13 @@ G_BEGIN_DECLS
 char     *pst_password_default_path (const char *store_path);
 /* First line, trailing CR/LF trimmed.  Errors name the file. */
 char     *pst_password_file_read    (const char *path, GError **error);
+/* A random password: 24 URL-safe characters */
+char     *pst_password_generate     (GError **error);
 /* A random password (24 chars, URL-safe), written with mode 0600 (atomic,
  * refuses to overwrite an existing file). */
 char     *pst_password_file_create  (const char *path, GError **error);
+/* The given password, the same way */
+gboolean  pst_password_file_write   (const char *path, const char *password, GError **error);
 /* Reads path, or creates it as above when it does not exist; *created
  * (nullable) says which. */
 char     *pst_password_file_read_or_create (const char *path, gboolean *created, GError **error);

@@ -9,6 +9,7 @@
 #include "pst-cert-util.h"
 #include "pst-local-ca.h"
 #include "pst-password.h"
+#include "pst-password-keyring.h"
 #include "pst-store-file.h"
 
 /* A new store is PEM when its name says so, PKCS#12 otherwise (also for
@@ -35,7 +36,10 @@ format_for_new_store (const char *path)
  * a new empty one, and a missing password file is made with a random
  * password (mode 0600); nothing is written to @path before
  * pst_store_file_save().  With %PST_STORE_OPEN_WRITE a JKS or JCEKS store is
- * refused, since it could not be saved again.
+ * refused, since it could not be saved again.  With %PST_STORE_OPEN_KEYRING
+ * the password is the desktop keyring's (#PstKeyringError when it is
+ * unreachable or holds none), and a new store gets a random one stored
+ * there instead of a password file.
  *
  * @sf is always initialised: clear it with pst_store_file_clear(), also
  * after a failure (and call pst_store_file_abandon() then).
@@ -61,10 +65,17 @@ pst_store_file_open (PstStoreFile       *sf,
   default_file = pst_password_default_path (path);
   pw_file = password_file != NULL ? password_file : default_file;
   sf->path = g_strdup (path);
+  sf->password_keyring = (flags & PST_STORE_OPEN_KEYRING) != 0;
+  g_return_val_if_fail (!sf->password_keyring || password_file == NULL, FALSE);
 
   if (g_file_test (path, G_FILE_TEST_EXISTS))
     {
-      if (strcmp (pw_file, path) != 0 && g_file_test (pw_file, G_FILE_TEST_EXISTS))
+      if (sf->password_keyring)
+        {
+          if ((sf->password = pst_password_keyring_lookup (path, error)) == NULL)
+            return FALSE;
+        }
+      else if (strcmp (pw_file, path) != 0 && g_file_test (pw_file, G_FILE_TEST_EXISTS))
         {
           sf->password_file = g_strdup (pw_file);
           if ((sf->password = pst_password_file_read (pw_file, error)) == NULL)
@@ -78,7 +89,8 @@ pst_store_file_open (PstStoreFile       *sf,
           return FALSE;
         }
 
-      sf->store = pst_keystore_load (path, sf->password, sf->password_file, error);
+      sf->store = pst_keystore_load (path, sf->password,
+                                     sf->password_keyring ? _("the keyring") : sf->password_file, error);
       if (sf->store == NULL)
         return FALSE;
       if ((flags & PST_STORE_OPEN_WRITE) && pst_keystore_is_read_only (sf->store))
@@ -101,8 +113,13 @@ pst_store_file_open (PstStoreFile       *sf,
       return FALSE;
     }
 
-  sf->password_file = g_strdup (pw_file);
-  sf->password = pst_password_file_read_or_create (pw_file, &created, error);
+  if (sf->password_keyring)
+    sf->password = pst_password_keyring_lookup_or_create (path, &created, error);
+  else
+    {
+      sf->password_file = g_strdup (pw_file);
+      sf->password = pst_password_file_read_or_create (pw_file, &created, error);
+    }
   if (sf->password == NULL)
     return FALSE;
   sf->password_created = created;
@@ -144,16 +161,23 @@ pst_store_file_save (PstStoreFile  *sf,
  * pst_store_file_abandon:
  * @sf: a store opened by pst_store_file_open()
  *
- * After a failure: removes the password file this open made for a store
- * that was never written, so that a refused change leaves nothing behind.
+ * After a failure: removes the password file (or keyring item) this open
+ * made for a store that was never written, so that a refused change
+ * leaves nothing behind.
  */
 void
 pst_store_file_abandon (PstStoreFile *sf)
 {
   g_return_if_fail (sf != NULL);
 
-  if (sf->created && sf->password_created && !sf->saved && sf->password_file != NULL &&
-      g_unlink (sf->password_file) == 0)
+  if (!sf->created || !sf->password_created || sf->saved)
+    return;
+  if (sf->password_keyring)
+    {
+      if (pst_password_keyring_clear (sf->path, NULL))
+        sf->password_created = FALSE;
+    }
+  else if (sf->password_file != NULL && g_unlink (sf->password_file) == 0)
     sf->password_created = FALSE;
 }
 

@@ -10,11 +10,12 @@ G_BEGIN_DECLS
  * (or create) a store to change it and save it again. */
 typedef struct {
   char        *path;
-  char        *password_file;    /* where the password came from; NULL = keytool's default */
+  char        *password_file;    /* where the password came from; NULL = keytool's default or the keyring */
   char        *password;         /* never printed or logged */
   PstKeystore *store;
   gboolean     created;          /* the store file did not exist yet */
-  gboolean     password_created; /* this open made password_file */
+  gboolean     password_created; /* this open made password_file (or the keyring item) */
+  gboolean     password_keyring; /* the password is in the desktop keyring, not in a file */
   gboolean     saved;
 } PstStoreFile;
 
@@ -22,9 +23,12 @@ typedef enum {
   PST_STORE_OPEN_READ   = 0,
   PST_STORE_OPEN_WRITE  = 1 << 0,  /* refuse JKS/JCEKS (read-only): suggest converting */
   PST_STORE_OPEN_CREATE = 1 << 1,  /* a missing store is made, with a random 0600 password file */
+  PST_STORE_OPEN_KEYRING = 1 << 2, /* the password is in the keyring (a new one goes there) */
 } PstStoreOpenFlags;
 
-/* password_file NULL = the default .pw path beside the store (DESIGN.md) */
+/* password_file NULL = the default .pw path beside the store (DESIGN.md);
+ * with PST_STORE_OPEN_KEYRING it must be NULL.  The keyring blocks on
+ * D-Bus (see pst-password-keyring.h). */
 gboolean pst_store_file_open        (PstStoreFile      *sf,
                                      const char        *path,
                                      const char        *password_file,

@@ -93,7 +93,9 @@ fetch_command (PstTrustPlan    *plan,
       store = g_build_filename (dir, "truststore.db", NULL);
     }
   qstore = pst_trust_quote (store);
-  return g_strdup_printf ("postern cert fetch %s %s", qstore, qauth);
+  return g_strdup_printf ("postern cert fetch %s %s%s", qstore, qauth,
+                          plan->truststore != NULL && plan->truststore_password_keyring
+                          ? " --password-keyring" : "");
 }
 
 static GTlsCertificate *

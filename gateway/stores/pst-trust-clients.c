@@ -55,7 +55,8 @@ export_command (PstTrustAnchor *anchor,
   g_autofree char *alias = pst_trust_quote (anchor->alias);
   g_autofree char *qout = pst_trust_quote (out);
 
-  return g_strdup_printf ("postern cert export %s %s --out %s --format pem", store, alias, qout);
+  return g_strdup_printf ("postern cert export %s %s --out %s --format pem%s", store, alias, qout,
+                          anchor->password_keyring ? " --password-keyring" : "");
 }
 
 /* Fix commands need a store holding the anchor; none for a CA that is only

@@ -16,6 +16,7 @@ typedef struct {
   char     *store;       /* a store holding it (display path) */
   char     *alias;       /* its alias there */
   gboolean  local_ca;    /* store is a local CA: install-ca works with it */
+  gboolean  password_keyring;  /* store's password is in the keyring */
 } PstTrustAnchor;
 
 typedef struct {
@@ -32,8 +33,10 @@ typedef struct {
   char      *config;                  /* display path */
   char      *keystore;                /* absolute; NULL: none configured */
   char      *keystore_password_file;
+  gboolean   keystore_password_keyring;
   char      *truststore;
   char      *truststore_password_file;
+  gboolean   truststore_password_keyring;
   char      *devca;                   /* the local CA beside the config, if it exists */
   GPtrArray *accept_hosts;            /* char *, hosts of secure accepts, unique */
   gboolean   browser_accepts;         /* wss:// or https:// with encryption */

@@ -209,8 +209,10 @@ plan_new (PstConfig *config,
   plan->config = pst_trust_display_path (pst_config_get_path (config));
   plan->keystore = g_strdup (ks->file);
   plan->keystore_password_file = g_strdup (ks->password_file);
+  plan->keystore_password_keyring = ks->password_keyring;
   plan->truststore = g_strdup (ts->file);
   plan->truststore_password_file = g_strdup (ts->password_file);
+  plan->truststore_password_keyring = ts->password_keyring;
   if (g_file_test (devca, G_FILE_TEST_IS_REGULAR))
     plan->devca = g_steal_pointer (&devca);
   plan->accept_hosts = g_ptr_array_new_with_free_func (g_free);

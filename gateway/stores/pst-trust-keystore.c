@@ -93,11 +93,13 @@ add_anchor (PstTrustPlan  *plan,
     {
       anchor->store = pst_trust_display_path (plan->truststore);
       anchor->alias = g_strdup (pst_store_entry_get_alias (trusted));
+      anchor->password_keyring = plan->truststore_password_keyring;
     }
   else if (g_bytes_equal (pst_store_entry_get_certificate (entry), der))
     {
       anchor->store = pst_trust_display_path (plan->keystore);
       anchor->alias = g_strdup (pst_store_entry_get_alias (entry));
+      anchor->password_keyring = plan->keystore_password_keyring;
     }
   if (anchor->name == NULL)
     anchor->name = g_strdup (pst_store_entry_get_alias (entry));
@@ -116,6 +118,8 @@ generate_command (PstTrustPlan *plan,
   g_autofree char *q = pst_trust_quote (ks);
 
   g_string_append (cmd, q);
+  if (plan->keystore_password_keyring && g_strcmp0 (keystore, plan->keystore) == 0)
+    g_string_append (cmd, " --password-keyring");
   if (ca != NULL)
     {
       g_autofree char *qca = pst_trust_quote (ca);
@@ -255,7 +259,8 @@ pst_trust_check_keystore (PstTrustPlan *plan,
     {
       g_autoptr(GError) trust_error = NULL;
 
-      plan->trust = pst_keystore_open (plan->truststore, plan->truststore_password_file, &trust_error);
+      plan->trust = pst_keystore_open_full (plan->truststore, plan->truststore_password_file,
+                                            plan->truststore_password_keyring, &trust_error);
       if (plan->trust == NULL)
         plan->trust_error = g_strdup (trust_error->message);
     }
@@ -283,7 +288,8 @@ pst_trust_check_keystore (PstTrustPlan *plan,
                      PST_TRUST_STATUS_FAIL, TRUE, detail, fix);
       return;
     }
-  store = pst_keystore_open (plan->keystore, plan->keystore_password_file, &error);
+  store = pst_keystore_open_full (plan->keystore, plan->keystore_password_file,
+                                  plan->keystore_password_keyring, &error);
   if (store == NULL)
     {
       g_autofree char *fix = g_error_matches (error, PST_STORE_ERROR, PST_STORE_ERROR_NOT_FOUND)

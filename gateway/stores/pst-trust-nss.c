@@ -209,9 +209,10 @@ nss_fix (PstTrustAnchor *anchor,
   alias = pst_trust_quote (anchor->alias);
   if (anchor->local_ca)
     return g_strdup_printf ("postern cert install-ca %s --nss", store);
-  return g_strdup_printf ("postern cert export %s %s --out gateway-cert.pem --format pem && "
+  return g_strdup_printf ("postern cert export %s %s --out gateway-cert.pem --format pem%s && "
                           "certutil -A -d %s -t %s -n %s -i gateway-cert.pem",
-                          store, alias, qsql, anchor->is_ca ? "C,," : "P,,", alias);
+                          store, alias, anchor->password_keyring ? " --password-keyring" : "",
+                          qsql, anchor->is_ca ? "C,," : "P,,", alias);
 }
 
 void

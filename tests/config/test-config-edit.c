@@ -567,6 +567,17 @@ test_stores (Fixture *f, gconstpointer data)
   g_assert_null (pst_config_get_truststore (f->config)->file);
   g_assert_false (pst_config_set_store_field (f->config, PST_STORE_KIND_KEYSTORE, "colour", "x", &error));
   g_assert_error (error, PST_CONFIG_ERROR, PST_CONFIG_ERROR_INVALID);
+  g_clear_error (&error);
+
+  /* the editor's "Remember in keyring" */
+  g_assert_true (pst_config_set_store_field (f->config, PST_STORE_KIND_KEYSTORE, "password-file", NULL, &error));
+  g_assert_true (pst_config_set_store_field (f->config, PST_STORE_KIND_KEYSTORE, "password-keyring", "true", &error));
+  g_assert_no_error (error);
+  ks = pst_config_get_keystore (f->config);
+  g_assert_true (ks->password_keyring);
+  g_assert_null (ks->password_file);
+  g_assert_true (pst_config_set_store_field (f->config, PST_STORE_KIND_KEYSTORE, "password-keyring", NULL, &error));
+  g_assert_false (pst_config_get_keystore (f->config)->password_keyring);
 }
 
 /* Edits keep working in a document that uses a namespace prefix. */

@@ -89,6 +89,10 @@ static const Rule rules[] = {
   { "keystore-missing.xml", { { E, 12, "missing.p12 does not exist" } } },
   { "password-file-missing.xml", { { E, 13, "missing.pw does not exist" } } },
   { "wrong-password.xml", { { E, 13, "wrong password" } } },
+  { "password-keyring-value.xml", { { E, 13, "<password-keyring> must be true or false" } } },
+  { "password-keyring-both.xml", { { E, 14, "both <password-file> and <password-keyring>true</password-keyring>" } } },
+  /* main() takes the session bus away: what a headless gateway says */
+  { "password-keyring-headless.xml", { { E, 13, "cannot reach the keyring that keeps the password of" } } },
   { "no-cert-for-host.xml", { { E, 6, "no certificate for host “gateway.example.org” (it has: localhost" } } },
   { "cert-expired.xml", { { E, 6, "expired on" } } },
   { "cert-expiring.xml", { { W, 6, "expires in 9 days" } } },
@@ -233,6 +237,12 @@ main (int argc, char **argv)
   int status;
 
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  /* headless, whatever session runs the tests: <password-keyring> fails
+   * the same way every time, without touching the user's keyring */
+  g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
+  g_unsetenv ("DISPLAY");
+  g_unsetenv ("WAYLAND_DISPLAY");
+  g_setenv ("XDG_RUNTIME_DIR", "/nonexistent/postern-test", TRUE);
   store_dir = ctu_make_store_dir ();
 
   for (gsize i = 0; i < G_N_ELEMENTS (rules); i++)

@@ -272,6 +272,21 @@ def configs():
 </gateway-config>
 ''')
 
+    # <password-keyring> (issue 12): a store that exists (so that check
+    # asks the keyring, which the target makes unreachable), a bad value,
+    # and both ways of giving the password
+    for name, store in (('keyring.xml', '<file>/etc/passwd</file><password-keyring>true</password-keyring>'),
+                        ('keyring-bad-value.xml', '<file>/etc/passwd</file><password-keyring> yes </password-keyring>'),
+                        ('keyring-and-file.xml', '<file>ks.p12</file><password-file>ks.pw</password-file>'
+                                                 '<password-keyring>TRUE</password-keyring>')):
+        put('config', name, f'''<?xml version="1.0"?>
+<gateway-config xmlns="http://xmlns.kaazing.org/2016/06/gateway">
+  <service><accept>wss://localhost:9443/</accept><type>echo</type></service>
+  <security><keystore><type>PKCS12</type>{store}</keystore>
+    <truststore><file>/etc/passwd</file><password-keyring>false</password-keyring></truststore></security>
+</gateway-config>
+''')
+
 
 def proxy_protocol():
     # a cut count byte, the cuts, then the stream (header + what follows it)

@@ -1,0 +1,382 @@
+/* test-editor-keyring.c: "Remember in keyring" in the editor, against a real gnome-keyring
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <locale.h>
+#include <signal.h>
+#include <string.h>
+
+#include "pst-cert-dialog.h"
+#include "pst-document.h"
+#include "pst-keystore.h"
+#include "pst-password.h"
+#include "pst-password-keyring.h"
+#include "pst-security-page.h"
+#include "pst-window.h"
+
+/* Runs under run-under-xvfb.sh (Xvfb + dbus-run-session): main() starts
+ * gnome-keyring-daemon on that private bus, with a scratch HOME, unlocked
+ * from stdin.  Every wait is bounded. */
+#define WAIT_MS 10000
+#define UNLOCK_PASSWORD "postern-editor-keyring-test"
+
+typedef struct {
+  char      *dir;
+  char      *path;
+  PstWindow *window;
+} Fixture;
+
+static gboolean
+tick_cb (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+typedef gboolean (*Predicate) (gpointer data);
+
+static gboolean
+wait_for (Predicate done,
+          gpointer  data,
+          guint     ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
+  guint tick = g_timeout_add (20, tick_cb, NULL);
+
+  while (!done (data) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (tick);
+  return done (data);
+}
+
+static gboolean
+never (gpointer data)
+{
+  return FALSE;
+}
+
+static void
+iterate (guint ms)
+{
+  wait_for (never, NULL, ms);
+}
+
+static gpointer
+template_child (gpointer    widget,
+                GType       type,
+                const char *name)
+{
+  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (widget), type, name);
+
+  g_assert_nonnull (child);
+  return child;
+}
+
+static void
+remove_tree (const char *dir)
+{
+  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (handle != NULL && (name = g_dir_read_name (handle)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
+static void
+remove_recursive (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      g_autoptr(GDir) handle = g_dir_open (path, 0, NULL);
+      const char *name;
+
+      while (handle != NULL && (name = g_dir_read_name (handle)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          remove_recursive (child);
+        }
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
+}
+
+static void
+fixture_setup (Fixture       *fx,
+               gconstpointer  data)
+{
+  g_autofree char *source = g_test_build_filename (G_TEST_DIST, "gateway-config.xml", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PstDocument) document = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *text = NULL;
+  gsize len;
+
+  fx->dir = g_dir_make_tmp ("postern-editor-keyring-XXXXXX", &error);
+  g_assert_no_error (error);
+  fx->path = g_build_filename (fx->dir, "gateway-config.xml", NULL);
+  g_file_get_contents (source, &text, &len, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (fx->path, text, len, &error);
+  g_assert_no_error (error);
+
+  file = g_file_new_for_path (fx->path);
+  document = pst_document_new_for_file (file, &error);
+  g_assert_no_error (error);
+  fx->window = pst_window_new (NULL);
+  pst_window_set_document (fx->window, document);
+  gtk_window_present (GTK_WINDOW (fx->window));
+  iterate (50);
+}
+
+static void
+fixture_teardown (Fixture       *fx,
+                  gconstpointer  data)
+{
+  gtk_window_destroy (GTK_WINDOW (fx->window));
+  iterate (20);
+  remove_tree (fx->dir);
+  g_free (fx->path);
+  g_free (fx->dir);
+}
+
+static PstConfig *
+config_of (Fixture *fx)
+{
+  return pst_document_get_config (pst_window_get_document (fx->window));
+}
+
+static PstSecurityPage *
+security_page (Fixture *fx)
+{
+  return template_child (fx->window, PST_TYPE_WINDOW, "security_page");
+}
+
+static GtkCheckButton *
+keystore_check (Fixture *fx)
+{
+  return template_child (security_page (fx), PST_TYPE_SECURITY_PAGE, "keystore_keyring_check");
+}
+
+static gboolean
+keyring_configured (gpointer data)
+{
+  return pst_config_get_keystore (config_of (data))->password_keyring;
+}
+
+static gboolean
+keyring_not_configured (gpointer data)
+{
+  return !keyring_configured (data);
+}
+
+/* Check "Remember in Keyring" before there is a store, then Create…: the
+ * new store's password is in the keyring, there is no .pw file, the
+ * configuration says so, and New Certificate adds to it. */
+static void
+test_create_in_keyring (Fixture       *fx,
+                        gconstpointer  data)
+{
+  g_autofree char *store = g_build_filename (fx->dir, "keystore.p12", NULL);
+  g_autofree char *pw = g_build_filename (fx->dir, "keystore.pw", NULL);
+  g_autofree char *xml = NULL;
+  g_autofree char *password = NULL;
+  g_autoptr(PstKeystore) keystore = NULL;
+  g_autoptr(GError) error = NULL;
+  AdwActionRow *password_row;
+
+  gtk_check_button_set_active (keystore_check (fx), TRUE);
+  g_assert_true (keyring_configured (fx));
+  g_assert_true (pst_security_page_create_store (security_page (fx), PST_STORE_KIND_KEYSTORE, store, &error));
+  g_assert_no_error (error);
+
+  g_assert_false (g_file_test (pw, G_FILE_TEST_EXISTS));
+  g_assert_null (pst_config_get_keystore (config_of (fx))->password_file);
+  xml = pst_config_to_xml (config_of (fx), NULL);
+  g_assert_nonnull (strstr (xml, "<password-keyring>true</password-keyring>"));
+  g_assert_null (strstr (xml, "<password-file>"));
+  password = pst_password_keyring_lookup (store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (strlen (password), ==, 24);
+
+  iterate (20);
+  password_row = template_child (security_page (fx), PST_TYPE_SECURITY_PAGE, "keystore_password_row");
+  g_assert_cmpstr (adw_action_row_get_subtitle (password_row), ==, "In the desktop keyring");
+  g_assert_true (gtk_check_button_get_active (keystore_check (fx)));
+
+  keystore = pst_keystore_open_full (store, NULL, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (pst_keystore_get_n_entries (keystore), ==, 0);
+}
+
+static void
+generated_cb (PstCertDialog *dialog,
+              PstStoreEntry *entry,
+              const char    *message,
+              gpointer       user_data)
+{
+  *(gboolean *)user_data = TRUE;
+}
+
+static gboolean
+flag_set (gpointer data)
+{
+  return *(gboolean *)data;
+}
+
+/* New Certificate for a keystore that does not exist yet: its "Remember in
+ * keyring" check makes the store with a keyring password. */
+static void
+test_new_certificate_in_keyring (Fixture       *fx,
+                                 gconstpointer  data)
+{
+  g_autofree char *store = g_build_filename (fx->dir, "new.p12", NULL);
+  g_autofree char *pw = g_build_filename (fx->dir, "new.pw", NULL);
+  g_autoptr(PstKeystore) keystore = NULL;
+  g_autoptr(GError) error = NULL;
+  PstCertDialog *dialog;
+  GtkCheckButton *check;
+  gboolean generated = FALSE;
+
+  g_assert_true (pst_config_set_store_field (config_of (fx), PST_STORE_KIND_KEYSTORE, "file", "new.p12", &error));
+  g_assert_no_error (error);
+  dialog = pst_cert_dialog_new (GTK_WINDOW (fx->window), pst_window_get_document (fx->window), NULL);
+  g_signal_connect (dialog, "generated", G_CALLBACK (generated_cb), &generated);
+  gtk_window_present (GTK_WINDOW (dialog));
+  check = template_child (dialog, PST_TYPE_CERT_DIALOG, "keyring_check");
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (check)));
+  g_assert_false (gtk_check_button_get_active (check));
+  gtk_check_button_set_active (check, TRUE);
+  pst_cert_dialog_set_names (dialog, "localhost, 127.0.0.1");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "cert.generate", NULL));
+  g_assert_true (wait_for (flag_set, &generated, 20000));
+  iterate (20);
+
+  g_assert_false (g_file_test (pw, G_FILE_TEST_EXISTS));
+  g_assert_true (keyring_configured (fx));
+  keystore = pst_keystore_open_full (store, NULL, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (pst_keystore_lookup (keystore, "localhost"));
+}
+
+/* An existing store: checking the box moves its password to the keyring
+ * (in a thread), unchecking writes it back to the .pw file (0600). */
+static void
+test_move_existing (Fixture       *fx,
+                    gconstpointer  data)
+{
+  g_autofree char *store = g_build_filename (fx->dir, "keystore.p12", NULL);
+  g_autofree char *pw = g_build_filename (fx->dir, "keystore.pw", NULL);
+  g_autofree char *in_file = NULL;
+  g_autofree char *in_keyring = NULL;
+  g_autofree char *back = NULL;
+  g_autoptr(GError) error = NULL;
+  GStatBuf st;
+
+  g_assert_true (pst_security_page_create_store (security_page (fx), PST_STORE_KIND_KEYSTORE, store, &error));
+  g_assert_no_error (error);
+  g_assert_false (keyring_configured (fx));
+  in_file = pst_password_file_read (pw, &error);
+  g_assert_no_error (error);
+
+  gtk_check_button_set_active (keystore_check (fx), TRUE);
+  g_assert_true (wait_for (keyring_configured, fx, WAIT_MS));
+  g_assert_null (pst_config_get_keystore (config_of (fx))->password_file);
+  in_keyring = pst_password_keyring_lookup (store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (in_keyring, ==, in_file);
+
+  /* back to a file that is not there any more: it is written again */
+  g_assert_cmpint (g_unlink (pw), ==, 0);
+  iterate (20);
+  gtk_check_button_set_active (keystore_check (fx), FALSE);
+  g_assert_true (wait_for (keyring_not_configured, fx, WAIT_MS));
+  back = pst_password_file_read (pw, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (back, ==, in_file);
+  g_assert_cmpint (g_stat (pw, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+}
+
+/* gnome-keyring-daemon on this test's session bus, unlocked from stdin */
+
+static gboolean
+secret_service_up (gpointer data)
+{
+  GDBusConnection *bus = data;
+  g_autoptr(GVariant) reply = NULL;
+  gboolean owned = FALSE;
+
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "NameHasOwner",
+                                       g_variant_new ("(s)", "org.freedesktop.secrets"),
+                                       G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE, 2000, NULL, NULL);
+  if (reply != NULL)
+    g_variant_get (reply, "(b)", &owned);
+  return owned;
+}
+
+static GSubprocess *
+start_keyring (const char *home)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_autofree char *data_home = g_build_filename (home, "data", NULL);
+  g_autofree char *runtime = g_build_filename (home, "runtime", NULL);
+  GSubprocess *daemon;
+  GOutputStream *in;
+
+  g_assert_cmpint (g_mkdir_with_parents (data_home, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (runtime, 0700), ==, 0);
+  g_subprocess_launcher_setenv (launcher, "HOME", home, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", data_home, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", runtime, TRUE);
+  daemon = g_subprocess_launcher_spawn (launcher, &error, "gnome-keyring-daemon", "--foreground",
+                                        "--unlock", "--components=secrets", NULL);
+  g_assert_no_error (error);
+  in = g_subprocess_get_stdin_pipe (daemon);
+  g_output_stream_write_all (in, UNLOCK_PASSWORD, strlen (UNLOCK_PASSWORD), NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_close (in, NULL, &error);
+  g_assert_no_error (error);
+
+  bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  g_assert_no_error (error);
+  if (!wait_for (secret_service_up, bus, WAIT_MS))
+    g_error ("gnome-keyring-daemon did not own org.freedesktop.secrets within %d ms", WAIT_MS);
+  return daemon;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr(GSubprocess) daemon = NULL;
+  g_autofree char *home = NULL;
+  int status;
+
+  setlocale (LC_ALL, "");
+  home = g_dir_make_tmp ("postern-editor-keyring-home-XXXXXX", NULL);
+  g_assert_nonnull (home);
+  gtk_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  adw_init ();
+  daemon = start_keyring (home);
+
+  g_test_add ("/editor-keyring/create-in-keyring", Fixture, NULL,
+              fixture_setup, test_create_in_keyring, fixture_teardown);
+  g_test_add ("/editor-keyring/new-certificate-in-keyring", Fixture, NULL,
+              fixture_setup, test_new_certificate_in_keyring, fixture_teardown);
+  g_test_add ("/editor-keyring/move-existing", Fixture, NULL,
+              fixture_setup, test_move_existing, fixture_teardown);
+  status = g_test_run ();
+
+  g_subprocess_send_signal (daemon, SIGTERM);
+  g_subprocess_wait (daemon, NULL, NULL);
+  remove_recursive (home);   /* the scratch keyring */
+  return status;
+}
