@@ -7,6 +7,7 @@
 #include "pst-cert-dialog.h"
 #include "pst-service-item.h"
 #include "pst-store-view.h"
+#include "pst-entry-commit.h"
 #include "pst-window-private.h"
 
 typedef PstWindowDone ConfirmDone;
@@ -247,6 +248,8 @@ void
 pst_window_save (PstWindow     *self,
                  PstWindowDone  done)
 {
+  /* what is typed but not committed yet is part of what is saved */
+  pst_entry_commit_flush_all (GTK_WIDGET (self));
   if (self->document == NULL)
     done (self, FALSE);
   else if (pst_document_get_file (self->document) == NULL)

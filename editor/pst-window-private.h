@@ -48,6 +48,8 @@ struct _PstWindow
   GtkTextView          *xml_view;
   PstRunPage           *run_page;
   GtkButton            *run_button;
+  AdwToast             *restart_toast;   /* "Restart to Apply", while offered */
+  GPtrArray            *store_monitors;  /* GFileMonitor of the running stores */
   GtkRevealer          *diagnostics_revealer;
   PstDiagnosticsPanel  *diagnostics_panel;
   GtkToggleButton      *diagnostics_button;
@@ -63,8 +65,14 @@ typedef void (*PstWindowDone) (PstWindow *self, gboolean proceed);
 
 void pst_window_class_add_actions  (GtkWidgetClass *widget_class);
 void pst_window_class_add_run_actions (GtkWidgetClass *widget_class);
+void pst_window_class_add_key_actions (GtkWidgetClass *widget_class);
 void pst_window_init_run           (PstWindow      *self);
 void pst_window_update_run         (PstWindow      *self);
+/* the document changed: offer "Restart to Apply" if the gateway runs */
+void pst_window_run_document_changed (PstWindow    *self);
+void pst_window_clear_restart      (PstWindow      *self);
+/* F8 and "Show Problems": open the panel and focus its first row */
+void pst_window_focus_problems     (PstWindow      *self);
 void pst_window_init_recent        (PstWindow      *self);
 /* saves (asking for a file when it has none); then calls done (TRUE = saved) */
 void pst_window_save               (PstWindow      *self,
