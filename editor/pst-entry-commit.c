@@ -205,3 +205,28 @@ pst_entry_commit_flush_all (GtkWidget *widget)
        child = gtk_widget_get_next_sibling (child))
     pst_entry_commit_flush_all (child);
 }
+
+GtkEditable *
+pst_entry_commit_get_editing (GtkWidget *widget)
+{
+  GtkRoot *root;
+  GtkWidget *focus;
+
+  g_return_val_if_fail (GTK_IS_WIDGET (widget), NULL);
+
+  root = gtk_widget_get_root (widget);
+  focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+  for (; focus != NULL; focus = gtk_widget_get_parent (focus))
+    if (GTK_IS_EDITABLE (focus) && pst_entry_commit_pending (GTK_EDITABLE (focus)))
+      return GTK_EDITABLE (focus);
+  return NULL;
+}
+
+gboolean
+pst_entry_commit_text_undo (GtkEditable *editable,
+                            gboolean     redo)
+{
+  g_return_val_if_fail (GTK_IS_EDITABLE (editable), FALSE);
+  return gtk_widget_activate_action (GTK_WIDGET (innermost (editable)),
+                                     redo ? "text.redo" : "text.undo", NULL);
+}

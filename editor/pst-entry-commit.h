@@ -38,4 +38,11 @@ gboolean pst_entry_commit_pending  (GtkEditable        *editable);
 /* Commits the pending edits of every watched field in window. */
 void     pst_entry_commit_flush_all (GtkWidget         *widget);
 
+/* The watched field holding the focus within widget's window with an
+ * edit in progress, or NULL: Ctrl+Z belongs to it while it is edited. */
+GtkEditable *pst_entry_commit_get_editing (GtkWidget  *widget);
+/* The field's own undo (or redo) of what was typed since it was filled. */
+gboolean     pst_entry_commit_text_undo   (GtkEditable *editable,
+                                           gboolean     redo);
+
 G_END_DECLS
