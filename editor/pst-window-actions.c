@@ -613,8 +613,8 @@ truststore_converted_cb (PstWindow  *self,
   store_converted (self, PST_STORE_KIND_TRUSTSTORE, path, password_file);
 }
 
-static PstStoreView *
-open_store_view (PstWindow    *self,
+PstStoreView *
+pst_window_open_store_view (PstWindow    *self,
                  PstStoreKind  kind)
 {
   PstConfig *config = pst_document_get_config (self->document);
@@ -651,7 +651,7 @@ inspect_store_action (GtkWidget  *widget,
                                         : _("No keystore is configured; set one on the Security page"));
       return;
     }
-  view = open_store_view (self, trust ? PST_STORE_KIND_TRUSTSTORE : PST_STORE_KIND_KEYSTORE);
+  view = pst_window_open_store_view (self, trust ? PST_STORE_KIND_TRUSTSTORE : PST_STORE_KIND_KEYSTORE);
   gtk_window_present (GTK_WINDOW (view));
 }
 
@@ -660,19 +660,7 @@ trust_server_action (GtkWidget  *widget,
                      const char *action_name,
                      GVariant   *param)
 {
-  PstWindow *self = PST_WINDOW (widget);
-  PstStoreView *view;
-
-  if (self->document == NULL)
-    return;
-  if (pst_config_get_truststore (pst_document_get_config (self->document))->file == NULL)
-    {
-      pst_window_add_toast (self, _("No truststore is configured; create one on the Security page first"));
-      return;
-    }
-  view = open_store_view (self, PST_STORE_KIND_TRUSTSTORE);
-  gtk_window_present (GTK_WINDOW (view));
-  pst_store_view_trust_server (view);
+  pst_window_trust_server (PST_WINDOW (widget), NULL);
 }
 
 void

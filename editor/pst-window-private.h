@@ -7,6 +7,7 @@
 #include "pst-properties-page.h"
 #include "pst-run-page.h"
 #include "pst-runner.h"
+#include "pst-store-view.h"
 #include "pst-security-page.h"
 #include "pst-service-page.h"
 
@@ -83,6 +84,15 @@ void pst_window_update_actions     (PstWindow      *self);
 /* asks about unsaved changes; then calls done (TRUE = go ahead) */
 void pst_window_confirm_discard    (PstWindow      *self,
                                     PstWindowDone   done);
+/* the store's inspector window, its edits reported to the window */
+PstStoreView *pst_window_open_store_view (PstWindow    *self,
+                                          PstStoreKind  kind);
+/* "Trust a Server…" for service (NULL: the selected one): offers to
+ * create a truststore when there is none, prefills host:port from the
+ * service's ssl:// or wss:// connect URL. */
+void pst_window_trust_server       (PstWindow      *self,
+                                    const char     *service);
+void pst_window_class_add_tls_actions (GtkWidgetClass *widget_class);
 void pst_window_show_error         (PstWindow      *self,
                                     const char     *heading,
                                     const char     *message);

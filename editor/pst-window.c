@@ -584,6 +584,7 @@ pst_window_class_init (PstWindowClass *klass)
 
   pst_window_class_add_actions (widget_class);
   pst_window_class_add_key_actions (widget_class);
+  pst_window_class_add_tls_actions (widget_class);
 }
 
 static void

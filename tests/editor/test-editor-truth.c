@@ -9,13 +9,19 @@
 #include <string.h>
 
 #include "pst-application.h"
+#include "pst-cert-dialog.h"
+#include "pst-cert-util.h"
 #include "pst-certgen.h"
+#include "pst-diagnostic-row.h"
 #include "pst-diagnostics-panel.h"
 #include "pst-document.h"
 #include "pst-entry-commit.h"
+#include "pst-export-dialog.h"
 #include "pst-keystore.h"
 #include "pst-run-page.h"
 #include "pst-service-page.h"
+#include "pst-store-view.h"
+#include "pst-trust-dialog.h"
 #include "pst-window.h"
 
 /* Every wait is bounded. */
@@ -791,6 +797,243 @@ test_probe_truth (void)
   remove_tree (dir);
 }
 
+/* ---- TLS features connected ------------------------------------------------ */
+
+static gpointer
+find_toplevel (GType type)
+{
+  g_autoptr(GList) toplevels = gtk_window_list_toplevels ();
+
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    if (G_TYPE_CHECK_INSTANCE_TYPE (l->data, type) && gtk_widget_get_visible (l->data))
+      return l->data;
+  return NULL;
+}
+
+static gboolean
+trust_dialog_shown (gpointer data)
+{
+  return find_toplevel (PST_TYPE_TRUST_DIALOG) != NULL;
+}
+
+static PstDiagnosticRow *
+row_with_fix (GtkWidget *widget)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      PstDiagnosticRow *found;
+
+      if (PST_IS_DIAGNOSTIC_ROW (child) && pst_diagnostic_row_has_fix (PST_DIAGNOSTIC_ROW (child)))
+        return PST_DIAGNOSTIC_ROW (child);
+      found = row_with_fix (child);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+button_clicked_by_label (GtkWidget  *widget,
+                         const char *label)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (GTK_IS_BUTTON (child) && gtk_widget_get_visible (child) &&
+          g_strcmp0 (gtk_button_get_label (GTK_BUTTON (child)), label) == 0)
+        {
+          g_signal_emit_by_name (child, "clicked");
+          return TRUE;
+        }
+      if (button_clicked_by_label (child, label))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+close_toplevels (GType type)
+{
+  GtkWindow *window;
+
+  while ((window = find_toplevel (type)) != NULL)
+    {
+      gtk_window_destroy (window);
+      iterate (20);
+    }
+}
+
+/* An ssl:// back-end without a truststore: a diagnostic with a button;
+ * "Trust a Server…" offers to create the truststore (it said "create one
+ * on the Security page first") and prefills the back-end's host:port. */
+static void
+test_trust_backend (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("postern-truth-XXXXXX", NULL);
+  guint16 backend_port;
+  g_autoptr(GSocket) backend = refusing_socket (&backend_port);
+  g_autofree char *text = g_strdup_printf (
+      "<gateway-config xmlns=\"http://xmlns.kaazing.org/2016/06/gateway\">\n"
+      "  <service><name>relay</name><accept>ws://127.0.0.1:%u/relay</accept>\n"
+      "    <connect>ssl://127.0.0.1:%u</connect><type>proxy</type></service>\n"
+      "</gateway-config>\n", free_port (), backend_port);
+  g_autofree char *path = write_config (dir, text);
+  g_autofree char *truststore = g_build_filename (dir, "truststore.p12", NULL);
+  g_autofree char *address = g_strdup_printf ("127.0.0.1:%u", backend_port);
+  PstDocument *document;
+  PstDiagnosticRow *row;
+  PstTrustDialog *trust;
+  DialogSearch search = { NULL };
+  PstWindow *window;
+
+  window = open_window (path);
+  document = pst_window_get_document (window);
+  search.parent = GTK_WINDOW (window);
+  g_assert_cmpuint (pst_document_get_n_errors (document), ==, 0);
+  g_assert_cmpuint (pst_document_get_n_warnings (document), ==, 1);
+
+  /* the Problems panel's row has the fix as a button */
+  g_object_set (window, "show-diagnostics", TRUE, NULL);
+  iterate (100);
+  row = row_with_fix (GTK_WIDGET (window));
+  g_assert_nonnull (row);
+  g_assert_nonnull (strstr (pst_diagnostic_get_message (pst_diagnostic_row_get_diagnostic (row)),
+                            "checked against the system’s CAs only"));
+  g_assert_true (button_clicked_by_label (GTK_WIDGET (row), _("_Trust a Server…")));
+
+  /* no truststore: offered, created next to the configuration */
+  g_assert_true (wait_for (message_dialog_shown, &search, WAIT_MS));
+  g_assert_cmpstr (adw_message_dialog_get_heading (search.dialog), ==, _("Create a Truststore?"));
+  adw_message_dialog_response (search.dialog, "create");
+  g_assert_true (wait_for (trust_dialog_shown, NULL, WAIT_MS));
+  g_assert_true (g_file_test (truststore, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpstr (pst_config_get_truststore (pst_document_get_config (document))->file, ==, truststore);
+  {
+    g_autofree char *xml = pst_config_to_xml (pst_document_get_config (document), NULL);
+
+    /* written relative to the configuration, as the docs write it */
+    g_assert_nonnull (strstr (xml, "<file>truststore.p12</file>"));
+  }
+
+  /* …with the back-end's address already filled in */
+  trust = find_toplevel (PST_TYPE_TRUST_DIALOG);
+  g_assert_cmpstr (gtk_editable_get_text (template_child (trust, PST_TYPE_TRUST_DIALOG, "address_row")),
+                   ==, address);
+  pst_document_validate_now (document);
+  g_assert_null (row_with_fix (GTK_WIDGET (window)));
+
+  close_toplevels (PST_TYPE_TRUST_DIALOG);
+  close_toplevels (PST_TYPE_STORE_VIEW);
+  gtk_window_destroy (GTK_WINDOW (window));
+  iterate (20);
+  remove_tree (dir);
+}
+
+static gboolean
+signed_by_ca (gpointer data)
+{
+  return adw_combo_row_get_selected (template_child (data, PST_TYPE_CERT_DIALOG, "signer_row")) == 1;
+}
+
+/* "New Certificate" is signed by the local development CA by default when
+ * the keystore's certificates come from it. */
+static void
+test_new_certificate_signer (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("postern-truth-XXXXXX", NULL);
+  g_autofree char *ca_path = g_build_filename (dir, "devca.p12", NULL);
+  g_autofree char *keystore = g_build_filename (dir, "keystore.p12", NULL);
+  g_autofree char *text = g_strdup_printf (
+      "<gateway-config xmlns=\"http://xmlns.kaazing.org/2016/06/gateway\">\n"
+      "  <service><name>echo</name><accept>wss://localhost:%u/echo</accept><type>echo</type></service>\n"
+      "  <security><keystore><type>PKCS12</type><file>keystore.p12</file></keystore></security>\n"
+      "</gateway-config>\n", free_port ());
+  g_autofree char *path = write_config (dir, text);
+  const char *names[] = { "localhost", NULL };
+  PstCertRequest request = { .names = names };
+  g_autoptr(PstKeystore) ca_store = NULL;
+  g_autoptr(PstKeystore) store = NULL;
+  g_autoptr(PstStoreEntry) leaf = NULL;
+  g_autoptr(GError) error = NULL;
+  PstCertDialog *dialog;
+  PstWindow *window;
+
+  for (guint round = 0; round < 2; round++)
+    {
+      gboolean from_ca = round == 0;
+
+      store = pst_keystore_new ();
+      if (from_ca)
+        {
+          ca_store = pst_local_ca_open_or_create (ca_path, NULL, FALSE, NULL, NULL, &error);
+          g_assert_no_error (error);
+          g_assert_cmpstr (pst_store_entry_get_alias (pst_local_ca_find (ca_store)), ==, "postern-dev-ca");
+          leaf = pst_cert_generate (&request, pst_local_ca_find (ca_store), &error);
+        }
+      else
+        leaf = pst_cert_generate (&request, NULL, &error);
+      g_assert_no_error (error);
+      pst_keystore_add (store, leaf);
+      g_assert_true (pst_keystore_save (store, keystore, PST_STORE_FORMAT_PKCS12, "changeit", &error));
+      g_clear_object (&leaf);
+      g_clear_object (&store);
+
+      window = open_window (path);
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.new-certificate", NULL));
+      iterate (50);
+      dialog = find_toplevel (PST_TYPE_CERT_DIALOG);
+      g_assert_nonnull (dialog);
+      /* the keystore is opened in a thread (10,000 PBKDF2 rounds) */
+      g_assert_true (wait_for (signed_by_ca, dialog, from_ca ? 10000 : 1500) == from_ca);
+      close_toplevels (PST_TYPE_CERT_DIALOG);
+      gtk_window_destroy (GTK_WINDOW (window));
+      iterate (20);
+    }
+  remove_tree (dir);
+}
+
+static const char *
+export_intro (PstStoreEntry *entry)
+{
+  PstExportDialog *dialog = pst_export_dialog_new (NULL, entry);
+  AdwPreferencesGroup *intro = template_child (dialog, PST_TYPE_EXPORT_DIALOG, "intro_group");
+  static char *text;
+
+  g_free (text);
+  text = g_strdup (adw_preferences_group_get_description (intro));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  return text;
+}
+
+/* Export advice: a CA is imported as an authority; a CA-signed server
+ * certificate points at its CA; a self-signed one is not an authority. */
+static void
+test_export_advice (void)
+{
+  const char *names[] = { "localhost", NULL };
+  PstCertRequest ca_request = { .names = names, .is_ca = TRUE };
+  PstCertRequest request = { .names = names };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PstStoreEntry) ca = pst_cert_generate (&ca_request, NULL, &error);
+  g_autoptr(PstStoreEntry) signed_leaf = NULL;
+  g_autoptr(PstStoreEntry) self_signed = NULL;
+
+  g_assert_no_error (error);
+  signed_leaf = pst_cert_generate (&request, ca, &error);
+  g_assert_no_error (error);
+  self_signed = pst_cert_generate (&request, NULL, &error);
+  g_assert_no_error (error);
+
+  g_assert_nonnull (strstr (export_intro (ca), "import it once as an authority"));
+  g_assert_nonnull (strstr (export_intro (signed_leaf), "clients should trust that CA instead"));
+  g_test_message ("self-signed: %s", export_intro (self_signed));
+  g_assert_nonnull (strstr (export_intro (self_signed), "self-signed server certificate"));
+  g_assert_null (strstr (export_intro (self_signed), "as an authority (“trust this CA"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -819,5 +1062,8 @@ main (int argc, char **argv)
   g_test_add_func ("/editor-truth/run-with-errors", test_run_with_errors);
   g_test_add_func ("/editor-truth/run-started-and-restart", test_run_started_and_restart);
   g_test_add_func ("/editor-truth/probe-truth", test_probe_truth);
+  g_test_add_func ("/editor-truth/trust-backend", test_trust_backend);
+  g_test_add_func ("/editor-truth/new-certificate-signer", test_new_certificate_signer);
+  g_test_add_func ("/editor-truth/export-advice", test_export_advice);
   return g_test_run ();
 }
