@@ -78,6 +78,7 @@ blame_property (Check        *check,
     {
       const char *end = strchr (p + 2, '}');
       g_autofree char *name = NULL;
+      g_autofree char *field = NULL;
       const char *value;
       gboolean culprit = FALSE;
 
@@ -96,8 +97,10 @@ blame_property (Check        *check,
         }
       if (!culprit)
         continue;
+      /* "property:NAME": the editor opens the Properties page for it */
+      field = g_strdup_printf ("property:%s", name);
       ERROR (GPOINTER_TO_UINT (g_hash_table_lookup (check->config->property_lines, name)),
-             "property", NULL, name,
+             "property", NULL, field,
              _("property “%s” is “%s”, which makes the %s “%s” of service “%s” invalid: %s; correct the property’s value"),
              name, value, what, raw, service, error->message);
       blamed = TRUE;
