@@ -601,6 +601,8 @@ pst_service_page_set_document (PstServicePage *self,
 {
   g_return_if_fail (PST_IS_SERVICE_PAGE (self));
 
+  if (self->document != document && self->item != NULL && self->document != NULL)
+    pst_entry_commit_flush_all (GTK_WIDGET (self));
   g_set_object (&self->document, document);
   pst_service_page_set_item (self, NULL);
 }
@@ -613,6 +615,10 @@ pst_service_page_set_item (PstServicePage *self,
 
   if (self->item == item)
     return;
+  /* What was typed belongs to the service it was typed for: a click on
+   * another service can select it before the field loses the focus. */
+  if (self->item != NULL && self->document != NULL)
+    pst_entry_commit_flush_all (GTK_WIDGET (self));
   if (self->item != NULL)
     g_signal_handlers_disconnect_by_data (self->item, self);
   g_set_object (&self->item, item);

@@ -335,6 +335,26 @@ test_typed_spaces (Fixture       *fx,
   g_assert_cmpstr (pst_service_get_description (first_service (fx)), ==, "Chat relay two rooms");
 }
 
+/* Text typed and not committed yet belongs to its service, even when
+ * another service is selected before the field loses the focus. */
+static void
+test_typed_then_switch (Fixture       *fx,
+                        gconstpointer  data)
+{
+  PstConfig *config = pst_document_get_config (pst_window_get_document (fx->window));
+  PstServicePage *page = template_child (fx->window, PST_TYPE_WINDOW, "service_page");
+  GtkEditable *description = template_child (page, PST_TYPE_SERVICE_PAGE, "description_row");
+
+  gtk_widget_grab_focus (GTK_WIDGET (description));
+  type_text (description, " twice");
+  pst_window_select_service (fx->window, 1);
+  iterate (20);
+  g_assert_cmpstr (pst_service_get_description (pst_config_get_service (config, 0)), ==,
+                   "Echoes messages twice");
+  g_assert_null (pst_service_get_description (pst_config_get_service (config, 1)));
+  g_assert_cmpstr (gtk_editable_get_text (description), ==, "");
+}
+
 /* Typing over a selected value passes through an empty field: that is
  * not an edit, and must not raise "cannot be empty". A real refusal marks
  * the field with the error style. */
@@ -1053,6 +1073,8 @@ main (int argc, char **argv)
 
   g_test_add ("/editor-truth/typed-spaces", Fixture, NULL,
               fixture_setup, test_typed_spaces, fixture_teardown);
+  g_test_add ("/editor-truth/typed-then-switch", Fixture, NULL,
+              fixture_setup, test_typed_then_switch, fixture_teardown);
   g_test_add ("/editor-truth/type-over-selection", Fixture, NULL,
               fixture_setup, test_type_over_selection, fixture_teardown);
   g_test_add ("/editor-truth/document-undo", Fixture, NULL,
