@@ -647,6 +647,11 @@ test_run_started_and_restart (void)
   /* "started" once it listens, not before */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.run", NULL));
   g_assert_false (shows_started (window));
+  {
+    g_autofree char *starting = g_strdup_printf (_("Starting “postern run --config %s”…"), path);
+
+    g_assert_true (has_label (GTK_WIDGET (window), starting));
+  }
   g_assert_true (wait_for (shows_started, window, 20000));
   g_assert_cmpuint (count_in_log (window, "listening on "), ==, 1);
   iterate (200);
