@@ -24,7 +24,14 @@ static const struct {
   { "win.save",               { "<Control>s", NULL } },
   { "win.save-as",            { "<Control><Shift>s", NULL } },
   { "window.close",           { "<Control>w", NULL } },
-  { "win.show-diagnostics",   { "F8", NULL } },
+  { "win.undo",               { "<Control>z", NULL } },
+  { "win.redo",               { "<Control><Shift>z", NULL } },
+  { "win.run",                { "F5", NULL } },
+  { "win.stop",               { "<Shift>F5", NULL } },
+  { "win.service-test",       { "<Control>t", NULL } },
+  { "win.focus-problems",     { "F8", NULL } },
+  { "win.show-diagnostics",   { "<Shift>F8", NULL } },
+  { "win.help",               { "F1", NULL } },
   { "win.show-help-overlay",  { "<Control>question", NULL } },
 };
 
@@ -129,9 +136,16 @@ pst_application_startup (GApplication *app)
 
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions,
                                    G_N_ELEMENTS (app_actions), app);
+  pst_application_set_accels (GTK_APPLICATION (app));
+}
+
+void
+pst_application_set_accels (GtkApplication *app)
+{
+  g_return_if_fail (GTK_IS_APPLICATION (app));
+
   for (gsize i = 0; i < G_N_ELEMENTS (accels); i++)
-    gtk_application_set_accels_for_action (GTK_APPLICATION (app),
-                                           accels[i].action, accels[i].accels);
+    gtk_application_set_accels_for_action (app, accels[i].action, accels[i].accels);
 }
 
 static void

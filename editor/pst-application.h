@@ -12,5 +12,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (PstApplication, pst_application, PST, APPLICATION, AdwApplication)
 
 PstApplication *pst_application_new (void);
+/* The keyboard shortcuts (also listed in the shortcuts window). */
+void            pst_application_set_accels (GtkApplication *app);
 
 G_END_DECLS

@@ -8,6 +8,7 @@
 #include "pst-cert-util.h"
 #include "pst-certgen.h"
 #include "pst-keystore.h"
+#include "pst-local-ca.h"
 #include "pst-store-file.h"
 
 struct _PstCertDialog
@@ -28,6 +29,8 @@ struct _PstCertDialog
   AdwActionRow    *keystore_row;
   GtkCheckButton  *keyring_check;
   GtkSpinner      *spinner;
+
+  guint            signer_chosen : 1;   /* the user picked the signer: keep it */
 };
 
 G_DEFINE_FINAL_TYPE (PstCertDialog, pst_cert_dialog, ADW_TYPE_WINDOW)
@@ -250,6 +253,65 @@ accept_hosts (PstService *service)
   return g_strjoinv (", ", (char **)hosts->pdata);
 }
 
+/* Does the keystore hold certificates the local development CA signed?
+ * Then a new one should be signed by it too (the default "self-signed"
+ * would be the odd one out). In a thread: opening a store is 10,000
+ * PBKDF2 rounds. */
+typedef struct {
+  char *path;
+  char *password_file;
+} StoreFiles;
+
+static void
+store_files_free (StoreFiles *files)
+{
+  g_free (files->path);
+  g_free (files->password_file);
+  g_free (files);
+}
+
+static void
+keystore_from_ca_thread (GTask        *task,
+                         gpointer      source_object,
+                         gpointer      task_data,
+                         GCancellable *cancellable)
+{
+  StoreFiles *files = task_data;
+  g_autoptr(PstKeystore) store = pst_keystore_open (files->path, files->password_file, NULL);
+  gboolean from_ca = FALSE;
+
+  for (guint i = 0; store != NULL && !from_ca && i < pst_keystore_get_n_entries (store); i++)
+    {
+      GPtrArray *chain = pst_store_entry_get_chain (pst_keystore_get_entry (store, i));
+
+      /* the issuer's certificate follows the leaf in the chain */
+      for (guint c = 1; chain != NULL && c < chain->len && !from_ca; c++)
+        from_ca = pst_cert_is_local_ca (g_ptr_array_index (chain, c));
+    }
+  g_task_return_boolean (task, from_ca);
+}
+
+static void
+keystore_from_ca_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(PstCertDialog) self = user_data;
+
+  if (g_task_propagate_boolean (G_TASK (result), NULL) && !self->signer_chosen &&
+      !g_cancellable_is_cancelled (self->cancellable))
+    {
+      adw_combo_row_set_selected (self->signer_row, 1);
+      self->signer_chosen = FALSE;
+    }
+}
+
+static void
+signer_selected_cb (PstCertDialog *self)
+{
+  self->signer_chosen = TRUE;
+}
+
 PstCertDialog *
 pst_cert_dialog_new (GtkWindow   *parent,
                      PstDocument *document,
@@ -273,6 +335,21 @@ pst_cert_dialog_new (GtkWindow   *parent,
   gtk_check_button_set_active (self->keyring_check, ref->password_keyring);
   gtk_widget_set_sensitive (GTK_WIDGET (self->keyring_check),
                             ref->file != NULL && !g_file_test (ref->file, G_FILE_TEST_EXISTS));
+  if (ref->file != NULL)
+    {
+      PstConfig *config = pst_document_get_config (document);
+      g_autoptr(GTask) task = g_task_new (NULL, self->cancellable, keystore_from_ca_cb, g_object_ref (self));
+      StoreFiles *files = g_new0 (StoreFiles, 1);
+
+      files->path = pst_config_resolve_path (config, ref->file);
+      files->password_file = ref->password_file != NULL ? pst_config_resolve_path (config, ref->password_file)
+                                                         : NULL;
+      g_task_set_source_tag (task, pst_cert_dialog_new);
+      g_task_set_name (task, "[postern-editor] keystore signer");
+      g_task_set_task_data (task, files, (GDestroyNotify) store_files_free);
+      g_task_run_in_thread (task, keystore_from_ca_thread);
+    }
+  g_signal_connect_swapped (self->signer_row, "notify::selected", G_CALLBACK (signer_selected_cb), self);
   return self;
 }
 

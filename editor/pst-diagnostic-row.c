@@ -17,6 +17,7 @@ struct _PstDiagnosticRow
   GtkLabel      *location_label;
   GtkLabel      *message_label;
   GtkLabel      *service_label;
+  GtkButton     *fix_button;
 };
 
 G_DEFINE_FINAL_TYPE (PstDiagnosticRow, pst_diagnostic_row, GTK_TYPE_WIDGET)
@@ -36,6 +37,7 @@ update (PstDiagnosticRow *self)
   g_autofree char *location = NULL;
   gboolean is_error;
 
+  gtk_widget_set_visible (GTK_WIDGET (self->fix_button), pst_diagnostic_row_has_fix (self));
   if (diag == NULL)
     {
       gtk_label_set_label (self->message_label, "");
@@ -59,6 +61,25 @@ update (PstDiagnosticRow *self)
   gtk_label_set_label (self->message_label, pst_diagnostic_get_message (diag));
   gtk_label_set_label (self->service_label,
                        pst_diagnostic_get_service (diag) != NULL ? pst_diagnostic_get_service (diag) : "");
+}
+
+/* A TLS connect with no truststore: its fix is "Trust a Server…" for
+ * that service (the library marks it with the field "truststore"). */
+gboolean
+pst_diagnostic_row_has_fix (PstDiagnosticRow *self)
+{
+  g_return_val_if_fail (PST_IS_DIAGNOSTIC_ROW (self), FALSE);
+  return self->diagnostic != NULL && pst_diagnostic_get_service (self->diagnostic) != NULL &&
+         g_strcmp0 (pst_diagnostic_get_field (self->diagnostic), "truststore") == 0;
+}
+
+static void
+fix_clicked_cb (PstDiagnosticRow *self)
+{
+  if (!pst_diagnostic_row_has_fix (self))
+    return;
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.trust-server-for", "s",
+                              pst_diagnostic_get_service (self->diagnostic));
 }
 
 PstDiagnostic *
@@ -149,6 +170,8 @@ pst_diagnostic_row_class_init (PstDiagnosticRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PstDiagnosticRow, location_label);
   gtk_widget_class_bind_template_child (widget_class, PstDiagnosticRow, message_label);
   gtk_widget_class_bind_template_child (widget_class, PstDiagnosticRow, service_label);
+  gtk_widget_class_bind_template_child (widget_class, PstDiagnosticRow, fix_button);
+  gtk_widget_class_bind_template_callback (widget_class, fix_clicked_cb);
 }
 
 static void

@@ -15,4 +15,8 @@ PstDiagnostic *pst_diagnostic_row_get_diagnostic (PstDiagnosticRow *self);
 void           pst_diagnostic_row_set_diagnostic (PstDiagnosticRow *self,
                                                   PstDiagnostic    *diagnostic);
 
+/* The finding has a fix the row offers as a button (clicked: the
+ * window's "win.trust-server-for" action for its service). */
+gboolean       pst_diagnostic_row_has_fix        (PstDiagnosticRow *self);
+
 G_END_DECLS

@@ -21,7 +21,21 @@ struct _PstDocument
   guint       validate_id;
   GCancellable *validate_cancellable;  /* a validation running in a worker thread */
   guint       modified : 1;
+  guint       restoring : 1;
+
+  /* Document undo: whole-text snapshots (the library's edits have no
+   * inverse), each with whether it was the saved state. */
+  GBytes     *snapshot;     /* the text of the current state */
+  GPtrArray  *undo;         /* Snapshot, oldest first */
+  GPtrArray  *redo;         /* Snapshot, the next redo last */
 };
+
+typedef struct {
+  GBytes   *xml;
+  gboolean  saved;
+} Snapshot;
+
+#define PST_DOCUMENT_MAX_UNDO 200
 
 G_DEFINE_FINAL_TYPE (PstDocument, pst_document, G_TYPE_OBJECT)
 
@@ -34,6 +48,8 @@ enum {
   PROP_N_ERRORS,
   PROP_N_WARNINGS,
   PROP_VALIDATION_PENDING,
+  PROP_CAN_UNDO,
+  PROP_CAN_REDO,
   N_PROPS
 };
 
@@ -263,8 +279,72 @@ queue_validate (PstDocument *self)
 }
 
 static void
+snapshot_free (Snapshot *snapshot)
+{
+  g_bytes_unref (snapshot->xml);
+  g_free (snapshot);
+}
+
+static GBytes *
+take_snapshot (PstDocument *self)
+{
+  gsize len = 0;
+  char *xml = pst_config_to_xml (self->config, &len);
+
+  return xml != NULL ? g_bytes_new_take (xml, len) : NULL;
+}
+
+static void
+notify_history (PstDocument *self,
+                gboolean     could_undo,
+                gboolean     could_redo)
+{
+  if (could_undo != (self->undo->len > 0))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CAN_UNDO]);
+  if (could_redo != (self->redo->len > 0))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CAN_REDO]);
+}
+
+/* An edit: the state before it becomes an undo step; redo is forgotten. */
+static void
+record_edit (PstDocument *self)
+{
+  gboolean could_undo = self->undo->len > 0, could_redo = self->redo->len > 0;
+  g_autoptr(GBytes) now = take_snapshot (self);
+  Snapshot *before;
+
+  if (self->restoring || now == NULL)
+    return;
+  if (self->snapshot != NULL && g_bytes_equal (self->snapshot, now))
+    return;
+  if (self->snapshot != NULL)
+    {
+      before = g_new0 (Snapshot, 1);
+      before->xml = g_steal_pointer (&self->snapshot);
+      before->saved = FALSE;
+      g_ptr_array_add (self->undo, before);
+      if (self->undo->len > PST_DOCUMENT_MAX_UNDO)
+        g_ptr_array_remove_index (self->undo, 0);
+    }
+  g_clear_pointer (&self->snapshot, g_bytes_unref);
+  self->snapshot = g_steal_pointer (&now);
+  g_ptr_array_set_size (self->redo, 0);
+  notify_history (self, could_undo, could_redo);
+}
+
+static void
 config_changed_cb (PstDocument *self)
 {
+  /* the state before this edit was saved if the document was not modified */
+  if (!self->restoring && self->undo != NULL)
+    {
+      gboolean was_saved = !self->modified;
+      guint before = self->undo->len;
+
+      record_edit (self);
+      if (self->undo->len > before)
+        ((Snapshot *) g_ptr_array_index (self->undo, self->undo->len - 1))->saved = was_saved;
+    }
   sync_services (self);
   set_modified (self, TRUE);
   queue_validate (self);
@@ -282,6 +362,11 @@ set_config (PstDocument *self,
   g_signal_connect_object (config, "changed", G_CALLBACK (config_changed_cb),
                            self, G_CONNECT_SWAPPED);
   sync_services (self);
+  if (!self->restoring)
+    {
+      g_clear_pointer (&self->snapshot, g_bytes_unref);
+      self->snapshot = take_snapshot (self);
+    }
   validate_in_background (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONFIG]);
   g_signal_emit (self, signals[CHANGED], 0);
@@ -302,6 +387,9 @@ pst_document_dispose (GObject *object)
   g_clear_object (&self->file);
   g_clear_object (&self->services);
   g_clear_object (&self->diagnostics);
+  g_clear_pointer (&self->snapshot, g_bytes_unref);
+  g_clear_pointer (&self->undo, g_ptr_array_unref);
+  g_clear_pointer (&self->redo, g_ptr_array_unref);
   G_OBJECT_CLASS (pst_document_parent_class)->dispose (object);
 }
 
@@ -335,6 +423,12 @@ pst_document_get_property (GObject    *object,
       break;
     case PROP_VALIDATION_PENDING:
       g_value_set_boolean (value, is_pending (self));
+      break;
+    case PROP_CAN_UNDO:
+      g_value_set_boolean (value, self->undo->len > 0);
+      break;
+    case PROP_CAN_REDO:
+      g_value_set_boolean (value, self->redo->len > 0);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -370,6 +464,12 @@ pst_document_class_init (PstDocumentClass *klass)
   properties[PROP_VALIDATION_PENDING] =
     g_param_spec_boolean ("validation-pending", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_CAN_UNDO] =
+    g_param_spec_boolean ("can-undo", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_CAN_REDO] =
+    g_param_spec_boolean ("can-redo", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* After the model changed (an edit, or a new config after Save As). */
@@ -387,6 +487,8 @@ pst_document_init (PstDocument *self)
 {
   self->services = g_list_store_new (PST_TYPE_SERVICE_ITEM);
   self->diagnostics = g_list_store_new (PST_TYPE_DIAGNOSTIC);
+  self->undo = g_ptr_array_new_with_free_func ((GDestroyNotify) snapshot_free);
+  self->redo = g_ptr_array_new_with_free_func ((GDestroyNotify) snapshot_free);
 }
 
 static PstDocument *
@@ -535,6 +637,11 @@ pst_document_save (PstDocument  *self,
     }
 
   set_modified (self, FALSE);
+  /* only the current state is the saved one now */
+  for (guint i = 0; i < self->undo->len; i++)
+    ((Snapshot *) g_ptr_array_index (self->undo, i))->saved = FALSE;
+  for (guint i = 0; i < self->redo->len; i++)
+    ((Snapshot *) g_ptr_array_index (self->redo, i))->saved = FALSE;
   return TRUE;
 }
 
@@ -663,4 +770,73 @@ pst_document_report_error (PstDocument  *self,
   g_return_if_fail (error != NULL);
 
   g_signal_emit (self, signals[EDIT_FAILED], 0, error->message);
+}
+
+gboolean
+pst_document_get_can_undo (PstDocument *self)
+{
+  g_return_val_if_fail (PST_IS_DOCUMENT (self), FALSE);
+  return self->undo->len > 0;
+}
+
+gboolean
+pst_document_get_can_redo (PstDocument *self)
+{
+  g_return_val_if_fail (PST_IS_DOCUMENT (self), FALSE);
+  return self->redo->len > 0;
+}
+
+/* Moves one step from `from` to `to`: the current state goes onto `to`. */
+static gboolean
+step (PstDocument  *self,
+      GPtrArray    *from,
+      GPtrArray    *to,
+      GError      **error)
+{
+  gboolean could_undo = self->undo->len > 0, could_redo = self->redo->len > 0;
+  Snapshot *target;
+  Snapshot *current;
+  gsize len;
+  const char *xml;
+  gboolean ok;
+
+  if (from->len == 0)
+    return FALSE;
+  target = g_ptr_array_steal_index (from, from->len - 1);
+  current = g_new0 (Snapshot, 1);
+  current->xml = self->snapshot != NULL ? g_bytes_ref (self->snapshot) : take_snapshot (self);
+  current->saved = !self->modified;
+
+  xml = g_bytes_get_data (target->xml, &len);
+  self->restoring = TRUE;
+  ok = pst_document_restore (self, xml, len, !target->saved, error);
+  self->restoring = FALSE;
+  if (!ok)
+    {
+      g_ptr_array_add (from, target);
+      snapshot_free (current);
+      return FALSE;
+    }
+  g_ptr_array_add (to, current);
+  g_clear_pointer (&self->snapshot, g_bytes_unref);
+  self->snapshot = g_bytes_ref (target->xml);
+  snapshot_free (target);
+  notify_history (self, could_undo, could_redo);
+  return TRUE;
+}
+
+gboolean
+pst_document_undo (PstDocument  *self,
+                   GError      **error)
+{
+  g_return_val_if_fail (PST_IS_DOCUMENT (self), FALSE);
+  return step (self, self->undo, self->redo, error);
+}
+
+gboolean
+pst_document_redo (PstDocument  *self,
+                   GError      **error)
+{
+  g_return_val_if_fail (PST_IS_DOCUMENT (self), FALSE);
+  return step (self, self->redo, self->undo, error);
 }

@@ -62,6 +62,17 @@ gboolean     pst_document_restore          (PstDocument   *self,
                                             gboolean       modified,
                                             GError       **error);
 
+/* Document-wide undo and redo of edits (each committed field, each
+ * service added, removed or moved, …), back to the saved state and
+ * further; FALSE when there is nothing to undo (or the step failed, with
+ * error set). */
+gboolean     pst_document_get_can_undo     (PstDocument   *self);
+gboolean     pst_document_get_can_redo     (PstDocument   *self);
+gboolean     pst_document_undo             (PstDocument   *self,
+                                            GError       **error);
+gboolean     pst_document_redo             (PstDocument   *self,
+                                            GError       **error);
+
 /* For an edit the library refused: shown by the window as a toast. */
 void         pst_document_report_error     (PstDocument   *self,
                                             const GError  *error);

@@ -4,6 +4,7 @@
 
 #include <glib/gi18n.h>
 
+#include "pst-cert-util.h"
 #include "pst-export-dialog.h"
 #include "pst-window.h"
 
@@ -16,6 +17,7 @@ struct _PstExportDialog
 
   AdwToastOverlay      *toast_overlay;
   AdwPreferencesGroup  *intro_group;
+  AdwPreferencesGroup  *browsers_group;
   AdwComboRow          *format_row;
 };
 
@@ -118,15 +120,55 @@ pst_export_dialog_new (GtkWindow     *parent,
   PstExportDialog *self;
   g_autofree char *intro = NULL;
   g_autofree char *alias = NULL;
+  g_auto(GStrv) sans = NULL;
+  GPtrArray *chain;
 
   g_return_val_if_fail (PST_IS_STORE_ENTRY (entry), NULL);
 
   self = g_object_new (PST_TYPE_EXPORT_DIALOG, "transient-for", parent, NULL);
   self->entry = g_object_ref (entry);
   alias = g_markup_escape_text (pst_store_entry_get_alias (entry), -1);   /* the description is markup */
-  intro = g_strdup_printf (_("The certificate of “%s”, without its private key, for the clients that "
-                             "must trust the gateway. What to do with the file depends on the client:"),
-                           alias);
+  /* A CA is trusted as an authority (and then every certificate it
+   * signs); a server certificate is not an authority, and a client should
+   * trust the CA that signed it rather than the certificate itself. */
+  chain = pst_store_entry_get_chain (entry);
+  /* (a self-signed server certificate is CA:TRUE too, so that stores
+   * accept it as an anchor; it names hosts, a CA does not) */
+  sans = pst_store_entry_dup_sans (entry);
+  if (pst_store_entry_is_ca (entry) && (sans == NULL || sans[0] == NULL))
+    intro = g_strdup_printf (_("The CA certificate “%s”, without its private key. Clients that trust it "
+                               "trust every certificate it signs, so import it once as an authority "
+                               "(“trust this CA to identify websites”); keep its private key on this "
+                               "machine. What to do with the file depends on the client:"),
+                             alias);
+  else if (chain != NULL && chain->len > 1)
+    {
+      g_autofree char *issuer = pst_cert_dup_common_name (g_ptr_array_index (chain, 1));
+      g_autofree char *issuer_markup = g_markup_escape_text (issuer != NULL ? issuer : "?", -1);
+
+      intro = g_strdup_printf (_("The server certificate “%s”, without its private key. It was signed by "
+                                 "“%s”: clients should trust that CA instead (export it from the store "
+                                 "that holds it), which also covers the next certificate it signs. "
+                                 "Export this one only for a client that pins this exact certificate."),
+                               alias, issuer_markup);
+      adw_preferences_group_set_description (self->browsers_group,
+                                             _("Browsers trust authorities, not server certificates: "
+                                               "import the CA that signed this one instead."));
+    }
+  else
+    {
+      intro = g_strdup_printf (_("The self-signed server certificate “%s”, without its private key. It is "
+                                 "not an authority: a client trusts it only for the host names it lists, "
+                                 "and must be told again each time it is renewed. For anything beyond a "
+                                 "test, sign the gateway’s certificate with the local development CA and "
+                                 "export the CA. What to do with the file depends on the client:"),
+                               alias);
+      adw_preferences_group_set_description (self->browsers_group,
+                                             _("Browsers do not accept a server certificate as an "
+                                               "authority: open the gateway’s https:// address and add an "
+                                               "exception (Firefox: Accept the Risk; Chromium: Proceed), "
+                                               "or use the local development CA instead."));
+    }
   adw_preferences_group_set_description (self->intro_group, intro);
   return self;
 }
@@ -158,6 +200,7 @@ pst_export_dialog_class_init (PstExportDialogClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/org/postern/Editor/pst-export-dialog.ui");
   gtk_widget_class_bind_template_child (widget_class, PstExportDialog, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, PstExportDialog, intro_group);
+  gtk_widget_class_bind_template_child (widget_class, PstExportDialog, browsers_group);
   gtk_widget_class_bind_template_child (widget_class, PstExportDialog, format_row);
   gtk_widget_class_install_action (widget_class, "export.save", NULL, export_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);

@@ -4,6 +4,7 @@
 
 #include <glib/gi18n.h>
 
+#include "pst-entry-commit.h"
 #include "pst-properties-page.h"
 
 struct _PstPropertiesPage
@@ -33,18 +34,21 @@ get_config (PstPropertiesPage *self)
   return self->document != NULL ? pst_document_get_config (self->document) : NULL;
 }
 
-static void
-value_changed_cb (AdwEntryRow       *row,
-                  PstPropertiesPage *self)
+static gboolean
+value_commit_cb (GtkEditable       *editable,
+                 PstPropertiesPage *self)
 {
   g_autoptr(GError) error = NULL;
-  const char *name = adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row));
+  const char *name = adw_preferences_row_get_title (ADW_PREFERENCES_ROW (editable));
 
   if (self->updating || get_config (self) == NULL)
-    return;
-  if (!pst_config_set_property (get_config (self), name,
-                                gtk_editable_get_text (GTK_EDITABLE (row)), &error))
-    pst_document_report_error (self->document, error);
+    return TRUE;
+  if (!pst_config_set_property (get_config (self), name, gtk_editable_get_text (editable), &error))
+    {
+      pst_document_report_error (self->document, error);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* "${name} is used in N places:" and one line per use (a long list is
@@ -293,7 +297,7 @@ rebuild (PstPropertiesPage *self)
           gtk_actionable_set_action_name (GTK_ACTIONABLE (remove), "properties.remove");
           gtk_actionable_set_action_target (GTK_ACTIONABLE (remove), "s", names[i]);
           adw_entry_row_add_suffix (ADW_ENTRY_ROW (row), remove);
-          g_signal_connect_object (row, "changed", G_CALLBACK (value_changed_cb), self, 0);
+          pst_entry_commit_watch (GTK_EDITABLE (row), (PstEntryCommitFunc) value_commit_cb, self);
           adw_preferences_group_add (self->properties_group, row);
           g_ptr_array_add (self->rows, row);
         }
@@ -308,8 +312,7 @@ rebuild (PstPropertiesPage *self)
 
       if (value == NULL)
         value = "";
-      if (g_strcmp0 (gtk_editable_get_text (editable), value) != 0)
-        gtk_editable_set_text (editable, value);
+      pst_entry_commit_set_text (editable, value);
     }
 
   self->updating = FALSE;

@@ -26,9 +26,13 @@ update_status (PstRunPage *self)
 
   if (running)
     {
+      /* "Running" once it listens: a refused configuration never gets there */
       g_autofree char *text =
-        g_strdup_printf (_("Running “postern run --config %s”. Use Test on a service page to try it."),
-                         pst_runner_get_config_path (self->runner));
+        pst_runner_get_listening (self->runner)
+          ? g_strdup_printf (_("Running “postern run --config %s”. Use Test on a service page to try it."),
+                             pst_runner_get_config_path (self->runner))
+          : g_strdup_printf (_("Starting “postern run --config %s”…"),
+                             pst_runner_get_config_path (self->runner));
       gtk_label_set_label (self->status_label, text);
       gtk_button_set_label (self->run_button, _("_Stop"));
       gtk_actionable_set_action_name (GTK_ACTIONABLE (self->run_button), "win.stop");
@@ -107,6 +111,7 @@ pst_run_page_set_runner (PstRunPage *self,
       g_signal_connect_object (runner, "line", G_CALLBACK (pst_run_page_append), self, G_CONNECT_SWAPPED);
       g_signal_connect_object (runner, "exited", G_CALLBACK (exited_cb), self, G_CONNECT_SWAPPED);
       g_signal_connect_object (runner, "notify::running", G_CALLBACK (update_status), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (runner, "notify::listening", G_CALLBACK (update_status), self, G_CONNECT_SWAPPED);
     }
   update_status (self);
 }

@@ -15,6 +15,10 @@ struct _PstRunner
   GDataInputStream *output;
   GCancellable     *cancellable;   /* of the current process's reads and wait */
   char             *config_path;
+  char             *exit_message;  /* the process ended; ::exited waits for its last lines */
+  guint             flush_id;      /* bounds that wait */
+  gboolean          output_done;
+  gboolean          listening;
 };
 
 G_DEFINE_FINAL_TYPE (PstRunner, pst_runner, G_TYPE_OBJECT)
@@ -22,6 +26,7 @@ G_DEFINE_FINAL_TYPE (PstRunner, pst_runner, G_TYPE_OBJECT)
 enum {
   PROP_0,
   PROP_RUNNING,
+  PROP_LISTENING,
   N_PROPS
 };
 
@@ -58,6 +63,41 @@ pst_runner_find_binary (void)
 }
 
 static void
+set_listening (PstRunner *self,
+               gboolean   listening)
+{
+  if (self->listening == listening)
+    return;
+  self->listening = listening;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTENING]);
+}
+
+/* ::exited comes after the process's last line: an error printed just
+ * before it exits reads above "exited with status 1", not below it. */
+static void
+emit_exited (PstRunner *self)
+{
+  g_autofree char *message = g_steal_pointer (&self->exit_message);
+
+  g_clear_handle_id (&self->flush_id, g_source_remove);
+  if (message == NULL)
+    return;
+  set_listening (self, FALSE);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+  g_signal_emit (self, signals[EXITED], 0, message);
+}
+
+static gboolean
+flush_timeout_cb (gpointer user_data)
+{
+  PstRunner *self = user_data;
+
+  self->flush_id = 0;
+  emit_exited (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
 read_line_cb (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
@@ -74,6 +114,11 @@ read_line_cb (GObject      *source,
        * to show; a real read error is worth one line in the log. */
       if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_signal_emit (self, signals[LINE], 0, error->message);
+      if ((GInputStream *)source == (GInputStream *)self->output)
+        {
+          self->output_done = TRUE;
+          emit_exited (self);
+        }
       return;
     }
   if (!g_utf8_validate (line, len, NULL))
@@ -83,6 +128,11 @@ read_line_cb (GObject      *source,
       line = valid;
     }
   g_signal_emit (self, signals[LINE], 0, line);
+  /* `postern run` prints one "listening on URL" line per accept URL once
+   * it is bound: only then has the gateway started. */
+  if ((GInputStream *)source == (GInputStream *)self->output && self->process != NULL &&
+      g_str_has_prefix (line, "listening on "))
+    set_listening (self, TRUE);
   /* (argument order is unspecified: take the fields before giving self away) */
   if ((GInputStream *)source == (GInputStream *)self->output)
     {
@@ -119,8 +169,12 @@ wait_cb (GObject      *source,
                                g_subprocess_get_exit_status (process));
 
   g_clear_object (&self->process);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
-  g_signal_emit (self, signals[EXITED], 0, message);
+  g_free (self->exit_message);
+  self->exit_message = g_steal_pointer (&message);
+  if (self->output_done)
+    emit_exited (self);
+  else
+    self->flush_id = g_timeout_add (1000, flush_timeout_cb, self);
 }
 
 gboolean
@@ -135,7 +189,7 @@ pst_runner_start (PstRunner   *self,
   g_return_val_if_fail (PST_IS_RUNNER (self), FALSE);
   g_return_val_if_fail (config_path != NULL, FALSE);
 
-  if (self->process != NULL)
+  if (self->process != NULL || self->exit_message != NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY, _("The gateway is already running"));
       return FALSE;
@@ -167,6 +221,7 @@ pst_runner_start (PstRunner   *self,
   self->output = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
   g_data_input_stream_set_newline_type (self->output, G_DATA_STREAM_NEWLINE_TYPE_ANY);
   self->process = g_steal_pointer (&process);
+  self->output_done = FALSE;
   g_free (self->config_path);
   self->config_path = g_strdup (config_path);
 
@@ -190,7 +245,14 @@ gboolean
 pst_runner_get_running (PstRunner *self)
 {
   g_return_val_if_fail (PST_IS_RUNNER (self), FALSE);
-  return self->process != NULL;
+  return self->process != NULL || self->exit_message != NULL;
+}
+
+gboolean
+pst_runner_get_listening (PstRunner *self)
+{
+  g_return_val_if_fail (PST_IS_RUNNER (self), FALSE);
+  return self->listening;
 }
 
 const char *
@@ -212,6 +274,9 @@ pst_runner_shutdown (PstRunner *self)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->output);
+  g_clear_handle_id (&self->flush_id, g_source_remove);
+  g_clear_pointer (&self->exit_message, g_free);
+  self->listening = FALSE;
   if (self->process != NULL)
     {
       g_clear_object (&self->process);
@@ -235,6 +300,7 @@ pst_runner_finalize (GObject *object)
   PstRunner *self = PST_RUNNER (object);
 
   g_free (self->config_path);
+  g_free (self->exit_message);
   G_OBJECT_CLASS (pst_runner_parent_class)->finalize (object);
 }
 
@@ -249,7 +315,10 @@ pst_runner_get_property (GObject    *object,
   switch (prop_id)
     {
     case PROP_RUNNING:
-      g_value_set_boolean (value, self->process != NULL);
+      g_value_set_boolean (value, pst_runner_get_running (self));
+      break;
+    case PROP_LISTENING:
+      g_value_set_boolean (value, self->listening);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -267,6 +336,10 @@ pst_runner_class_init (PstRunnerClass *klass)
 
   properties[PROP_RUNNING] =
     g_param_spec_boolean ("running", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* The gateway printed its "listening on" lines: it has started. */
+  properties[PROP_LISTENING] =
+    g_param_spec_boolean ("listening", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 

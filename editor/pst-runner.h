@@ -23,7 +23,10 @@ void        pst_runner_stop         (PstRunner   *self);
 /* Stops the child and forgets it, without ::exited (the window closes);
  * pending reads hold a reference until they see the cancellation. */
 void        pst_runner_shutdown     (PstRunner   *self);
+/* TRUE from the start until ::exited (which follows the last line). */
 gboolean    pst_runner_get_running  (PstRunner   *self);
+/* TRUE once the gateway printed "listening on …", until it exits. */
+gboolean    pst_runner_get_listening (PstRunner  *self);
 const char *pst_runner_get_config_path (PstRunner *self);
 
 G_END_DECLS

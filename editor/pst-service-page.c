@@ -4,6 +4,7 @@
 
 #include <glib/gi18n.h>
 
+#include "pst-entry-commit.h"
 #include "pst-service-page.h"
 #include "pst-url-row.h"
 #include "pst-window.h"
@@ -96,10 +97,7 @@ static void
 set_entry_text (GtkEditable *editable,
                 const char  *text)
 {
-  if (text == NULL)
-    text = "";
-  if (g_strcmp0 (gtk_editable_get_text (editable), text) != 0)
-    gtk_editable_set_text (editable, text);
+  pst_entry_commit_set_text (editable, text);
 }
 
 static const char *
@@ -117,7 +115,7 @@ typedef gboolean (*ServiceSetter) (PstConfig   *config,
                                    const char  *value,
                                    GError     **error);
 
-static void
+static gboolean
 set_value (PstServicePage *self,
            ServiceSetter   setter,
            const char     *name,
@@ -127,32 +125,34 @@ set_value (PstServicePage *self,
   gboolean ok;
 
   if (!can_edit (self))
-    return;
+    return TRUE;
   ok = setter (get_config (self), get_index (self), name, value, &error);
   edit_done (self, ok, error);
+  return ok;
 }
 
 /* Text fields */
 
-static void
+static gboolean
 set_service_text (PstServicePage *self,
                   const char     *field,
                   const char     *value)
 {
-  set_value (self, pst_config_set_service_text, field, value);
+  return set_value (self, pst_config_set_service_text, field, value);
 }
 
-static void
-name_changed_cb (PstServicePage *self)
+static gboolean
+name_commit_cb (GtkEditable    *editable,
+                PstServicePage *self)
 {
-  set_service_text (self, "name", gtk_editable_get_text (GTK_EDITABLE (self->name_row)));
+  return set_service_text (self, "name", gtk_editable_get_text (editable));
 }
 
-static void
-description_changed_cb (PstServicePage *self)
+static gboolean
+description_commit_cb (GtkEditable    *editable,
+                       PstServicePage *self)
 {
-  set_service_text (self, "description",
-                    empty_to_null (gtk_editable_get_text (GTK_EDITABLE (self->description_row))));
+  return set_service_text (self, "description", empty_to_null (gtk_editable_get_text (editable)));
 }
 
 static void
@@ -164,24 +164,26 @@ type_changed_cb (PstServicePage *self)
     set_service_text (self, "type", service_types[selected]);
 }
 
-static void
+static gboolean
 set_service_property (PstServicePage *self,
                       const char     *name,
                       const char     *value)
 {
-  set_value (self, pst_config_set_service_property, name, empty_to_null (value));
+  return set_value (self, pst_config_set_service_property, name, empty_to_null (value));
 }
 
-static void
-directory_changed_cb (PstServicePage *self)
+static gboolean
+directory_commit_cb (GtkEditable    *editable,
+                     PstServicePage *self)
 {
-  set_service_property (self, "directory", gtk_editable_get_text (GTK_EDITABLE (self->directory_row)));
+  return set_service_property (self, "directory", gtk_editable_get_text (editable));
 }
 
-static void
-welcome_changed_cb (PstServicePage *self)
+static gboolean
+welcome_commit_cb (GtkEditable    *editable,
+                   PstServicePage *self)
 {
-  set_service_property (self, "welcome-file", gtk_editable_get_text (GTK_EDITABLE (self->welcome_row)));
+  return set_service_property (self, "welcome-file", gtk_editable_get_text (editable));
 }
 
 static void
@@ -212,6 +214,7 @@ directory_chosen_cb (GtkNativeDialog *dialog,
   if (text == NULL)
     text = g_file_get_path (folder);
   gtk_editable_set_text (GTK_EDITABLE (self->directory_row), text);
+  pst_entry_commit_flush (GTK_EDITABLE (self->directory_row));
 }
 
 static void
@@ -225,13 +228,13 @@ choose_directory_cb (PstServicePage *self)
 
 /* Options */
 
-static void
+static gboolean
 set_option (PstServicePage *self,
             gboolean        connect,
             const char     *name,
             const char     *value)
 {
-  set_value (self, connect ? pst_config_set_connect_option : pst_config_set_accept_option,
+  return set_value (self, connect ? pst_config_set_connect_option : pst_config_set_accept_option,
              name, empty_to_null (value));
 }
 
@@ -266,20 +269,20 @@ option_name_for_row (PstServicePage *self,
   g_return_val_if_reached (NULL);
 }
 
-static void
-option_changed_cb (AdwEntryRow    *row,
-                   PstServicePage *self)
+static gboolean
+option_commit_cb (GtkEditable    *editable,
+                  PstServicePage *self)
 {
-  set_option (self, FALSE, option_name_for_row (self, row),
-              gtk_editable_get_text (GTK_EDITABLE (row)));
+  return set_option (self, FALSE, option_name_for_row (self, ADW_ENTRY_ROW (editable)),
+                     gtk_editable_get_text (editable));
 }
 
-static void
-connect_option_changed_cb (AdwEntryRow    *row,
-                           PstServicePage *self)
+static gboolean
+connect_option_commit_cb (GtkEditable    *editable,
+                          PstServicePage *self)
 {
-  set_option (self, TRUE, option_name_for_row (self, row),
-              gtk_editable_get_text (GTK_EDITABLE (row)));
+  return set_option (self, TRUE, option_name_for_row (self, ADW_ENTRY_ROW (editable)),
+                     gtk_editable_get_text (editable));
 }
 
 /* URL lists */
@@ -598,6 +601,8 @@ pst_service_page_set_document (PstServicePage *self,
 {
   g_return_if_fail (PST_IS_SERVICE_PAGE (self));
 
+  if (self->document != document && self->item != NULL && self->document != NULL)
+    pst_entry_commit_flush_all (GTK_WIDGET (self));
   g_set_object (&self->document, document);
   pst_service_page_set_item (self, NULL);
 }
@@ -610,6 +615,10 @@ pst_service_page_set_item (PstServicePage *self,
 
   if (self->item == item)
     return;
+  /* What was typed belongs to the service it was typed for: a click on
+   * another service can select it before the field loses the focus. */
+  if (self->item != NULL && self->document != NULL)
+    pst_entry_commit_flush_all (GTK_WIDGET (self));
   if (self->item != NULL)
     g_signal_handlers_disconnect_by_data (self->item, self);
   g_set_object (&self->item, item);
@@ -766,17 +775,11 @@ pst_service_page_class_init (PstServicePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PstServicePage, test_row);
   gtk_widget_class_bind_template_child (widget_class, PstServicePage, test_icon);
   gtk_widget_class_bind_template_child (widget_class, PstServicePage, test_spinner);
-  gtk_widget_class_bind_template_callback (widget_class, name_changed_cb);
-  gtk_widget_class_bind_template_callback (widget_class, description_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, type_changed_cb);
-  gtk_widget_class_bind_template_callback (widget_class, directory_changed_cb);
-  gtk_widget_class_bind_template_callback (widget_class, welcome_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, indexes_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, choose_directory_cb);
   gtk_widget_class_bind_template_callback (widget_class, encryption_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, verify_client_changed_cb);
-  gtk_widget_class_bind_template_callback (widget_class, option_changed_cb);
-  gtk_widget_class_bind_template_callback (widget_class, connect_option_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, add_accept_cb);
   gtk_widget_class_bind_template_callback (widget_class, add_connect_cb);
   gtk_widget_class_bind_template_callback (widget_class, add_origin_cb);
@@ -788,6 +791,16 @@ pst_service_page_init (PstServicePage *self)
   for (UrlKind kind = 0; kind < N_URL_KINDS; kind++)
     self->rows[kind] = g_ptr_array_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* committed when the edit is finished, not per keystroke */
+  pst_entry_commit_watch (GTK_EDITABLE (self->name_row), (PstEntryCommitFunc) name_commit_cb, self);
+  pst_entry_commit_watch (GTK_EDITABLE (self->description_row), (PstEntryCommitFunc) description_commit_cb, self);
+  pst_entry_commit_watch (GTK_EDITABLE (self->directory_row), (PstEntryCommitFunc) directory_commit_cb, self);
+  pst_entry_commit_watch (GTK_EDITABLE (self->welcome_row), (PstEntryCommitFunc) welcome_commit_cb, self);
+  pst_entry_commit_watch (GTK_EDITABLE (self->protocols_row), (PstEntryCommitFunc) option_commit_cb, self);
+  pst_entry_commit_watch (GTK_EDITABLE (self->max_message_row), (PstEntryCommitFunc) option_commit_cb, self);
+  pst_entry_commit_watch (GTK_EDITABLE (self->inactivity_row), (PstEntryCommitFunc) option_commit_cb, self);
+  pst_entry_commit_watch (GTK_EDITABLE (self->connect_protocols_row),
+                          (PstEntryCommitFunc) connect_option_commit_cb, self);
   gtk_widget_set_sensitive (GTK_WIDGET (self), FALSE);
   pst_service_page_set_test_result (self, NULL, NULL, PST_TEST_IDLE);
 }

@@ -4,6 +4,7 @@
 
 #include <glib/gi18n.h>
 
+#include "pst-entry-commit.h"
 #include "pst-url-row.h"
 
 struct _PstUrlRow
@@ -28,11 +29,15 @@ enum {
 
 static guint signals[N_SIGNALS];
 
-static void
-entry_changed_cb (PstUrlRow *self)
+/* The edit is finished (Enter, focus out, a pause): the owner edits the
+ * model, and marks the row with pst_url_row_set_error() if refused. */
+static gboolean
+entry_commit_cb (GtkEditable *editable,
+                 PstUrlRow   *self)
 {
   if (!self->updating)
     g_signal_emit (self, signals[CHANGED], 0);
+  return !gtk_widget_has_css_class (GTK_WIDGET (self->entry), "error");
 }
 
 static void
@@ -76,7 +81,7 @@ pst_url_row_class_init (PstUrlRowClass *klass)
   object_class->dispose = pst_url_row_dispose;
   widget_class->grab_focus = pst_url_row_grab_focus;
 
-  /* The user changed the text (not emitted by pst_url_row_set_text). */
+  /* The user finished editing the text (not emitted by pst_url_row_set_text). */
   signals[CHANGED] =
     g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
@@ -88,7 +93,6 @@ pst_url_row_class_init (PstUrlRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PstUrlRow, entry);
   gtk_widget_class_bind_template_child (widget_class, PstUrlRow, resolved_label);
   gtk_widget_class_bind_template_child (widget_class, PstUrlRow, remove_button);
-  gtk_widget_class_bind_template_callback (widget_class, entry_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, remove_clicked_cb);
 }
 
@@ -96,6 +100,7 @@ static void
 pst_url_row_init (PstUrlRow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  pst_entry_commit_watch (GTK_EDITABLE (self->entry), (PstEntryCommitFunc) entry_commit_cb, self);
   g_signal_connect (self, "notify::title", G_CALLBACK (title_changed_cb), NULL);
 }
 
@@ -133,13 +138,9 @@ pst_url_row_set_text (PstUrlRow  *self,
 {
   g_return_if_fail (PST_IS_URL_ROW (self));
 
-  if (text == NULL)
-    text = "";
-  /* Never rewrite what is being typed: the cursor would jump. */
-  if (g_strcmp0 (text, gtk_editable_get_text (GTK_EDITABLE (self->entry))) == 0)
-    return;
+  /* Never rewrites what is being typed: the cursor would jump. */
   self->updating = TRUE;
-  gtk_editable_set_text (GTK_EDITABLE (self->entry), text);
+  pst_entry_commit_set_text (GTK_EDITABLE (self->entry), text);
   self->updating = FALSE;
 }
 

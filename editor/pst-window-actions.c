@@ -7,6 +7,7 @@
 #include "pst-cert-dialog.h"
 #include "pst-service-item.h"
 #include "pst-store-view.h"
+#include "pst-entry-commit.h"
 #include "pst-window-private.h"
 
 typedef PstWindowDone ConfirmDone;
@@ -247,6 +248,8 @@ void
 pst_window_save (PstWindow     *self,
                  PstWindowDone  done)
 {
+  /* what is typed but not committed yet is part of what is saved */
+  pst_entry_commit_flush_all (GTK_WIDGET (self));
   if (self->document == NULL)
     done (self, FALSE);
   else if (pst_document_get_file (self->document) == NULL)
@@ -611,8 +614,8 @@ truststore_converted_cb (PstWindow  *self,
   store_converted (self, PST_STORE_KIND_TRUSTSTORE, path, password_file);
 }
 
-static PstStoreView *
-open_store_view (PstWindow    *self,
+PstStoreView *
+pst_window_open_store_view (PstWindow    *self,
                  PstStoreKind  kind)
 {
   PstConfig *config = pst_document_get_config (self->document);
@@ -650,7 +653,7 @@ inspect_store_action (GtkWidget  *widget,
                                         : _("No keystore is configured; set one on the Security page"));
       return;
     }
-  view = open_store_view (self, trust ? PST_STORE_KIND_TRUSTSTORE : PST_STORE_KIND_KEYSTORE);
+  view = pst_window_open_store_view (self, trust ? PST_STORE_KIND_TRUSTSTORE : PST_STORE_KIND_KEYSTORE);
   gtk_window_present (GTK_WINDOW (view));
 }
 
@@ -659,19 +662,7 @@ trust_server_action (GtkWidget  *widget,
                      const char *action_name,
                      GVariant   *param)
 {
-  PstWindow *self = PST_WINDOW (widget);
-  PstStoreView *view;
-
-  if (self->document == NULL)
-    return;
-  if (pst_config_get_truststore (pst_document_get_config (self->document))->file == NULL)
-    {
-      pst_window_add_toast (self, _("No truststore is configured; create one on the Security page first"));
-      return;
-    }
-  view = open_store_view (self, PST_STORE_KIND_TRUSTSTORE);
-  gtk_window_present (GTK_WINDOW (view));
-  pst_store_view_trust_server (view);
+  pst_window_trust_server (PST_WINDOW (widget), NULL);
 }
 
 void

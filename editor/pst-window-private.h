@@ -7,6 +7,7 @@
 #include "pst-properties-page.h"
 #include "pst-run-page.h"
 #include "pst-runner.h"
+#include "pst-store-view.h"
 #include "pst-security-page.h"
 #include "pst-service-page.h"
 #include "pst-trust-page.h"
@@ -50,6 +51,8 @@ struct _PstWindow
   GtkTextView          *xml_view;
   PstRunPage           *run_page;
   GtkButton            *run_button;
+  AdwToast             *restart_toast;   /* "Restart to Apply", while offered */
+  GPtrArray            *store_monitors;  /* GFileMonitor of the running stores */
   GtkRevealer          *diagnostics_revealer;
   PstDiagnosticsPanel  *diagnostics_panel;
   GtkToggleButton      *diagnostics_button;
@@ -66,8 +69,14 @@ typedef void (*PstWindowDone) (PstWindow *self, gboolean proceed);
 void pst_window_class_add_actions  (GtkWidgetClass *widget_class);
 void pst_window_class_add_run_actions (GtkWidgetClass *widget_class);
 void pst_window_class_add_trusted_actions (GtkWidgetClass *widget_class);
+void pst_window_class_add_key_actions (GtkWidgetClass *widget_class);
 void pst_window_init_run           (PstWindow      *self);
 void pst_window_update_run         (PstWindow      *self);
+/* the document changed: offer "Restart to Apply" if the gateway runs */
+void pst_window_run_document_changed (PstWindow    *self);
+void pst_window_clear_restart      (PstWindow      *self);
+/* F8 and "Show Problems": open the panel and focus its first row */
+void pst_window_focus_problems     (PstWindow      *self);
 void pst_window_init_recent        (PstWindow      *self);
 /* saves (asking for a file when it has none); then calls done (TRUE = saved) */
 void pst_window_save               (PstWindow      *self,
@@ -78,6 +87,15 @@ void pst_window_update_actions     (PstWindow      *self);
 /* asks about unsaved changes; then calls done (TRUE = go ahead) */
 void pst_window_confirm_discard    (PstWindow      *self,
                                     PstWindowDone   done);
+/* the store's inspector window, its edits reported to the window */
+PstStoreView *pst_window_open_store_view (PstWindow    *self,
+                                          PstStoreKind  kind);
+/* "Trust a Server…" for service (NULL: the selected one): offers to
+ * create a truststore when there is none, prefills host:port from the
+ * service's ssl:// or wss:// connect URL. */
+void pst_window_trust_server       (PstWindow      *self,
+                                    const char     *service);
+void pst_window_class_add_tls_actions (GtkWidgetClass *widget_class);
 void pst_window_show_error         (PstWindow      *self,
                                     const char     *heading,
                                     const char     *message);

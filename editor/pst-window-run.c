@@ -4,6 +4,7 @@
 
 #include <glib/gi18n.h>
 
+#include "pst-entry-commit.h"
 #include "pst-keystore.h"
 #include "pst-probe.h"
 #include "pst-service-item.h"
@@ -17,11 +18,11 @@ start_gateway (PstWindow *self)
   g_autofree char *path = NULL;
   g_autofree char *line = NULL;
   g_autoptr(GError) error = NULL;
-  AdwToast *toast;
 
   if (self->document == NULL || pst_document_get_file (self->document) == NULL)
     return;
   path = g_file_get_path (pst_document_get_file (self->document));
+  pst_window_clear_restart (self);
   if (!pst_runner_start (self->runner, path, &error))
     {
       pst_run_page_append (self->run_page, error->message);
@@ -30,11 +31,8 @@ start_gateway (PstWindow *self)
     }
   line = g_strdup_printf ("— postern run --config %s —", path);
   pst_run_page_append (self->run_page, line);
-
-  toast = adw_toast_new (_("Gateway started"));
-  adw_toast_set_button_label (toast, _("Show _Log"));
-  adw_toast_set_detailed_action_name (toast, "win.show-page::run");
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  /* "Gateway started" waits for its "listening on" lines (listening_cb):
+   * a configuration it refuses exits at once, and says so instead. */
 }
 
 static void
@@ -46,19 +44,202 @@ saved_then_run_cb (PstWindow *self,
 }
 
 static void
-run_action (GtkWidget  *widget,
-            const char *action_name,
-            GVariant   *param)
+save_and_run (PstWindow *self)
 {
-  PstWindow *self = PST_WINDOW (widget);
-
-  if (self->document == NULL || pst_runner_get_running (self->runner))
-    return;
   /* The gateway reads the file: what is shown must be what it runs. */
   if (pst_document_get_file (self->document) == NULL || pst_document_get_modified (self->document))
     pst_window_save (self, saved_then_run_cb);
   else
     start_gateway (self);
+}
+
+static void
+run_with_errors_cb (AdwMessageDialog *dialog,
+                    const char       *response,
+                    PstWindow        *self)
+{
+  if (g_strcmp0 (response, "run") == 0 && !pst_runner_get_running (self->runner))
+    save_and_run (self);
+  else if (g_strcmp0 (response, "problems") == 0)
+    pst_window_focus_problems (self);
+}
+
+static void
+run_action (GtkWidget  *widget,
+            const char *action_name,
+            GVariant   *param)
+{
+  PstWindow *self = PST_WINDOW (widget);
+  guint n_errors;
+  GtkWidget *dialog;
+  g_autofree char *body = NULL;
+
+  if (self->document == NULL || pst_runner_get_running (self->runner))
+    return;
+  pst_entry_commit_flush_all (GTK_WIDGET (self));
+  pst_document_validate_now (self->document);
+  n_errors = pst_document_get_n_errors (self->document);
+  if (n_errors == 0)
+    {
+      save_and_run (self);
+      return;
+    }
+  /* The gateway refuses a configuration with errors: say so before, not
+   * after a start that fails at once. */
+  body = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                       "The configuration has %u error. The gateway will refuse to "
+                                       "start until it is fixed; see the Problems panel.",
+                                       "The configuration has %u errors. The gateway will refuse to "
+                                       "start until they are fixed; see the Problems panel.",
+                                       n_errors), n_errors);
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Run a Configuration With Errors?"), body);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "problems", _("Show _Problems"),
+                                    "run", _("_Run Anyway"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "run",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "problems");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (run_with_errors_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* Restart to apply: the gateway reads its configuration and stores when
+ * it starts; an edit or a new certificate is not served until then. */
+
+static void
+restart_exited_cb (PstWindow  *self,
+                   const char *message)
+{
+  g_signal_handlers_disconnect_by_func (self->runner, restart_exited_cb, self);
+  save_and_run (self);
+}
+
+static void
+restart_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *param)
+{
+  PstWindow *self = PST_WINDOW (widget);
+
+  if (self->document == NULL)
+    return;
+  pst_window_clear_restart (self);
+  if (!pst_runner_get_running (self->runner))
+    {
+      save_and_run (self);
+      return;
+    }
+  g_signal_connect_object (self->runner, "exited", G_CALLBACK (restart_exited_cb), self,
+                           G_CONNECT_SWAPPED);
+  pst_runner_stop (self->runner);
+}
+
+static void
+restart_toast_dismissed_cb (PstWindow *self)
+{
+  g_clear_object (&self->restart_toast);
+}
+
+static void
+offer_restart (PstWindow  *self,
+               const char *why)
+{
+  AdwToast *toast;
+
+  if (!pst_runner_get_listening (self->runner) || self->restart_toast != NULL)
+    return;
+  toast = adw_toast_new (why);
+  adw_toast_set_button_label (toast, _("_Restart to Apply"));
+  adw_toast_set_action_name (toast, "win.restart");
+  /* stays until used or dismissed: the running gateway stays out of date */
+  adw_toast_set_timeout (toast, 0);
+  self->restart_toast = g_object_ref (toast);
+  g_signal_connect_object (toast, "dismissed", G_CALLBACK (restart_toast_dismissed_cb), self,
+                           G_CONNECT_SWAPPED);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+void
+pst_window_clear_restart (PstWindow *self)
+{
+  if (self->restart_toast != NULL)
+    {
+      AdwToast *toast = g_steal_pointer (&self->restart_toast);
+
+      adw_toast_dismiss (toast);
+      g_object_unref (toast);
+    }
+}
+
+gboolean
+pst_window_get_restart_offered (PstWindow *self)
+{
+  g_return_val_if_fail (PST_IS_WINDOW (self), FALSE);
+  return self->restart_toast != NULL;
+}
+
+void
+pst_window_run_document_changed (PstWindow *self)
+{
+  offer_restart (self, _("The configuration changed; the running gateway still uses the old one"));
+}
+
+static void
+store_changed_cb (PstWindow         *self,
+                  GFile             *file,
+                  GFile             *other,
+                  GFileMonitorEvent  event)
+{
+  if (event == G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT || event == G_FILE_MONITOR_EVENT_CREATED ||
+      event == G_FILE_MONITOR_EVENT_RENAMED || event == G_FILE_MONITOR_EVENT_MOVED_IN)
+    offer_restart (self, _("A store changed; the running gateway still serves the old certificates"));
+}
+
+static void
+watch_store (PstWindow         *self,
+             const PstStoreRef *ref)
+{
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GFile) folder = NULL;
+  GFileMonitor *monitor;
+
+  if (ref == NULL || ref->file == NULL || self->document == NULL ||
+      pst_document_get_file (self->document) == NULL)
+    return;
+  folder = g_file_get_parent (pst_document_get_file (self->document));
+  file = g_file_resolve_relative_path (folder, ref->file);
+  /* stores are replaced by a rename when saved: watch the name, not the inode */
+  monitor = g_file_monitor_file (file, G_FILE_MONITOR_WATCH_MOVES, NULL, NULL);
+  if (monitor == NULL)
+    return;
+  g_signal_connect_object (monitor, "changed", G_CALLBACK (store_changed_cb), self, G_CONNECT_SWAPPED);
+  g_ptr_array_add (self->store_monitors, monitor);
+}
+
+static void
+listening_cb (PstWindow *self)
+{
+  AdwToast *toast;
+  PstConfig *config;
+
+  if (self->store_monitors != NULL)
+    g_ptr_array_set_size (self->store_monitors, 0);
+  if (!pst_runner_get_listening (self->runner))
+    return;
+
+  toast = adw_toast_new (_("Gateway started"));
+  adw_toast_set_button_label (toast, _("Show _Log"));
+  adw_toast_set_detailed_action_name (toast, "win.show-page::run");
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+
+  if (self->document == NULL)
+    return;
+  config = pst_document_get_config (self->document);
+  watch_store (self, pst_config_get_keystore (config));
+  watch_store (self, pst_config_get_truststore (config));
 }
 
 static void
@@ -113,6 +294,7 @@ static void
 runner_exited_cb (PstWindow  *self,
                   const char *message)
 {
+  pst_window_clear_restart (self);
   pst_window_add_toast (self, message);
 }
 
@@ -205,9 +387,11 @@ service_test_action (GtkWidget  *widget,
   PstService *service;
   TestData *data;
   const char *url;
+  const char *backend = NULL;
 
   if (self->document == NULL || item == NULL)
     return;
+  pst_entry_commit_flush_all (GTK_WIDGET (self));
   service = pst_service_item_get_service (item);
   if (service == NULL || pst_service_get_n_accepts (service) == 0 ||
       (url = pst_service_get_accept (service, 0)) == NULL)
@@ -229,9 +413,13 @@ service_test_action (GtkWidget  *widget,
     pst_service_page_set_test_result (self->service_page, data->service, testing, PST_TEST_RUNNING);
   }
   trust = test_trust (self);
-  pst_probe_async (url, trust,
-                   g_strcmp0 (pst_service_get_service_type (service), "echo") == 0,
-                   self->test_cancellable, probe_cb, data);
+  /* A proxy is tested through to its back-end, not only up to the upgrade. */
+  if (g_strcmp0 (pst_service_get_service_type (service), "proxy") == 0 &&
+      pst_service_get_n_connects (service) > 0)
+    backend = pst_service_get_connect (service, 0);
+  pst_probe_service_async (url, trust,
+                           g_strcmp0 (pst_service_get_service_type (service), "echo") == 0,
+                           backend, self->test_cancellable, probe_cb, data);
 }
 
 void
@@ -243,6 +431,9 @@ pst_window_init_run (PstWindow *self)
                            G_CALLBACK (pst_window_update_run), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->runner, "exited",
                            G_CALLBACK (runner_exited_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->runner, "notify::listening",
+                           G_CALLBACK (listening_cb), self, G_CONNECT_SWAPPED);
+  self->store_monitors = g_ptr_array_new_with_free_func (g_object_unref);
   pst_window_update_run (self);
 }
 
@@ -251,6 +442,7 @@ pst_window_class_add_run_actions (GtkWidgetClass *widget_class)
 {
   gtk_widget_class_install_action (widget_class, "win.run", NULL, run_action);
   gtk_widget_class_install_action (widget_class, "win.stop", NULL, stop_action);
+  gtk_widget_class_install_action (widget_class, "win.restart", NULL, restart_action);
   gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action);
   gtk_widget_class_install_action (widget_class, "win.service-test", NULL, service_test_action);
 }

@@ -198,6 +198,7 @@ document_changed_cb (PstWindow *self)
   const char *page = gtk_stack_get_visible_child_name (self->content_stack);
 
   pst_window_forget_undo (self);
+  pst_window_run_document_changed (self);
   if (g_strcmp0 (page, "xml") == 0)
     update_xml (self);
   else
@@ -460,6 +461,8 @@ pst_window_dispose (GObject *object)
       pst_runner_shutdown (self->runner);
     }
   g_clear_object (&self->runner);
+  pst_window_clear_restart (self);
+  g_clear_pointer (&self->store_monitors, g_ptr_array_unref);
   pst_window_forget_undo (self);
   if (self->document != NULL)
     g_signal_handlers_disconnect_by_data (self->document, self);
@@ -584,6 +587,8 @@ pst_window_class_init (PstWindowClass *klass)
 
   pst_window_class_add_actions (widget_class);
   pst_window_class_add_trusted_actions (widget_class);
+  pst_window_class_add_key_actions (widget_class);
+  pst_window_class_add_tls_actions (widget_class);
 }
 
 static void

@@ -19,6 +19,8 @@ void         pst_window_open_file         (PstWindow      *self,
 PstDocument *pst_window_get_document      (PstWindow      *self);
 void         pst_window_set_document      (PstWindow      *self,
                                            PstDocument    *document);
+/* "Restart to Apply" is offered (the running gateway is out of date) */
+gboolean     pst_window_get_restart_offered (PstWindow   *self);
 void         pst_window_select_service    (PstWindow      *self,
                                            guint           index);
 /* "properties", "security", "xml" */

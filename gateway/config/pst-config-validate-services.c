@@ -30,6 +30,84 @@ static const char * const status_accepts[] = { "http", "https", NULL };
 static const char * const proxy_accepts[] = { "ws", "wss", "tcp", "ssl", NULL };
 static const char * const proxy_connects[] = { "tcp", "ssl", "ws", "wss", NULL };
 
+/* raw with every ${name} replaced by its value, except `except`'s by
+ * `instead` */
+static char *
+substitute (Check      *check,
+            const char *raw,
+            const char *except,
+            const char *instead)
+{
+  GString *out = g_string_new (NULL);
+  const char *p = raw;
+  const char *start;
+
+  while ((start = strstr (p, "${")) != NULL)
+    {
+      const char *end = strchr (start + 2, '}');
+      g_autofree char *name = NULL;
+      const char *value;
+
+      if (end == NULL)
+        break;
+      g_string_append_len (out, p, start - p);
+      name = g_strndup (start + 2, end - (start + 2));
+      value = g_strcmp0 (name, except) == 0 ? instead : pst_config_get_property (check->config, name);
+      g_string_append (out, value != NULL ? value : "");
+      p = end + 1;
+    }
+  g_string_append (out, p);
+  return g_string_free (out, FALSE);
+}
+
+/* A URL that does not parse once its ${properties} are substituted: when
+ * the bad part came from a property (the URL parses with a plain value in
+ * its place), say so at the property, by name. Returns FALSE when no
+ * property is to blame. */
+static gboolean
+blame_property (Check        *check,
+                const char   *service,
+                const char   *what,
+                const char   *raw,
+                const GError *error)
+{
+  static const char * const plain[] = { "localhost", "8000", "x" };
+  gboolean blamed = FALSE;
+
+  for (const char *p = raw != NULL ? strstr (raw, "${") : NULL; p != NULL; p = strstr (p + 2, "${"))
+    {
+      const char *end = strchr (p + 2, '}');
+      g_autofree char *name = NULL;
+      g_autofree char *field = NULL;
+      const char *value;
+      gboolean culprit = FALSE;
+
+      if (end == NULL)
+        break;
+      name = g_strndup (p + 2, end - (p + 2));
+      value = pst_config_get_property (check->config, name);
+      if (value == NULL)
+        continue;
+      for (gsize k = 0; k < G_N_ELEMENTS (plain) && !culprit; k++)
+        {
+          g_autofree char *trial = substitute (check, raw, name, plain[k]);
+          g_autoptr(PstUrl) url = pst_url_parse (trial, NULL);
+
+          culprit = url != NULL;
+        }
+      if (!culprit)
+        continue;
+      /* "property:NAME": the editor opens the Properties page for it */
+      field = g_strdup_printf ("property:%s", name);
+      ERROR (GPOINTER_TO_UINT (g_hash_table_lookup (check->config->property_lines, name)),
+             "property", NULL, field,
+             _("property “%s” is “%s”, which makes the %s “%s” of service “%s” invalid: %s; correct the property’s value"),
+             name, value, what, raw, service, error->message);
+      blamed = TRUE;
+    }
+  return blamed;
+}
+
 static void
 check_accept (Check      *check,
               PstService *service,
@@ -59,7 +137,8 @@ check_accept (Check      *check,
   url = pst_url_parse (text, &error);
   if (url == NULL)
     {
-      ERROR (line, "accept", name, "accept", "%s", error->message);
+      if (!blame_property (check, name, _("accept URL"), pst_service_get_accept_raw (service, i), error))
+        ERROR (line, "accept", name, "accept", "%s", error->message);
       return;
     }
 
@@ -157,13 +236,24 @@ check_connect (Check      *check,
   url = pst_url_parse (text, &error);
   if (url == NULL)
     {
-      ERROR (line, "connect", name, "connect", "%s", error->message);
+      if (!blame_property (check, name, _("connect URL"), pst_service_get_connect_raw (service, i), error))
+        ERROR (line, "connect", name, "connect", "%s", error->message);
       return;
     }
   if (g_strcmp0 (type, "proxy") == 0 && !scheme_in (url->scheme, proxy_connects))
     ERROR (line, "connect", name, "connect",
            _("a proxy connects over tcp://, ssl://, ws:// or wss://, not %s://; change the URL"),
            url->scheme);
+  else if (url->secure && check->config->truststore.file == NULL)
+    {
+      g_autofree char *authority = pst_url_dup_authority (url);
+
+      /* Field "truststore" with a service: the editor offers "Trust a
+       * Server…" for it. */
+      WARNING (line, "connect", name, "truststore",
+               _("%s is checked against the system’s CAs only: there is no <security><truststore>, so a back-end with a self-signed or private-CA certificate is refused; trust it with “postern cert fetch truststore.p12 %s” and add that truststore"),
+               text, authority);
+    }
 }
 
 void

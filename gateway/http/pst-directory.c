@@ -68,6 +68,14 @@ pst_directory_config_new_from_service (PstService  *service,
   return g_steal_pointer (&config);
 }
 
+static gboolean
+folder_missing (PstService *service)
+{
+  g_autofree char *directory = pst_service_dup_resolved_path (service, "directory");
+
+  return directory != NULL && *directory != '\0' && !g_file_test (directory, G_FILE_TEST_EXISTS);
+}
+
 /**
  * pst_directory_serve:
  * @service: a service of type "directory"
@@ -90,6 +98,16 @@ pst_directory_serve (PstService        *service,
   g_return_if_fail (SOUP_IS_SERVER_MESSAGE (msg));
 
   config = pst_directory_config_new_from_service (service, &error);
+  if (config == NULL && folder_missing (service))
+    {
+      /* What `postern check` promised ("requests will get 404 until it
+       * does"): a folder not made yet is not a server fault. */
+      g_message ("service %s: %s", pst_service_get_name (service), error->message);
+      soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "X-Content-Type-Options", "nosniff");
+      return;
+    }
   if (config == NULL)
     {
       g_warning ("service %s: %s", pst_service_get_name (service), error->message);

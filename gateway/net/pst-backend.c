@@ -8,6 +8,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "pst-backend.h"
+#include "pst-prefix-stream.h"
 #include "pst-upgrade-response.h"
 
 #define CONNECT_TIMEOUT_S   10
@@ -206,17 +207,15 @@ response_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       g_task_return_pointer (task, g_object_ref (dial->stream), g_object_unref);
       return;
     }
-  /* Drop the response head; frames already read stay buffered. */
-  g_input_stream_skip (G_INPUT_STREAM (dial->buffered), head_len, NULL, NULL);
+  /* Frames sent with the 101 come first, then the connection's own
+   * (pollable) stream: the buffer's read_async would hold them back until
+   * more bytes arrive. */
   {
-    GIOStream *joined = g_simple_io_stream_new (G_INPUT_STREAM (dial->buffered),
-                                                g_io_stream_get_output_stream (dial->stream));
+    g_autoptr(GBytes) frames = g_bytes_new (head + head_len, avail - head_len);
 
-    /* The connection's own streams do not keep it alive (a GIOStream
-     * closes itself when finalized): the joined stream must. */
-    g_object_set_data_full (G_OBJECT (joined), "pst-base-stream", g_object_ref (dial->stream), g_object_unref);
+    g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (dial->buffered), FALSE);
     ready (dial);
-    g_task_return_pointer (task, joined, g_object_unref);
+    g_task_return_pointer (task, pst_prefix_stream_wrap (dial->stream, frames), g_object_unref);
   }
 }
 

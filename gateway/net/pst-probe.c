@@ -11,11 +11,14 @@
 #include "pst-websocket.h"
 
 #define PROBE_TIMEOUT_MS 10000
+#define PROBE_QUIET_MS   3000
 #define PROBE_TEXT       "postern probe"
 
 typedef struct {
   PstUrl         *url;
   char           *where;
+  char           *backend;   /* a proxy's connect URL, or NULL */
+  guint           quiet_id;
   gboolean        echo;
   gint64          sent_us;
   GString        *echoed;
@@ -31,6 +34,7 @@ static void
 probe_free (Probe *probe)
 {
   g_clear_handle_id (&probe->timeout_id, g_source_remove);
+  g_clear_handle_id (&probe->quiet_id, g_source_remove);
   g_clear_pointer (&probe->url, pst_url_free);
   g_clear_pointer (&probe->ws, pst_websocket_unref);
   g_clear_object (&probe->lines);
@@ -38,6 +42,7 @@ probe_free (Probe *probe)
   if (probe->echoed != NULL)
     g_string_free (probe->echoed, TRUE);
   g_free (probe->where);
+  g_free (probe->backend);
   g_free (probe->request);
   g_free (probe->result);
   g_free (probe);
@@ -58,6 +63,12 @@ timeout_cb (gpointer user_data)
 
 /* ---- ws / wss ------------------------------------------------------------- */
 
+static const char *
+security_words (Probe *probe)
+{
+  return probe->url->secure ? _("certificate verified") : _("plain connection");
+}
+
 static void
 ws_message_data (PstWebsocket *ws, const guint8 *data, gsize len, gboolean fin, gpointer user_data)
 {
@@ -66,19 +77,23 @@ ws_message_data (PstWebsocket *ws, const guint8 *data, gsize len, gboolean fin, 
 
   if (probe->echoed->len + len <= 4096)
     g_string_append_len (probe->echoed, (const char *) data, len);
-  if (!fin)
+  if (!fin || probe->result != NULL)
     return;
+  g_clear_handle_id (&probe->quiet_id, g_source_remove);
 
-  if (g_str_equal (probe->echoed->str, PROBE_TEXT))
-    probe->result = g_strdup_printf (_("%s: %s, WebSocket upgrade accepted, echo round trip in %.1f ms"),
-                                     probe->where,
-                                     probe->url->secure ? _("certificate verified") : _("plain connection"),
+  if (probe->backend != NULL)
+    probe->result = g_strdup_printf (_("%s: %s, WebSocket upgrade accepted, the back-end %s answered "
+                                       "through the proxy in %.1f ms"),
+                                     probe->where, security_words (probe), probe->backend,
                                      rtt_us / 1000.0);
+  else if (g_str_equal (probe->echoed->str, PROBE_TEXT))
+    probe->result = g_strdup_printf (_("%s: %s, WebSocket upgrade accepted, echo round trip in %.1f ms"),
+                                     probe->where, security_words (probe), rtt_us / 1000.0);
   else
     probe->result = g_strdup_printf (_("%s: %s, WebSocket upgrade accepted (the reply was not an echo: "
                                        "this service is not an echo service)"),
-                                     probe->where,
-                                     probe->url->secure ? _("certificate verified") : _("plain connection"));
+                                     probe->where, security_words (probe));
+  /* A normal close: the gateway logs the probe as 1000, not as a fault. */
   pst_websocket_close (ws, PST_WS_CLOSE_NORMAL, "probe done");
 }
 
@@ -87,16 +102,27 @@ ws_closed (PstWebsocket *ws, gushort code, const char *reason, gpointer user_dat
 {
   g_autoptr(GTask) task = user_data;
   Probe *probe = g_task_get_task_data (task);
+  const char *sep = reason != NULL && *reason != '\0' ? ", " : "";
 
+  g_clear_handle_id (&probe->quiet_id, g_source_remove);
+  if (reason == NULL)
+    reason = "";
   if (probe->result != NULL)
     g_task_return_pointer (task, g_steal_pointer (&probe->result), g_free);
   else if (g_cancellable_is_cancelled (g_task_get_cancellable (task)))
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                              _("%s: no answer within %d s"), probe->where, PROBE_TIMEOUT_MS / 1000);
+  else if (probe->backend != NULL)
+    /* The client leg worked: what failed is behind the gateway. */
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                             _("%s: the WebSocket upgrade was accepted, but the gateway could not "
+                               "forward to the back-end %s and closed the connection (code %u%s%s). "
+                               "Check that the back-end is running and trusted; the Run log says why."),
+                             probe->where, probe->backend, code, sep, reason);
   else
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED,
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
                              _("%s: the service closed the WebSocket (code %u%s%s)"),
-                             probe->where, code, reason && *reason ? ", " : "", reason ? reason : "");
+                             probe->where, code, sep, reason);
 }
 
 static const PstWebsocketSink probe_sink = {
@@ -104,27 +130,48 @@ static const PstWebsocketSink probe_sink = {
   .closed = ws_closed,
 };
 
+/* A back-end that does not answer the probe message is not an error: the
+ * gateway kept the connection open, so it reached it. */
+static gboolean
+quiet_cb (gpointer user_data)
+{
+  Probe *probe = g_task_get_task_data (user_data);
+
+  probe->quiet_id = 0;
+  if (probe->result == NULL)
+    {
+      probe->result = g_strdup_printf (_("%s: %s, WebSocket upgrade accepted, the gateway keeps the "
+                                         "connection to the back-end %s open (it did not answer the "
+                                         "probe message within %d s)"),
+                                       probe->where, security_words (probe), probe->backend,
+                                       PROBE_QUIET_MS / 1000);
+      pst_websocket_close (probe->ws, PST_WS_CLOSE_NORMAL, "probe done");
+    }
+  return G_SOURCE_REMOVE;
+}
+
 static void
 start_websocket (GTask *task, GIOStream *stream)
 {
   Probe *probe = g_task_get_task_data (task);
   PstWebsocketOptions options = { .server = FALSE, .max_message_size = 1024 * 1024 };
 
-  if (!probe->echo)
-    {
-      g_io_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
-      g_task_return_pointer (task,
-                             g_strdup_printf (_("%s: %s, WebSocket upgrade accepted"), probe->where,
-                                              probe->url->secure ? _("certificate verified") : _("plain connection")),
-                             g_free);
-      return;
-    }
   probe->echoed = g_string_new (NULL);
   /* The WebSocket's reference on the task is dropped by ws_closed. */
   probe->ws = pst_websocket_new (stream, &options, &probe_sink, g_object_ref (task));
   pst_websocket_start (probe->ws);
+  if (!probe->echo && probe->backend == NULL)
+    {
+      /* Nothing to send: finish with a close handshake (1000), never a bare close. */
+      probe->result = g_strdup_printf (_("%s: %s, WebSocket upgrade accepted"), probe->where,
+                                       security_words (probe));
+      pst_websocket_close (probe->ws, PST_WS_CLOSE_NORMAL, "probe done");
+      return;
+    }
   probe->sent_us = g_get_monotonic_time ();
   pst_websocket_send (probe->ws, PST_WS_OP_TEXT, (const guint8 *) PROBE_TEXT, strlen (PROBE_TEXT));
+  if (probe->backend != NULL)
+    probe->quiet_id = g_timeout_add (PROBE_QUIET_MS, quiet_cb, task);
 }
 
 /* ---- http / https ---------------------------------------------------------- */
@@ -224,6 +271,18 @@ pst_probe_async (const char          *url,
                  GAsyncReadyCallback  callback,
                  gpointer             user_data)
 {
+  pst_probe_service_async (url, trust, echo, NULL, cancellable, callback, user_data);
+}
+
+void
+pst_probe_service_async (const char          *url,
+                         GTlsDatabase        *trust,
+                         gboolean             echo,
+                         const char          *backend,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
   g_autoptr(GCancellable) own = cancellable ? g_object_ref (cancellable) : g_cancellable_new ();
   g_autoptr(GTask) task = g_task_new (NULL, own, callback, user_data);
   g_autoptr(GError) error = NULL;
@@ -234,6 +293,7 @@ pst_probe_async (const char          *url,
   probe = g_new0 (Probe, 1);
   g_task_set_task_data (task, probe, (GDestroyNotify) probe_free);
   probe->echo = echo;
+  probe->backend = g_strdup (backend);
   probe->url = pst_url_parse (url, &error);
   if (probe->url == NULL)
     {

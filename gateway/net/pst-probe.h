@@ -17,6 +17,19 @@ void  pst_probe_async  (const char          *url,
                         GCancellable        *cancellable,
                         GAsyncReadyCallback  callback,
                         gpointer             user_data);
+/* The same for a proxy service whose back-end is backend (its connect
+ * URL, shown in messages; NULL = not a proxy): sends one message and
+ * waits for its answer through the proxy, or for the gateway's close
+ * (the back-end leg failed: an error naming the back-end), or 3 s of
+ * quiet (the gateway reached the back-end, which did not answer).  The
+ * probe always ends with a close handshake (1000). */
+void  pst_probe_service_async (const char          *url,
+                               GTlsDatabase        *trust,
+                               gboolean             echo,
+                               const char          *backend,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data);
 /* A sentence saying what worked ("wss://localhost:9000/echo: TLSv1.3,
  * certificate verified, echo round trip in 2 ms"), or an error saying
  * in words what failed (certificate not trusted, expired, wrong host,

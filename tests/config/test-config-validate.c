@@ -108,6 +108,9 @@ static const Rule rules[] = {
   { "plain-reachable.xml", { { W, 6, "ws:// accept on 0.0.0.0, an address other machines can reach, is not encrypted: use wss:// (TLS)" },
                              { W, 14, "ws:// accept on 192.0.2.10, an address other machines can reach" },
                              { W, 19, "http:// accept on 192.0.2.10, an address other machines can reach, is not encrypted: use https://" } } },
+  { "property-bad-value.xml", { { E, 6, "property “gateway.port” is “80a”, which makes the accept URL “ws://${gateway.hostname}:${gateway.port}/relay” of service “relay” invalid" },
+                                 { E, 7, "property “backend.port” is “99999”, which makes the connect URL" } } },
+  { "connect-tls-no-truststore.xml", { { W, 7, "ssl://backend.example.org:5443 is checked against the system’s CAs only" } } },
   { "unknown-elements.xml", { { W, 7, "<balance> is not supported inside <service>" },
                               { W, 9, "<mime-mapping> is not supported" },
                               { W, 14, "option <ws.maximum.message.sise> is not supported" },
@@ -231,6 +234,33 @@ test_default_config (void)
   ctu_assert_diagnostic (diagnostics, E, 70, "postern cert generate --keystore");
 }
 
+/* The editor acts on these by their service and field: the property's
+ * page for a bad property value, Trust a Server… for a TLS connect. */
+static void
+test_contexts (void)
+{
+  static const struct { const char *fixture; PstSeverity severity; guint line; const char *phrase;
+                        const char *service; const char *field; } cases[] = {
+    { "property-bad-value.xml", E, 6, "property “gateway.port”", NULL, "property:gateway.port" },
+    { "connect-tls-no-truststore.xml", W, 7, "system’s CAs only", "relay", "truststore" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = ctu_copy_fixture (cases[i].fixture, store_dir);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(PstConfig) config = pst_config_new_from_file (path, &error);
+      g_autoptr(GPtrArray) diagnostics = NULL;
+      PstDiagnostic *d;
+
+      g_assert_no_error (error);
+      diagnostics = pst_config_validate (config);
+      d = ctu_assert_diagnostic (diagnostics, cases[i].severity, cases[i].line, cases[i].phrase);
+      g_assert_cmpstr (pst_diagnostic_get_service (d), ==, cases[i].service);
+      g_assert_cmpstr (pst_diagnostic_get_field (d), ==, cases[i].field);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -258,6 +288,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/validate/column-of-option", test_column_of_option);
   g_test_add_func ("/config/validate/sorted", test_sorted);
   g_test_add_func ("/config/validate/default-config", test_default_config);
+  g_test_add_func ("/config/validate/contexts", test_contexts);
 
   status = g_test_run ();
   ctu_remove_tree (store_dir);

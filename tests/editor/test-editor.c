@@ -265,6 +265,8 @@ test_edit_accept_and_save (Fixture       *fx,
 
   /* Typed into the widget, as a person would. */
   gtk_editable_set_text (pst_url_row_get_editable (row), new_url);
+  /* committed with Enter (an edit is committed when finished) */
+  g_signal_emit_by_name (gtk_editable_get_delegate (pst_url_row_get_editable (row)), "activate");
   iterate (20);
   g_assert_true (pst_document_get_modified (document));
   g_assert_cmpstr (pst_service_get_accept (pst_config_get_service (pst_document_get_config (document), 0), 0),
