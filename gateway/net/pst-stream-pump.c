@@ -52,7 +52,7 @@ struct _PstStreamPump
   GByteArray        *tail;          /* small writes not yet in out_q (always last) */
   gsize              queued;        /* bytes, and CHUNK_OVERHEAD per chunk */
   gboolean           writing, congested;
-  GOutputVector      iov[MAX_IOV];
+  GOutputVector     *iov;           /* while an async write is in flight */
   guint64            bytes_in, bytes_out;
 };
 
@@ -91,6 +91,7 @@ pst_stream_pump_unref (PstStreamPump *self)
   g_clear_pointer (&self->tail, g_byte_array_unref);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->stream);
+  g_free (self->iov);
   g_free (self->rbuf);
   g_free (self);
 }
@@ -342,6 +343,7 @@ writev_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   gsize written = 0;
 
   self->writing = FALSE;
+  g_clear_pointer (&self->iov, g_free);
   if (!g_output_stream_writev_all_finish (G_OUTPUT_STREAM (source), result, &written, &error) ||
       self->closed)
     write_failed (self, error);
@@ -364,15 +366,15 @@ writable_cb (GObject *stream, gpointer user_data)
 }
 
 static guint
-gather (PstStreamPump *self)
+gather (PstStreamPump *self, GOutputVector *iov)
 {
   guint n = 0;
 
   for (GList *l = self->out_q.head; l != NULL && n < MAX_IOV; l = l->next, n++)
     {
       gsize len;
-      self->iov[n].buffer = g_bytes_get_data (l->data, &len);
-      self->iov[n].size = len;
+      iov[n].buffer = g_bytes_get_data (l->data, &len);
+      iov[n].size = len;
     }
   return n;
 }
@@ -393,9 +395,10 @@ write_more (PstStreamPump *self)
   while (pollable && !g_queue_is_empty (&self->out_q) && !self->closed)
     {
       g_autoptr(GError) error = NULL;
+      GOutputVector iov[MAX_IOV];
       gsize written = 0;
       GPollableReturn ret = g_pollable_output_stream_writev_nonblocking (G_POLLABLE_OUTPUT_STREAM (out),
-                                                                          self->iov, gather (self),
+                                                                          iov, gather (self, iov),
                                                                           &written, NULL, &error);
       if (ret == G_POLLABLE_RETURN_WOULD_BLOCK)
         {
@@ -423,8 +426,11 @@ write_more (PstStreamPump *self)
         finish_close (self);
       return;
     }
+  /* The vector must outlive this call: it is ours only while the write
+   * is in flight (an idle pump holds none). */
   self->writing = TRUE;
-  g_output_stream_writev_all_async (out, self->iov, gather (self), G_PRIORITY_DEFAULT,
+  self->iov = g_new (GOutputVector, MAX_IOV);
+  g_output_stream_writev_all_async (out, self->iov, gather (self, self->iov), G_PRIORITY_DEFAULT,
                                     self->cancellable, writev_cb, pst_stream_pump_ref (self));
 }
 
