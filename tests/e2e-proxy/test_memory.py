@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # test_memory.py: issue 10 item 5 -- what a held, idle proxied connection
 # costs the gateway.  N wss → ssl connections (TLS on both legs, a TLS echo
-# back-end) and N wss → tcp connections are opened, each echoes once and is
-# then held idle; the gateway's PSS (/proc/PID/smaps_rollup) grows by at
+# back-end), N wss → tcp and N ws → tcp connections are opened, each echoes
+# once and is then held idle; the gateway's PSS (/proc/PID/smaps_rollup) grows by at
 # most a bound per connection, every connection still echoes afterwards,
 # and the gateway's descriptor count returns to its start once they close.
 # Each case runs its own gateway: memory freed by an earlier case would be
@@ -11,16 +11,18 @@
 #
 # The bounds (KiB of PSS per held connection, against the same gateway
 # after a warm-up, so one-time allocations are not counted).  Measured
-# (500 held): 99 KiB wss → ssl, 46 KiB wss → tcp; 218 KiB wss → ssl while
-# each pump kept its own 64 KiB read buffer.  Where the rest goes (heaptrack
-# and mallinfo2 on a held gateway): per TLS leg the GnuTLS session
-# (gnutls_init ~6 KiB), a per-connection credentials trust list (~5 KiB),
-# resumption data, the GTlsConnection and its GIO streams, socket and
-# SoupServer's stolen stream wrappers; then our PstConnection, PstWebsocket,
-# pumps and proxy session (~2 KiB).  No read buffer, write tail or HTTP
-# head is held by an idle connection.  The bounds leave ~25 % over the
-# measured figure for allocator noise; a per-connection 64 KiB buffer coming
-# back would break them.
+# (500 held): 97 KiB wss → ssl, 45 KiB wss → tcp, 7 KiB ws → tcp; 218 KiB
+# wss → ssl while each pump kept its own 64 KiB read buffer.  What is left (heaptrack, live
+# heap per connection with 200 held) is TLS state, per leg: the trust list
+# of the connection's own GnuTLS credentials (~20 KiB; glib-networking
+# builds one per connection), the back-end's certificate kept by the
+# GTlsConnection (~16 KiB), the GnuTLS session (~7 KiB), our certificate
+# and key copied into the credentials (~5 KiB), handshake and resumption
+# state (~3-6 KiB); then GIO objects (~3 KiB) and ours (~2.5 KiB: the
+# connection, WebSocket, two pumps, the proxy session).  No read buffer,
+# write tail or vector, or HTTP head is held by an idle connection.  The
+# bounds leave ~30 % over the measured figures for allocator noise; one
+# 64 KiB buffer per pump coming back would break them.
 #
 # By hand: POSTERN_MEM_N (default 500) connections of each kind;
 # POSTERN_MEM_PARALLEL handshakes in flight (16); POSTERN_MEM_WRAP a command
@@ -45,6 +47,7 @@ HOLD_BUDGET = max(200, N * 0.4)
 T = h.Tap(case_timeout=HOLD_BUDGET + 60)
 WSS_BOUND = 128    # KiB of PSS per held wss → ssl connection
 TCP_BOUND = 64     # KiB of PSS per held wss → tcp connection
+PLAIN_BOUND = 12   # KiB of PSS per held ws → tcp connection (no TLS: our own objects, GIO's)
 WARMUP = 32        # connections opened and closed before the baseline
 PARALLEL = int(os.environ.get("POSTERN_MEM_PARALLEL", "16"))   # handshakes in flight at once
 SETTLE_S = 1.0     # after the last echo, before measuring
@@ -76,12 +79,14 @@ class Setup:
         T.add_cleanup(self.tcp_echo.close)
         self.tls_echo.sock.listen(1024)
         self.tcp_echo.sock.listen(1024)
-        (self.port,) = h.free_ports(1)
+        self.port, ws_port = h.free_ports(2)
         W = f"wss://localhost:{self.port}"
         self.truststore = p.pem_truststore(self.dir, self.pki.ca.cert)
-        self.urls = {"wss-ssl": f"{W}/ssl", "wss-tcp": f"{W}/tcp"}
+        self.urls = {"wss-ssl": f"{W}/ssl", "wss-tcp": f"{W}/tcp",
+                     "ws-tcp": f"ws://127.0.0.1:{ws_port}/tcp"}
         connects = {"wss-ssl": f"ssl://localhost:{self.tls_echo.port}",
-                    "wss-tcp": f"tcp://127.0.0.1:{self.tcp_echo.port}"}
+                    "wss-tcp": f"tcp://127.0.0.1:{self.tcp_echo.port}",
+                    "ws-tcp": f"tcp://127.0.0.1:{self.tcp_echo.port}"}
         opts = {"tcp.maximum.connections.per.address": str(4 * N + 2 * WARMUP + 100)}
         services = [h.service_xml(name, "proxy", [self.urls[name]], [connects[name]],
                                   accept_options=opts)
@@ -263,6 +268,12 @@ def _():
         "after the hold, and the gateway's descriptors return to their start")
 def _():
     hold_case("wss-tcp", TCP_BOUND)
+
+
+@T.case(f"ws → tcp (no TLS): {N} held connections cost at most {PLAIN_BOUND} KiB of PSS each, "
+        "all echo after the hold, and the gateway's descriptors return to their start")
+def _():
+    hold_case("ws-tcp", PLAIN_BOUND)
 
 
 if __name__ == "__main__":
