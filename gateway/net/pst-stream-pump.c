@@ -8,8 +8,15 @@
 #include "pst-stream-pump.h"
 
 /* The byte side of a proxy (tcp:// and ssl:// back-ends, tcp/ssl accepts):
- * one reused 64 KiB read buffer, a write queue its owner watches to pause
- * the other side, and reading that stops when told to. */
+ * a 64 KiB read buffer shared by every pump of the thread, a write queue
+ * its owner watches to pause the other side, and reading that stops when
+ * told to.
+ *
+ * Memory per idle connection: a pump holds no buffer while nothing is in
+ * flight.  Reads are non-blocking and the sink consumes every byte (parses
+ * it, or copies it into the other side's queue) before it returns, so one
+ * buffer per thread serves every pump; the rare stream that cannot poll
+ * gets a buffer of its own only while its async read is pending. */
 
 #define READ_SIZE (64 * 1024)
 #define MAX_IOV   32
@@ -22,6 +29,9 @@
  * not multiply the overhead. */
 #define COALESCE_MAX   512
 #define TAIL_SIZE      (16 * 1024)
+/* A tail starts small (most are one pong or one short message) and grows
+ * up to TAIL_SIZE; it is freed once written. */
+#define TAIL_START     1024
 /* A TLS close sends close_notify to a peer that may not read: bounded. */
 #define CLOSE_DEADLINE_MS 3000
 
@@ -33,7 +43,7 @@ struct _PstStreamPump
   PstStreamPumpSink  sink;
   gpointer           user_data;
   gsize              high_water;
-  guint8            *rbuf;
+  guint8            *rbuf;          /* non-pollable streams: while a read is pending */
   gboolean           reading, paused, started, stopped, closing, closed;
   GSource           *read_source;   /* pollable streams: watching for input */
   GSource           *write_source;  /* pollable streams: waiting to write */
@@ -42,7 +52,7 @@ struct _PstStreamPump
   GByteArray        *tail;          /* small writes not yet in out_q (always last) */
   gsize              queued;        /* bytes, and CHUNK_OVERHEAD per chunk */
   gboolean           writing, congested;
-  GOutputVector      iov[MAX_IOV];
+  GOutputVector     *iov;           /* while an async write is in flight */
   guint64            bytes_in, bytes_out;
   gboolean           flushing;      /* closed by its owner, queue not yet out */
 };
@@ -82,7 +92,6 @@ pst_stream_pump_new (GIOStream *stream, gsize high_water, const PstStreamPumpSin
   self->sink = *sink;
   self->user_data = user_data;
   self->high_water = high_water ? high_water : 1024 * 1024;
-  self->rbuf = g_malloc (READ_SIZE);
   g_queue_init (&self->out_q);
   return self;
 }
@@ -104,8 +113,41 @@ pst_stream_pump_unref (PstStreamPump *self)
   g_clear_pointer (&self->tail, g_byte_array_unref);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->stream);
+  g_free (self->iov);
   g_free (self->rbuf);
   g_free (self);
+}
+
+/* The thread's read buffer; NULL while a read into it is being consumed
+ * further up the stack (a sink that made another pump read at once):
+ * that read then uses a buffer of its own. */
+static GPrivate shared_rbuf = G_PRIVATE_INIT (g_free);
+static GPrivate shared_rbuf_busy;
+
+static guint8 *
+borrow_read_buffer (void)
+{
+  guint8 *buf;
+
+  if (g_private_get (&shared_rbuf_busy) != NULL)
+    return NULL;
+  buf = g_private_get (&shared_rbuf);
+  if (buf == NULL)
+    {
+      buf = g_malloc (READ_SIZE);
+      g_private_set (&shared_rbuf, buf);
+    }
+  g_private_set (&shared_rbuf_busy, GINT_TO_POINTER (1));
+  return buf;
+}
+
+static void
+return_read_buffer (guint8 *buf)
+{
+  if (buf == g_private_get (&shared_rbuf))
+    g_private_set (&shared_rbuf_busy, NULL);
+  else
+    g_free (buf);
 }
 
 static void
@@ -136,7 +178,7 @@ finish_close (PstStreamPump *self)
 
 /* FALSE when reading ended (EOF or error; the owner is told). */
 static gboolean
-got_bytes (PstStreamPump *self, gssize n, const GError *error)
+got_bytes (PstStreamPump *self, guint8 *buf, gssize n, const GError *error)
 {
   if (n <= 0)
     {
@@ -147,7 +189,7 @@ got_bytes (PstStreamPump *self, gssize n, const GError *error)
     }
   self->bytes_in += n;
   if (self->sink.data != NULL)
-    self->sink.data (self, self->rbuf, n, self->user_data);
+    self->sink.data (self, buf, n, self->user_data);
   return TRUE;
 }
 
@@ -158,6 +200,8 @@ read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
   gssize n;
 
+  g_autofree guint8 *buf = g_steal_pointer (&self->rbuf);
+
   self->reading = FALSE;
   n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
   if (self->stopped || self->closed)
@@ -165,7 +209,7 @@ read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       pst_stream_pump_unref (self);
       return;
     }
-  if (got_bytes (self, n, error))
+  if (got_bytes (self, buf, n, error))
     read_more (self);
   pst_stream_pump_unref (self);
 }
@@ -196,14 +240,24 @@ readable_cb (GObject *stream, gpointer user_data)
   for (int i = 0; i < 8; i++)
     {
       g_autoptr(GError) error = NULL;
+      guint8 *buf;
+      gboolean more;
       gssize n;
 
       if (!can_read (self))
         break;
-      n = g_pollable_input_stream_read_nonblocking (in, self->rbuf, READ_SIZE, NULL, &error);
+      buf = borrow_read_buffer ();
+      if (buf == NULL)
+        buf = g_malloc (READ_SIZE);
+      n = g_pollable_input_stream_read_nonblocking (in, buf, READ_SIZE, NULL, &error);
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        return G_SOURCE_CONTINUE;
-      if (!got_bytes (self, n, error))
+        {
+          return_read_buffer (buf);
+          return G_SOURCE_CONTINUE;
+        }
+      more = got_bytes (self, buf, n, error);
+      return_read_buffer (buf);
+      if (!more)
         break;
     }
   if (can_read (self) && self->read_source != NULL)
@@ -228,6 +282,8 @@ read_more (PstStreamPump *self)
       return;
     }
   self->reading = TRUE;
+  if (self->rbuf == NULL)
+    self->rbuf = g_malloc (READ_SIZE);
   g_input_stream_read_async (g_io_stream_get_input_stream (self->stream), self->rbuf, READ_SIZE,
                              G_PRIORITY_DEFAULT, self->cancellable, read_cb, pst_stream_pump_ref (self));
 }
@@ -310,6 +366,7 @@ writev_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   gsize written = 0;
 
   self->writing = FALSE;
+  g_clear_pointer (&self->iov, g_free);
   if (!g_output_stream_writev_all_finish (G_OUTPUT_STREAM (source), result, &written, &error) ||
       self->closed)
     write_failed (self, error);
@@ -332,15 +389,15 @@ writable_cb (GObject *stream, gpointer user_data)
 }
 
 static guint
-gather (PstStreamPump *self)
+gather (PstStreamPump *self, GOutputVector *iov)
 {
   guint n = 0;
 
   for (GList *l = self->out_q.head; l != NULL && n < MAX_IOV; l = l->next, n++)
     {
       gsize len;
-      self->iov[n].buffer = g_bytes_get_data (l->data, &len);
-      self->iov[n].size = len;
+      iov[n].buffer = g_bytes_get_data (l->data, &len);
+      iov[n].size = len;
     }
   return n;
 }
@@ -361,9 +418,10 @@ write_more (PstStreamPump *self)
   while (pollable && !g_queue_is_empty (&self->out_q) && !self->closed)
     {
       g_autoptr(GError) error = NULL;
+      GOutputVector iov[MAX_IOV];
       gsize written = 0;
       GPollableReturn ret = g_pollable_output_stream_writev_nonblocking (G_POLLABLE_OUTPUT_STREAM (out),
-                                                                          self->iov, gather (self),
+                                                                          iov, gather (self, iov),
                                                                           &written, NULL, &error);
       if (ret == G_POLLABLE_RETURN_WOULD_BLOCK)
         {
@@ -391,8 +449,11 @@ write_more (PstStreamPump *self)
         finish_close (self);
       return;
     }
+  /* The vector must outlive this call: it is ours only while the write
+   * is in flight (an idle pump holds none). */
   self->writing = TRUE;
-  g_output_stream_writev_all_async (out, self->iov, gather (self), G_PRIORITY_DEFAULT,
+  self->iov = g_new (GOutputVector, MAX_IOV);
+  g_output_stream_writev_all_async (out, self->iov, gather (self, self->iov), G_PRIORITY_DEFAULT,
                                     self->cancellable, writev_cb, pst_stream_pump_ref (self));
 }
 
@@ -413,7 +474,7 @@ pst_stream_pump_write (PstStreamPump *self, const guint8 *data, gsize len)
     {
       if (self->tail == NULL)
         {
-          self->tail = g_byte_array_sized_new (TAIL_SIZE);
+          self->tail = g_byte_array_sized_new (TAIL_START);
           self->queued += CHUNK_OVERHEAD;
         }
       g_byte_array_append (self->tail, data, len);

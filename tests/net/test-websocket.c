@@ -292,6 +292,144 @@ test_close_handshake (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->close_code, ==, PST_WS_CLOSE_NORMAL);
 }
 
+/* Every WebSocket of a thread reads into one shared buffer: the parser's
+ * state between reads (a header cut anywhere, the mask key, the offset
+ * into the payload, UTF-8 validation) must be its own.  N connections get
+ * the first p bytes of a frame, are all read, then get the rest; each
+ * must echo exactly its own text, for every cut p. */
+#define SHARED_N 6
+
+static GBytes *
+masked_text_frame (guint index)
+{
+  g_autoptr(GByteArray) frame = g_byte_array_new ();
+  g_autoptr(GString) text = g_string_new (NULL);
+  const guint8 key[4] = { 0x9a, 0x0b + index, 0x3c, 0xd4 };
+  guint8 hdr[4];
+
+  /* 2-byte UTF-8 characters too, so a cut can fall inside one */
+  while (text->len < 200)
+    g_string_append_printf (text, "conn %u \xc3\xa9 ", index);
+  hdr[0] = 0x80 | PST_WS_OP_TEXT;
+  hdr[1] = 0x80 | 126;
+  hdr[2] = text->len >> 8;
+  hdr[3] = text->len & 0xff;
+  g_byte_array_append (frame, hdr, 4);
+  g_byte_array_append (frame, key, 4);
+  for (gsize i = 0; i < text->len; i++)
+    {
+      guint8 c = text->str[i] ^ key[i & 3];
+      g_byte_array_append (frame, &c, 1);
+    }
+  return g_byte_array_free_to_bytes (g_steal_pointer (&frame));
+}
+
+static void
+send_all (GSocket *socket, const guint8 *data, gsize len)
+{
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  while (len > 0 && g_get_monotonic_time () < deadline)
+    {
+      gssize n = g_socket_send (socket, (const char *) data, len, NULL, NULL);
+      if (n > 0)
+        {
+          data += n;
+          len -= n;
+        }
+      g_main_context_iteration (NULL, FALSE);
+    }
+  g_assert_cmpuint (len, ==, 0);
+}
+
+/* The echoed message's payload, fragments joined (bounded wait). */
+static GByteArray *
+recv_message (GSocket *socket, gsize want)
+{
+  g_autoptr(GByteArray) in = g_byte_array_new ();
+  GByteArray *payload = g_byte_array_new ();
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  gboolean fin = FALSE;
+
+  while (!fin && g_get_monotonic_time () < deadline)
+    {
+      guint8 buf[4096];
+      gssize n;
+      gsize hdr, len;
+
+      while (in->len >= 2 && !fin)
+        {
+          len = in->data[1] & 0x7f;
+          hdr = len == 126 ? 4 : 2;
+          g_assert_cmpuint (len, <, 127);
+          if (in->len < hdr)
+            break;
+          if (len == 126)
+            len = (in->data[2] << 8) | in->data[3];
+          if (in->len < hdr + len)
+            break;
+          fin = (in->data[0] & 0x80) != 0;
+          g_byte_array_append (payload, in->data + hdr, len);
+          g_byte_array_remove_range (in, 0, hdr + len);
+        }
+      if (fin)
+        break;
+      g_main_context_iteration (NULL, FALSE);
+      n = g_socket_receive (socket, (char *) buf, sizeof buf, NULL, NULL);
+      if (n > 0)
+        g_byte_array_append (in, buf, n);
+      else if (n == 0)
+        break;
+      else
+        g_usleep (200);
+    }
+  g_assert_true (fin);
+  g_assert_cmpuint (payload->len, ==, want);
+  return payload;
+}
+
+static void
+test_shared_read_buffer (void)
+{
+  Fixture f[SHARED_N];
+  GBytes *frames[SHARED_N];
+  gsize frame_len;
+
+  memset (f, 0, sizeof f);
+  for (guint i = 0; i < SHARED_N; i++)
+    {
+      setup (&f[i], NULL);
+      frames[i] = masked_text_frame (i);
+    }
+  frame_len = g_bytes_get_size (frames[0]);
+  for (guint i = 1; i < SHARED_N; i++)
+    g_assert_cmpuint (g_bytes_get_size (frames[i]), ==, frame_len);
+  for (gsize cut = 1; cut < frame_len; cut++)
+    {
+      for (guint i = 0; i < SHARED_N; i++)
+        send_all (f[i].client, g_bytes_get_data (frames[i], NULL), cut);
+      for (int k = 0; k < 20; k++)   /* every connection reads its part */
+        g_main_context_iteration (NULL, FALSE);
+      for (guint i = 0; i < SHARED_N; i++)
+        send_all (f[i].client, (const guint8 *) g_bytes_get_data (frames[i], NULL) + cut, frame_len - cut);
+      for (guint i = 0; i < SHARED_N; i++)
+        {
+          g_autoptr(GByteArray) got = recv_message (f[i].client, frame_len - 8);
+          g_autoptr(GString) want = g_string_new (NULL);
+
+          while (want->len < 200)
+            g_string_append_printf (want, "conn %u \xc3\xa9 ", i);
+          g_assert_cmpmem (got->data, got->len, want->str, want->len);
+          g_assert_false (f[i].closed);
+        }
+    }
+  for (guint i = 0; i < SHARED_N; i++)
+    {
+      g_bytes_unref (frames[i]);
+      teardown (&f[i], NULL);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -305,5 +443,6 @@ main (int argc, char **argv)
   ADD ("/websocket/message-too-big", test_too_big, 15);
   ADD ("/websocket/continuation-without-message", test_bad_continuation, 0);
   ADD ("/websocket/close-handshake", test_close_handshake, 0);
+  g_test_add_func ("/websocket/shared-read-buffer", test_shared_read_buffer);
   return g_test_run ();
 }
