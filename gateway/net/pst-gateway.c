@@ -92,6 +92,8 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
   g_autoptr(GPtrArray) urls = g_ptr_array_new_with_free_func (g_free);
   GPtrArray *all_routes;
 
+  /* Connections count into the gateway's figures, kept across reloads. */
+  pst_runtime_set_metrics (runtime, self->metrics);
   /* The same plan `postern check` validates: one listener per resolved
    * address set, its TLS settings agreed by every route on it.  Each
    * route's handler (and whether its type can be served at all) is decided
