@@ -4,9 +4,12 @@
 # connections in one thread), or a "silent" server that accepts TCP and
 # never says a word (no TLS handshake).  Prints "port N" once listening.
 # SPDX-License-Identifier: Apache-2.0
-"""usage: backend.py echo [--cert PEM --key PEM] | silent
+"""usage: backend.py echo|sink [--cert PEM --key PEM] [--pause S] | silent
 
 echo:   echoes every byte until EOF; with --cert/--key, over TLS.
+sink:   reads every byte until EOF and sends nothing back, pausing S
+        seconds after each read (a slow reader: bytes queue up in front of
+        it); --pause 0 reads as fast as it can.
 silent: accepts TCP connections and holds them open without reading or
         writing, until the peer closes them (or this process ends).
 
@@ -44,6 +47,29 @@ async def echo(reader, writer):
         writer.close()
 
 
+PAUSE = 0.0
+
+
+async def sink(reader, writer):
+    d = hashlib.sha256()
+    n = 0
+    error = ""
+    try:
+        while True:
+            data = await reader.read(64 * 1024)
+            if not data:
+                break
+            d.update(data)
+            n += len(data)
+            if PAUSE:
+                await asyncio.sleep(PAUSE)
+    except (OSError, ssl.SSLError, asyncio.IncompleteReadError) as e:
+        error = f" {type(e).__name__}"
+    finally:
+        print(f"closed {n} {d.hexdigest()}{error}", flush=True)
+        writer.close()
+
+
 async def silent(reader, writer):
     # Hold the connection: wait for the peer's end (read returns b"" at
     # EOF; it never gets a byte from a gateway waiting for a ServerHello
@@ -65,17 +91,20 @@ async def watch_stdin():
 
 async def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=("echo", "silent"))
+    global PAUSE
+    ap.add_argument("mode", choices=("echo", "sink", "silent"))
     ap.add_argument("--cert")
     ap.add_argument("--key")
+    ap.add_argument("--pause", type=float, default=0.0)
     args = ap.parse_args()
+    PAUSE = args.pause
     ctx = None
     if args.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.cert, args.key)
-    handler = echo if args.mode == "echo" else silent
+    handler = {"echo": echo, "sink": sink, "silent": silent}[args.mode]
     server = await asyncio.start_server(handler, "127.0.0.1", 0,
-                                        ssl=ctx if args.mode == "echo" else None,
+                                        ssl=ctx if args.mode != "silent" else None,
                                         backlog=1024, limit=CHUNK)
     print(f"port {server.sockets[0].getsockname()[1]}", flush=True)
     asyncio.ensure_future(watch_stdin())

@@ -69,12 +69,12 @@ def count_lines(gw, needle):
 
 
 class Backend:
-    """tests/faults/backend.py as a child process: `echo` (TLS with a Cert)
-    or `silent`.  Its stdout lines "closed IN SHA" are collected."""
+    """tests/faults/backend.py as a child process: `echo` or `sink` (TLS
+    with a Cert; a sink pauses `pause` s after each read) or `silent`.  Its stdout lines "closed IN SHA" are collected."""
 
-    def __init__(self, mode, cert=None, name=None):
+    def __init__(self, mode, cert=None, name=None, pause=0.0):
         self.name = name or f"backend-{mode}"
-        argv = ["/usr/bin/python3", BACKEND, mode]
+        argv = ["/usr/bin/python3", BACKEND, mode, "--pause", str(pause)]
         if cert is not None:
             argv += ["--cert", cert.cert, "--key", cert.key]
         # stdin is a pipe we hold: the child exits if this process dies
