@@ -23,7 +23,7 @@ FUZZ_TARGETS := $(shell cat tests/fuzz/targets.txt)
 # The manual pages (data/man) are scdoc sources; tests/man renders them with man.
 DEBS += scdoc man-db groff-base
 
-.PHONY: all deps build run check check-asan clean screenshots bench fuzz
+.PHONY: all deps build run check check-asan clean screenshots bench fuzz soak
 
 all: build
 
@@ -81,6 +81,12 @@ fuzz:
 	  CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing=true -Deditor=false
 	meson compile -C $(FUZZ_BUILD) $(patsubst %,tests/fuzz/fuzz-%,$(FUZZ_TARGETS))
 	tests/fuzz/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Ten minutes (SOAK_SECONDS=N to change) of mixed sessions, disconnects and
+# reloads against one gateway, its RSS and descriptors sampled every 10 s;
+# fails on growth beyond 5 % after the warm-up (tests/soak/soak.py).
+soak: build
+	/usr/bin/python3 tests/soak/soak.py --build $(BUILD)
 
 screenshots: build
 	tests/editor/screenshots.sh $(BUILD)
