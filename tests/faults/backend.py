@@ -9,7 +9,8 @@
 echo:   echoes every byte until EOF; with --cert/--key, over TLS.
 sink:   reads every byte until EOF and sends nothing back, pausing S
         seconds after each read (a slow reader: bytes queue up in front of
-        it); --pause 0 reads as fast as it can.
+        it); --pause 0 reads as fast as it can.  Prints "total N" (bytes
+        read over all connections) when it changed, every 50 ms at most.
 silent: accepts TCP connections and holds them open without reading or
         writing, until the peer closes them (or this process ends).
 
@@ -48,9 +49,21 @@ async def echo(reader, writer):
 
 
 PAUSE = 0.0
+TOTAL = 0                 # bytes every sink connection has read so far
+
+
+async def report_total():
+    """sink: "total N" on stdout whenever it changed, at most every 50 ms."""
+    last = -1
+    while True:
+        if TOTAL != last:
+            last = TOTAL
+            print(f"total {last}", flush=True)
+        await asyncio.sleep(0.05)
 
 
 async def sink(reader, writer):
+    global TOTAL
     d = hashlib.sha256()
     n = 0
     error = ""
@@ -61,6 +74,7 @@ async def sink(reader, writer):
                 break
             d.update(data)
             n += len(data)
+            TOTAL += len(data)
             if PAUSE:
                 await asyncio.sleep(PAUSE)
     except (OSError, ssl.SSLError, asyncio.IncompleteReadError) as e:
@@ -108,6 +122,8 @@ async def main():
                                         backlog=1024, limit=CHUNK)
     print(f"port {server.sockets[0].getsockname()[1]}", flush=True)
     asyncio.ensure_future(watch_stdin())
+    if args.mode == "sink":
+        asyncio.ensure_future(report_total())
     async with server:
         await server.serve_forever()
 

@@ -96,6 +96,14 @@ class Backend:
                 self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
                 self.cond.notify_all()
 
+    def total(self):
+        """A sink's latest "total N": bytes read so far, all connections."""
+        with self.cond:
+            for l in reversed(self.lines):
+                if l.startswith("total "):
+                    return int(l.split()[1])
+        return 0
+
     def closed(self):
         """(bytes in, sha256) per finished connection."""
         with self.cond:
