@@ -12,7 +12,11 @@ DEBS := meson ninja-build pkg-config gcc libc6-dev gettext \
 	desktop-file-utils appstream xvfb xauth dbus-daemon imagemagick \
 	python3 python3-websockets node-ws nodejs openssl curl \
 	openjdk-17-jre-headless libnss3-tools haproxy chromium procps websockify \
-	python3-prometheus-client ca-certificates util-linux
+	python3-prometheus-client ca-certificates util-linux strace \
+	systemd mount
+
+# `make bench` only: nginx's stream module, the comparator on the wss -> ssl path.
+BENCH_DEBS := nginx-light libnginx-mod-stream
 
 # `make fuzz` only: clang with libFuzzer and the sanitizer runtimes (Debian 12: clang 14).
 FUZZ_DEBS := clang libclang-rt-14-dev llvm
@@ -70,6 +74,7 @@ check-asan: deps $(ASAN_BUILD)/build.ninja
 # Postern against websockify, same machine, same back-end: ratios, not timings
 # in tests (see tests/bench/README.md). BENCH_ARGS=--quick for a smoke run.
 bench: build
+	@$(MAKE) --no-print-directory deps DEBS="$(DEBS) $(BENCH_DEBS)"
 	/usr/bin/python3 tests/bench/bench.py --build $(BUILD) $(BENCH_ARGS)
 
 # libFuzzer targets (tests/fuzz) with ASan and UBSan, FUZZ_SECONDS each on a

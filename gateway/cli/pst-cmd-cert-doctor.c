@@ -219,8 +219,8 @@ pst_cmd_cert_doctor (int argc, char **argv)
     _("Exit status 0 when everything the configuration needs is trusted: every secure accept host "
       "has a keystore entry, the entries they use are unexpired with complete chains, every "
       "back-end is reachable, trusted and has the right name, and — when there are wss:// or "
-      "https:// accepts — at least one store browsers read (an NSS database or the system store) "
-      "trusts the gateway’s certificate. Java, Node, Python, curl and the single NSS databases "
+      "https:// accepts — at least one store browsers read (an NSS database for Chromium and Firefox, or the "
+      "system store for GNOME Web) trusts the gateway’s certificate. Java, Node, Python, curl and the single NSS databases "
       "are shown but optional. Exit status 1 otherwise."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!pst_cert_parse_options (context, &argc, &argv))

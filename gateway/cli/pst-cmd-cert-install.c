@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,6 +388,43 @@ java_has (Job *job, JavaPaths *java, const char *alias, gboolean *ours)
  * what was added gives back the very same file.  keytool would rewrite
  * every entry in its hash table's order. */
 static gboolean
+write_in_place (const char *path, GBytes *data, GError **error)
+{
+  gsize len;
+  const guint8 *p = g_bytes_get_data (data, &len);
+  int fd = g_open (path, O_WRONLY | O_TRUNC | O_CLOEXEC, 0);
+  int saved;
+
+  if (fd < 0)
+    goto fail;
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        goto fail;
+      p += n;
+      len -= n;
+    }
+  if (fsync (fd) != 0 || close (fd) != 0)
+    {
+      fd = -1;
+      goto fail;
+    }
+  return TRUE;
+
+fail:
+  saved = errno;
+  if (fd >= 0)
+    close (fd);
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+               _("cannot write %s: %s"), path, g_strerror (saved));
+  return FALSE;
+}
+
+static gboolean
 java_jks_write (const char *cacerts, GBytes *data, GError **error)
 {
   g_autofree char *real = realpath (cacerts, NULL);
@@ -399,8 +437,34 @@ java_jks_write (const char *cacerts, GBytes *data, GError **error)
       return FALSE;
     }
   /* beside the file, then renamed: a reader never sees half a store */
-  return g_file_set_contents_full (real, g_bytes_get_data (data, NULL), g_bytes_get_size (data),
-                                   G_FILE_SET_CONTENTS_CONSISTENT, st.st_mode & 07777, error);
+  {
+    g_autofree char *tmp = g_strconcat (real, ".postern-XXXXXX", NULL);
+    int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, st.st_mode & 07777);
+    int saved;
+
+    if (fd < 0)
+      return write_in_place (real, data, error);   /* a folder we may not write to */
+    close (fd);
+    if (!write_in_place (tmp, data, error))
+      {
+        g_unlink (tmp);
+        return FALSE;
+      }
+    g_chmod (tmp, st.st_mode & 07777);   /* g_mkstemp_full's mode went through the umask */
+    if (g_rename (tmp, real) == 0)
+      return TRUE;
+    saved = errno;
+    g_unlink (tmp);
+    /* A file mounted on its own (a container's, or a test's bind mount)
+     * cannot be replaced: EBUSY.  Rewrite it in place then. */
+    if (saved != EBUSY && saved != EXDEV)
+      {
+        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                     _("cannot replace %s: %s"), real, g_strerror (saved));
+        return FALSE;
+      }
+    return write_in_place (real, data, error);
+  }
 }
 
 /* *present: alias is there; *ours: with our certificate */

@@ -14,7 +14,9 @@
 #include "pst-cli.h"
 #include "pst-gateway.h"
 #include "pst-keystore.h"
+#include "pst-log-writer.h"
 #include "pst-password.h"
+#include "pst-systemd.h"
 #include "pst-tls-priority.h"
 
 typedef struct {
@@ -22,36 +24,8 @@ typedef struct {
   PstGateway *gateway;
   char       *config_path;
   gint64      stop_deadline;
+  gint64      drain_us;
 } Run;
-
-static GLogWriterOutput
-log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
-{
-  const char *message = NULL;
-  const char *label;
-  g_autoptr(GDateTime) now = NULL;
-  g_autofree char *stamp = NULL;
-
-  if (g_log_writer_default_would_drop (level, "postern"))
-    return G_LOG_WRITER_HANDLED;
-  for (gsize i = 0; i < n_fields; i++)
-    if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
-      message = fields[i].value;
-  switch (level & G_LOG_LEVEL_MASK)
-    {
-    case G_LOG_LEVEL_ERROR:    label = "error"; break;
-    case G_LOG_LEVEL_CRITICAL: label = "critical"; break;
-    case G_LOG_LEVEL_WARNING:  label = "warning"; break;
-    case G_LOG_LEVEL_DEBUG:    label = "debug"; break;
-    default:                   label = "info"; break;
-    }
-  now = g_date_time_new_now_local ();
-  stamp = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S");
-  fprintf (stderr, "%s.%03d %s: %s\n", stamp, g_date_time_get_microsecond (now) / 1000,
-           label, message ? message : "");
-  fflush (stderr);
-  return G_LOG_WRITER_HANDLED;
-}
 
 static void
 raise_file_limit (void)
@@ -175,17 +149,20 @@ load (const char *path, gboolean first, GError **error)
   return runtime;
 }
 
-#define STOP_GRACE_US (3 * G_USEC_PER_SEC)
+#define DRAIN_DEFAULT_S 30.0
 
 static gboolean
 drain_cb (gpointer user_data)
 {
   Run *run = user_data;
+  guint open = pst_gateway_get_n_connections (run->gateway);
 
-  /* Bounded: sessions that do not finish their close handshake in time
-   * are dropped with the process. */
-  if (pst_gateway_get_n_connections (run->gateway) > 0 && g_get_monotonic_time () < run->stop_deadline)
+  /* Bounded: sessions that have not finished by the drain deadline are
+   * dropped with the process. */
+  if (!pst_gateway_is_idle (run->gateway) && g_get_monotonic_time () < run->stop_deadline)
     return G_SOURCE_CONTINUE;
+  if (open > 0)
+    g_message ("drain deadline reached: dropping %u connection(s)", open);
   g_main_loop_quit (run->loop);
   return G_SOURCE_REMOVE;
 }
@@ -194,16 +171,29 @@ static gboolean
 stop_cb (gpointer user_data)
 {
   Run *run = user_data;
+  guint open;
 
   if (run->gateway == NULL)
     exit (0);
   if (run->stop_deadline != 0)
     {
+      g_message ("asked to stop again: stopping now");
       g_main_loop_quit (run->loop);   /* asked twice: stop now */
       return G_SOURCE_CONTINUE;
     }
-  g_message ("stopping: %u connection(s) open", pst_gateway_get_n_connections (run->gateway));
-  run->stop_deadline = g_get_monotonic_time () + STOP_GRACE_US;
+  open = pst_gateway_get_n_connections (run->gateway);
+  pst_systemd_notifyf ("STOPPING=1\nSTATUS=draining %u connection(s)", open);
+  {
+    g_autofree char *line = g_strdup_printf ("stopping: %u connection(s) open", open);
+    g_autofree char *count = g_strdup_printf ("%u", open);
+    g_autofree char *deadline = g_strdup_printf ("%.3f", run->drain_us / 1e6);
+
+    pst_log_event (G_LOG_LEVEL_MESSAGE, "stopping", line, "CONNECTIONS", count,
+                   "DRAIN_TIMEOUT_S", deadline, NULL);
+  }
+  run->stop_deadline = g_get_monotonic_time () + run->drain_us;
+  /* Stop accepting; WebSocket sessions close with 1001 once what they
+   * received is forwarded; byte sessions run to their end. */
   pst_gateway_stop (run->gateway);
   g_timeout_add (50, drain_cb, run);
   return G_SOURCE_CONTINUE;
@@ -216,19 +206,31 @@ reload_cb (gpointer user_data)
   g_autoptr(GError) error = NULL;
   g_autoptr(PstRuntime) runtime = NULL;
 
-  if (run->gateway == NULL)
+  if (run->gateway == NULL || run->stop_deadline != 0)
     return G_SOURCE_CONTINUE;
+  pst_systemd_notifyf ("RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT "\nSTATUS=reloading %s",
+                       g_get_monotonic_time (), run->config_path);
   runtime = load (run->config_path, FALSE, &error);
 
   if (runtime == NULL || !pst_gateway_apply (run->gateway, runtime, &error))
     {
+      g_autofree char *line = g_strdup_printf ("reload failed, still serving the previous configuration: %s",
+                                               error->message);
+
       /* /health answers 503 with this until a reload succeeds. */
       pst_metrics_reload_done (pst_gateway_get_metrics (run->gateway), error);
-      g_warning ("reload failed, still serving the previous configuration: %s", error->message);
+      pst_log_event (G_LOG_LEVEL_WARNING, "reload", line, "OUTCOME", "failed", "ERROR", error->message, NULL);
+      pst_systemd_notifyf ("READY=1\nSTATUS=reload failed, serving the previous configuration: %s",
+                           error->message);
       return G_SOURCE_CONTINUE;
     }
   pst_metrics_reload_done (pst_gateway_get_metrics (run->gateway), NULL);
-  g_message ("reloaded %s", run->config_path);
+  {
+    g_autofree char *line = g_strdup_printf ("reloaded %s", run->config_path);
+
+    pst_log_event (G_LOG_LEVEL_MESSAGE, "reload", line, "OUTCOME", "ok", "CONFIG", run->config_path, NULL);
+  }
+  pst_systemd_notifyf ("READY=1\nSTATUS=serving %s (reloaded)", run->config_path);
   return G_SOURCE_CONTINUE;
 }
 
@@ -242,27 +244,49 @@ pst_cmd_run (int argc, char **argv)
   g_autoptr(PstGateway) gateway = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_auto(GStrv) urls = NULL;
+  g_autofree char *log_format_text = NULL;
+  g_autoptr(GPtrArray) inherited = NULL;
+  double drain_s = DRAIN_DEFAULT_S;
+  PstLogFormat log_format = PST_LOG_FORMAT_TEXT;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
       N_("The gateway configuration (default: conf/gateway-config.xml)"), N_("FILE") },
+    { "log-format", 0, 0, G_OPTION_ARG_STRING, &log_format_text,
+      N_("Log lines as “text” (default) or “json” (one object per line)"), N_("FORMAT") },
+    { "drain-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &drain_s,
+      N_("On SIGTERM/SIGINT, wait at most this long for open sessions to finish (default: 30)"),
+      N_("SECONDS") },
     { NULL }
   };
   Run run = { 0 };
 
   g_set_prgname ("postern run");   /* for --help's usage line */
   context = g_option_context_new (NULL);
-  g_option_context_set_summary (context, _("Run the gateway in the foreground. SIGINT/SIGTERM stop it, "
-                                           "SIGHUP reloads the configuration and certificates."));
+  g_option_context_set_summary (context, _("Run the gateway in the foreground. SIGINT/SIGTERM stop it: no new "
+                                           "connections, open sessions drain (a second signal stops at once); "
+                                           "SIGHUP reloads the configuration and certificates. Under systemd it "
+                                           "notifies readiness and takes socket-activated listening sockets."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       pst_cli_error ("%s", error->message);
       return 1;
     }
+  if (log_format_text != NULL && !pst_log_format_parse (log_format_text, &log_format))
+    {
+      pst_cli_error (_("--log-format=%s: expected “text” or “json”"), log_format_text);
+      return 1;
+    }
+  if (!(drain_s >= 0 && drain_s <= 24 * 3600))
+    {
+      pst_cli_error (_("--drain-timeout=%g: expected a number of seconds from 0 to 86400"), drain_s);
+      return 1;
+    }
   if (config_path == NULL)
     config_path = pst_cli_default_config_path ();
 
-  g_log_set_writer_func (log_writer, NULL, NULL);
+  pst_log_writer_install (log_format);
+  run.drain_us = (gint64) (drain_s * G_USEC_PER_SEC);
   raise_file_limit ();
   signal (SIGPIPE, SIG_IGN);
 
@@ -283,6 +307,15 @@ pst_cmd_run (int argc, char **argv)
       return 1;
     }
   gateway = pst_gateway_new ();
+  /* Socket activation: the service manager's listening sockets are used
+   * for the accept addresses they are bound to. */
+  inherited = pst_systemd_take_listen_sockets (&error);
+  if (inherited == NULL)
+    {
+      pst_cli_error ("%s", error->message);
+      return 1;
+    }
+  pst_gateway_set_inherited_sockets (gateway, inherited);
   run.gateway = gateway;
   if (!pst_gateway_apply (gateway, runtime, &error))
     {
@@ -293,6 +326,15 @@ pst_cmd_run (int argc, char **argv)
   for (guint i = 0; urls[i] != NULL; i++)
     printf ("listening on %s\n", urls[i]);
   fflush (stdout);
+  /* Machines get it as a record too; people have the line above. */
+  for (guint i = 0; urls[i] != NULL && !pst_log_writer_is_text (); i++)
+    {
+      g_autofree char *line = g_strdup_printf ("listening on %s", urls[i]);
+
+      pst_log_event (G_LOG_LEVEL_MESSAGE, "listening", line, "URL", urls[i], NULL);
+    }
+  /* Every listener is bound: the service manager may send traffic. */
+  pst_systemd_notifyf ("READY=1\nSTATUS=serving %s: %u accept URL(s)", config_path, g_strv_length (urls));
 
   g_main_loop_run (loop);
   return 0;

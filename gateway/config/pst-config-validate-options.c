@@ -7,6 +7,7 @@
 
 #include "pst-config-private.h"
 #include "pst-config-validate-private.h"
+#include "pst-tls-priority.h"
 
 /* ------------------------------------------------------------------ */
 /* Options                                                             */
@@ -120,6 +121,15 @@ pst_check_option_values (Check      *check,
             ERROR (line, name, service, name,
                    _("ssl.protocols names “%s”, which is unknown or no longer safe; use TLSv1.2 and/or TLSv1.3"),
                    bad);
+        }
+      else if (strcmp (name, "ssl.ciphers") == 0)
+        {
+          /* The same reading as `postern run`, which refuses to start on a
+           * name it does not know: check must say so first, with the line. */
+          g_autoptr(GError) error = NULL;
+          g_autofree char *priority = pst_tls_priority_from_options (NULL, value, &error);
+          if (priority == NULL)
+            ERROR (line, name, service, name, "%s", error->message);
         }
     }
 }

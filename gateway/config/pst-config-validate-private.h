@@ -48,6 +48,12 @@ void     pst_check_tls_setting    (Check      *check,
 void     pst_check_service        (Check      *check,
                                    PstService *service);
 
+/* pst-config-validate-production.c: plain accepts reachable from the
+ * network, a keystore or its password file readable by other users */
+struct _PstListenPlan;
+void     pst_check_production     (Check                *check,
+                                   struct _PstListenPlan *plan);
+
 /* pst-config-validate-stores.c */
 void     pst_check_stores         (Check      *check);
 

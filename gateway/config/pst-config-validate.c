@@ -125,6 +125,7 @@ pst_config_validate_full (PstConfig        *self,
 
     for (guint i = 0; i < conflicts->len; i++)
       g_ptr_array_add (result, g_object_ref (conflicts->pdata[i]));
+    pst_check_production (check, plan);
   }
 
   pst_check_stores (check);

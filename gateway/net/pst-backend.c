@@ -380,7 +380,16 @@ tcp_ready (GTask *owned_task, GSocketConnection *owned_conn)
   {
     g_autoptr(GSocketConnectable) identity = g_network_address_new (dial->url->host, dial->url->port);
     GTlsDatabase *trust = dial->trust;
-    GIOStream *tls_conn = g_tls_client_connection_new (G_IO_STREAM (conn), identity, &error);
+    /* The database at construction: set later, glib-networking 2.74 has
+     * already parsed its default one (the system CAs) for this connection. */
+    GIOStream *tls_conn = trust == NULL
+      ? g_tls_client_connection_new (G_IO_STREAM (conn), identity, &error)
+      : g_initable_new (g_tls_backend_get_client_connection_type (g_tls_backend_get_default ()),
+                        NULL, &error,
+                        "base-io-stream", conn,
+                        "server-identity", identity,
+                        "database", trust,
+                        NULL);
 
     if (tls_conn == NULL)
       {
@@ -389,8 +398,6 @@ tcp_ready (GTask *owned_task, GSocketConnection *owned_conn)
         return;
       }
     dial->stream = tls_conn;
-    if (trust != NULL)
-      g_tls_connection_set_database (G_TLS_CONNECTION (tls_conn), trust);
     GCancellable *cancellable = g_task_get_cancellable (task);
 
     g_signal_connect (tls_conn, "accept-certificate", G_CALLBACK (accept_certificate_cb), dial);

@@ -64,6 +64,8 @@ void pst_connection_hand_to_http (PstConnection *self, GIOStream *stream);
 void pst_connection_continue     (PstConnection *self);
 /* pst-connection-proxy.c */
 void pst_connection_read_proxy_header (PstConnection *self);
+/* pst-connection-log.c: the open/close line MESSAGE with its fields */
+void pst_connection_log          (PstConnection *self, const char *event, const char *message);
 /* pst-connection-tls.c */
 void pst_connection_start_tls    (PstConnection *self);
 

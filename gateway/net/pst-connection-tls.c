@@ -10,7 +10,18 @@
 
 #include "pst-client-hello.h"
 #include "pst-connection-private.h"
+#include "pst-listener.h"
 #include "pst-log-escape.h"
+#include "pst-log-writer.h"
+
+/* A refused or failed handshake is a record of its own for machines
+ * (event "tls-failure", with the cause); the text line is unchanged. */
+#define TLS_FAILURE(conn, cause, ...) \
+  G_STMT_START { \
+    g_autofree char *tls_failure_line = g_strdup_printf (__VA_ARGS__); \
+    pst_log_event (G_LOG_LEVEL_MESSAGE, "tls-failure", tls_failure_line, "CLIENT", (conn)->peer, \
+                   "CAUSE", cause, "SNI", (conn)->sni, NULL); \
+  } G_STMT_END
 
 static char *
 dup_cert_subject (GTlsCertificate *cert)
@@ -57,10 +68,10 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
             pst_metrics_tls_failure (pst_runtime_get_metrics (self->runtime), PST_TLS_LEG_CLIENT,
                                      pst_tls_failure_from_error (error));
           if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED))
-            g_message ("client %s: TLS handshake refused: no client certificate "
+            TLS_FAILURE (self, "no-client-certificate", "client %s: TLS handshake refused: no client certificate "
                        "(ssl.verify-client is required)", self->peer);
           else if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
-            g_message ("client %s: TLS handshake refused: the client certificate is not trusted "
+            TLS_FAILURE (self, "untrusted-client-certificate", "client %s: TLS handshake refused: the client certificate is not trusted "
                        "by the truststore (import it with “postern cert import”)", self->peer);
           else
             {
@@ -70,7 +81,7 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
               g_autofree char *host = pst_log_escape (self->sni ? self->sni : route->url->host, -1);
               gboolean v6 = strchr (host, ':') != NULL;
 
-              g_message ("client %s: TLS handshake failed (%s): the client most likely does not trust "
+              TLS_FAILURE (self, "handshake", "client %s: TLS handshake failed (%s): the client most likely does not trust "
                          "this gateway's certificate for “%s” — browsers: open https://%s%s%s:%u/ and accept "
                          "it, or import the CA from /postern-ca.pem; other clients: give them the CA "
                          "(postern cert export)",
@@ -133,7 +144,7 @@ accept_client_certificate_cb (GTlsConnection       *conn,
                            pst_tls_failure_from_flags (errors));
   raw = dup_cert_subject (peer_cert);
   subject = pst_log_escape (raw, -1);
-  g_message ("client %s: client certificate “%s” refused: not issued by a certificate in the "
+  TLS_FAILURE (self, "untrusted-client-certificate", "client %s: client certificate “%s” refused: not issued by a certificate in the "
              "truststore (flags 0x%x); add it with “postern cert import”",
              self->peer, subject ? subject : "?", errors);
   return FALSE;
@@ -146,19 +157,30 @@ start_tls (PstConnection *self)
   GTlsCertificate *cert = choose_certificate (self);
   GIOStream *tls;
   PstRoute *route = g_ptr_array_index (self->routes, 0);
-  PstOptions *options = pst_service_get_accept_options (route->service);
-  const char *verify = pst_options_get_verify_client (options);
-  GTlsDatabase *trust = pst_runtime_get_trust (self->runtime);
+  GTlsAuthenticationMode mode = self->listener != NULL ? pst_listener_get_client_auth (self->listener)
+                                                       : G_TLS_AUTHENTICATION_NONE;
+  /* Only a connection that verifies clients gets a database, and it is
+   * the snapshot's, parsed once.  Given at construction: GIO's default
+   * (the system CAs, which glib-networking 2.74 re-reads for each
+   * connection) is then never looked at. */
+  GTlsDatabase *trust = mode != G_TLS_AUTHENTICATION_NONE ? pst_runtime_get_peer_trust (self->runtime) : NULL;
 
   if (cert == NULL)
     {
       g_autofree char *host = pst_log_escape (self->sni ? self->sni : route->url->host, -1);
 
-      g_message ("client %s: no certificate in the keystore for “%s”; closing", self->peer, host);
+      TLS_FAILURE (self, "no-certificate-for-host", "client %s: no certificate in the keystore for “%s”; closing",
+                   self->peer, host);
       pst_connection_abort (self);
       return;
     }
-  tls = g_tls_server_connection_new (G_IO_STREAM (self->socket_connection), cert, &error);
+  tls = g_initable_new (g_tls_backend_get_server_connection_type (g_tls_backend_get_default ()),
+                        NULL, &error,
+                        "base-io-stream", self->socket_connection,
+                        "certificate", cert,
+                        "authentication-mode", mode,
+                        "database", trust,
+                        NULL);
   if (tls == NULL)
     {
       g_warning ("client %s: %s", self->peer, error->message);
@@ -166,12 +188,6 @@ start_tls (PstConnection *self)
       return;
     }
   self->tls = tls;
-  if (g_strcmp0 (verify, "required") == 0)
-    g_object_set (tls, "authentication-mode", G_TLS_AUTHENTICATION_REQUIRED, NULL);
-  else if (g_strcmp0 (verify, "optional") == 0)
-    g_object_set (tls, "authentication-mode", G_TLS_AUTHENTICATION_REQUESTED, NULL);
-  if (trust != NULL)
-    g_tls_connection_set_database (G_TLS_CONNECTION (tls), trust);
   g_signal_connect_object (tls, "accept-certificate", G_CALLBACK (accept_client_certificate_cb), self, 0);
   g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, self->cancellable,
                                     handshake_cb, g_object_ref (self));
@@ -243,7 +259,7 @@ peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
       break;
     case PST_HELLO_NOT_TLS:
       pst_metrics_tls_failure (pst_runtime_get_metrics (self->runtime), PST_TLS_LEG_CLIENT, PST_TLS_FAILURE_PROTOCOL);
-      g_message ("client %s: sent something that is not TLS to a secure port "
+      TLS_FAILURE (self, "not-tls", "client %s: sent something that is not TLS to a secure port "
                  "(use wss:// or https://, or disable ssl.encryption behind a TLS offloader)", self->peer);
       pst_connection_abort (self);
       break;

@@ -205,12 +205,15 @@ pst_connection_end (PstConnection *self)
       g_autofree char *fields = dup_tls_fields (self);
       g_autofree char *reason = pst_log_escape (self->close_reason ? self->close_reason : "", -1);
 
-      g_message ("close %s client=%s%s backend=%s in=%" G_GUINT64_FORMAT
-                 " out=%" G_GUINT64_FORMAT " duration=%.3fs code=%u reason=\"%s\"",
-                 self->service, self->peer, fields, self->backend ? self->backend : "-",
-                 self->bytes_in, self->bytes_out,
-                 (g_get_monotonic_time () - self->started_us) / 1e6,
-                 self->close_code, reason);
+      g_autofree char *line = g_strdup_printf ("close %s client=%s%s backend=%s in=%" G_GUINT64_FORMAT
+                                               " out=%" G_GUINT64_FORMAT " duration=%.3fs code=%u reason=\"%s\"",
+                                               self->service, self->peer, fields,
+                                               self->backend ? self->backend : "-",
+                                               self->bytes_in, self->bytes_out,
+                                               (g_get_monotonic_time () - self->started_us) / 1e6,
+                                               self->close_code, reason);
+
+      pst_connection_log (self, "close", line);
       /* tcp/ssl byte sessions log a code too, but have no close frame */
       pst_metrics_connection_closed (pst_runtime_get_metrics (self->runtime), self->service,
                                      self->bytes_in, self->bytes_out, self->upgraded ? self->close_code : 0);
@@ -585,8 +588,10 @@ pst_connection_set_route (PstConnection *self, PstRoute *route)
   {
     g_autofree char *fields = dup_tls_fields (self);
 
-    g_message ("open %s client=%s%s backend=%s",
-               self->service, self->peer, fields, self->backend ? self->backend : "-");
+    g_autofree char *line = g_strdup_printf ("open %s client=%s%s backend=%s", self->service, self->peer,
+                                             fields, self->backend ? self->backend : "-");
+
+    pst_connection_log (self, "open", line);
   }
   pst_metrics_connection_opened (pst_runtime_get_metrics (self->runtime), self->service);
 }

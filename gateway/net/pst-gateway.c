@@ -10,6 +10,8 @@
 #include "pst-gateway.h"
 #include "pst-listen-plan.h"
 #include "pst-listener.h"
+#include "pst-stream-pump.h"
+#include "pst-systemd.h"
 
 struct _PstGateway
 {
@@ -20,6 +22,7 @@ struct _PstGateway
   GPtrArray  *urls;
   PstConnLimits *limits;   /* open connections, all listeners, old and new */
   PstMetrics *metrics;     /* for the gateway's life: reloads keep the counts */
+  GPtrArray  *inherited;   /* GSocket from socket activation, used instead of binding */
 };
 
 G_DEFINE_TYPE (PstGateway, pst_gateway, G_TYPE_OBJECT)
@@ -36,6 +39,7 @@ pst_gateway_dispose (GObject *object)
   g_clear_object (&self->limits);
   g_clear_object (&self->runtime);
   g_clear_object (&self->metrics);
+  g_clear_pointer (&self->inherited, g_ptr_array_unref);
   G_OBJECT_CLASS (pst_gateway_parent_class)->dispose (object);
 }
 
@@ -71,6 +75,7 @@ typedef struct {
   gboolean   tls;
   GList     *addresses;   /* GSocketAddress */
   GPtrArray *routes;      /* PstRoute */
+  GTlsAuthenticationMode client_auth;   /* the group's agreed ssl.verify-client */
 } Plan;
 
 static void
@@ -81,6 +86,42 @@ plan_free (Plan *plan)
   g_ptr_array_unref (plan->routes);
   g_free (plan);
 }
+
+void
+pst_gateway_set_inherited_sockets (PstGateway *self, GPtrArray *sockets)
+{
+  g_clear_pointer (&self->inherited, g_ptr_array_unref);
+  self->inherited = sockets ? g_ptr_array_ref (sockets) : NULL;
+}
+
+static gboolean
+same_address (GSocketAddress *a, GSocketAddress *b)
+{
+  return G_IS_INET_SOCKET_ADDRESS (a) && G_IS_INET_SOCKET_ADDRESS (b) &&
+         g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (a)) ==
+         g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (b)) &&
+         g_inet_address_equal (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (a)),
+                               g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (b)));
+}
+
+/* The inherited socket already bound to ADDRESS, if any. */
+static GSocket *
+find_inherited (PstGateway *self, GSocketAddress *address)
+{
+  for (guint i = 0; self->inherited != NULL && i < self->inherited->len; i++)
+    {
+      g_autoptr(GSocketAddress) local = g_socket_get_local_address (self->inherited->pdata[i], NULL);
+
+      if (local != NULL && same_address (local, address))
+        return self->inherited->pdata[i];
+    }
+  return NULL;
+}
+
+/* Every socket the service manager passed must serve an accept URL:
+ * one left over is a .socket unit and a config that disagree. */
+static gboolean
+check_inherited (PstGateway *self, GPtrArray *order, GError **error);
 
 gboolean
 pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
@@ -108,6 +149,12 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
 
       plan->key = g_strdup (group->key);
       plan->tls = group->tls;
+      if (g_strcmp0 (group->settings.verify_client, "required") == 0)
+        plan->client_auth = G_TLS_AUTHENTICATION_REQUIRED;
+      else if (g_strcmp0 (group->settings.verify_client, "optional") == 0)
+        plan->client_auth = G_TLS_AUTHENTICATION_REQUESTED;
+      else
+        plan->client_auth = G_TLS_AUTHENTICATION_NONE;
       plan->addresses = g_list_copy_deep (group->addresses, (GCopyFunc) (void (*) (void)) g_object_ref, NULL);
       plan->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) pst_route_free);
       for (guint r = 0; r < group->routes->len; r++)
@@ -129,6 +176,9 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
   for (guint r = 0; r < all_routes->len; r++)
     g_ptr_array_add (urls, pst_url_to_string (((PstListenRoute *) all_routes->pdata[r])->url));
 
+  if (!check_inherited (self, order, error))
+    return FALSE;
+
   /* Bind what is new first, so that a failure leaves the running set alone. */
   for (guint i = 0; i < order->len; i++)
     {
@@ -144,7 +194,9 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
       pst_listener_set_limits (listener, self->limits);
       g_hash_table_insert (next, g_strdup (plan->key), listener);
       for (GList *l = plan->addresses; l != NULL; l = l->next)
-        if (!pst_listener_add_address (listener, l->data, error))
+        if (find_inherited (self, l->data) != NULL
+            ? !pst_listener_add_socket (listener, find_inherited (self, l->data), error)
+            : !pst_listener_add_address (listener, l->data, error))
           {
             /* Unbind what this attempt bound; keep the running ones. */
             GHashTableIter iter;
@@ -182,6 +234,7 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
       gboolean is_new = !g_hash_table_contains (self->listeners, plan->key);
 
       pst_listener_set_snapshot (listener, runtime, plan->routes);
+      pst_listener_set_client_auth (listener, plan->client_auth);
       if (is_new)
         pst_listener_start (listener);
     }
@@ -190,6 +243,32 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
   g_set_object (&self->runtime, runtime);
   g_clear_pointer (&self->urls, g_ptr_array_unref);
   self->urls = g_steal_pointer (&urls);
+  return TRUE;
+}
+
+static gboolean
+check_inherited (PstGateway *self, GPtrArray *order, GError **error)
+{
+  for (guint i = 0; self->inherited != NULL && i < self->inherited->len; i++)
+    {
+      GSocket *socket = self->inherited->pdata[i];
+      g_autoptr(GSocketAddress) local = g_socket_get_local_address (socket, NULL);
+      gboolean used = FALSE;
+
+      for (guint p = 0; p < order->len && !used; p++)
+        for (GList *l = ((Plan *) order->pdata[p])->addresses; l != NULL && !used; l = l->next)
+          used = local != NULL && same_address (local, l->data);
+      if (!used)
+        {
+          g_autofree char *what = pst_systemd_describe_socket (socket);
+
+          g_set_error (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_BIND,
+                       _("the inherited listening socket %s matches no accept URL of the configuration: "
+                         "add an accept URL on that address and port, or remove it from the .socket unit"),
+                       what);
+          return FALSE;
+        }
+    }
   return TRUE;
 }
 
@@ -207,6 +286,14 @@ guint
 pst_gateway_get_n_connections (PstGateway *self)
 {
   return self->limits != NULL ? pst_conn_limits_get_live (self->limits) : 0;
+}
+
+gboolean
+pst_gateway_is_idle (PstGateway *self)
+{
+  /* A session that ended may still be writing its last bytes to a
+   * back-end (its pump flushes after the connection is gone). */
+  return pst_gateway_get_n_connections (self) == 0 && pst_stream_pump_get_n_flushing () == 0;
 }
 
 void

@@ -14,6 +14,10 @@ PstGateway *pst_gateway_new        (void);
  * address is unchanged), then hands new connections the new snapshot.
  * On error nothing changes. */
 gboolean    pst_gateway_apply      (PstGateway *self, PstRuntime *runtime, GError **error);
+/* Listening sockets handed over by the service manager (socket
+ * activation): an accept address equal to one's local address uses it
+ * instead of binding; one that matches no accept makes apply fail. */
+void        pst_gateway_set_inherited_sockets (PstGateway *self, GPtrArray *sockets);
 /* The accept URLs now served, in config order. */
 GStrv       pst_gateway_dup_urls   (PstGateway *self);
 /* Stops accepting; open sessions get a close handshake (1001).  A
@@ -23,5 +27,7 @@ void        pst_gateway_stop       (PstGateway *self);
 guint       pst_gateway_get_n_connections (PstGateway *self);
 /* Connections, bytes, TLS failures, reloads: for the status service */
 PstMetrics *pst_gateway_get_metrics (PstGateway *self);
+/* No connection open, and no closed one still writing its last bytes */
+gboolean    pst_gateway_is_idle    (PstGateway *self);
 
 G_END_DECLS

@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <glib/gi18n-lib.h>
 
@@ -28,6 +30,7 @@ struct _PstListener
   guint           per_address;   /* tcp.maximum.connections.per.address, 0: none */
   int             silent_peer;    /* see keep_alive_enabler */
   gboolean        proxy_protocol; /* tcp.proxy-protocol: a PROXY header comes first */
+  GTlsAuthenticationMode client_auth;
 };
 
 G_DEFINE_TYPE (PstListener, pst_listener, G_TYPE_OBJECT)
@@ -331,6 +334,26 @@ pst_listener_add_address (PstListener *self, GSocketAddress *address, GError **e
   return g_socket_listener_add_socket (G_SOCKET_LISTENER (self->service), socket, NULL, error);
 }
 
+gboolean
+pst_listener_add_socket (PstListener *self, GSocket *inherited, GError **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  int fd = fcntl (g_socket_get_fd (inherited), F_DUPFD_CLOEXEC, 3);
+
+  /* A copy: stopping this listener closes it, while the inherited one
+   * stays open for a later configuration (the service manager keeps its
+   * own, and queues connections meanwhile). */
+  if (fd < 0 || (socket = g_socket_new_from_fd (fd, error)) == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      else
+        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "dup: %s", g_strerror (errno));
+      return FALSE;
+    }
+  return g_socket_listener_add_socket (G_SOCKET_LISTENER (self->service), socket, NULL, error);
+}
+
 static gboolean
 incoming_cb (GSocketService    *service,
              GSocketConnection *connection,
@@ -397,6 +420,18 @@ guint
 pst_listener_get_per_address (PstListener *self)
 {
   return self->per_address;
+}
+
+void
+pst_listener_set_client_auth (PstListener *self, GTlsAuthenticationMode mode)
+{
+  self->client_auth = mode;
+}
+
+GTlsAuthenticationMode
+pst_listener_get_client_auth (PstListener *self)
+{
+  return self->client_auth;
 }
 
 void

@@ -17,8 +17,13 @@ G_DECLARE_FINAL_TYPE (PstListener, pst_listener, PST, LISTENER, GObject)
 PstListener *pst_listener_new              (const char *key, gboolean tls);
 const char  *pst_listener_get_key          (PstListener *self);
 gboolean     pst_listener_add_address      (PstListener *self, GSocketAddress *address, GError **error);
+/* An inherited listening socket (socket activation), used as it is */
+gboolean     pst_listener_add_socket       (PstListener *self, GSocket *socket, GError **error);
 /* The snapshot new connections get (routes: PstRoute, shared). */
 void         pst_listener_set_snapshot     (PstListener *self, PstRuntime *runtime, GPtrArray *routes);
+/* ssl.verify-client as the listen plan agreed it for every route here. */
+void         pst_listener_set_client_auth  (PstListener *self, GTlsAuthenticationMode mode);
+GTlsAuthenticationMode pst_listener_get_client_auth (PstListener *self);
 void         pst_listener_start            (PstListener *self);
 /* Stop accepting; established connections go on (a reload that drops
  * this listener keeps them until they end). */

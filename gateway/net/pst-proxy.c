@@ -38,6 +38,7 @@ typedef struct {
   gboolean       backend_ws;     /* back-end frames (ws/wss) rather than bytes */
   gushort        close_code;
   char          *close_reason;
+  gboolean       draining;       /* the gateway stops: the back-end is no longer read */
   guint64        idle_ms;        /* byte sessions: 0 none */
   guint          idle_id;
   guint64        idle_seen;      /* bytes moved at the last tick */
@@ -210,7 +211,11 @@ ws_message_data (PstWebsocket *ws, const guint8 *data, gsize len, gboolean fin, 
 static void
 ws_drained (PstWebsocket *ws, gpointer user_data)
 {
-  side_resume (other_of_ws (user_data, ws));
+  Proxy *proxy = user_data;
+  Side *other = other_of_ws (proxy, ws);
+
+  if (!(proxy->draining && other == &proxy->backend))
+    side_resume (other);
 }
 
 static void
@@ -255,7 +260,11 @@ pump_data (PstStreamPump *pump, guint8 *data, gsize len, gpointer user_data)
 static void
 pump_drained (PstStreamPump *pump, gpointer user_data)
 {
-  side_resume (other_of_pump (user_data, pump));
+  Proxy *proxy = user_data;
+  Side *other = other_of_pump (proxy, pump);
+
+  if (!(proxy->draining && other == &proxy->backend))
+    side_resume (other);
 }
 
 static void
@@ -377,6 +386,20 @@ start_idle_timer (Proxy *proxy)
 
 /* ---- start ---------------------------------------------------------------- */
 
+/* The gateway stops: the back-end is no longer read (what was read is
+ * queued before our close frame); the client gets 1001 and what it sends
+ * until its close frame answers ours still goes to the back-end, which is
+ * closed after that (ws_closed). */
+static void
+proxy_drain (Proxy *proxy)
+{
+  record_close (proxy, PST_WS_CLOSE_GOING_AWAY, "gateway shutting down");
+  if (!proxy->backend.done)
+    side_pause (&proxy->backend);
+  pst_websocket_close_patiently (proxy->client.ws, PST_WS_CLOSE_GOING_AWAY, "gateway shutting down");
+}
+
+
 static void
 backend_ready_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -423,7 +446,11 @@ backend_ready_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       pst_stream_pump_start (proxy->backend.pump);
     }
   if (proxy->client.ws != NULL)
-    pst_websocket_start (proxy->client.ws);
+    {
+      pst_websocket_start (proxy->client.ws);
+      if (proxy->draining)
+        proxy_drain (proxy);   /* the gateway began stopping while we dialled */
+    }
   else
     {
       pst_stream_pump_start (proxy->client.pump);
@@ -464,7 +491,25 @@ static void
 proxy_shutdown (gpointer session)
 {
   Proxy *proxy = proxy_ref (session);
+  gboolean joined = proxy->backend.ws != NULL || proxy->backend.pump != NULL;
 
+  /* A byte session (tcp/ssl accept) has no close handshake to ask its
+   * client to stop: it runs to its end, within the drain deadline. */
+  if (proxy->client.pump != NULL)
+    {
+      proxy_unref (proxy);
+      return;
+    }
+  /* A WebSocket client: what it sent must reach the back-end, so one
+   * still dialling is joined first (backend_ready_cb drains it then). */
+  if (proxy->client.ws != NULL && !proxy->client.done)
+    {
+      proxy->draining = TRUE;
+      if (joined)
+        proxy_drain (proxy);
+      proxy_unref (proxy);
+      return;
+    }
   g_cancellable_cancel (proxy->cancellable);
   if (!proxy->client.done)
     side_close (proxy, &proxy->client, PST_WS_CLOSE_GOING_AWAY, "gateway shutting down");
@@ -494,7 +539,7 @@ dial (Proxy *proxy)
   pst_connection_set_session (proxy->conn, proxy_shutdown, proxy);
   /* Two references: the client side's, and the dial's (later the back-end's). */
   proxy_ref (proxy);
-  pst_backend_connect_async (proxy->url, tls, preamble, pst_runtime_get_trust (runtime),
+  pst_backend_connect_async (proxy->url, tls, preamble, pst_runtime_get_peer_trust (runtime),
                              pst_runtime_get_truststore_path (runtime),
                              proxy->cancellable, backend_ready_cb, proxy);
 }

@@ -6,6 +6,7 @@
 
 #include "pst-password.h"
 #include "pst-runtime.h"
+#include "pst-trust-database.h"
 
 struct _PstRuntime
 {
@@ -13,6 +14,8 @@ struct _PstRuntime
   PstConfig    *config;
   PstKeystore  *keystore;
   GTlsDatabase *trust;
+  GTlsDatabase *system_trust;   /* without a truststore, made on first use */
+  gboolean      system_tried;
   char         *truststore_path;
   GHashTable   *certificates;   /* PstStoreEntry* → GTlsCertificate* */
   PstMetrics   *metrics;        /* the gateway's, shared by its snapshots */
@@ -29,6 +32,7 @@ pst_runtime_finalize (GObject *object)
   g_clear_pointer (&self->certificates, g_hash_table_unref);
   g_clear_object (&self->keystore);
   g_clear_object (&self->trust);
+  g_clear_object (&self->system_trust);
   g_clear_object (&self->config);
   g_clear_object (&self->metrics);
   g_free (self->truststore_path);
@@ -133,6 +137,23 @@ GTlsDatabase *
 pst_runtime_get_trust (PstRuntime *self)
 {
   return self->trust;
+}
+
+GTlsDatabase *
+pst_runtime_get_peer_trust (PstRuntime *self)
+{
+  if (self->trust != NULL)
+    return self->trust;
+  if (!self->system_tried)
+    {
+      g_autoptr(GError) error = NULL;
+
+      self->system_tried = TRUE;
+      self->system_trust = pst_trust_database_new_system (&error);
+      if (self->system_trust == NULL)
+        g_warning ("%s", error->message);
+    }
+  return self->system_trust;
 }
 
 const char *

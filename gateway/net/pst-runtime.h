@@ -30,6 +30,11 @@ PstRuntime      *pst_runtime_new               (PstConfig  *config,
 PstConfig       *pst_runtime_get_config        (PstRuntime *self);
 PstKeystore     *pst_runtime_get_keystore      (PstRuntime *self);   /* nullable */
 GTlsDatabase    *pst_runtime_get_trust         (PstRuntime *self);   /* nullable: system CAs */
+/* What verifies peers (back-ends, client certificates): the truststore's
+ * anchors, or else the system's CAs, each parsed once per snapshot (the
+ * system's on first use).  NULL only if the system CAs cannot be read:
+ * GIO's default database then applies. */
+GTlsDatabase    *pst_runtime_get_peer_trust    (PstRuntime *self);
 const char      *pst_runtime_get_truststore_path (PstRuntime *self); /* nullable */
 /* The certificate for a host name (SNI or accept host); NULL if none matches. */
 GTlsCertificate *pst_runtime_lookup_certificate (PstRuntime *self, const char *host);

@@ -44,7 +44,28 @@ struct _PstStreamPump
   gboolean           writing, congested;
   GOutputVector      iov[MAX_IOV];
   guint64            bytes_in, bytes_out;
+  gboolean           flushing;      /* closed by its owner, queue not yet out */
 };
+
+/* Pumps whose owner has let go of them (pst_stream_pump_close) but whose
+ * last bytes are still being written: a draining gateway waits for them
+ * before it exits.  Process-wide, as the process exit is. */
+static gint n_flushing;
+
+static void
+flushing_done (PstStreamPump *self)
+{
+  if (!self->flushing)
+    return;
+  self->flushing = FALSE;
+  g_atomic_int_add (&n_flushing, -1);
+}
+
+guint
+pst_stream_pump_get_n_flushing (void)
+{
+  return (guint) g_atomic_int_get (&n_flushing);
+}
 
 static void read_more (PstStreamPump *self);
 static void stop_watching (PstStreamPump *self);
@@ -78,6 +99,7 @@ pst_stream_pump_unref (PstStreamPump *self)
 {
   if (!g_atomic_int_dec_and_test (&self->ref_count))
     return;
+  flushing_done (self);
   g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);
   g_clear_pointer (&self->tail, g_byte_array_unref);
   g_clear_object (&self->cancellable);
@@ -92,6 +114,7 @@ closed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   PstStreamPump *self = user_data;
 
   pst_io_close_finish (G_IO_STREAM (source), result, NULL);
+  flushing_done (self);
   pst_stream_pump_unref (self);
 }
 
@@ -429,6 +452,7 @@ pst_stream_pump_get_queued (PstStreamPump *self)
 void
 pst_stream_pump_stop (PstStreamPump *self)
 {
+  flushing_done (self);
   memset (&self->sink, 0, sizeof self->sink);
   self->closed = self->stopped = TRUE;
   stop_watching (self);
@@ -463,6 +487,11 @@ pst_stream_pump_close (PstStreamPump *self)
    * flushed): no more callbacks. */
   memset (&self->sink, 0, sizeof self->sink);
   self->closing = TRUE;
+  if (!self->closed)
+    {
+      self->flushing = TRUE;
+      g_atomic_int_inc (&n_flushing);
+    }
   self->stopped = TRUE;
   write_more (self);
 }

@@ -40,6 +40,8 @@ void           pst_stream_pump_close      (PstStreamPump *self);
  * left for the caller to close. */
 void           pst_stream_pump_stop       (PstStreamPump *self);
 GIOStream     *pst_stream_pump_get_stream (PstStreamPump *self);
+/* Pumps closed by their owner still writing their queue (process-wide) */
+guint          pst_stream_pump_get_n_flushing (void);
 guint64        pst_stream_pump_get_bytes_in  (PstStreamPump *self);
 guint64        pst_stream_pump_get_bytes_out (PstStreamPump *self);
 

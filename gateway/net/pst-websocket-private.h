@@ -59,6 +59,8 @@ struct _PstWebsocket
   gushort     close_code;
   char       *close_reason;
   guint       close_timeout_id;
+  gboolean    close_patient;   /* the close wait lasts while the peer still sends */
+  guint64     close_seen_in;   /* bytes in when the close wait was last armed */
 
   /* inactivity */
   guint       inactivity_id;

@@ -213,6 +213,12 @@ close_timeout_cb (gpointer user_data)
 {
   PstWebsocket *self = user_data;
 
+  if (self->close_patient && !self->shutting_down &&
+      pst_stream_pump_get_bytes_in (self->pump) != self->close_seen_in)
+    {
+      self->close_seen_in = pst_stream_pump_get_bytes_in (self->pump);
+      return G_SOURCE_CONTINUE;
+    }
   self->close_timeout_id = 0;
   pst_ws_shutdown_stream (self, TRUE);
   return G_SOURCE_REMOVE;
@@ -292,6 +298,14 @@ pst_websocket_close (PstWebsocket *self, gushort code, const char *reason)
     self->close_timeout_id = g_timeout_add (CLOSE_WAIT_MS, close_timeout_cb, self);
 }
 
+void
+pst_websocket_close_patiently (PstWebsocket *self, gushort code, const char *reason)
+{
+  self->close_patient = TRUE;
+  self->close_seen_in = pst_stream_pump_get_bytes_in (self->pump);
+  pst_websocket_close (self, code, reason);
+}
+
 /* A protocol violation or a limit: our close frame with the code, then
  * hang up once the peer has it (see pump_empty), or at the deadline. */
 void
@@ -304,6 +318,7 @@ pst_ws_fail (PstWebsocket *self, gushort code, const char *reason)
     }
   pst_ws_set_close (self, code, reason);
   self->failed = TRUE;
+  self->close_patient = FALSE;
   g_clear_handle_id (&self->stall_id, g_source_remove);
   g_clear_handle_id (&self->close_timeout_id, g_source_remove);
   self->close_timeout_id = g_timeout_add (FAIL_LINGER_MS, close_timeout_cb, self);
@@ -361,7 +376,9 @@ pst_websocket_pause (PstWebsocket *self)
 void
 pst_websocket_resume (PstWebsocket *self)
 {
-  if (self->close_sent || self->close_received)
+  /* After our close frame the peer's data still counts until its own
+   * close frame (a gateway that drains forwards it): read on. */
+  if (self->close_received)
     return;
   self->paused = FALSE;
   pst_ws_update_reading (self);

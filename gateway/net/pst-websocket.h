@@ -54,6 +54,11 @@ void          pst_websocket_send        (PstWebsocket *self, PstWsOpcode opcode,
                                          const guint8 *data, gsize len);
 /* start the close handshake (closed() follows) */
 void          pst_websocket_close       (PstWebsocket *self, gushort code, const char *reason);
+/* The same close, but the wait for the peer's close frame goes on as long
+ * as the peer still sends (what it sent before it saw our close is queued
+ * ahead of its close frame): a draining gateway bounds it by its own
+ * deadline. */
+void          pst_websocket_close_patiently (PstWebsocket *self, gushort code, const char *reason);
 /* drop everything now (no handshake) */
 void          pst_websocket_abort       (PstWebsocket *self);
 

@@ -12,6 +12,7 @@
 #include "pst-certgen.h"
 #include "pst-jks.h"
 #include "pst-keystore.h"
+#include "pst-trust-database.h"
 #include "pst-password.h"
 #include "pst-stores-private.h"
 
@@ -622,22 +623,13 @@ pst_keystore_save (PstKeystore     *self,
   return TRUE;
 }
 
-static void
-remove_anchors_file (gpointer data, GObject *where_the_object_was)
-{
-  char *path = data;
-
-  g_unlink (path);
-  g_free (path);
-}
-
 /**
  * pst_keystore_create_tls_database:
  *
  * Every entry's certificate (TRUSTED certificates, KEY leaves and their
- * chains' roots) becomes an anchor.  GIO 2.74 builds a database only from
- * a file, so the anchors go through a private 0600 temporary file that is
- * removed with the database.
+ * chains' roots) becomes an anchor, parsed once into a PstTrustDatabase
+ * that every connection shares (no file is read per connection).  An empty
+ * store verifies nothing.
  *
  * Returns: (transfer full) (nullable): a database that verifies chains
  *   and host names against these anchors
@@ -646,11 +638,7 @@ GTlsDatabase *
 pst_keystore_create_tls_database (PstKeystore  *self,
                                   GError      **error)
 {
-  g_autoptr(GError) local_error = NULL;
-  g_autofree char *tmp = NULL;
-  GString *pem = g_string_new (NULL);
-  GTlsDatabase *db;
-  int fd;
+  g_autoptr(GPtrArray) anchors = g_ptr_array_new ();
 
   g_return_val_if_fail (PST_IS_KEYSTORE (self), NULL);
 
@@ -659,73 +647,9 @@ pst_keystore_create_tls_database (PstKeystore  *self,
       PstStoreEntry *entry = g_ptr_array_index (self->entries, i);
       GPtrArray *chain = pst_store_entry_get_chain (entry);
 
-      pst_pem_append (pem, "CERTIFICATE", g_ptr_array_index (chain, 0));
+      g_ptr_array_add (anchors, g_ptr_array_index (chain, 0));
       if (chain->len > 1)
-        pst_pem_append (pem, "CERTIFICATE", g_ptr_array_index (chain, chain->len - 1));
+        g_ptr_array_add (anchors, g_ptr_array_index (chain, chain->len - 1));
     }
-
-  if (self->entries->len == 0)
-    {
-      /* GIO refuses an empty anchors file: a throwaway self-signed
-       * certificate, whose key is dropped at once, trusts nothing. */
-      const char *names[] = { "no-anchors.invalid", NULL };
-      PstCertRequest request = { .names = names };
-      g_autoptr(PstStoreEntry) placeholder = pst_cert_generate (&request, NULL, error);
-
-      if (placeholder == NULL)
-        {
-          g_string_free (pem, TRUE);
-          return NULL;
-        }
-      pst_pem_append (pem, "CERTIFICATE", pst_store_entry_get_certificate (placeholder));
-    }
-
-  fd = g_file_open_tmp ("postern-anchors-XXXXXX.pem", &tmp, &local_error);
-  if (fd < 0)
-    {
-      g_string_free (pem, TRUE);
-      g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_IO,
-                   _("Cannot prepare the trust anchors of %s (%s); check that the temporary folder is writable"),
-                   self->path != NULL ? self->path : "store", local_error->message);
-      return NULL;
-    }
-  {
-    gsize done = 0;
-    gboolean ok = TRUE;
-    while (ok && done < pem->len)
-      {
-        gssize n = write (fd, pem->str + done, pem->len - done);
-        if (n < 0 && errno == EINTR)
-          continue;
-        if (n <= 0)
-          ok = FALSE;
-        else
-          done += n;
-      }
-    close (fd);
-    g_string_free (pem, TRUE);
-    if (!ok)
-      {
-        g_unlink (tmp);
-        g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_IO,
-                     _("Cannot prepare the trust anchors of %s; check the free space in the temporary folder"),
-                     self->path != NULL ? self->path : "store");
-        return NULL;
-      }
-  }
-
-  db = g_tls_file_database_new (tmp, &local_error);
-  if (db == NULL)
-    {
-      g_unlink (tmp);
-      g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_CERTIFICATE,
-                   _("The certificates of %s cannot be used as trust anchors (%s)"),
-                   self->path != NULL ? self->path : "store", local_error->message);
-      return NULL;
-    }
-  /* glib-networking re-reads the anchors file whenever it builds TLS
-   * credentials (each connection), not only here: the file lives as long
-   * as the database.  It holds certificates only, no secrets. */
-  g_object_weak_ref (G_OBJECT (db), remove_anchors_file, g_steal_pointer (&tmp));
-  return db;
+  return pst_trust_database_new (anchors, self->path, error);
 }

@@ -9,13 +9,31 @@
 #include "pst-cert-util.h"
 #include "pst-trust-doctor-private.h"
 
+/* At most this many probes in flight: a config with hundreds of back-ends
+ * must not run out of descriptors; the total stays bounded by
+ * ceil (n / MAX_IN_FLIGHT) timeouts. */
+#define MAX_IN_FLIGHT 32
+
+typedef struct _Probes Probes;
+
 typedef struct {
   PstTrustBackend *backend;
   GCancellable    *cancellable;
   GPtrArray       *chain;
   GError          *error;
-  guint           *pending;
+  Probes          *all;
 } Probe;
+
+struct _Probes {
+  Probe        *probe;
+  guint         n;
+  guint         next;          /* first probe not started */
+  guint         in_flight;
+  guint         timeout_seconds;
+  GCancellable *cancellable;   /* the caller's */
+};
+
+static void start_next (Probes *all);
 
 static void
 probe_clear (Probe *probe)
@@ -35,7 +53,28 @@ probe_done_cb (GObject      *source,
   probe->chain = pst_cert_fetch_chain_finish (result, &probe->error);
   if (probe->chain == NULL && probe->error == NULL)
     g_set_error_literal (&probe->error, G_IO_ERROR, G_IO_ERROR_FAILED, _("no certificate"));
-  (*probe->pending)--;
+  probe->all->in_flight--;
+  start_next (probe->all);
+}
+
+static void
+start_next (Probes *all)
+{
+  while (all->next < all->n && all->in_flight < MAX_IN_FLIGHT)
+    {
+      Probe *probe = &all->probe[all->next++];
+
+      probe->all = all;
+      probe->cancellable = g_cancellable_new ();
+      if (all->cancellable != NULL)
+        g_signal_connect_object (all->cancellable, "cancelled", G_CALLBACK (g_cancellable_cancel),
+                                 probe->cancellable, G_CONNECT_SWAPPED);
+      if (g_cancellable_is_cancelled (all->cancellable))
+        g_cancellable_cancel (probe->cancellable);
+      all->in_flight++;
+      pst_cert_fetch_chain_with_timeout_async (probe->backend->authority, all->timeout_seconds,
+                                               probe->cancellable, probe_done_cb, probe);
+    }
 }
 
 static char *
@@ -197,8 +236,7 @@ pst_trust_check_backends (PstTrustPlan *plan,
 {
   g_autoptr(GMainContext) context = NULL;
   g_autoptr(GTlsDatabase) database = NULL;
-  g_autofree Probe *probes = NULL;
-  guint pending = 0;
+  Probes all = { 0 };
 
   if (plan->backends->len == 0)
     return;
@@ -208,31 +246,24 @@ pst_trust_check_backends (PstTrustPlan *plan,
   else if (plan->truststore == NULL)
     database = g_tls_backend_get_default_database (g_tls_backend_get_default ());
 
-  /* all probes at once, each bounded: the whole check takes one timeout */
+  /* probes at once, each bounded: up to MAX_IN_FLIGHT back-ends take one timeout */
   context = g_main_context_new ();
   g_main_context_push_thread_default (context);
-  probes = g_new0 (Probe, plan->backends->len);
-  for (guint i = 0; i < plan->backends->len; i++)
-    {
-      Probe *probe = &probes[i];
-
-      probe->backend = plan->backends->pdata[i];
-      probe->pending = &pending;
-      probe->cancellable = g_cancellable_new ();
-      if (cancellable != NULL)
-        g_signal_connect_object (cancellable, "cancelled", G_CALLBACK (g_cancellable_cancel),
-                                 probe->cancellable, G_CONNECT_SWAPPED);
-      pending++;
-      pst_cert_fetch_chain_with_timeout_async (probe->backend->authority, plan->probe_timeout_seconds,
-                                               probe->cancellable, probe_done_cb, probe);
-    }
-  while (pending > 0)
+  all.n = plan->backends->len;
+  all.probe = g_new0 (Probe, all.n);
+  all.timeout_seconds = plan->probe_timeout_seconds;
+  all.cancellable = cancellable;
+  for (guint i = 0; i < all.n; i++)
+    all.probe[i].backend = plan->backends->pdata[i];
+  start_next (&all);
+  while (all.in_flight > 0)
     g_main_context_iteration (context, TRUE);
   g_main_context_pop_thread_default (context);
 
-  for (guint i = 0; i < plan->backends->len; i++)
+  for (guint i = 0; i < all.n; i++)
     {
-      report (plan, &probes[i], database, rows);
-      probe_clear (&probes[i]);
+      report (plan, &all.probe[i], database, rows);
+      probe_clear (&all.probe[i]);
     }
+  g_free (all.probe);
 }

@@ -119,8 +119,9 @@ check_system (PstTrustAnchor *anchor,
   *trusted = pst_trust_file_has_cert (SYSTEM_BUNDLE, anchor->der);
   pst_trust_add (rows, PST_TRUST_SECTION_CLIENTS, "system", subject, check,
                  *trusted ? PST_TRUST_STATUS_OK : PST_TRUST_STATUS_FAIL, FALSE,
-                 *trusted ? _("in the bundle (OpenSSL, GnuTLS and GLib programs)")
-                          : _("not in the bundle that OpenSSL, GnuTLS and GLib programs read"),
+                 *trusted ? _("in the bundle (GNOME Web and other GLib programs, OpenSSL and GnuTLS ones)")
+                          : _("not in the bundle that GNOME Web, GLib, OpenSSL and GnuTLS programs read "
+                              "(Chromium and Firefox read only NSS)"),
                  fix);
 }
 
@@ -441,7 +442,9 @@ pst_trust_check_clients (PstTrustPlan *plan,
       check_curl (anchor, check, rows);
 
       /* A wss:// or https:// accept is for browsers: at least one of the
-       * stores they read must trust the gateway's issuer. */
+       * stores they read must trust the gateway's issuer — NSS for
+       * Chromium and Firefox, the system store for GNOME Web (WebKitGTK
+       * verifies through glib-networking). */
       if (plan->browser_accepts)
         {
           g_autofree char *store = anchor->store != NULL ? pst_trust_quote (anchor->store) : NULL;
@@ -450,7 +453,7 @@ pst_trust_check_clients (PstTrustPlan *plan,
                                    : system_fix (anchor);
           gboolean ok = nss_trusts || system_trusts;
 
-          pst_trust_add (rows, PST_TRUST_SECTION_CLIENTS, "browsers", _("browsers (NSS or the system store)"),
+          pst_trust_add (rows, PST_TRUST_SECTION_CLIENTS, "browsers", _("browsers (NSS, or the system store for GNOME Web)"),
                          check, ok ? PST_TRUST_STATUS_OK : PST_TRUST_STATUS_FAIL, TRUE,
                          ok ? _("a browser-facing store trusts it")
                             : _("wss:// and https:// accepts need it in a browser’s store"), fix);

@@ -276,9 +276,11 @@ run_thread (GTask        *task,
   /* the keystore check finds the anchors the client checks look for,
    * but its rows come second in the report */
   pst_trust_check_keystore (plan, keystore_rows);
-  pst_trust_check_clients (plan, rows);
+  if (!g_cancellable_is_cancelled (cancellable))
+    pst_trust_check_clients (plan, rows);
   g_ptr_array_extend_and_steal (rows, g_steal_pointer (&keystore_rows));
-  pst_trust_check_backends (plan, rows, cancellable);
+  if (!g_cancellable_is_cancelled (cancellable))
+    pst_trust_check_backends (plan, rows, cancellable);
 
   if (g_task_return_error_if_cancelled (task))
     return;

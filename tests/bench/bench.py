@@ -16,9 +16,16 @@
 #   3. latency: round trip of a small message through the echo back-end,
 #      p50 / p99, on one connection (and again with the idle connections of
 #      step 2 held open).
-# Writes a Markdown table (Postern, websockify, ratio, verdict) to stdout and
-# to OUT/results.md (OUT defaults to BUILD/bench), raw figures to
-# OUT/results.json.
+# And, on the wss:// -> ssl:// path (issue 10), against nginx's stream module
+# (TLS termination + proxy_ssl to the same TLS echo back-end, 2 workers, no
+# WebSocket at all) and websockify (--ssl-target): new connections/s with 8
+# parallel clients, gateway CPU per new connection, connect latency, bulk
+# MB/s (1 x 64 KiB and 16 x 16 KiB messages, every byte checked), CPU s per
+# GiB, round trip of 64 B, the same with N connections held, and PSS per
+# held connection; ratios Postern / nginx and a verdict against the issue's
+# targets.  --sections ssl runs that part alone.
+# Writes Markdown tables to stdout and to OUT/results.md (OUT defaults to
+# BUILD/bench), raw figures to OUT/results.json.
 #
 # Network: 127.0.0.1 only, ports chosen free at run time.  Every wait is
 # bounded; every process is started in its own process group and killed at
@@ -207,7 +214,7 @@ def find_helpers(build, out):
         target = os.path.join(dest, n)
         src = os.path.join(HERE, n + ".c")
         if not (os.path.exists(target) and os.path.getmtime(target) >= os.path.getmtime(src)):
-            argv = [cc, "-O2", "-o", target, src] + (flags if n == "pst-bench-client" else []) + ["-lpthread"]
+            argv = [cc, "-O2", "-o", target, src] + flags + ["-lpthread"]
             r = subprocess.run(argv, capture_output=True, text=True)
             if r.returncode != 0:
                 raise BenchError(f"building {n} failed: {r.stderr}")
@@ -221,6 +228,7 @@ def make_certificate(d):
                     "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
                     "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
                    check=True, capture_output=True)
+    os.chmod(key, 0o600)
     pw = os.path.join(d, "keystore.pw")
     with open(os.open(pw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
         f.write("bench-" + os.urandom(8).hex() + "\n")
@@ -230,23 +238,29 @@ def make_certificate(d):
     return key, cert, p12, pw
 
 
-def start_backend(helper, source_bytes):
-    p = procs.start([helper, "--source-bytes", str(source_bytes), "--max-seconds", "900"],
-                    "back-end", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def start_backend(helper, source_bytes, tls=None):
+    argv = [helper, "--source-bytes", str(source_bytes), "--max-seconds", "3600"]
+    if tls is not None:
+        key, cert, _, _ = tls
+        argv += ["--tls-cert", cert, "--tls-key", key]
+    p = procs.start(argv, "back-end", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     lines = read_lines_until(p, lambda ls: "ready" in ls, 10)
     ports = dict(l.split() for l in lines if l != "ready")
     return p, {k: int(v) for k, v in ports.items()}
 
 
-def start_postern(postern, d, routes, tls):
-    """routes: list of (name, accept port, back-end port, secure)."""
+def start_postern(postern, d, routes, tls, backend_tls=False):
+    """routes: list of (name, accept port, back-end port, secure).
+    backend_tls: ssl://localhost:PORT back-ends, verified against the
+    bench certificate (a PEM truststore)."""
     services = []
     for name, port, backend, secure in routes:
         scheme = "wss" if secure else "ws"
+        connect = f"ssl://localhost:{backend}/" if backend_tls else f"tcp://127.0.0.1:{backend}/"
         services.append(f"""  <service>
     <name>{name}</name>
     <accept>{scheme}://127.0.0.1:{port}/</accept>
-    <connect>tcp://127.0.0.1:{backend}/</connect>
+    <connect>{connect}</connect>
     <type>proxy</type>
     <accept-options>
       <!-- every bench client comes from 127.0.0.1 -->
@@ -263,7 +277,11 @@ def start_postern(postern, d, routes, tls):
       <file>{os.path.basename(p12)}</file>
       <password-file>{os.path.basename(pw)}</password-file>
     </keystore>
-  </security>
+""" + (f"""    <truststore>
+      <type>PEM</type>
+      <file>{os.path.basename(tls[1])}</file>
+    </truststore>
+""" if backend_tls else "") + """  </security>
 """
     cfg = os.path.join(d, f"postern-{routes[0][1]}.xml")
     with open(cfg, "w") as f:
@@ -277,13 +295,15 @@ def start_postern(postern, d, routes, tls):
     return p
 
 
-def start_websockify(websockify, d, routes, tls):
+def start_websockify(websockify, d, routes, tls, backend_tls=False):
     ps = []
     for name, port, backend, secure in routes:
         argv = [websockify]
         if secure:
             key, cert, _, _ = tls
             argv += ["--cert", cert, "--key", key, "--ssl-only"]
+        if backend_tls:
+            argv += ["--ssl-target"]
         argv += [f"127.0.0.1:{port}", f"127.0.0.1:{backend}"]
         log = open(os.path.join(d, f"websockify-{port}.log"), "wb")
         p = procs.start(argv, f"websockify {name}", stdout=log, stderr=subprocess.STDOUT, cwd=d)
@@ -291,6 +311,76 @@ def start_websockify(websockify, d, routes, tls):
     for (_, port, _, _), p in zip(routes, ps):
         wait_port(port, p)
     return ps
+
+
+def start_nginx(d, port, backend, tls, secure=True):
+    """nginx's stream module: TLS termination on 127.0.0.1:port, TLS again
+    to the back-end (verified: the bench certificate, name localhost), two
+    workers, in the foreground (killed with its process group).  secure
+    False: a plain TCP proxy."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    module = "/usr/lib/nginx/modules/ngx_stream_module.so"
+    if not os.access(nginx, os.X_OK) or not os.path.exists(module):
+        raise BenchError("nginx with its stream module not found: apt-get install nginx-light "
+                         "libnginx-mod-stream (make bench installs them)")
+    prefix = os.path.join(d, f"nginx-{port}")
+    os.makedirs(prefix, exist_ok=True)
+    conf = os.path.join(prefix, "nginx.conf")
+    if secure:
+        key, cert, _, _ = tls
+        server = f"""    listen 127.0.0.1:{port} ssl;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    ssl_protocols TLSv1.3;
+    proxy_pass 127.0.0.1:{backend};
+    proxy_ssl on;
+    proxy_ssl_protocols TLSv1.3;
+    proxy_ssl_verify on;
+    proxy_ssl_trusted_certificate {cert};
+    proxy_ssl_name localhost;
+    proxy_ssl_session_reuse on;
+"""
+    else:
+        server = f"""    listen 127.0.0.1:{port};
+    proxy_pass 127.0.0.1:{backend};
+"""
+    with open(conf, "w") as f:
+        f.write(f"""load_module {module};
+daemon off;
+worker_processes 2;
+worker_rlimit_nofile {resource.getrlimit(resource.RLIMIT_NOFILE)[1]};
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 10000; }}
+stream {{
+  server {{
+{server}    proxy_timeout 900s;
+  }}
+}}
+""")
+    log = open(os.path.join(prefix, "stderr.log"), "wb")
+    p = procs.start([nginx, "-p", prefix, "-c", conf, "-e", os.path.join(prefix, "error.log")],
+                    "nginx", stdout=log, stderr=subprocess.STDOUT, cwd=prefix)
+    wait_port(port, p)
+    return p
+
+
+def group_cpu(pgid):
+    """CPU seconds of a process group: utime + stime of each process (which
+    keep the time of its threads that have ended: GIO's pool threads come
+    and go) plus cutime + cstime (reaped children: websockify forks per
+    connection).  Clock ticks (10 ms): runs are sized to use seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in group_members(pgid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        total += sum(int(x) for x in fields[11:15])   # utime stime cutime cstime
+    return total / tick
 
 
 # --------------------------------------------------------------------------
@@ -402,6 +492,180 @@ class Table:
 
 
 # --------------------------------------------------------------------------
+# wss:// -> ssl:// against nginx (issue 10)
+
+GATEWAYS = ("nginx", "websockify", "postern")
+
+# (key, label, unit, higher is better, target as (kind, factor, text))
+#   kind "nginx": Postern / nginx must be >= factor (higher better) or <= factor
+#   kind "self": Postern's figure / its own "rt_p50" must be <= factor
+#   kind "abs": Postern's figure must be <= factor
+SSL_FIGURES = [
+    ("conn_per_s", "new connections/s (8 parallel clients; TLS handshakes if any, upgrade, one echo, close)",
+     "conn/s", True, ("nginx", 1.0, "≥ 1.0× nginx")),
+    ("cpu_ms_per_conn", "gateway CPU per new connection", "ms", False, ("nginx", 1.0, "≤ 1.0× nginx")),
+    ("connect_p50_ms", "connect latency p50 (connect() to the first echo)", "ms", False, None),
+    ("bulk_1x64", "bulk, 1 connection × 64 KiB messages (echo, each way)", "MB/s", True,
+     ("nginx", 1.0, "≥ 1.0× nginx")),
+    ("bulk_16x16", "bulk, 16 connections × 16 KiB messages (echo, each way)", "MB/s", True,
+     ("nginx", 1.0, "≥ 1.0× nginx")),
+    ("cpu_s_per_gib", "gateway CPU per GiB echoed (both bulk runs)", "s/GiB", False,
+     ("nginx", 0.8, "≤ 0.8× nginx")),
+    ("rt_p50", "round trip of 64 B, p50", "µs", False, ("nginx", 1.0, "≤ 1.0× nginx")),
+    ("rt_p50_held", "round trip of 64 B, p50, with the held connections open", "µs", False,
+     ("self", 1.2, "≤ 1.2× Postern's own p50 with none held")),
+    ("pss_kib_per_conn", "memory per held proxied connection (PSS)", "KiB", False,
+     ("abs", 36.0, "≤ 36 KiB")),
+]
+
+
+def median_of(runs, key):
+    vals = [r[key] for r in runs if isinstance(r.get(key), (int, float))]
+    return statistics.median(vals) if vals else None
+
+
+def ssl_path(a, client, bports, tls, work, say, secure=True):
+    """Each gateway in turn in front of the same TLS echo back-end (secure
+    False: wss -> tcp becomes ws -> tcp, the plain echo back-end); returns
+    (figures by gateway, raw runs)."""
+    postern = a.postern or os.path.join(os.path.abspath(a.build), "gateway", "postern")
+    websockify = shutil.which("websockify") or "/usr/bin/websockify"
+    back = bports["tls-echo" if secure else "echo"]
+    path = "wss→ssl" if secure else "ws→tcp"
+    figures, raw = {}, {}
+    for gw in GATEWAYS:
+        port = free_ports(1)[0]
+        route = [("ssl-echo" if secure else "tcp-echo", port, back, secure)]
+        if gw == "nginx":
+            procs_ = [start_nginx(work, port, back, tls, secure)]
+        elif gw == "websockify":
+            procs_ = start_websockify(websockify, work, route, tls, backend_tls=secure)
+        else:
+            procs_ = [start_postern(postern, work, route, tls if secure else None, backend_tls=secure)]
+        pgid = procs_[0].pid
+        args = ["--raw"] if gw == "nginx" else []
+        f, r = {}, {"conn": [], "bulk_1x64": [], "bulk_16x16": [], "rt": []}
+        try:
+            run_client(client, "conn", port, args + ["--count", 20, "--parallel", 2], tls=secure, timeout=90)
+            # 1. new connections
+            for i in range(a.ssl_repeat):
+                cpu0 = group_cpu(pgid)
+                x = run_client(client, "conn", port, args + ["--count", a.ssl_conns, "--parallel", 8,
+                                                             "--budget", a.ssl_conn_budget], tls=secure)
+                x["cpu_s"] = group_cpu(pgid) - cpu0
+                x["cpu_ms_per_conn"] = x["cpu_s"] * 1e3 / x["count"]
+                r["conn"].append(x)
+                say(f"{path} {gw:10} {x['count']} new connections: {x['per_s']:.1f}/s, "
+                    f"p50 {x['p50_ms']:.1f} ms, gateway CPU {x['cpu_ms_per_conn']:.2f} ms each "
+                    f"[{x.get('tls_desc', '')}]")
+            f["conn_per_s"] = median_of(r["conn"], "per_s")
+            f["cpu_ms_per_conn"] = median_of(r["conn"], "cpu_ms_per_conn")
+            f["connect_p50_ms"] = median_of(r["conn"], "p50_ms")
+            # 2. bulk, every byte checked by the client
+            cpu_total, bytes_total = 0.0, 0
+            for i in range(a.ssl_repeat):
+                for key, extra in (("bulk_1x64", ["--msg", 65536]),
+                                   ("bulk_16x16", ["--msg", 16384, "--conns", 16])):
+                    cpu0 = group_cpu(pgid)
+                    x = run_client(client, "echo", port, args + ["--bytes", a.ssl_mib * MiB] + extra, tls=secure)
+                    cpu_total += group_cpu(pgid) - cpu0
+                    bytes_total += x["bytes"]
+                    if x["bad_chunks"]:
+                        raise BenchError(f"{gw}: {x['bad_chunks']} damaged chunks in {key}")
+                    r[key].append(x)
+                    say(f"{path} {gw:10} {key}: {x['mb_per_s']:.1f} MB/s, integrity checked")
+            f["bulk_1x64"] = median_of(r["bulk_1x64"], "mb_per_s")
+            f["bulk_16x16"] = median_of(r["bulk_16x16"], "mb_per_s")
+            f["cpu_s_per_gib"] = cpu_total / (bytes_total / (1024 * MiB)) if bytes_total else None
+            # 3. round trips, then the same while connections are held
+            for i in range(a.ssl_repeat):
+                x = run_client(client, "lat", port, args + ["--count", a.lat_count, "--msg", 64], tls=secure)
+                r["rt"].append(x)
+            f["rt_p50"] = median_of(r["rt"], "p50_us")
+            held_count = a.ssl_held if gw != "websockify" else min(a.ssl_held, a.websockify_held)
+            time.sleep(0.5)
+            base = group_memory(pgid)
+            hold = procs.start([client, "hold", "--port", str(port), "--count", str(held_count),
+                                "--parallel", "8", "--max-seconds", str(a.setup_budget * 4)] + args
+                               + (["--tls"] if secure else []),
+                               "hold client", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+            lines = read_lines_until(hold, lambda ls: "ready" in ls, a.setup_budget * 4 + 30)
+            setup = json.loads(lines[0])
+            time.sleep(1.0)
+            held = group_memory(pgid)
+            x = run_client(client, "lat", port, args + ["--count", min(a.lat_count, 2000), "--msg", 64,
+                                                        "--budget", 8], tls=secure, timeout=90)
+            hold.stdin.write(b"done\n")
+            hold.stdin.flush()
+            end = json.loads(read_lines_until(hold, lambda ls: len(ls) >= 1, 150)[0])
+            procs.stop(hold)
+            ok = setup["ok"]
+            f["rt_p50_held"] = x["p50_us"]
+            f["pss_kib_per_conn"] = (held["pss_kb"] - base["pss_kb"]) / ok if ok else None
+            f["held"] = ok
+            f["held_still_echoing"] = end.get("still_echoing")
+            r["hold"] = {"setup": setup, "end": end, "base": base, "held": held, "rt": x}
+            say(f"{path} {gw:10} {ok} held ({setup['per_s']:.0f}/s, {setup['failed']} failed, "
+                f"{end.get('still_echoing')} still echoing): PSS {base['pss_kb']} → {held['pss_kb']} kB "
+                f"over {held['processes']} process(es); round trip p50 {f['rt_p50']:.0f} µs, "
+                f"{x['p50_us']:.0f} µs with them held")
+        finally:
+            for p in procs_:
+                procs.stop(p)
+        figures[gw], raw[gw] = f, r
+    return figures, raw
+
+
+def ssl_markdown(figures, a, secure=True):
+    def fmt(v, unit):
+        if not isinstance(v, (int, float)):
+            return "—"
+        if unit in ("conn/s", "MB/s", "µs") or v >= 100:
+            return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
+        return f"{v:,.2f}" if v < 10 else f"{v:,.1f}"
+
+    title = ("## wss:// → ssl:// (TLS on both hops; nginx: TLS → TLS with no WebSocket)" if secure else
+             "## ws:// → tcp:// (no TLS; nginx: TCP → TCP with no WebSocket)")
+    what = ("Same client, certificate (ECDSA P-256) and TLS echo back-end; TLS 1.3, AES-128-GCM, X25519 "
+            "on both hops" if secure else "Same client and echo back-end; no TLS")
+    out = [title, "",
+           f"{what}; medians of {a.ssl_repeat}; {a.ssl_conns:,} new connections per run (fewer if "
+           f"{a.ssl_conn_budget:.0f} s pass), {a.ssl_mib} MiB per bulk run, {a.lat_count:,} round trips, "
+           f"{a.ssl_held:,} connections held (websockify: at most {a.websockify_held:,}: a process each).",
+           "",
+           "| figure | nginx stream | websockify | Postern | Postern / nginx | target | verdict |",
+           "| --- | ---: | ---: | ---: | ---: | --- | --- |"]
+    verdicts = []
+    for key, label, unit, hb, target in SSL_FIGURES:
+        v = {gw: figures.get(gw, {}).get(key) for gw in GATEWAYS}
+        cells = [fmt(v[gw], unit) for gw in GATEWAYS]
+        pst, ngx = v["postern"], v["nginx"]
+        ratio = pst / ngx if isinstance(pst, (int, float)) and isinstance(ngx, (int, float)) and ngx > 0 else None
+        verdict, ttxt = "—", "—"
+        if target is not None and isinstance(pst, (int, float)):
+            kind, factor, ttxt = target
+            if kind == "nginx" and ratio is not None:
+                met = ratio >= factor if hb else ratio <= factor
+                verdict = ("met" if met else "NOT met") + f" ({ratio:.2f}×)"
+            elif kind == "self" and figures["postern"].get("rt_p50"):
+                own = pst / figures["postern"]["rt_p50"]
+                verdict = ("met" if own <= factor else "NOT met") + f" ({own:.2f}× its own)"
+            elif kind == "abs":
+                verdict = ("met" if pst <= factor else "NOT met") + f" ({pst:.1f} KiB)"
+        out.append(f"| {label} ({unit}, {'higher' if hb else 'lower'} is better) | {cells[0]} | {cells[1]} | "
+                   f"{cells[2]} | {f'{ratio:.2f}×' if ratio is not None else '—'} | {ttxt} | {verdict} |")
+        if target is not None:
+            verdicts.append(f"- {label}: {verdict}")
+    held = {gw: figures.get(gw, {}).get("held") for gw in GATEWAYS}
+    echo = {gw: figures.get(gw, {}).get("held_still_echoing") for gw in GATEWAYS}
+    out.append("")
+    out.append("Held connections (opened, still echoing at the end): "
+               + ", ".join(f"{gw} {held[gw]} / {echo[gw]}" for gw in GATEWAYS) + ".")
+    return "\n".join(out), verdicts
+
+
+# --------------------------------------------------------------------------
 
 
 def machine_line():
@@ -415,7 +679,12 @@ def machine_line():
                            capture_output=True, text=True).stdout.strip() or "?"
     except OSError:
         v = "?"
-    return f"{os.cpu_count()} CPUs ({model}); websockify {v}; RLIMIT_NOFILE {resource.getrlimit(resource.RLIMIT_NOFILE)[0]}"
+    try:
+        n = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "nginx-light"],
+                           capture_output=True, text=True).stdout.strip() or "?"
+    except OSError:
+        n = "?"
+    return f"{os.cpu_count()} CPUs ({model}); websockify {v}; nginx {n}; RLIMIT_NOFILE {resource.getrlimit(resource.RLIMIT_NOFILE)[0]}"
 
 
 def main():
@@ -433,11 +702,30 @@ def main():
     ap.add_argument("--setup-budget", type=float, default=45,
                     help="seconds allowed to open one batch of idle connections (45)")
     ap.add_argument("--no-tls", action="store_true", help="skip wss://")
+    ap.add_argument("--sections", default="ssl,plain,tcp",
+                    help="ssl: wss -> ssl:// against nginx and websockify; plain: the same figures on "
+                         "ws -> tcp://; tcp: ws/wss -> tcp:// against websockify (default: all three)")
+    ap.add_argument("--postern", help="the postern binary for the ssl path (default: BUILD/gateway/postern)")
+    ap.add_argument("--ssl-repeat", type=int, default=3, help="runs per figure, ssl path; median kept (3)")
+    ap.add_argument("--ssl-conns", type=int, default=2000, help="new connections per run, ssl path (2000)")
+    ap.add_argument("--ssl-conn-budget", type=float, default=30,
+                    help="seconds at most for one run of new connections (30)")
+    ap.add_argument("--ssl-mib", type=int, default=256, help="MiB per bulk run, ssl path (256)")
+    ap.add_argument("--ssl-held", type=int, default=2000, help="connections held, ssl path (2000)")
+    ap.add_argument("--websockify-held", type=int, default=300,
+                    help="connections websockify holds at most (a process each; 300)")
     ap.add_argument("--quick", action="store_true",
                     help="a smoke run: 64 MiB, 1 repeat, 2000 round trips, 200 idle")
     a = ap.parse_args()
     if a.quick:
         a.mib, a.repeat, a.lat_count, a.idle = 64, 1, 2000, "200"
+        a.ssl_conns, a.ssl_conn_budget, a.ssl_mib, a.ssl_held, a.websockify_held = 200, 8, 32, 200, 50
+        a.ssl_repeat = 1
+    sections = {x.strip() for x in a.sections.split(",") if x.strip()}
+    if not sections <= {"tcp", "ssl", "plain"}:
+        raise BenchError(f"--sections {a.sections}: expected ssl, plain and/or tcp")
+    if "ssl" in sections and a.no_tls:
+        raise BenchError("--sections ssl needs TLS (drop --no-tls)")
 
     build = os.path.abspath(a.build)
     out = os.path.abspath(a.out or os.path.join(build, "bench"))
@@ -464,8 +752,18 @@ def main():
     def say(msg):
         print(f"[{time.monotonic() - t_start:6.1f} s] {msg}", file=sys.stderr, flush=True)
 
-    backend, bports = start_backend(backend_helper, volume)
+    backend, bports = start_backend(backend_helper, volume, tls)
     say(f"back-end on 127.0.0.1: {bports}")
+    ssl_md = ""
+    for secure, name in ((True, "ssl"), (False, "plain")):
+        if name not in sections:
+            continue
+        figs, raw[f"{name}_path"] = ssl_path(a, client, bports, tls, work, say, secure)
+        raw[f"{name}_figures"] = figs
+        md_, verdicts_ = ssl_markdown(figs, a, secure)
+        ssl_md += md_ + "\n\n### Against the issue's targets\n\n" + "\n".join(verdicts_) + "\n\n"
+    if "tcp" not in sections:
+        return finish(a, out, work, raw, t_start, "", [], ssl_md)
 
     # --- 1 and 3: throughput and latency, both gateways up side by side
     kinds = [("echo", bports["echo"]), ("up", bports["sink"]), ("down", bports["source"])]
@@ -601,12 +899,20 @@ def main():
                   val("websockify", lambda e: e["lat"]["p50_us"]), False, missing=notes)
 
     procs.stop(backend)
+    md, verdicts = table.markdown("## ws:// and wss:// → tcp:// against websockify")
+    return finish(a, out, work, raw, t_start, md, verdicts, ssl_md)
+
+
+def finish(a, out, work, raw, t_start, md, verdicts, ssl_md):
     elapsed = time.monotonic() - t_start
-    header = (f"# Postern vs websockify\n\n{raw['machine']}; one back-end (C, epoll) and one C client "
-              f"for both; 127.0.0.1; run took {elapsed:.0f} s. Ratio = Postern ÷ websockify; "
-              f"verdict ±5 % is a tie. MB/s = 10⁶ bytes/s, each direction.")
-    md, verdicts = table.markdown(header)
-    text = md + "\n\n## Verdicts\n\n" + "\n".join(verdicts) + "\n"
+    header = (f"# Postern vs nginx and websockify\n\n{raw['machine']}; one back-end (C) and one C client "
+              f"for all; 127.0.0.1; run took {elapsed:.0f} s{' (--quick)' if a.quick else ''}. "
+              "A shared machine: other work ran meanwhile; compare ratios of one run, not absolute "
+              "figures. MB/s = 10⁶ bytes/s, each direction.")
+    text = header + "\n\n" + (ssl_md + "\n" if ssl_md else "")
+    if md:
+        text += md + "\n\nRatio = Postern ÷ websockify; verdict ±5 % is a tie.\n\n### Verdicts\n\n" \
+            + "\n".join(verdicts) + "\n"
     print(text)
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write(text)

@@ -5,7 +5,11 @@
  *           the peer is not taking what it wrote),
  *   sink    discards what it reads and answers one byte per MiB received,
  *   source  sends --source-bytes bytes of the shared pattern, then idles.
- * Prints "echo PORT", "sink PORT", "source PORT" and "ready" on stdout.
+ * With --tls-cert FILE --tls-key FILE, a fourth listener:
+ *   tls-echo  a TLS (GnuTLS, the default priorities) echo, one thread per
+ *           connection with blocking I/O, for the wss:// -> ssl:// path.
+ * Prints "echo PORT", "sink PORT", "source PORT" (and "tls-echo PORT") and
+ * "ready" on stdout.
  * Exits when stdin reaches EOF, on SIGTERM/SIGINT, or after --max-seconds.
  * SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
@@ -14,6 +18,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -255,18 +261,130 @@ handle (Conn *c, uint32_t ev)
   return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* TLS echo: an accept thread, then a small thread per connection           */
+
+static gnutls_certificate_credentials_t tls_creds;
+
+static void *
+tls_conn_main (void *data)
+{
+  int fd = (int) (intptr_t) data;
+  gnutls_session_t s;
+  unsigned char *buf = malloc (64 * 1024);
+  int r;
+
+  gnutls_init (&s, GNUTLS_SERVER);
+  if (gnutls_priority_set_direct (s, BENCH_TLS_PRIORITY, NULL) < 0)
+    BENCH_DIE ("GnuTLS priority %s refused", BENCH_TLS_PRIORITY);
+  gnutls_credentials_set (s, GNUTLS_CRD_CERTIFICATE, tls_creds);
+  gnutls_transport_set_int (s, fd);
+  gnutls_handshake_set_timeout (s, 30000);
+  do
+    r = gnutls_handshake (s);
+  while (r < 0 && !gnutls_error_is_fatal (r));
+  while (r >= 0)
+    {
+      ssize_t n;
+      do
+        n = gnutls_record_recv (s, buf, 64 * 1024);
+      while (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED);
+      if (n <= 0)
+        break;
+      for (ssize_t done = 0; done < n;)
+        {
+          ssize_t w;
+          do
+            w = gnutls_record_send (s, buf + done, n - done);
+          while (w == GNUTLS_E_AGAIN || w == GNUTLS_E_INTERRUPTED);
+          if (w <= 0)
+            {
+              r = -1;
+              break;
+            }
+          done += w;
+        }
+    }
+  if (r >= 0)
+    gnutls_bye (s, GNUTLS_SHUT_WR);
+  gnutls_deinit (s);
+  close (fd);
+  free (buf);
+  return NULL;
+}
+
+static void *
+tls_accept_main (void *data)
+{
+  int lfd = (int) (intptr_t) data;
+  pthread_attr_t attr;
+
+  pthread_attr_init (&attr);
+  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize (&attr, 256 * 1024);
+  for (;;)
+    {
+      int fd = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC);
+      if (fd < 0)
+        {
+          if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
+            {
+              if (errno != EINTR && errno != ECONNABORTED)
+                usleep (10000);
+              continue;
+            }
+          BENCH_DIE ("tls-echo accept: %s", strerror (errno));
+        }
+      int one = 1;
+      setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      struct timeval tv = { .tv_sec = 900 };
+      setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      pthread_t t;
+      if (pthread_create (&t, &attr, tls_conn_main, (void *) (intptr_t) fd) != 0)
+        close (fd);
+    }
+  return NULL;
+}
+
+static int
+tls_listen (const char *cert, const char *key)
+{
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1, r;
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
+  socklen_t len = sizeof sa;
+  pthread_t t;
+
+  gnutls_certificate_allocate_credentials (&tls_creds);
+  r = gnutls_certificate_set_x509_key_file (tls_creds, cert, key, GNUTLS_X509_FMT_PEM);
+  if (r < 0)
+    BENCH_DIE ("tls-echo: %s / %s: %s", cert, key, gnutls_strerror (r));
+  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind (fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen (fd, 4096) < 0)
+    BENCH_DIE ("bind/listen: %s", strerror (errno));
+  getsockname (fd, (struct sockaddr *) &sa, &len);
+  pthread_create (&t, NULL, tls_accept_main, (void *) (intptr_t) fd);
+  return ntohs (sa.sin_port);
+}
+
 int
 main (int argc, char **argv)
 {
   double max_seconds = 900;
+  const char *tls_cert = NULL, *tls_key = NULL;
   for (int i = 1; i < argc; i++)
     {
       if (strcmp (argv[i], "--source-bytes") == 0 && i + 1 < argc)
         source_bytes = strtoull (argv[++i], NULL, 10);
       else if (strcmp (argv[i], "--max-seconds") == 0 && i + 1 < argc)
         max_seconds = atof (argv[++i]);
+      else if (strcmp (argv[i], "--tls-cert") == 0 && i + 1 < argc)
+        tls_cert = argv[++i];
+      else if (strcmp (argv[i], "--tls-key") == 0 && i + 1 < argc)
+        tls_key = argv[++i];
       else
-        BENCH_DIE ("usage: %s [--source-bytes N] [--max-seconds S]", argv[0]);
+        BENCH_DIE ("usage: %s [--source-bytes N] [--max-seconds S] [--tls-cert F --tls-key F]", argv[0]);
     }
   bench_pattern_init ();
   bench_raise_nofile ();
@@ -284,7 +402,10 @@ main (int argc, char **argv)
   in->kind = KIND_STDIN;
   struct epoll_event e = { .events = EPOLLIN, .data.ptr = in };
   epoll_ctl (epfd, EPOLL_CTL_ADD, 0, &e);
-  printf ("echo %d\nsink %d\nsource %d\nready\n", pe, ps, pso);
+  printf ("echo %d\nsink %d\nsource %d\n", pe, ps, pso);
+  if (tls_cert != NULL && tls_key != NULL)
+    printf ("tls-echo %d\n", tls_listen (tls_cert, tls_key));
+  printf ("ready\n");
   fflush (stdout);
 
   double deadline = bench_now () + max_seconds;

@@ -14,6 +14,17 @@
  *   lat   --count K --msg M [--budget S]  K round trips of an M-byte
  *                             message, one at a time (fewer if S seconds
  *                             pass first): p50/p90/p99/max in microseconds
+ *   conn  --count K [--parallel P] [--msg M] [--budget S]  K new
+ *                             connections (fewer if S seconds pass), P at a
+ *                             time (threads): each connects, handshakes
+ *                             (TLS, then the upgrade), echoes one M-byte
+ *                             message (64 by default) and closes; rate and
+ *                             connect latency (connect() to the echo back)
+ *   hold  --count K [--parallel P]  opens K connections (ws:// or wss://),
+ *                             each proven by one echo, prints "ready", holds
+ *                             them until a line (or EOF) on stdin, then
+ *                             echoes once more on each and reports how many
+ *                             still answered
  *   idle  --count K [--window W]  opens K connections (W handshakes in
  *                             flight), each proven end to end by one small
  *                             echoed message; prints the set-up rate and
@@ -21,6 +32,10 @@
  *                             on stdin, then reports how many the gateway
  *                             closed meanwhile; --max-seconds bounds the
  *                             set-up, the hold ends after 900 s at most
+ *
+ * --conns N (echo, up, down): N connections at once share --bytes.
+ * --raw: no WebSocket at all, bytes straight over TCP/TLS (a TLS proxy
+ * such as nginx's stream module in front of the echo back-end).
  *
  * The certificate of a wss:// gateway is not verified: this is a load tool
  * on loopback, not a client anyone should copy.  Every wait is bounded by
@@ -48,6 +63,11 @@ static const char *host = "127.0.0.1";
 static int port;
 static const char *path = "/";
 static bool use_tls;
+static bool raw_mode;              /* no WebSocket: bytes over TCP/TLS */
+static int opt_parallel = 8;
+static int opt_conns = 1;
+static bool msg_given;
+static pthread_mutex_t desc_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t opt_bytes = 64ull * 1024 * 1024;
 static size_t opt_msg = 64 * 1024;
 static long opt_count = 1000;
@@ -76,7 +96,7 @@ typedef struct {
   bool             closed;
 } Ws;
 
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
+static __thread uint64_t rng_state = 0x2545F4914F6CDD1Dull;
 
 static uint32_t
 rng32 (void)
@@ -192,10 +212,10 @@ static const char handshake_fmt[] =
   "\r\n";
 
 static Ws *
-ws_open (void)
+ws_open_buf (size_t rcap)
 {
   Ws *ws = calloc (1, sizeof *ws);
-  ws->rcap = 256 * 1024;
+  ws->rcap = rcap;
   ws->rbuf = malloc (ws->rcap);
   ws->hdr_need = 2;
   ws->fd = tcp_connect (false);
@@ -206,7 +226,8 @@ ws_open (void)
     {
       int r;
       gnutls_init (&ws->tls, GNUTLS_CLIENT);
-      gnutls_set_default_priority (ws->tls);
+      if (gnutls_priority_set_direct (ws->tls, BENCH_TLS_PRIORITY, NULL) < 0)
+        BENCH_DIE ("GnuTLS priority %s refused", BENCH_TLS_PRIORITY);
       gnutls_credentials_set (ws->tls, GNUTLS_CRD_CERTIFICATE, tls_creds);
       gnutls_transport_set_int (ws->tls, ws->fd);
       do
@@ -214,10 +235,17 @@ ws_open (void)
       while (r < 0 && !gnutls_error_is_fatal (r));
       if (r < 0)
         BENCH_DIE ("TLS handshake with %s:%d: %s", host, port, gnutls_strerror (r));
-      char *desc = gnutls_session_get_desc (ws->tls);
-      snprintf (tls_desc, sizeof tls_desc, "%s", desc);
-      gnutls_free (desc);
+      pthread_mutex_lock (&desc_lock);
+      if (tls_desc[0] == '\0')
+        {
+          char *desc = gnutls_session_get_desc (ws->tls);
+          snprintf (tls_desc, sizeof tls_desc, "%s", desc);
+          gnutls_free (desc);
+        }
+      pthread_mutex_unlock (&desc_lock);
     }
+  if (raw_mode)
+    return ws;
   char req[512];
   int n = snprintf (req, sizeof req, handshake_fmt, path, host, port);
   ws_write_all (ws, (unsigned char *) req, n);
@@ -238,11 +266,18 @@ ws_open (void)
   return ws;
 }
 
+static Ws *
+ws_open (void)
+{
+  return ws_open_buf (256 * 1024);
+}
+
 static void
 ws_close (Ws *ws)
 {
   static const unsigned char close_frame[] = { 0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8 };
-  ws_raw_write (ws, close_frame, sizeof close_frame);
+  if (!raw_mode)
+    ws_raw_write (ws, close_frame, sizeof close_frame);
   if (ws->tls)
     {
       gnutls_bye (ws->tls, GNUTLS_SHUT_WR);
@@ -260,6 +295,13 @@ typedef void (*ConsumeFn) (const unsigned char *p, size_t n, void *data);
 static bool
 ws_parse (Ws *ws, ConsumeFn consume, void *data)
 {
+  if (raw_mode)
+    {
+      if (ws->rlen > ws->rpos)
+        consume (ws->rbuf + ws->rpos, ws->rlen - ws->rpos, data);
+      ws->rpos = ws->rlen;
+      return true;
+    }
   while (ws->rpos < ws->rlen)
     {
       if (ws->hdr_need > 0)
@@ -315,6 +357,19 @@ static size_t
 make_frame (unsigned char *f, uint64_t off, size_t len)
 {
   size_t h = 0;
+  if (raw_mode)
+    {
+      for (size_t done = 0; done < len;)
+        {
+          size_t o = (off + done) % BENCH_PERIOD;
+          size_t k = BENCH_PERIOD - o;
+          if (k > len - done)
+            k = len - done;
+          memcpy (f + done, bench_pattern + o, k);
+          done += k;
+        }
+      return len;
+    }
   f[h++] = 0x82;
   if (len < 126)
     f[h++] = 0x80 | len;
@@ -431,31 +486,67 @@ writer_main (void *data)
 static void
 print_rate (const char *mode, uint64_t bytes, double secs, uint64_t bad)
 {
-  printf ("{\"mode\": \"%s\", \"tls\": %s, \"bytes\": %llu, \"msg\": %zu, \"seconds\": %.6f, "
+  printf ("{\"mode\": \"%s\", \"tls\": %s, \"conns\": %d, \"bytes\": %llu, \"msg\": %zu, \"seconds\": %.6f, "
           "\"mb_per_s\": %.3f, \"bad_chunks\": %llu, \"tls_desc\": \"%s\"}\n",
-          mode, use_tls ? "true" : "false", (unsigned long long) bytes, opt_msg, secs,
+          mode, use_tls ? "true" : "false", opt_conns, (unsigned long long) bytes, opt_msg, secs,
           bytes / secs / 1e6, (unsigned long long) bad, tls_desc);
 }
 
+typedef struct {
+  Ws       *ws;
+  Counter   c;
+  uint64_t  want;
+  pthread_t reader, writer;
+  Writer    w;
+} Stream;
+
+static void *
+reader_main (void *data)
+{
+  Stream *st = data;
+  read_until (st->ws, &st->c, st->want);
+  return NULL;
+}
+
+/* --conns N streams at once, each with its writer and reader threads;
+ * --bytes is shared between them. */
 static int
 run_stream (const char *mode)
 {
-  Ws *ws = ws_open ();
   bool up = strcmp (mode, "up") == 0, down = strcmp (mode, "down") == 0;
-  Counter c = { .verify = !up };
-  Writer w = { ws, opt_bytes, opt_msg };
-  pthread_t t;
-  double t0 = bench_now ();
+  int n = opt_conns;
+  Stream *st = calloc (n, sizeof *st);
+  uint64_t per = opt_bytes / n, bad = 0;
 
-  if (!down)
-    pthread_create (&t, NULL, writer_main, &w);
-  read_until (ws, &c, up ? opt_bytes / BENCH_ACK_UNIT : opt_bytes);
+  for (int i = 0; i < n; i++)
+    {
+      st[i].ws = ws_open ();
+      st[i].c.verify = !up;
+      st[i].want = up ? per / BENCH_ACK_UNIT : per;
+      st[i].w = (Writer) { st[i].ws, per, opt_msg };
+    }
+  double t0 = bench_now ();
+  for (int i = 0; i < n; i++)
+    {
+      if (!down)
+        pthread_create (&st[i].writer, NULL, writer_main, &st[i].w);
+      pthread_create (&st[i].reader, NULL, reader_main, &st[i]);
+    }
+  for (int i = 0; i < n; i++)
+    {
+      pthread_join (st[i].reader, NULL);
+      if (!down)
+        pthread_join (st[i].writer, NULL);
+    }
   double secs = bench_now () - t0;
-  if (!down)
-    pthread_join (t, NULL);
-  print_rate (mode, opt_bytes, secs, c.bad);
-  ws_close (ws);
-  return c.bad ? 1 : 0;
+  for (int i = 0; i < n; i++)
+    {
+      bad += st[i].c.bad;
+      ws_close (st[i].ws);
+    }
+  free (st);
+  print_rate (mode, per * n, secs, bad);
+  return bad ? 1 : 0;
 }
 
 static int
@@ -506,6 +597,151 @@ run_latency (void)
   free (frame);
   ws_close (ws);
   return c.bad ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* New connections: P threads, each open / one echo / close, K in all        */
+
+static long conn_next;              /* next connection to make (shared) */
+static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
+static double *conn_ms;             /* connect latency of each, ms */
+static uint64_t conn_bad;
+static long conn_done;              /* made: conn_ms[0 .. conn_done) */
+static double conn_stop;            /* --budget: no new connection after this */
+
+static void *
+conn_main (void *data)
+{
+  unsigned char *frame = malloc (opt_msg + 14);
+
+  for (;;)
+    {
+      pthread_mutex_lock (&conn_lock);
+      long i = conn_next < opt_count ? conn_next++ : -1;
+      pthread_mutex_unlock (&conn_lock);
+      if (i < 0 || bench_now () > deadline || (conn_stop > 0 && bench_now () > conn_stop))
+        {
+          if (i < 0)
+            break;
+          continue;
+        }
+      double t0 = bench_now ();
+      Ws *ws = ws_open_buf (16 * 1024);
+      Counter c = { .verify = true };
+      size_t n = make_frame (frame, 0, opt_msg);
+      ws_write_all (ws, frame, n);
+      read_until (ws, &c, opt_msg);
+      conn_ms[__atomic_fetch_add (&conn_done, 1, __ATOMIC_RELAXED)] = (bench_now () - t0) * 1e3;
+      ws_close (ws);
+      if (c.bad)
+        __atomic_add_fetch (&conn_bad, c.bad, __ATOMIC_RELAXED);
+    }
+  free (frame);
+  return NULL;
+}
+
+static int
+run_conn (void)
+{
+  pthread_t *t = calloc (opt_parallel, sizeof *t);
+  conn_ms = calloc (opt_count, sizeof (double));
+  double t0 = bench_now ();
+  if (opt_budget > 0)
+    conn_stop = t0 + opt_budget;
+
+  for (int i = 0; i < opt_parallel; i++)
+    pthread_create (&t[i], NULL, conn_main, NULL);
+  for (int i = 0; i < opt_parallel; i++)
+    pthread_join (t[i], NULL);
+  double secs = bench_now () - t0;
+  long done = conn_done;
+  if (done <= 0 || (done < opt_count && opt_budget <= 0))
+    BENCH_DIE ("conn: only %ld of %ld connections within --max-seconds", done, opt_count);
+  qsort (conn_ms, done, sizeof (double), cmp_double);
+  printf ("{\"mode\": \"conn\", \"tls\": %s, \"raw\": %s, \"count\": %ld, \"parallel\": %d, "
+          "\"seconds\": %.6f, \"per_s\": %.2f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, "
+          "\"bad_chunks\": %llu, \"tls_desc\": \"%s\"}\n",
+          use_tls ? "true" : "false", raw_mode ? "true" : "false", done, opt_parallel, secs, done / secs,
+          conn_ms[done / 2], conn_ms[(long) (0.9 * (done - 1))], conn_ms[(long) (0.99 * (done - 1))],
+          (unsigned long long) conn_bad, tls_desc);
+  free (conn_ms);
+  free (t);
+  return conn_bad ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Held connections (TLS or not): P threads open K, then they wait          */
+
+static Ws **held;
+
+static void *
+hold_main (void *data)
+{
+  unsigned char frame[64];
+
+  for (;;)
+    {
+      pthread_mutex_lock (&conn_lock);
+      long i = conn_next < opt_count ? conn_next++ : -1;
+      pthread_mutex_unlock (&conn_lock);
+      if (i < 0 || bench_now () > deadline)
+        break;
+      Ws *ws = ws_open_buf (4096);
+      Counter c = { .verify = true };
+      size_t n = make_frame (frame, 0, 8);
+      ws_write_all (ws, frame, n);
+      read_until (ws, &c, 8);
+      held[i] = ws;
+    }
+  return NULL;
+}
+
+static int
+run_hold (void)
+{
+  pthread_t *t = calloc (opt_parallel, sizeof *t);
+  held = calloc (opt_count, sizeof (Ws *));
+  double t0 = bench_now ();
+
+  for (int i = 0; i < opt_parallel; i++)
+    pthread_create (&t[i], NULL, hold_main, NULL);
+  for (int i = 0; i < opt_parallel; i++)
+    pthread_join (t[i], NULL);
+  double secs = bench_now () - t0;
+  long ok = 0;
+  for (long i = 0; i < opt_count; i++)
+    ok += held[i] != NULL;
+  printf ("{\"mode\": \"hold\", \"tls\": %s, \"count\": %ld, \"ok\": %ld, \"failed\": %ld, "
+          "\"seconds\": %.6f, \"per_s\": %.1f}\nready\n",
+          use_tls ? "true" : "false", opt_count, ok, opt_count - ok, secs, ok / secs);
+  fflush (stdout);
+
+  /* until a line or EOF on stdin (at most 900 s) */
+  struct pollfd pfd = { .fd = 0, .events = POLLIN };
+  poll (&pfd, 1, 900 * 1000);
+  deadline = bench_now () + 120;
+
+  /* each one echoes once more: the gateway kept them all */
+  long alive = 0;
+  unsigned char frame[64];
+  for (long i = 0; i < opt_count; i++)
+    if (held[i] != NULL)
+      {
+        Counter c = { .verify = true, .got = 8 };
+        size_t n = make_frame (frame, 8, 8);
+        struct timeval tv = { .tv_sec = 10 };
+        setsockopt (held[i]->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ws_write_all (held[i], frame, n);
+        read_until (held[i], &c, 16);
+        alive += c.bad == 0;
+        ws_close (held[i]);
+      }
+  printf ("{\"mode\": \"hold-end\", \"still_echoing\": %ld, \"closed_while_idle\": %ld}\n",
+          alive, ok - alive);
+  fflush (stdout);
+  free (held);
+  free (t);
+  return ok == opt_count && alive == ok ? 0 : 1;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -695,7 +931,7 @@ int
 main (int argc, char **argv)
 {
   if (argc < 2)
-    BENCH_DIE ("usage: %s echo|up|down|lat|idle --port P [options]", argv[0]);
+    BENCH_DIE ("usage: %s echo|up|down|lat|conn|hold|idle --port P [options]", argv[0]);
   const char *mode = argv[1];
   for (int i = 2; i < argc; i++)
     {
@@ -703,6 +939,8 @@ main (int argc, char **argv)
       const char *v = i + 1 < argc ? argv[i + 1] : NULL;
       if (strcmp (a, "--tls") == 0)
         use_tls = true;
+      else if (strcmp (a, "--raw") == 0)
+        raw_mode = true;
       else if (v == NULL)
         BENCH_DIE ("%s needs a value", a);
       else if (strcmp (a, "--host") == 0)
@@ -714,7 +952,11 @@ main (int argc, char **argv)
       else if (strcmp (a, "--bytes") == 0)
         opt_bytes = strtoull (v, NULL, 10), i++;
       else if (strcmp (a, "--msg") == 0)
-        opt_msg = strtoull (v, NULL, 10), i++;
+        opt_msg = strtoull (v, NULL, 10), msg_given = true, i++;
+      else if (strcmp (a, "--parallel") == 0)
+        opt_parallel = atoi (v), i++;
+      else if (strcmp (a, "--conns") == 0)
+        opt_conns = atoi (v), i++;
       else if (strcmp (a, "--count") == 0)
         opt_count = atol (v), i++;
       else if (strcmp (a, "--window") == 0)
@@ -726,8 +968,10 @@ main (int argc, char **argv)
       else
         BENCH_DIE ("unknown option %s", a);
     }
-  if (port <= 0 || opt_msg == 0 || opt_count <= 0 || opt_window <= 0)
-    BENCH_DIE ("--port, --msg, --count and --window must be positive");
+  if (port <= 0 || opt_msg == 0 || opt_count <= 0 || opt_window <= 0 || opt_parallel <= 0 || opt_conns <= 0)
+    BENCH_DIE ("--port, --msg, --count, --window, --parallel and --conns must be positive");
+  if (strcmp (mode, "conn") == 0 && !msg_given)
+    opt_msg = 64;
   bench_pattern_init ();
   bench_raise_nofile ();
   signal (SIGPIPE, SIG_IGN);
@@ -740,10 +984,14 @@ main (int argc, char **argv)
     return run_stream (mode);
   if (strcmp (mode, "lat") == 0)
     return run_latency ();
+  if (strcmp (mode, "conn") == 0)
+    return run_conn ();
+  if (strcmp (mode, "hold") == 0)
+    return run_hold ();
   if (strcmp (mode, "idle") == 0)
     {
-      if (use_tls)
-        BENCH_DIE ("idle: ws:// only");
+      if (use_tls || raw_mode)
+        BENCH_DIE ("idle: ws:// only (hold takes wss://)");
       return run_idle ();
     }
   BENCH_DIE ("unknown mode %s", mode);

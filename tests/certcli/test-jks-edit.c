@@ -71,20 +71,20 @@ write_bytes (const char *name, GBytes *data)
 static void
 make_stores (void)
 {
-  run_tool (TRUE, "keytool", "-genkeypair", "-keystore", "store.jks", "-storetype", "JKS", "-storepass", PW,
+  g_free (run_tool (TRUE, "keytool", "-genkeypair", "-keystore", "store.jks", "-storetype", "JKS", "-storepass", PW,
             "-keypass", PW, "-alias", "server", "-keyalg", "EC", "-groupname", "secp256r1",
-            "-dname", "CN=server.test", NULL);
-  run_tool (TRUE, "keytool", "-genkeypair", "-keystore", "other.p12", "-storetype", "PKCS12", "-storepass", PW,
+            "-dname", "CN=server.test", NULL));
+  g_free (run_tool (TRUE, "keytool", "-genkeypair", "-keystore", "other.p12", "-storetype", "PKCS12", "-storepass", PW,
             "-alias", "anchor", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=Anchor CA",
-            "-ext", "bc:c", NULL);
-  run_tool (TRUE, "keytool", "-exportcert", "-keystore", "other.p12", "-storepass", PW, "-alias", "anchor",
-            "-file", "anchor.der", NULL);
-  run_tool (TRUE, "keytool", "-importcert", "-noprompt", "-keystore", "store.jks", "-storetype", "JKS",
-            "-storepass", PW, "-alias", "anchor", "-file", "anchor.der", NULL);
-  run_tool (TRUE, "keytool", "-genkeypair", "-keystore", "other.p12", "-storetype", "PKCS12", "-storepass", PW,
-            "-alias", "devca", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=Dev CA", "-ext", "bc:c", NULL);
-  run_tool (TRUE, "keytool", "-exportcert", "-keystore", "other.p12", "-storepass", PW, "-alias", "devca",
-            "-file", "ca.der", NULL);
+            "-ext", "bc:c", NULL));
+  g_free (run_tool (TRUE, "keytool", "-exportcert", "-keystore", "other.p12", "-storepass", PW, "-alias", "anchor",
+            "-file", "anchor.der", NULL));
+  g_free (run_tool (TRUE, "keytool", "-importcert", "-noprompt", "-keystore", "store.jks", "-storetype", "JKS",
+            "-storepass", PW, "-alias", "anchor", "-file", "anchor.der", NULL));
+  g_free (run_tool (TRUE, "keytool", "-genkeypair", "-keystore", "other.p12", "-storetype", "PKCS12", "-storepass", PW,
+            "-alias", "devca", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=Dev CA", "-ext", "bc:c", NULL));
+  g_free (run_tool (TRUE, "keytool", "-exportcert", "-keystore", "other.p12", "-storepass", PW, "-alias", "devca",
+            "-file", "ca.der", NULL));
 }
 
 static void
@@ -110,8 +110,8 @@ test_roundtrip (void)
   listing = run_tool (TRUE, "keytool", "-list", "-keystore", "added.jks", "-storepass", PW, NULL);
   g_assert_nonnull (strstr (listing, "contains 3 entries"));
   g_assert_nonnull (strstr (listing, "postern-dev-ca, "));
-  run_tool (TRUE, "keytool", "-exportcert", "-keystore", "added.jks", "-storepass", PW, "-alias", "postern-dev-ca",
-            "-file", "exported.der", NULL);
+  g_free (run_tool (TRUE, "keytool", "-exportcert", "-keystore", "added.jks", "-storepass", PW,
+                    "-alias", "postern-dev-ca", "-file", "exported.der", NULL));
   exported = read_bytes ("exported.der");
   g_assert_true (g_bytes_equal (exported, ca));
   /* and so does Postern's reader */

@@ -492,6 +492,11 @@ def old_local_ca_alias_still_works():
         assert [(r["alias"], r["kind"]) for r in tsv_rows("oldtrust.p12")] == [(old_alias, "trusted")]
         p = postern("remove", "oldtrust.p12", name)
         assert "Removed “%s”" % old_alias in p.stdout, p.stdout
+    # install-ca puts it where clients look under the new alias too
+    env = dict(os.environ, JAVA_HOME=path("jdk-jks"))
+    p = postern("install-ca", "oldca.p12", "--java", env=env)
+    assert "added “postern-dev-ca”" in p.stdout, p.stdout
+    assert "removed “postern-dev-ca”" in postern("uninstall-ca", "oldca.p12", "--java", env=env).stdout
     # a new store with the new alias is found by the old name too (old scripts)
     postern("export", "devca.p12", old_alias, "--out", "byoldname.pem")
     # any other alias is not a fallback

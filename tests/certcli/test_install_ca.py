@@ -4,9 +4,8 @@
 #
 # The script re-executes itself under `unshare --mount --propagation private`
 # (root: here and in CI) and bind-mounts scratch copies over
-# /usr/local/share/ca-certificates, /etc/ssl/certs (which holds Debian's
-# Java cacerts in java/) and, when the JDK's cacerts lives elsewhere, over
-# that file; and an empty folder over /etc/ca-certificates/update.d, whose
+# /usr/local/share/ca-certificates, /etc/ssl/certs and the JDK's cacerts
+# file (Debian: /etc/ssl/certs/java/cacerts); and an empty folder over /etc/ca-certificates/update.d, whose
 # ca-certificates-java hook would run dpkg triggers on the real system.
 # Nothing outside the namespace changes: before any install the script
 # checks that the scratch copies are the ones in place.
@@ -106,18 +105,21 @@ class Scratch:
         binds = list(copies.items())
         if os.path.isdir(HOOKS_DIR):
             binds.append((HOOKS_DIR, hooks))
-        if not real_cacerts.startswith(CERTS_DIR + "/"):
-            copy = os.path.join(d, "cacerts")
-            shutil.copy2(real_cacerts, copy)
-            binds.append((real_cacerts, copy))
+        # and the JDK's cacerts file on its own, as a container would
+        # mount it: postern cannot replace it by a rename there
+        binds.append((real_cacerts, os.path.join(d, "cacerts")))
+        shutil.copy2(real_cacerts, binds[-1][1])
+        # unmounted again before the scratch folder is removed (a mount
+        # point cannot be); the namespace would drop them at exit anyway
+        T.add_cleanup(lambda: [subprocess.run(["umount", real], check=False)
+                               for real, _ in reversed(binds)])
         for real, copy in binds:
             mount_bind(copy, real)
         # never touch the machine: the scratch copies must be what we see
         for real, copy in copies.items():
             h.require(os.path.exists(os.path.join(real, MARKER)) and mounted_over(real),
                       f"{real} is not the scratch copy {copy}: refusing to go on")
-        h.require(os.path.realpath(self.cacerts) == real_cacerts and
-                  (real_cacerts.startswith(CERTS_DIR + "/") or mounted_over(real_cacerts)),
+        h.require(os.path.realpath(self.cacerts) == real_cacerts and mounted_over(real_cacerts),
                   f"the JDK's cacerts {real_cacerts} is not a scratch copy")
         # update-ca-certificates --fresh (what uninstall-ca runs) rebuilds the
         # links from the configuration; a store assembled some other way

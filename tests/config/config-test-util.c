@@ -60,6 +60,8 @@ write_password (const char *dir, const char *name, const char *password, int mod
  *  changeit.p12   the same, with keytool's default password and no .pw
  *  wrong.pw       a password that opens none of them
  *  exposed.pw     keystore.pw, readable by everyone (0644)
+ *  exposed-keystore.p12  keystore.p12, readable by everyone (0644)
+ * The stores are mode 0600, as `postern cert generate` makes them.
  * All passwords are "secret" except wrong.pw (and changeit.p12's). */
 char *
 ctu_make_store_dir (void)
@@ -69,6 +71,7 @@ ctu_make_store_dir (void)
 
   g_assert_no_error (error);
   run (dir,
+       "umask 077\n"
        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
        "  -keyout key.pem -out cert.pem -days 825 -subj /CN=localhost "
        "  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null\n"
@@ -82,13 +85,15 @@ ctu_make_store_dir (void)
        "openssl pkcs12 -export -nokeys -in cert.pem -name localhost "
        "  -passout pass:secret -out truststore.p12\n"
        "openssl pkcs12 -export -nokeys -in cert.pem -name localhost "
-       "  -passout pass:changeit -out changeit.p12\n");
+       "  -passout pass:changeit -out changeit.p12\n"
+       "cp keystore.p12 exposed-keystore.p12 && chmod 644 exposed-keystore.p12\n");
   write_password (dir, "keystore.pw", "secret", 0600);
   write_password (dir, "expiring.pw", "secret", 0600);
   write_password (dir, "expired.pw", "secret", 0600);
   write_password (dir, "truststore.pw", "secret", 0600);
   write_password (dir, "wrong.pw", "nope", 0600);
   write_password (dir, "exposed.pw", "secret", 0644);
+  write_password (dir, "exposed-keystore.pw", "secret", 0600);
   return dir;
 }
 

@@ -248,6 +248,54 @@ test_listen_plan (void)
   g_assert_cmpuint (pst_listen_plan_get_n_groups (plan), ==, 2);
 }
 
+/* What production needs (issue 11, item 7): each warning, with its
+ * line and the fix, and its absence once fixed. */
+static void
+test_production (void)
+{
+  g_autofree char *plain = ctu_copy_fixture ("plain-reachable.xml", store_dir);
+  g_autofree char *exposed = ctu_copy_fixture ("keystore-exposed.xml", store_dir);
+  g_autofree char *unresolvable = ctu_copy_fixture ("unresolvable-host.xml", store_dir);
+  g_autofree char *keystore = g_build_filename (store_dir, "exposed-keystore.p12", NULL);
+  g_autofree char *line6 = g_strdup_printf ("%s:6:5: warning: ws:// accept on 0.0.0.0, an address other "
+                                            "machines can reach, is not encrypted: use wss:// (TLS) unless "
+                                            "every proxy and firewall", plain);
+  g_autofree char *line14 = g_strdup_printf ("%s:14:5: warning: ws:// accept on 192.0.2.10", plain);
+  g_autofree char *line19 = g_strdup_printf ("%s:19:5: warning: http:// accept on 192.0.2.10", plain);
+  g_autofree char *chmod_line = g_strdup_printf ("%s:12:7: warning: keystore %s can be read by other users "
+                                            "(mode 0644), and it holds private keys; restrict it with "
+                                            "“chmod 600 %s”", exposed, keystore, keystore);
+  Run run = { 0 };
+
+  run_check (&run, "--config", plain, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.err, line6));
+  g_assert_nonnull (strstr (run.err, line14));
+  g_assert_nonnull (strstr (run.err, line19));
+  g_assert_nonnull (strstr (run.err, "0 errors, 3 warnings"));   /* loopback ones: none */
+  run_clear (&run);
+
+  run_check (&run, "--config", exposed, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.err, chmod_line));
+  g_assert_nonnull (strstr (run.err, "0 errors, 1 warning"));
+  run_clear (&run);
+  g_assert_cmpint (g_chmod (keystore, 0600), ==, 0);
+  run_check (&run, "--config", exposed, NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.err, "OK, no errors or warnings"));
+  run_clear (&run);
+  g_assert_cmpint (g_chmod (keystore, 0644), ==, 0);
+
+  /* A name that does not resolve cannot be bound: an error (run fails
+   * the same way), naming the host and the way out. */
+  run_check (&run, "-q", "--config", unresolvable, NULL);
+  g_assert_cmpint (run.status, ==, 1);
+  g_assert_nonnull (strstr (run.err, ":6:5: error: cannot resolve the accept host “gateway.no-such-host.invalid”"));
+  g_assert_nonnull (strstr (run.err, "set ws.bind to the address to listen on"));
+  run_clear (&run);
+}
+
 static void
 test_default_password (void)
 {
@@ -300,6 +348,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/check/shared-listener", test_shared_listener);
   g_test_add_func ("/config/check/listen-plan", test_listen_plan);
   g_test_add_func ("/config/check/default-password", test_default_password);
+  g_test_add_func ("/config/check/production", test_production);
   g_test_add_func ("/config/check/billion-laughs", test_billion_laughs);
 
   status = g_test_run ();

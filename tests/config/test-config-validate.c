@@ -70,6 +70,7 @@ static const Rule rules[] = {
   { "verify-client-shared-bind.xml", { { E, 14, "wss://127.0.0.1:9000/b (service “mutual”) has ssl.verify-client “required” but wss://localhost:9000/a (service “open”, line 6) on the same address 127.0.0.1:9000 has “none”" } } },
   { "verify-client-shared-agreed.xml", { { 0 } } },
   { "listen-overlap.xml", { { E, 11, "listens on 127.0.0.1:9000 but ws://localhost:9000/a (service “both”, line 6) listens on 127.0.0.1:9000, [::1]:9000" },
+                            { W, 16, "ws:// accept on 0.0.0.0, an address other machines can reach, is not encrypted" },
                             { E, 24, "listens on 127.0.0.1:9001 but ws://localhost:9001/c (service “any”, line 16) listens on 0.0.0.0:9001" } } },
   { "tls-settings-shared.xml", { { E, 17, "has ssl.ciphers “HIGH” but wss://localhost:9000/a (service “one”, line 12) on the same address 127.0.0.1:9000 has “(default)”" },
                                  { E, 25, "ws://localhost:9000/c (service “plain”) is plain but wss://localhost:9000/a" } } },
@@ -80,7 +81,8 @@ static const Rule rules[] = {
                                { E, 12, "http.keepalive.timeout is “5 fortnights”" },
                                { E, 13, "ws.maximum.message.size is “big”, not a size" },
                                { E, 14, "ws.bind is “localhost:99999”" },
-                               { E, 15, "ssl.protocols names “SSLv3”" } } },
+                               { E, 15, "ssl.protocols names “SSLv3”" },
+                               { E, 16, "ssl.ciphers: unknown cipher “BOGUS-CIPHER”" } } },
   { "proxy-protocol.xml", { { E, 14, "ws://localhost:9100/b (service “two”) has tcp.proxy-protocol “false” but ws://localhost:9100/a (service “one”, line 6) on the same address" },
                             { E, 22, "tcp.proxy-protocol is “yes”; use “true”" } } },
   { "wss-no-keystore.xml", { { E, 6, "there is no <security><keystore>" } } },
@@ -98,6 +100,10 @@ static const Rule rules[] = {
                        { E, 12, "<auth-constraint> is not supported yet" },
                        { E, 16, "<socks.ssl.verify-client> is not supported yet" },
                        { E, 20, "<realm> is not supported yet" } } },
+  { "keystore-exposed.xml", { { W, 12, "exposed-keystore.p12 can be read by other users (mode 0644), and it holds private keys; restrict it with “chmod 600 " } } },
+  { "plain-reachable.xml", { { W, 6, "ws:// accept on 0.0.0.0, an address other machines can reach, is not encrypted: use wss:// (TLS)" },
+                             { W, 14, "ws:// accept on 192.0.2.10, an address other machines can reach" },
+                             { W, 19, "http:// accept on 192.0.2.10, an address other machines can reach, is not encrypted: use https://" } } },
   { "unknown-elements.xml", { { W, 7, "<balance> is not supported inside <service>" },
                               { W, 9, "<mime-mapping> is not supported" },
                               { W, 14, "option <ws.maximum.message.sise> is not supported" },
@@ -199,6 +205,7 @@ test_default_config (void)
   g_assert_no_error (error);
   g_file_set_contents (keystore, data, len, &error);
   g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (keystore, 0600), ==, 0);   /* as postern writes it */
   {
     g_autofree char *pw = g_build_filename (dir, "keystore.pw", NULL);
     g_file_set_contents (pw, "secret\n", -1, &error);

@@ -464,6 +464,9 @@ subjectKeyIdentifier = hash
         if with_ca:
             argv += ["-certfile", self.ca.cert]
         run_checked(argv)
+        # It holds a private key: 0600, as `postern cert generate` writes
+        # stores (`postern check` warns about one other users can read).
+        os.chmod(store, 0o600)
         return store, password_file, password
 
     def ca_store(self, store, password=None):

@@ -204,6 +204,16 @@ def texts():
                            '/sub/page%2Ehtml', '/sp%20ace', '/%00', '/%zz', '/a\\b', '/in-link/']):
         put('directory-path', f'path-{i:02d}', p)
 
+    # log-json: what peers choose (close reasons, SNI) as JSON log fields
+    for name, data in {
+        'plain': b'gateway shutting down',
+        'injection': b'bye"}\n{"event":"forged"}\r\t\\',
+        'invalid-utf8': b'\xff\xfe\xc3\x28 \xe2\x80\xa8 \xc2\x85 \x1b[31m',
+        'number': b'1234.5',
+        'nul': b'a\x00b',
+    }.items():
+        put('log-json', name, data)
+
     listing = ('\nCertificate Nickname                                         Trust Attributes\n'
                '                                                             SSL,S/MIME,JAR/XPI\n\n')
     for name, rows in {

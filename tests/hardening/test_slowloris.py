@@ -20,6 +20,10 @@ T = h.Tap(case_timeout=90)
 
 DEADLINE = 10.0          # DEADLINE_MS in gateway/net/pst-connection-private.h
 SLACK = 2.0
+# make check-asan: ASan slows every event the gateway handles (200 clients
+# whose deadlines fire together); the deadline itself is the same.
+if os.environ.get("POSTERN_SANITIZED") == "1":
+    SLACK = 6.0
 PLAIN_FIRST, PLAIN_KEPT, TLS_FIRST, TLS_KEPT = 80, 80, 20, 20
 SOURCES = [f"127.0.0.{i}" for i in range(1, 5)]
 GIVE_UP = DEADLINE + 8.0

@@ -9,6 +9,8 @@ Usage: test_man.py BUILD_ROOT PAGE... [--editor POSTERN_EDITOR]
 Each page must render with `man --warnings` (LC_ALL=C and C.UTF-8,
 MANWIDTH=80) and `groff -ww` without a single warning, give mandb a whatis
 line (lexgrog), and install under mandir with `meson install --destdir`.
+The XML of gateway-config.xml(5)'s SYNOPSIS and EXAMPLES must pass
+`postern check` (no error; a fragment is checked inside a gateway-config).
 
 Each PAGE is a built page (build/data/man/postern.1, ...).  The facts the
 pages must cover are taken from the code, never from a list kept here:
@@ -322,6 +324,54 @@ def config_service_types():
             if f"{scheme}://" not in text:
                 problems.append(f"“{kind}” does not mention {scheme}://")
     h.require(not problems, "; ".join(problems))
+
+
+NS = "http://xmlns.kaazing.org/2016/06/gateway"
+EXAMPLE_HOSTS = ["localhost", "gateway.example"]
+
+
+def config_examples():
+    """The XML blocks of SYNOPSIS and EXAMPLES in the page's (configured)
+    scdoc source, which is built beside the page."""
+    source = open(PAGES["gateway-config.xml.5"] + ".scd", encoding="utf-8").read()
+    blocks, section, inside, lines = [], None, False, []
+    for line in source.splitlines():
+        if line.startswith("# ") and not inside:
+            section = line[2:].strip()
+        elif line.strip() == "```":
+            if inside and section in ("SYNOPSIS", "EXAMPLES"):
+                blocks.append((section, "\n".join(lines)))
+            inside, lines = not inside, []
+        elif inside:
+            lines.append(line)
+    return blocks
+
+
+def check_example(number, section, xml):
+    """postern check accepts the example: a complete file as it is, a
+    fragment inside a gateway-config with a key store for EXAMPLE_HOSTS."""
+    d = tap.tmpdir("postern-man-example-")
+    run([POSTERN, "cert", "generate", "--keystore", os.path.join(d, "keystore.db"), *EXAMPLE_HOSTS])
+    if "<gateway-config" not in xml:
+        xml = (f'<gateway-config xmlns="{NS}">\n{xml}\n'
+               "<security><keystore><file>keystore.db</file></keystore></security>\n"
+               "</gateway-config>\n")
+    path = os.path.join(d, "gateway-config.xml")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(xml)
+    p = run([POSTERN, "check", "--config", path], check=False)
+    errors = [line for line in p.stderr.splitlines() if ": error: " in line]
+    h.require(p.returncode == 0 and not errors,
+              f"{section} example {number}: postern check exited with {p.returncode}:\n{p.stderr}\n"
+              f"--- the file ---\n{xml}")
+
+
+@tap.case("gateway-config.xml.5: postern check accepts the SYNOPSIS and every EXAMPLES block")
+def config_examples_check():
+    blocks = config_examples()
+    h.require(len(blocks) >= 3, f"found {len(blocks)} example blocks, expected the SYNOPSIS and EXAMPLES")
+    for number, (section, xml) in enumerate(blocks, 1):
+        check_example(number, section, xml)
 
 
 def environment_variables(where):

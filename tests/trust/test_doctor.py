@@ -118,7 +118,7 @@ def parse_table(text, ascii_marks=False):
 
 def check_table_matches(config, env, ascii_marks=False):
     code, by_key, rows, _ = doctor(config, env=env)
-    proc = postern("cert", "doctor", "--config", config, check=False, env=env)
+    proc = postern("cert", "doctor", "--config", config, "--timeout", str(PROBE_TIMEOUT), check=False, env=env)
     assert proc.returncode == code, (proc.returncode, code)
     table, marks = parse_table(proc.stdout, ascii_marks)
     assert len(table) == len(rows), (len(table), len(rows), proc.stdout)

@@ -1,0 +1,28 @@
+/* pst-trust-database.h: trust anchors parsed once, shared by every TLS connection
+ * SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define PST_TYPE_TRUST_DATABASE (pst_trust_database_get_type ())
+G_DECLARE_FINAL_TYPE (PstTrustDatabase, pst_trust_database, PST, TRUST_DATABASE, GTlsDatabase)
+
+/* A GTlsDatabase over a GnuTLS trust list built here, once: glib-networking
+ * 2.74 re-reads the file of a GTlsFileDatabase (and the system CA bundle
+ * for its default database) for every connection it makes credentials for,
+ * and leaves databases that are not its own alone.  verify_chain checks
+ * the chain, its validity dates, the key purpose and the identity (host
+ * name or IP address) as glib-networking does. */
+
+/* anchors: (element-type GBytes) DER certificates; may be empty (then
+ * nothing verifies).  what: the store's name for messages. */
+GTlsDatabase *pst_trust_database_new        (GPtrArray   *anchors,
+                                             const char  *what,
+                                             GError     **error);
+/* The system's CAs (GnuTLS's system trust), read now. */
+GTlsDatabase *pst_trust_database_new_system (GError     **error);
+guint         pst_trust_database_get_n_anchors (PstTrustDatabase *self);
+
+G_END_DECLS
