@@ -61,6 +61,7 @@ pst_backend_short_reason (const GError *error)
     {
     case PST_BACKEND_ERROR_TLS:       return "back-end certificate refused";
     case PST_BACKEND_ERROR_HANDSHAKE: return "back-end refused the WebSocket upgrade";
+    case PST_BACKEND_ERROR_TIMEOUT:   return "back-end did not answer in time";
     default:                          return "back-end unavailable";
     }
 }
@@ -163,8 +164,14 @@ response_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (n < 0)
     {
-      g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_HANDSHAKE,
-                               _("back-end %s: WebSocket upgrade failed: %s"), dial->where, error->message);
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+        g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_TIMEOUT,
+                                 _("back-end %s: no answer to the WebSocket upgrade within %d s "
+                                   "(is the back-end hung, or not a WebSocket server?)"),
+                                 dial->where, CONNECT_TIMEOUT_S);
+      else
+        g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_HANDSHAKE,
+                                 _("back-end %s: WebSocket upgrade failed: %s"), dial->where, error->message);
       return;
     }
   head = g_buffered_input_stream_peek_buffer (dial->buffered, &avail);
@@ -328,6 +335,15 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       if (dial->cert_errors != 0)
         return_certificate_error (task, dial);
+      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+        /* A peer that takes the TCP connection and then says nothing (a
+         * hung process, a plain server waiting for a request): that is
+         * not a certificate problem, and the message must not say so. */
+        g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_TIMEOUT,
+                                 _("back-end %s: no TLS handshake within %d s: it accepted the TCP "
+                                   "connection but did not answer (is the back-end hung, or not a "
+                                   "TLS server? use tcp:// or ws:// for a plain one)"),
+                                 dial->where, CONNECT_TIMEOUT_S);
       else
         g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_TLS,
                                  _("back-end %s: TLS handshake failed: %s (is it a TLS server? "

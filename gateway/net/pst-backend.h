@@ -13,6 +13,7 @@ typedef enum {
   PST_BACKEND_ERROR_CONNECT,     /* could not reach it */
   PST_BACKEND_ERROR_TLS,         /* handshake failed, certificate refused */
   PST_BACKEND_ERROR_HANDSHAKE,   /* WebSocket upgrade refused */
+  PST_BACKEND_ERROR_TIMEOUT,     /* connected, then no TLS or upgrade answer in time */
 } PstBackendError;
 GQuark pst_backend_error_quark (void);
 

@@ -277,10 +277,22 @@ pump_finished (Proxy *proxy, PstStreamPump *pump, const GError *error)
   if (side->done)
     return;
   side->done = TRUE;
-  /* A TLS peer that just closes its socket without close_notify (many do)
-   * has still ended the stream: not an error. */
-  if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
-      !g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_EOF))
+  /* A TLS client that just closes its socket without close_notify (many
+   * do) has still ended the stream: not an error.  A TLS back-end that does
+   * so is one that was killed or crashed mid-session (a killed process's
+   * socket ends with a FIN, or a RST only when bytes were left unread):
+   * its client must learn the session broke (1011), not that it ended. */
+  if (is_backend && g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_EOF))
+    {
+      g_autofree char *where = pst_url_to_string (proxy->url);
+      g_message ("service %s: back-end %s: the connection ended without a TLS close_notify: "
+                 "the back-end stopped in the middle of the session (crashed, killed, or it "
+                 "closes its socket without ending TLS)",
+                 pst_service_get_name (proxy->service), where);
+      record_close (proxy, PST_WS_CLOSE_SERVER_ERROR, "back-end connection lost");
+    }
+  else if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+           !g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_EOF))
     {
       g_autofree char *where = pst_url_to_string (proxy->url);
       g_message ("service %s: %s %s: %s", pst_service_get_name (proxy->service),
