@@ -45,6 +45,7 @@ N = int(os.environ.get("POSTERN_MEM_N", "500"))
 # seconds: 500 connections open in ~40 s on this 2-core machine under load
 HOLD_BUDGET = max(200, N * 0.4)
 T = h.Tap(case_timeout=HOLD_BUDGET + 60)
+SANITIZED = os.environ.get("POSTERN_SANITIZED") == "1"
 WSS_BOUND = 128    # KiB of PSS per held wss → ssl connection
 TCP_BOUND = 64     # KiB of PSS per held wss → tcp connection
 PLAIN_BOUND = 12   # KiB of PSS per held ws → tcp connection (no TLS: our own objects, GIO's)
@@ -253,7 +254,13 @@ def measure(s, pid, name, bound):
     fds2 = wait_fds(pid, fds0, 15)
     h.require(result["fds1"] >= fds0 + 2 * N,
               f"{N} held connections should hold 2 descriptors each: {fds0} → {result['fds1']}")
-    h.require(per <= bound, f"{per:.1f} KiB of PSS per held {name} connection, over the bound {bound}")
+    if SANITIZED:
+        # ASan's redzones, quarantine and shadow multiply small objects'
+        # cost: the bound is for the real build (make check); here the
+        # figure is reported and the echoes and descriptors still checked.
+        sys.stdout.write(f"# sanitized build: PSS bound not applied ({per:.1f} KiB measured)\n")
+    else:
+        h.require(per <= bound, f"{per:.1f} KiB of PSS per held {name} connection, over the bound {bound}")
     h.require(fds2 <= fds0, f"the gateway holds {fds2} descriptors after every session closed, "
                             f"{fds0} before")
 

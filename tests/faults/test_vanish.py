@@ -172,8 +172,13 @@ def _():
 def _():
     s = setup.get()
     sys.stdout.write(f"# RSS KiB: start {s.rss_start}, peak {s.rss_peak}, end {s.rss_end}\n")
-    h.require(s.rss_end <= s.rss_start + RSS_SLACK_KIB,
-              f"RSS {s.rss_end} KiB at the end, {s.rss_start} KiB at the start")
+    if os.environ.get("POSTERN_SANITIZED") == "1":
+        # ASan keeps freed blocks in its quarantine and malloc_trim cannot
+        # hand them back: the bound is for the real build (make check).
+        sys.stdout.write("# sanitized build: the RSS bound is not applied\n")
+    else:
+        h.require(s.rss_end <= s.rss_start + RSS_SLACK_KIB,
+                  f"RSS {s.rss_end} KiB at the end, {s.rss_start} KiB at the start")
 
 
 @T.case("the gateway still serves new clients afterwards, and stops with exit 0")
