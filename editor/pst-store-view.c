@@ -25,12 +25,14 @@ struct _PstStoreView
   PstKeystore        *keystore;
   GListStore         *entries;
   GtkFileChooserNative *chooser;
+  GCancellable       *load_cancellable;  /* the store being opened in a worker thread */
   guint               missing : 1;  /* the file does not exist yet: adding makes it */
 
   AdwWindowTitle     *window_title;
   AdwToastOverlay    *toast_overlay;
   GtkRevealer        *read_only_revealer;
   GtkStack           *stack;
+  GtkSpinner         *spinner;
   AdwStatusPage      *error_page;
   GtkColumnView      *column_view;
   GtkSingleSelection *selection;
@@ -46,10 +48,19 @@ G_DEFINE_FINAL_TYPE (PstStoreView, pst_store_view, ADW_TYPE_WINDOW)
 enum {
   CHANGED,
   CONVERTED,
+  LOADED,
   N_SIGNALS
 };
 
 static guint signals[N_SIGNALS];
+
+enum {
+  PROP_0,
+  PROP_LOADING,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 static void
 toast (PstStoreView *self,
@@ -108,23 +119,66 @@ selection_changed_cb (PstStoreView *self)
   gtk_label_set_markup (self->details_label, details->str);
 }
 
-gboolean
-pst_store_view_reload (PstStoreView *self)
+/* Opening a store (PBKDF2 rounds, a keyring lookup) happens in a worker
+ * thread; the result is applied here, on the main thread. */
+
+typedef struct {
+  char     *path;
+  char     *password_file;
+  gboolean  password_keyring;
+} LoadData;
+
+static void
+load_data_free (LoadData *data)
 {
+  g_free (data->path);
+  g_free (data->password_file);
+  g_free (data);
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  LoadData *data = task_data;
+  GError *error = NULL;
+  PstKeystore *keystore;
+
+  keystore = pst_keystore_open_full (data->path, data->password_file, data->password_keyring, &error);
+  if (keystore == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, keystore, g_object_unref);
+}
+
+static void
+set_loading (PstStoreView *self,
+             gboolean      loading)
+{
+  gtk_spinner_set_spinning (self->spinner, loading);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADING]);
+}
+
+static void
+loaded_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  PstStoreView *self = PST_STORE_VIEW (source);
   g_autoptr(GError) error = NULL;
-  g_autofree char *basename = NULL;
+  PstKeystore *keystore;
 
-  g_return_val_if_fail (PST_IS_STORE_VIEW (self), FALSE);
+  keystore = g_task_propagate_pointer (G_TASK (result), &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;   /* the window closed, or a newer load replaced this one */
+  g_clear_object (&self->load_cancellable);
 
-  g_clear_object (&self->keystore);
-  g_list_store_remove_all (self->entries);
-  basename = g_path_get_basename (self->path);
-  adw_window_title_set_title (self->window_title, basename);
-
-  self->keystore = pst_keystore_open_full (self->path, self->password_file, self->password_keyring, &error);
-  self->missing = self->keystore == NULL &&
+  self->keystore = keystore;
+  self->missing = keystore == NULL &&
                   g_error_matches (error, PST_STORE_ERROR, PST_STORE_ERROR_NOT_FOUND);
-  if (self->keystore == NULL)
+  if (keystore == NULL)
     {
       adw_status_page_set_description (self->error_page, error->message);
       adw_status_page_set_title (self->error_page,
@@ -134,17 +188,69 @@ pst_store_view_reload (PstStoreView *self)
       adw_window_title_set_subtitle (self->window_title, NULL);
       gtk_revealer_set_reveal_child (self->read_only_revealer, FALSE);
       update_actions (self);
-      return FALSE;
     }
+  else
+    {
+      for (guint i = 0; i < pst_keystore_get_n_entries (keystore); i++)
+        g_list_store_append (self->entries, pst_keystore_get_entry (keystore, i));
+      adw_window_title_set_subtitle (self->window_title,
+                                     pst_store_format_to_string (pst_keystore_get_format (keystore)));
+      gtk_revealer_set_reveal_child (self->read_only_revealer, pst_keystore_is_read_only (keystore));
+      gtk_stack_set_visible_child_name (self->stack, "entries");
+      selection_changed_cb (self);
+    }
+  set_loading (self, FALSE);
+  g_signal_emit (self, signals[LOADED], 0, keystore != NULL);
+}
 
-  for (guint i = 0; i < pst_keystore_get_n_entries (self->keystore); i++)
-    g_list_store_append (self->entries, pst_keystore_get_entry (self->keystore, i));
-  adw_window_title_set_subtitle (self->window_title,
-                                 pst_store_format_to_string (pst_keystore_get_format (self->keystore)));
-  gtk_revealer_set_reveal_child (self->read_only_revealer, pst_keystore_is_read_only (self->keystore));
-  gtk_stack_set_visible_child_name (self->stack, "entries");
-  selection_changed_cb (self);
-  return TRUE;
+void
+pst_store_view_reload (PstStoreView *self)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *basename = NULL;
+  LoadData *data;
+
+  g_return_if_fail (PST_IS_STORE_VIEW (self));
+
+  if (self->load_cancellable != NULL)
+    g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
+  self->load_cancellable = g_cancellable_new ();
+
+  g_clear_object (&self->keystore);
+  self->missing = FALSE;
+  g_list_store_remove_all (self->entries);
+  basename = g_path_get_basename (self->path);
+  adw_window_title_set_title (self->window_title, basename);
+  adw_window_title_set_subtitle (self->window_title, NULL);
+  gtk_revealer_set_reveal_child (self->read_only_revealer, FALSE);
+  gtk_stack_set_visible_child_name (self->stack, "loading");
+  update_actions (self);
+
+  data = g_new0 (LoadData, 1);
+  data->path = g_strdup (self->path);
+  data->password_file = g_strdup (self->password_file);
+  data->password_keyring = self->password_keyring;
+  task = g_task_new (self, self->load_cancellable, loaded_cb, NULL);
+  g_task_set_source_tag (task, pst_store_view_reload);
+  g_task_set_name (task, "[postern-editor] open store");
+  g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
+  g_task_run_in_thread (task, load_thread);
+  set_loading (self, TRUE);
+}
+
+gboolean
+pst_store_view_get_loading (PstStoreView *self)
+{
+  g_return_val_if_fail (PST_IS_STORE_VIEW (self), FALSE);
+  return self->load_cancellable != NULL;
+}
+
+gboolean
+pst_store_view_is_open (PstStoreView *self)
+{
+  g_return_val_if_fail (PST_IS_STORE_VIEW (self), FALSE);
+  return self->keystore != NULL;
 }
 
 GListModel *
@@ -456,6 +562,9 @@ pst_store_view_dispose (GObject *object)
   PstStoreView *self = PST_STORE_VIEW (object);
 
   pst_file_chooser_clear (&self->chooser);
+  if (self->load_cancellable != NULL)
+    g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
   g_clear_object (&self->keystore);
   g_clear_object (&self->entries);
   gtk_widget_dispose_template (GTK_WIDGET (self), PST_TYPE_STORE_VIEW);
@@ -473,6 +582,24 @@ pst_store_view_finalize (GObject *object)
 }
 
 static void
+pst_store_view_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  PstStoreView *self = PST_STORE_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_LOADING:
+      g_value_set_boolean (value, pst_store_view_get_loading (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 pst_store_view_class_init (PstStoreViewClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -480,6 +607,18 @@ pst_store_view_class_init (PstStoreViewClass *klass)
 
   object_class->dispose = pst_store_view_dispose;
   object_class->finalize = pst_store_view_finalize;
+  object_class->get_property = pst_store_view_get_property;
+
+  /* TRUE while the store is being opened in a worker thread */
+  properties[PROP_LOADING] =
+    g_param_spec_boolean ("loading", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* A load finished: TRUE when the entries are shown, FALSE with the error shown. */
+  signals[LOADED] =
+    g_signal_new ("loaded", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
 
   /* The store file was written (an entry added or removed). */
   signals[CHANGED] =
@@ -499,6 +638,7 @@ pst_store_view_class_init (PstStoreViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, PstStoreView, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, PstStoreView, read_only_revealer);
   gtk_widget_class_bind_template_child (widget_class, PstStoreView, stack);
+  gtk_widget_class_bind_template_child (widget_class, PstStoreView, spinner);
   gtk_widget_class_bind_template_child (widget_class, PstStoreView, error_page);
   gtk_widget_class_bind_template_child (widget_class, PstStoreView, column_view);
   gtk_widget_class_bind_template_child (widget_class, PstStoreView, selection);
