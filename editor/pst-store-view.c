@@ -10,6 +10,7 @@
 #include "pst-entry-cell.h"
 #include "pst-export-dialog.h"
 #include "pst-password.h"
+#include "pst-store-edit.h"
 #include "pst-store-file.h"
 #include "pst-store-view.h"
 #include "pst-trust-dialog.h"
@@ -277,6 +278,78 @@ stored (PstStoreView *self,
   g_signal_emit (self, signals[CHANGED], 0);
 }
 
+/* Writing the store (open, change, save: PBKDF2 rounds, perhaps a keyring
+ * lookup) happens in a worker thread too; the view reloads after. */
+
+typedef struct {
+  PstStoreView *self;
+  char         *message;   /* the toast when it worked */
+} Written;
+
+static void
+written_free (Written *written)
+{
+  g_object_unref (written->self);
+  g_free (written->message);
+  g_free (written);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Written, written_free)
+
+static void
+written_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(Written) written = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!pst_store_edit_finish (result, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          toast (written->self, error->message);
+          pst_store_view_reload (written->self);
+        }
+      return;
+    }
+  stored (written->self, written->message);
+}
+
+static void
+write_store (PstStoreView     *self,
+             PstStoreEditFunc  edit,
+             gpointer          data,
+             GDestroyNotify    data_free,
+             PstStoreOpenFlags flags,
+             char             *message)
+{
+  Written *written = g_new0 (Written, 1);
+
+  written->self = g_object_ref (self);
+  written->message = message;
+  /* nothing else may change the store meanwhile */
+  g_clear_object (&self->keystore);
+  self->missing = FALSE;
+  update_actions (self);
+  pst_store_edit_async (self->path, PASSWORD_FILE (self), flags | KEYRING (self),
+                        edit, data, data_free, NULL, written_cb, written);
+}
+
+static gboolean
+remove_entry (PstStoreFile  *sf,
+              gpointer       data,
+              GError       **error)
+{
+  if (!pst_keystore_remove (sf->store, data))
+    {
+      g_set_error_literal (error, PST_STORE_ERROR, PST_STORE_ERROR_NOT_FOUND,
+                           _("The entry is no longer in the store"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 remove_action (GtkWidget  *widget,
                const char *action_name,
@@ -284,37 +357,38 @@ remove_action (GtkWidget  *widget,
 {
   PstStoreView *self = PST_STORE_VIEW (widget);
   PstStoreEntry *entry = gtk_single_selection_get_selected_item (self->selection);
-  g_auto(PstStoreFile) sf = { 0 };
-  g_autoptr(GError) error = NULL;
-  g_autofree char *alias = NULL;
-  g_autofree char *message = NULL;
+  const char *alias;
 
   if (entry == NULL || self->keystore == NULL)
     return;
-  alias = g_strdup (pst_store_entry_get_alias (entry));
-
-  if (!pst_store_file_open (&sf, self->path, PASSWORD_FILE (self), PST_STORE_OPEN_WRITE | KEYRING (self), &error) ||
-      !pst_keystore_remove (sf.store, alias) ||
-      !pst_store_file_save (&sf, &error))
-    {
-      toast (self, error != NULL ? error->message : _("The entry is no longer in the store"));
-      pst_store_view_reload (self);
-      return;
-    }
-  message = g_strdup_printf (_("“%s” removed from the store"), alias);
-  stored (self, message);
+  alias = pst_store_entry_get_alias (entry);
+  write_store (self, remove_entry, g_strdup (alias), g_free, PST_STORE_OPEN_WRITE,
+               g_strdup_printf (_("“%s” removed from the store"), alias));
 }
 
 /* Import */
+
+static gboolean
+add_certificates (PstStoreFile  *sf,
+                  gpointer       data,
+                  GError       **error)
+{
+  GPtrArray *certificates = data;
+
+  for (guint i = 0; i < certificates->len; i++)
+    if (!pst_store_file_add_trusted (sf, g_ptr_array_index (certificates, i), NULL, error))
+      return FALSE;
+  sf->saved = TRUE;   /* each one saved, or there already */
+  return TRUE;
+}
 
 gboolean
 pst_store_view_import_file (PstStoreView  *self,
                             const char    *path,
                             GError       **error)
 {
-  g_auto(PstStoreFile) sf = { 0 };
   g_autoptr(GPtrArray) certificates = NULL;
-  g_autofree char *message = NULL;
+  char *message;
 
   g_return_val_if_fail (PST_IS_STORE_VIEW (self), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
@@ -322,26 +396,13 @@ pst_store_view_import_file (PstStoreView  *self,
   certificates = pst_cert_read_file (path, error);
   if (certificates == NULL)
     return FALSE;
-  if (!pst_store_file_open (&sf, self->path, PASSWORD_FILE (self),
-                            PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE | KEYRING (self), error))
-    {
-      pst_store_file_abandon (&sf);
-      return FALSE;
-    }
-  for (guint i = 0; i < certificates->len; i++)
-    if (!pst_store_file_add_trusted (&sf, g_ptr_array_index (certificates, i), NULL, error))
-      {
-        pst_store_file_abandon (&sf);
-        pst_store_view_reload (self);
-        return FALSE;
-      }
-
   message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
                                           "%u certificate added as trusted",
                                           "%u certificates added as trusted",
                                           certificates->len),
                              certificates->len);
-  stored (self, message);
+  write_store (self, add_certificates, g_steal_pointer (&certificates), (GDestroyNotify) g_ptr_array_unref,
+               PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE, message);
   return TRUE;
 }
 

@@ -32,7 +32,8 @@ gboolean      pst_store_view_is_open      (PstStoreView *self);
 GListModel   *pst_store_view_get_entries  (PstStoreView *self);
 const char   *pst_store_view_get_path     (PstStoreView *self);
 /* Every certificate of a PEM or DER file, added as trusted (the store is
- * made when missing); emits ::changed. */
+ * made when missing) in a worker thread; FALSE when the file cannot be
+ * read; ::changed follows the write (a failed write is shown as a toast). */
 gboolean      pst_store_view_import_file  (PstStoreView *self,
                                            const char   *path,
                                            GError      **error);
