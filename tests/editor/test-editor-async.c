@@ -1,5 +1,6 @@
 /* test-editor-async.c: the editor never blocks (issue 12 item 6) — the
- * store inspector and store-change validation, under Xvfb, with slow stores
+ * store inspector, New Certificate and store-change validation, under
+ * Xvfb, with slow stores
  * SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
@@ -175,6 +176,19 @@ report (const char *what,
                   ticks->max_gap / 1000, ticks->max_cpu / 1000);
   g_assert_cmpuint (ticks->ticks, >=, 3);
   g_assert_cmpint (ticks->max_cpu, <=, MAX_CPU_US);
+}
+
+static void
+set_flag_cb (gpointer  instance,
+             gpointer  user_data)
+{
+  *(gboolean *) user_data = TRUE;
+}
+
+static gboolean
+flag_set (gpointer data)
+{
+  return *(gboolean *) data;
 }
 
 static gboolean
@@ -431,6 +445,107 @@ test_store_change (Fixture       *fx,
   iterate (50);
 }
 
+/* New Certificate: the key is generated, the heavy keystore opened and
+ * saved, the configuration validated again, all off the main thread. */
+
+typedef struct {
+  PstDocument *document;
+  gboolean     generated;
+} Generation;
+
+static void
+generated_cb (PstCertDialog *dialog,
+              PstStoreEntry *entry,
+              const char    *message,
+              gpointer       user_data)
+{
+  Generation *generation = user_data;
+
+  generation->generated = TRUE;
+  /* the window, connected first, has started validating again */
+  g_assert_true (pst_document_get_validation_pending (generation->document));
+}
+
+static gboolean
+generated_and_validated (gpointer data)
+{
+  Generation *generation = data;
+
+  return generation->generated && !pst_document_get_validation_pending (generation->document);
+}
+
+static void
+test_new_certificate (Fixture       *fx,
+                      gconstpointer  data)
+{
+  g_autofree char *keystore_path = g_build_filename (fx->dir, "keystore.p12", NULL);
+  g_autofree char *pw_path = g_build_filename (fx->dir, "keystore.pw", NULL);
+  g_autoptr(PstKeystore) keystore = NULL;
+  g_autoptr(GError) error = NULL;
+  Generation generation = { fx->document, FALSE };
+  PstCertDialog *dialog;
+  gint64 start;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.new-certificate", NULL));
+  dialog = find_toplevel (PST_TYPE_CERT_DIALOG, NULL);
+  g_assert_nonnull (dialog);
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &dialog);
+  g_signal_connect (dialog, "generated", G_CALLBACK (generated_cb), &generation);
+  pst_cert_dialog_set_names (dialog, "app.localhost");
+  /* the dialog's own first layout is GTK's work, not measured */
+  iterate (1000);
+
+  arm (&fx->ticks);
+  start = g_get_monotonic_time ();
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "cert.generate", NULL));
+  g_assert_true (wait_for (generated_and_validated, &generation, 60000));
+  report ("New Certificate into a heavy keystore, then validation", &fx->ticks, start);
+
+  /* the results arrived: the dialog closed, the entry is in the store,
+   * the Problems panel has nothing to say */
+  iterate (100);
+  g_assert_null (dialog);
+  keystore = pst_keystore_open (keystore_path, pw_path, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (pst_keystore_lookup (keystore, "app.localhost"));
+  g_assert_nonnull (pst_keystore_lookup (keystore, "localhost"));
+  g_assert_cmpuint (pst_document_get_n_errors (fx->document), ==, 0);
+}
+
+/* Import into the inspector's heavy truststore: written in a worker
+ * thread, then listed. */
+static void
+test_inspector_import (Fixture       *fx,
+                       gconstpointer  data)
+{
+  g_autoptr(GPtrArray) views = g_ptr_array_new ();
+  g_autofree char *pem = g_build_filename (fx->dir, "cert.pem", NULL);
+  g_autoptr(GError) error = NULL;
+  PstStoreView *view;
+  gboolean changed = FALSE;
+  gint64 start;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.inspect-store", "s", "truststore"));
+  view = find_toplevel (PST_TYPE_STORE_VIEW, NULL);
+  g_assert_nonnull (view);
+  g_ptr_array_add (views, view);
+  g_assert_true (wait_for (views_loaded, views, 60000));
+  g_assert_cmpuint (g_list_model_get_n_items (pst_store_view_get_entries (view)), ==, 1);
+
+  arm (&fx->ticks);
+  start = g_get_monotonic_time ();
+  g_signal_connect (view, "changed", G_CALLBACK (set_flag_cb), &changed);
+  g_assert_true (pst_store_view_import_file (view, pem, &error));
+  g_assert_no_error (error);
+  g_assert_true (wait_for (flag_set, &changed, 60000));
+  g_assert_true (wait_for (views_loaded, views, 60000));
+  g_assert_true (wait_for (validated, fx->document, 60000));
+  report ("import into a heavy truststore, reload, validation", &fx->ticks, start);
+  g_assert_cmpuint (g_list_model_get_n_items (pst_store_view_get_entries (view)), ==, 2);
+  gtk_window_destroy (GTK_WINDOW (view));
+  iterate (50);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -446,5 +561,7 @@ main (int argc, char **argv)
 
   g_test_add ("/editor-async/store-inspector", Fixture, NULL, fixture_setup, test_store_inspector, fixture_teardown);
   g_test_add ("/editor-async/store-change", Fixture, NULL, fixture_setup, test_store_change, fixture_teardown);
+  g_test_add ("/editor-async/new-certificate", Fixture, NULL, fixture_setup, test_new_certificate, fixture_teardown);
+  g_test_add ("/editor-async/inspector-import", Fixture, NULL, fixture_setup, test_inspector_import, fixture_teardown);
   return g_test_run ();
 }
