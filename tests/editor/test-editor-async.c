@@ -16,6 +16,7 @@
 #include "pst-cert-dialog.h"
 #include "pst-document.h"
 #include "pst-keystore.h"
+#include "pst-security-page.h"
 #include "pst-service-page.h"
 #include "pst-store-entry.h"
 #include "pst-store-view.h"
@@ -609,6 +610,59 @@ test_service_test (Fixture       *fx,
   g_assert_nonnull (pst_service_page_get_test_result (page));
 }
 
+/* Create… on the Security page, pointed at an existing heavy store: the
+ * store is opened (and kept) in a worker thread, then the configuration
+ * points at it. */
+
+static void
+created_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  gboolean *done = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (pst_security_page_create_store_finish (PST_SECURITY_PAGE (source), result, &error));
+  g_assert_no_error (error);
+  *done = TRUE;
+}
+
+static void
+test_create_store (Fixture       *fx,
+                   gconstpointer  data)
+{
+  PstSecurityPage *page = template_child (fx->window, PST_TYPE_WINDOW, "security_page");
+  g_autofree char *heavy = g_build_filename (fx->dir, "copy.p12", NULL);
+  g_autofree char *heavy_pw = g_build_filename (fx->dir, "copy.pw", NULL);
+  g_autofree char *source = g_build_filename (fx->dir, "truststore.p12", NULL);
+  g_autofree char *source_pw = g_build_filename (fx->dir, "truststore.pw", NULL);
+  g_autofree char *bytes = NULL;
+  g_autofree char *pw = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean done = FALSE;
+  gsize length;
+  gint64 start;
+
+  /* a heavy store with its .pw beside it, where "Create…" looks */
+  g_file_get_contents (source, &bytes, &length, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (heavy, bytes, length, &error);
+  g_assert_no_error (error);
+  g_file_get_contents (source_pw, &pw, NULL, &error);
+  g_assert_no_error (error);
+  g_file_set_contents_full (heavy_pw, pw, -1, G_FILE_SET_CONTENTS_NONE, 0600, &error);
+  g_assert_no_error (error);
+
+  arm (&fx->ticks);
+  start = g_get_monotonic_time ();
+  pst_security_page_create_store_async (page, PST_STORE_KIND_TRUSTSTORE, heavy, NULL, created_cb, &done);
+  g_assert_true (wait_for (flag_set, &done, 60000));
+  g_assert_true (wait_for (validated, fx->document, 60000));
+  report ("Create… on an existing heavy store, then validation", &fx->ticks, start);
+  g_assert_cmpstr (pst_config_get_truststore (pst_document_get_config (fx->document))->file, ==, heavy);
+  g_assert_cmpuint (pst_document_get_n_errors (fx->document), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -627,5 +681,6 @@ main (int argc, char **argv)
   g_test_add ("/editor-async/new-certificate", Fixture, NULL, fixture_setup, test_new_certificate, fixture_teardown);
   g_test_add ("/editor-async/inspector-import", Fixture, NULL, fixture_setup, test_inspector_import, fixture_teardown);
   g_test_add ("/editor-async/service-test", Fixture, NULL, fixture_setup, test_service_test, fixture_teardown);
+  g_test_add ("/editor-async/create-store", Fixture, NULL, fixture_setup, test_create_store, fixture_teardown);
   return g_test_run ();
 }
