@@ -27,6 +27,7 @@ struct _PstStoreView
   GListStore         *entries;
   GtkFileChooserNative *chooser;
   GCancellable       *load_cancellable;  /* the store being opened in a worker thread */
+  GCancellable       *cancellable;       /* writes in worker threads: cancelled on close */
   guint               missing : 1;  /* the file does not exist yet: adding makes it */
 
   AdwWindowTitle     *window_title;
@@ -333,7 +334,7 @@ write_store (PstStoreView     *self,
   self->missing = FALSE;
   update_actions (self);
   pst_store_edit_async (self->path, PASSWORD_FILE (self), flags | KEYRING (self),
-                        edit, data, data_free, NULL, written_cb, written);
+                        edit, data, data_free, self->cancellable, written_cb, written);
 }
 
 static gboolean
@@ -495,58 +496,148 @@ export_action (GtkWidget  *widget,
 
 /* Convert a keytool store */
 
-gboolean
-pst_store_view_convert_to (PstStoreView  *self,
-                           const char    *path,
-                           GError       **error)
-{
-  g_auto(PstStoreFile) source = { 0 };
-  g_autofree char *password_file = NULL;
-  g_autofree char *message = NULL;
-  g_autofree char *basename = NULL;
-  gboolean created = FALSE;
-  char *password;
-  gboolean ok;
+/* Converting in two halves: reading the keytool store and writing the
+ * PKCS#12 one (PBKDF2 rounds) can run in a worker thread; showing the new
+ * store is main-thread work. */
 
-  g_return_val_if_fail (PST_IS_STORE_VIEW (self), FALSE);
-  g_return_val_if_fail (path != NULL, FALSE);
+typedef struct {
+  char     *source;          /* the keytool store */
+  char     *source_password_file;
+  gboolean  source_keyring;
+  char     *path;            /* the new PKCS#12 store */
+  char     *password_file;   /* its password file, by the .pw rule */
+} Convert;
+
+static void
+convert_free (Convert *convert)
+{
+  g_free (convert->source);
+  g_free (convert->source_password_file);
+  g_free (convert->path);
+  g_free (convert->password_file);
+  g_free (convert);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Convert, convert_free)
+
+static Convert *
+convert_new (PstStoreView  *self,
+             const char    *path,
+             GError       **error)
+{
+  Convert *convert;
 
   if (g_strcmp0 (path, self->path) == 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
                    _("Choose a new file for the PKCS#12 store; the keytool store stays as it is"));
-      return FALSE;
+      return NULL;
     }
-  if (!pst_store_file_open (&source, self->path, PASSWORD_FILE (self), PST_STORE_OPEN_READ | KEYRING (self), error))
+  convert = g_new0 (Convert, 1);
+  convert->source = g_strdup (self->path);
+  convert->source_password_file = g_strdup (PASSWORD_FILE (self));
+  convert->source_keyring = self->password_keyring;
+  convert->path = g_strdup (path);
+  return convert;
+}
+
+/* Any thread */
+static gboolean
+convert_write (Convert  *convert,
+               GError  **error)
+{
+  g_auto(PstStoreFile) source = { 0 };
+  gboolean created = FALSE;
+  char *password;
+  gboolean ok;
+
+  if (!pst_store_file_open (&source, convert->source, convert->source_password_file,
+                            PST_STORE_OPEN_READ | (convert->source_keyring ? PST_STORE_OPEN_KEYRING : 0), error))
     return FALSE;
 
   /* The new store gets its own password file by the .pw rule, so that the
    * configuration can name it like any store Postern made. */
-  password_file = pst_password_default_path (path);
-  password = pst_password_file_read_or_create (password_file, &created, error);
+  convert->password_file = pst_password_default_path (convert->path);
+  password = pst_password_file_read_or_create (convert->password_file, &created, error);
   if (password == NULL)
     return FALSE;
-  ok = pst_keystore_save (source.store, path, PST_STORE_FORMAT_PKCS12, password, error);
+  ok = pst_keystore_save (source.store, convert->path, PST_STORE_FORMAT_PKCS12, password, error);
   pst_password_free (password);
-  if (!ok)
-    {
-      if (created)
-        g_unlink (password_file);
-      return FALSE;
-    }
+  if (!ok && created)
+    g_unlink (convert->password_file);
+  return ok;
+}
+
+/* The main thread: the view shows the new store */
+static void
+convert_apply (PstStoreView *self,
+               Convert      *convert)
+{
+  g_autofree char *message = NULL;
+  g_autofree char *basename = NULL;
 
   g_free (self->path);
-  self->path = g_strdup (path);
+  self->path = g_strdup (convert->path);
   g_free (self->password_file);
-  self->password_file = g_strdup (password_file);
+  self->password_file = g_strdup (convert->password_file);
   self->password_keyring = FALSE;
   pst_store_view_reload (self);
 
-  basename = g_path_get_basename (path);
+  basename = g_path_get_basename (convert->path);
   message = g_strdup_printf (_("Converted to “%s” (PKCS#12)"), basename);
   toast (self, message);
-  g_signal_emit (self, signals[CONVERTED], 0, path, password_file);
+  g_signal_emit (self, signals[CONVERTED], 0, convert->path, convert->password_file);
+}
+
+gboolean
+pst_store_view_convert_to (PstStoreView  *self,
+                           const char    *path,
+                           GError       **error)
+{
+  g_autoptr(Convert) convert = NULL;
+
+  g_return_val_if_fail (PST_IS_STORE_VIEW (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  convert = convert_new (self, path, error);
+  if (convert == NULL || !convert_write (convert, error))
+    return FALSE;
+  convert_apply (self, convert);
   return TRUE;
+}
+
+static void
+convert_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (convert_write (task_data, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+converted_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  PstStoreView *self = PST_STORE_VIEW (source);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          toast (self, error->message);
+          update_actions (self);
+        }
+      return;
+    }
+  convert_apply (self, g_task_get_task_data (G_TASK (result)));
 }
 
 static void
@@ -556,9 +647,23 @@ convert_response_cb (GtkNativeDialog *dialog,
 {
   g_autofree char *path = pst_file_chooser_dup_path (dialog, response);
   g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) task = NULL;
+  Convert *convert;
 
-  if (path != NULL && !pst_store_view_convert_to (self, path, &error))
-    toast (self, error->message);
+  if (path == NULL)
+    return;
+  convert = convert_new (self, path, &error);
+  if (convert == NULL)
+    {
+      toast (self, error->message);
+      return;
+    }
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "store.convert", FALSE);
+  task = g_task_new (self, self->cancellable, converted_cb, NULL);
+  g_task_set_source_tag (task, convert_response_cb);
+  g_task_set_name (task, "[postern-editor] convert store");
+  g_task_set_task_data (task, convert, (GDestroyNotify) convert_free);
+  g_task_run_in_thread (task, convert_thread);
 }
 
 static void
@@ -626,6 +731,9 @@ pst_store_view_dispose (GObject *object)
   if (self->load_cancellable != NULL)
     g_cancellable_cancel (self->load_cancellable);
   g_clear_object (&self->load_cancellable);
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
   g_clear_object (&self->keystore);
   g_clear_object (&self->entries);
   gtk_widget_dispose_template (GTK_WIDGET (self), PST_TYPE_STORE_VIEW);
@@ -718,6 +826,7 @@ static void
 pst_store_view_init (PstStoreView *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->cancellable = g_cancellable_new ();
   self->entries = g_list_store_new (PST_TYPE_STORE_ENTRY);
   gtk_single_selection_set_model (self->selection, G_LIST_MODEL (self->entries));
 }

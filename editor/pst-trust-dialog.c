@@ -247,10 +247,14 @@ confirmed_cb (GObject      *source,
   g_autoptr(GError) error = NULL;
   g_autofree char *message = NULL;
 
+  if (!pst_store_edit_finish (result, &error) &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;   /* the dialog was closed */
   gtk_spinner_stop (self->spinner);
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), FALSE);
-  if (!pst_store_edit_finish (result, &error))
+  if (error != NULL)
     {
+      gtk_widget_action_set_enabled (GTK_WIDGET (self), "trust.fetch", TRUE);
       gtk_widget_action_set_enabled (GTK_WIDGET (self), "trust.confirm", TRUE);
       toast (self, error->message);
       return;
@@ -275,6 +279,8 @@ confirm_action (GtkWidget  *widget,
   edit->der = g_bytes_ref (g_ptr_array_index (self->chain, self->selected));
   edit->host = g_strdup (self->host);
 
+  /* a fetch now would replace the cancellable the write answers to */
+  gtk_widget_action_set_enabled (widget, "trust.fetch", FALSE);
   gtk_widget_action_set_enabled (widget, "trust.confirm", FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), TRUE);
   gtk_spinner_start (self->spinner);
@@ -282,7 +288,7 @@ confirm_action (GtkWidget  *widget,
                         PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE |
                         (self->password_keyring ? PST_STORE_OPEN_KEYRING : 0),
                         add_trusted, edit, (GDestroyNotify) trust_edit_free,
-                        NULL, confirmed_cb, g_object_ref (self));
+                        self->cancellable, confirmed_cb, g_object_ref (self));
 }
 
 static void
