@@ -64,20 +64,16 @@ run_with_errors_cb (AdwMessageDialog *dialog,
     pst_window_focus_problems (self);
 }
 
+/* With the diagnostics up to date: run, or ask first when there are errors. */
 static void
-run_action (GtkWidget  *widget,
-            const char *action_name,
-            GVariant   *param)
+run_checked (PstWindow *self)
 {
-  PstWindow *self = PST_WINDOW (widget);
   guint n_errors;
   GtkWidget *dialog;
   g_autofree char *body = NULL;
 
   if (self->document == NULL || pst_runner_get_running (self->runner))
     return;
-  pst_entry_commit_flush_all (GTK_WIDGET (self));
-  pst_document_validate_now (self->document);
   n_errors = pst_document_get_n_errors (self->document);
   if (n_errors == 0)
     {
@@ -104,6 +100,43 @@ run_action (GtkWidget  *widget,
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   g_signal_connect_object (dialog, "response", G_CALLBACK (run_with_errors_cb), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+run_validated_cb (PstDocument *document,
+                  GParamSpec  *pspec,
+                  PstWindow   *self)
+{
+  if (pst_document_get_validation_pending (document))
+    return;
+  g_signal_handlers_disconnect_by_func (document, run_validated_cb, self);
+  if (document == self->document)
+    run_checked (self);
+}
+
+static void
+run_action (GtkWidget  *widget,
+            const char *action_name,
+            GVariant   *param)
+{
+  PstWindow *self = PST_WINDOW (widget);
+
+  if (self->document == NULL || pst_runner_get_running (self->runner))
+    return;
+  pst_entry_commit_flush_all (GTK_WIDGET (self));
+  if (!pst_document_get_validation_pending (self->document))
+    {
+      run_checked (self);
+      return;
+    }
+  /* An edit is still being validated (the stores' PBKDF2 rounds): finish
+   * it in the background, then decide; a second F5 meanwhile waits too. */
+  if (g_signal_handler_find (self->document, G_SIGNAL_MATCH_FUNC | G_SIGNAL_MATCH_DATA,
+                             0, 0, NULL, run_validated_cb, self) != 0)
+    return;
+  g_signal_connect_object (self->document, "notify::validation-pending",
+                           G_CALLBACK (run_validated_cb), self, 0);
+  pst_document_validate_async (self->document);
 }
 
 /* Restart to apply: the gateway reads its configuration and stores when

@@ -714,6 +714,54 @@ test_create_store (Fixture       *fx,
   g_assert_cmpuint (pst_document_get_n_errors (fx->document), ==, 0);
 }
 
+/* Run (F5) right after an edit: the pending validation finishes in the
+ * background, then Run asks about the errors it found. */
+
+static gboolean
+errors_dialog_shown (gpointer data)
+{
+  AdwMessageDialog **out = data;
+  GListModel *toplevels = gtk_window_get_toplevels ();  /* (transfer none) */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)) &&
+          g_strcmp0 (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (window)),
+                     _("Run a Configuration With Errors?")) == 0)
+        {
+          *out = ADW_MESSAGE_DIALOG (window);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static void
+test_run_after_edit (Fixture       *fx,
+                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  AdwMessageDialog *dialog = NULL;
+  gint64 start;
+
+  /* the truststore's password now comes from a file that does not exist */
+  g_assert_true (pst_config_set_store_field (pst_document_get_config (fx->document), PST_STORE_KIND_TRUSTSTORE,
+                                             "password-file", "missing.pw", &error));
+  g_assert_no_error (error);
+  g_assert_true (pst_document_get_validation_pending (fx->document));
+
+  arm (&fx->ticks);
+  start = g_get_monotonic_time ();
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.run", NULL));
+  g_assert_true (wait_for (errors_dialog_shown, &dialog, 60000));
+  report ("Run right after an edit: validation, then the question", &fx->ticks, start);
+  g_assert_cmpuint (pst_document_get_n_errors (fx->document), >, 0);
+  adw_message_dialog_response (dialog, "cancel");
+  iterate (100);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -733,5 +781,6 @@ main (int argc, char **argv)
   g_test_add ("/editor-async/inspector-import", Fixture, NULL, fixture_setup, test_inspector_import, fixture_teardown);
   g_test_add ("/editor-async/service-test", Fixture, NULL, fixture_setup, test_service_test, fixture_teardown);
   g_test_add ("/editor-async/create-store", Fixture, NULL, fixture_setup, test_create_store, fixture_teardown);
+  g_test_add ("/editor-async/run-after-edit", Fixture, NULL, fixture_setup, test_run_after_edit, fixture_teardown);
   return g_test_run ();
 }
