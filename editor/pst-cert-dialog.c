@@ -9,6 +9,7 @@
 #include "pst-certgen.h"
 #include "pst-keystore.h"
 #include "pst-local-ca.h"
+#include "pst-store-edit.h"
 #include "pst-store-file.h"
 
 struct _PstCertDialog
@@ -64,39 +65,93 @@ get_config (PstCertDialog *self)
 /* Into the configured keystore, by the library's rules for a store that
  * is changed: made with a random password file (or, with "Remember in
  * keyring", a keyring password) when missing, refused when keytool wrote
- * it, saved in its own format. */
+ * it, saved in its own format.  Opening and saving the store (PBKDF2
+ * rounds, a keyring lookup) happen in a worker thread. */
+
+typedef struct {
+  PstCertDialog *self;
+  PstStoreEntry *entry;
+  gboolean       keyring;            /* the store's password is (or goes) in the keyring */
+  gboolean       configured_keyring; /* the configuration says so already */
+} AddData;
+
+static void
+add_data_free (AddData *add)
+{
+  g_object_unref (add->self);
+  g_object_unref (add->entry);
+  g_free (add);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AddData, add_data_free)
+
 static gboolean
-add_to_keystore (PstCertDialog  *self,
-                 PstStoreEntry  *entry,
-                 GError        **error)
+add_entry (PstStoreFile  *sf,
+           gpointer       data,
+           GError       **error)
+{
+  AddData *add = data;
+
+  pst_keystore_add (sf->store, add->entry);
+  return TRUE;
+}
+
+/* Back on the main thread: the configuration says where the new store's
+ * password went. */
+static gboolean
+update_config (AddData  *add,
+               GError  **error)
+{
+  PstConfig *config = get_config (add->self);
+
+  if (add->keyring && !add->configured_keyring)
+    return pst_config_set_store_field (config, PST_STORE_KIND_KEYSTORE, "password-file", NULL, error) &&
+           pst_config_set_store_field (config, PST_STORE_KIND_KEYSTORE, "password-keyring", "true", error);
+  if (!add->keyring && add->configured_keyring)
+    return pst_config_set_store_field (config, PST_STORE_KIND_KEYSTORE, "password-keyring", NULL, error);
+  return TRUE;
+}
+
+static void
+added_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(AddData) add = user_data;   /* the thread is done with it */
+  PstCertDialog *self = add->self;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+
+  if (!pst_store_edit_finish (result, &error) || !update_config (add, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        fail (self, error->message);
+      return;
+    }
+
+  gtk_spinner_stop (self->spinner);
+  message = g_strdup_printf (_("Certificate “%s” added to the keystore"),
+                             pst_store_entry_get_alias (add->entry));
+  g_signal_emit (self, signals[GENERATED], 0, add->entry, message);
+  gtk_window_close (GTK_WINDOW (self));
+}
+
+static void
+add_to_keystore (PstCertDialog *self,
+                 PstStoreEntry *entry)
 {
   const PstStoreRef *ref = pst_config_get_keystore (get_config (self));
-  g_auto(PstStoreFile) sf = { 0 };
-  gboolean keyring = ref->password_keyring;
-  gboolean configured_keyring = ref->password_keyring;
+  AddData *add = g_new0 (AddData, 1);
 
+  add->self = g_object_ref (self);
+  add->entry = g_object_ref (entry);
+  add->keyring = ref->password_keyring;
+  add->configured_keyring = ref->password_keyring;
   if (ref->file != NULL && !g_file_test (ref->file, G_FILE_TEST_EXISTS))
-    keyring = gtk_check_button_get_active (self->keyring_check);
-  if (!pst_store_file_open (&sf, ref->file, keyring ? NULL : ref->password_file,
-                            PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE | (keyring ? PST_STORE_OPEN_KEYRING : 0),
-                            error))
-    {
-      pst_store_file_abandon (&sf);
-      return FALSE;
-    }
-  pst_keystore_add (sf.store, entry);
-  if (!pst_store_file_save (&sf, error))
-    {
-      pst_store_file_abandon (&sf);
-      return FALSE;
-    }
-  /* the configuration says where the new store's password went */
-  if (keyring && !configured_keyring)
-    return pst_config_set_store_field (get_config (self), PST_STORE_KIND_KEYSTORE, "password-file", NULL, error) &&
-           pst_config_set_store_field (get_config (self), PST_STORE_KIND_KEYSTORE, "password-keyring", "true", error);
-  if (!keyring && configured_keyring)
-    return pst_config_set_store_field (get_config (self), PST_STORE_KIND_KEYSTORE, "password-keyring", NULL, error);
-  return TRUE;
+    add->keyring = gtk_check_button_get_active (self->keyring_check);
+  pst_store_edit_async (ref->file, add->keyring ? NULL : ref->password_file,
+                        PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE | (add->keyring ? PST_STORE_OPEN_KEYRING : 0),
+                        add_entry, add, NULL, self->cancellable, added_cb, add);
 }
 
 static void
@@ -107,7 +162,6 @@ leaf_generated_cb (GObject      *source,
   g_autoptr(PstCertDialog) self = user_data;
   g_autoptr(PstStoreEntry) entry = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *message = NULL;
 
   entry = pst_cert_generate_finish (result, &error);
   if (entry == NULL)
@@ -116,18 +170,7 @@ leaf_generated_cb (GObject      *source,
         fail (self, error->message);
       return;
     }
-
-  if (!add_to_keystore (self, entry, &error))
-    {
-      fail (self, error->message);
-      return;
-    }
-
-  gtk_spinner_stop (self->spinner);
-  message = g_strdup_printf (_("Certificate “%s” added to the keystore"),
-                             pst_store_entry_get_alias (entry));
-  g_signal_emit (self, signals[GENERATED], 0, entry, message);
-  gtk_window_close (GTK_WINDOW (self));
+  add_to_keystore (self, entry);
 }
 
 static void

@@ -332,59 +332,182 @@ open_chooser (PstSecurityPage      *self,
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
 
+/* "Create…" in two halves: opening (or making) the store costs PBKDF2
+ * rounds and perhaps a keyring call, so the async form runs that half in
+ * a worker thread; applying it to the configuration is main-thread work. */
+
+typedef struct {
+  PstStoreKind    kind;
+  char           *path;
+  gboolean        keyring;           /* a new password goes to the keyring */
+  /* what the open found or made */
+  PstStoreFormat  format;
+  char           *password_file;
+  gboolean        created;
+  gboolean        password_keyring;
+} CreateStore;
+
+static void
+create_store_free (CreateStore *create)
+{
+  g_free (create->path);
+  g_free (create->password_file);
+  g_free (create);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CreateStore, create_store_free)
+
+static CreateStore *
+create_store_new (PstSecurityPage *self,
+                  PstStoreKind     kind,
+                  const char      *path)
+{
+  CreateStore *create = g_new0 (CreateStore, 1);
+
+  create->kind = kind;
+  create->path = g_strdup (path);
+  create->keyring = get_ref (self, kind) != NULL && get_ref (self, kind)->password_keyring;
+  return create;
+}
+
+/* Any thread.  An existing store is kept as it is (never overwritten by
+ * "Create"). */
+static gboolean
+create_store_open (CreateStore  *create,
+                   GError      **error)
+{
+  g_auto(PstStoreFile) sf = { 0 };
+
+  if (!pst_store_file_open (&sf, create->path, NULL,
+                            PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE |
+                            (create->keyring ? PST_STORE_OPEN_KEYRING : 0), error) ||
+      (sf.created && !pst_store_file_save (&sf, error)))
+    {
+      pst_store_file_abandon (&sf);
+      return FALSE;
+    }
+  create->format = pst_keystore_get_format (sf.store);
+  create->password_file = g_strdup (sf.password_file);
+  create->created = sf.created;
+  create->password_keyring = sf.password_keyring;
+  return TRUE;
+}
+
+/* The main thread: the configuration points at the store. */
+static gboolean
+create_store_apply (PstSecurityPage  *self,
+                    CreateStore      *create,
+                    GError          **error)
+{
+  g_autofree char *file = NULL;
+  g_autofree char *password_file = NULL;
+  g_autofree char *message = NULL;
+  g_autofree char *basename = NULL;
+  PstConfig *config;
+
+  if (self->document == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("The configuration was closed"));
+      return FALSE;
+    }
+  config = get_config (self);
+  file = pst_document_relative_path (self->document, create->path);
+  if (!pst_config_set_store_field (config, create->kind, "file", file, error) ||
+      !pst_config_set_store_field (config, create->kind, "type",
+                                   pst_store_format_to_string (create->format), error))
+    return FALSE;
+  if (create->password_file != NULL)
+    {
+      password_file = pst_document_relative_path (self->document, create->password_file);
+      if (!pst_config_set_store_field (config, create->kind, "password-file", password_file, error))
+        return FALSE;
+    }
+
+  basename = g_path_get_basename (create->path);
+  if (create->created && create->password_keyring)
+    message = g_strdup_printf (_("Created “%s” with a random password in the keyring"), basename);
+  else if (create->created)
+    message = g_strdup_printf (_("Created “%s” with a random password in its password file"), basename);
+  else
+    message = g_strdup_printf (_("“%s” exists already: the configuration now uses it"), basename);
+  toast (self, message);
+  return TRUE;
+}
+
 gboolean
 pst_security_page_create_store (PstSecurityPage  *self,
                                 PstStoreKind      kind,
                                 const char       *path,
                                 GError          **error)
 {
-  g_auto(PstStoreFile) sf = { 0 };
-  g_autofree char *file = NULL;
-  g_autofree char *password_file = NULL;
-  g_autofree char *message = NULL;
-  g_autofree char *basename = NULL;
-  PstConfig *config;
-  gboolean keyring;
+  g_autoptr(CreateStore) create = NULL;
 
   g_return_val_if_fail (PST_IS_SECURITY_PAGE (self), FALSE);
   g_return_val_if_fail (self->document != NULL, FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
-  /* An existing store is kept as it is (never overwritten by "Create").
-   * With "Remember in Keyring" a new password goes to the keyring (a
-   * short D-Bus call, like the file writes here). */
-  keyring = get_ref (self, kind) != NULL && get_ref (self, kind)->password_keyring;
-  if (!pst_store_file_open (&sf, path, NULL,
-                            PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE | (keyring ? PST_STORE_OPEN_KEYRING : 0),
-                            error) ||
-      (sf.created && !pst_store_file_save (&sf, error)))
-    {
-      pst_store_file_abandon (&sf);
-      return FALSE;
-    }
+  create = create_store_new (self, kind, path);
+  return create_store_open (create, error) && create_store_apply (self, create, error);
+}
 
-  config = get_config (self);
-  file = pst_document_relative_path (self->document, path);
-  if (!pst_config_set_store_field (config, kind, "file", file, error) ||
-      !pst_config_set_store_field (config, kind, "type",
-                                   pst_store_format_to_string (pst_keystore_get_format (sf.store)), error))
-    return FALSE;
-  if (sf.password_file != NULL)
-    {
-      password_file = pst_document_relative_path (self->document, sf.password_file);
-      if (!pst_config_set_store_field (config, kind, "password-file", password_file, error))
-        return FALSE;
-    }
+static void
+create_store_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  GError *error = NULL;
 
-  basename = g_path_get_basename (path);
-  if (sf.created && sf.password_keyring)
-    message = g_strdup_printf (_("Created “%s” with a random password in the keyring"), basename);
-  else if (sf.created)
-    message = g_strdup_printf (_("Created “%s” with a random password in its password file"), basename);
+  if (create_store_open (task_data, &error))
+    g_task_return_boolean (task, TRUE);
   else
-    message = g_strdup_printf (_("“%s” exists already: the configuration now uses it"), basename);
-  toast (self, message);
-  return TRUE;
+    g_task_return_error (task, error);
+}
+
+void
+pst_security_page_create_store_async (PstSecurityPage     *self,
+                                      PstStoreKind         kind,
+                                      const char          *path,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (PST_IS_SECURITY_PAGE (self));
+  g_return_if_fail (self->document != NULL);
+  g_return_if_fail (path != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pst_security_page_create_store_async);
+  g_task_set_name (task, "[postern-editor] create store");
+  g_task_set_task_data (task, create_store_new (self, kind, path), (GDestroyNotify) create_store_free);
+  g_task_run_in_thread (task, create_store_thread);
+}
+
+gboolean
+pst_security_page_create_store_finish (PstSecurityPage  *self,
+                                       GAsyncResult     *result,
+                                       GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  return create_store_apply (self, g_task_get_task_data (G_TASK (result)), error);
+}
+
+static void
+created_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  PstSecurityPage *self = PST_SECURITY_PAGE (source);
+  g_autoptr(GError) error = NULL;
+
+  if (!pst_security_page_create_store_finish (self, result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    report (self, error);
 }
 
 static void
@@ -395,7 +518,6 @@ chooser_response_cb (GtkNativeDialog *dialog,
   PstStoreKind kind = self->chooser_kind;
   Purpose purpose = self->chooser_purpose;
   g_autofree char *path = pst_file_chooser_dup_path (dialog, response);
-  g_autoptr(GError) error = NULL;
 
   if (path == NULL || self->document == NULL)
     return;
@@ -411,8 +533,7 @@ chooser_response_cb (GtkNativeDialog *dialog,
       set_field (self, kind, "password-file", path);
       break;
     case CREATE_STORE:
-      if (!pst_security_page_create_store (self, kind, path, &error))
-        report (self, error);
+      pst_security_page_create_store_async (self, kind, path, NULL, created_cb, NULL);
       break;
     default:
       g_assert_not_reached ();

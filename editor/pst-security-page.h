@@ -20,5 +20,16 @@ gboolean pst_security_page_create_store (PstSecurityPage  *self,
                                          PstStoreKind      kind,
                                          const char       *path,
                                          GError          **error);
+/* The same with the store opened or made in a worker thread (PBKDF2
+ * rounds, a keyring call); _finish applies it to the configuration. */
+void     pst_security_page_create_store_async  (PstSecurityPage     *self,
+                                                PstStoreKind         kind,
+                                                const char          *path,
+                                                GCancellable        *cancellable,
+                                                GAsyncReadyCallback  callback,
+                                                gpointer             user_data);
+gboolean pst_security_page_create_store_finish (PstSecurityPage     *self,
+                                                GAsyncResult        *result,
+                                                GError             **error);
 
 G_END_DECLS

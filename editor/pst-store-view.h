@@ -21,12 +21,19 @@ PstStoreView *pst_store_view_new_full     (GtkWindow    *parent,
                                            const char   *path,
                                            const char   *password_file,
                                            gboolean      password_keyring);
-/* reads the store again (the library does the I/O); FALSE with the error shown */
-gboolean      pst_store_view_reload       (PstStoreView *self);
+/* Opens the store again in a worker thread, a spinner shown meanwhile;
+ * ::loaded (TRUE: entries shown, FALSE: the error shown) follows on the
+ * main thread.  Closing the window cancels it. */
+void          pst_store_view_reload       (PstStoreView *self);
+/* TRUE while a load runs (property "loading") */
+gboolean      pst_store_view_get_loading  (PstStoreView *self);
+/* TRUE when the last load opened the store */
+gboolean      pst_store_view_is_open      (PstStoreView *self);
 GListModel   *pst_store_view_get_entries  (PstStoreView *self);
 const char   *pst_store_view_get_path     (PstStoreView *self);
 /* Every certificate of a PEM or DER file, added as trusted (the store is
- * made when missing); emits ::changed. */
+ * made when missing) in a worker thread; FALSE when the file cannot be
+ * read; ::changed follows the write (a failed write is shown as a toast). */
 gboolean      pst_store_view_import_file  (PstStoreView *self,
                                            const char   *path,
                                            GError      **error);

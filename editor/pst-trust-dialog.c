@@ -6,6 +6,7 @@
 
 #include "pst-cert-fetch.h"
 #include "pst-cert-util.h"
+#include "pst-store-edit.h"
 #include "pst-store-file.h"
 #include "pst-trust-dialog.h"
 
@@ -208,27 +209,53 @@ fetch_action (GtkWidget  *widget,
   pst_cert_fetch_chain_async (text, self->cancellable, fetch_cb, g_object_ref (self));
 }
 
+/* Adding the certificate opens and saves the store (PBKDF2 rounds, a
+ * keyring lookup): in a worker thread. */
+
+typedef struct {
+  GBytes *der;
+  char   *host;
+} TrustEdit;
+
 static void
-confirm_action (GtkWidget  *widget,
-                const char *action_name,
-                GVariant   *param)
+trust_edit_free (TrustEdit *edit)
 {
-  PstTrustDialog *self = PST_TRUST_DIALOG (widget);
-  g_auto(PstStoreFile) sf = { 0 };
+  g_bytes_unref (edit->der);
+  g_free (edit->host);
+  g_free (edit);
+}
+
+static gboolean
+add_trusted (PstStoreFile  *sf,
+             gpointer       data,
+             GError       **error)
+{
+  TrustEdit *edit = data;
+
+  if (!pst_store_file_add_trusted (sf, edit->der, edit->host, error))
+    return FALSE;
+  sf->saved = TRUE;   /* saved, or there already */
+  return TRUE;
+}
+
+static void
+confirmed_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(PstTrustDialog) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autofree char *message = NULL;
-  GBytes *der;
 
-  if (self->chain == NULL || self->selected >= self->chain->len)
-    return;
-  der = g_ptr_array_index (self->chain, self->selected);
-
-  if (!pst_store_file_open (&sf, self->store_path, self->password_keyring ? NULL : self->password_file,
-                            PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE |
-                            (self->password_keyring ? PST_STORE_OPEN_KEYRING : 0), &error) ||
-      !pst_store_file_add_trusted (&sf, der, self->host, &error))
+  if (!pst_store_edit_finish (result, &error) &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;   /* the dialog was closed */
+  gtk_spinner_stop (self->spinner);
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), FALSE);
+  if (error != NULL)
     {
-      pst_store_file_abandon (&sf);
+      gtk_widget_action_set_enabled (GTK_WIDGET (self), "trust.fetch", TRUE);
+      gtk_widget_action_set_enabled (GTK_WIDGET (self), "trust.confirm", TRUE);
       toast (self, error->message);
       return;
     }
@@ -236,6 +263,32 @@ confirm_action (GtkWidget  *widget,
   message = g_strdup_printf (_("“%s” is now trusted"), self->host);
   g_signal_emit (self, signals[TRUSTED], 0, message);
   gtk_window_close (GTK_WINDOW (self));
+}
+
+static void
+confirm_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *param)
+{
+  PstTrustDialog *self = PST_TRUST_DIALOG (widget);
+  TrustEdit *edit;
+
+  if (self->chain == NULL || self->selected >= self->chain->len)
+    return;
+  edit = g_new0 (TrustEdit, 1);
+  edit->der = g_bytes_ref (g_ptr_array_index (self->chain, self->selected));
+  edit->host = g_strdup (self->host);
+
+  /* a fetch now would replace the cancellable the write answers to */
+  gtk_widget_action_set_enabled (widget, "trust.fetch", FALSE);
+  gtk_widget_action_set_enabled (widget, "trust.confirm", FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), TRUE);
+  gtk_spinner_start (self->spinner);
+  pst_store_edit_async (self->store_path, self->password_keyring ? NULL : self->password_file,
+                        PST_STORE_OPEN_WRITE | PST_STORE_OPEN_CREATE |
+                        (self->password_keyring ? PST_STORE_OPEN_KEYRING : 0),
+                        add_trusted, edit, (GDestroyNotify) trust_edit_free,
+                        self->cancellable, confirmed_cb, g_object_ref (self));
 }
 
 static void

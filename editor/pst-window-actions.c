@@ -546,7 +546,7 @@ cert_generated_cb (PstWindow     *self,
   pst_window_add_toast (self, message);
   /* The keystore changed on disk: its diagnostics may have too. */
   if (self->document != NULL)
-    pst_document_validate_now (self->document);
+    pst_document_validate_async (self->document);
 }
 
 static void
@@ -572,7 +572,7 @@ store_changed_cb (PstWindow *self)
 {
   /* A store file changed on disk: its diagnostics may have too. */
   if (self->document != NULL)
-    pst_document_validate_now (self->document);
+    pst_document_validate_async (self->document);
 }
 
 static void

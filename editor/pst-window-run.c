@@ -64,20 +64,16 @@ run_with_errors_cb (AdwMessageDialog *dialog,
     pst_window_focus_problems (self);
 }
 
+/* With the diagnostics up to date: run, or ask first when there are errors. */
 static void
-run_action (GtkWidget  *widget,
-            const char *action_name,
-            GVariant   *param)
+run_checked (PstWindow *self)
 {
-  PstWindow *self = PST_WINDOW (widget);
   guint n_errors;
   GtkWidget *dialog;
   g_autofree char *body = NULL;
 
   if (self->document == NULL || pst_runner_get_running (self->runner))
     return;
-  pst_entry_commit_flush_all (GTK_WIDGET (self));
-  pst_document_validate_now (self->document);
   n_errors = pst_document_get_n_errors (self->document);
   if (n_errors == 0)
     {
@@ -104,6 +100,43 @@ run_action (GtkWidget  *widget,
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   g_signal_connect_object (dialog, "response", G_CALLBACK (run_with_errors_cb), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+run_validated_cb (PstDocument *document,
+                  GParamSpec  *pspec,
+                  PstWindow   *self)
+{
+  if (pst_document_get_validation_pending (document))
+    return;
+  g_signal_handlers_disconnect_by_func (document, run_validated_cb, self);
+  if (document == self->document)
+    run_checked (self);
+}
+
+static void
+run_action (GtkWidget  *widget,
+            const char *action_name,
+            GVariant   *param)
+{
+  PstWindow *self = PST_WINDOW (widget);
+
+  if (self->document == NULL || pst_runner_get_running (self->runner))
+    return;
+  pst_entry_commit_flush_all (GTK_WIDGET (self));
+  if (!pst_document_get_validation_pending (self->document))
+    {
+      run_checked (self);
+      return;
+    }
+  /* An edit is still being validated (the stores' PBKDF2 rounds): finish
+   * it in the background, then decide; a second F5 meanwhile waits too. */
+  if (g_signal_handler_find (self->document, G_SIGNAL_MATCH_FUNC | G_SIGNAL_MATCH_DATA,
+                             0, 0, NULL, run_validated_cb, self) != 0)
+    return;
+  g_signal_connect_object (self->document, "notify::validation-pending",
+                           G_CALLBACK (run_validated_cb), self, 0);
+  pst_document_validate_async (self->document);
 }
 
 /* Restart to apply: the gateway reads its configuration and stores when
@@ -303,6 +336,14 @@ runner_exited_cb (PstWindow  *self,
 typedef struct {
   PstWindow *self;
   char      *service;
+  char      *url;
+  char      *backend;      /* a proxy's connect URL, tested through; or NULL */
+  gboolean   echo;
+  /* where the probe's trust comes from (opened in a worker thread) */
+  char      *ca_path;
+  char      *keystore;
+  char      *password_file;
+  gboolean   password_keyring;
 } TestData;
 
 static void
@@ -310,6 +351,11 @@ test_data_free (TestData *data)
 {
   g_object_unref (data->self);
   g_free (data->service);
+  g_free (data->url);
+  g_free (data->backend);
+  g_free (data->ca_path);
+  g_free (data->keystore);
+  g_free (data->password_file);
   g_free (data);
 }
 
@@ -317,31 +363,50 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestData, test_data_free)
 
 /* What the probe verifies TLS against: the local development CA when the
  * configuration's folder has one (certificates it signed), else the
- * keystore's own certificates (self-signed ones); NULL = the system's. */
-static GTlsDatabase *
-test_trust (PstWindow *self)
+ * keystore's own certificates (self-signed ones); NULL = the system's.
+ * Opening the store costs its PBKDF2 rounds: in a worker thread. */
+static void
+test_trust_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
 {
-  PstConfig *config = pst_document_get_config (self->document);
-  g_autofree char *ca_path = pst_document_dup_local_ca_path (self->document);
-  const PstStoreRef *keystore = pst_config_get_keystore (config);
+  TestData *data = task_data;
   g_autoptr(PstKeystore) store = NULL;
   g_autoptr(GError) error = NULL;
-  GTlsDatabase *database;
+  GTlsDatabase *database = NULL;
 
-  if (g_file_test (ca_path, G_FILE_TEST_EXISTS))
-    store = pst_keystore_open (ca_path, NULL, &error);
-  else if (keystore->file != NULL)
-    store = pst_keystore_open_full (keystore->file, keystore->password_file, keystore->password_keyring, &error);
-  if (store == NULL)
-    {
-      if (error != NULL)
-        g_debug ("test: no trust database: %s", error->message);
-      return NULL;
-    }
-  database = pst_keystore_create_tls_database (store, &error);
-  if (database == NULL)
+  if (g_file_test (data->ca_path, G_FILE_TEST_EXISTS))
+    store = pst_keystore_open (data->ca_path, NULL, &error);
+  else if (data->keystore != NULL)
+    store = pst_keystore_open_full (data->keystore, data->password_file, data->password_keyring, &error);
+  if (store != NULL)
+    database = pst_keystore_create_tls_database (store, &error);
+  if (database == NULL && error != NULL)
     g_debug ("test: no trust database: %s", error->message);
-  return database;
+  g_task_return_pointer (task, database, g_object_unref);
+}
+
+static void probe_cb (GObject *source, GAsyncResult *result, gpointer user_data);
+
+static void
+test_trust_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(TestData) data = user_data;   /* the thread is done with it */
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTlsDatabase) trust = NULL;
+  GCancellable *cancellable;
+
+  trust = g_task_propagate_pointer (G_TASK (result), &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;   /* a newer test, or the window closed */
+  cancellable = g_task_get_cancellable (G_TASK (result));
+  /* the probe owns data from here on */
+  pst_probe_service_async (data->url, trust, data->echo, data->backend,
+                           cancellable, probe_cb, data);
+  data = NULL;
 }
 
 static void
@@ -383,11 +448,11 @@ service_test_action (GtkWidget  *widget,
 {
   PstWindow *self = PST_WINDOW (widget);
   PstServiceItem *item = gtk_single_selection_get_selected_item (self->services_selection);
-  g_autoptr(GTlsDatabase) trust = NULL;
+  g_autoptr(GTask) task = NULL;
+  const PstStoreRef *keystore;
   PstService *service;
   TestData *data;
   const char *url;
-  const char *backend = NULL;
 
   if (self->document == NULL || item == NULL)
     return;
@@ -412,14 +477,24 @@ service_test_action (GtkWidget  *widget,
     g_autofree char *testing = g_strdup_printf (_("Testing %s…"), url);
     pst_service_page_set_test_result (self->service_page, data->service, testing, PST_TEST_RUNNING);
   }
-  trust = test_trust (self);
+  data->url = g_strdup (url);
+  data->echo = g_strcmp0 (pst_service_get_service_type (service), "echo") == 0;
   /* A proxy is tested through to its back-end, not only up to the upgrade. */
   if (g_strcmp0 (pst_service_get_service_type (service), "proxy") == 0 &&
       pst_service_get_n_connects (service) > 0)
-    backend = pst_service_get_connect (service, 0);
-  pst_probe_service_async (url, trust,
-                           g_strcmp0 (pst_service_get_service_type (service), "echo") == 0,
-                           backend, self->test_cancellable, probe_cb, data);
+    data->backend = g_strdup (pst_service_get_connect (service, 0));
+  keystore = pst_config_get_keystore (pst_document_get_config (self->document));
+  data->ca_path = pst_document_dup_local_ca_path (self->document);
+  data->keystore = g_strdup (keystore->file);
+  data->password_file = g_strdup (keystore->password_file);
+  data->password_keyring = keystore->password_keyring;
+
+  /* data goes to the thread, then (callback's user_data) to the probe */
+  task = g_task_new (NULL, self->test_cancellable, test_trust_cb, data);
+  g_task_set_source_tag (task, service_test_action);
+  g_task_set_name (task, "[postern-editor] test trust");
+  g_task_set_task_data (task, data, NULL);
+  g_task_run_in_thread (task, test_trust_thread);
 }
 
 void

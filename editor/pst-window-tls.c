@@ -73,6 +73,21 @@ create_data_free (CreateData *data)
 }
 
 static void
+truststore_created_cb (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  CreateData *data = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!pst_security_page_create_store_finish (PST_SECURITY_PAGE (source), result, &error))
+    pst_window_show_error (data->self, _("Cannot Create the Truststore"), error->message);
+  else
+    open_trust_dialog (data->self, data->address);
+  create_data_free (data);
+}
+
+static void
 create_response_cb (AdwMessageDialog *dialog,
                     const char       *response,
                     CreateData       *data)
@@ -80,19 +95,19 @@ create_response_cb (AdwMessageDialog *dialog,
   PstWindow *self = data->self;
   g_autoptr(GFile) folder = NULL;
   g_autofree char *path = NULL;
-  g_autoptr(GError) error = NULL;
+  CreateData *created;
 
   if (g_strcmp0 (response, "create") != 0 || self->document == NULL ||
       pst_document_get_file (self->document) == NULL)
     return;
   folder = g_file_get_parent (pst_document_get_file (self->document));
   path = g_build_filename (g_file_peek_path (folder), NEW_TRUSTSTORE_NAME, NULL);
-  if (!pst_security_page_create_store (self->security_page, PST_STORE_KIND_TRUSTSTORE, path, &error))
-    {
-      pst_window_show_error (self, _("Cannot Create the Truststore"), error->message);
-      return;
-    }
-  open_trust_dialog (self, data->address);
+  /* made in a worker thread; the dialog's data goes with the dialog */
+  created = g_new0 (CreateData, 1);
+  created->self = g_object_ref (self);
+  created->address = g_strdup (data->address);
+  pst_security_page_create_store_async (self->security_page, PST_STORE_KIND_TRUSTSTORE, path, NULL,
+                                        truststore_created_cb, created);
 }
 
 void

@@ -226,6 +226,13 @@ main (int argc, char **argv)
   dialog = GTK_WIDGET (pst_store_view_new (GTK_WINDOW (window), store, NULL));
   gtk_window_set_default_size (GTK_WINDOW (dialog), width, MIN (height, 600));
   gtk_window_present (GTK_WINDOW (dialog));
+  {
+    /* the store opens in a worker thread */
+    gint64 end = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+
+    while (pst_store_view_get_loading (PST_STORE_VIEW (dialog)) && g_get_monotonic_time () < end)
+      iterate (20);
+  }
   capture ("store-inspector");
 
   {

@@ -130,6 +130,21 @@ wait_for (Predicate done,
   return done (data);
 }
 
+static gboolean
+store_view_idle (gpointer data)
+{
+  return !pst_store_view_get_loading (data);
+}
+
+/* The store inspector opens its store in a worker thread: waits (bounded)
+ * for the load; TRUE when the store was opened. */
+static gboolean
+wait_store_loaded (PstStoreView *view)
+{
+  g_assert_true (wait_for (store_view_idle, view, 20000));
+  return pst_store_view_is_open (view);
+}
+
 static void
 fixture_setup (Fixture       *fx,
                gconstpointer  data)
@@ -214,7 +229,9 @@ test_templates (void)
   gtk_window_present (GTK_WINDOW (dialog));
 
   view = pst_store_view_new (GTK_WINDOW (window), missing, NULL);
-  g_assert_false (pst_store_view_reload (view));
+  g_assert_false (wait_store_loaded (view));
+  pst_store_view_reload (view);
+  g_assert_false (wait_store_loaded (view));
   gtk_window_present (GTK_WINDOW (view));
 
   trust = pst_store_view_trust_server (view);
@@ -617,7 +634,7 @@ test_jks_inspector (void)
 
   view = pst_store_view_new (NULL, jks, NULL);
   gtk_window_present (GTK_WINDOW (view));
-  iterate (20);
+  g_assert_true (wait_store_loaded (view));
   entries = pst_store_view_get_entries (view);
   g_assert_cmpuint (g_list_model_get_n_items (entries), ==, G_N_ELEMENTS (expected));
   for (gsize i = 0; i < G_N_ELEMENTS (expected); i++)
@@ -641,6 +658,7 @@ test_jks_inspector (void)
   g_assert_true (pst_store_view_convert_to (view, p12, &error));
   g_assert_no_error (error);
   g_assert_cmpstr (pst_store_view_get_path (view), ==, p12);
+  g_assert_true (wait_store_loaded (view));
   g_assert_false (gtk_revealer_get_reveal_child (revealer));
   g_assert_cmpuint (g_list_model_get_n_items (entries), ==, G_N_ELEMENTS (expected));
   converted = pst_keystore_open (p12, NULL, &error);
@@ -752,7 +770,7 @@ trust_server (GtkWindow      *parent,
   g_assert_true (wait_for (has_certificates, dialog, 15000));
   g_assert_cmpuint (pst_trust_dialog_get_n_certificates (dialog), ==, 1);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "trust.confirm", NULL));
-  g_assert_true (wait_for (has_entries, view, 2000));
+  g_assert_true (wait_for (has_entries, view, 20000));
   iterate (20);
   g_assert_null (dialog);   /* closed once trusted */
   gtk_window_destroy (GTK_WINDOW (view));
