@@ -73,10 +73,25 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
           else if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
             TLS_FAILURE (self, "untrusted-client-certificate", "client %s: TLS handshake refused: the client certificate is not trusted "
                        "by the truststore (import it with “postern cert import”)", self->peer);
+          else if (self->sni != NULL && !pst_client_hello_sni_is_host_name (self->sni))
+            {
+              /* GnuTLS refuses such a name: nothing to do with trust, and
+               * no URL to build from it ("a:b" is no IPv6 address). */
+              PstRoute *route = g_ptr_array_index (self->routes, 0);
+              g_autofree char *sni = pst_log_escape (self->sni, -1);
+              gboolean v6 = strchr (route->url->host, ':') != NULL;
+
+              TLS_FAILURE (self, "bad-server-name", "client %s: TLS handshake refused: the server name it asked for "
+                           "(SNI “%s”) is not a host name (letters, digits, “-” and “.” only); connect to "
+                           "%s://%s%s%s:%u/ or another name of this gateway's certificate",
+                           self->peer, sni, route->url->scheme, v6 ? "[" : "", route->url->host, v6 ? "]" : "",
+                           route->url->port);
+            }
           else
             {
               /* After our certificate went out, a client that gives up is
-               * almost always one that does not trust it. */
+               * almost always one that does not trust it.  (A host name
+               * here: an SNI that is not one was refused above.) */
               PstRoute *route = g_ptr_array_index (self->routes, 0);
               g_autofree char *host = pst_log_escape (self->sni ? self->sni : route->url->host, -1);
               gboolean v6 = strchr (host, ':') != NULL;

@@ -456,6 +456,22 @@ def _():
         h.require(phrase in line, f"log line lacks {phrase!r}: {line}")
 
 
+@T.case("a server name that is no host name (openssl s_client -servername 'a:b', and one with a line "
+        "break) is refused and logged as such on one line, the name escaped, with the URL to use "
+        "instead (no https://[a:b]/ built from it); the gateway serves the next client")
+def _():
+    pr = protocols.get()
+    for name, shown in (("a:b", "a:b"), ("x\ny", "x\\x0Ay")):
+        r = p.s_client(pr.default_port, ["-servername", name])
+        h.check_equal(p.s_client_protocol(r), None, f"handshake with SNI {name!r}")
+        line = p.wait_log(pr.gwdef, lambda l: f"(SNI “{shown}”)" in l, 10, f"naming the SNI {shown}")
+        for phrase in ("TLS handshake refused", "is not a host name", f"connect to {pr.default_url.rsplit('/', 1)[0]}/"):
+            h.require(phrase in line, f"log line lacks {phrase!r}: {line}")
+        h.require("https://[" not in line and "does not trust" not in line, f"a trust hint for a bad name: {line}")
+    h.require(not any(l.startswith("y”") for l in pr.gwdef.stderr), "the line break split a log line")
+    expect_proto(pr.default_port, "-tls1_3", "TLSv1.3")
+
+
 @T.case("the gateways of this file stop cleanly (exit 0) on SIGTERM")
 def _():
     errors = []
