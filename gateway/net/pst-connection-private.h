@@ -47,6 +47,10 @@ struct _PstConnection
   guint64            bytes_out;
   gboolean           ended;
   gboolean           upgraded;          /* a session owns the stream */
+  /* A status service's connection (a balancer's health check every few
+   * seconds): its open and close lines are debug, unless it failed. */
+  gboolean           quiet;
+  gboolean           failed;            /* a deadline passed, or a 4xx answer */
   PstSessionShutdown session_shutdown;
   gpointer           session;
   /* tcp.proxy-protocol (pst-connection-proxy.c) */
