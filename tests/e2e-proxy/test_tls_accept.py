@@ -27,8 +27,7 @@ class Pkis:
         self.other = h.Pki(os.path.join(self.dir, "other-pki"),
                            ca_name="Postern E2E Unknown CA")
         self.keystore = h.make_keystore(self.dir, pki=self.pki)
-        self.ks = (os.path.relpath(self.keystore.store, self.dir),
-                   os.path.relpath(self.keystore.password_file, self.dir))
+        self.ks = self.keystore.relative_to(self.dir)
         self.client = self.pki.client("Postern E2E Client")
         self.stranger = self.other.client("Postern E2E Stranger")
         self.truststore = p.pem_truststore(self.dir, self.pki.ca.cert)
@@ -73,8 +72,7 @@ class Mtls:
         self.req_port, self.opt_port = h.free_ports(2)
         self.req_url = f"wss://localhost:{self.req_port}/echo"
         self.opt_url = f"wss://localhost:{self.opt_port}/echo"
-        ks = (os.path.relpath(k.keystore.store, self.dir),
-              os.path.relpath(k.keystore.password_file, self.dir))
+        ks = k.keystore.relative_to(self.dir)
         self.config = write(self.dir, [
             h.service_xml("mtls-required", "echo", [self.req_url],
                           accept_options={"ssl.verify-client": "required"}),
@@ -264,8 +262,7 @@ class Offload:
         # gateway binds its plaintext port with wss.bind
         self.urls = {"tcp": f"wss://localhost:{self.front_tcp}/echo",
                      "http": f"wss://localhost:{self.front_http}/echo"}
-        ks = (os.path.relpath(k.keystore.store, self.dir),
-              os.path.relpath(k.keystore.password_file, self.dir))
+        ks = k.keystore.relative_to(self.dir)
         self.config = write(self.dir, [
             h.service_xml("offloaded", "echo", list(self.urls.values()),
                           accept_options={"ssl.encryption": "disabled",
@@ -342,8 +339,7 @@ class Protocols:
         k = pkis.get()
         self.dir = T.tmpdir()
         self.only12_port, self.default_port = h.free_ports(2)
-        ks = (os.path.relpath(k.keystore.store, self.dir),
-              os.path.relpath(k.keystore.password_file, self.dir))
+        ks = k.keystore.relative_to(self.dir)
         self.only12_url = f"wss://localhost:{self.only12_port}/echo"
         self.default_url = f"wss://localhost:{self.default_port}/echo"
         c12 = write(self.dir, [h.service_xml("tls12", "echo", [self.only12_url],

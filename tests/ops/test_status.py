@@ -74,8 +74,7 @@ class Env:
             services.append(h.service_xml(
                 f"proxy-{name}", "proxy", [f"{self.proxy_base}/{name}"],
                 connects=[f"ssl://127.0.0.1:{backend.port}"]))
-        ks = (os.path.relpath(self.keystore.store, self.dir),
-              os.path.relpath(self.keystore.password_file, self.dir))
+        ks = self.keystore.relative_to(self.dir)
         self.config_text = p.config_xml(services, ks, os.path.relpath(self.truststore, self.dir))
         self.config = h.write_config(self.dir, self.config_text)
         self.urls = [self.status_url, self.status_tls_url, self.ws_url, self.wss_url,
