@@ -170,8 +170,7 @@ class Setup:
                           connects=[f"ssl://localhost:{self.ssl_backend.port}"],
                           connect_options=pp),
         ]
-        ks = (os.path.relpath(self.keystore.store, self.dir),
-              os.path.relpath(self.keystore.password_file, self.dir))
+        ks = self.keystore.relative_to(self.dir)
         self.config = h.write_config(self.dir, p.config_xml(services, keystore=ks,
                                                             truststore=os.path.basename(truststore)))
         check_config(self.config)
@@ -198,7 +197,7 @@ defaults
         self.haproxy, _ = start_haproxy(T, haproxy, self.dir, text, self.hp_tcp_v1)
 
     def ctx(self):
-        return h.client_ssl_context(cafile=self.keystore.trust_pem)
+        return self.keystore.client_context()
 
 
 setup = h.Fixture("a gateway with tcp.proxy-protocol listeners, HAProxy (mode tcp) in front", Setup)
