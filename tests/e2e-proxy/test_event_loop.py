@@ -4,7 +4,8 @@
 # no GSource to the gateway's main context (postern_event_sources on the
 # status service's /metrics stays where it was), while its epoll set
 # (postern_event_watches) and timer heap (postern_event_timers) hold them;
-# all still echo afterwards, and once closed the figures come back.
+# all still echo afterwards, and once closed the figures come back.  The
+# same for 300 wss:// -> ssl:// ones (GTlsConnection on both hops).
 # Functional, not timed: every wait is bounded, no rate is asserted.
 # SPDX-License-Identifier: Apache-2.0
 import asyncio
@@ -13,6 +14,7 @@ import os
 import re
 import resource
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -27,6 +29,7 @@ T = h.Tap(case_timeout=200)
 
 SANITIZED = os.environ.get("POSTERN_SANITIZED") == "1"
 COUNT = int(os.environ.get("POSTERN_EVLOOP_IDLE", "500" if SANITIZED else "2000"))
+COUNT_TLS = int(os.environ.get("POSTERN_EVLOOP_IDLE_TLS", "100" if SANITIZED else "300"))
 OPENING = 64          # handshakes in flight at once
 STEP_TIMEOUT = 60.0   # one phase (open all, echo all, close all)
 # The status request itself, a warm-up straggler, GIO's own: what may
@@ -44,10 +47,11 @@ def raise_nofile():
 
 
 class Echo:
-    """An asyncio TCP echo back-end (its own thread and loop) counting the
-    connections it holds."""
+    """An asyncio TCP (ctx: TLS) echo back-end (its own thread and loop)
+    counting the connections it holds."""
 
-    def __init__(self):
+    def __init__(self, ctx=None):
+        self.ctx = ctx
         self.live = 0
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
@@ -64,7 +68,7 @@ class Echo:
                     break
                 writer.write(data)
                 await writer.drain()
-        except (ConnectionError, OSError):
+        except (ConnectionError, OSError, ssl.SSLError):
             pass
         finally:
             self.live -= 1
@@ -74,7 +78,8 @@ class Echo:
         asyncio.set_event_loop(self.loop)
 
         async def main():
-            self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=1024)
+            self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.ctx,
+                                                     backlog=1024)
             self.port = self.server.sockets[0].getsockname()[1]
             self.stop = asyncio.Event()
             self.ready.set()
@@ -93,22 +98,33 @@ class Setup:
     def __init__(self):
         raise_nofile()
         self.dir = T.tmpdir()
-        self.backend = Echo()
-        T.add_cleanup(self.backend.close)
-        ws_port, status_port = h.free_ports(2)
-        self.ws_port = ws_port
-        self.url = f"ws://localhost:{ws_port}/held"
+        self.pki = h.Pki(os.path.join(self.dir, "pki"))
+        self.keystore = h.make_keystore(self.dir, pki=self.pki)
+        self.truststore = p.pem_truststore(self.dir, self.pki.ca.cert)
+        self.backend = {False: Echo(), True: Echo(p.server_ssl_context(self.pki.server()))}
+        for b in self.backend.values():
+            T.add_cleanup(b.close)
+        ws_port, wss_port, status_port = h.free_ports(3)
+        self.port = {False: ws_port, True: wss_port}
+        self.url = {False: f"ws://localhost:{ws_port}/held", True: f"wss://localhost:{wss_port}/held"}
+        self.ctx = {False: None, True: h.client_ssl_context(cafile=self.pki.ca.cert)}
         self.status = f"http://127.0.0.1:{status_port}/"
         cap = {"tcp.maximum.connections.per.address": str(COUNT + 100)}
-        self.config = h.write_config(self.dir, h.config_xml([
-            h.service_xml("held", "proxy", [self.url], [f"tcp://localhost:{self.backend.port}"],
+        ks = (os.path.relpath(self.keystore.store, self.dir),
+              os.path.relpath(self.keystore.password_file, self.dir))
+        self.config = h.write_config(self.dir, p.config_xml([
+            h.service_xml("held", "proxy", [self.url[False]], [f"tcp://localhost:{self.backend[False].port}"],
+                          accept_options=cap),
+            h.service_xml("held-tls", "proxy", [self.url[True]], [f"ssl://localhost:{self.backend[True].port}"],
                           accept_options=cap),
             h.service_xml("status", "status", [self.status], accept_options=cap),
-        ]))
-        self.gw = h.start_gateway(self.config, [self.url, self.status], name="postern run (event loop)")
+        ], ks, os.path.relpath(self.truststore, self.dir)))
+        self.gw = h.start_gateway(self.config, list(self.url.values()) + [self.status],
+                                  name="postern run (event loop)")
 
 
-setup = h.Fixture("echo back-end, gateway with a ws -> tcp proxy and a status service", Setup)
+setup = h.Fixture("PKI, echo back-ends (tcp, TLS), gateway with ws -> tcp and wss -> ssl proxies "
+                  "and a status service", Setup)
 
 GAUGE = re.compile(r"^(postern_event_[a-z_]+) ([0-9.e+]+)$", re.M)
 
@@ -141,8 +157,9 @@ class Conn:
     def __init__(self, i):
         self.i = i
 
-    async def open(self, port):
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
+    async def open(self, port, ctx):
+        self.reader, self.writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=ctx, server_hostname="localhost" if ctx else None)
         key = base64.b64encode(os.urandom(16)).decode()
         self.writer.write((f"GET /held HTTP/1.1\r\nHost: localhost:{port}\r\nUpgrade: websocket\r\n"
                            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
@@ -174,7 +191,7 @@ class Conn:
         self.writer.close()
         try:
             await asyncio.wait_for(self.writer.wait_closed(), 5)
-        except (ConnectionError, OSError, asyncio.TimeoutError):
+        except (ConnectionError, OSError, ssl.SSLError, asyncio.TimeoutError):
             pass
 
 
@@ -205,61 +222,71 @@ def wait_figure(name, want, what, timeout=30):
     return got
 
 
-@T.case(f"{COUNT} idle ws:// -> tcp:// connections add no GSource to the gateway's main context "
-        "(postern_event_sources), sit in its epoll set and timer heap instead, all echo while held, "
-        "and the figures come back once they close")
-def _():
+def hold_idle(secure, count):
     s = setup.get()
-    backend = s.backend
+    backend, port, ctx = s.backend[secure], s.port[secure], s.ctx[secure]
 
     async def run():
         warm = [Conn(-i - 1) for i in range(8)]
-        await phase("8 warm-up connections", (c.open(s.ws_port) for c in warm))
+        await phase("8 warm-up connections", (c.open(port, ctx) for c in warm))
         await phase("8 warm-up echoes", (c.echo(b"warm") for c in warm))
         await phase("8 warm-up closes", (c.close() for c in warm))
         await asyncio.sleep(1.0)
         before = event_figures()
         h._diag(f"before: {before}")
 
-        conns = [Conn(i) for i in range(COUNT)]
+        conns = [Conn(i) for i in range(count)]
 
         async def open_and_echo(c):
-            await c.open(s.ws_port)
+            await c.open(port, ctx)
             await c.echo(struct.pack(">I", c.i) + b"first")
-        await phase(f"{COUNT} connections opened, each proven by an echo", (open_and_echo(c) for c in conns))
-        h.check_equal(backend.live, COUNT, "connections the back-end holds")
+        await phase(f"{count} connections opened, each proven by an echo", (open_and_echo(c) for c in conns))
+        h.check_equal(backend.live, count, "connections the back-end holds")
         await asyncio.sleep(1.0)
         held = event_figures()
-        h._diag(f"with {COUNT} held: {held}")
+        h._diag(f"with {count} held: {held}")
         h.require(held["postern_event_sources"] <= before["postern_event_sources"] + SOURCES_SLACK,
                   f"GSources on the gateway's main context: {held['postern_event_sources']:.0f} with "
-                  f"{COUNT} idle connections, {before['postern_event_sources']:.0f} before: the loop "
+                  f"{count} idle connections, {before['postern_event_sources']:.0f} before: the loop "
                   "walks something per connection")
         # each connection: its client socket and its back-end socket wait
         # for input in the epoll set; its WebSocket inactivity timer is on the heap
-        h.require(held["postern_event_watches"] >= before["postern_event_watches"] + 2 * COUNT,
+        h.require(held["postern_event_watches"] >= before["postern_event_watches"] + 2 * count,
                   f"postern_event_watches {held['postern_event_watches']:.0f}, expected at least "
-                  f"{before['postern_event_watches']:.0f} + 2 × {COUNT}: the connections do not wait "
+                  f"{before['postern_event_watches']:.0f} + 2 × {count}: the connections do not wait "
                   "on the poller")
-        h.require(held["postern_event_timers"] >= before["postern_event_timers"] + COUNT,
+        h.require(held["postern_event_timers"] >= before["postern_event_timers"] + count,
                   f"postern_event_timers {held['postern_event_timers']:.0f}, expected at least "
-                  f"{before['postern_event_timers']:.0f} + {COUNT}")
-        await phase(f"{COUNT} echoes again, all held", (c.echo(struct.pack(">I", c.i) + b"again")
+                  f"{before['postern_event_timers']:.0f} + {count}")
+        await phase(f"{count} echoes again, all held", (c.echo(struct.pack(">I", c.i) + b"again")
                                                         for c in conns))
-        h.check_equal(backend.live, COUNT, "connections the back-end holds after the second echoes")
-        await phase(f"{COUNT} closes", (c.close() for c in conns))
+        h.check_equal(backend.live, count, "connections the back-end holds after the second echoes")
+        await phase(f"{count} closes", (c.close() for c in conns))
         return before
 
     before = h.arun(run(), 4 * STEP_TIMEOUT + 30)
     after = wait_figure("postern_event_watches", before["postern_event_watches"],
-                        f"after {COUNT} connections closed")
+                        f"after {count} connections closed")
     after = wait_figure("postern_event_timers", before["postern_event_timers"],
-                        f"after {COUNT} connections closed")
+                        f"after {count} connections closed")
     h._diag(f"after: {after}")
     h.require(after["postern_event_sources"] <= before["postern_event_sources"] + SOURCES_SLACK,
               f"GSources after the connections closed: {after['postern_event_sources']:.0f}, "
               f"before: {before['postern_event_sources']:.0f}")
     h.require(s.gw.running(), "the gateway exited")
+
+
+@T.case(f"{COUNT} idle ws:// -> tcp:// connections add no GSource to the gateway's main context "
+        "(postern_event_sources), sit in its epoll set and timer heap instead, all echo while held, "
+        "and the figures come back once they close")
+def _():
+    hold_idle(False, COUNT)
+
+
+@T.case(f"{COUNT_TLS} idle wss:// -> ssl:// connections (TLS on both hops) add no GSource either, "
+        "all echo while held, and the figures come back once they close")
+def _():
+    hold_idle(True, COUNT_TLS)
 
 
 if __name__ == "__main__":
