@@ -472,7 +472,13 @@ poller_new (GMainContext *context)
   self->live_ids = g_array_new (FALSE, FALSE, sizeof (guint));
   self->epfd_tag = g_source_add_unix_fd (source, epfd, G_IO_IN);
   g_source_set_name (source, "PstPoller");
-  g_source_set_can_recurse (source, FALSE);
+  /* GLib blocks a non-recursive source while dispatching it: it removes
+   * the source's descriptors from the context and adds them back, each
+   * change waking the context (two eventfd writes, then one more empty
+   * iteration) at every dispatch.  Our dispatch is safe to re-enter (a
+   * nested iteration from a callback): the batch is on the stack, its
+   * watches referenced, and the queue swapped before it runs. */
+  g_source_set_can_recurse (source, TRUE);
   g_source_attach (source, context);
   return self;
 }

@@ -247,6 +247,56 @@ test_fd_reuse (void)
   pair_close (&b);
 }
 
+/* A callback that iterates the context itself (a nested loop): the
+ * poller's dispatch runs again inside its own, and both watches are
+ * served, each once per dispatch. */
+static gboolean
+nested_cb (PstPollerWatch *watch, GIOCondition ready, gpointer user_data)
+{
+  Pair *p = user_data;
+  char buf[64];
+
+  p->calls++;
+  while (read (p->fds[0], buf, sizeof buf) > 0)
+    ;
+  if (p->calls == 1)
+    for (int i = 0; i < 5; i++)
+      g_main_context_iteration (NULL, FALSE);
+  return FALSE;
+}
+
+static gboolean
+both_called (gpointer data)
+{
+  Pair *p = data;
+
+  return p[0].calls > 0 && p[1].calls > 0;
+}
+
+static void
+test_nested (void)
+{
+  Pair p[2];
+
+  for (int i = 0; i < 2; i++)
+    {
+      pair_open (&p[i]);
+      p[i].watch = pst_poller_watch_new (pst_poller_get_default (), p[i].fds[0],
+                                         i == 0 ? nested_cb : pair_cb, &p[i]);
+      g_assert_true (pst_poller_watch_set_mask (p[i].watch, G_IO_IN));
+    }
+  /* both ready in one batch: whichever runs first, the other is served
+   * once, in the nested dispatch or after it */
+  g_assert_cmpint (write (p[0].fds[1], "a", 1), ==, 1);
+  g_assert_cmpint (write (p[1].fds[1], "b", 1), ==, 1);
+  spin_until (both_called, p);
+  spin_for (30);
+  g_assert_cmpuint (p[0].calls, ==, 1);
+  g_assert_cmpuint (p[1].calls, ==, 1);
+  pair_close (&p[0]);
+  pair_close (&p[1]);
+}
+
 typedef struct {
   GArray *order;
   guint   id;
@@ -402,6 +452,7 @@ main (int argc, char **argv)
   g_test_add_func ("/poller/free-self", test_free_self);
   g_test_add_func ("/poller/schedule", test_schedule);
   g_test_add_func ("/poller/fd-reuse", test_fd_reuse);
+  g_test_add_func ("/poller/nested", test_nested);
   g_test_add_func ("/poller/timers", test_timers);
   g_test_add_func ("/poller/timer-removes-itself", test_timer_removes_itself);
   g_test_add_func ("/poller/count-sources", test_count_sources);
