@@ -4,8 +4,10 @@
 
 #include <string.h>
 
+#include "pst-head-limit-stream.h"
 #include "pst-io-close.h"
 #include "pst-poller.h"
+#include "pst-prefix-stream.h"
 #include "pst-stream-pump.h"
 
 /* The byte side of a proxy (tcp:// and ssl:// back-ends, tcp/ssl accepts):
@@ -64,6 +66,7 @@ struct _PstStreamPump
   PstPollerWatch    *watch;         /* streams over a socket (holds a reference on us) */
   gboolean           no_watch;      /* none possible, or epoll refused the socket */
   gboolean           want_in, want_out;   /* what the watch waits for */
+  gboolean           short_drains;  /* a short read leaves nothing above the socket */
   gboolean           out_woken;     /* write_more runs for a writable wake-up */
   gboolean           in_write;      /* write_more is on the stack */
   GQueue             out_q;
@@ -209,6 +212,47 @@ output_can_poll (PstStreamPump *self)
   return G_IS_POLLABLE_OUTPUT_STREAM (out) && g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (out));
 }
 
+/* Whether a read shorter than asked proves that no layer above the socket
+ * holds bytes any more, so the pump may wait on the socket without a
+ * last read that would only say WOULD_BLOCK (one syscall per wake-up).
+ * True of a plain socket, of our prefix and head-limit wrappers and of
+ * libsoup's SoupFilterInputStream (each returns what it buffered before
+ * reading on); never of TLS, where GnuTLS may hold whole records. */
+static gboolean
+short_read_drains (GIOStream *stream)
+{
+  static const char *const base_props[] = { "base-io-stream", "base-iostream" };
+  GType soup_filter = g_type_from_name ("SoupFilterInputStream");
+
+  for (int depth = 0; stream != NULL && depth < 8; depth++)
+    {
+      GInputStream *in;
+      GIOStream *base;
+
+      if (G_IS_TLS_CONNECTION (stream))
+        return FALSE;
+      if (G_IS_SOCKET_CONNECTION (stream))
+        return TRUE;
+      in = g_io_stream_get_input_stream (stream);
+      if (!PST_IS_PREFIX_STREAM (in) && !PST_IS_HEAD_LIMIT_STREAM (in) &&
+          !(soup_filter != 0 && g_type_is_a (G_OBJECT_TYPE (in), soup_filter)))
+        return FALSE;
+      base = g_object_get_data (G_OBJECT (stream), "pst-base-stream");
+      for (guint i = 0; base == NULL && i < G_N_ELEMENTS (base_props); i++)
+        {
+          GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (stream), base_props[i]);
+
+          if (pspec == NULL || !g_type_is_a (pspec->value_type, G_TYPE_IO_STREAM))
+            continue;
+          g_object_get (stream, base_props[i], &base, NULL);
+          if (base != NULL)
+            g_object_unref (base);   /* still owned by the stream above it */
+        }
+      stream = base;
+    }
+  return FALSE;
+}
+
 /* The watch, made on first use when a socket lies under the stream. */
 static gboolean
 has_watch (PstStreamPump *self)
@@ -227,6 +271,7 @@ has_watch (PstStreamPump *self)
     }
   self->watch = pst_poller_watch_new (pst_poller_get_default (), g_socket_get_fd (socket), watch_cb,
                                       pst_stream_pump_ref (self));
+  self->short_drains = short_read_drains (self->stream);
   return TRUE;
 }
 
@@ -377,6 +422,8 @@ read_some (PstStreamPump *self, gboolean *blocked_first)
       return_read_buffer (buf);
       if (!more)
         return READ_DONE;
+      if (self->short_drains && self->watch != NULL && n < READ_SIZE)
+        return can_read (self) ? READ_WAIT : READ_DONE;
     }
   return can_read (self) ? READ_AGAIN : READ_DONE;
 }

@@ -289,5 +289,56 @@ def _():
     hold_idle(True, COUNT_TLS)
 
 
+def pipelined(secure):
+    """The upgrade request and a first frame in one write, nothing after:
+    the frame sits in libsoup's buffer (and, over TLS, GnuTLS's), not in
+    the socket; the pump must read it without waiting for the socket."""
+    s = setup.get()
+    port, ctx = s.port[secure], s.ctx[secure]
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock = ctx.wrap_socket(raw, server_hostname="localhost") if secure else raw
+    try:
+        key = base64.b64encode(os.urandom(16)).decode()
+        payload = b"sent with the upgrade"
+        sock.sendall((f"GET /held HTTP/1.1\r\nHost: localhost:{port}\r\nUpgrade: websocket\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                      "Sec-WebSocket-Version: 13\r\n\r\n").encode() + p.mask_frame(0x2, payload))
+        parser = p.FrameParser()
+        buf, got = b"", b""
+        deadline = time.monotonic() + 10
+        while b"\r\n\r\n" not in buf:
+            h.require(time.monotonic() < deadline, f"no upgrade answer within 10 s: {buf[:80]!r}")
+            chunk = sock.recv(65536)
+            h.require(chunk, f"the gateway closed the connection: {buf[:80]!r}")
+            buf += chunk
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        h.require(head.startswith(b"HTTP/1.1 101"), f"upgrade refused: {head[:80]!r}")
+        frames = parser.feed(rest)
+        while len(got) < len(payload):
+            for fin, op, data in frames:
+                got += data
+            if len(got) >= len(payload):
+                break
+            h.require(time.monotonic() < deadline, f"the frame sent with the upgrade was not echoed "
+                      f"within 10 s (got {got!r}): bytes above the socket were left unread")
+            sock.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                chunk = sock.recv(65536)
+            except socket.timeout:
+                continue
+            h.require(chunk, "the gateway closed the connection before echoing")
+            frames = parser.feed(chunk)
+        h.check_equal(got, payload, "echo of the frame sent with the upgrade")
+    finally:
+        sock.close()
+
+
+@T.case("a frame sent in the same write as the upgrade request is echoed, ws:// and wss:// "
+        "(bytes buffered above the socket are read before the socket is waited on)")
+def _():
+    pipelined(False)
+    pipelined(True)
+
+
 if __name__ == "__main__":
     T.run()
