@@ -30,7 +30,9 @@ PstPoller      *pst_poller_get_default      (void);
 PstPoller      *pst_poller_get_for_context  (GMainContext *context);
 
 /* A watch on fd, with an empty mask: nothing is called until a mask or a
- * schedule says so.  The watch holds no reference on user_data. */
+ * schedule says so.  The watch holds no reference on user_data.  Free it
+ * (or empty its mask) before fd is closed: epoll keeps a descriptor that
+ * lives on elsewhere (a dup, a forked child) registered after a close. */
 PstPollerWatch *pst_poller_watch_new        (PstPoller *self, int fd, PstPollerFunc func, gpointer user_data);
 /* G_IO_IN and/or G_IO_OUT (level-triggered), or 0 to wait for nothing.
  * FALSE when epoll refused the descriptor: the caller must wait another
