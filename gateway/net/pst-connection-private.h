@@ -40,6 +40,7 @@ struct _PstConnection
   guint              keepalive_id;
   guint              peek_id;
   gsize              peeked;
+  guint              peek_lowat;         /* SO_RCVLOWAT set while peeking */
   gint64             started_us;
   gushort            close_code;
   char              *close_reason;
@@ -66,6 +67,11 @@ void pst_connection_continue     (PstConnection *self);
 void pst_connection_read_proxy_header (PstConnection *self);
 /* pst-connection-log.c: the open/close line MESSAGE with its fields */
 void pst_connection_log          (PstConnection *self, const char *event, const char *message);
+/* pst-connection-peek.c: calls func once the socket holds more than have
+ * bytes (or is at its end); pst_connection_peek_done before the socket is
+ * read by anyone else */
+void pst_connection_wait_readable (PstConnection *self, gsize have, GSocketSourceFunc func);
+void pst_connection_peek_done     (PstConnection *self);
 /* pst-connection-tls.c */
 void pst_connection_start_tls    (PstConnection *self);
 
