@@ -102,11 +102,8 @@ peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
 
   self->peek_id = 0;
   n = recv (g_socket_get_fd (socket), buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
-  if (n < 0 && (errno == EAGAIN || errno == EINTR))
-    {
-      pst_connection_wait_readable (self, fed, peek_cb);
-      return G_SOURCE_REMOVE;
-    }
+  if (n < 0 && (errno == EAGAIN || errno == EINTR) && pst_connection_wait_readable (self, fed, peek_cb))
+    return G_SOURCE_REMOVE;
   if (n <= 0)
     {
       /* A balancer's plain TCP check connects and leaves: not worth a line. */
@@ -119,15 +116,19 @@ peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
         refuse (self, _("the connection closed in the middle of the PROXY protocol header"));
       return G_SOURCE_REMOVE;
     }
+  /* Woken with nothing new: the balancer closed its side mid-header. */
   if ((gsize) n <= fed)
     {
-      pst_connection_wait_readable (self, n, peek_cb);   /* nothing new yet */
+      if (!pst_connection_wait_readable (self, n, peek_cb))
+        refuse (self, _("the connection closed in the middle of the PROXY protocol header"));
       return G_SOURCE_REMOVE;
     }
   switch (pst_proxy_parser_feed (self->proxy, buf + fed, n - fed, NULL))
     {
     case PST_PROXY_NEED_MORE:
-      pst_connection_wait_readable (self, n, peek_cb);   /* until more than n bytes are there */
+      /* until more than n bytes are there */
+      if (!pst_connection_wait_readable (self, n, peek_cb))
+        refuse (self, _("the connection closed in the middle of the PROXY protocol header"));
       break;
     case PST_PROXY_ERROR:
       refuse (self, _(self->proxy->error));

@@ -207,10 +207,9 @@ peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
   n = recv (g_socket_get_fd (socket), buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
   if (n <= 0)
     {
-      if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        pst_connection_wait_readable (self, self->peeked, peek_cb);
-      else
-        pst_connection_abort (self);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR) && pst_connection_wait_readable (self, self->peeked, peek_cb))
+        return G_SOURCE_REMOVE;
+      pst_connection_abort (self);
       return G_SOURCE_REMOVE;
     }
   switch (pst_client_hello_parse (buf, n, &sni))
@@ -219,8 +218,12 @@ peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
       self->peeked = n;
       if ((gsize) n >= sizeof buf)
         pst_connection_abort (self);
-      else
-        pst_connection_wait_readable (self, n, peek_cb);   /* until more than n bytes are there */
+      /* until more than n bytes are there */
+      else if (!pst_connection_wait_readable (self, n, peek_cb))
+        {
+          g_debug ("client %s: closed in the middle of its ClientHello", self->peer);
+          pst_connection_abort (self);
+        }
       break;
     case PST_HELLO_NOT_TLS:
       pst_metrics_tls_failure (pst_runtime_get_metrics (self->runtime), PST_TLS_LEG_CLIENT, PST_TLS_FAILURE_PROTOCOL);

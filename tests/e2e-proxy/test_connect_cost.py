@@ -3,7 +3,8 @@
 # - A ClientHello, or a PROXY header and then a ClientHello, that arrives in
 #   pieces a second apart is waited for without waking the gateway's main
 #   thread (its context switches while the piece is missing stay few: no
-#   polling timer), and the handshake, upgrade and echo complete after it.
+#   polling timer), and the handshake, upgrade and echo complete after it;
+#   one cut short by the peer closing its side is closed (refused) at once.
 # - The back-end dial: N wss -> ssl://localhost connections make N back-end
 #   connections with one connect() each (the address that answered is tried
 #   first; "localhost" is not resolved again per connection), and a
@@ -185,6 +186,70 @@ def _():
     gw = gateway.get()
     p.wait_log(gw, lambda l: "192.0.2.7" in l and "open echo-pp" in l, 10,
                "the open line naming the PROXY header's client 192.0.2.7")
+
+
+def closed_within(sock, seconds):
+    """Seconds until the gateway closed sock (EOF or reset), or None."""
+    sock.settimeout(seconds)
+    t0 = time.monotonic()
+    try:
+        while sock.recv(4096):
+            pass
+    except socket.timeout:
+        return None
+    except OSError:
+        pass
+    return time.monotonic() - t0
+
+
+@T.case("a ClientHello cut short by the client closing its side: the gateway closes at once, "
+        "not at the 10 s deadline, and does not spin meanwhile")
+def _():
+    s = setup.get()
+    gw = gateway.get()
+    sock = socket.create_connection(("127.0.0.1", s.echo_port), timeout=10)
+    try:
+        hello = MemoryTls(sock, s.ctx(), "localhost").client_hello()
+        sock.sendall(hello[:40])
+        time.sleep(0.3)
+        before = main_thread_switches(gw.proc.pid)
+        sock.shutdown(socket.SHUT_WR)
+        took = closed_within(sock, 5)
+        h.require(took is not None, "the gateway kept a connection whose ClientHello can never be complete")
+        h.require(main_thread_switches(gw.proc.pid) - before < MAX_WAKEUPS, "the gateway spun on the half-closed socket")
+    finally:
+        sock.close()
+    # and it still serves
+    upgrade_and_echo_fresh(s.echo_port)
+
+
+@T.case("a PROXY header cut short by the balancer closing its side: refused at once with the "
+        "reason, not at the deadline")
+def _():
+    s = setup.get()
+    gw = gateway.get()
+    sock = socket.create_connection(("127.0.0.1", s.pp_port), timeout=10)
+    try:
+        sock.sendall(b"PROXY TCP4 192.0.2.9 127.0.0")
+        time.sleep(0.3)
+        sock.shutdown(socket.SHUT_WR)
+        took = closed_within(sock, 5)
+        h.require(took is not None, "the gateway kept a connection whose PROXY header can never be complete")
+    finally:
+        sock.close()
+    p.wait_log(gw, lambda l: "closed in the middle of the PROXY protocol header" in l, 5,
+               "the refusal naming the cut-short PROXY header")
+
+
+def upgrade_and_echo_fresh(port):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        tls = MemoryTls(sock, setup.get().ctx(), "localhost")
+        sock.sendall(tls.client_hello())
+        tls.finish_handshake()
+        upgrade_and_echo(tls, port, b"still serving")
+    finally:
+        sock.close()
 
 
 class Strace:
