@@ -152,6 +152,7 @@ static void
 pst_connection_init (PstConnection *self)
 {
   self->cancellable = g_cancellable_new ();
+  self->peek_lowat = 1;   /* the kernel's default */
   self->started_us = g_get_monotonic_time ();
 }
 
