@@ -575,6 +575,7 @@ write_more (PstStreamPump *self)
           return;
         }
       consumed (self, written);   /* may queue more (drained → the other side writes) */
+      flush_tail (self);          /* …and what it queued comes after */
     }
   self->in_write = FALSE;
   if (self->closed)
