@@ -9,6 +9,7 @@
 
 #include "pst-backend.h"
 #include "pst-prefix-stream.h"
+#include "pst-read-ahead.h"
 #include "pst-upgrade-response.h"
 
 #define CONNECT_TIMEOUT_S   10
@@ -451,13 +452,14 @@ tcp_ready (GTask *owned_task, GSocketConnection *owned_conn)
   {
     g_autoptr(GSocketConnectable) identity = g_network_address_new (dial->url->host, dial->url->port);
     GTlsDatabase *trust = dial->trust;
+    g_autoptr(GIOStream) base = pst_read_ahead_wrap (G_IO_STREAM (conn));   /* fewer recv() per record */
     /* The database at construction: set later, glib-networking 2.74 has
      * already parsed its default one (the system CAs) for this connection. */
     GIOStream *tls_conn = trust == NULL
-      ? g_tls_client_connection_new (G_IO_STREAM (conn), identity, &error)
+      ? g_tls_client_connection_new (base, identity, &error)
       : g_initable_new (g_tls_backend_get_client_connection_type (g_tls_backend_get_default ()),
                         NULL, &error,
-                        "base-io-stream", conn,
+                        "base-io-stream", base,
                         "server-identity", identity,
                         "database", trust,
                         NULL);

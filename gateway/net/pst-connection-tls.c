@@ -13,6 +13,7 @@
 #include "pst-listener.h"
 #include "pst-log-escape.h"
 #include "pst-log-writer.h"
+#include "pst-read-ahead.h"
 
 /* A refused or failed handshake is a record of its own for machines
  * (event "tls-failure", with the cause); the text line is unchanged. */
@@ -170,6 +171,7 @@ start_tls (PstConnection *self)
 {
   g_autoptr(GError) error = NULL;
   GTlsCertificate *cert = choose_certificate (self);
+  g_autoptr(GIOStream) base = NULL;
   GIOStream *tls;
   PstRoute *route = g_ptr_array_index (self->routes, 0);
   GTlsAuthenticationMode mode = self->listener != NULL ? pst_listener_get_client_auth (self->listener)
@@ -189,9 +191,10 @@ start_tls (PstConnection *self)
       pst_connection_abort (self);
       return;
     }
+  base = pst_read_ahead_wrap (G_IO_STREAM (self->socket_connection));   /* fewer recv() per record */
   tls = g_initable_new (g_tls_backend_get_server_connection_type (g_tls_backend_get_default ()),
                         NULL, &error,
-                        "base-io-stream", self->socket_connection,
+                        "base-io-stream", base,
                         "certificate", cert,
                         "authentication-mode", mode,
                         "database", trust,

@@ -35,6 +35,13 @@
 /* Reads per wake-up, then the pump yields to the other ready connections
  * and is called again at the next dispatch (fairness under load). */
 #define READS_PER_WAKE 4
+/* A pollable read goes on filling the buffer while this much room is
+ * left: a TLS stream hands out one record (16 KiB at most) per read, and
+ * each read must be able to take a whole record — what GnuTLS keeps of a
+ * record does not make the stream's GSource fire (glib-networking 2.74
+ * polls the socket only), so it would sit there until the peer sends
+ * more. */
+#define READ_ROOM (16 * 1024)
 #define MAX_IOV   32
 /* What a queued chunk costs besides its bytes: the GBytes, the queue
  * link and two malloc headers.  Limits count this, so a flood of tiny
@@ -44,9 +51,13 @@
  * the socket is busy are gathered into one buffer, so their number does
  * not multiply the overhead. */
 #define COALESCE_MAX   512
-#define TAIL_SIZE      (16 * 1024)
+/* Copied writes are gathered in blocks of up to BLOCK_SIZE: a frame's
+ * header goes with its payload, and what a TLS stream is given (it writes
+ * one record per call, GTlsOutputStream has no writev) is whole 16 KiB
+ * records rather than a record per write plus a short one for the rest. */
+#define BLOCK_SIZE     (64 * 1024)
 /* A tail starts small (most are one pong or one short message) and grows
- * up to TAIL_SIZE; it is freed once written. */
+ * up to BLOCK_SIZE; it is freed once written. */
 #define TAIL_START     1024
 /* A TLS close sends close_notify to a peer that may not read: bounded. */
 #define CLOSE_DEADLINE_MS 3000
@@ -70,7 +81,11 @@ struct _PstStreamPump
   gboolean           out_woken;     /* write_more runs for a writable wake-up */
   gboolean           in_write;      /* write_more is on the stack */
   GQueue             out_q;
-  GByteArray        *tail;          /* small writes not yet in out_q (always last) */
+  gsize              head_off;      /* bytes of out_q's head already written */
+  GByteArray        *tail;          /* copied writes not yet in out_q (always last) */
+  gboolean           deferred;      /* in the thread's list of pumps to write */
+  gboolean           end_pending;   /* a fill read met the end after some bytes */
+  GError            *end_error;     /* …and this error (NULL: a clean end) */
   gsize              queued;        /* bytes, and CHUNK_OVERHEAD per chunk */
   gboolean           writing, congested;
   GOutputVector     *iov;           /* while an async write is in flight */
@@ -132,6 +147,7 @@ pst_stream_pump_unref (PstStreamPump *self)
   flushing_done (self);
   g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);
   g_clear_pointer (&self->tail, g_byte_array_unref);
+  g_clear_error (&self->end_error);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->stream);
   g_free (self->iov);
@@ -332,6 +348,71 @@ finish_close (PstStreamPump *self)
   pst_stream_pump_unref (self);
 }
 
+/* While a pump hands what it read to its sink, the writes that causes on
+ * other pumps (a frame's pieces, the payloads of several frames parsed
+ * from one read) are held and written once the sink returns: one write
+ * of everything, not one per piece.  Per thread, as the pumps are. */
+typedef struct {
+  guint      depth;
+  GPtrArray *pumps;
+} Deferred;
+
+static void
+deferred_free (gpointer data)
+{
+  Deferred *d = data;
+
+  g_ptr_array_unref (d->pumps);
+  g_free (d);
+}
+
+static GPrivate deferred_key = G_PRIVATE_INIT (deferred_free);
+
+static Deferred *
+get_deferred (void)
+{
+  Deferred *d = g_private_get (&deferred_key);
+
+  if (d == NULL)
+    {
+      d = g_new0 (Deferred, 1);
+      d->pumps = g_ptr_array_new ();
+      g_private_set (&deferred_key, d);
+    }
+  return d;
+}
+
+static void
+defer_begin (void)
+{
+  get_deferred ()->depth++;
+}
+
+static void
+defer_end (void)
+{
+  Deferred *d = get_deferred ();
+
+  if (--d->depth > 0)
+    return;
+  /* A write may cause more (drained → the other side reads): those go
+   * out at once, the depth being 0 now. */
+  while (d->pumps->len > 0)
+    {
+      g_autoptr(GPtrArray) pumps = g_steal_pointer (&d->pumps);
+
+      d->pumps = g_ptr_array_new ();
+      for (guint i = 0; i < pumps->len; i++)
+        {
+          PstStreamPump *pump = pumps->pdata[i];
+
+          pump->deferred = FALSE;
+          write_more (pump);
+          pst_stream_pump_unref (pump);
+        }
+    }
+}
+
 /* FALSE when reading ended (EOF or error; the owner is told). */
 static gboolean
 got_bytes (PstStreamPump *self, guint8 *buf, gssize n, const GError *error)
@@ -345,8 +426,57 @@ got_bytes (PstStreamPump *self, guint8 *buf, gssize n, const GError *error)
     }
   self->bytes_in += n;
   if (self->sink.data != NULL)
-    self->sink.data (self, buf, n, self->user_data);
+    {
+      defer_begin ();
+      self->sink.data (self, buf, n, self->user_data);
+      defer_end ();
+    }
   return TRUE;
+}
+
+/* A non-blocking read that fills buf (READ_SIZE) while a whole TLS
+ * record still fits, or until the stream would block: what was read goes
+ * on in one piece (one frame, whole records on the other side).  An end (EOF or error) met after some bytes is kept for
+ * the next call, so the bytes go out first and the end is not lost. */
+static gssize
+read_chunk (PstStreamPump *self, GPollableInputStream *in, guint8 *buf, GError **error)
+{
+  gsize got = 0;
+
+  if (self->end_pending)
+    {
+      self->end_pending = FALSE;
+      if (self->end_error == NULL)
+        return 0;
+      g_propagate_error (error, g_steal_pointer (&self->end_error));
+      return -1;
+    }
+  while (READ_SIZE - got >= READ_ROOM)
+    {
+      GError *local = NULL;
+      gssize n = g_pollable_input_stream_read_nonblocking (in, buf + got, READ_SIZE - got, NULL, &local);
+
+      if (n > 0)
+        {
+          got += n;
+          continue;
+        }
+      if (got == 0)
+        {
+          if (local != NULL)
+            g_propagate_error (error, local);
+          return n;
+        }
+      if (n < 0 && g_error_matches (local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        g_error_free (local);
+      else
+        {
+          self->end_pending = TRUE;
+          self->end_error = local;
+        }
+      break;
+    }
+  return got;
 }
 
 static void
@@ -411,7 +541,7 @@ read_some (PstStreamPump *self, gboolean *blocked_first)
       buf = borrow_read_buffer ();
       if (buf == NULL)
         buf = g_malloc (READ_SIZE);
-      n = g_pollable_input_stream_read_nonblocking (in, buf, READ_SIZE, NULL, &error);
+      n = read_chunk (self, in, buf, &error);
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
           return_read_buffer (buf);
@@ -422,7 +552,7 @@ read_some (PstStreamPump *self, gboolean *blocked_first)
       return_read_buffer (buf);
       if (!more)
         return READ_DONE;
-      if (self->short_drains && self->watch != NULL && n < READ_SIZE)
+      if (self->short_drains && self->watch != NULL && n < READ_SIZE && !self->end_pending)
         return can_read (self) ? READ_WAIT : READ_DONE;
     }
   return can_read (self) ? READ_AGAIN : READ_DONE;
@@ -583,32 +713,35 @@ write_failed (PstStreamPump *self, const GError *error)
 {
   g_clear_pointer (&self->tail, g_byte_array_unref);
   g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);
+  self->head_off = 0;
   self->queued = 0;
   if (!self->closed && error != NULL && self->sink.failed != NULL)
     self->sink.failed (self, error, self->user_data);
   finish_close (self);
 }
 
-/* Drop what was written (whole buffers in order, and part of the next). */
+/* Drop what was written (whole buffers in order, and part of the next:
+ * a TLS stream takes 16 KiB per write, so that is the usual case). */
 static void
 consumed (PstStreamPump *self, gsize written)
 {
   self->bytes_out += written;
   while (written > 0)
     {
-      GBytes *head = g_queue_pop_head (&self->out_q);
-      gsize len = g_bytes_get_size (head);
+      GBytes *head = g_queue_peek_head (&self->out_q);
+      gsize len = g_bytes_get_size (head) - self->head_off;
 
       if (len > written)
         {
-          g_queue_push_head (&self->out_q, g_bytes_new_from_bytes (head, written, len - written));
-          len = written;
+          self->head_off += written;
+          self->queued -= written;
+          break;
         }
-      else
-        self->queued -= CHUNK_OVERHEAD;   /* the chunk is gone */
-      written -= len;
-      self->queued -= len;
+      g_queue_pop_head (&self->out_q);
       g_bytes_unref (head);
+      self->head_off = 0;
+      self->queued -= len + CHUNK_OVERHEAD;   /* the chunk is gone */
+      written -= len;
     }
   if (self->congested && self->queued < self->high_water / 2)
     {
@@ -671,8 +804,11 @@ gather (PstStreamPump *self, GOutputVector *iov)
   for (GList *l = self->out_q.head; l != NULL && n < MAX_IOV; l = l->next, n++)
     {
       gsize len;
-      iov[n].buffer = g_bytes_get_data (l->data, &len);
-      iov[n].size = len;
+      const guint8 *data = g_bytes_get_data (l->data, &len);
+      gsize skip = n == 0 ? self->head_off : 0;
+
+      iov[n].buffer = data + skip;
+      iov[n].size = len - skip;
     }
   return n;
 }
@@ -734,6 +870,7 @@ write_more (PstStreamPump *self)
           return;
         }
       consumed (self, written);   /* may queue more (drained → the other side writes) */
+      flush_tail (self);          /* …and what it queued comes after */
     }
   self->in_write = FALSE;
   if (self->closed)
@@ -757,7 +894,49 @@ queued_more (PstStreamPump *self)
 {
   if (self->queued >= self->high_water)
     self->congested = TRUE;
+  if (get_deferred ()->depth > 0)
+    {
+      if (!self->deferred)
+        {
+          self->deferred = TRUE;
+          g_ptr_array_add (get_deferred ()->pumps, pst_stream_pump_ref (self));
+        }
+      return;
+    }
   write_more (self);
+}
+
+void
+pst_stream_pump_append (PstStreamPump *self, const guint8 *data, gsize len)
+{
+  if (self->closing || self->closed)
+    return;
+  while (len > 0)
+    {
+      gsize n;
+
+      if (self->tail == NULL)
+        {
+          /* sized for this write: a pong stays small, bulk gets a block */
+          self->tail = g_byte_array_sized_new (len <= COALESCE_MAX ? TAIL_START : MIN (len, BLOCK_SIZE));
+          self->queued += CHUNK_OVERHEAD;
+        }
+      n = MIN (len, BLOCK_SIZE - self->tail->len);
+      g_byte_array_append (self->tail, data, n);
+      self->queued += n;
+      data += n;
+      len -= n;
+      if (self->tail->len >= BLOCK_SIZE)
+        flush_tail (self);
+    }
+}
+
+void
+pst_stream_pump_commit (PstStreamPump *self)
+{
+  if (self->closing || self->closed)
+    return;
+  queued_more (self);
 }
 
 void
@@ -765,24 +944,8 @@ pst_stream_pump_write (PstStreamPump *self, const guint8 *data, gsize len)
 {
   if (len == 0 || self->closing || self->closed)
     return;
-  if (len <= COALESCE_MAX)
-    {
-      if (self->tail == NULL)
-        {
-          self->tail = g_byte_array_sized_new (TAIL_START);
-          self->queued += CHUNK_OVERHEAD;
-        }
-      g_byte_array_append (self->tail, data, len);
-      self->queued += len;
-      if (self->tail->len > TAIL_SIZE - COALESCE_MAX)
-        flush_tail (self);
-      queued_more (self);
-      return;
-    }
-  {
-    g_autoptr(GBytes) bytes = g_bytes_new (data, len);
-    pst_stream_pump_write_bytes (self, bytes);
-  }
+  pst_stream_pump_append (self, data, len);
+  queued_more (self);
 }
 
 /* Takes a reference: the caller's buffer is queued as it is. */
@@ -825,6 +988,7 @@ pst_stream_pump_stop (PstStreamPump *self)
   if (!self->writing)
     {
       g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);
+      self->head_off = 0;
       self->queued = 0;
     }
   g_cancellable_cancel (self->cancellable);

@@ -30,6 +30,10 @@ void           pst_stream_pump_start      (PstStreamPump *self);
 void           pst_stream_pump_pause      (PstStreamPump *self);
 void           pst_stream_pump_resume     (PstStreamPump *self);
 void           pst_stream_pump_write      (PstStreamPump *self, const guint8 *data, gsize len);
+/* Copy bytes into the queue without writing them yet (a frame's header,
+ * then its payload); commit writes what was appended. */
+void           pst_stream_pump_append     (PstStreamPump *self, const guint8 *data, gsize len);
+void           pst_stream_pump_commit     (PstStreamPump *self);
 /* queues bytes itself (a reference, no copy) */
 void           pst_stream_pump_write_bytes (PstStreamPump *self, GBytes *bytes);
 gsize          pst_stream_pump_get_queued (PstStreamPump *self);

@@ -7,8 +7,9 @@
 
 #include "pst-websocket-private.h"
 
-/* Every frame goes to the pump whole, header and payload in one buffer:
- * one allocation per frame, and a control frame can always go next. */
+/* Every frame goes to the pump's queue whole, header then payload copied
+ * into the same block (one copy, no allocation per frame), and is written
+ * once whole: a control frame can always go next. */
 
 static gsize
 frame_header (guint8 *hdr, guint8 opcode, gboolean fin, guint64 length,
@@ -44,27 +45,28 @@ write_frame (PstWebsocket *self, guint8 opcode, gboolean fin, const guint8 *data
 {
   guint8 key[4] = { 0, 0, 0, 0 };
   gboolean mask = !self->opt.server;
-  guint8 small[14 + 256];
-  guint8 *frame = len <= 256 ? small : g_malloc (14 + len);
-  gsize n;
+  guint8 hdr[14];
 
   if (mask)
     gnutls_rnd (GNUTLS_RND_NONCE, key, 4);
-  n = frame_header (frame, opcode, fin, len, mask, key);
-  if (mask)
-    for (gsize i = 0; i < len; i++)
-      frame[n + i] = data[i] ^ key[i & 3];
-  else if (len > 0)
-    memcpy (frame + n, data, len);
-  if (frame == small)
+  pst_stream_pump_append (self->pump, hdr, frame_header (hdr, opcode, fin, len, mask, key));
+  if (!mask)
+    pst_stream_pump_append (self->pump, data, len);
+  else
     {
-      pst_stream_pump_write (self->pump, frame, n + len);   /* copied, gathered */
-      return;
+      /* masked through a small buffer that stays in cache; its size is a
+       * multiple of 4, so each piece starts at key[0] */
+      guint8 piece[4096];
+
+      for (gsize off = 0; off < len; off += sizeof piece)
+        {
+          gsize n = MIN (sizeof piece, len - off);
+
+          pst_ws_mask (piece, data + off, n, key, 0);
+          pst_stream_pump_append (self->pump, piece, n);
+        }
     }
-  {
-    g_autoptr(GBytes) bytes = g_bytes_new_take (frame, n + len);
-    pst_stream_pump_write_bytes (self->pump, bytes);
-  }
+  pst_stream_pump_commit (self->pump);
 }
 
 void

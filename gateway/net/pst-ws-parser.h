@@ -107,6 +107,11 @@ typedef struct {
   gboolean         peer_closed;       /* a close frame header was seen */
 } PstWsParser;
 
+/* dst = src XOR the masking key, starting at key[phase] (RFC 6455 §5.3);
+ * dst may be src.  Returns the phase after the last byte. */
+guint    pst_ws_mask         (guint8 *dst, const guint8 *src, gsize len, const guint8 key[4],
+                              guint phase);
+
 void     pst_ws_parser_init  (PstWsParser *parser, gboolean expect_masked, guint64 max_message_size,
                               const PstWsParserSink *sink, gpointer user_data);
 /* Parse len bytes (unmasked in place).  Returns FALSE once the parser is

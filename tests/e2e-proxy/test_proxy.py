@@ -52,6 +52,8 @@ class Setup:
         self.wronghost = p.Server("other-host", p.echo_handler,
                                   p.server_ssl_context(self.pki.wrong_host("wrong.example.org")))
         T.add_cleanup(self.wronghost.close)
+        self.bursts = p.Server("bursts", burst_handler, p.server_ssl_context(good))
+        T.add_cleanup(self.bursts.close)
         # gateway
         self.wss_port, self.ssl_port, self.ws_port = h.free_ports(3)
         W = f"wss://localhost:{self.wss_port}"
@@ -65,6 +67,7 @@ class Setup:
             "bad-issuer": f"{W}/bad-issuer",
             "old-cert": f"{W}/old-cert",
             "other-host": f"{W}/other-host",
+            "bursts": f"{W}/bursts",
         }
         self.connects = {
             "wss-ssl": f"ssl://localhost:{self.tls_echo.port}",
@@ -75,6 +78,7 @@ class Setup:
             "bad-issuer": f"ssl://localhost:{self.untrusted.port}",
             "old-cert": f"ssl://localhost:{self.expired.port}",
             "other-host": f"ssl://localhost:{self.wronghost.port}",
+            "bursts": f"ssl://localhost:{self.bursts.port}",
         }
         services = [h.service_xml(name, "proxy", [self.urls[name]], [self.connects[name]])
                     for name in self.urls]
@@ -85,6 +89,32 @@ class Setup:
 
     def ctx(self):
         return self.keystore.client_context()
+
+
+# Burst sizes (bytes) the "bursts" back-end sends, each after one request
+# byte, then it waits: whole 16 KiB TLS records (Python's ssl writes at most
+# 16 KiB per record), and a few bytes more or less.  The last one is read by
+# a client that first lets the gateway's queue fill (backpressure pauses the
+# back-end side in the middle of the burst).
+BURSTS = [65536, 49152, 81920, 131072, 65536 + 16, 65536 - 16, 16384, 3 * 16384 + 1, 200_000,
+          8 * MiB]
+
+
+def burst_bytes(size):
+    start = size % 251
+    return (bytes(range(251)) * (size // 251 + 2))[start:start + size]
+
+
+def burst_handler(conn, record):
+    """For each byte received, send the next burst of BURSTS in one
+    sendall, then wait for the next byte."""
+    for size in BURSTS:
+        if not conn.recv(1):
+            return
+        conn.sendall(burst_bytes(size))
+        record["out"] += size
+    while conn.recv(4096):
+        pass
 
 
 setup = h.Fixture("PKI, back-ends and proxy config", Setup)
@@ -376,6 +406,32 @@ def refused(name):
 def require_fix(line, after):
     h.require("—" in after and after.split("—", 1)[1].strip(),
               f"log line gives no fix after the reason (expected 'reason — what to do'): {line}")
+
+
+@T.case("wss → ssl: bursts of whole TLS records from the back-end, then silence, "
+        "reach the client in full (what GnuTLS keeps of a record does not wake the "
+        "gateway: it must never read less than a record)")
+def _():
+    s = setup.get()
+    gateway.get()
+
+    async def run():
+        sock = p.connected_socket(s.wss_port, rcvbuf=64 * KiB)
+        async with h.ws_connect(s.urls["bursts"], s.ctx(), sock=sock, server_hostname="localhost",
+                                max_queue=1, read_limit=64 * KiB) as c:
+            for size in BURSTS:
+                await c.send(b"x")
+                if size == BURSTS[-1]:
+                    await asyncio.sleep(1.5)   # the gateway queues 1 MiB, then pauses the back-end
+                got = bytearray()
+                while len(got) < size:
+                    m = await h.recv_within(c, 5)
+                    got += m
+                h.check_equal(len(got), size, "bytes of the burst received")
+                h.require(bytes(got) == burst_bytes(size), f"the {size}-byte burst arrived damaged")
+            await h.close_cleanly(c)
+
+    h.arun(run(), 90)
 
 
 @T.case("untrusted back-end (issuer not in the truststore): client gets 1011; the "

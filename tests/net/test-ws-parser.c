@@ -469,6 +469,36 @@ test_utf8 (void)
     }
 }
 
+/* pst_ws_mask against the byte-by-byte definition (RFC 6455 §5.3): every
+ * start alignment, phase and length around the word size, in place and
+ * into another buffer, and a long run. */
+static void
+test_mask (void)
+{
+  static const guint8 key[4] = { 0x9c, 0x01, 0xe7, 0x5a };
+  guint8 src[4096 + 16], dst[4096 + 16], want[4096 + 16];
+
+  for (gsize i = 0; i < sizeof src; i++)
+    src[i] = (guint8) (i * 31 + 7);
+  for (guint align = 0; align < 16; align++)
+    for (guint phase = 0; phase < 4; phase++)
+      for (gsize len = 0; len < 4096; len = len < 80 ? len + 1 : len * 3 + 1)
+        {
+          guint end;
+
+          for (gsize i = 0; i < len; i++)
+            want[i] = src[align + i] ^ key[(phase + i) & 3];
+          memset (dst, 0xee, sizeof dst);
+          end = pst_ws_mask (dst + align, src + align, len, key, phase);
+          g_assert_cmpuint (end, ==, (phase + len) & 3);
+          g_assert_cmpmem (dst + align, len, want, len);
+          g_assert_cmpuint (dst[align + len], ==, 0xee);   /* nothing written past the end */
+          memcpy (dst, src, sizeof dst);
+          pst_ws_mask (dst + align, dst + align, len, key, phase);
+          g_assert_cmpmem (dst + align, len, want, len);
+        }
+}
+
 static void
 test_close_codes (void)
 {
@@ -486,6 +516,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_test_add_func ("/ws-parser/utf8", test_utf8);
   g_test_add_func ("/ws-parser/close-codes", test_close_codes);
+  g_test_add_func ("/ws-parser/mask", test_mask);
   g_test_add_func ("/ws-parser/regressions", test_regressions);
   g_test_add_func ("/ws-parser/too-big-fragments", test_too_big_fragments);
   g_test_add_func ("/ws-parser/corpus-every-split", test_corpus_splits);
