@@ -225,6 +225,79 @@ test_handshake_echo_resume (Fixture *f, gconstpointer data)
   echo_line (second, "again\n", "niaga\n");
 }
 
+/* 16 MB of lines out while their reverses come back: the sockets fill, so
+ * writes meet GNUTLS_E_AGAIN (the record GnuTLS keeps is flushed first by
+ * the next write), and every byte must still arrive, in order. */
+typedef struct {
+  GString *expect;
+  GString *got;
+  gboolean wrote;
+  GError  *error;
+} Bulk;
+
+static void
+bulk_written_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Bulk *b = user_data;
+
+  g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &b->error);
+  b->wrote = TRUE;
+}
+
+static void
+test_bulk_both_ways (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PstTlsClient) tls = handshake (f->port, 10, &error);
+  g_autoptr(GString) out = g_string_new (NULL);
+  GInputStream *in;
+  Bulk b = { g_string_new (NULL), g_string_new (NULL), FALSE, NULL };
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+  g_autofree char *buf = g_malloc (64 * 1024);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < 16000; i++)
+    {
+      g_autofree char *line = g_strdup_printf ("%05u-%0990u", i, i * 7919u);
+      g_autofree char *rev = g_utf8_strreverse (line, -1);
+
+      g_string_append_printf (out, "%s\n", line);
+      g_string_append_printf (b.expect, "%s\n", rev);
+    }
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (tls)), out->str, out->len,
+                                   G_PRIORITY_DEFAULT, NULL, bulk_written_cb, &b);
+  /* nobody reads for a while: s_server's replies fill our receive buffer,
+   * it stops reading, and our writes would block */
+  for (gint64 until = g_get_monotonic_time () + 300 * 1000; g_get_monotonic_time () < until; )
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+  /* (16 MB is more than the kernel buffers here take: so far, every run) */
+  g_test_message ("writes blocked while nobody read: %s", b.wrote ? "no" : "yes");
+  in = g_io_stream_get_input_stream (G_IO_STREAM (tls));
+  while (b.got->len < b.expect->len && g_get_monotonic_time () < deadline)
+    {
+      gssize n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (in), buf, 64 * 1024,
+                                                           NULL, &error);
+
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          g_clear_error (&error);
+          if (!g_main_context_iteration (NULL, FALSE))
+            g_usleep (500);
+          continue;
+        }
+      g_assert_no_error (error);
+      g_assert_cmpint (n, >, 0);
+      g_string_append_len (b.got, buf, n);
+    }
+  pump_until (&b.wrote);
+  g_assert_no_error (b.error);
+  g_assert_cmpuint (b.got->len, ==, b.expect->len);
+  g_assert_true (memcmp (b.got->str, b.expect->str, b.expect->len) == 0);
+  g_string_free (b.got, TRUE);
+  g_string_free (b.expect, TRUE);
+}
+
 /* A peer that takes the TCP connection and never answers the ClientHello. */
 static void
 test_handshake_deadline (Fixture *f, gconstpointer data)
@@ -285,6 +358,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/tls-client/handshake-echo-resume", Fixture, NULL, setup, test_handshake_echo_resume, teardown);
+  g_test_add ("/tls-client/bulk-both-ways", Fixture, NULL, setup, test_bulk_both_ways, teardown);
   g_test_add ("/tls-client/handshake-deadline", Fixture, NULL, setup, test_handshake_deadline, teardown);
   g_test_add ("/tls-client/not-tls", Fixture, NULL, setup, test_not_tls, teardown);
   return g_test_run ();
