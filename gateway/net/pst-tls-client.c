@@ -333,6 +333,8 @@ pst_tls_client_new (GSocketConnection *base, const char *server_name, guint16 po
       return NULL;
     }
   gnutls_session_set_ptr (self->session, self);
+  /* GnuTLS's own recv and sendmsg on the fd (sendmsg without
+   * MSG_NOSIGNAL: GSocket's class has set SIGPIPE to be ignored) */
   gnutls_transport_set_int (self->session, g_socket_get_fd (self->socket));
   /* our own deadline (pst_tls_client_handshake_async), not GnuTLS's */
   gnutls_handshake_set_timeout (self->session, 0);

@@ -298,6 +298,35 @@ test_bulk_both_ways (Fixture *f, gconstpointer data)
   g_string_free (b.expect, TRUE);
 }
 
+/* The back-end goes away: writes end with an error (GnuTLS sends without
+ * MSG_NOSIGNAL; GSocket's class init ignores SIGPIPE process-wide). */
+static void
+test_write_after_peer_gone (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PstTlsClient) tls = handshake (f->port, 10, &error);
+  GOutputStream *out;
+  gboolean failed = FALSE;
+
+  g_assert_no_error (error);
+  echo_line (tls, "before\n", "erofeb\n");
+  g_subprocess_force_exit (f->server);
+  g_assert_true (g_subprocess_wait (f->server, NULL, NULL));
+  out = g_io_stream_get_output_stream (G_IO_STREAM (tls));
+  for (int i = 0; i < 200 && !failed; i++)
+    {
+      GError *local = NULL;
+      gssize n = g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (out), "after\n", 6,
+                                                             NULL, &local);
+
+      if (n < 0 && !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        failed = TRUE;
+      g_clear_error (&local);
+      g_usleep (10 * 1000);
+    }
+  g_assert_true (failed);
+}
+
 /* A peer that takes the TCP connection and never answers the ClientHello. */
 static void
 test_handshake_deadline (Fixture *f, gconstpointer data)
@@ -359,6 +388,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/tls-client/handshake-echo-resume", Fixture, NULL, setup, test_handshake_echo_resume, teardown);
   g_test_add ("/tls-client/bulk-both-ways", Fixture, NULL, setup, test_bulk_both_ways, teardown);
+  g_test_add ("/tls-client/write-after-peer-gone", Fixture, NULL, setup, test_write_after_peer_gone, teardown);
   g_test_add ("/tls-client/handshake-deadline", Fixture, NULL, setup, test_handshake_deadline, teardown);
   g_test_add ("/tls-client/not-tls", Fixture, NULL, setup, test_not_tls, teardown);
   return g_test_run ();
