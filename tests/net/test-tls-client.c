@@ -2,7 +2,9 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
@@ -65,6 +67,12 @@ dial (guint16 port)
   return conn;
 }
 
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 /* openssl s_server -rev: every line comes back reversed, over TLS 1.3
  * with session tickets (OpenSSL's default). */
 static void
@@ -72,6 +80,7 @@ setup (Fixture *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *key = NULL, *cert = NULL, *accept = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
   gint64 deadline;
 
   f->dir = g_dir_make_tmp ("postern-tls-client-XXXXXX", &error);
@@ -83,10 +92,13 @@ setup (Fixture *f, gconstpointer data)
                                "-addext", "subjectAltName=DNS:localhost", NULL });
   f->port = free_port ();
   accept = g_strdup_printf ("127.0.0.1:%u", f->port);
-  f->server = g_subprocess_newv ((const char *const[]) { "openssl", "s_server", "-accept", accept, "-cert", cert,
-                                                         "-key", key, "-rev", "-tls1_3", "-quiet", NULL },
-                                 G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-                                 G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                        G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  /* a failed assertion skips teardown: the server must not outlive us */
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  f->server = g_subprocess_launcher_spawnv (launcher, (const char *const[]) { "openssl", "s_server", "-accept", accept,
+                                                                            "-cert", cert, "-key", key, "-rev",
+                                                                            "-tls1_3", "-quiet", NULL }, &error);
   g_assert_no_error (error);
   /* listening once a connection gets through (bounded) */
   deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
