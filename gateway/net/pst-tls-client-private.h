@@ -18,7 +18,7 @@ struct _PstTlsClient
   GOutputStream     *output;
   char              *cache_key;
   gboolean           handshaken;
-  gboolean           pending_flush;   /* GnuTLS holds a record the socket did not take */
+  gsize              pending_len;     /* bytes of the record GnuTLS holds after E_AGAIN */
 };
 
 static inline gboolean

@@ -215,30 +215,6 @@ output_write (GOutputStream *stream, const void *buffer, gsize count, GCancellab
 }
 
 static gboolean
-output_flush (GOutputStream *stream, GCancellable *cancellable, GError **error)
-{
-  PstTlsClient *conn = PST_TLS_CLIENT_OUTPUT (stream)->conn;
-
-  /* a zero-length write sends what GnuTLS still holds */
-  while (conn != NULL && conn->pending_flush)
-    {
-      GError *local = NULL;
-
-      if (pst_tls_client_send (conn, NULL, 0, &local) >= 0)
-        break;
-      if (!g_error_matches (local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        {
-          g_propagate_error (error, local);
-          return FALSE;
-        }
-      g_error_free (local);
-      if (!wait_socket (conn, G_IO_OUT, cancellable, error))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
 output_is_writable (GPollableOutputStream *stream)
 {
   PstTlsClient *conn = PST_TLS_CLIENT_OUTPUT (stream)->conn;
@@ -279,7 +255,6 @@ static void
 pst_tls_client_output_class_init (PstTlsClientOutputClass *klass)
 {
   G_OUTPUT_STREAM_CLASS (klass)->write_fn = output_write;
-  G_OUTPUT_STREAM_CLASS (klass)->flush = output_flush;
 }
 
 static void

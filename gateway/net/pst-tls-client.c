@@ -126,9 +126,13 @@ pst_tls_client_recv (PstTlsClient *self, void *buffer, gsize count, GError **err
   return -1;
 }
 
-/* On GNUTLS_E_AGAIN GnuTLS keeps the record it made from the data and
- * sends the rest later: the bytes count as written, and the next write
- * (or the output source) first flushes that record. */
+/* On GNUTLS_E_AGAIN GnuTLS keeps the record it made of the data, and the
+ * call must be repeated with the same data.  That is GIO's WOULD_BLOCK
+ * contract too: nothing counts as written, and the caller (the pumps,
+ * write_all_async) comes back with the same bytes first once the socket
+ * is writable; GnuTLS then sends the record it kept and the call reports
+ * those bytes written.  (Counting them as written at once would leave
+ * the last record of a burst in GnuTLS until some later write.) */
 gssize
 pst_tls_client_send (PstTlsClient *self, const void *buffer, gsize count, GError **error)
 {
@@ -136,25 +140,26 @@ pst_tls_client_send (PstTlsClient *self, const void *buffer, gsize count, GError
 
   if (!check_open (self, error))
     return -1;
-  if (self->pending_flush)
+  if (self->pending_len > 0)
     {
-      ret = gnutls_record_send (self->session, NULL, 0);
-      if (ret < 0)
+      if (count < self->pending_len)
         {
-          set_io_error (ret, error);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                       "TLS write retried with %" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT " pending",
+                       count, self->pending_len);
           return -1;
         }
-      self->pending_flush = FALSE;
+      count = self->pending_len;
     }
-  count = MIN (count, RECORD_MAX);
+  else
+    count = MIN (count, RECORD_MAX);
   if (count == 0)
     return 0;
   ret = gnutls_record_send (self->session, buffer, count);
   if (pst_tls_would_block (ret))
-    {
-      self->pending_flush = TRUE;
-      return count;
-    }
+    self->pending_len = count;
+  else
+    self->pending_len = 0;
   if (ret < 0)
     {
       set_io_error (ret, error);
@@ -180,11 +185,7 @@ static gboolean
 close_now (PstTlsClient *self, GCancellable *cancellable, GError **error)
 {
   if (self->session != NULL && self->handshaken)
-    {
-      if (self->pending_flush)
-        gnutls_record_send (self->session, NULL, 0);
-      gnutls_bye (self->session, GNUTLS_SHUT_WR);
-    }
+    gnutls_bye (self->session, GNUTLS_SHUT_WR);
   /* (an operation still pending on one of them makes this fail: it then
    * ends with G_IO_ERROR_CLOSED) */
   g_input_stream_close (self->input, NULL, NULL);

@@ -238,8 +238,8 @@ test_handshake_echo_resume (Fixture *f, gconstpointer data)
 }
 
 /* 16 MB of lines out while their reverses come back: the sockets fill, so
- * writes meet GNUTLS_E_AGAIN (the record GnuTLS keeps is flushed first by
- * the next write), and every byte must still arrive, in order. */
+ * writes meet GNUTLS_E_AGAIN (WOULD_BLOCK, then the same bytes again once
+ * writable), and every byte must still arrive, in order. */
 typedef struct {
   GString *expect;
   GString *got;
@@ -308,6 +308,66 @@ test_bulk_both_ways (Fixture *f, gconstpointer data)
   g_assert_true (memcmp (b.got->str, b.expect->str, b.expect->len) == 0);
   g_string_free (b.got, TRUE);
   g_string_free (b.expect, TRUE);
+}
+
+/* Lines out until a write would block, then no more writes: every line
+ * reported written must reach the server (none may wait inside GnuTLS for
+ * a later write that never comes), and the refused one must not. */
+static void
+test_write_blocks_then_stops (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PstTlsClient) tls = handshake (f->port, 10, &error);
+  g_autoptr(GString) expect = g_string_new (NULL);
+  g_autoptr(GString) got = g_string_new (NULL);
+  GOutputStream *out;
+  GInputStream *in;
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+  g_autofree char *buf = g_malloc (64 * 1024);
+  gboolean blocked = FALSE;
+
+  g_assert_no_error (error);
+  out = g_io_stream_get_output_stream (G_IO_STREAM (tls));
+  for (guint i = 0; i < 100000 && !blocked; i++)
+    {
+      g_autofree char *line = g_strdup_printf ("%06u-%01000u\n", i, i);
+      gsize len = strlen (line);
+      gssize n = g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (out), line, len, NULL, &error);
+
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          g_clear_error (&error);
+          blocked = TRUE;
+          break;
+        }
+      g_assert_no_error (error);
+      g_assert_cmpint (n, ==, (gssize) len);   /* short of a record: all or nothing */
+      line[len - 1] = '\0';
+      {
+        g_autofree char *rev = g_utf8_strreverse (line, -1);
+
+        g_string_append_printf (expect, "%s\n", rev);
+      }
+    }
+  g_assert_true (blocked);
+  in = g_io_stream_get_input_stream (G_IO_STREAM (tls));
+  while (got->len < expect->len && g_get_monotonic_time () < deadline)
+    {
+      gssize n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (in), buf, 64 * 1024,
+                                                           NULL, &error);
+
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          g_clear_error (&error);
+          g_usleep (500);
+          continue;
+        }
+      g_assert_no_error (error);
+      g_assert_cmpint (n, >, 0);
+      g_string_append_len (got, buf, n);
+    }
+  g_assert_cmpuint (got->len, ==, expect->len);
+  g_assert_true (memcmp (got->str, expect->str, expect->len) == 0);
 }
 
 /* The back-end goes away: writes end with an error (GnuTLS sends without
@@ -400,6 +460,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/tls-client/handshake-echo-resume", Fixture, NULL, setup, test_handshake_echo_resume, teardown);
   g_test_add ("/tls-client/bulk-both-ways", Fixture, NULL, setup, test_bulk_both_ways, teardown);
+  g_test_add ("/tls-client/write-blocks-then-stops", Fixture, NULL, setup, test_write_blocks_then_stops, teardown);
   g_test_add ("/tls-client/write-after-peer-gone", Fixture, NULL, setup, test_write_after_peer_gone, teardown);
   g_test_add ("/tls-client/handshake-deadline", Fixture, NULL, setup, test_handshake_deadline, teardown);
   g_test_add ("/tls-client/not-tls", Fixture, NULL, setup, test_not_tls, teardown);
