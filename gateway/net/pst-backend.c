@@ -14,6 +14,9 @@
 
 #define CONNECT_TIMEOUT_S   10
 #define MAX_RESPONSE_HEAD   (16 * 1024)
+/* How long the address a back-end host name was last reached at is dialled
+ * directly, without resolving the name again (see remember_reached). */
+#define REACHED_TTL_US      (30 * G_USEC_PER_SEC)
 
 G_DEFINE_QUARK (pst-backend-error-quark, pst_backend_error)
 
@@ -33,7 +36,74 @@ typedef struct {
   GBytes               *preamble;
   GSocketConnection    *tcp;          /* while the preamble is written */
   gint64                started_us;   /* for the connect latency */
+  GSocketClient        *client;
+  char                 *reached_key;  /* "host port" when the host is a name */
+  gboolean              direct;       /* dialled the remembered address */
 } Dial;
+
+/* Host names are resolved once, not per connection: the address that
+ * answered is dialled directly for REACHED_TTL_US (a DNS change is seen
+ * within that), and forgotten as soon as a dial to it fails (the name is
+ * then resolved again at once, for that very connection).  "localhost",
+ * which resolves to ::1 and 127.0.0.1, thus costs one connect(), not one
+ * refused on ::1 and then one on 127.0.0.1.  IP literals never go near the
+ * resolver.  Worker processes each keep their own; the lock is for threads. */
+typedef struct {
+  GSocketAddress *address;
+  gint64          expires_us;   /* monotonic */
+} Reached;
+
+G_LOCK_DEFINE_STATIC (reached);
+static GHashTable *reached;   /* reached_key -> Reached */
+
+static void
+reached_free (Reached *r)
+{
+  g_clear_object (&r->address);
+  g_free (r);
+}
+
+static GSocketAddress *
+lookup_reached (const char *key)
+{
+  GSocketAddress *address = NULL;
+  Reached *r;
+
+  G_LOCK (reached);
+  r = reached != NULL ? g_hash_table_lookup (reached, key) : NULL;
+  if (r != NULL && g_get_monotonic_time () < r->expires_us)
+    address = g_object_ref (r->address);
+  else if (r != NULL)
+    g_hash_table_remove (reached, key);
+  G_UNLOCK (reached);
+  return address;
+}
+
+static void
+remember_reached (const char *key, GSocketAddress *address)
+{
+  Reached *r = g_new0 (Reached, 1);
+
+  r->address = g_object_ref (address);
+  r->expires_us = g_get_monotonic_time () + REACHED_TTL_US;
+  G_LOCK (reached);
+  if (reached == NULL)
+    reached = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) reached_free);
+  /* bounded by the back-ends of the config (and of its reloads) */
+  if (g_hash_table_size (reached) >= 1024)
+    g_hash_table_remove_all (reached);
+  g_hash_table_replace (reached, g_strdup (key), r);
+  G_UNLOCK (reached);
+}
+
+static void
+forget_reached (const char *key)
+{
+  G_LOCK (reached);
+  if (reached != NULL)
+    g_hash_table_remove (reached, key);
+  G_UNLOCK (reached);
+}
 
 static void
 dial_free (Dial *dial)
@@ -47,6 +117,8 @@ dial_free (Dial *dial)
   g_clear_object (&dial->peer_cert);
   g_clear_pointer (&dial->preamble, g_bytes_unref);
   g_clear_object (&dial->tcp);
+  g_clear_object (&dial->client);
+  g_free (dial->reached_key);
   g_free (dial->where);
   g_free (dial->key);
   g_free (dial->request);
@@ -422,13 +494,36 @@ socket_connected_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
   g_autoptr(GSocketConnection) conn = NULL;
 
-  conn = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source), result, &error);
+  conn = g_socket_client_connect_finish (G_SOCKET_CLIENT (source), result, &error);
+  if (conn == NULL && dial->reached_key != NULL)
+    forget_reached (dial->reached_key);
+  /* The remembered address no longer answers (the name may point
+   * elsewhere now): resolve it again, once.  Not after a timeout: the
+   * connection's bound would double. */
+  if (conn == NULL && dial->direct &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    {
+      g_autoptr(GSocketConnectable) name = g_network_address_new (dial->url->host, dial->url->port);
+      GCancellable *cancellable = g_task_get_cancellable (task);
+
+      dial->direct = FALSE;
+      g_socket_client_connect_async (dial->client, name, cancellable, socket_connected_cb, g_steal_pointer (&task));
+      return;
+    }
   if (conn == NULL)
     {
       g_task_return_new_error (task, PST_BACKEND_ERROR, PST_BACKEND_ERROR_CONNECT,
                                _("back-end %s: cannot connect: %s (is the back-end running?)"),
                                dial->where, error->message);
       return;
+    }
+  if (dial->reached_key != NULL && !dial->direct)
+    {
+      g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (conn, NULL);
+
+      if (remote != NULL)
+        remember_reached (dial->reached_key, remote);
     }
   g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   dial->socket = g_object_ref (g_socket_connection_get_socket (conn));
@@ -459,6 +554,7 @@ pst_backend_connect_async (const PstUrl        *url,
 {
   g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
   g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnectable) connectable = NULL;
   Dial *dial = g_new0 (Dial, 1);
 
   g_task_set_source_tag (task, pst_backend_connect_async);
@@ -476,8 +572,21 @@ pst_backend_connect_async (const PstUrl        *url,
   /* A gateway dials its back-ends directly, not through a desktop proxy
    * (and GIO's proxy lookup needs GSettings schemas a server may lack). */
   g_socket_client_set_enable_proxy (client, FALSE);
-  g_socket_client_connect_to_host_async (client, url->host, url->port, cancellable,
-                                         socket_connected_cb, g_steal_pointer (&task));
+  dial->client = g_object_ref (client);
+  if (g_hostname_is_ip_address (url->host))
+    connectable = G_SOCKET_CONNECTABLE (g_inet_socket_address_new_from_string (url->host, url->port));
+  else
+    {
+      g_autoptr(GSocketAddress) known = NULL;
+
+      dial->reached_key = g_strdup_printf ("%s %u", url->host, url->port);
+      known = lookup_reached (dial->reached_key);
+      dial->direct = known != NULL;
+      connectable = known != NULL ? G_SOCKET_CONNECTABLE (g_steal_pointer (&known)) : NULL;
+    }
+  if (connectable == NULL)
+    connectable = g_network_address_new (url->host, url->port);
+  g_socket_client_connect_async (client, connectable, cancellable, socket_connected_cb, g_steal_pointer (&task));
 }
 
 GIOStream *

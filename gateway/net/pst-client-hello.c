@@ -123,3 +123,16 @@ pst_client_hello_parse (const guint8 *data, gsize len, char **sni)
     }
   return PST_HELLO_OK;
 }
+
+gboolean
+pst_client_hello_sni_is_host_name (const char *sni)
+{
+  gsize len = sni != NULL ? strlen (sni) : 0;
+
+  if (len == 0 || len > 253)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isalnum (sni[i]) && sni[i] != '-' && sni[i] != '.')
+      return FALSE;
+  return TRUE;
+}

@@ -15,4 +15,10 @@ typedef enum {
 /* Parses the first record of a ClientHello.  Never reads past len. */
 PstHelloResult pst_client_hello_parse (const guint8 *data, gsize len, char **sni);
 
+/* TRUE when sni is a DNS host name as TLS servers take one (letters,
+ * digits, '-' and '.', at most 253 bytes): GnuTLS refuses the handshake of
+ * any other ("a:b", a control character), so it is no host to advise a
+ * client to open. */
+gboolean       pst_client_hello_sni_is_host_name (const char *sni);
+
 G_END_DECLS

@@ -5,10 +5,6 @@
 #include "pst-conn-limits.h"
 #include "pst-log-escape.h"
 
-#ifdef __GLIBC__   /* (defined by the libc headers gio.h brought in) */
-#include <malloc.h>
-#endif
-
 struct _PstConnLimits
 {
   GObject     parent_instance;
@@ -17,18 +13,14 @@ struct _PstConnLimits
   GHashTable *per_address;   /* GInetAddress → count (GUINT_TO_POINTER) */
   gint64      last_log_us;
   guint       refused_since_log;
-  guint       closed_since_trim;
-  guint       trim_id;
 };
 
-/* glibc keeps what a burst of connections freed in its heaps (buffers of
- * 16-64 KiB sit below its mmap threshold, and one live block near the top
- * pins everything under it): after 1,000 clients vanish the RSS would stay
- * at its peak.  malloc_trim() hands the free pages back.  It runs once the
- * burst has settled, at most every TRIM_DELAY_S, after enough closes to be
- * worth a walk of the heaps. */
-#define TRIM_AFTER_CLOSES 256
-#define TRIM_DELAY_S      2
+enum {
+  RELEASED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 G_DEFINE_TYPE (PstConnLimits, pst_conn_limits, G_TYPE_OBJECT)
 
@@ -56,7 +48,6 @@ pst_conn_limits_finalize (GObject *object)
 {
   PstConnLimits *self = PST_CONN_LIMITS (object);
 
-  g_clear_handle_id (&self->trim_id, g_source_remove);
   g_clear_pointer (&self->per_address, g_hash_table_unref);
   G_OBJECT_CLASS (pst_conn_limits_parent_class)->finalize (object);
 }
@@ -65,6 +56,14 @@ static void
 pst_conn_limits_class_init (PstConnLimitsClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = pst_conn_limits_finalize;
+
+  /**
+   * PstConnLimits::released:
+   *
+   * A connection gave its slot back (it closed).
+   */
+  signals[RELEASED] = g_signal_new ("released", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                    0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -146,19 +145,6 @@ pst_conn_limits_acquire (PstConnLimits *self, GInetAddress *address, guint per_a
   return TRUE;
 }
 
-static gboolean
-trim_cb (gpointer user_data)
-{
-  PstConnLimits *self = user_data;
-
-  self->trim_id = 0;
-  self->closed_since_trim = 0;
-#ifdef __GLIBC__
-  malloc_trim (0);
-#endif
-  return G_SOURCE_REMOVE;
-}
-
 void
 pst_conn_limits_release (PstConnLimits *self, GInetAddress *address)
 {
@@ -166,11 +152,9 @@ pst_conn_limits_release (PstConnLimits *self, GInetAddress *address)
 
   g_return_if_fail (self->live > 0 && mine > 0);
   self->live--;
-  /* (the source holds no reference: finalize removes it) */
-  if (++self->closed_since_trim >= TRIM_AFTER_CLOSES && self->trim_id == 0)
-    self->trim_id = g_timeout_add_seconds (TRIM_DELAY_S, trim_cb, self);
   if (mine == 1)
     g_hash_table_remove (self->per_address, address);
   else
     g_hash_table_replace (self->per_address, g_object_ref (address), GUINT_TO_POINTER (mine - 1));
+  g_signal_emit (self, signals[RELEASED], 0);
 }

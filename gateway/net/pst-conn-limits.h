@@ -22,6 +22,7 @@ guint          pst_conn_limits_get_for      (PstConnLimits *self, GInetAddress *
  * address already holds per_address (0: no cap) slots; a refusal is logged
  * at most once a second. */
 gboolean       pst_conn_limits_acquire      (PstConnLimits *self, GInetAddress *address, guint per_address);
+/* Gives the slot back and emits ::released. */
 void           pst_conn_limits_release      (PstConnLimits *self, GInetAddress *address);
 
 G_END_DECLS

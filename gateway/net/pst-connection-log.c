@@ -44,7 +44,7 @@ pst_connection_log (PstConnection *self, const char *event, const char *message)
       duration = g_strdup_printf ("%.3f", (g_get_monotonic_time () - self->started_us) / 1e6);
       code = g_strdup_printf ("%u", self->close_code);
     }
-  pst_log_event (G_LOG_LEVEL_MESSAGE, event, message,
+  pst_log_event (self->quiet && !self->failed ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE, event, message,
                  "SERVICE", self->service,
                  "CLIENT", self->peer,
                  "VIA", self->via,   /* the balancer, behind the PROXY protocol */

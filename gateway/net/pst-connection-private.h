@@ -40,6 +40,9 @@ struct _PstConnection
   guint              keepalive_id;
   guint              peek_id;
   gsize              peeked;
+  guint              peek_lowat;         /* SO_RCVLOWAT set while peeking */
+  gsize              peek_have;          /* bytes seen when the wait began */
+  GSocketSourceFunc  peek_func;
   gint64             started_us;
   gushort            close_code;
   char              *close_reason;
@@ -47,6 +50,10 @@ struct _PstConnection
   guint64            bytes_out;
   gboolean           ended;
   gboolean           upgraded;          /* a session owns the stream */
+  /* A status service's connection (a balancer's health check every few
+   * seconds): its open and close lines are debug, unless it failed. */
+  gboolean           quiet;
+  gboolean           failed;            /* a deadline passed, or a 4xx answer */
   PstSessionShutdown session_shutdown;
   gpointer           session;
   /* tcp.proxy-protocol (pst-connection-proxy.c) */
@@ -66,6 +73,13 @@ void pst_connection_continue     (PstConnection *self);
 void pst_connection_read_proxy_header (PstConnection *self);
 /* pst-connection-log.c: the open/close line MESSAGE with its fields */
 void pst_connection_log          (PstConnection *self, const char *event, const char *message);
+/* pst-connection-peek.c: calls func once the socket holds more than have
+ * bytes (or the peer closed its side); FALSE, and no call, when the peer
+ * has already closed its side with no more than have bytes sent (a header
+ * that will never be complete).  pst_connection_peek_done before the
+ * socket is read by anyone else. */
+gboolean pst_connection_wait_readable (PstConnection *self, gsize have, GSocketSourceFunc func);
+void pst_connection_peek_done     (PstConnection *self);
 /* pst-connection-tls.c */
 void pst_connection_start_tls    (PstConnection *self);
 

@@ -16,17 +16,7 @@
  * what follows (a ClientHello the TLS accept peeks in turn, a request)
  * must stay in the socket.  Once parsed, exactly its bytes are read away. */
 
-static void schedule_peek (PstConnection *self, gboolean backoff);
-
-static gboolean
-peek_again_cb (gpointer user_data)
-{
-  PstConnection *self = user_data;
-
-  self->peek_id = 0;
-  schedule_peek (self, FALSE);
-  return G_SOURCE_REMOVE;
-}
+static gboolean peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data);
 
 /* Refused: say who and why, once, then close. */
 static void
@@ -96,6 +86,7 @@ header_done (PstConnection *self)
       return;
     }
   g_clear_pointer (&self->proxy, g_free);
+  pst_connection_peek_done (self);
   if (self->via != NULL)
     g_debug ("client %s: PROXY v%u header from %s", self->peer, self->proxy_version, self->via);
   pst_connection_continue (self);
@@ -111,11 +102,8 @@ peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
 
   self->peek_id = 0;
   n = recv (g_socket_get_fd (socket), buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
-  if (n < 0 && (errno == EAGAIN || errno == EINTR))
-    {
-      schedule_peek (self, FALSE);
-      return G_SOURCE_REMOVE;
-    }
+  if (n < 0 && (errno == EAGAIN || errno == EINTR) && pst_connection_wait_readable (self, fed, peek_cb))
+    return G_SOURCE_REMOVE;
   if (n <= 0)
     {
       /* A balancer's plain TCP check connects and leaves: not worth a line. */
@@ -128,15 +116,19 @@ peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
         refuse (self, _("the connection closed in the middle of the PROXY protocol header"));
       return G_SOURCE_REMOVE;
     }
+  /* Woken with nothing new: the balancer closed its side mid-header. */
   if ((gsize) n <= fed)
     {
-      schedule_peek (self, TRUE);   /* readable, nothing new yet */
+      if (!pst_connection_wait_readable (self, n, peek_cb))
+        refuse (self, _("the connection closed in the middle of the PROXY protocol header"));
       return G_SOURCE_REMOVE;
     }
   switch (pst_proxy_parser_feed (self->proxy, buf + fed, n - fed, NULL))
     {
     case PST_PROXY_NEED_MORE:
-      schedule_peek (self, FALSE);
+      /* until more than n bytes are there */
+      if (!pst_connection_wait_readable (self, n, peek_cb))
+        refuse (self, _("the connection closed in the middle of the PROXY protocol header"));
       break;
     case PST_PROXY_ERROR:
       refuse (self, _(self->proxy->error));
@@ -149,25 +141,6 @@ peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-static void
-schedule_peek (PstConnection *self, gboolean backoff)
-{
-  GSource *source;
-
-  if (backoff)
-    {
-      /* The socket stays readable while we only peek: wait a little
-       * instead of spinning until the rest arrives. */
-      self->peek_id = g_timeout_add (5, peek_again_cb, self);
-      return;
-    }
-  source = g_socket_create_source (g_socket_connection_get_socket (self->socket_connection),
-                                   G_IO_IN | G_IO_HUP | G_IO_ERR, self->cancellable);
-  g_source_set_callback (source, (GSourceFunc) (void (*)(void)) peek_cb, self, NULL);
-  self->peek_id = g_source_attach (source, NULL);
-  g_source_unref (source);
-}
-
 /* Reads the PROXY header (within the connection's first deadline), then
  * goes on with pst_connection_continue. */
 void
@@ -175,5 +148,5 @@ pst_connection_read_proxy_header (PstConnection *self)
 {
   self->proxy = g_new (PstProxyParser, 1);
   pst_proxy_parser_init (self->proxy);
-  schedule_peek (self, FALSE);
+  pst_connection_wait_readable (self, 0, peek_cb);
 }

@@ -73,10 +73,25 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
           else if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
             TLS_FAILURE (self, "untrusted-client-certificate", "client %s: TLS handshake refused: the client certificate is not trusted "
                        "by the truststore (import it with “postern cert import”)", self->peer);
+          else if (self->sni != NULL && !pst_client_hello_sni_is_host_name (self->sni))
+            {
+              /* GnuTLS refuses such a name: nothing to do with trust, and
+               * no URL to build from it ("a:b" is no IPv6 address). */
+              PstRoute *route = g_ptr_array_index (self->routes, 0);
+              g_autofree char *sni = pst_log_escape (self->sni, -1);
+              gboolean v6 = strchr (route->url->host, ':') != NULL;
+
+              TLS_FAILURE (self, "bad-server-name", "client %s: TLS handshake refused: the server name it asked for "
+                           "(SNI “%s”) is not a host name (letters, digits, “-” and “.” only); connect to "
+                           "%s://%s%s%s:%u/ or another name of this gateway's certificate",
+                           self->peer, sni, route->url->scheme, v6 ? "[" : "", route->url->host, v6 ? "]" : "",
+                           route->url->port);
+            }
           else
             {
               /* After our certificate went out, a client that gives up is
-               * almost always one that does not trust it. */
+               * almost always one that does not trust it.  (A host name
+               * here: an SNI that is not one was refused above.) */
               PstRoute *route = g_ptr_array_index (self->routes, 0);
               g_autofree char *host = pst_log_escape (self->sni ? self->sni : route->url->host, -1);
               gboolean v6 = strchr (host, ':') != NULL;
@@ -196,41 +211,6 @@ start_tls (PstConnection *self)
 }
 
 static gboolean
-peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data);
-
-static void
-schedule_peek (PstConnection *self, gboolean backoff);
-
-static gboolean
-peek_again_cb (gpointer user_data)
-{
-  PstConnection *self = user_data;
-
-  self->peek_id = 0;
-  schedule_peek (self, FALSE);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-schedule_peek (PstConnection *self, gboolean backoff)
-{
-  GSource *source;
-
-  if (backoff)
-    {
-      /* Readable but nothing new: the socket stays readable while we only
-       * peek, so wait a little instead of spinning. */
-      self->peek_id = g_timeout_add (5, peek_again_cb, self);
-      return;
-    }
-  source = g_socket_create_source (g_socket_connection_get_socket (self->socket_connection),
-                                   G_IO_IN | G_IO_HUP | G_IO_ERR, self->cancellable);
-  g_source_set_callback (source, (GSourceFunc) (void (*)(void)) peek_cb, self, NULL);
-  self->peek_id = g_source_attach (source, NULL);
-  g_source_unref (source);
-}
-
-static gboolean
 peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
 {
   PstConnection *self = user_data;
@@ -242,20 +222,23 @@ peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
   n = recv (g_socket_get_fd (socket), buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
   if (n <= 0)
     {
-      if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        schedule_peek (self, FALSE);
-      else
-        pst_connection_abort (self);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR) && pst_connection_wait_readable (self, self->peeked, peek_cb))
+        return G_SOURCE_REMOVE;
+      pst_connection_abort (self);
       return G_SOURCE_REMOVE;
     }
   switch (pst_client_hello_parse (buf, n, &sni))
     {
     case PST_HELLO_NEED_MORE:
+      self->peeked = n;
       if ((gsize) n >= sizeof buf)
         pst_connection_abort (self);
-      else
-        schedule_peek (self, (gsize) n == self->peeked);
-      self->peeked = n;
+      /* until more than n bytes are there */
+      else if (!pst_connection_wait_readable (self, n, peek_cb))
+        {
+          g_debug ("client %s: closed in the middle of its ClientHello", self->peer);
+          pst_connection_abort (self);
+        }
       break;
     case PST_HELLO_NOT_TLS:
       pst_metrics_tls_failure (pst_runtime_get_metrics (self->runtime), PST_TLS_LEG_CLIENT, PST_TLS_FAILURE_PROTOCOL);
@@ -264,6 +247,7 @@ peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
       pst_connection_abort (self);
       break;
     case PST_HELLO_OK:
+      pst_connection_peek_done (self);
       self->sni = g_steal_pointer (&sni);
       start_tls (self);
       break;
@@ -276,5 +260,5 @@ peek_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
 void
 pst_connection_start_tls (PstConnection *self)
 {
-  schedule_peek (self, FALSE);
+  pst_connection_wait_readable (self, 0, peek_cb);
 }

@@ -152,6 +152,7 @@ static void
 pst_connection_init (PstConnection *self)
 {
   self->cancellable = g_cancellable_new ();
+  self->peek_lowat = 1;   /* the kernel's default */
   self->started_us = g_get_monotonic_time ();
 }
 
@@ -358,6 +359,7 @@ deadline_cb (gpointer user_data)
   PstConnection *self = user_data;
 
   self->deadline_id = 0;
+  self->failed = TRUE;
   g_message ("client %s: no %s within %d s; closing the connection",
              self->peer, self->deadline_what, DEADLINE_MS / 1000);
   pst_connection_abort (self);
@@ -442,9 +444,14 @@ keepalive_cb (gpointer user_data)
 }
 
 void
-pst_connection_request_finished (PstConnection *self, PstRoute *route)
+pst_connection_request_finished (PstConnection *self, PstRoute *route, guint status)
 {
   guint64 ms = 30000;
+
+  /* A probe that asked for what a status service does not serve (a wrong
+   * path or method) is worth an info line; 503 is the health it asked for. */
+  if (status >= 400 && status != SOUP_STATUS_SERVICE_UNAVAILABLE)
+    self->failed = TRUE;
 
   if (route != NULL)
     pst_options_get_duration_ms (pst_service_get_accept_options (route->service),
@@ -583,6 +590,7 @@ pst_connection_set_route (PstConnection *self, PstRoute *route)
   if (self->service != NULL)
     return;
   self->service = g_strdup (pst_service_get_name (service));
+  self->quiet = pst_route_serves_status (route);
   if (pst_service_get_n_connects (service) > 0 && self->backend == NULL)
     self->backend = g_strdup (pst_service_get_connect (service, 0));
   {

@@ -75,7 +75,9 @@ void           pst_connection_request_started (PstConnection *self, SoupServerMe
  * head is capped and timed from its first byte.  (SoupServer 3.2 emits
  * request-started for a kept-alive connection's next request only once its
  * head has been read: too late for either.) */
-void           pst_connection_request_finished (PstConnection *self, PstRoute *route);
+/* status: the response's (a 4xx marks the connection failed: logged at
+ * info even on a status service) */
+void           pst_connection_request_finished (PstConnection *self, PstRoute *route, guint status);
 /* Record what the close log line says */
 /* The route serving the connection is known: the first call logs the
  * "open" line (service, client, TLS, SNI, client certificate, back-end). */

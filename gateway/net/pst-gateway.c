@@ -6,6 +6,10 @@
 #include <sys/resource.h>
 #include <glib/gi18n-lib.h>
 
+#ifdef __GLIBC__   /* (defined by the libc headers string.h brought in) */
+#include <malloc.h>
+#endif
+
 #include "pst-conn-limits.h"
 #include "pst-gateway.h"
 #include "pst-listen-plan.h"
@@ -23,7 +27,19 @@ struct _PstGateway
   PstConnLimits *limits;   /* open connections, all listeners, old and new */
   PstMetrics *metrics;     /* for the gateway's life: reloads keep the counts */
   GPtrArray  *inherited;   /* GSocket from socket activation, used instead of binding */
+  gulong      released_id;
+  guint       closed_since_trim;
+  guint       trim_id;
 };
+
+/* glibc keeps what a burst of connections freed in its heaps (buffers of
+ * 16-64 KiB sit below its mmap threshold, and one live block near the top
+ * pins everything under it): after 1,000 clients vanish the RSS would stay
+ * at its peak.  malloc_trim() hands the free pages back.  It runs once the
+ * burst has settled, at most every TRIM_DELAY_S, after enough closes to be
+ * worth a walk of the heaps. */
+#define TRIM_AFTER_CLOSES 256
+#define TRIM_DELAY_S      2
 
 G_DEFINE_TYPE (PstGateway, pst_gateway, G_TYPE_OBJECT)
 
@@ -33,6 +49,9 @@ pst_gateway_dispose (GObject *object)
   PstGateway *self = PST_GATEWAY (object);
 
   pst_gateway_stop (self);
+  g_clear_handle_id (&self->trim_id, g_source_remove);
+  if (self->limits != NULL)
+    g_clear_signal_handler (&self->released_id, self->limits);
   g_clear_pointer (&self->listeners, g_hash_table_unref);
   g_clear_pointer (&self->retired, g_ptr_array_unref);
   g_clear_pointer (&self->urls, g_ptr_array_unref);
@@ -49,6 +68,29 @@ pst_gateway_class_init (PstGatewayClass *klass)
   G_OBJECT_CLASS (klass)->dispose = pst_gateway_dispose;
 }
 
+static gboolean
+trim_cb (gpointer user_data)
+{
+  PstGateway *self = user_data;
+
+  self->trim_id = 0;
+  self->closed_since_trim = 0;
+#ifdef __GLIBC__
+  malloc_trim (0);
+#endif
+  return G_SOURCE_REMOVE;
+}
+
+/* A connection closed: after a burst of closes, give the memory back. */
+static void
+released_cb (PstConnLimits *limits,
+             PstGateway    *self)
+{
+  /* (the source holds no reference: dispose removes it) */
+  if (++self->closed_since_trim >= TRIM_AFTER_CLOSES && self->trim_id == 0)
+    self->trim_id = g_timeout_add_seconds (TRIM_DELAY_S, trim_cb, self);
+}
+
 static void
 pst_gateway_init (PstGateway *self)
 {
@@ -59,6 +101,7 @@ pst_gateway_init (PstGateway *self)
   if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
     max = rl.rlim_cur > 128 ? (guint) MIN ((rl.rlim_cur - 64) / 2, G_MAXUINT) : 32;
   self->limits = pst_conn_limits_new (max);
+  self->released_id = g_signal_connect (self->limits, "released", G_CALLBACK (released_cb), self);
   self->listeners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->retired = g_ptr_array_new_with_free_func (g_object_unref);
   self->metrics = pst_metrics_new ();

@@ -8,7 +8,7 @@
 
 struct _PstHeadLimitStream
 {
-  GFilterInputStream  parent_instance;
+  PstFilterInputStream parent_instance;
   GOutputStream      *out;
   gsize               limit;
   gsize               count;
@@ -20,10 +20,7 @@ struct _PstHeadLimitStream
   gpointer            eof_data;
 };
 
-static void pollable_iface_init (GPollableInputStreamInterface *iface);
-
-G_DEFINE_TYPE_WITH_CODE (PstHeadLimitStream, pst_head_limit_stream, G_TYPE_FILTER_INPUT_STREAM,
-                         G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_INPUT_STREAM, pollable_iface_init))
+G_DEFINE_TYPE (PstHeadLimitStream, pst_head_limit_stream, PST_TYPE_FILTER_INPUT_STREAM)
 
 static const char refusal[] =
   "HTTP/1.1 431 Request Header Fields Too Large\r\n"
@@ -66,48 +63,15 @@ read_fn (GInputStream *stream, void *buffer, gsize count, GCancellable *cancella
   return account (self, g_input_stream_read (base, buffer, count, cancellable, error), error);
 }
 
-static gboolean
-can_poll (GPollableInputStream *stream)
-{
-  GInputStream *base = g_filter_input_stream_get_base_stream (G_FILTER_INPUT_STREAM (stream));
-  return G_IS_POLLABLE_INPUT_STREAM (base) && g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (base));
-}
-
-static gboolean
-is_readable (GPollableInputStream *stream)
-{
-  GInputStream *base = g_filter_input_stream_get_base_stream (G_FILTER_INPUT_STREAM (stream));
-  return g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (base));
-}
-
-static GSource *
-create_source (GPollableInputStream *stream, GCancellable *cancellable)
-{
-  GInputStream *base = g_filter_input_stream_get_base_stream (G_FILTER_INPUT_STREAM (stream));
-  g_autoptr(GSource) base_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (base), NULL);
-
-  return g_pollable_source_new_full (stream, base_source, cancellable);
-}
-
 static gssize
-read_nonblocking (GPollableInputStream *stream, void *buffer, gsize count, GError **error)
+read_nonblocking (PstFilterInputStream *stream, void *buffer, gsize count, GError **error)
 {
   PstHeadLimitStream *self = PST_HEAD_LIMIT_STREAM (stream);
-  GInputStream *base = g_filter_input_stream_get_base_stream (G_FILTER_INPUT_STREAM (stream));
 
   if (self->refused)
     return account (self, 1, error);
-  return account (self, g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (base),
+  return account (self, g_pollable_input_stream_read_nonblocking (pst_filter_input_stream_get_pollable_base (stream),
                                                                   buffer, count, NULL, error), error);
-}
-
-static void
-pollable_iface_init (GPollableInputStreamInterface *iface)
-{
-  iface->can_poll = can_poll;
-  iface->is_readable = is_readable;
-  iface->create_source = create_source;
-  iface->read_nonblocking = read_nonblocking;
 }
 
 static void
@@ -124,6 +88,7 @@ pst_head_limit_stream_class_init (PstHeadLimitStreamClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = pst_head_limit_stream_finalize;
   G_INPUT_STREAM_CLASS (klass)->read_fn = read_fn;
+  PST_FILTER_INPUT_STREAM_CLASS (klass)->read_nonblocking = read_nonblocking;
 }
 
 static void
@@ -174,11 +139,8 @@ pst_head_limit_wrap (GIOStream *base, gsize limit, PstHeadLimitStream **out_limi
 {
   g_autoptr(GInputStream) in = pst_head_limit_stream_new (g_io_stream_get_input_stream (base),
                                                           g_io_stream_get_output_stream (base), limit);
-  GIOStream *joined = g_simple_io_stream_new (in, g_io_stream_get_output_stream (base));
+  GIOStream *joined = pst_filter_input_stream_join (PST_FILTER_INPUT_STREAM (in), base);
 
-  /* A GIOStream's own streams do not keep it alive, and it closes itself
-   * when finalized: the joined stream holds it. */
-  g_object_set_data_full (G_OBJECT (joined), "pst-base-stream", g_object_ref (base), g_object_unref);
   if (out_limit != NULL)
     *out_limit = PST_HEAD_LIMIT_STREAM (in);
   return joined;

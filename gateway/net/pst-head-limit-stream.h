@@ -2,12 +2,12 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-#include <gio/gio.h>
+#include "pst-filter-input-stream.h"
 
 G_BEGIN_DECLS
 
 #define PST_TYPE_HEAD_LIMIT_STREAM (pst_head_limit_stream_get_type ())
-G_DECLARE_FINAL_TYPE (PstHeadLimitStream, pst_head_limit_stream, PST, HEAD_LIMIT_STREAM, GFilterInputStream)
+G_DECLARE_FINAL_TYPE (PstHeadLimitStream, pst_head_limit_stream, PST, HEAD_LIMIT_STREAM, PstFilterInputStream)
 
 /* SoupServer grows its header buffer without bound; this input counts the
  * bytes of each request head and, past limit, answers 431 on out and fails

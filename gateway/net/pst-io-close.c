@@ -2,34 +2,64 @@
  * stream in bounded time
  * SPDX-License-Identifier: Apache-2.0 */
 #include "pst-io-close.h"
+#include "pst-tls-client.h"
+
+/* The stream under stream: our wrappers ("pst-base-stream"),
+ * GTlsConnection's base, and libsoup's SoupIOStream (what
+ * soup_server_message_steal_connection returns).  Not a reference. */
+static GIOStream *
+base_of (GIOStream *stream)
+{
+  static const char *const base_props[] = { "base-io-stream", "base-iostream" };
+  GIOStream *base = g_object_get_data (G_OBJECT (stream), "pst-base-stream");
+
+  for (guint i = 0; base == NULL && i < G_N_ELEMENTS (base_props); i++)
+    {
+      GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (stream), base_props[i]);
+
+      if (pspec == NULL || !g_type_is_a (pspec->value_type, G_TYPE_IO_STREAM))
+        continue;
+      g_object_get (stream, base_props[i], &base, NULL);
+      if (base != NULL)
+        g_object_unref (base);   /* still owned by the stream above it */
+    }
+  return base;
+}
 
 GSocket *
 pst_io_find_socket (GIOStream *stream)
 {
-  /* GTlsConnection's base, and libsoup's SoupIOStream (what
-   * soup_server_message_steal_connection returns) */
-  static const char *const base_props[] = { "base-io-stream", "base-iostream" };
-
   for (int depth = 0; stream != NULL && depth < 8; depth++)
     {
-      GIOStream *base;
-
       if (G_IS_SOCKET_CONNECTION (stream))
         return g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
-      base = g_object_get_data (G_OBJECT (stream), "pst-base-stream");
-      for (guint i = 0; base == NULL && i < G_N_ELEMENTS (base_props); i++)
-        {
-          GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (stream), base_props[i]);
-
-          if (pspec == NULL || !g_type_is_a (pspec->value_type, G_TYPE_IO_STREAM))
-            continue;
-          g_object_get (stream, base_props[i], &base, NULL);
-          if (base != NULL)
-            g_object_unref (base);   /* still owned by the stream above it */
-        }
-      stream = base;
+      stream = base_of (stream);
     }
   return NULL;
+}
+
+/* What to close: the TLS connection under libsoup's stream and our
+ * wrappers, when there is one (a GTlsConnection, or the back-end leg's
+ * PstTlsClient, whose close neither blocks nor takes a thread).  Closing
+ * a wrapper closes its input and its output stream one after the other, each in a thread of GIO's pool (a
+ * filter stream has no asynchronous close of its own), and then the TLS
+ * connection from the wrapper's finalization; the TLS connection closes
+ * both directions in one.  The wrappers above it close (synchronously,
+ * with nothing left to do) when they are finalized. */
+static GIOStream *
+close_target (GIOStream *stream)
+{
+  GIOStream *s = stream;
+
+  for (int depth = 0; s != NULL && depth < 8; depth++)
+    {
+      if (G_IS_TLS_CONNECTION (s) || PST_IS_TLS_CLIENT (s))
+        return s;
+      if (G_IS_SOCKET_CONNECTION (s))
+        break;
+      s = base_of (s);
+    }
+  return stream;
 }
 
 typedef struct {
@@ -86,7 +116,7 @@ pst_io_close_async (GIOStream           *stream,
   g_task_set_task_data (task, op, (GDestroyNotify) close_op_free);
   /* The deadline holds no reference: closed_cb removes it first. */
   op->deadline_id = g_timeout_add (deadline_ms, deadline_cb, task);
-  g_io_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, closed_cb, task);
+  g_io_stream_close_async (close_target (stream), G_PRIORITY_DEFAULT, NULL, closed_cb, task);
 }
 
 gboolean

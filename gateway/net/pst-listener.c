@@ -124,7 +124,8 @@ request_finished_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_d
   if (conn != NULL && soup_server_message_get_status (msg) != SOUP_STATUS_SWITCHING_PROTOCOLS)
     pst_connection_request_finished (conn, uri == NULL ? NULL
                                            : pst_connection_find_route (conn, g_uri_get_host (uri),
-                                                                        g_uri_get_path (uri)));
+                                                                        g_uri_get_path (uri)),
+                                     soup_server_message_get_status (msg));
 }
 
 typedef struct {

@@ -179,11 +179,36 @@ pst_log_json_line (GLogLevelFlags level, const GLogField *fields, gsize n_fields
   return g_string_free (out, FALSE);
 }
 
+/* g_date_time_new_now_local() looks the local zone up again each time
+ * (two stats and a readlink of /etc/localtime per log line in GLib 2.74):
+ * the zone is looked up at most every 10 s instead. */
+G_LOCK_DEFINE_STATIC (local_zone);
+
+static GDateTime *
+now_local (void)
+{
+  static GTimeZone *zone;
+  static gint64 zone_until;
+  gint64 mono = g_get_monotonic_time ();
+  GDateTime *now;
+
+  G_LOCK (local_zone);
+  if (zone == NULL || mono >= zone_until)
+    {
+      g_clear_pointer (&zone, g_time_zone_unref);
+      zone = g_time_zone_new_local ();
+      zone_until = mono + 10 * G_USEC_PER_SEC;
+    }
+  now = g_date_time_new_now (zone);
+  G_UNLOCK (local_zone);
+  return now;
+}
+
 static void
 write_text (GLogLevelFlags level, const GLogField *fields, gsize n_fields)
 {
   g_autofree char *message = NULL;
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GDateTime) now = now_local ();
   g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S");
 
   for (gsize i = 0; i < n_fields && message == NULL; i++)

@@ -8,7 +8,9 @@
 
 #include "pst-keystore.h"
 #include "pst-metrics.h"
+#include "pst-poller.h"
 #include "pst-runtime.h"
+#include "pst-stream-pump.h"
 
 char *
 pst_metrics_escape_label (const char *value)
@@ -316,6 +318,28 @@ render_process (GString *out, const PstMetricsData *data, gboolean draining)
   sample_u64 (out, "postern_process_start_time_seconds", NULL, (guint64) MAX (data->start_unix, 0));
 }
 
+/* The main loop of the context answering (the gateway's): what one of its
+ * iterations walks should not grow with idle connections (issue 10). */
+static void
+render_event_loop (GString *out)
+{
+  PstPoller *poller = pst_poller_get_default ();
+  PstPollerStats stats;
+
+  pst_poller_get_stats (poller, &stats);
+  family (out, "postern_event_sources", "gauge",
+          "GSources attached to the gateway's main context (each is visited at every loop iteration).");
+  sample_u64 (out, "postern_event_sources", NULL, pst_poller_count_context_sources (poller));
+  family (out, "postern_event_watches", "gauge",
+          "Sockets waited on through the gateway's epoll set (visited only when ready).");
+  sample_u64 (out, "postern_event_watches", NULL, stats.registered);
+  family (out, "postern_event_timers", "gauge", "Connection timers on the gateway's timer heap.");
+  sample_u64 (out, "postern_event_timers", NULL, stats.timers);
+  family (out, "postern_event_gio_waits_total", "counter",
+          "Waits handed to GIO's sources because a stream would block on a ready socket.");
+  sample_u64 (out, "postern_event_gio_waits_total", NULL, pst_stream_pump_get_n_gio_waits ());
+}
+
 void
 pst_metrics_render_data (GString *out, const PstMetricsData *data, gboolean draining, PstRuntime *runtime)
 {
@@ -333,4 +357,5 @@ pst_metrics_render_data (GString *out, const PstMetricsData *data, gboolean drai
       }
   render_certificates (out, runtime);
   render_process (out, data, draining);
+  render_event_loop (out);
 }

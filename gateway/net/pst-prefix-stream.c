@@ -8,15 +8,12 @@
 
 struct _PstPrefixStream
 {
-  GFilterInputStream  parent_instance;
+  PstFilterInputStream parent_instance;
   GBytes             *prefix;
   gsize               offset;   /* of the prefix bytes already returned */
 };
 
-static void pollable_iface_init (GPollableInputStreamInterface *iface);
-
-G_DEFINE_TYPE_WITH_CODE (PstPrefixStream, pst_prefix_stream, G_TYPE_FILTER_INPUT_STREAM,
-                         G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_INPUT_STREAM, pollable_iface_init))
+G_DEFINE_TYPE (PstPrefixStream, pst_prefix_stream, PST_TYPE_FILTER_INPUT_STREAM)
 
 static gsize
 prefix_left (PstPrefixStream *self)
@@ -54,59 +51,23 @@ read_fn (GInputStream  *stream,
 }
 
 static gboolean
-can_poll (GPollableInputStream *stream)
+has_pending (PstFilterInputStream *stream)
 {
-  GInputStream *base = g_filter_input_stream_get_base_stream (G_FILTER_INPUT_STREAM (stream));
-
-  return G_IS_POLLABLE_INPUT_STREAM (base) && g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (base));
-}
-
-static gboolean
-is_readable (GPollableInputStream *stream)
-{
-  GInputStream *base = g_filter_input_stream_get_base_stream (G_FILTER_INPUT_STREAM (stream));
-
-  return prefix_left (PST_PREFIX_STREAM (stream)) > 0 ||
-         g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (base));
-}
-
-static GSource *
-create_source (GPollableInputStream *stream,
-               GCancellable         *cancellable)
-{
-  GInputStream *base = g_filter_input_stream_get_base_stream (G_FILTER_INPUT_STREAM (stream));
-  g_autoptr(GSource) child = NULL;
-
-  /* bytes in hand: readable now */
-  if (prefix_left (PST_PREFIX_STREAM (stream)) > 0)
-    child = g_timeout_source_new (0);
-  else
-    child = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (base), NULL);
-  return g_pollable_source_new_full (stream, child, cancellable);
+  return prefix_left (PST_PREFIX_STREAM (stream)) > 0;
 }
 
 static gssize
-read_nonblocking (GPollableInputStream  *stream,
+read_nonblocking (PstFilterInputStream  *stream,
                   void                  *buffer,
                   gsize                  count,
                   GError               **error)
 {
   PstPrefixStream *self = PST_PREFIX_STREAM (stream);
-  GInputStream *base = g_filter_input_stream_get_base_stream (G_FILTER_INPUT_STREAM (stream));
 
   if (prefix_left (self) > 0 && count > 0)
     return take_prefix (self, buffer, count);
-  return g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (base), buffer, count,
-                                                   NULL, error);
-}
-
-static void
-pollable_iface_init (GPollableInputStreamInterface *iface)
-{
-  iface->can_poll = can_poll;
-  iface->is_readable = is_readable;
-  iface->create_source = create_source;
-  iface->read_nonblocking = read_nonblocking;
+  return g_pollable_input_stream_read_nonblocking (pst_filter_input_stream_get_pollable_base (stream),
+                                                   buffer, count, NULL, error);
 }
 
 static void
@@ -123,6 +84,8 @@ pst_prefix_stream_class_init (PstPrefixStreamClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = pst_prefix_stream_finalize;
   G_INPUT_STREAM_CLASS (klass)->read_fn = read_fn;
+  PST_FILTER_INPUT_STREAM_CLASS (klass)->has_pending = has_pending;
+  PST_FILTER_INPUT_STREAM_CLASS (klass)->read_nonblocking = read_nonblocking;
 }
 
 static void
@@ -135,7 +98,6 @@ pst_prefix_stream_wrap (GIOStream *base,
                         GBytes    *prefix)
 {
   g_autoptr(PstPrefixStream) in = NULL;
-  GIOStream *joined;
 
   g_return_val_if_fail (G_IS_IO_STREAM (base), NULL);
 
@@ -143,9 +105,5 @@ pst_prefix_stream_wrap (GIOStream *base,
                      "close-base-stream", FALSE, NULL);
   if (prefix != NULL && g_bytes_get_size (prefix) > 0)
     in->prefix = g_bytes_ref (prefix);
-  joined = g_simple_io_stream_new (G_INPUT_STREAM (in), g_io_stream_get_output_stream (base));
-  /* A GIOStream's own streams do not keep it alive, and it closes itself
-   * when finalized: the joined stream holds it. */
-  g_object_set_data_full (G_OBJECT (joined), "pst-base-stream", g_object_ref (base), g_object_unref);
-  return joined;
+  return pst_filter_input_stream_join (PST_FILTER_INPUT_STREAM (in), base);
 }

@@ -2,12 +2,12 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-#include <gio/gio.h>
+#include "pst-filter-input-stream.h"
 
 G_BEGIN_DECLS
 
 #define PST_TYPE_PREFIX_STREAM (pst_prefix_stream_get_type ())
-G_DECLARE_FINAL_TYPE (PstPrefixStream, pst_prefix_stream, PST, PREFIX_STREAM, GFilterInputStream)
+G_DECLARE_FINAL_TYPE (PstPrefixStream, pst_prefix_stream, PST, PREFIX_STREAM, PstFilterInputStream)
 
 /* A GIOStream whose input returns prefix (bytes read past an HTTP head,
  * e.g. the first WebSocket frames sent with a 101) and then base's input,

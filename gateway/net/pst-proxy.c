@@ -4,6 +4,7 @@
 
 #include "pst-backend.h"
 #include "pst-echo.h"
+#include "pst-poller.h"
 #include "pst-proxy.h"
 #include "pst-proxy-protocol.h"
 #include "pst-stream-pump.h"
@@ -69,7 +70,7 @@ proxy_unref (Proxy *proxy)
                             proxy->client.ws ? pst_websocket_get_bytes_out (proxy->client.ws)
                                              : proxy->client.pump ? pst_stream_pump_get_bytes_out (proxy->client.pump) : 0);
   pst_connection_end (proxy->conn);
-  g_clear_handle_id (&proxy->idle_id, g_source_remove);
+  g_clear_handle_id (&proxy->idle_id, pst_poller_timeout_remove);
   g_clear_pointer (&proxy->client.ws, pst_websocket_unref);
   g_clear_pointer (&proxy->client.pump, pst_stream_pump_unref);
   g_clear_pointer (&proxy->backend.ws, pst_websocket_unref);
@@ -381,7 +382,7 @@ start_idle_timer (Proxy *proxy)
   if (proxy->idle_ms == 0 || proxy->idle_id != 0)
     return;
   proxy->idle_seen = bytes_moved (proxy);
-  proxy->idle_id = g_timeout_add (MAX (proxy->idle_ms / 2, 1), idle_tick_cb, proxy);
+  proxy->idle_id = pst_poller_timeout_add (MAX (proxy->idle_ms / 2, 1), idle_tick_cb, proxy);
 }
 
 /* ---- start ---------------------------------------------------------------- */

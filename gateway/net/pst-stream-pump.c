@@ -4,7 +4,10 @@
 
 #include <string.h>
 
+#include "pst-head-limit-stream.h"
 #include "pst-io-close.h"
+#include "pst-poller.h"
+#include "pst-prefix-stream.h"
 #include "pst-stream-pump.h"
 
 /* The byte side of a proxy (tcp:// and ssl:// back-ends, tcp/ssl accepts):
@@ -16,9 +19,22 @@
  * flight.  Reads are non-blocking and the sink consumes every byte (parses
  * it, or copies it into the other side's queue) before it returns, so one
  * buffer per thread serves every pump; the rare stream that cannot poll
- * gets a buffer of its own only while its async read is pending. */
+ * gets a buffer of its own only while its async read is pending.
+ *
+ * Waiting: a stream over a socket (plain, TLS, the stream SoupServer
+ * hands over after an upgrade) waits on its thread's PstPoller, one
+ * epoll-backed GSource for every connection, so an idle connection costs
+ * the main loop nothing.  Bytes may sit above the socket (GnuTLS records
+ * already decrypted, a wrapper's buffer): reads go on until the stream
+ * says WOULD_BLOCK before waiting on the socket again, and a read started
+ * or resumed tries at once.  A stream with no socket (a test's memory
+ * stream) waits with GIO's pollable sources: one pump, two ways of
+ * waiting. */
 
 #define READ_SIZE (64 * 1024)
+/* Reads per wake-up, then the pump yields to the other ready connections
+ * and is called again at the next dispatch (fairness under load). */
+#define READS_PER_WAKE 4
 #define MAX_IOV   32
 /* What a queued chunk costs besides its bytes: the GBytes, the queue
  * link and two malloc headers.  Limits count this, so a flood of tiny
@@ -45,8 +61,13 @@ struct _PstStreamPump
   gsize              high_water;
   guint8            *rbuf;          /* non-pollable streams: while a read is pending */
   gboolean           reading, paused, started, stopped, closing, closed;
-  GSource           *read_source;   /* pollable streams: watching for input */
-  GSource           *write_source;  /* pollable streams: waiting to write */
+  GSource           *read_source;   /* GIO's way: watching for input */
+  GSource           *write_source;  /* GIO's way: waiting to write */
+  PstPollerWatch    *watch;         /* streams over a socket (holds a reference on us) */
+  gboolean           no_watch;      /* none possible, or epoll refused the socket */
+  gboolean           want_in, want_out;   /* what the watch waits for */
+  gboolean           short_drains;  /* a short read leaves nothing above the socket */
+  gboolean           out_woken;     /* write_more runs for a writable wake-up */
   gboolean           in_write;      /* write_more is on the stack */
   GQueue             out_q;
   GByteArray        *tail;          /* small writes not yet in out_q (always last) */
@@ -160,12 +181,146 @@ closed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   pst_stream_pump_unref (self);
 }
 
+/* ---- the poller's watch ------------------------------------------------- */
+
+/* Process-wide: waits handed to GIO's sources because the stream said
+ * WOULD_BLOCK while its socket was ready (glib-networking does while
+ * another operation holds the TLS connection). */
+static gint n_gio_waits;
+
+guint
+pst_stream_pump_get_n_gio_waits (void)
+{
+  return (guint) g_atomic_int_get (&n_gio_waits);
+}
+
+static gboolean watch_cb (PstPollerWatch *watch, GIOCondition ready, gpointer user_data);
+
+static gboolean
+input_can_poll (PstStreamPump *self)
+{
+  GInputStream *in = g_io_stream_get_input_stream (self->stream);
+
+  return G_IS_POLLABLE_INPUT_STREAM (in) && g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (in));
+}
+
+static gboolean
+output_can_poll (PstStreamPump *self)
+{
+  GOutputStream *out = g_io_stream_get_output_stream (self->stream);
+
+  return G_IS_POLLABLE_OUTPUT_STREAM (out) && g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (out));
+}
+
+/* Whether a read shorter than asked proves that no layer above the socket
+ * holds bytes any more, so the pump may wait on the socket without a
+ * last read that would only say WOULD_BLOCK (one syscall per wake-up).
+ * True of a plain socket, of our prefix and head-limit wrappers and of
+ * libsoup's SoupFilterInputStream (each returns what it buffered before
+ * reading on); never of TLS, where GnuTLS may hold whole records. */
+static gboolean
+short_read_drains (GIOStream *stream)
+{
+  static const char *const base_props[] = { "base-io-stream", "base-iostream" };
+  GType soup_filter = g_type_from_name ("SoupFilterInputStream");
+
+  for (int depth = 0; stream != NULL && depth < 8; depth++)
+    {
+      GInputStream *in;
+      GIOStream *base;
+
+      if (G_IS_TLS_CONNECTION (stream))
+        return FALSE;
+      if (G_IS_SOCKET_CONNECTION (stream))
+        return TRUE;
+      in = g_io_stream_get_input_stream (stream);
+      if (!PST_IS_PREFIX_STREAM (in) && !PST_IS_HEAD_LIMIT_STREAM (in) &&
+          !(soup_filter != 0 && g_type_is_a (G_OBJECT_TYPE (in), soup_filter)))
+        return FALSE;
+      base = g_object_get_data (G_OBJECT (stream), "pst-base-stream");
+      for (guint i = 0; base == NULL && i < G_N_ELEMENTS (base_props); i++)
+        {
+          GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (stream), base_props[i]);
+
+          if (pspec == NULL || !g_type_is_a (pspec->value_type, G_TYPE_IO_STREAM))
+            continue;
+          g_object_get (stream, base_props[i], &base, NULL);
+          if (base != NULL)
+            g_object_unref (base);   /* still owned by the stream above it */
+        }
+      stream = base;
+    }
+  return FALSE;
+}
+
+/* The watch, made on first use when a socket lies under the stream. */
+static gboolean
+has_watch (PstStreamPump *self)
+{
+  GSocket *socket;
+
+  if (self->watch != NULL)
+    return TRUE;
+  if (self->no_watch || self->closed)
+    return FALSE;
+  socket = pst_io_find_socket (self->stream);
+  if (socket == NULL || g_socket_get_fd (socket) < 0 || !input_can_poll (self) || !output_can_poll (self))
+    {
+      self->no_watch = TRUE;
+      return FALSE;
+    }
+  self->watch = pst_poller_watch_new (pst_poller_get_default (), g_socket_get_fd (socket), watch_cb,
+                                      pst_stream_pump_ref (self));
+  self->short_drains = short_read_drains (self->stream);
+  return TRUE;
+}
+
+static void
+drop_watch (PstStreamPump *self)
+{
+  if (self->watch == NULL)
+    return;
+  g_clear_pointer (&self->watch, pst_poller_watch_free);
+  self->want_in = self->want_out = FALSE;
+  pst_stream_pump_unref (self);   /* the watch's; callers hold their own */
+}
+
+static void start_gio_read (PstStreamPump *self);
+static void start_gio_write (PstStreamPump *self);
+
+/* The mask follows want_in and want_out.  If epoll refuses the socket
+ * the pump waits GIO's way from then on. */
+static void
+sync_watch (PstStreamPump *self)
+{
+  gboolean in = self->want_in, out = self->want_out;
+
+  if (self->watch == NULL)
+    return;
+  if (pst_poller_watch_set_mask (self->watch, (in ? G_IO_IN : 0) | (out ? G_IO_OUT : 0)))
+    return;
+  g_debug ("pump %p: the poller refused its socket; waiting with GIO's sources", (void *) self);
+  pst_stream_pump_ref (self);
+  drop_watch (self);
+  self->no_watch = TRUE;
+  if (in)
+    start_gio_read (self);
+  if (out)
+    start_gio_write (self);
+  pst_stream_pump_unref (self);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
 static void
 finish_close (PstStreamPump *self)
 {
   if (self->closed)
     return;
   self->closed = TRUE;
+  pst_stream_pump_ref (self);
+  /* the watch goes before the descriptor is closed */
+  drop_watch (self);
   stop_watching (self);
   if (self->write_source != NULL)
     {
@@ -174,6 +329,7 @@ finish_close (PstStreamPump *self)
     }
   g_cancellable_cancel (self->cancellable);
   pst_io_close_async (self->stream, CLOSE_DEADLINE_MS, closed_cb, pst_stream_pump_ref (self));
+  pst_stream_pump_unref (self);
 }
 
 /* FALSE when reading ended (EOF or error; the owner is told). */
@@ -229,15 +385,21 @@ stop_watching (PstStreamPump *self)
   g_clear_pointer (&self->read_source, g_source_unref);
 }
 
-/* As in PstWebsocket: on pollable streams, one watch while reading and
- * reads until the stream would block, not one async read per chunk. */
-static gboolean
-readable_cb (GObject *stream, gpointer user_data)
+typedef enum {
+  READ_WAIT,        /* the stream would block: wait for the socket */
+  READ_AGAIN,       /* the budget is used up, the stream may hold more */
+  READ_DONE,        /* paused, stopped or ended */
+} ReadOutcome;
+
+/* Reads until the stream would block, at most READS_PER_WAKE times.
+ * *blocked_first: the very first read would block. */
+static ReadOutcome
+read_some (PstStreamPump *self, gboolean *blocked_first)
 {
-  PstStreamPump *self = user_data;
   GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (self->stream));
 
-  for (int i = 0; i < 8; i++)
+  *blocked_first = FALSE;
+  for (int i = 0; i < READS_PER_WAKE; i++)
     {
       g_autoptr(GError) error = NULL;
       guint8 *buf;
@@ -245,7 +407,7 @@ readable_cb (GObject *stream, gpointer user_data)
       gssize n;
 
       if (!can_read (self))
-        break;
+        return READ_DONE;
       buf = borrow_read_buffer ();
       if (buf == NULL)
         buf = g_malloc (READ_SIZE);
@@ -253,32 +415,103 @@ readable_cb (GObject *stream, gpointer user_data)
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
           return_read_buffer (buf);
-          return G_SOURCE_CONTINUE;
+          *blocked_first = i == 0;
+          return READ_WAIT;
         }
       more = got_bytes (self, buf, n, error);
       return_read_buffer (buf);
       if (!more)
-        break;
+        return READ_DONE;
+      if (self->short_drains && self->watch != NULL && n < READ_SIZE)
+        return can_read (self) ? READ_WAIT : READ_DONE;
     }
-  if (can_read (self) && self->read_source != NULL)
+  return can_read (self) ? READ_AGAIN : READ_DONE;
+}
+
+/* GIO's way (no socket, or one wait handed over): one watch while
+ * reading, reads until the stream would block. */
+static gboolean
+readable_cb (GObject *stream, gpointer user_data)
+{
+  PstStreamPump *self = user_data;
+  gboolean blocked_first;
+  ReadOutcome outcome = read_some (self, &blocked_first);
+
+  if (outcome != READ_DONE && self->read_source != NULL && self->watch == NULL)
     return G_SOURCE_CONTINUE;
   stop_watching (self);
+  if (outcome != READ_DONE && self->watch != NULL)
+    {
+      /* the handed-over wait is over: back to the poller */
+      self->want_in = TRUE;
+      sync_watch (self);
+      if (outcome == READ_AGAIN && self->watch != NULL)
+        pst_poller_watch_schedule (self->watch);
+    }
   return G_SOURCE_REMOVE;
+}
+
+static void
+start_gio_read (PstStreamPump *self)
+{
+  GInputStream *in = g_io_stream_get_input_stream (self->stream);
+
+  if (self->read_source != NULL)
+    return;
+  self->read_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (in), NULL);
+  g_source_set_callback (self->read_source, (GSourceFunc) (void (*)(void)) readable_cb,
+                         pst_stream_pump_ref (self), (GDestroyNotify) pst_stream_pump_unref);
+  g_source_attach (self->read_source, g_main_context_get_thread_default ());
+}
+
+/* A readable wake-up (or a scheduled call).  TRUE: call again at the
+ * next dispatch. */
+static gboolean
+watch_read (PstStreamPump *self, GIOCondition ready)
+{
+  gboolean blocked_first;
+  ReadOutcome outcome = read_some (self, &blocked_first);
+
+  if (outcome == READ_DONE)
+    {
+      self->want_in = FALSE;
+      return FALSE;
+    }
+  if (outcome == READ_AGAIN)
+    return TRUE;
+  /* Woken for a readable socket, yet the stream would block from the
+   * start, and its socket is still readable: not bytes in flight but the
+   * TLS connection busy with another operation.  A level-triggered watch
+   * would spin; GIO's source knows when that ends. */
+  if (blocked_first && (ready & G_IO_IN) &&
+      g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (self->stream))))
+    {
+      g_atomic_int_inc (&n_gio_waits);
+      g_debug ("pump %p: the stream would block on a readable socket; this wait goes to GIO", (void *) self);
+      self->want_in = FALSE;
+      start_gio_read (self);
+    }
+  return FALSE;
 }
 
 static void
 read_more (PstStreamPump *self)
 {
-  GInputStream *in = g_io_stream_get_input_stream (self->stream);
-
-  if (self->reading || self->read_source != NULL || !can_read (self))
+  if (self->reading || self->read_source != NULL || self->want_in || !can_read (self))
     return;
-  if (G_IS_POLLABLE_INPUT_STREAM (in) && g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (in)))
+  if (has_watch (self))
     {
-      self->read_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (in), NULL);
-      g_source_set_callback (self->read_source, (GSourceFunc) (void (*)(void)) readable_cb,
-                             pst_stream_pump_ref (self), (GDestroyNotify) pst_stream_pump_unref);
-      g_source_attach (self->read_source, g_main_context_get_thread_default ());
+      /* Bytes may already wait above the socket: try at once (at the next
+       * dispatch, not on this stack). */
+      self->want_in = TRUE;
+      sync_watch (self);
+      if (self->watch != NULL)
+        pst_poller_watch_schedule (self->watch);
+      return;
+    }
+  if (input_can_poll (self))
+    {
+      start_gio_read (self);
       return;
     }
   self->reading = TRUE;
@@ -286,6 +519,30 @@ read_more (PstStreamPump *self)
     self->rbuf = g_malloc (READ_SIZE);
   g_input_stream_read_async (g_io_stream_get_input_stream (self->stream), self->rbuf, READ_SIZE,
                              G_PRIORITY_DEFAULT, self->cancellable, read_cb, pst_stream_pump_ref (self));
+}
+
+static gboolean
+watch_cb (PstPollerWatch *watch, GIOCondition ready, gpointer user_data)
+{
+  PstStreamPump *self = user_data;
+  gboolean again = FALSE;
+
+  pst_stream_pump_ref (self);
+  if (self->want_out && (ready & (G_IO_OUT | G_IO_HUP | G_IO_ERR)))
+    {
+      self->want_out = FALSE;
+      self->out_woken = TRUE;
+      write_more (self);
+      self->out_woken = FALSE;
+    }
+  if (self->watch == watch && self->want_in)
+    again = watch_read (self, ready);
+  if (self->watch == watch)
+    sync_watch (self);
+  else
+    again = FALSE;
+  pst_stream_pump_unref (self);
+  return again;
 }
 
 void
@@ -299,6 +556,11 @@ void
 pst_stream_pump_pause (PstStreamPump *self)
 {
   self->paused = TRUE;
+  if (self->want_in)
+    {
+      self->want_in = FALSE;
+      sync_watch (self);
+    }
 }
 
 void
@@ -384,8 +646,21 @@ writable_cb (GObject *stream, gpointer user_data)
   PstStreamPump *self = user_data;
 
   g_clear_pointer (&self->write_source, g_source_unref);
-  write_more (self);
+  write_more (self);   /* a watch, if any, takes the next wait */
   return G_SOURCE_REMOVE;
+}
+
+static void
+start_gio_write (PstStreamPump *self)
+{
+  GOutputStream *out = g_io_stream_get_output_stream (self->stream);
+
+  if (self->write_source != NULL)
+    return;
+  self->write_source = g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (out), NULL);
+  g_source_set_callback (self->write_source, (GSourceFunc) (void (*)(void)) writable_cb,
+                         pst_stream_pump_ref (self), (GDestroyNotify) pst_stream_pump_unref);
+  g_source_attach (self->write_source, g_main_context_get_thread_default ());
 }
 
 static guint
@@ -402,8 +677,9 @@ gather (PstStreamPump *self, GOutputVector *iov)
   return n;
 }
 
-/* As in PstWebsocket: pollable outputs are written at once until they
- * would block, then one watch waits for room. */
+/* Pollable outputs are written at once until they would block, then the
+ * watch (or GIO's source) waits for room; OUT interest lasts only while
+ * something waits to be written. */
 static void
 write_more (PstStreamPump *self)
 {
@@ -411,7 +687,9 @@ write_more (PstStreamPump *self)
   gboolean pollable = G_IS_POLLABLE_OUTPUT_STREAM (out) &&
                       g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (out));
 
-  if (self->writing || self->write_source != NULL || self->closed || self->in_write)
+  gboolean first = TRUE;
+
+  if (self->writing || self->write_source != NULL || self->want_out || self->closed || self->in_write)
     return;
   flush_tail (self);
   self->in_write = TRUE;
@@ -425,13 +703,30 @@ write_more (PstStreamPump *self)
                                                                           &written, NULL, &error);
       if (ret == G_POLLABLE_RETURN_WOULD_BLOCK)
         {
-          self->write_source = g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (out), NULL);
-          g_source_set_callback (self->write_source, (GSourceFunc) (void (*)(void)) writable_cb,
-                                 pst_stream_pump_ref (self), (GDestroyNotify) pst_stream_pump_unref);
-          g_source_attach (self->write_source, g_main_context_get_thread_default ());
+          /* Woken for a writable socket, nothing written, and the socket
+           * still writable: the TLS connection is busy with another
+           * operation; a level-triggered watch would spin, GIO's source
+           * knows when that ends. */
+          gboolean busy = self->out_woken && first &&
+                          g_pollable_output_stream_is_writable (G_POLLABLE_OUTPUT_STREAM (out));
+
           self->in_write = FALSE;
+          if (!busy && has_watch (self))
+            {
+              self->want_out = TRUE;
+              sync_watch (self);   /* (or GIO's source, if epoll refuses) */
+              return;
+            }
+          if (busy)
+            {
+              g_atomic_int_inc (&n_gio_waits);
+              g_debug ("pump %p: the stream would block on a writable socket; this wait goes to GIO",
+                       (void *) self);
+            }
+          start_gio_write (self);
           return;
         }
+      first = FALSE;
       if (ret == G_POLLABLE_RETURN_FAILED)
         {
           self->in_write = FALSE;
@@ -516,6 +811,8 @@ pst_stream_pump_stop (PstStreamPump *self)
   flushing_done (self);
   memset (&self->sink, 0, sizeof self->sink);
   self->closed = self->stopped = TRUE;
+  pst_stream_pump_ref (self);
+  drop_watch (self);
   stop_watching (self);
   if (self->write_source != NULL)
     {
@@ -531,6 +828,7 @@ pst_stream_pump_stop (PstStreamPump *self)
       self->queued = 0;
     }
   g_cancellable_cancel (self->cancellable);
+  pst_stream_pump_unref (self);
 }
 
 gboolean

@@ -42,6 +42,9 @@ void           pst_stream_pump_stop       (PstStreamPump *self);
 GIOStream     *pst_stream_pump_get_stream (PstStreamPump *self);
 /* Pumps closed by their owner still writing their queue (process-wide) */
 guint          pst_stream_pump_get_n_flushing (void);
+/* Waits handed from the poller to GIO's sources because a stream would
+ * block on a ready socket (process-wide) */
+guint          pst_stream_pump_get_n_gio_waits (void);
 guint64        pst_stream_pump_get_bytes_in  (PstStreamPump *self);
 guint64        pst_stream_pump_get_bytes_out (PstStreamPump *self);
 

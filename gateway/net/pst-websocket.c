@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pst-io-close.h"
+#include "pst-poller.h"
 #include "pst-websocket-private.h"
 
 /* libsoup's SoupWebsocketConnection reads without bound and queues without
@@ -27,9 +28,9 @@ pst_websocket_unref (PstWebsocket *self)
 {
   if (!g_atomic_int_dec_and_test (&self->ref_count))
     return;
-  g_clear_handle_id (&self->close_timeout_id, g_source_remove);
-  g_clear_handle_id (&self->inactivity_id, g_source_remove);
-  g_clear_handle_id (&self->stall_id, g_source_remove);
+  g_clear_handle_id (&self->close_timeout_id, pst_poller_timeout_remove);
+  g_clear_handle_id (&self->inactivity_id, pst_poller_timeout_remove);
+  g_clear_handle_id (&self->stall_id, pst_poller_timeout_remove);
   pst_stream_pump_stop (self->pump);
   g_clear_pointer (&self->pump, pst_stream_pump_unref);
   g_clear_object (&self->stream);
@@ -89,7 +90,7 @@ pump_drained (PstStreamPump *pump, gpointer user_data)
   PstWebsocket *self = user_data;
 
   /* The peer reads again: answer its latest ping, read it again. */
-  g_clear_handle_id (&self->stall_id, g_source_remove);
+  g_clear_handle_id (&self->stall_id, pst_poller_timeout_remove);
   pst_ws_flush_pong (self);
   if (self->self_paused)
     {
@@ -177,7 +178,7 @@ pst_websocket_start (PstWebsocket *self)
 {
   self->started = TRUE;
   if (self->opt.inactivity_ms > 0)
-    self->inactivity_id = g_timeout_add (self->opt.inactivity_ms, inactivity_cb, self);
+    self->inactivity_id = pst_poller_timeout_add (self->opt.inactivity_ms, inactivity_cb, self);
   pst_stream_pump_start (self->pump);
   pst_ws_update_reading (self);
 }
@@ -190,9 +191,9 @@ emit_closed (PstWebsocket *self)
   if (self->finished)
     return;
   self->finished = TRUE;
-  g_clear_handle_id (&self->close_timeout_id, g_source_remove);
-  g_clear_handle_id (&self->inactivity_id, g_source_remove);
-  g_clear_handle_id (&self->stall_id, g_source_remove);
+  g_clear_handle_id (&self->close_timeout_id, pst_poller_timeout_remove);
+  g_clear_handle_id (&self->inactivity_id, pst_poller_timeout_remove);
+  g_clear_handle_id (&self->stall_id, pst_poller_timeout_remove);
   if (self->sink.closed != NULL)
     self->sink.closed (self, self->close_code ? self->close_code : PST_WS_CLOSE_ABNORMAL,
                        self->close_reason ? self->close_reason : "", self->user_data);
@@ -240,7 +241,7 @@ pst_ws_shutdown_stream (PstWebsocket *self, gboolean hard)
     return;
   self->shutting_down = TRUE;
   pst_stream_pump_stop (self->pump);
-  g_clear_handle_id (&self->close_timeout_id, g_source_remove);
+  g_clear_handle_id (&self->close_timeout_id, pst_poller_timeout_remove);
   pst_io_close_async (self->stream, CLOSE_WAIT_MS, stream_closed_cb, pst_websocket_ref (self));
 }
 
@@ -295,7 +296,7 @@ pst_websocket_close (PstWebsocket *self, gushort code, const char *reason)
   self->paused = FALSE;
   pst_ws_update_reading (self);
   if (self->close_timeout_id == 0)
-    self->close_timeout_id = g_timeout_add (CLOSE_WAIT_MS, close_timeout_cb, self);
+    self->close_timeout_id = pst_poller_timeout_add (CLOSE_WAIT_MS, close_timeout_cb, self);
 }
 
 void
@@ -319,9 +320,9 @@ pst_ws_fail (PstWebsocket *self, gushort code, const char *reason)
   pst_ws_set_close (self, code, reason);
   self->failed = TRUE;
   self->close_patient = FALSE;
-  g_clear_handle_id (&self->stall_id, g_source_remove);
-  g_clear_handle_id (&self->close_timeout_id, g_source_remove);
-  self->close_timeout_id = g_timeout_add (FAIL_LINGER_MS, close_timeout_cb, self);
+  g_clear_handle_id (&self->stall_id, pst_poller_timeout_remove);
+  g_clear_handle_id (&self->close_timeout_id, pst_poller_timeout_remove);
+  self->close_timeout_id = pst_poller_timeout_add (FAIL_LINGER_MS, close_timeout_cb, self);
   if (!self->close_sent)
     pst_ws_queue_close_frame (self, code, reason);
   pst_ws_update_reading (self);
@@ -350,7 +351,7 @@ pst_ws_self_pause (PstWebsocket *self)
     return;
   self->self_paused = TRUE;
   if (self->stall_id == 0)
-    self->stall_id = g_timeout_add (STALL_MS, stall_cb, self);
+    self->stall_id = pst_poller_timeout_add (STALL_MS, stall_cb, self);
   pst_ws_update_reading (self);
 }
 

@@ -624,6 +624,8 @@ pst_keystore_save (PstKeystore     *self,
       break;
     case PST_STORE_FORMAT_PEM:
       data = pst_pem_write_full (self->entries, password, error);
+      if (data == NULL)
+        g_prefix_error (error, "%s: ", path);
       break;
     case PST_STORE_FORMAT_JKS:
     case PST_STORE_FORMAT_JCEKS:

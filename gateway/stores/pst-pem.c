@@ -6,6 +6,7 @@
 #include <gnutls/crypto.h>
 #include <string.h>
 
+#include "pst-log-escape.h"
 #include "pst-stores-private.h"
 
 typedef struct {
@@ -47,6 +48,22 @@ find_line_value (const char *start,
   return NULL;
 }
 
+/* A "# alias:" line is read back up to its line break: an alias with a
+ * control character (a line break above all, which would end the comment
+ * and let the rest pass for PEM lines) can be neither written nor read. */
+static gboolean
+fits_line (const char *text,
+           gssize      len)
+{
+  const guchar *p = (const guchar *) text;
+  const guchar *end = len < 0 ? p + strlen (text) : p + len;
+
+  for (; p < end; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      return FALSE;
+  return TRUE;
+}
+
 /* The last alias line between start and end, if any. */
 static char *
 alias_before (const char *start,
@@ -67,7 +84,7 @@ alias_before (const char *start,
         eol = end;
       while (eol > value && g_ascii_isspace (eol[-1]))
         eol--;
-      if (eol > value && g_utf8_validate (value, eol - value, NULL))
+      if (eol > value && g_utf8_validate (value, eol - value, NULL) && fits_line (value, eol - value))
         alias = g_strndup (value, eol - value);
     }
   return alias;
@@ -333,10 +350,26 @@ pst_pem_write_full (GPtrArray   *entries,
       PstStoreEntry *entry = g_ptr_array_index (entries, i);
       GPtrArray *chain = pst_store_entry_get_chain (entry);
       GBytes *key = pst_store_entry_get_private_key (entry);
+      const char *alias = pst_store_entry_get_alias (entry);
       g_autofree char *subject = pst_store_entry_dup_subject (entry);
+      /* (a comment only, never read back; a certificate's subject can hold
+       * anything) */
+      g_autofree char *safe_subject = fits_line (subject, -1) ? g_strdup (subject) : pst_log_escape (subject, -1);
 
+      if (!fits_line (alias, -1))
+        {
+          g_autofree char *safe = pst_log_escape (alias, -1);
+
+          g_set_error (error, PST_STORE_ERROR, PST_STORE_ERROR_CERTIFICATE,
+                       _("Cannot write the entry “%s” to a PEM file: its alias holds a line break or another "
+                         "control character, which would break the file; give the entry another alias, or save "
+                         "the store as PKCS#12"), safe);
+          gnutls_memset (out->str, 0, out->len);
+          g_string_free (out, TRUE);
+          return NULL;
+        }
       g_string_append_printf (out, "%s# alias: %s\n# subject: %s\n",
-                              i > 0 ? "\n" : "", pst_store_entry_get_alias (entry), subject);
+                              i > 0 ? "\n" : "", alias, safe_subject);
       if (key != NULL && !append_key (out, key, password, pst_store_entry_get_alias (entry), error))
         {
           gnutls_memset (out->str, 0, out->len);

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <string.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <glib/gi18n-lib.h>
@@ -10,6 +11,12 @@
 #include "pst-trust-database.h"
 
 #define MAX_CHAIN 16   /* certificates of one peer chain we look at */
+/* Chains that verified are remembered (the same back-end presents the same
+ * chain on every connection): for at most this long, never past the
+ * earliest expiry in the chain, and only for this database (a new
+ * snapshot, a new truststore, starts empty).  Failures are not kept. */
+#define VERIFIED_TTL_US   (60 * G_USEC_PER_SEC)
+#define VERIFIED_MAX      256
 
 struct _PstTrustDatabase
 {
@@ -19,6 +26,9 @@ struct _PstTrustDatabase
   /* verify_chain runs on glib-networking's handshake threads; GnuTLS does
    * not document its trust lists as safe to share between threads. */
   GMutex                   lock;
+  /* key (purpose, identity, chain DER) -> gint64 * real time it holds until */
+  GHashTable              *verified;
+  guint                    n_full;        /* chains verified by GnuTLS */
 };
 
 G_DEFINE_TYPE (PstTrustDatabase, pst_trust_database, G_TYPE_TLS_DATABASE)
@@ -30,6 +40,7 @@ pst_trust_database_finalize (GObject *object)
 
   if (self->list != NULL)
     gnutls_x509_trust_list_deinit (self->list, 1);
+  g_clear_pointer (&self->verified, g_hash_table_unref);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (pst_trust_database_parent_class)->finalize (object);
 }
@@ -58,6 +69,55 @@ import_chain (GTlsCertificate *chain, gnutls_x509_crt_t *certs)
       n++;
     }
   return n;
+}
+
+/* What a verification depends on besides the anchors and the clock: the
+ * purpose, the identity and every byte of the chain, each length-prefixed. */
+static GBytes *
+verified_key (GTlsCertificate *chain, const char *purpose, const char *name)
+{
+  GByteArray *key = g_byte_array_new ();
+  guint n = 0;
+
+  for (const char *s = purpose ? purpose : ""; ; s = name ? name : "")
+    {
+      guint32 len = strlen (s);
+
+      g_byte_array_append (key, (const guint8 *) &len, sizeof len);
+      g_byte_array_append (key, (const guint8 *) s, len);
+      if (n++ == 1)
+        break;
+    }
+  for (GTlsCertificate *c = chain; c != NULL && n < MAX_CHAIN + 2; c = g_tls_certificate_get_issuer (c), n++)
+    {
+      g_autoptr(GByteArray) der = NULL;
+      guint32 len;
+
+      g_object_get (c, "certificate", &der, NULL);
+      if (der == NULL)
+        break;
+      len = der->len;
+      g_byte_array_append (key, (const guint8 *) &len, sizeof len);
+      g_byte_array_append (key, der->data, der->len);
+    }
+  return g_byte_array_free_to_bytes (key);
+}
+
+/* The earliest not-after of the chain GnuTLS verified, in real time µs. */
+static gint64
+chain_expiry_us (gnutls_x509_crt_t *certs, guint n)
+{
+  gint64 until = G_MAXINT64;
+
+  for (guint i = 0; i < n; i++)
+    {
+      time_t t = gnutls_x509_crt_get_expiration_time (certs[i]);
+
+      if (t == (time_t) -1)
+        return 0;
+      until = MIN (until, (gint64) t * G_USEC_PER_SEC);
+    }
+  return until;
 }
 
 /* The name the peer's certificate must carry, as glib-networking takes it. */
@@ -112,9 +172,28 @@ pst_trust_database_verify_chain (GTlsDatabase             *database,
   unsigned int status = 0;
   guint n, n_vdata = 0;
   int ret;
+  g_autoptr(GBytes) key = NULL;
+  gint64 now = g_get_real_time ();
+  gint64 *until;
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return G_TLS_CERTIFICATE_GENERIC_ERROR;
+  if (identity != NULL)
+    name = identity_name (identity);
+  /* An identity that is none of the kinds identity_name knows cannot be
+   * checked: never a success, so never cached. */
+  if (identity == NULL || name != NULL)
+    {
+      key = verified_key (chain, purpose, name);
+      g_mutex_lock (&self->lock);
+      until = g_hash_table_lookup (self->verified, key);
+      if (until != NULL && now < *until)
+        {
+          g_mutex_unlock (&self->lock);
+          return 0;
+        }
+      g_mutex_unlock (&self->lock);
+    }
   n = import_chain (chain, certs);
   if (n == 0)
     return G_TLS_CERTIFICATE_GENERIC_ERROR;
@@ -127,8 +206,6 @@ pst_trust_database_verify_chain (GTlsDatabase             *database,
       vdata[n_vdata].size = 0;
       n_vdata++;
     }
-  if (identity != NULL)
-    name = identity_name (identity);
   if (name != NULL)
     {
       vdata[n_vdata].type = GNUTLS_DT_DNS_HOSTNAME;
@@ -139,12 +216,21 @@ pst_trust_database_verify_chain (GTlsDatabase             *database,
 
   g_mutex_lock (&self->lock);
   ret = gnutls_x509_trust_list_verify_crt2 (self->list, certs, n, vdata, n_vdata, 0, &status, NULL);
+  self->n_full++;
+  if (ret >= 0 && status == 0 && key != NULL)
+    {
+      gint64 *value = g_new (gint64, 1);
+
+      *value = MIN (now + VERIFIED_TTL_US, chain_expiry_us (certs, n));
+      if (g_hash_table_size (self->verified) >= VERIFIED_MAX)
+        g_hash_table_remove_all (self->verified);
+      g_hash_table_replace (self->verified, g_bytes_ref (key), value);
+    }
   g_mutex_unlock (&self->lock);
   for (guint i = 0; i < n; i++)
     gnutls_x509_crt_deinit (certs[i]);
   if (ret < 0)
     return G_TLS_CERTIFICATE_GENERIC_ERROR;
-  /* An identity that is none of the kinds above cannot be checked. */
   if (identity != NULL && name == NULL)
     status |= GNUTLS_CERT_UNEXPECTED_OWNER;
   return convert_status (status);
@@ -211,6 +297,7 @@ static void
 pst_trust_database_init (PstTrustDatabase *self)
 {
   g_mutex_init (&self->lock);
+  self->verified = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref, g_free);
 }
 
 static PstTrustDatabase *
@@ -273,6 +360,18 @@ pst_trust_database_new_system (GError **error)
     }
   self->n_anchors = ret;
   return G_TLS_DATABASE (g_steal_pointer (&self));
+}
+
+guint
+pst_trust_database_get_n_full_verifications (PstTrustDatabase *self)
+{
+  guint n;
+
+  g_return_val_if_fail (PST_IS_TRUST_DATABASE (self), 0);
+  g_mutex_lock (&self->lock);
+  n = self->n_full;
+  g_mutex_unlock (&self->lock);
+  return n;
 }
 
 guint

@@ -10,7 +10,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import taprun  # noqa: E402
 
 POSTERN = os.environ["POSTERN"]
 KEYTOOL = "/usr/bin/keytool"
@@ -620,28 +622,8 @@ def hostile_subject_cannot_break_a_row():
 
 
 def main():
-    print("1..%d" % (len(TESTS) + 1))
-    failed = 0
-    try:
-        make_keytool_stores()
-        print("ok 1 keytool stores made")
-    except Exception:
-        print("not ok 1 keytool stores made")
-        for line in traceback.format_exc().splitlines():
-            print("# " + line)
-        failed += 1
-    for i, t in enumerate(TESTS, start=2):
-        try:
-            t()
-            print("ok %d %s" % (i, t.__name__))
-        except Exception:
-            failed += 1
-            print("not ok %d %s" % (i, t.__name__))
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
-        sys.stdout.flush()
-    shutil.rmtree(WORK, ignore_errors=True)
-    return 1 if failed else 0
+    return taprun.run("keytool stores made", make_keytool_stores, TESTS,
+                      cleanup=lambda: shutil.rmtree(WORK, ignore_errors=True))
 
 
 if __name__ == "__main__":

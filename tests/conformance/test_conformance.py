@@ -59,8 +59,7 @@ class Setup:
             h.service_xml("proxy-limited", "proxy", self.urls["proxy-limited"], [back],
                           accept_options=limit),
         ]
-        ks = (os.path.relpath(self.keystore.store, self.dir),
-              os.path.relpath(self.keystore.password_file, self.dir))
+        ks = self.keystore.relative_to(self.dir)
         self.config = h.write_config(self.dir, h.config_xml(services, keystore=ks))
         self.ctx = h.client_ssl_context(cafile=self.keystore.trust_pem)
         all_urls = [u for pair in self.urls.values() for u in pair]

@@ -70,18 +70,18 @@ class Pattern:
 
 
 class Server:
-    """A TCP (or, with ssl_ctx, TLS) server on 127.0.0.1:free port.  Each
+    """A TCP (or, with ssl_ctx, TLS) server on 127.0.0.1:free port (or host:port).  Each
     connection runs handler(conn, record) in its own thread; `record` is a
     dict appended to self.records (bytes in/out, SHA-256, errors)."""
 
-    def __init__(self, name, handler, ssl_ctx=None, host="127.0.0.1"):
+    def __init__(self, name, handler, ssl_ctx=None, host="127.0.0.1", port=0):
         self.name = name
         self.handler = handler
         self.ssl_ctx = ssl_ctx
         self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
                                   socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, 0))
+        self.sock.bind((host, port))
         self.sock.listen(64)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]

@@ -43,8 +43,7 @@ class Setup:
         self.dir = T.tmpdir()
         self.pki = h.Pki(os.path.join(self.dir, "pki"))
         self.keystore = h.make_keystore(self.dir, pki=self.pki)
-        self.ks = (os.path.relpath(self.keystore.store, self.dir),
-                   os.path.relpath(self.keystore.password_file, self.dir))
+        self.ks = self.keystore.relative_to(self.dir)
         self.tcp_echo = p.Server("tcp-echo", p.echo_handler)
         T.add_cleanup(self.tcp_echo.close)
         self.wss_port, self.ws_port = h.free_ports(2)
@@ -67,7 +66,7 @@ class Setup:
         ], keystore=self.ks))
 
     def ctx(self):
-        return h.client_ssl_context(cafile=self.keystore.trust_pem)
+        return self.keystore.client_context()
 
 
 setup = h.Fixture("PKI, tcp echo back-end and config (echo services with and without "
@@ -296,8 +295,7 @@ class Flood:
         T.add_cleanup(self.source.close)
         self.port = h.free_port()
         self.url = f"wss://localhost:{self.port}/flood"
-        ks = (os.path.relpath(s.keystore.store, self.dir),
-              os.path.relpath(s.keystore.password_file, self.dir))
+        ks = s.keystore.relative_to(self.dir)
         self.config = h.write_config(self.dir, p.config_xml([
             h.service_xml("flood", "proxy", [self.url],
                           [f"tcp://127.0.0.1:{self.source.port}"]),
@@ -481,8 +479,7 @@ class Upload:
         T.add_cleanup(self.fast.set)
         self.port = h.free_port()
         self.url = f"wss://localhost:{self.port}/upload"
-        ks = (os.path.relpath(s.keystore.store, self.dir),
-              os.path.relpath(s.keystore.password_file, self.dir))
+        ks = s.keystore.relative_to(self.dir)
         self.config = h.write_config(self.dir, p.config_xml([
             h.service_xml("upload", "proxy", [self.url], [f"tcp://127.0.0.1:{self.sink.port}"]),
         ], keystore=ks))

@@ -43,8 +43,7 @@ class Pkis:
                 options["wss.bind"] = f"127.0.0.1:{port}"
             services.append(h.service_xml(service, "echo", [f"wss://{host}:{port}/{service}"],
                                           accept_options=options))
-        ks = (os.path.relpath(self.keystore.store, directory),
-              os.path.relpath(self.keystore.password_file, directory))
+        ks = self.keystore.relative_to(directory)
         return h.write_config(directory, p.config_xml(services, ks,
                                                       os.path.relpath(self.truststore, directory)),
                               name=name)

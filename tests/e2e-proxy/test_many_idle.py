@@ -115,8 +115,7 @@ class Setup:
         self.port = {False: ports[0], True: ports[1]}
         self.url = {False: f"ws://localhost:{ports[0]}/held", True: f"wss://localhost:{ports[1]}/held"}
         cap = {"tcp.maximum.connections.per.address": str(max(COUNT, COUNT_TLS) + 100)}
-        ks = (os.path.relpath(self.keystore.store, self.dir),
-              os.path.relpath(self.keystore.password_file, self.dir))
+        ks = self.keystore.relative_to(self.dir)
         self.config = h.write_config(self.dir, p.config_xml([
             h.service_xml("held", "proxy", [self.url[False]], [f"tcp://localhost:{self.backend[False].port}"],
                           accept_options=cap),

@@ -100,13 +100,12 @@ class Setup:
                                   accept_options=opts)
                     for name in self.urls]
         text = p.config_xml(services,
-                            keystore=(os.path.relpath(self.keystore.store, self.dir),
-                                      os.path.relpath(self.keystore.password_file, self.dir)),
+                            keystore=self.keystore.relative_to(self.dir),
                             truststore=os.path.relpath(self.truststore, self.dir))
         self.config = h.write_config(self.dir, text)
 
     def ctx(self):
-        return h.client_ssl_context(cafile=self.keystore.trust_pem)
+        return self.keystore.client_context()
 
 
 setup = h.Fixture("PKI, TLS and TCP echo back-ends, proxy config", Setup)

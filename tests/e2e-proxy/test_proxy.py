@@ -79,13 +79,12 @@ class Setup:
         services = [h.service_xml(name, "proxy", [self.urls[name]], [self.connects[name]])
                     for name in self.urls]
         text = p.config_xml(services,
-                            keystore=(os.path.relpath(self.keystore.store, self.dir),
-                                      os.path.relpath(self.keystore.password_file, self.dir)),
+                            keystore=self.keystore.relative_to(self.dir),
                             truststore=os.path.relpath(self.truststore, self.dir))
         self.config = h.write_config(self.dir, text)
 
     def ctx(self):
-        return h.client_ssl_context(cafile=self.keystore.trust_pem)
+        return self.keystore.client_context()
 
 
 setup = h.Fixture("PKI, back-ends and proxy config", Setup)

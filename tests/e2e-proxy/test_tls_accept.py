@@ -27,8 +27,7 @@ class Pkis:
         self.other = h.Pki(os.path.join(self.dir, "other-pki"),
                            ca_name="Postern E2E Unknown CA")
         self.keystore = h.make_keystore(self.dir, pki=self.pki)
-        self.ks = (os.path.relpath(self.keystore.store, self.dir),
-                   os.path.relpath(self.keystore.password_file, self.dir))
+        self.ks = self.keystore.relative_to(self.dir)
         self.client = self.pki.client("Postern E2E Client")
         self.stranger = self.other.client("Postern E2E Stranger")
         self.truststore = p.pem_truststore(self.dir, self.pki.ca.cert)
@@ -73,8 +72,7 @@ class Mtls:
         self.req_port, self.opt_port = h.free_ports(2)
         self.req_url = f"wss://localhost:{self.req_port}/echo"
         self.opt_url = f"wss://localhost:{self.opt_port}/echo"
-        ks = (os.path.relpath(k.keystore.store, self.dir),
-              os.path.relpath(k.keystore.password_file, self.dir))
+        ks = k.keystore.relative_to(self.dir)
         self.config = write(self.dir, [
             h.service_xml("mtls-required", "echo", [self.req_url],
                           accept_options={"ssl.verify-client": "required"}),
@@ -264,8 +262,7 @@ class Offload:
         # gateway binds its plaintext port with wss.bind
         self.urls = {"tcp": f"wss://localhost:{self.front_tcp}/echo",
                      "http": f"wss://localhost:{self.front_http}/echo"}
-        ks = (os.path.relpath(k.keystore.store, self.dir),
-              os.path.relpath(k.keystore.password_file, self.dir))
+        ks = k.keystore.relative_to(self.dir)
         self.config = write(self.dir, [
             h.service_xml("offloaded", "echo", list(self.urls.values()),
                           accept_options={"ssl.encryption": "disabled",
@@ -342,8 +339,7 @@ class Protocols:
         k = pkis.get()
         self.dir = T.tmpdir()
         self.only12_port, self.default_port = h.free_ports(2)
-        ks = (os.path.relpath(k.keystore.store, self.dir),
-              os.path.relpath(k.keystore.password_file, self.dir))
+        ks = k.keystore.relative_to(self.dir)
         self.only12_url = f"wss://localhost:{self.only12_port}/echo"
         self.default_url = f"wss://localhost:{self.default_port}/echo"
         c12 = write(self.dir, [h.service_xml("tls12", "echo", [self.only12_url],
@@ -454,6 +450,22 @@ def _():
     for phrase in ("does not trust this gateway's certificate", "localhost",
                    f"https://localhost:{pr.default_port}/"):
         h.require(phrase in line, f"log line lacks {phrase!r}: {line}")
+
+
+@T.case("a server name that is no host name (openssl s_client -servername 'a:b', and one with a line "
+        "break) is refused and logged as such on one line, the name escaped, with the URL to use "
+        "instead (no https://[a:b]/ built from it); the gateway serves the next client")
+def _():
+    pr = protocols.get()
+    for name, shown in (("a:b", "a:b"), ("x\ny", "x\\x0Ay")):
+        r = p.s_client(pr.default_port, ["-servername", name])
+        h.check_equal(p.s_client_protocol(r), None, f"handshake with SNI {name!r}")
+        line = p.wait_log(pr.gwdef, lambda l: f"(SNI “{shown}”)" in l, 10, f"naming the SNI {shown}")
+        for phrase in ("TLS handshake refused", "is not a host name", f"connect to {pr.default_url.rsplit('/', 1)[0]}/"):
+            h.require(phrase in line, f"log line lacks {phrase!r}: {line}")
+        h.require("https://[" not in line and "does not trust" not in line, f"a trust hint for a bad name: {line}")
+    h.require(not any(l.startswith("y”") for l in pr.gwdef.stderr), "the line break split a log line")
+    expect_proto(pr.default_port, "-tls1_3", "TLSv1.3")
 
 
 @T.case("the gateways of this file stop cleanly (exit 0) on SIGTERM")

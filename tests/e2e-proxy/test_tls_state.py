@@ -51,8 +51,7 @@ class Setup:
         self.mtls_url = f"wss://localhost:{self.mtls_port}/echo"
         self.proxy_url = f"wss://localhost:{self.proxy_port}/proxy"
         self.sys_url = f"wss://localhost:{self.sys_port}/proxy"
-        ks = (os.path.relpath(self.keystore.store, self.dir),
-              os.path.relpath(self.keystore.password_file, self.dir))
+        ks = self.keystore.relative_to(self.dir)
         backend = f"ssl://localhost:{self.tls_echo.port}"
         self.config = h.write_config(self.dir, p.config_xml([
             h.service_xml("echo", "echo", [self.echo_url]),

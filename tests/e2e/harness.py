@@ -494,6 +494,14 @@ class Keystore:
     def __repr__(self):
         return f"Keystore({self.store!r}, via {self.method})"
 
+    def relative_to(self, directory):
+        """(store, password file) as a config in directory names them."""
+        return (os.path.relpath(self.store, directory), os.path.relpath(self.password_file, directory))
+
+    def client_context(self, **kw):
+        """A client TLS context that trusts this store's certificates."""
+        return client_ssl_context(cafile=self.trust_pem, **kw)
+
 
 def make_keystore(directory, names=("localhost", "127.0.0.1", "::1"),
                   pki=None, method=None):
@@ -622,8 +630,7 @@ def echo_config(directory, keystore, ws_port=None, wss_port=None,
         accepts.append(f"wss://{host}:{wss_port}{path}")
     ks = None
     if keystore is not None:
-        ks = (os.path.relpath(keystore.store, directory),
-              os.path.relpath(keystore.password_file, directory))
+        ks = keystore.relative_to(directory)
     text = config_xml([service_xml("echo", "echo", accepts,
                                    accept_options=accept_options)], keystore=ks)
     return write_config(directory, text), accepts
@@ -810,10 +817,10 @@ class Gateway:
         return False
 
 
-def start_gateway(config, expected_urls, name="gateway", timeout=LISTEN_TIMEOUT):
-    """Start `postern run --config CONFIG` and wait for one `listening on`
-    line per expected URL.  Kills the process if that fails."""
-    gw = Gateway(config, name=name).start()
+def start_gateway(config, expected_urls, name="gateway", timeout=LISTEN_TIMEOUT, extra_args=()):
+    """Start `postern run --config CONFIG [EXTRA_ARGS]` and wait for one
+    `listening on` line per expected URL.  Kills the process if that fails."""
+    gw = Gateway(config, name=name, extra_args=extra_args).start()
     try:
         gw.wait_listening(len(expected_urls), timeout)
     except Fail as e:

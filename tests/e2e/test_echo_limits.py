@@ -33,8 +33,7 @@ class Setup:
         self.urls = [f"ws://localhost:{self.ws_port}/echo",
                      f"wss://localhost:{self.wss_port}/echo"]
         self.limited_url = f"wss://localhost:{self.limited_port}/limited"
-        ks = (os.path.relpath(self.keystore.store, self.dir),
-              os.path.relpath(self.keystore.password_file, self.dir))
+        ks = self.keystore.relative_to(self.dir)
         text = h.config_xml([
             h.service_xml("echo", "echo", self.urls),
             h.service_xml("limited", "echo", [self.limited_url],

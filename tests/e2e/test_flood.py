@@ -41,8 +41,7 @@ class Setup:
         self.ws_port, self.wss_port = h.free_ports(2)
         self.urls = [f"ws://localhost:{self.ws_port}/echo",
                      f"wss://localhost:{self.wss_port}/echo"]
-        ks = (os.path.relpath(self.keystore.store, self.dir),
-              os.path.relpath(self.keystore.password_file, self.dir))
+        ks = self.keystore.relative_to(self.dir)
         text = h.config_xml([h.service_xml("echo", "echo", self.urls)], keystore=ks)
         self.config = h.write_config(self.dir, text)
         self.ca = self.keystore.trust_pem

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "editor-test-util.h"
 #include "pst-cert-dialog.h"
 #include "pst-document.h"
 #include "pst-keystore.h"
@@ -27,91 +28,6 @@
 #define HEAVY_ROUNDS "1500000"
 /* the main thread's CPU allowed between two frames */
 #define MAX_CPU_US (100 * G_TIME_SPAN_MILLISECOND)
-
-typedef gboolean (*Predicate) (gpointer data);
-
-static gboolean
-tick_cb (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Runs the main loop until done (data) or ms passed; returns done's answer. */
-static gboolean
-wait_for (Predicate done,
-          gpointer  data,
-          guint     ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
-  guint tick = g_timeout_add (20, tick_cb, NULL);
-
-  while (!done (data) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (tick);
-  return done (data);
-}
-
-static gboolean
-never (gpointer data)
-{
-  return FALSE;
-}
-
-static void
-iterate (guint ms)
-{
-  wait_for (never, NULL, ms);
-}
-
-static char *
-run_tool (const char *dir,
-          const char * const *argv)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  int status = 0;
-
-  g_spawn_sync (dir, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("%s failed: %s%s", argv[0], out, err);
-  return g_steal_pointer (&out);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static guint16
-free_port (void)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_socket_bind (socket, any, TRUE, &error);
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
 
 /* The main thread's frames, measured as test-editor-trust.c does: on this
  * shared machine the scheduler alone can hold a thread back 100 ms, so the
@@ -128,15 +44,6 @@ typedef struct {
   gboolean measuring;
 } Ticks;
 
-static gint64
-thread_cpu_us (void)
-{
-  struct timespec ts;
-
-  g_assert_cmpint (clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts), ==, 0);
-  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
-}
-
 static gboolean
 frame_tick_cb (GtkWidget     *widget,
                GdkFrameClock *clock,
@@ -144,7 +51,7 @@ frame_tick_cb (GtkWidget     *widget,
 {
   Ticks *ticks = user_data;
   gint64 now = g_get_monotonic_time ();
-  gint64 cpu = thread_cpu_us ();
+  gint64 cpu = pst_test_thread_cpu_us ();
 
   if (ticks->arm)
     {
@@ -179,7 +86,7 @@ arm (Ticks *ticks)
 {
   ticks->measuring = FALSE;
   ticks->arm = TRUE;
-  g_assert_true (wait_for (armed, ticks, 10000));
+  g_assert_true (pst_test_wait_for (armed, ticks, 10000));
 }
 
 static void
@@ -189,32 +96,13 @@ report (const char *what,
 {
   ticks->measuring = FALSE;
   /* the work since the last frame counts too (a blocked thread draws none) */
-  ticks->max_cpu = MAX (ticks->max_cpu, thread_cpu_us () - ticks->last_cpu);
+  ticks->max_cpu = MAX (ticks->max_cpu, pst_test_thread_cpu_us () - ticks->last_cpu);
   g_test_message ("%s: %" G_GINT64_FORMAT " ms, %u frames, longest gap %" G_GINT64_FORMAT
                   " ms, most main-thread CPU between frames %" G_GINT64_FORMAT " ms",
                   what, (g_get_monotonic_time () - start) / 1000, ticks->ticks,
                   ticks->max_gap / 1000, ticks->max_cpu / 1000);
   g_assert_cmpuint (ticks->ticks, >=, 3);
   g_assert_cmpint (ticks->max_cpu, <=, MAX_CPU_US);
-}
-
-static void
-set_flag_cb (gpointer  instance,
-             gpointer  user_data)
-{
-  *(gboolean *) user_data = TRUE;
-}
-
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
-static gboolean
-validated (gpointer data)
-{
-  return !pst_document_get_validation_pending (data);
 }
 
 static gboolean
@@ -253,15 +141,13 @@ make_heavy_store (const char *dir,
   g_file_set_contents_full (pw_path, with_key ? "heavy-key-secret" : "heavy-trust-secret", -1,
                             G_FILE_SET_CONTENTS_NONE, 0600, &error);
   g_assert_no_error (error);
-  g_free (run_tool (dir, with_key ? with : without));
+  g_free (pst_test_run_tool (dir, with_key ? with : without));
 }
 
 static void
 fixture_setup (Fixture       *fx,
                gconstpointer  data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GFile) file = NULL;
   const char *req[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                         "-keyout", "key.pem", "-out", "cert.pem", "-subj", "/CN=localhost",
                         "-addext", "subjectAltName=DNS:localhost", "-days", "365", NULL };
@@ -281,29 +167,20 @@ fixture_setup (Fixture       *fx,
     "    <keystore><type>PKCS12</type><file>keystore.p12</file><password-file>keystore.pw</password-file></keystore>\n"
     "    <truststore><type>PKCS12</type><file>truststore.p12</file><password-file>truststore.pw</password-file></truststore>\n"
     "  </security>\n"
-    "</gateway-config>\n", free_port ());
+    "</gateway-config>\n", pst_test_free_port ());
 
-  fx->dir = g_dir_make_tmp ("postern-async-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_free (run_tool (fx->dir, req));
-  g_free (run_tool (fx->dir, ca));
+  fx->dir = pst_test_make_dir ("postern-async-XXXXXX");
+  g_free (pst_test_run_tool (fx->dir, req));
+  g_free (pst_test_run_tool (fx->dir, ca));
   make_heavy_store (fx->dir, "keystore", TRUE);
   make_heavy_store (fx->dir, "truststore", FALSE);
-  fx->config_path = g_build_filename (fx->dir, "gateway-config.xml", NULL);
-  g_file_set_contents (fx->config_path, xml, -1, &error);
-  g_assert_no_error (error);
-
-  file = g_file_new_for_path (fx->config_path);
-  fx->document = pst_document_new_for_file (file, &error);
-  g_assert_no_error (error);
-  fx->window = pst_window_new (NULL);
-  pst_window_set_document (fx->window, fx->document);
-  gtk_window_present (GTK_WINDOW (fx->window));
+  fx->config_path = pst_test_write_config (fx->dir, xml);
+  fx->window = pst_test_open_window (fx->config_path, &fx->document);
   fx->tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (fx->window), frame_tick_cb, &fx->ticks, NULL);
-  /* settled: the document validated, its first layout drawn */
-  g_assert_true (wait_for (validated, fx->document, 60000));
+  /* settled: the document pst_test_validated, its first layout drawn */
+  g_assert_true (pst_test_wait_for (pst_test_validated, fx->document, 60000));
   g_assert_cmpuint (pst_document_get_n_errors (fx->document), ==, 0);
-  g_assert_true (wait_for (ten_ticks, &fx->ticks, 20000));
+  g_assert_true (pst_test_wait_for (ten_ticks, &fx->ticks, 20000));
 }
 
 static void
@@ -312,29 +189,11 @@ fixture_teardown (Fixture       *fx,
 {
   gtk_widget_remove_tick_callback (GTK_WIDGET (fx->window), fx->tick_id);
   gtk_window_destroy (GTK_WINDOW (fx->window));
-  iterate (50);
+  pst_test_iterate (50);
   g_clear_object (&fx->document);
-  remove_tree (fx->dir);
+  pst_test_remove_tree (fx->dir);
   g_free (fx->dir);
   g_free (fx->config_path);
-}
-
-/* The toplevel of type, other than the ones in seen */
-static gpointer
-find_toplevel (GType      type,
-               GPtrArray *seen)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();  /* (transfer none) */
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
-
-      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type) &&
-          (seen == NULL || !g_ptr_array_find (seen, window, NULL)))
-        return window;
-    }
-  return NULL;
 }
 
 static gboolean
@@ -365,12 +224,12 @@ assert_heavy (Fixture    *fx,
   *dot = '\0';
   dot = strrchr (pw, '.');
   strcpy (dot, ".pw");
-  start = thread_cpu_us ();
+  start = pst_test_thread_cpu_us ();
   store = pst_keystore_open (path, pw, &error);
   g_assert_no_error (error);
   g_test_message ("opening %s on the calling thread: %" G_GINT64_FORMAT " ms of its CPU",
-                  name, (thread_cpu_us () - start) / 1000);
-  g_assert_cmpint (thread_cpu_us () - start, >=, 2 * MAX_CPU_US);
+                  name, (pst_test_thread_cpu_us () - start) / 1000);
+  g_assert_cmpint (pst_test_thread_cpu_us () - start, >=, 2 * MAX_CPU_US);
 }
 
 /* The store inspector opens the store in a worker thread: a spinner
@@ -390,11 +249,11 @@ test_store_inspector (Fixture       *fx,
   arm (&fx->ticks);
   start = g_get_monotonic_time ();
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.inspect-store", "s", "keystore"));
-  keystore_view = find_toplevel (PST_TYPE_STORE_VIEW, views);
+  keystore_view = pst_test_find_toplevel (PST_TYPE_STORE_VIEW, views);
   g_assert_nonnull (keystore_view);
   g_ptr_array_add (views, keystore_view);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.inspect-store", "s", "truststore"));
-  truststore_view = find_toplevel (PST_TYPE_STORE_VIEW, views);
+  truststore_view = pst_test_find_toplevel (PST_TYPE_STORE_VIEW, views);
   g_assert_nonnull (truststore_view);
   g_ptr_array_add (views, truststore_view);
   /* still opening: the placeholder shows */
@@ -404,7 +263,7 @@ test_store_inspector (Fixture       *fx,
   stack = GTK_STACK (gtk_widget_get_template_child (GTK_WIDGET (keystore_view), PST_TYPE_STORE_VIEW, "stack"));
   g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "loading");
 
-  g_assert_true (wait_for (views_loaded, views, 60000));
+  g_assert_true (pst_test_wait_for (views_loaded, views, 60000));
   report ("two heavy stores opened in the inspector", &fx->ticks, start);
 
   /* the results arrived */
@@ -427,11 +286,11 @@ test_store_inspector (Fixture       *fx,
   g_assert_true (pst_store_view_get_loading (keystore_view));
   gtk_window_destroy (GTK_WINDOW (keystore_view));
   gtk_window_destroy (GTK_WINDOW (truststore_view));
-  iterate (3000);
+  pst_test_iterate (3000);
 }
 
 /* A store changed on disk (the inspector's ::changed after a write):
- * the configuration is validated again in the background. */
+ * the configuration is pst_test_validated again in the background. */
 static void
 test_store_change (Fixture       *fx,
                    gconstpointer  data)
@@ -441,10 +300,10 @@ test_store_change (Fixture       *fx,
   gint64 start;
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.inspect-store", "s", "truststore"));
-  view = find_toplevel (PST_TYPE_STORE_VIEW, NULL);
+  view = pst_test_find_toplevel (PST_TYPE_STORE_VIEW, NULL);
   g_assert_nonnull (view);
   g_ptr_array_add (views, view);
-  g_assert_true (wait_for (views_loaded, views, 60000));
+  g_assert_true (pst_test_wait_for (views_loaded, views, 60000));
 
   /* the store becomes unreadable: its password file is replaced */
   {
@@ -458,16 +317,16 @@ test_store_change (Fixture       *fx,
   start = g_get_monotonic_time ();
   g_signal_emit_by_name (view, "changed");
   g_assert_true (pst_document_get_validation_pending (fx->document));
-  g_assert_true (wait_for (validated, fx->document, 60000));
+  g_assert_true (pst_test_wait_for (pst_test_validated, fx->document, 60000));
   report ("validation after a store change", &fx->ticks, start);
   /* the diagnostics show the store's new state */
   g_assert_cmpuint (pst_document_get_n_errors (fx->document), >, 0);
   gtk_window_destroy (GTK_WINDOW (view));
-  iterate (50);
+  pst_test_iterate (50);
 }
 
 /* New Certificate: the key is generated, the heavy keystore opened and
- * saved, the configuration validated again, all off the main thread. */
+ * saved, the configuration pst_test_validated again, all off the main thread. */
 
 typedef struct {
   PstDocument *document;
@@ -508,23 +367,23 @@ test_new_certificate (Fixture       *fx,
   gint64 start;
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.new-certificate", NULL));
-  dialog = find_toplevel (PST_TYPE_CERT_DIALOG, NULL);
+  dialog = pst_test_find_toplevel (PST_TYPE_CERT_DIALOG, NULL);
   g_assert_nonnull (dialog);
   g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &dialog);
   g_signal_connect (dialog, "generated", G_CALLBACK (generated_cb), &generation);
   pst_cert_dialog_set_names (dialog, "app.localhost");
   /* the dialog's own first layout is GTK's work, not measured */
-  iterate (1000);
+  pst_test_iterate (1000);
 
   arm (&fx->ticks);
   start = g_get_monotonic_time ();
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "cert.generate", NULL));
-  g_assert_true (wait_for (generated_and_validated, &generation, 60000));
+  g_assert_true (pst_test_wait_for (generated_and_validated, &generation, 60000));
   report ("New Certificate into a heavy keystore, then validation", &fx->ticks, start);
 
   /* the results arrived: the dialog closed, the entry is in the store,
    * the Problems panel has nothing to say */
-  iterate (100);
+  pst_test_iterate (100);
   g_assert_null (dialog);
   keystore = pst_keystore_open (keystore_path, pw_path, &error);
   g_assert_no_error (error);
@@ -574,20 +433,20 @@ test_inspector_import (Fixture       *fx,
   gint64 start;
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.inspect-store", "s", "truststore"));
-  view = find_toplevel (PST_TYPE_STORE_VIEW, NULL);
+  view = pst_test_find_toplevel (PST_TYPE_STORE_VIEW, NULL);
   g_assert_nonnull (view);
   g_ptr_array_add (views, view);
-  g_assert_true (wait_for (views_loaded, views, 60000));
+  g_assert_true (pst_test_wait_for (views_loaded, views, 60000));
   g_assert_cmpuint (g_list_model_get_n_items (pst_store_view_get_entries (view)), ==, 1);
 
   arm (&fx->ticks);
   start = g_get_monotonic_time ();
-  g_signal_connect (view, "changed", G_CALLBACK (set_flag_cb), &changed);
+  g_signal_connect (view, "changed", G_CALLBACK (pst_test_set_flag_cb), &changed);
   g_assert_true (pst_store_view_import_file (view, pem, &error));
   g_assert_no_error (error);
-  g_assert_true (wait_for (flag_set, &changed, 60000));
-  g_assert_true (wait_for (views_loaded, views, 60000));
-  g_assert_true (wait_for (validated, fx->document, 60000));
+  g_assert_true (pst_test_wait_for (pst_test_flag_set, &changed, 60000));
+  g_assert_true (pst_test_wait_for (views_loaded, views, 60000));
+  g_assert_true (pst_test_wait_for (pst_test_validated, fx->document, 60000));
   report ("import into a heavy truststore, reload, validation", &fx->ticks, start);
   g_assert_cmpuint (g_list_model_get_n_items (pst_store_view_get_entries (view)), ==, 2);
 
@@ -604,14 +463,14 @@ test_inspector_import (Fixture       *fx,
 
     StoreStat before = { store, 0, 0 };
 
-    g_free (run_tool (fx->dir, second));
+    g_free (pst_test_run_tool (fx->dir, second));
     g_assert_true (store_stat (&before));
     g_assert_true (pst_store_view_import_file (view, other, &error));
     g_assert_no_error (error);
     gtk_window_destroy (GTK_WINDOW (view));
     /* the store file is replaced once the thread saved it */
-    g_assert_true (wait_for (store_rewritten, &before, 60000));
-    iterate (200);
+    g_assert_true (pst_test_wait_for (store_rewritten, &before, 60000));
+    pst_test_iterate (200);
     truststore = pst_keystore_open (store, pw, &error);
     g_assert_no_error (error);
     g_assert_cmpuint (pst_keystore_get_n_entries (truststore), ==, 3);
@@ -621,39 +480,20 @@ test_inspector_import (Fixture       *fx,
 /* Test: the probe's trust (the keystore's certificates) is opened in a
  * worker thread before the probe starts. */
 
-static gpointer
-template_child (gpointer    widget,
-                GType       type,
-                const char *name)
-{
-  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (widget), type, name);
-
-  g_assert_nonnull (child);
-  return child;
-}
-
-static gboolean
-test_finished (gpointer data)
-{
-  GtkWidget *icon = template_child (data, PST_TYPE_SERVICE_PAGE, "test_icon");
-
-  return gtk_widget_has_css_class (icon, "success") || gtk_widget_has_css_class (icon, "error");
-}
-
 static void
 test_service_test (Fixture       *fx,
                    gconstpointer  data)
 {
-  PstServicePage *page = template_child (fx->window, PST_TYPE_WINDOW, "service_page");
-  GtkWidget *icon = template_child (page, PST_TYPE_SERVICE_PAGE, "test_icon");
+  PstServicePage *page = pst_test_template_child (fx->window, PST_TYPE_WINDOW, "service_page");
+  GtkWidget *icon = pst_test_template_child (page, PST_TYPE_SERVICE_PAGE, "test_icon");
   gint64 start;
 
   pst_window_select_service (fx->window, 0);
-  iterate (200);
+  pst_test_iterate (200);
   arm (&fx->ticks);
   start = g_get_monotonic_time ();
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.service-test", NULL));
-  g_assert_true (wait_for (test_finished, page, 60000));
+  g_assert_true (pst_test_wait_for (pst_test_service_test_finished, page, 60000));
   report ("Test with the heavy keystore as the probe's trust", &fx->ticks, start);
   g_test_message ("Test: %s", pst_service_page_get_test_result (page));
   /* nothing listens on the accept URL's port: reported as a failure */
@@ -682,7 +522,7 @@ static void
 test_create_store (Fixture       *fx,
                    gconstpointer  data)
 {
-  PstSecurityPage *page = template_child (fx->window, PST_TYPE_WINDOW, "security_page");
+  PstSecurityPage *page = pst_test_template_child (fx->window, PST_TYPE_WINDOW, "security_page");
   g_autofree char *heavy = g_build_filename (fx->dir, "copy.p12", NULL);
   g_autofree char *heavy_pw = g_build_filename (fx->dir, "copy.pw", NULL);
   g_autofree char *source = g_build_filename (fx->dir, "truststore.p12", NULL);
@@ -707,8 +547,8 @@ test_create_store (Fixture       *fx,
   arm (&fx->ticks);
   start = g_get_monotonic_time ();
   pst_security_page_create_store_async (page, PST_STORE_KIND_TRUSTSTORE, heavy, NULL, created_cb, &done);
-  g_assert_true (wait_for (flag_set, &done, 60000));
-  g_assert_true (wait_for (validated, fx->document, 60000));
+  g_assert_true (pst_test_wait_for (pst_test_flag_set, &done, 60000));
+  g_assert_true (pst_test_wait_for (pst_test_validated, fx->document, 60000));
   report ("Create… on an existing heavy store, then validation", &fx->ticks, start);
   g_assert_cmpstr (pst_config_get_truststore (pst_document_get_config (fx->document))->file, ==, heavy);
   g_assert_cmpuint (pst_document_get_n_errors (fx->document), ==, 0);
@@ -755,25 +595,18 @@ test_run_after_edit (Fixture       *fx,
   arm (&fx->ticks);
   start = g_get_monotonic_time ();
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.run", NULL));
-  g_assert_true (wait_for (errors_dialog_shown, &dialog, 60000));
+  g_assert_true (pst_test_wait_for (errors_dialog_shown, &dialog, 60000));
   report ("Run right after an edit: validation, then the question", &fx->ticks, start);
   g_assert_cmpuint (pst_document_get_n_errors (fx->document), >, 0);
   adw_message_dialog_response (dialog, "cancel");
-  iterate (100);
+  pst_test_iterate (100);
 }
 
 int
 main (int argc, char **argv)
 {
-  const char *localedir = g_getenv ("POSTERN_TEST_LOCALEDIR");
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL ? localedir : LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
-
-  gtk_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  adw_init ();
+  pst_test_init (&argc, &argv);
 
   g_test_add ("/editor-async/store-inspector", Fixture, NULL, fixture_setup, test_store_inspector, fixture_teardown);
   g_test_add ("/editor-async/store-change", Fixture, NULL, fixture_setup, test_store_change, fixture_teardown);

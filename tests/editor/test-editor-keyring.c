@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "editor-test-util.h"
 #include "pst-cert-dialog.h"
 #include "pst-document.h"
 #include "pst-keystore.h"
@@ -22,127 +23,20 @@
 #define WAIT_MS 10000
 #define UNLOCK_PASSWORD "postern-editor-keyring-test"
 
-typedef struct {
-  char      *dir;
-  char      *path;
-  PstWindow *window;
-} Fixture;
-
-static gboolean
-tick_cb (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-typedef gboolean (*Predicate) (gpointer data);
-
-static gboolean
-wait_for (Predicate done,
-          gpointer  data,
-          guint     ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
-  guint tick = g_timeout_add (20, tick_cb, NULL);
-
-  while (!done (data) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (tick);
-  return done (data);
-}
-
-static gboolean
-never (gpointer data)
-{
-  return FALSE;
-}
-
-static void
-iterate (guint ms)
-{
-  wait_for (never, NULL, ms);
-}
-
-static gpointer
-template_child (gpointer    widget,
-                GType       type,
-                const char *name)
-{
-  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (widget), type, name);
-
-  g_assert_nonnull (child);
-  return child;
-}
-
-static void
-remove_tree (const char *dir)
-{
-  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (handle != NULL && (name = g_dir_read_name (handle)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_unlink (path);
-    }
-  g_rmdir (dir);
-}
-
-static void
-remove_recursive (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_autoptr(GDir) handle = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      while (handle != NULL && (name = g_dir_read_name (handle)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_recursive (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
+typedef PstTestWindow Fixture;
 
 static void
 fixture_setup (Fixture       *fx,
                gconstpointer  data)
 {
-  g_autofree char *source = g_test_build_filename (G_TEST_DIST, "gateway-config.xml", NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PstDocument) document = NULL;
-  g_autoptr(GFile) file = NULL;
-  g_autofree char *text = NULL;
-  gsize len;
-
-  fx->dir = g_dir_make_tmp ("postern-editor-keyring-XXXXXX", &error);
-  g_assert_no_error (error);
-  fx->path = g_build_filename (fx->dir, "gateway-config.xml", NULL);
-  g_file_get_contents (source, &text, &len, &error);
-  g_assert_no_error (error);
-  g_file_set_contents (fx->path, text, len, &error);
-  g_assert_no_error (error);
-
-  file = g_file_new_for_path (fx->path);
-  document = pst_document_new_for_file (file, &error);
-  g_assert_no_error (error);
-  fx->window = pst_window_new (NULL);
-  pst_window_set_document (fx->window, document);
-  gtk_window_present (GTK_WINDOW (fx->window));
-  iterate (50);
+  pst_test_window_setup (fx, "postern-editor-keyring-XXXXXX");
 }
 
 static void
 fixture_teardown (Fixture       *fx,
                   gconstpointer  data)
 {
-  gtk_window_destroy (GTK_WINDOW (fx->window));
-  iterate (20);
-  remove_tree (fx->dir);
-  g_free (fx->path);
-  g_free (fx->dir);
+  pst_test_window_teardown (fx);
 }
 
 static PstConfig *
@@ -154,13 +48,13 @@ config_of (Fixture *fx)
 static PstSecurityPage *
 security_page (Fixture *fx)
 {
-  return template_child (fx->window, PST_TYPE_WINDOW, "security_page");
+  return pst_test_template_child (fx->window, PST_TYPE_WINDOW, "security_page");
 }
 
 static GtkCheckButton *
 keystore_check (Fixture *fx)
 {
-  return template_child (security_page (fx), PST_TYPE_SECURITY_PAGE, "keystore_keyring_check");
+  return pst_test_template_child (security_page (fx), PST_TYPE_SECURITY_PAGE, "keystore_keyring_check");
 }
 
 static gboolean
@@ -204,8 +98,8 @@ test_create_in_keyring (Fixture       *fx,
   g_assert_no_error (error);
   g_assert_cmpuint (strlen (password), ==, 24);
 
-  iterate (20);
-  password_row = template_child (security_page (fx), PST_TYPE_SECURITY_PAGE, "keystore_password_row");
+  pst_test_iterate (20);
+  password_row = pst_test_template_child (security_page (fx), PST_TYPE_SECURITY_PAGE, "keystore_password_row");
   g_assert_cmpstr (adw_action_row_get_subtitle (password_row), ==, "In the desktop keyring");
   g_assert_true (gtk_check_button_get_active (keystore_check (fx)));
 
@@ -221,12 +115,6 @@ generated_cb (PstCertDialog *dialog,
               gpointer       user_data)
 {
   *(gboolean *)user_data = TRUE;
-}
-
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *)data;
 }
 
 /* New Certificate for a keystore that does not exist yet: its "Remember in
@@ -248,14 +136,14 @@ test_new_certificate_in_keyring (Fixture       *fx,
   dialog = pst_cert_dialog_new (GTK_WINDOW (fx->window), pst_window_get_document (fx->window), NULL);
   g_signal_connect (dialog, "generated", G_CALLBACK (generated_cb), &generated);
   gtk_window_present (GTK_WINDOW (dialog));
-  check = template_child (dialog, PST_TYPE_CERT_DIALOG, "keyring_check");
+  check = pst_test_template_child (dialog, PST_TYPE_CERT_DIALOG, "keyring_check");
   g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (check)));
   g_assert_false (gtk_check_button_get_active (check));
   gtk_check_button_set_active (check, TRUE);
   pst_cert_dialog_set_names (dialog, "localhost, 127.0.0.1");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "cert.generate", NULL));
-  g_assert_true (wait_for (flag_set, &generated, 20000));
-  iterate (20);
+  g_assert_true (pst_test_wait_for (pst_test_flag_set, &generated, 20000));
+  pst_test_iterate (20);
 
   g_assert_false (g_file_test (pw, G_FILE_TEST_EXISTS));
   g_assert_true (keyring_configured (fx));
@@ -285,7 +173,7 @@ test_move_existing (Fixture       *fx,
   g_assert_no_error (error);
 
   gtk_check_button_set_active (keystore_check (fx), TRUE);
-  g_assert_true (wait_for (keyring_configured, fx, WAIT_MS));
+  g_assert_true (pst_test_wait_for (keyring_configured, fx, WAIT_MS));
   g_assert_null (pst_config_get_keystore (config_of (fx))->password_file);
   in_keyring = pst_password_keyring_lookup (store, &error);
   g_assert_no_error (error);
@@ -293,9 +181,9 @@ test_move_existing (Fixture       *fx,
 
   /* back to a file that is not there any more: it is written again */
   g_assert_cmpint (g_unlink (pw), ==, 0);
-  iterate (20);
+  pst_test_iterate (20);
   gtk_check_button_set_active (keystore_check (fx), FALSE);
-  g_assert_true (wait_for (keyring_not_configured, fx, WAIT_MS));
+  g_assert_true (pst_test_wait_for (keyring_not_configured, fx, WAIT_MS));
   back = pst_password_file_read (pw, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (back, ==, in_file);
@@ -348,7 +236,7 @@ start_keyring (const char *home)
 
   bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
   g_assert_no_error (error);
-  if (!wait_for (secret_service_up, bus, WAIT_MS))
+  if (!pst_test_wait_for (secret_service_up, bus, WAIT_MS))
     g_error ("gnome-keyring-daemon did not own org.freedesktop.secrets within %d ms", WAIT_MS);
   return daemon;
 }
@@ -360,11 +248,9 @@ main (int argc, char **argv)
   g_autofree char *home = NULL;
   int status;
 
-  setlocale (LC_ALL, "");
   home = g_dir_make_tmp ("postern-editor-keyring-home-XXXXXX", NULL);
   g_assert_nonnull (home);
-  gtk_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  adw_init ();
+  pst_test_init (&argc, &argv);
   daemon = start_keyring (home);
 
   g_test_add ("/editor-keyring/create-in-keyring", Fixture, NULL,
@@ -377,6 +263,6 @@ main (int argc, char **argv)
 
   g_subprocess_send_signal (daemon, SIGTERM);
   g_subprocess_wait (daemon, NULL, NULL);
-  remove_recursive (home);   /* the scratch keyring */
+  pst_test_remove_tree (home);   /* the scratch keyring */
   return status;
 }

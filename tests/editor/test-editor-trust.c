@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "editor-test-util.h"
 #include "pst-cert-util.h"
 #include "pst-document.h"
 #include "pst-keystore.h"
@@ -25,106 +26,7 @@
 /* The doctor probes Java, Python, curl and NSS: bounded, but not instant. */
 #define DOCTOR_WAIT_MS 90000
 
-typedef gboolean (*Predicate) (gpointer data);
-
 static char *scratch_home;
-
-static gboolean validated (gpointer data);
-
-static gboolean
-tick_cb (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Runs the main loop until done (data) or ms passed; returns done's answer. */
-static gboolean
-wait_for (Predicate done,
-          gpointer  data,
-          guint     ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
-  guint tick = g_timeout_add (20, tick_cb, NULL);
-
-  while (!done (data) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (tick);
-  return done (data);
-}
-
-static gboolean
-never (gpointer data)
-{
-  return FALSE;
-}
-
-static void
-iterate (guint ms)
-{
-  wait_for (never, NULL, ms);
-}
-
-/* Runs argv in dir; asserts it succeeded; returns its output. */
-static char *
-run_tool (const char *dir,
-          const char * const *argv)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  int status = 0;
-
-  g_spawn_sync (dir, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("%s failed: %s%s", argv[0], out, err);
-  return g_steal_pointer (&out);
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static guint16
-free_port (void)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_socket_bind (socket, any, TRUE, &error);
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
-static gpointer
-template_child (gpointer    widget,
-                GType       type,
-                const char *name)
-{
-  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (widget), type, name);
-
-  g_assert_nonnull (child);
-  return child;
-}
 
 /* The widget named name (a report row is named by its key) under widget. */
 static GtkWidget *
@@ -139,23 +41,6 @@ find_named (GtkWidget  *widget,
       if (g_strcmp0 (gtk_widget_get_name (child), name) == 0)
         return child;
       if ((found = find_named (child, name)) != NULL)
-        return found;
-    }
-  return NULL;
-}
-
-static GtkWidget *
-find_type (GtkWidget *widget,
-           GType      type)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found;
-
-      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type))
-        return child;
-      if ((found = find_type (child, type)) != NULL)
         return found;
     }
   return NULL;
@@ -187,16 +72,12 @@ fixture_setup (Fixture       *fx,
                gconstpointer  data)
 {
   const char *postern = PST_TEST_POSTERN;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PstDocument) document = NULL;
-  g_autoptr(GFile) file = NULL;
   g_autofree char *xml = NULL;
   g_autofree char *sql = NULL;
   g_autofree char *out = NULL;
-  guint16 port = free_port ();
+  guint16 port = pst_test_free_port ();
 
-  fx->dir = g_dir_make_tmp ("postern-trust-XXXXXX", &error);
-  g_assert_no_error (error);
+  fx->dir = pst_test_make_dir ("postern-trust-XXXXXX");
   /* G_TEST_OPTION_ISOLATE_DIRS gave this test its own HOME */
   /* main() pointed HOME at a scratch folder: never the real user's NSS database */
   g_assert_true (g_str_equal (g_get_home_dir (), scratch_home));
@@ -205,12 +86,12 @@ fixture_setup (Fixture       *fx,
   sql = g_strconcat ("sql:", fx->nssdb, NULL);
   {
     const char *argv[] = { "certutil", "-N", "-d", sql, "--empty-password", NULL };
-    g_free (run_tool (fx->dir, argv));
+    g_free (pst_test_run_tool (fx->dir, argv));
   }
   {
     const char *argv[] = { postern, "cert", "generate", "--ca", "devca.p12", "--keystore", "keystore.p12",
                            "localhost", NULL };
-    out = run_tool (fx->dir, argv);
+    out = pst_test_run_tool (fx->dir, argv);
   }
 
   xml = g_strdup_printf (
@@ -226,19 +107,11 @@ fixture_setup (Fixture       *fx,
     "    <keystore><type>PKCS12</type><file>keystore.p12</file><password-file>keystore.pw</password-file></keystore>\n"
     "  </security>\n"
     "</gateway-config>\n", port, port);
-  fx->config = g_build_filename (fx->dir, "gateway-config.xml", NULL);
-  g_file_set_contents (fx->config, xml, -1, &error);
-  g_assert_no_error (error);
-
-  file = g_file_new_for_path (fx->config);
-  document = pst_document_new_for_file (file, &error);
-  g_assert_no_error (error);
-  fx->window = pst_window_new (NULL);
-  pst_window_set_document (fx->window, document);
-  gtk_window_present (GTK_WINDOW (fx->window));
-  fx->page = template_child (fx->window, PST_TYPE_WINDOW, "trust_page");
+  fx->config = pst_test_write_config (fx->dir, xml);
+  fx->window = pst_test_open_window (fx->config, NULL);
+  fx->page = pst_test_template_child (fx->window, PST_TYPE_WINDOW, "trust_page");
   g_signal_connect (fx->page, "notify::busy", G_CALLBACK (busy_changed_cb), fx);
-  iterate (50);
+  pst_test_iterate (50);
 }
 
 static void
@@ -250,9 +123,9 @@ fixture_teardown (Fixture       *fx,
       g_signal_handlers_disconnect_by_data (fx->page, fx);
       gtk_window_destroy (GTK_WINDOW (fx->window));
     }
-  iterate (50);
-  remove_tree (fx->dir);
-  remove_tree (fx->nssdb);
+  pst_test_iterate (50);
+  pst_test_remove_tree (fx->dir);
+  pst_test_remove_tree (fx->nssdb);
   g_free (fx->dir);
   g_free (fx->config);
   g_free (fx->nssdb);
@@ -295,7 +168,7 @@ wait_report (Fixture *fx,
 {
   Refreshed r = { fx, after };
 
-  g_assert_true (wait_for (refreshed, &r, DOCTOR_WAIT_MS));
+  g_assert_true (pst_test_wait_for (refreshed, &r, DOCTOR_WAIT_MS));
 }
 
 /* Clicks the fix button of the row shown for key. */
@@ -307,7 +180,7 @@ click_fix (Fixture    *fx,
   GtkWidget *button;
 
   g_assert_nonnull (row);
-  button = find_type (row, GTK_TYPE_BUTTON);
+  button = pst_test_find_descendant (row, GTK_TYPE_BUTTON, FALSE);
   g_assert_nonnull (button);
   g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (button)), ==, "trust.fix");
   g_assert_true (gtk_widget_is_sensitive (button));
@@ -388,7 +261,7 @@ test_page_fixes (Fixture       *fx,
   g_assert_cmpint (pst_trust_row_get_status (row), ==, PST_TRUST_STATUS_OK);
   {
     const char *argv[] = { "certutil", "-L", "-d", sql, NULL };
-    listing = run_tool (fx->dir, argv);
+    listing = pst_test_run_tool (fx->dir, argv);
   }
   ca_store = pst_keystore_open (ca_path, NULL, &error);
   g_assert_no_error (error);
@@ -397,7 +270,7 @@ test_page_fixes (Fixture       *fx,
   g_assert_nonnull (strstr (listing, "C,,"));
 
   /* Generate the missing certificate: the Problems panel follows too */
-  g_assert_true (wait_for (validated, pst_window_get_document (fx->window), 30000));
+  g_assert_true (pst_test_wait_for (pst_test_validated, pst_window_get_document (fx->window), 30000));
   g_assert_cmpuint (pst_document_get_n_errors (pst_window_get_document (fx->window)), >, 0);
   seen = fx->refreshes;
   click_fix (fx, "host:app.localhost");
@@ -412,7 +285,7 @@ test_page_fixes (Fixture       *fx,
   issuer = pst_store_entry_dup_issuer (entry);
   g_assert_nonnull (strstr (issuer, ca_subject));
   g_assert_true (pst_trust_report_is_trusted (pst_trust_page_get_rows (fx->page)));
-  g_assert_true (wait_for (validated, pst_window_get_document (fx->window), 30000));
+  g_assert_true (pst_test_wait_for (pst_test_validated, pst_window_get_document (fx->window), 30000));
   g_assert_cmpuint (pst_document_get_n_errors (pst_window_get_document (fx->window)), ==, 0);
 }
 
@@ -430,25 +303,10 @@ root_runner (const char * const *argv,
   call->argv = g_strdupv ((GStrv) argv);
 }
 
-static AdwMessageDialog *
-find_message_dialog (void)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();   /* transfer none */
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
-
-      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
-        return ADW_MESSAGE_DIALOG (window);
-    }
-  return NULL;
-}
-
 static gboolean
 dialog_shown (gpointer data)
 {
-  return find_message_dialog () != NULL;
+  return pst_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG, NULL) != NULL;
 }
 
 /* The system store needs root: the page explains it first, and runs
@@ -476,18 +334,18 @@ test_root_needs_consent (Fixture       *fx,
 
   /* Cancel: nothing runs */
   click_fix (fx, "system");
-  g_assert_true (wait_for (dialog_shown, NULL, 5000));
-  dialog = find_message_dialog ();
+  g_assert_true (pst_test_wait_for (dialog_shown, NULL, 5000));
+  dialog = pst_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG, NULL);
   g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "update-ca-certificates"));
   adw_message_dialog_response (dialog, "cancel");
-  iterate (100);
+  pst_test_iterate (100);
   g_assert_null (call.argv);
 
   /* Agree: pkexec with the absolute store path */
   click_fix (fx, "system");
-  g_assert_true (wait_for (dialog_shown, NULL, 5000));
-  adw_message_dialog_response (find_message_dialog (), "run");
-  iterate (100);
+  g_assert_true (pst_test_wait_for (dialog_shown, NULL, 5000));
+  adw_message_dialog_response (pst_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG, NULL), "run");
+  pst_test_iterate (100);
   g_assert_nonnull (call.argv);
   g_assert_cmpstr (call.argv[0], ==, "pkexec");
   g_assert_true (g_strv_contains ((const char * const *) call.argv, "install-ca"));
@@ -536,15 +394,6 @@ run_queue_wait_ns (void)
   return g_strv_length (fields) >= 2 ? g_ascii_strtoll (fields[1], NULL, 10) : 0;
 }
 
-static gint64
-thread_cpu_us (void)
-{
-  struct timespec ts;
-
-  g_assert_cmpint (clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts), ==, 0);
-  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
-}
-
 static gboolean
 frame_tick_cb (GtkWidget     *widget,
                GdkFrameClock *clock,
@@ -553,7 +402,7 @@ frame_tick_cb (GtkWidget     *widget,
   Ticks *ticks = user_data;
   gint64 now = g_get_monotonic_time ();
   gint64 wait = run_queue_wait_ns ();
-  gint64 cpu = thread_cpu_us ();
+  gint64 cpu = pst_test_thread_cpu_us ();
 
   if (ticks->measuring && !ticks->arm && ticks->last != 0)
     {
@@ -594,12 +443,6 @@ ten_more_ticks (gpointer data)
   return ticks->ticks >= first + 10;
 }
 
-static gboolean
-validated (gpointer data)
-{
-  return !pst_document_get_validation_pending (data);
-}
-
 static void
 make_heavy_store (const char *dir,
                   const char *name,
@@ -614,7 +457,7 @@ make_heavy_store (const char *dir,
   const char *without[] = { "openssl", "pkcs12", "-export", "-nokeys", "-in", "cert.pem", "-name", "anchor",
                             "-passout", "file:keystore.pw", "-iter", "1000000", "-out", out, NULL };
 
-  g_free (run_tool (dir, with_key ? with : without));
+  g_free (pst_test_run_tool (dir, with_key ? with : without));
   if (!with_key)
     {
       g_autofree char *source = g_build_filename (dir, "keystore.pw", NULL);
@@ -660,7 +503,7 @@ test_never_blocks (void)
     "</gateway-config>\n";
 
   g_assert_no_error (error);
-  g_free (run_tool (dir, req));
+  g_free (pst_test_run_tool (dir, req));
   pw_path = g_build_filename (dir, "keystore.pw", NULL);
   g_file_set_contents_full (pw_path, "heavy-secret", -1, G_FILE_SET_CONTENTS_NONE, 0600, &error);
   g_assert_no_error (error);
@@ -673,9 +516,9 @@ test_never_blocks (void)
   /* the baseline: validating on this thread takes long enough to see */
   config = pst_config_new_from_file (config_path, &error);
   g_assert_no_error (error);
-  start = thread_cpu_us ();
+  start = pst_test_thread_cpu_us ();
   diagnostics = pst_config_validate (config);
-  sync_us = thread_cpu_us () - start;
+  sync_us = pst_test_thread_cpu_us () - start;
   g_test_message ("validation on the calling thread: %" G_GINT64_FORMAT " ms of its CPU", sync_us / 1000);
   g_assert_false (pst_diagnostics_have_errors (diagnostics));
   g_assert_cmpint (sync_us, >=, 250 * G_TIME_SPAN_MILLISECOND);
@@ -698,9 +541,9 @@ test_never_blocks (void)
     pst_window_set_document (window, light);
     gtk_window_present (GTK_WINDOW (window));
     tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (window), frame_tick_cb, &ticks, NULL);
-    g_assert_true (wait_for (validated, light, 10000));
+    g_assert_true (pst_test_wait_for (pst_test_validated, light, 10000));
     /* settled: ten frames drawn after the first layout */
-    g_assert_true (wait_for (ten_more_ticks, &ticks, 20000));
+    g_assert_true (pst_test_wait_for (ten_more_ticks, &ticks, 20000));
   }
 
   start = g_get_monotonic_time ();
@@ -712,7 +555,7 @@ test_never_blocks (void)
   /* The new document's first layout (services, pages, the XML view) is
    * GTK's work whatever validation does: measured from the frame after it. */
   ticks.arm = TRUE;
-  g_assert_true (wait_for (validated, document, 30000));
+  g_assert_true (pst_test_wait_for (pst_test_validated, document, 30000));
   ticks.measuring = FALSE;
   g_test_message ("validation in the background: %" G_GINT64_FORMAT " ms; first frame after %" G_GINT64_FORMAT
                   " ms, then %u frames, longest gap %" G_GINT64_FORMAT " ms (at %" G_GINT64_FORMAT
@@ -737,8 +580,8 @@ test_never_blocks (void)
 
   gtk_widget_remove_tick_callback (GTK_WIDGET (window), tick_id);
   gtk_window_destroy (GTK_WINDOW (window));
-  iterate (50);
-  remove_tree (dir);
+  pst_test_iterate (50);
+  pst_test_remove_tree (dir);
 }
 
 /* "Make It Trusted": from New to a trusted wss:// echo in at most five
@@ -763,43 +606,10 @@ uri_launched_cb (GtkWindow  *parent,
   *out = g_strdup (uri);
 }
 
-static GtkWidget *
-find_action_button (GtkWidget  *widget,
-                    const char *action)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found;
-
-      if (GTK_IS_BUTTON (child) && gtk_widget_is_drawable (child) &&
-          g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (child)), action) == 0)
-        return child;
-      if ((found = find_action_button (child, action)) != NULL)
-        return found;
-    }
-  return NULL;
-}
-
-static PstTrustedDialog *
-find_trusted_dialog (void)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();   /* transfer none */
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
-
-      if (PST_IS_TRUSTED_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
-        return PST_TRUSTED_DIALOG (window);
-    }
-  return NULL;
-}
-
 static gboolean
 trusted_dialog_shown (gpointer data)
 {
-  return find_trusted_dialog () != NULL;
+  return pst_test_find_toplevel (PST_TYPE_TRUSTED_DIALOG, NULL) != NULL;
 }
 
 static void
@@ -839,22 +649,22 @@ test_make_trusted (void)
   PstDocument *document;
   GtkListBox *pages_list;
   GtkWidget *row;
-  guint16 port = free_port (), secure_port = free_port ();
+  guint16 port = pst_test_free_port (), secure_port = pst_test_free_port ();
   guint clicks = 0;
 
   g_assert_cmpint (g_mkdir_with_parents (nssdb, 0700), ==, 0);
   {
     const char *argv[] = { "certutil", "-N", "-d", sql, "--empty-password", NULL };
-    g_free (run_tool (g_get_home_dir (), argv));
+    g_free (pst_test_run_tool (g_get_home_dir (), argv));
   }
   pst_trusted_dialog_set_uri_launcher (uri_launched_cb, &uri);
 
   window = pst_window_new (NULL);
   gtk_window_present (GTK_WINDOW (window));
-  iterate (100);
+  pst_test_iterate (100);
 
   /* 1: New Configuration, on the window's empty page */
-  click (find_action_button (GTK_WIDGET (window), "win.new-document"), &clicks);
+  click (pst_test_find_action_button (GTK_WIDGET (window), "win.new-document", TRUE), &clicks);
   document = pst_window_get_document (window);
   g_assert_nonnull (document);
   g_assert_null (pst_document_get_file (document));
@@ -865,23 +675,23 @@ test_make_trusted (void)
   g_assert_no_error (error);
   pst_config_set_property (pst_document_get_config (document), "gateway.secure.port", secure_port_text, &error);
   g_assert_no_error (error);
-  iterate (50);
+  pst_test_iterate (50);
 
   /* 2: Trust, in the sidebar (what a click on the row does) */
-  pages_list = template_child (window, PST_TYPE_WINDOW, "pages_list");
+  pages_list = pst_test_template_child (window, PST_TYPE_WINDOW, "pages_list");
   row = find_named (GTK_WIDGET (pages_list), "trust");
   g_assert_true (GTK_IS_LIST_BOX_ROW (row));
   gtk_list_box_select_row (pages_list, GTK_LIST_BOX_ROW (row));
   clicks++;
-  iterate (50);
+  pst_test_iterate (50);
 
   /* 3: Make It Trusted… on the Trust page */
-  click (find_action_button (template_child (window, PST_TYPE_WINDOW, "trust_page"), "win.make-trusted"), &clicks);
-  g_assert_true (wait_for (trusted_dialog_shown, NULL, 5000));
+  click (pst_test_find_action_button (pst_test_template_child (window, PST_TYPE_WINDOW, "trust_page"), "win.make-trusted", TRUE), &clicks);
+  g_assert_true (pst_test_wait_for (trusted_dialog_shown, NULL, 5000));
 
   /* 4: Make It Trusted, in the dialog (browsers and run are ticked by default) */
-  click (template_child (find_trusted_dialog (), PST_TYPE_TRUSTED_DIALOG, "apply_button"), &clicks);
-  g_assert_true (wait_for (string_set, &uri, 60000));
+  click (pst_test_template_child (pst_test_find_toplevel (PST_TYPE_TRUSTED_DIALOG, NULL), PST_TYPE_TRUSTED_DIALOG, "apply_button"), &clicks);
+  g_assert_true (pst_test_wait_for (string_set, &uri, 60000));
   g_test_message ("%u clicks from New to opening %s", clicks, uri);
   g_assert_cmpuint (clicks, <=, 5);
   expected_uri = g_strdup_printf ("https://localhost:%u/", secure_port);
@@ -907,7 +717,7 @@ test_make_trusted (void)
   g_assert_nonnull (strstr (issuer, ca_name));
   {
     const char *argv[] = { "certutil", "-L", "-d", sql, NULL };
-    listing = run_tool (g_get_home_dir (), argv);
+    listing = pst_test_run_tool (g_get_home_dir (), argv);
   }
   g_assert_nonnull (strstr (listing, ca_name));
   g_assert_nonnull (strstr (listing, "C,,"));
@@ -915,11 +725,11 @@ test_make_trusted (void)
   /* the gateway the editor started answers, verified with the CA only */
   {
     const char *argv[] = { PST_TEST_POSTERN, "cert", "export", "devca.p12", "postern-dev-ca", "--out", "ca.pem", NULL };
-    g_free (run_tool (folder, argv));
+    g_free (pst_test_run_tool (folder, argv));
   }
   {
     const char *argv[] = { "curl", "-sS", "--fail", "--max-time", "10", "--cacert", "ca.pem", uri, NULL };
-    page = run_tool (folder, argv);
+    page = pst_test_run_tool (folder, argv);
     g_assert_nonnull (strstr (page, "<html"));
   }
   wss = g_strdup_printf ("wss://localhost:%u/echo", secure_port);
@@ -933,15 +743,15 @@ test_make_trusted (void)
       "        print(await asyncio.wait_for(ws.recv(), 10))\n"
       "asyncio.run(main())\n";
     const char *argv[] = { "/usr/bin/python3", "-c", script, wss, "ca.pem", NULL };
-    echo = run_tool (folder, argv);
+    echo = pst_test_run_tool (folder, argv);
   }
   g_assert_cmpstr (g_strstrip (echo), ==, "trusted in five clicks");
 
   pst_trusted_dialog_set_uri_launcher (NULL, NULL);
   gtk_window_destroy (GTK_WINDOW (window));
-  iterate (200);
-  remove_tree (folder);
-  remove_tree (nssdb);
+  pst_test_iterate (200);
+  pst_test_remove_tree (folder);
+  pst_test_remove_tree (nssdb);
 }
 
 /* A back-end the truststore does not trust (openssl s_server, a
@@ -955,25 +765,10 @@ dialog_has_certificates (gpointer data)
   return pst_trust_dialog_get_n_certificates (data) > 0;
 }
 
-static PstTrustDialog *
-find_fetch_dialog (void)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();   /* transfer none */
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
-
-      if (PST_IS_TRUST_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
-        return PST_TRUST_DIALOG (window);
-    }
-  return NULL;
-}
-
 static gboolean
 fetch_dialog_shown (gpointer data)
 {
-  return find_fetch_dialog () != NULL;
+  return pst_test_find_toplevel (PST_TYPE_TRUST_DIALOG, NULL) != NULL;
 }
 
 /* TRUE if a row under widget has text in its subtitle */
@@ -1015,18 +810,17 @@ test_backend_trust (void)
   g_autofree char *truststore_path = NULL;
   PstTrustDialog *dialog;
   PstTrustRow *row;
-  guint16 port = free_port ();
+  guint16 port = pst_test_free_port ();
   guint seen;
   const char *req[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                         "-keyout", "backend.key", "-out", "backend.pem", "-subj", "/CN=localhost",
                         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-days", "30", NULL };
   const char *fp[] = { "openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", "backend.pem", NULL };
 
-  fx->dir = g_dir_make_tmp ("postern-trust-XXXXXX", &error);
-  g_assert_no_error (error);
+  fx->dir = pst_test_make_dir ("postern-trust-XXXXXX");
   fx->nssdb = g_build_filename (g_get_home_dir (), ".pki", "nssdb", NULL);
-  g_free (run_tool (fx->dir, req));
-  fingerprint_line = run_tool (fx->dir, fp);
+  g_free (pst_test_run_tool (fx->dir, req));
+  fingerprint_line = pst_test_run_tool (fx->dir, fp);
   /* "sha256 Fingerprint=AB:CD:…" */
   g_assert_nonnull (strchr (fingerprint_line, '='));
   fingerprint = g_ascii_strup (g_strstrip (strchr (fingerprint_line, '=') + 1), -1);
@@ -1053,7 +847,7 @@ test_backend_trust (void)
 
         up = connection != NULL;
         if (!up)
-          iterate (50);
+          pst_test_iterate (50);
       }
     g_assert_true (up);
   }
@@ -1069,7 +863,7 @@ test_backend_trust (void)
     "  <security>\n"
     "    <truststore><type>PKCS12</type><file>truststore.p12</file><password-file>truststore.pw</password-file></truststore>\n"
     "  </security>\n"
-    "</gateway-config>\n", free_port (), port);
+    "</gateway-config>\n", pst_test_free_port (), port);
   fx->config = g_build_filename (fx->dir, "gateway-config.xml", NULL);
   g_file_set_contents (fx->config, xml, -1, &error);
   g_assert_no_error (error);
@@ -1079,7 +873,7 @@ test_backend_trust (void)
   fx->window = pst_window_new (NULL);
   pst_window_set_document (fx->window, document);
   gtk_window_present (GTK_WINDOW (fx->window));
-  fx->page = template_child (fx->window, PST_TYPE_WINDOW, "trust_page");
+  fx->page = pst_test_template_child (fx->window, PST_TYPE_WINDOW, "trust_page");
   g_signal_connect (fx->page, "notify::busy", G_CALLBACK (busy_changed_cb), fx);
 
   pst_window_show_page (fx->window, "trust");
@@ -1093,10 +887,10 @@ test_backend_trust (void)
   /* Trust…: the fetch dialog, on the back-end's address */
   seen = fx->refreshes;
   click_fix (fx, key);
-  g_assert_true (wait_for (fetch_dialog_shown, NULL, 5000));
-  dialog = find_fetch_dialog ();
+  g_assert_true (pst_test_wait_for (fetch_dialog_shown, NULL, 5000));
+  dialog = pst_test_find_toplevel (PST_TYPE_TRUST_DIALOG, NULL);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "trust.fetch", NULL));
-  g_assert_true (wait_for (dialog_has_certificates, dialog, 15000));
+  g_assert_true (pst_test_wait_for (dialog_has_certificates, dialog, 15000));
   g_assert_cmpuint (pst_trust_dialog_get_n_certificates (dialog), ==, 1);
   /* the fingerprint to compare is on screen, as openssl computes it */
   g_assert_true (has_subtitle_with (GTK_WIDGET (dialog), fingerprint));
@@ -1113,8 +907,8 @@ test_backend_trust (void)
   g_subprocess_wait (server, NULL, NULL);
   g_signal_handlers_disconnect_by_data (fx->page, fx);
   gtk_window_destroy (GTK_WINDOW (fx->window));
-  iterate (50);
-  remove_tree (fx->dir);
+  pst_test_iterate (50);
+  pst_test_remove_tree (fx->dir);
   g_free (fx->dir);
   g_free (fx->config);
   g_free (fx->nssdb);
@@ -1125,7 +919,7 @@ nss_has_any_cert (gpointer data)
 {
   g_autofree char *sql = g_strconcat ("sql:", (const char *) data, NULL);
   const char *argv[] = { "certutil", "-L", "-d", sql, NULL };
-  g_autofree char *out = run_tool (g_get_home_dir (), argv);
+  g_autofree char *out = pst_test_run_tool (g_get_home_dir (), argv);
 
   return strstr (out, "C,,") != NULL;
 }
@@ -1146,7 +940,7 @@ test_close_while_busy (Fixture       *fx,
   pst_window_set_document (window, pst_window_get_document (fx->window));
   gtk_window_present (GTK_WINDOW (window));
   pst_window_show_page (window, "trust");
-  g_assert_true (pst_trust_page_get_busy (template_child (window, PST_TYPE_WINDOW, "trust_page")));
+  g_assert_true (pst_trust_page_get_busy (pst_test_template_child (window, PST_TYPE_WINDOW, "trust_page")));
   gtk_window_destroy (GTK_WINDOW (window));
 
   /* the first one: closed while its NSS install runs; the install
@@ -1157,14 +951,13 @@ test_close_while_busy (Fixture       *fx,
   g_signal_handlers_disconnect_by_data (fx->page, fx);
   gtk_window_destroy (GTK_WINDOW (fx->window));
   fx->window = NULL;
-  g_assert_true (wait_for (nss_has_any_cert, fx->nssdb, 30000));
-  iterate (200);
+  g_assert_true (pst_test_wait_for (nss_has_any_cert, fx->nssdb, 30000));
+  pst_test_iterate (200);
 }
 
 int
 main (int argc, char **argv)
 {
-  const char *localedir = g_getenv ("POSTERN_TEST_LOCALEDIR");
   int status;
 
   /* G_TEST_OPTION_ISOLATE_DIRS moves the XDG folders, not HOME, and the NSS
@@ -1173,13 +966,7 @@ main (int argc, char **argv)
   g_assert_nonnull (scratch_home);
   g_setenv ("HOME", scratch_home, TRUE);
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL ? localedir : LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
-
-  gtk_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  adw_init ();
+  pst_test_init (&argc, &argv);
 
   g_test_add_func ("/editor-trust/fix-classify", test_fix_classify);
   g_test_add_func ("/editor-trust/never-blocks", test_never_blocks);
@@ -1193,8 +980,8 @@ main (int argc, char **argv)
   status = g_test_run ();
   {
     g_autofree char *pki = g_build_filename (scratch_home, ".pki", NULL);
-    remove_tree (pki);
-    remove_tree (scratch_home);
+    pst_test_remove_tree (pki);
+    pst_test_remove_tree (scratch_home);
   }
   g_free (scratch_home);
   return status;

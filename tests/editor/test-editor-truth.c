@@ -8,6 +8,7 @@
 #include <locale.h>
 #include <string.h>
 
+#include "editor-test-util.h"
 #include "pst-application.h"
 #include "pst-cert-dialog.h"
 #include "pst-cert-util.h"
@@ -27,81 +28,9 @@
 /* Every wait is bounded. */
 #define WAIT_MS 5000
 
-typedef struct {
-  char      *dir;
-  char      *path;
-  PstWindow *window;
-} Fixture;
+typedef PstTestWindow Fixture;
 
 /* ---- helpers ---------------------------------------------------------------- */
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  *(gboolean *)user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-iterate (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, timeout_cb, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
-
-static gboolean
-tick_cb (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-typedef gboolean (*Predicate) (gpointer data);
-
-static gboolean
-wait_for (Predicate done,
-          gpointer  data,
-          guint     ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
-  guint tick = g_timeout_add (20, tick_cb, NULL);
-
-  while (!done (data) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (tick);
-  return done (data);
-}
-
-static gpointer
-template_child (gpointer    widget,
-                GType       type,
-                const char *name)
-{
-  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (widget), type, name);
-
-  g_assert_nonnull (child);
-  return child;
-}
-
-static void
-remove_tree (const char *dir)
-{
-  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (handle != NULL && (name = g_dir_read_name (handle)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        remove_tree (path);
-      else
-        g_unlink (path);
-    }
-  g_rmdir (dir);
-}
 
 /* A port bound (so no one else gets it) but not listening: connecting
  * to it is refused. */
@@ -119,20 +48,6 @@ refusing_socket (guint16 *port)
   return socket;
 }
 
-static guint16
-free_port (void)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  g_assert_true (g_socket_bind (socket, address, TRUE, NULL));
-  bound = g_socket_get_local_address (socket, NULL);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
 /* Types text at the end of editable one character at a time, letting the
  * main loop run between keystrokes as a person's typing would. */
 static void
@@ -145,7 +60,7 @@ type_text (GtkEditable *editable,
 
       gtk_editable_insert_text (editable, p, g_utf8_next_char (p) - p, &pos);
       gtk_editable_set_position (editable, pos);
-      iterate (15);
+      pst_test_iterate (15);
     }
 }
 
@@ -159,7 +74,7 @@ press_enter (GtkEditable *editable)
   while ((delegate = gtk_editable_get_delegate (inner)) != NULL)
     inner = delegate;
   g_signal_emit_by_name (inner, "activate");
-  iterate (20);
+  pst_test_iterate (20);
 }
 
 static gboolean
@@ -178,21 +93,11 @@ has_label (GtkWidget  *widget,
   return FALSE;
 }
 
-static char *
-log_text (PstWindow *window)
-{
-  GtkTextBuffer *buffer = pst_run_page_get_buffer (template_child (window, PST_TYPE_WINDOW, "run_page"));
-  GtkTextIter start, end;
-
-  gtk_text_buffer_get_bounds (buffer, &start, &end);
-  return gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
-}
-
 static guint
 count_in_log (PstWindow  *window,
               const char *needle)
 {
-  g_autofree char *text = log_text (window);
+  g_autofree char *text = pst_test_log_text (window);
   guint n = 0;
 
   for (const char *p = strstr (text, needle); p != NULL; p = strstr (p + 1, needle))
@@ -212,42 +117,6 @@ shows_started (gpointer data)
   return has_label (data, _("Gateway started"));
 }
 
-static gboolean
-test_finished (gpointer data)
-{
-  GtkWidget *icon = template_child (data, PST_TYPE_SERVICE_PAGE, "test_icon");
-
-  return gtk_widget_has_css_class (icon, "success") || gtk_widget_has_css_class (icon, "error");
-}
-
-static PstWindow *
-open_window (const char *path)
-{
-  g_autoptr(GFile) file = g_file_new_for_path (path);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PstDocument) document = pst_document_new_for_file (file, &error);
-  PstWindow *window;
-
-  g_assert_no_error (error);
-  window = pst_window_new (NULL);
-  pst_window_set_document (window, document);
-  gtk_window_present (GTK_WINDOW (window));
-  iterate (50);
-  return window;
-}
-
-static char *
-write_config (const char *dir,
-              const char *text)
-{
-  char *path = g_build_filename (dir, "gateway-config.xml", NULL);
-  g_autoptr(GError) error = NULL;
-
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-  return path;
-}
-
 static void
 use_built_postern (void)
 {
@@ -259,29 +128,16 @@ static void
 fixture_setup (Fixture       *fx,
                gconstpointer  data)
 {
-  g_autofree char *source = g_test_build_filename (G_TEST_DIST, "gateway-config.xml", NULL);
-  g_autofree char *text = NULL;
-  g_autoptr(GError) error = NULL;
-
-  fx->dir = g_dir_make_tmp ("postern-truth-XXXXXX", &error);
-  g_assert_no_error (error);
-  g_file_get_contents (source, &text, NULL, &error);
-  g_assert_no_error (error);
-  fx->path = write_config (fx->dir, text);
-  fx->window = open_window (fx->path);
+  pst_test_window_setup (fx, "postern-truth-XXXXXX");
   pst_window_select_service (fx->window, 0);
-  iterate (20);
+  pst_test_iterate (20);
 }
 
 static void
 fixture_teardown (Fixture       *fx,
                   gconstpointer  data)
 {
-  gtk_window_destroy (GTK_WINDOW (fx->window));
-  iterate (20);
-  remove_tree (fx->dir);
-  g_free (fx->path);
-  g_free (fx->dir);
+  pst_test_window_teardown (fx);
 }
 
 static PstService *
@@ -305,20 +161,20 @@ static void
 test_typed_spaces (Fixture       *fx,
                    gconstpointer  data)
 {
-  PstServicePage *page = template_child (fx->window, PST_TYPE_WINDOW, "service_page");
-  GtkEditable *description = template_child (page, PST_TYPE_SERVICE_PAGE, "description_row");
-  GtkEditable *name = template_child (page, PST_TYPE_SERVICE_PAGE, "name_row");
+  PstServicePage *page = pst_test_template_child (fx->window, PST_TYPE_WINDOW, "service_page");
+  GtkEditable *description = pst_test_template_child (page, PST_TYPE_SERVICE_PAGE, "description_row");
+  GtkEditable *name = pst_test_template_child (page, PST_TYPE_SERVICE_PAGE, "name_row");
 
   g_assert_cmpstr (gtk_editable_get_text (description), ==, "Echoes messages");
   gtk_widget_grab_focus (GTK_WIDGET (description));
   gtk_editable_delete_text (description, 0, -1);
-  iterate (15);
+  pst_test_iterate (15);
   type_text (description, "Chat relay");
   g_assert_cmpstr (gtk_editable_get_text (description), ==, "Chat relay");
 
   /* moving on to the next field commits the edit */
   gtk_widget_grab_focus (GTK_WIDGET (name));
-  iterate (20);
+  pst_test_iterate (20);
   g_assert_cmpstr (pst_service_get_description (first_service (fx)), ==, "Chat relay");
   g_assert_cmpstr (gtk_editable_get_text (description), ==, "Chat relay");
   g_assert_true (pst_document_get_modified (pst_window_get_document (fx->window)));
@@ -327,7 +183,7 @@ test_typed_spaces (Fixture       *fx,
    * still being typed is not rewritten */
   gtk_widget_grab_focus (GTK_WIDGET (description));
   type_text (description, " two ");
-  iterate (PST_ENTRY_COMMIT_IDLE_MS + 300);
+  pst_test_iterate (PST_ENTRY_COMMIT_IDLE_MS + 300);
   g_assert_cmpstr (pst_service_get_description (first_service (fx)), ==, "Chat relay two");
   type_text (description, "rooms");
   g_assert_cmpstr (gtk_editable_get_text (description), ==, "Chat relay two rooms");
@@ -342,13 +198,13 @@ test_typed_then_switch (Fixture       *fx,
                         gconstpointer  data)
 {
   PstConfig *config = pst_document_get_config (pst_window_get_document (fx->window));
-  PstServicePage *page = template_child (fx->window, PST_TYPE_WINDOW, "service_page");
-  GtkEditable *description = template_child (page, PST_TYPE_SERVICE_PAGE, "description_row");
+  PstServicePage *page = pst_test_template_child (fx->window, PST_TYPE_WINDOW, "service_page");
+  GtkEditable *description = pst_test_template_child (page, PST_TYPE_SERVICE_PAGE, "description_row");
 
   gtk_widget_grab_focus (GTK_WIDGET (description));
   type_text (description, " twice");
   pst_window_select_service (fx->window, 1);
-  iterate (20);
+  pst_test_iterate (20);
   g_assert_cmpstr (pst_service_get_description (pst_config_get_service (config, 0)), ==,
                    "Echoes messages twice");
   g_assert_null (pst_service_get_description (pst_config_get_service (config, 1)));
@@ -363,8 +219,8 @@ test_type_over_selection (Fixture       *fx,
                           gconstpointer  data)
 {
   PstDocument *document = pst_window_get_document (fx->window);
-  PstServicePage *page = template_child (fx->window, PST_TYPE_WINDOW, "service_page");
-  GtkEditable *name = template_child (page, PST_TYPE_SERVICE_PAGE, "name_row");
+  PstServicePage *page = pst_test_template_child (fx->window, PST_TYPE_WINDOW, "service_page");
+  GtkEditable *name = pst_test_template_child (page, PST_TYPE_SERVICE_PAGE, "name_row");
   guint failed = 0;
 
   g_signal_connect_swapped (document, "edit-failed", G_CALLBACK (count_cb), &failed);
@@ -372,7 +228,7 @@ test_type_over_selection (Fixture       *fx,
   gtk_editable_select_region (name, 0, -1);
   /* the first key replaces the selection: delete, then insert */
   gtk_editable_delete_selection (name);
-  iterate (15);
+  pst_test_iterate (15);
   type_text (name, "relay");
   press_enter (name);
   g_assert_cmpuint (failed, ==, 0);
@@ -381,7 +237,7 @@ test_type_over_selection (Fixture       *fx,
 
   /* an empty name committed on purpose is refused, shown on the field */
   gtk_editable_delete_text (name, 0, -1);
-  iterate (15);
+  pst_test_iterate (15);
   g_assert_cmpuint (failed, ==, 0);
   press_enter (name);
   g_assert_cmpuint (failed, ==, 1);
@@ -404,23 +260,23 @@ test_document_undo (Fixture       *fx,
 {
   GtkWidget *window = GTK_WIDGET (fx->window);
   PstDocument *document = pst_window_get_document (fx->window);
-  PstServicePage *page = template_child (fx->window, PST_TYPE_WINDOW, "service_page");
-  GtkEditable *description = template_child (page, PST_TYPE_SERVICE_PAGE, "description_row");
-  GtkEditable *name = template_child (page, PST_TYPE_SERVICE_PAGE, "name_row");
+  PstServicePage *page = pst_test_template_child (fx->window, PST_TYPE_WINDOW, "service_page");
+  GtkEditable *description = pst_test_template_child (page, PST_TYPE_SERVICE_PAGE, "description_row");
+  GtkEditable *name = pst_test_template_child (page, PST_TYPE_SERVICE_PAGE, "name_row");
   guint n = pst_config_get_n_services (pst_document_get_config (document));
 
   /* Ctrl+Z in a field that was only filled does not blank it (the fill
    * is not in its own history) and has nothing to undo in the document */
   gtk_widget_grab_focus (GTK_WIDGET (description));
   g_assert_true (gtk_widget_activate_action (window, "win.undo", NULL));
-  iterate (20);
+  pst_test_iterate (20);
   g_assert_cmpstr (gtk_editable_get_text (description), ==, "Echoes messages");
   g_assert_false (pst_document_get_modified (document));
 
   /* while a field is edited, Ctrl+Z is the field's own text undo */
   type_text (description, "!");
   g_assert_true (gtk_widget_activate_action (window, "win.undo", NULL));
-  iterate (20);
+  pst_test_iterate (20);
   g_assert_cmpstr (gtk_editable_get_text (description), ==, "Echoes messages");
   g_assert_cmpstr (pst_service_get_description (first_service (fx)), ==, "Echoes messages");
 
@@ -432,12 +288,12 @@ test_document_undo (Fixture       *fx,
   g_assert_cmpstr (pst_service_get_description (first_service (fx)), ==, "Chat relay");
   g_assert_true (pst_document_get_can_undo (document));
   g_assert_true (gtk_widget_activate_action (window, "win.undo", NULL));
-  iterate (20);
+  pst_test_iterate (20);
   g_assert_cmpstr (pst_service_get_description (first_service (fx)), ==, "Echoes messages");
   g_assert_cmpstr (gtk_editable_get_text (description), ==, "Echoes messages");
   g_assert_false (pst_document_get_modified (document));
   g_assert_true (gtk_widget_activate_action (window, "win.redo", NULL));
-  iterate (20);
+  pst_test_iterate (20);
   g_assert_cmpstr (pst_service_get_description (first_service (fx)), ==, "Chat relay");
   g_assert_cmpstr (gtk_editable_get_text (description), ==, "Chat relay");
   g_assert_true (pst_document_get_modified (document));
@@ -449,7 +305,7 @@ test_document_undo (Fixture       *fx,
   g_assert_cmpuint (pst_config_get_n_services (pst_document_get_config (document)), ==, n);
   g_assert_true (gtk_widget_activate_action (window, "win.undo", NULL));
   g_assert_true (gtk_widget_activate_action (window, "win.undo", NULL));
-  iterate (20);
+  pst_test_iterate (20);
   g_assert_cmpuint (pst_config_get_n_services (pst_document_get_config (document)), ==, n);
   g_assert_cmpstr (pst_service_get_name (first_service (fx)), ==, "echo");
   g_assert_cmpstr (pst_service_get_description (first_service (fx)), ==, "Chat relay");
@@ -496,7 +352,7 @@ test_shortcuts (Fixture       *fx,
   g_autoptr(GtkBuilder) builder = gtk_builder_new_from_resource ("/org/postern/Editor/gtk/help-overlay.ui");
   g_autoptr(GHashTable) listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   GtkWidget *overlay = GTK_WIDGET (gtk_builder_get_object (builder, "help_overlay"));
-  PstDiagnosticsPanel *panel = template_child (fx->window, PST_TYPE_WINDOW, "diagnostics_panel");
+  PstDiagnosticsPanel *panel = pst_test_template_child (fx->window, PST_TYPE_WINDOW, "diagnostics_panel");
   PstDocument *document = pst_window_get_document (fx->window);
   GtkWidget *focus;
 
@@ -523,34 +379,13 @@ test_shortcuts (Fixture       *fx,
   pst_document_validate_now (document);
   g_assert_cmpuint (pst_document_get_n_errors (document), >, 0);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.focus-problems", NULL));
-  iterate (50);
+  pst_test_iterate (50);
   focus = gtk_root_get_focus (GTK_ROOT (fx->window));
   g_assert_nonnull (focus);
   g_assert_true (focus == GTK_WIDGET (panel) || gtk_widget_is_ancestor (focus, GTK_WIDGET (panel)));
 }
 
 /* ---- Run tells the truth ------------------------------------------------------ */
-
-typedef struct {
-  GtkWindow        *parent;
-  AdwMessageDialog *dialog;
-} DialogSearch;
-
-static gboolean
-message_dialog_shown (gpointer data)
-{
-  DialogSearch *search = data;
-  g_autoptr(GList) toplevels = gtk_window_list_toplevels ();
-
-  for (GList *l = toplevels; l != NULL; l = l->next)
-    if (ADW_IS_MESSAGE_DIALOG (l->data) && gtk_window_get_transient_for (l->data) == search->parent &&
-        gtk_widget_get_visible (l->data))
-      {
-        search->dialog = l->data;
-        return TRUE;
-      }
-  return FALSE;
-}
 
 static void
 test_run_with_errors (void)
@@ -559,31 +394,31 @@ test_run_with_errors (void)
   g_autofree char *text = g_strdup_printf (
       "<gateway-config xmlns=\"http://xmlns.kaazing.org/2016/06/gateway\">\n"
       "  <service><name>relay</name><accept>ws://127.0.0.1:%u/relay</accept><type>proxy</type></service>\n"
-      "</gateway-config>\n", free_port ());
-  g_autofree char *path = write_config (dir, text);
+      "</gateway-config>\n", pst_test_free_port ());
+  g_autofree char *path = pst_test_write_config (dir, text);
   g_autofree char *log = NULL;
   PstWindow *window;
-  DialogSearch search = { NULL };
+  PstTestDialogSearch search = { NULL };
   const char *error_line, *exit_line;
 
   use_built_postern ();
-  window = open_window (path);
+  window = pst_test_open_window (path, NULL);
   search.parent = GTK_WINDOW (window);
   g_assert_cmpuint (pst_document_get_n_errors (pst_window_get_document (window)), >, 0);
 
   /* asked first */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.run", NULL));
-  g_assert_true (wait_for (message_dialog_shown, &search, WAIT_MS));
+  g_assert_true (pst_test_wait_for (pst_test_message_dialog_shown, &search, WAIT_MS));
   g_assert_cmpstr (adw_message_dialog_get_heading (search.dialog), ==, _("Run a Configuration With Errors?"));
   adw_message_dialog_response (search.dialog, "run");
-  iterate (20);
+  pst_test_iterate (20);
 
   /* the gateway refuses the configuration: no "started", the error
    * above the exit line */
-  g_assert_true (wait_for (log_has_stopped, window, 20000));
-  iterate (100);
+  g_assert_true (pst_test_wait_for (log_has_stopped, window, 20000));
+  pst_test_iterate (100);
   g_assert_false (shows_started (window));
-  log = log_text (window);
+  log = pst_test_log_text (window);
   error_line = strstr (log, "has no <connect>");
   exit_line = strstr (log, "— The gateway exited");
   if (error_line == NULL || exit_line == NULL || error_line > exit_line)
@@ -591,8 +426,8 @@ test_run_with_errors (void)
   g_assert_true (has_label (GTK_WIDGET (window), _("Gateway started")) == FALSE);
 
   gtk_window_destroy (GTK_WINDOW (window));
-  iterate (20);
-  remove_tree (dir);
+  pst_test_iterate (20);
+  pst_test_remove_tree (dir);
 }
 
 static gboolean
@@ -618,7 +453,7 @@ test_run_started_and_restart (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("postern-truth-XXXXXX", NULL);
   g_autofree char *keystore = g_build_filename (dir, "keystore.p12", NULL);
-  guint16 port = free_port ();
+  guint16 port = pst_test_free_port ();
   g_autofree char *text = g_strdup_printf (
       "<gateway-config xmlns=\"http://xmlns.kaazing.org/2016/06/gateway\">\n"
       "  <service><name>echo</name><accept>wss://localhost:%u/echo</accept><type>echo</type></service>\n"
@@ -640,8 +475,8 @@ test_run_started_and_restart (void)
   pst_keystore_add (store, entry);
   g_assert_true (pst_keystore_save (store, keystore, PST_STORE_FORMAT_PKCS12, "changeit", &error));
   g_assert_no_error (error);
-  path = write_config (dir, text);
-  window = open_window (path);
+  path = pst_test_write_config (dir, text);
+  window = pst_test_open_window (path, NULL);
   g_assert_cmpuint (pst_document_get_n_errors (pst_window_get_document (window)), ==, 0);
 
   /* "started" once it listens, not before */
@@ -652,12 +487,12 @@ test_run_started_and_restart (void)
 
     g_assert_true (has_label (GTK_WIDGET (window), starting));
   }
-  g_assert_true (wait_for (shows_started, window, 20000));
+  g_assert_true (pst_test_wait_for (shows_started, window, 20000));
   g_assert_cmpuint (count_in_log (window, "listening on "), ==, 1);
-  iterate (200);
+  pst_test_iterate (200);
   if (pst_window_get_restart_offered (window))
     {
-      g_autofree char *log = log_text (window);
+      g_autofree char *log = pst_test_log_text (window);
       g_error ("restart offered without a change: %s (store? %d, config? %d)\n%s", log,
                has_label (GTK_WIDGET (window), _("A store changed; the running gateway still serves the old certificates")),
                has_label (GTK_WIDGET (window), _("The configuration changed; the running gateway still uses the old one")), log);
@@ -665,15 +500,15 @@ test_run_started_and_restart (void)
 
   /* a new certificate in the keystore: the running gateway does not serve it */
   g_assert_true (pst_keystore_save (store, keystore, PST_STORE_FORMAT_PKCS12, "changeit", &error));
-  g_assert_true (wait_for (restart_offered, window, WAIT_MS));
+  g_assert_true (pst_test_wait_for (restart_offered, window, WAIT_MS));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.restart", NULL));
-  g_assert_true (wait_for (started_twice, window, 20000));
+  g_assert_true (pst_test_wait_for (started_twice, window, 20000));
 
   /* an edit while it runs */
-  page = template_child (window, PST_TYPE_WINDOW, "service_page");
-  description = template_child (page, PST_TYPE_SERVICE_PAGE, "description_row");
+  page = pst_test_template_child (window, PST_TYPE_WINDOW, "service_page");
+  description = pst_test_template_child (page, PST_TYPE_SERVICE_PAGE, "description_row");
   pst_window_select_service (window, 0);
-  iterate (20);
+  pst_test_iterate (20);
   gtk_widget_grab_focus (GTK_WIDGET (description));
   type_text (description, "Echo");
   press_enter (description);
@@ -681,13 +516,13 @@ test_run_started_and_restart (void)
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.stop", NULL));
   /* (the restart's stop is the first "— The gateway stopped —") */
-  g_assert_true (wait_for (stopped_twice, window, 15000));
-  iterate (50);
+  g_assert_true (pst_test_wait_for (stopped_twice, window, 15000));
+  pst_test_iterate (50);
   g_assert_false (pst_window_get_restart_offered (window));
 
   gtk_window_destroy (GTK_WINDOW (window));
-  iterate (20);
-  remove_tree (dir);
+  pst_test_iterate (20);
+  pst_test_remove_tree (dir);
 }
 
 /* ---- Test tells the truth ----------------------------------------------------- */
@@ -723,9 +558,9 @@ run_service_test (PstWindow      *window,
                   guint           index)
 {
   pst_window_select_service (window, index);
-  iterate (20);
+  pst_test_iterate (20);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.service-test", NULL));
-  g_assert_true (wait_for (test_finished, page, 20000));
+  g_assert_true (pst_test_wait_for (pst_test_service_test_finished, page, 20000));
   g_test_message ("service %u: %s", index, pst_service_page_get_test_result (page));
 }
 
@@ -747,7 +582,7 @@ test_probe_truth (void)
   const char *result;
 
   use_built_postern ();
-  port = free_port ();
+  port = pst_test_free_port ();
   g_assert_cmpuint (port, !=, dead_port);
   backend_port = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (backend), NULL, &error);
   g_assert_no_error (error);
@@ -763,15 +598,15 @@ test_probe_truth (void)
       "  <service><name>web</name><accept>http://127.0.0.1:%u/</accept><type>directory</type>\n"
       "    <properties><directory>not-made-yet</directory></properties></service>\n"
       "</gateway-config>\n", port, backend_port, port, dead_port, port);
-  path = write_config (dir, text);
-  window = open_window (path);
-  page = template_child (window, PST_TYPE_WINDOW, "service_page");
-  icon = template_child (page, PST_TYPE_SERVICE_PAGE, "test_icon");
+  path = pst_test_write_config (dir, text);
+  window = pst_test_open_window (path, NULL);
+  page = pst_test_template_child (window, PST_TYPE_WINDOW, "service_page");
+  icon = pst_test_template_child (page, PST_TYPE_SERVICE_PAGE, "test_icon");
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.run", NULL));
-  if (!wait_for (shows_started, window, 20000))
+  if (!pst_test_wait_for (shows_started, window, 20000))
     {
-      log = log_text (window);
+      log = pst_test_log_text (window);
       g_error ("the gateway did not start:\n%s", log);
     }
 
@@ -786,7 +621,7 @@ test_probe_truth (void)
   result = pst_service_page_get_test_result (page);
   if (!gtk_widget_has_css_class (icon, "error"))
     {
-      log = log_text (window);
+      log = pst_test_log_text (window);
       g_error ("a dead back-end passed the test: %s\nlog:\n%s", result, log);
     }
   dead = g_strdup_printf ("tcp://127.0.0.1:%u", dead_port);
@@ -801,8 +636,8 @@ test_probe_truth (void)
   g_assert_null (strstr (result, "500"));
 
   /* the probe closed normally: the gateway logs 1000, not 1006 */
-  g_assert_true (wait_for (log_has_closes, window, WAIT_MS));
-  log = log_text (window);
+  g_assert_true (pst_test_wait_for (log_has_closes, window, WAIT_MS));
+  log = pst_test_log_text (window);
   {
     const char *line = strstr (log, "close echo-proxy ");
     g_autofree char *first = g_strndup (line, strcspn (line, "\n"));
@@ -813,32 +648,21 @@ test_probe_truth (void)
   g_assert_null (strstr (log, "code=1006"));
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.stop", NULL));
-  g_assert_true (wait_for (log_has_stopped, window, 15000));
+  g_assert_true (pst_test_wait_for (log_has_stopped, window, 15000));
   gtk_window_destroy (GTK_WINDOW (window));
-  iterate (20);
+  pst_test_iterate (20);
   g_socket_service_stop (backend);
   g_socket_listener_close (G_SOCKET_LISTENER (backend));
   g_object_unref (backend);
-  remove_tree (dir);
+  pst_test_remove_tree (dir);
 }
 
 /* ---- TLS features connected ------------------------------------------------ */
 
-static gpointer
-find_toplevel (GType type)
-{
-  g_autoptr(GList) toplevels = gtk_window_list_toplevels ();
-
-  for (GList *l = toplevels; l != NULL; l = l->next)
-    if (G_TYPE_CHECK_INSTANCE_TYPE (l->data, type) && gtk_widget_get_visible (l->data))
-      return l->data;
-  return NULL;
-}
-
 static gboolean
 trust_dialog_shown (gpointer data)
 {
-  return find_toplevel (PST_TYPE_TRUST_DIALOG) != NULL;
+  return pst_test_find_toplevel (PST_TYPE_TRUST_DIALOG, NULL) != NULL;
 }
 
 static PstDiagnosticRow *
@@ -884,10 +708,10 @@ close_toplevels (GType type)
 {
   GtkWindow *window;
 
-  while ((window = find_toplevel (type)) != NULL)
+  while ((window = pst_test_find_toplevel (type, NULL)) != NULL)
     {
       gtk_window_destroy (window);
-      iterate (20);
+      pst_test_iterate (20);
     }
 }
 
@@ -904,17 +728,17 @@ test_trust_backend (void)
       "<gateway-config xmlns=\"http://xmlns.kaazing.org/2016/06/gateway\">\n"
       "  <service><name>relay</name><accept>ws://127.0.0.1:%u/relay</accept>\n"
       "    <connect>ssl://127.0.0.1:%u</connect><type>proxy</type></service>\n"
-      "</gateway-config>\n", free_port (), backend_port);
-  g_autofree char *path = write_config (dir, text);
+      "</gateway-config>\n", pst_test_free_port (), backend_port);
+  g_autofree char *path = pst_test_write_config (dir, text);
   g_autofree char *truststore = g_build_filename (dir, "truststore.p12", NULL);
   g_autofree char *address = g_strdup_printf ("127.0.0.1:%u", backend_port);
   PstDocument *document;
   PstDiagnosticRow *row;
   PstTrustDialog *trust;
-  DialogSearch search = { NULL };
+  PstTestDialogSearch search = { NULL };
   PstWindow *window;
 
-  window = open_window (path);
+  window = pst_test_open_window (path, NULL);
   document = pst_window_get_document (window);
   search.parent = GTK_WINDOW (window);
   g_assert_cmpuint (pst_document_get_n_errors (document), ==, 0);
@@ -922,7 +746,7 @@ test_trust_backend (void)
 
   /* the Problems panel's row has the fix as a button */
   g_object_set (window, "show-diagnostics", TRUE, NULL);
-  iterate (100);
+  pst_test_iterate (100);
   row = row_with_fix (GTK_WIDGET (window));
   g_assert_nonnull (row);
   g_assert_nonnull (strstr (pst_diagnostic_get_message (pst_diagnostic_row_get_diagnostic (row)),
@@ -930,10 +754,10 @@ test_trust_backend (void)
   g_assert_true (button_clicked_by_label (GTK_WIDGET (row), _("_Trust a Server…")));
 
   /* no truststore: offered, created next to the configuration */
-  g_assert_true (wait_for (message_dialog_shown, &search, WAIT_MS));
+  g_assert_true (pst_test_wait_for (pst_test_message_dialog_shown, &search, WAIT_MS));
   g_assert_cmpstr (adw_message_dialog_get_heading (search.dialog), ==, _("Create a Truststore?"));
   adw_message_dialog_response (search.dialog, "create");
-  g_assert_true (wait_for (trust_dialog_shown, NULL, WAIT_MS));
+  g_assert_true (pst_test_wait_for (trust_dialog_shown, NULL, WAIT_MS));
   g_assert_true (g_file_test (truststore, G_FILE_TEST_IS_REGULAR));
   g_assert_cmpstr (pst_config_get_truststore (pst_document_get_config (document))->file, ==, truststore);
   {
@@ -944,8 +768,8 @@ test_trust_backend (void)
   }
 
   /* …with the back-end's address already filled in */
-  trust = find_toplevel (PST_TYPE_TRUST_DIALOG);
-  g_assert_cmpstr (gtk_editable_get_text (template_child (trust, PST_TYPE_TRUST_DIALOG, "address_row")),
+  trust = pst_test_find_toplevel (PST_TYPE_TRUST_DIALOG, NULL);
+  g_assert_cmpstr (gtk_editable_get_text (pst_test_template_child (trust, PST_TYPE_TRUST_DIALOG, "address_row")),
                    ==, address);
   pst_document_validate_now (document);
   g_assert_null (row_with_fix (GTK_WIDGET (window)));
@@ -953,14 +777,14 @@ test_trust_backend (void)
   close_toplevels (PST_TYPE_TRUST_DIALOG);
   close_toplevels (PST_TYPE_STORE_VIEW);
   gtk_window_destroy (GTK_WINDOW (window));
-  iterate (20);
-  remove_tree (dir);
+  pst_test_iterate (20);
+  pst_test_remove_tree (dir);
 }
 
 static gboolean
 signed_by_ca (gpointer data)
 {
-  return adw_combo_row_get_selected (template_child (data, PST_TYPE_CERT_DIALOG, "signer_row")) == 1;
+  return adw_combo_row_get_selected (pst_test_template_child (data, PST_TYPE_CERT_DIALOG, "signer_row")) == 1;
 }
 
 /* "New Certificate" is signed by the local development CA by default when
@@ -975,8 +799,8 @@ test_new_certificate_signer (void)
       "<gateway-config xmlns=\"http://xmlns.kaazing.org/2016/06/gateway\">\n"
       "  <service><name>echo</name><accept>wss://localhost:%u/echo</accept><type>echo</type></service>\n"
       "  <security><keystore><type>PKCS12</type><file>keystore.p12</file></keystore></security>\n"
-      "</gateway-config>\n", free_port ());
-  g_autofree char *path = write_config (dir, text);
+      "</gateway-config>\n", pst_test_free_port ());
+  g_autofree char *path = pst_test_write_config (dir, text);
   const char *names[] = { "localhost", NULL };
   PstCertRequest request = { .names = names };
   g_autoptr(PstKeystore) ca_store = NULL;
@@ -1006,25 +830,25 @@ test_new_certificate_signer (void)
       g_clear_object (&leaf);
       g_clear_object (&store);
 
-      window = open_window (path);
+      window = pst_test_open_window (path, NULL);
       g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.new-certificate", NULL));
-      iterate (50);
-      dialog = find_toplevel (PST_TYPE_CERT_DIALOG);
+      pst_test_iterate (50);
+      dialog = pst_test_find_toplevel (PST_TYPE_CERT_DIALOG, NULL);
       g_assert_nonnull (dialog);
       /* the keystore is opened in a thread (10,000 PBKDF2 rounds) */
-      g_assert_true (wait_for (signed_by_ca, dialog, from_ca ? 10000 : 1500) == from_ca);
+      g_assert_true (pst_test_wait_for (signed_by_ca, dialog, from_ca ? 10000 : 1500) == from_ca);
       close_toplevels (PST_TYPE_CERT_DIALOG);
       gtk_window_destroy (GTK_WINDOW (window));
-      iterate (20);
+      pst_test_iterate (20);
     }
-  remove_tree (dir);
+  pst_test_remove_tree (dir);
 }
 
 static const char *
 export_intro (PstStoreEntry *entry)
 {
   PstExportDialog *dialog = pst_export_dialog_new (NULL, entry);
-  AdwPreferencesGroup *intro = template_child (dialog, PST_TYPE_EXPORT_DIALOG, "intro_group");
+  AdwPreferencesGroup *intro = pst_test_template_child (dialog, PST_TYPE_EXPORT_DIALOG, "intro_group");
   static char *text;
 
   g_free (text);
@@ -1062,15 +886,8 @@ test_export_advice (void)
 int
 main (int argc, char **argv)
 {
-  const char *localedir = g_getenv ("POSTERN_TEST_LOCALEDIR");
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL ? localedir : LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
-
-  gtk_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  adw_init ();
+  pst_test_init (&argc, &argv);
   /* The tests move the focus as a person would; GTK's cursor blink warns
    * ("GtkText - did not receive a focus-out event") when a focused field
    * turns insensitive for a moment (a service removed), which is fatal here. */

@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 #include <locale.h>
 
+#include "editor-test-util.h"
 #include "pst-application.h"
 #include "pst-cert-dialog.h"
 #include "pst-certgen.h"
@@ -27,30 +28,7 @@
 /* Every wait is bounded. */
 #define WAIT_MS 5000
 
-typedef struct {
-  char      *dir;
-  char      *path;       /* a copy of the fixture */
-  char      *original;   /* its text */
-  PstWindow *window;
-} Fixture;
-
-static gboolean
-timeout_cb (gpointer user_data)
-{
-  *(gboolean *)user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-iterate (guint ms)
-{
-  gboolean done = FALSE;
-  guint id = g_timeout_add (ms, timeout_cb, &done);
-
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-  (void)id;
-}
+typedef PstTestWindow Fixture;
 
 static void
 wait_validated (PstDocument *document)
@@ -60,74 +38,6 @@ wait_validated (PstDocument *document)
   while (pst_document_get_validation_pending (document) && g_get_monotonic_time () < end)
     g_main_context_iteration (NULL, TRUE);
   g_assert_false (pst_document_get_validation_pending (document));
-}
-
-static GtkWidget *
-find_descendant (GtkWidget *widget,
-                 GType      type)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (widget);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found;
-
-      if (G_TYPE_CHECK_INSTANCE_TYPE (child, type) && gtk_widget_get_visible (child))
-        return child;
-      found = find_descendant (child, type);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
-static gpointer
-template_child (gpointer    widget,
-                GType       type,
-                const char *name)
-{
-  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (widget), type, name);
-
-  g_assert_nonnull (child);
-  return child;
-}
-
-static void
-remove_tree (const char *dir)
-{
-  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (handle != NULL && (name = g_dir_read_name (handle)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_unlink (path);
-    }
-  g_rmdir (dir);
-}
-
-typedef gboolean (*Predicate) (gpointer data);
-
-static gboolean
-tick_cb (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Runs the main loop until done (data) or ms passed; returns done's answer. */
-static gboolean
-wait_for (Predicate done,
-          gpointer  data,
-          guint     ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
-  /* wakes the loop up so that the deadline is checked */
-  guint tick = g_timeout_add (20, tick_cb, NULL);
-
-  while (!done (data) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (tick);
-  return done (data);
 }
 
 static gboolean
@@ -141,7 +51,7 @@ store_view_idle (gpointer data)
 static gboolean
 wait_store_loaded (PstStoreView *view)
 {
-  g_assert_true (wait_for (store_view_idle, view, 20000));
+  g_assert_true (pst_test_wait_for (store_view_idle, view, 20000));
   return pst_store_view_is_open (view);
 }
 
@@ -149,39 +59,14 @@ static void
 fixture_setup (Fixture       *fx,
                gconstpointer  data)
 {
-  g_autofree char *source = g_test_build_filename (G_TEST_DIST, "gateway-config.xml", NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PstDocument) document = NULL;
-  g_autoptr(GFile) file = NULL;
-  gsize len;
-
-  fx->dir = g_dir_make_tmp ("postern-editor-XXXXXX", &error);
-  g_assert_no_error (error);
-  fx->path = g_build_filename (fx->dir, "gateway-config.xml", NULL);
-  g_file_get_contents (source, &fx->original, &len, &error);
-  g_assert_no_error (error);
-  g_file_set_contents (fx->path, fx->original, len, &error);
-  g_assert_no_error (error);
-
-  file = g_file_new_for_path (fx->path);
-  document = pst_document_new_for_file (file, &error);
-  g_assert_no_error (error);
-  fx->window = pst_window_new (NULL);
-  pst_window_set_document (fx->window, document);
-  gtk_window_present (GTK_WINDOW (fx->window));
-  iterate (50);
+  pst_test_window_setup (fx, "postern-editor-XXXXXX");
 }
 
 static void
 fixture_teardown (Fixture       *fx,
                   gconstpointer  data)
 {
-  gtk_window_destroy (GTK_WINDOW (fx->window));
-  iterate (20);
-  remove_tree (fx->dir);
-  g_free (fx->path);
-  g_free (fx->dir);
-  g_free (fx->original);
+  pst_test_window_teardown (fx);
 }
 
 /* .ui files are not checked by the compiler: build every template. */
@@ -215,7 +100,7 @@ test_templates (void)
       g_assert_true (G_TYPE_CHECK_INSTANCE_TYPE (widget, types[i]));
       gtk_window_set_child (GTK_WINDOW (holder), widget);
       gtk_window_present (GTK_WINDOW (holder));
-      iterate (10);
+      pst_test_iterate (10);
       gtk_window_destroy (GTK_WINDOW (holder));
     }
 
@@ -244,14 +129,14 @@ test_templates (void)
   builder = gtk_builder_new_from_resource ("/org/postern/Editor/gtk/help-overlay.ui");
   g_assert_true (GTK_IS_SHORTCUTS_WINDOW (gtk_builder_get_object (builder, "help_overlay")));
 
-  iterate (50);
+  pst_test_iterate (50);
   gtk_window_destroy (GTK_WINDOW (export));
   gtk_window_destroy (GTK_WINDOW (trust));
   gtk_window_destroy (GTK_WINDOW (view));
   gtk_window_destroy (GTK_WINDOW (dialog));
   gtk_window_destroy (GTK_WINDOW (window));
   gtk_window_destroy (GTK_WINDOW (gtk_builder_get_object (builder, "help_overlay")));
-  iterate (20);
+  pst_test_iterate (20);
 }
 
 static char **
@@ -265,7 +150,7 @@ test_edit_accept_and_save (Fixture       *fx,
                            gconstpointer  data)
 {
   const char *new_url = "ws://${gateway.hostname}:8080/echo";
-  PstServicePage *page = template_child (fx->window, PST_TYPE_WINDOW, "service_page");
+  PstServicePage *page = pst_test_template_child (fx->window, PST_TYPE_WINDOW, "service_page");
   PstDocument *document = pst_window_get_document (fx->window);
   g_autofree char *saved = NULL;
   g_auto(GStrv) before = NULL;
@@ -275,8 +160,8 @@ test_edit_accept_and_save (Fixture       *fx,
   guint changed = 0;
 
   pst_window_select_service (fx->window, 0);
-  iterate (20);
-  row = PST_URL_ROW (find_descendant (GTK_WIDGET (page), PST_TYPE_URL_ROW));
+  pst_test_iterate (20);
+  row = PST_URL_ROW (pst_test_find_descendant (GTK_WIDGET (page), PST_TYPE_URL_ROW, TRUE));
   g_assert_nonnull (row);
   g_assert_cmpstr (pst_url_row_get_text (row), ==, "ws://${gateway.hostname}:8000/echo");
 
@@ -284,13 +169,13 @@ test_edit_accept_and_save (Fixture       *fx,
   gtk_editable_set_text (pst_url_row_get_editable (row), new_url);
   /* committed with Enter (an edit is committed when finished) */
   g_signal_emit_by_name (gtk_editable_get_delegate (pst_url_row_get_editable (row)), "activate");
-  iterate (20);
+  pst_test_iterate (20);
   g_assert_true (pst_document_get_modified (document));
   g_assert_cmpstr (pst_service_get_accept (pst_config_get_service (pst_document_get_config (document), 0), 0),
                    ==, "ws://localhost:8080/echo");
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.save", NULL));
-  iterate (20);
+  pst_test_iterate (20);
   g_assert_false (pst_document_get_modified (document));
 
   g_file_get_contents (fx->path, &saved, NULL, &error);
@@ -330,13 +215,13 @@ static void
 test_diagnostics_live (Fixture       *fx,
                        gconstpointer  data)
 {
-  PstServicePage *page = template_child (fx->window, PST_TYPE_WINDOW, "service_page");
-  PstDiagnosticsPanel *panel = template_child (fx->window, PST_TYPE_WINDOW, "diagnostics_panel");
-  GtkStack *panel_stack = template_child (panel, PST_TYPE_DIAGNOSTICS_PANEL, "stack");
-  GtkLabel *badge = template_child (fx->window, PST_TYPE_WINDOW, "diagnostics_badge");
+  PstServicePage *page = pst_test_template_child (fx->window, PST_TYPE_WINDOW, "service_page");
+  PstDiagnosticsPanel *panel = pst_test_template_child (fx->window, PST_TYPE_WINDOW, "diagnostics_panel");
+  GtkStack *panel_stack = pst_test_template_child (panel, PST_TYPE_DIAGNOSTICS_PANEL, "stack");
+  GtkLabel *badge = pst_test_template_child (fx->window, PST_TYPE_WINDOW, "diagnostics_badge");
   PstDocument *document = pst_window_get_document (fx->window);
   PstConfig *config = pst_document_get_config (document);
-  AdwComboRow *type_row = template_child (page, PST_TYPE_SERVICE_PAGE, "type_row");
+  AdwComboRow *type_row = pst_test_template_child (page, PST_TYPE_SERVICE_PAGE, "type_row");
   g_autoptr(GPtrArray) library = NULL;
   guint n_before = pst_config_get_n_services (config);
   const char *fragment = "a directory service accepts only http:// and https://";
@@ -347,7 +232,7 @@ test_diagnostics_live (Fixture       *fx,
 
   /* Add a service through the UI: it is selected and shown. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.service-add", NULL));
-  iterate (20);
+  pst_test_iterate (20);
   g_assert_cmpuint (pst_config_get_n_services (config), ==, n_before + 1);
   wait_validated (document);
 
@@ -369,7 +254,7 @@ test_diagnostics_live (Fixture       *fx,
   /* Activating it selects the service. */
   pst_window_select_service (fx->window, 0);
   pst_diagnostics_panel_activate (panel, 0);
-  g_assert_cmpuint (gtk_single_selection_get_selected (template_child (fx->window, PST_TYPE_WINDOW,
+  g_assert_cmpuint (gtk_single_selection_get_selected (pst_test_template_child (fx->window, PST_TYPE_WINDOW,
                                                                        "services_selection")),
                     ==, n_before);
 
@@ -389,7 +274,7 @@ test_diagnostics_live (Fixture       *fx,
 static PstSecurityPage *
 create_keystore (Fixture *fx)
 {
-  PstSecurityPage *page = template_child (fx->window, PST_TYPE_WINDOW, "security_page");
+  PstSecurityPage *page = pst_test_template_child (fx->window, PST_TYPE_WINDOW, "security_page");
   g_autofree char *store = g_build_filename (fx->dir, "keystore.p12", NULL);
   g_autoptr(GError) error = NULL;
 
@@ -430,12 +315,12 @@ test_security_create (Fixture       *fx,
   g_assert_cmpint (pst_keystore_get_format (keystore), ==, PST_STORE_FORMAT_PKCS12);
   g_assert_cmpuint (pst_keystore_get_n_entries (keystore), ==, 0);
 
-  file_row = template_child (template_child (fx->window, PST_TYPE_WINDOW, "security_page"),
+  file_row = pst_test_template_child (pst_test_template_child (fx->window, PST_TYPE_WINDOW, "security_page"),
                              PST_TYPE_SECURITY_PAGE, "keystore_file_row");
   g_assert_cmpstr (adw_action_row_get_subtitle (file_row), ==, "keystore.p12");
 
   /* Forgetting it leaves the files alone. */
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (template_child (fx->window, PST_TYPE_WINDOW, "security_page")),
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (pst_test_template_child (fx->window, PST_TYPE_WINDOW, "security_page")),
                                              "security.remove-store", "s", "keystore"));
   g_assert_null (pst_config_get_keystore (config)->file);
   g_assert_true (g_file_test (store, G_FILE_TEST_EXISTS));
@@ -448,12 +333,6 @@ generated_cb (PstCertDialog *dialog,
               gpointer       user_data)
 {
   *(gboolean *)user_data = TRUE;
-}
-
-static gboolean
-flag_set (gpointer data)
-{
-  return *(gboolean *)data;
 }
 
 static void
@@ -469,10 +348,10 @@ generate_signed_through_dialog (Fixture    *fx,
   g_signal_connect (dialog, "generated", G_CALLBACK (generated_cb), &generated);
   gtk_window_present (GTK_WINDOW (dialog));
   pst_cert_dialog_set_names (dialog, names);
-  adw_combo_row_set_selected (template_child (dialog, PST_TYPE_CERT_DIALOG, "signer_row"), signer);
+  adw_combo_row_set_selected (pst_test_template_child (dialog, PST_TYPE_CERT_DIALOG, "signer_row"), signer);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "cert.generate", NULL));
-  g_assert_true (wait_for (flag_set, &generated, 20000));
-  iterate (20);
+  g_assert_true (pst_test_wait_for (pst_test_flag_set, &generated, 20000));
+  pst_test_iterate (20);
 }
 
 static void
@@ -650,10 +529,10 @@ test_jks_inspector (void)
     }
 
   /* Read-only, with the conversion offered instead of edits. */
-  revealer = template_child (view, PST_TYPE_STORE_VIEW, "read_only_revealer");
+  revealer = pst_test_template_child (view, PST_TYPE_STORE_VIEW, "read_only_revealer");
   g_assert_true (gtk_revealer_get_reveal_child (revealer));
   /* (an action's button follows whether it is enabled) */
-  g_assert_true (gtk_widget_get_sensitive (find_descendant (GTK_WIDGET (revealer), GTK_TYPE_BUTTON)));
+  g_assert_true (gtk_widget_get_sensitive (pst_test_find_descendant (GTK_WIDGET (revealer), GTK_TYPE_BUTTON, TRUE)));
 
   g_assert_true (pst_store_view_convert_to (view, p12, &error));
   g_assert_no_error (error);
@@ -668,8 +547,8 @@ test_jks_inspector (void)
   g_assert_nonnull (pst_keystore_lookup (converted, "gamma-ca"));
 
   gtk_window_destroy (GTK_WINDOW (view));
-  iterate (20);
-  remove_tree (dir);
+  pst_test_iterate (20);
+  pst_test_remove_tree (dir);
 }
 
 /* "Trust a Server…" against a TLS server on 127.0.0.1:0 */
@@ -767,11 +646,11 @@ trust_server (GtkWindow      *parent,
   g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *)&dialog);
   pst_trust_dialog_set_address (dialog, address);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "trust.fetch", NULL));
-  g_assert_true (wait_for (has_certificates, dialog, 15000));
+  g_assert_true (pst_test_wait_for (has_certificates, dialog, 15000));
   g_assert_cmpuint (pst_trust_dialog_get_n_certificates (dialog), ==, 1);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "trust.confirm", NULL));
-  g_assert_true (wait_for (has_entries, view, 20000));
-  iterate (20);
+  g_assert_true (pst_test_wait_for (has_entries, view, 20000));
+  pst_test_iterate (20);
   g_assert_null (dialog);   /* closed once trusted */
   gtk_window_destroy (GTK_WINDOW (view));
 }
@@ -811,8 +690,8 @@ test_trust_server (void)
   g_assert_cmpstr (actual, ==, expected);
 
   stop_tls_server (&server, service);
-  iterate (20);
-  remove_tree (dir);
+  pst_test_iterate (20);
+  pst_test_remove_tree (dir);
 }
 
 
@@ -821,34 +700,10 @@ test_trust_server (void)
  * a wss→ssl proxy whose back-end is trusted through "Trust a Server…"),
  * saved, run as a child process, and every service's Test succeeding. */
 
-static guint16
-free_port (void)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  g_assert_true (g_socket_bind (socket, address, TRUE, NULL));
-  bound = g_socket_get_local_address (socket, NULL);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
-static char *
-log_text (PstWindow *window)
-{
-  GtkTextBuffer *buffer = pst_run_page_get_buffer (template_child (window, PST_TYPE_WINDOW, "run_page"));
-  GtkTextIter start, end;
-
-  gtk_text_buffer_get_bounds (buffer, &start, &end);
-  return gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
-}
-
 static gboolean
 log_has_listening (gpointer data)
 {
-  g_autofree char *text = log_text (data);
+  g_autofree char *text = pst_test_log_text (data);
 
   /* one line per accept URL, or the end of the process */
   return strstr (text, "listening on https://") != NULL || strstr (text, "— The gateway") != NULL;
@@ -857,17 +712,9 @@ log_has_listening (gpointer data)
 static gboolean
 log_has_stopped (gpointer data)
 {
-  g_autofree char *text = log_text (data);
+  g_autofree char *text = pst_test_log_text (data);
 
   return strstr (text, "— The gateway") != NULL;
-}
-
-static gboolean
-test_finished (gpointer data)
-{
-  GtkWidget *icon = template_child (data, PST_TYPE_SERVICE_PAGE, "test_icon");
-
-  return gtk_widget_has_css_class (icon, "success") || gtk_widget_has_css_class (icon, "error");
 }
 
 static gboolean
@@ -907,7 +754,7 @@ test_run_and_test (void)
   backend_entry = pst_cert_generate (&request, NULL, &error);
   g_assert_no_error (error);
   service = start_tls_server (&backend, backend_entry, &backend_port);
-  port = free_port ();
+  port = pst_test_free_port ();
 
   g_mkdir (web, 0755);
   g_file_set_contents (index, "<!doctype html><title>Postern</title><p>It works.</p>\n", -1, &error);
@@ -945,11 +792,11 @@ test_run_and_test (void)
   window = pst_window_new (NULL);
   pst_window_set_document (window, document);
   gtk_window_present (GTK_WINDOW (window));
-  iterate (50);
+  pst_test_iterate (50);
 
   /* Security: a keystore with a certificate for the gateway host, and a
    * truststore holding the back-end's certificate. */
-  security = template_child (window, PST_TYPE_WINDOW, "security_page");
+  security = pst_test_template_child (window, PST_TYPE_WINDOW, "security_page");
   g_assert_true (pst_security_page_create_store (security, PST_STORE_KIND_KEYSTORE, keystore, &error));
   g_assert_true (pst_security_page_create_store (security, PST_STORE_KIND_TRUSTSTORE, truststore, &error));
   g_assert_no_error (error);
@@ -965,42 +812,42 @@ test_run_and_test (void)
   /* Run saves first, then starts postern on the file. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.run", NULL));
   g_assert_false (pst_document_get_modified (document));
-  if (!wait_for (log_has_listening, window, 20000) || log_has_stopped (window))
+  if (!pst_test_wait_for (log_has_listening, window, 20000) || log_has_stopped (window))
     {
-      log = log_text (window);
+      log = pst_test_log_text (window);
       g_error ("the gateway did not start:\n%s", log);
     }
 
-  page = template_child (window, PST_TYPE_WINDOW, "service_page");
+  page = pst_test_template_child (window, PST_TYPE_WINDOW, "service_page");
   for (guint i = 0; i < 3; i++)
     {
-      GtkWidget *icon = template_child (page, PST_TYPE_SERVICE_PAGE, "test_icon");
+      GtkWidget *icon = pst_test_template_child (page, PST_TYPE_SERVICE_PAGE, "test_icon");
 
       pst_window_select_service (window, i);
-      iterate (20);
+      pst_test_iterate (20);
       g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.service-test", NULL));
-      g_assert_true (wait_for (test_finished, page, 20000));
+      g_assert_true (pst_test_wait_for (pst_test_service_test_finished, page, 20000));
       if (!gtk_widget_has_css_class (icon, "success"))
         {
-          log = log_text (window);
+          log = pst_test_log_text (window);
           g_error ("test of service %u failed: %s\nlog:\n%s", i, pst_service_page_get_test_result (page), log);
         }
       g_test_message ("service %u: %s", i, pst_service_page_get_test_result (page));
     }
   /* The proxy reached the back-end (after "Trust a Server…" connected once). */
-  g_assert_true (wait_for (backend_reached, &backend, 5000));
+  g_assert_true (pst_test_wait_for (backend_reached, &backend, 5000));
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.stop", NULL));
-  g_assert_true (wait_for (log_has_stopped, window, 15000));
-  log = log_text (window);
+  g_assert_true (pst_test_wait_for (log_has_stopped, window, 15000));
+  log = pst_test_log_text (window);
   g_assert_nonnull (strstr (log, "— The gateway stopped —"));
 
   gtk_window_destroy (GTK_WINDOW (window));
-  iterate (20);
+  pst_test_iterate (20);
   stop_tls_server (&backend, service);
   g_unlink (index);
   g_rmdir (web);
-  remove_tree (dir);
+  pst_test_remove_tree (dir);
 }
 
 /* Removing a service is undone through its toast's action. */
@@ -1015,7 +862,7 @@ test_undo_remove (Fixture       *fx,
   guint n = pst_config_get_n_services (config);
 
   pst_window_select_service (fx->window, 0);
-  iterate (20);
+  pst_test_iterate (20);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.service-remove", NULL));
   config = pst_document_get_config (document);
   g_assert_cmpuint (pst_config_get_n_services (config), ==, n - 1);
@@ -1027,7 +874,7 @@ test_undo_remove (Fixture       *fx,
   after = pst_config_to_xml (config, NULL);
   g_assert_cmpstr (after, ==, before);
   g_assert_false (pst_document_get_modified (document));
-  g_assert_cmpuint (gtk_single_selection_get_selected (template_child (fx->window, PST_TYPE_WINDOW,
+  g_assert_cmpuint (gtk_single_selection_get_selected (pst_test_template_child (fx->window, PST_TYPE_WINDOW,
                                                                        "services_selection")), ==, 0);
 
   /* Once something else changed, there is nothing to undo any more. */
@@ -1035,27 +882,6 @@ test_undo_remove (Fixture       *fx,
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.service-add", NULL));
   gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.undo-remove", NULL);
   g_assert_cmpuint (pst_config_get_n_services (pst_document_get_config (document)), ==, n);
-}
-
-/* The first button below widget that activates action_name. */
-static GtkWidget *
-find_action_button (GtkWidget  *widget,
-                    const char *action_name)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (widget);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found;
-
-      if (GTK_IS_BUTTON (child) &&
-          g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (child)), action_name) == 0)
-        return child;
-      found = find_action_button (child, action_name);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
 }
 
 /* The dialog's button for a response, found by its label as shown. */
@@ -1078,33 +904,10 @@ find_labelled_button (GtkWidget  *widget,
   return NULL;
 }
 
-typedef struct {
-  GtkWindow        *parent;
-  AdwMessageDialog *dialog;
-} DialogSearch;
-
-static gboolean
-message_dialog_shown (gpointer data)
-{
-  DialogSearch *search = data;
-  g_autoptr(GListModel) toplevels = g_object_ref (gtk_window_get_toplevels ());
-
-  search->dialog = NULL;
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GtkWindow) toplevel = g_list_model_get_item (toplevels, i);
-
-      if (ADW_IS_MESSAGE_DIALOG (toplevel) && gtk_widget_get_visible (GTK_WIDGET (toplevel)) &&
-          gtk_window_get_transient_for (toplevel) == search->parent)
-        search->dialog = ADW_MESSAGE_DIALOG (toplevel);
-    }
-  return search->dialog != NULL;
-}
-
 static gboolean
 message_dialog_gone (gpointer data)
 {
-  return !message_dialog_shown (data);
+  return !pst_test_message_dialog_shown (data);
 }
 
 /* Renaming a used property says where it is used, and "Rename and Update
@@ -1114,17 +917,17 @@ test_rename_used_property (Fixture       *fx,
                            gconstpointer  data)
 {
   PstDocument *document = pst_window_get_document (fx->window);
-  PstPropertiesPage *page = template_child (fx->window, PST_TYPE_WINDOW, "properties_page");
-  DialogSearch search = { GTK_WINDOW (fx->window), NULL };
+  PstPropertiesPage *page = pst_test_template_child (fx->window, PST_TYPE_WINDOW, "properties_page");
+  PstTestDialogSearch search = { GTK_WINDOW (fx->window), NULL };
   g_autofree char *xml = NULL;
   GtkWidget *button, *entry;
   const char *body;
 
   g_assert_nonnull (strstr (fx->original, "${gateway.hostname}"));
-  button = find_action_button (GTK_WIDGET (page), "properties.rename");
+  button = pst_test_find_action_button (GTK_WIDGET (page), "properties.rename", FALSE);
   g_assert_nonnull (button);
   g_signal_emit_by_name (button, "clicked");
-  g_assert_true (wait_for (message_dialog_shown, &search, WAIT_MS));
+  g_assert_true (pst_test_wait_for (pst_test_message_dialog_shown, &search, WAIT_MS));
 
   body = adw_message_dialog_get_body (search.dialog);
   g_assert_nonnull (strstr (body, "${gateway.hostname} is used in 1 place:"));
@@ -1149,7 +952,7 @@ test_rename_used_property (Fixture       *fx,
   button = find_labelled_button (GTK_WIDGET (search.dialog), _("Rename and _Update References"));
   g_assert_nonnull (button);
   g_signal_emit_by_name (button, "clicked");
-  g_assert_true (wait_for (message_dialog_gone, &search, WAIT_MS));
+  g_assert_true (pst_test_wait_for (message_dialog_gone, &search, WAIT_MS));
 
   xml = pst_config_to_xml (pst_document_get_config (document), NULL);
   g_assert_null (strstr (xml, "gateway.hostname"));
@@ -1160,17 +963,17 @@ test_rename_used_property (Fixture       *fx,
   g_assert_cmpstr (pst_service_get_accept (pst_config_find_service (pst_document_get_config (document),
                                                                     "echo"), 0),
                    ==, "ws://localhost:8000/echo");
-  iterate (20);
+  pst_test_iterate (20);
 
   /* Removing it warns; Cancel keeps it. */
-  button = find_action_button (GTK_WIDGET (page), "properties.remove");
+  button = pst_test_find_action_button (GTK_WIDGET (page), "properties.remove", FALSE);
   g_assert_nonnull (button);
   g_signal_emit_by_name (button, "clicked");
-  g_assert_true (wait_for (message_dialog_shown, &search, WAIT_MS));
+  g_assert_true (pst_test_wait_for (pst_test_message_dialog_shown, &search, WAIT_MS));
   g_assert_nonnull (strstr (adw_message_dialog_get_body (search.dialog),
                             "service “echo”, accept (line 17)"));
   g_signal_emit_by_name (find_labelled_button (GTK_WIDGET (search.dialog), _("_Cancel")), "clicked");
-  g_assert_true (wait_for (message_dialog_gone, &search, WAIT_MS));
+  g_assert_true (pst_test_wait_for (message_dialog_gone, &search, WAIT_MS));
   g_assert_nonnull (pst_config_get_property_raw (pst_document_get_config (document), "gateway.host"));
 }
 
@@ -1211,8 +1014,8 @@ test_french (void)
   g_assert_cmpstr (g_dgettext (GETTEXT_PACKAGE, "Trust a Server"), ==, "Faire confiance à un serveur");
 
   window = pst_window_new (NULL);
-  page = template_child (window, PST_TYPE_WINDOW, "service_page");
-  name_row = template_child (page, PST_TYPE_SERVICE_PAGE, "name_row");
+  page = pst_test_template_child (window, PST_TYPE_WINDOW, "service_page");
+  name_row = pst_test_template_child (page, PST_TYPE_SERVICE_PAGE, "name_row");
   g_assert_cmpstr (adw_preferences_row_get_title (name_row), ==, "Nom");
   gtk_window_destroy (GTK_WINDOW (window));
 }
@@ -1220,7 +1023,6 @@ test_french (void)
 int
 main (int argc, char **argv)
 {
-  const char *localedir = g_getenv ("POSTERN_TEST_LOCALEDIR");
   gboolean french = argc > 1 && g_strcmp0 (argv[1], "--french") == 0;
 
   if (french)
@@ -1233,13 +1035,7 @@ main (int argc, char **argv)
       argc--;
     }
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL ? localedir : LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
-
-  gtk_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  adw_init ();
+  pst_test_init (&argc, &argv);
 
   if (french)
     {

@@ -27,7 +27,7 @@ FD_BOUND = 3 * IDLE + 3 + 5.0
 RSS_WAIT = 5.0
 WARMUP = 50
 # What RSS may keep after 1,000 sessions came and went.  The gateway gives
-# freed heap back (malloc_trim, pst-conn-limits.c) a moment after a burst
+# freed heap back (malloc_trim, PstGateway in pst-gateway.c) a moment after a burst
 # of closes; what stays is GLib 2.74's GSlice magazines (GObjects are slice
 # allocated) and pages pinned by live blocks.  Measured: +10 MiB after the
 # first 1,000 and the same after each of 7 more rounds (no growth: not a
@@ -110,7 +110,7 @@ class Setup:
         self.fd_end = f.fd_count(self.pid)
         self.took = time.monotonic() - t1
         # the gateway hands freed heap back to the system shortly after a
-        # burst of closes (malloc_trim, see pst-conn-limits.c)
+        # burst of closes (malloc_trim, see pst-gateway.c)
         f.wait_until(lambda: f.rss_kib(self.pid) <= self.rss_start + RSS_SLACK_KIB, RSS_WAIT, 0.2)
         self.rss_end = f.rss_kib(self.pid)
         for s in self.kept:

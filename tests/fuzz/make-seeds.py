@@ -62,6 +62,9 @@ def stores(tmp):
     put('pem', 'encrypted-key-and-cert.pem', read(tmp, 'enc-key.pem') + read(tmp, 'cert.pem'))
     put('pem', 'ec-key-and-chain.pem', read(tmp, 'ec-key.pem') + read(tmp, 'leaf.pem') + read(tmp, 'ca.pem'))
     put('pem', 'bundle.pem', read(tmp, 'ca.pem') + read(tmp, 'cert.pem'))
+    # alias lines holding a control character (ignored: the default alias)
+    put('pem', 'alias-lines.pem', b'# alias: a\x01b\n# subject: CN=x\n' + read(tmp, 'cert.pem') +
+        b'\nfriendlyName: c\rd\n' + read(tmp, 'ca.pem'))
 
     run(f'openssl pkcs12 -export -in cert.pem -inkey key.pem -name localhost'
         f' -passout pass:{PW} -out key.p12', tmp)
@@ -123,6 +126,8 @@ def hellos():
         'openssl-no-sni': 'openssl s_client -connect 127.0.0.1:{port} -noservername',
         'openssl-tls12': 'openssl s_client -connect 127.0.0.1:{port} -tls1_2 -servername a.test',
         'gnutls-sni': 'gnutls-cli --insecure -p {port} --sni-hostname=localhost 127.0.0.1',
+        # a server name that is no host name (logged escaped, never a URL)
+        'openssl-sni-colon': "openssl s_client -connect 127.0.0.1:{port} -servername 'a:b'",
     }
     for name, cmd in cases.items():
         hello = capture_hello(cmd)

@@ -37,13 +37,12 @@ class Setup:
         self.keystore = h.make_keystore(self.dir)
         self.ws_port, self.wss_port = h.free_ports(2)
         self.urls = [f"ws://localhost:{self.ws_port}/echo", f"wss://localhost:{self.wss_port}/echo"]
-        ks = (os.path.relpath(self.keystore.store, self.dir),
-              os.path.relpath(self.keystore.password_file, self.dir))
+        ks = self.keystore.relative_to(self.dir)
         self.config = h.write_config(self.dir, h.config_xml(
             [h.service_xml("echo", "echo", self.urls)], keystore=ks))
 
     def ctx(self):
-        return h.client_ssl_context(cafile=self.keystore.trust_pem)
+        return self.keystore.client_context()
 
 
 setup = h.Fixture("keystore and a ws + wss echo config", Setup)

@@ -168,6 +168,71 @@ test_corruptions (void)
   g_rand_free (rand);
 }
 
+/* A ClientHello by hand (TLS 1.2 record, one cipher suite, one SNI
+ * extension naming name): a client can send any bytes there. */
+static GByteArray *
+hand_made_hello (const char *name)
+{
+  GByteArray *out = g_byte_array_new ();
+  gsize n = strlen (name);
+  gsize ext_len = 2 + 1 + 2 + n;                 /* list length, type, name length, name */
+  gsize exts_len = 4 + ext_len;                  /* extension type and length */
+  gsize body_len = 2 + 32 + 1 + 2 + 2 + 1 + 1 + 2 + exts_len;
+  gsize rec_len = 4 + body_len;
+  guint8 random[32];
+  const guint8 record[] = { 0x16, 0x03, 0x01, rec_len >> 8, rec_len & 0xff,
+                            0x01, 0x00, body_len >> 8, body_len & 0xff, 0x03, 0x03 };
+  const guint8 middle[] = { 0x00, 0x00, 0x02, 0x13, 0x01, 0x01, 0x00,   /* session id, suites, compression */
+                            exts_len >> 8, exts_len & 0xff, 0x00, 0x00, ext_len >> 8, ext_len & 0xff,
+                            (ext_len - 2) >> 8, (ext_len - 2) & 0xff, 0x00, n >> 8, n & 0xff };
+
+  memset (random, 0x5a, sizeof random);
+  g_byte_array_append (out, record, sizeof record);
+  g_byte_array_append (out, random, sizeof random);
+  g_byte_array_append (out, middle, sizeof middle);
+  g_byte_array_append (out, (const guint8 *) name, n);
+  return out;
+}
+
+/* A server name that is no host name ("a:b", a line break) is read as it
+ * was sent, whole and cut at every byte, and classified as no host name:
+ * the log escapes it and builds no URL from it. */
+static void
+test_hostile_names (void)
+{
+  const char *hostile[] = { "a:b", "x\ny", "[::1]", "a b", "a_b", "\x01", "host\"quote" };
+  const char *hosts[] = { "localhost", "gateway.example.test", "127.0.0.1", "xn--caf-dma.test", "a-b.c" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (hostile); i++)
+    {
+      g_autoptr(GByteArray) hello = hand_made_hello (hostile[i]);
+
+      for (gsize cut = 0; cut <= hello->len; cut++)
+        {
+          g_autofree char *sni = NULL;
+
+          g_assert_cmpint (pst_client_hello_parse (hello->data, cut, &sni), ==,
+                           cut < hello->len ? PST_HELLO_NEED_MORE : PST_HELLO_OK);
+          if (cut == hello->len)
+            {
+              g_assert_cmpstr (sni, ==, hostile[i]);
+              g_assert_false (pst_client_hello_sni_is_host_name (sni));
+            }
+        }
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (hosts); i++)
+    {
+      g_autoptr(GByteArray) hello = hand_made_hello (hosts[i]);
+      g_autofree char *sni = NULL;
+
+      g_assert_cmpint (pst_client_hello_parse (hello->data, hello->len, &sni), ==, PST_HELLO_OK);
+      g_assert_cmpstr (sni, ==, hosts[i]);
+      g_assert_true (pst_client_hello_sni_is_host_name (sni));
+    }
+  g_assert_false (pst_client_hello_sni_is_host_name (NULL));
+  g_assert_false (pst_client_hello_sni_is_host_name (""));
+}
+
 static void
 test_not_tls (void)
 {
@@ -188,5 +253,6 @@ main (int argc, char **argv)
   g_test_add_func ("/client-hello/splits", test_splits);
   g_test_add_func ("/client-hello/corruptions", test_corruptions);
   g_test_add_func ("/client-hello/not-tls", test_not_tls);
+  g_test_add_func ("/client-hello/hostile-names", test_hostile_names);
   return g_test_run ();
 }

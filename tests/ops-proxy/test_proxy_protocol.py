@@ -16,11 +16,8 @@ import threading
 import time
 
 sys.dont_write_bytecode = True
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-sys.path.insert(0, os.path.join(HERE, "..", "e2e-proxy"))
-import harness as h  # noqa: E402
-import proxylib as p  # noqa: E402
+from haproxylib import h, p  # noqa: E402
+from haproxylib import check_config, log_lines, start_gateway, start_haproxy, wait_lines  # noqa: E402
 
 T = h.Tap(case_timeout=60)
 V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
@@ -173,17 +170,13 @@ class Setup:
                           connects=[f"ssl://localhost:{self.ssl_backend.port}"],
                           connect_options=pp),
         ]
-        ks = (os.path.relpath(self.keystore.store, self.dir),
-              os.path.relpath(self.keystore.password_file, self.dir))
+        ks = self.keystore.relative_to(self.dir)
         self.config = h.write_config(self.dir, p.config_xml(services, keystore=ks,
                                                             truststore=os.path.basename(truststore)))
-        r = h.run_postern(["check", "--config", self.config])
-        h.require(r.returncode == 0, f"postern check refuses the config:\n{r.stdout}{r.stderr}")
+        check_config(self.config)
         urls = self.wss_urls + self.ws_urls + [self.plain_url, self.plain_wss_url, self.tcp_url,
                                                 self.tcp_pp_url, self.tcp_ssl_url]
-        self.gw = h.start_gateway(self.config, urls, name="postern run (PROXY protocol)")
-        T.add_cleanup(self.gw.kill)
-        cfg = os.path.join(self.dir, "haproxy.cfg")
+        self.gw = start_gateway(T, self.config, urls, "postern run (PROXY protocol)")
         text = """global
     maxconn 200
 defaults
@@ -201,15 +194,10 @@ defaults
     bind 127.0.0.1:{front}
     server gateway 127.0.0.1:{back} {send}
 """
-        with open(cfg, "w") as f:
-            f.write(text)
-        r = h.run_tool([haproxy, "-c", "-f", cfg])
-        h.require(r.returncode == 0, f"haproxy -c rejects its config:\n{r.stdout}{r.stderr}")
-        self.haproxy = p.Proc([haproxy, "-db", "-f", cfg], "haproxy", self.dir, ready_port=self.hp_tcp_v1)
-        T.add_cleanup(self.haproxy.kill)
+        self.haproxy, _ = start_haproxy(T, haproxy, self.dir, text, self.hp_tcp_v1)
 
     def ctx(self):
-        return h.client_ssl_context(cafile=self.keystore.trust_pem)
+        return self.keystore.client_context()
 
 
 setup = h.Fixture("a gateway with tcp.proxy-protocol listeners, HAProxy (mode tcp) in front", Setup)
@@ -221,21 +209,6 @@ def client_socket(port, src_ip=CLIENT_IP, host="127.0.0.1"):
     s.settimeout(10)
     s.connect((host, port))
     return s
-
-
-def log_lines(gw, pattern):
-    with gw.cond:
-        return [l for l in gw.stderr if re.search(pattern, l)]
-
-
-def wait_lines(gw, pattern, count=1, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        lines = log_lines(gw, pattern)
-        if len(lines) >= count:
-            return lines
-        time.sleep(0.05)
-    return log_lines(gw, pattern)
 
 
 async def echo_session(url, sock, ctx=None):
@@ -482,53 +455,46 @@ def tcp_echo(sock, payload):
     return got
 
 
+def through_v2_backend(port, backend, size, what):
+    """A tcp session from CLIENT_IP to port that reaches backend and echoes
+    size random bytes; returns (the client's address, the header the
+    back-end read for it)."""
+    s = setup.get()
+    before = len(backend.headers)
+    sock = client_socket(port)
+    me = f"{CLIENT_IP}:{sock.getsockname()[1]}"
+    payload = os.urandom(size)
+    got = tcp_echo(sock, payload)
+    sock.close()
+    h.require(got == payload, f"echo {what} differs ({len(got)} of {len(payload)} bytes):\n"
+                              f"{backend.headers[before:]}\n{s.gw.describe()}")
+    headers = backend.wait_headers(before + 1)
+    h.require(len(headers) > before, "the back-end saw no connection")
+    return me, headers[before]
+
+
 @T.case("connect side: a tcp proxy with connect option tcp.proxy-protocol sends a v2 header "
         "naming the client (source) and the gateway's accepted address (destination)")
 def _():
     s = setup.get()
-    before = len(s.backend.headers)
-    sock = client_socket(s.gw_tcp)
-    me = f"{CLIENT_IP}:{sock.getsockname()[1]}"
-    payload = os.urandom(100000)
-    got = tcp_echo(sock, payload)
-    sock.close()
-    h.require(got == payload, f"echo through the back-end differs ({len(got)} of {len(payload)} bytes)")
-    headers = s.backend.wait_headers(before + 1)
-    h.require(len(headers) > before, "the back-end saw no connection")
-    h.check_equal(headers[before], (me, f"127.0.0.1:{s.gw_tcp}"), "PROXY v2 (source, destination)")
+    me, header = through_v2_backend(s.gw_tcp, s.backend, 100000, "through the back-end")
+    h.check_equal(header, (me, f"127.0.0.1:{s.gw_tcp}"), "PROXY v2 (source, destination)")
 
 
 @T.case("connect side, ssl:// back-end: the v2 header goes out before the TLS ClientHello; the "
         "back-end reads it, then does TLS (verified by the gateway's truststore) and echoes")
 def _():
     s = setup.get()
-    be = s.ssl_backend
-    before = len(be.headers)
-    sock = client_socket(s.gw_tcp_ssl)
-    me = f"{CLIENT_IP}:{sock.getsockname()[1]}"
-    payload = os.urandom(100000)
-    got = tcp_echo(sock, payload)
-    sock.close()
-    h.require(got == payload, f"echo through the TLS back-end differs ({len(got)} of {len(payload)} bytes):\n"
-                              f"{be.headers[before:]}\n{s.gw.describe()}")
-    headers = be.wait_headers(before + 1)
-    h.check_equal(headers[before], (me, f"127.0.0.1:{s.gw_tcp_ssl}"), "PROXY v2 (source, destination)")
+    me, header = through_v2_backend(s.gw_tcp_ssl, s.ssl_backend, 100000, "through the TLS back-end")
+    h.check_equal(header, (me, f"127.0.0.1:{s.gw_tcp_ssl}"), "PROXY v2 (source, destination)")
 
 
 @T.case("both sides: HAProxy send-proxy → tcp accept with tcp.proxy-protocol → back-end: "
         "the v2 header the back-end reads names the client behind HAProxy")
 def _():
     s = setup.get()
-    before = len(s.backend.headers)
-    sock = client_socket(s.hp_tcp_v1)
-    me = f"{CLIENT_IP}:{sock.getsockname()[1]}"
-    payload = os.urandom(50000)
-    got = tcp_echo(sock, payload)
-    sock.close()
-    h.require(got == payload, f"echo differs ({len(got)} of {len(payload)} bytes)")
-    headers = s.backend.wait_headers(before + 1)
-    h.require(len(headers) > before, "the back-end saw no connection")
-    h.check_equal(headers[before][0], me, "PROXY v2 source seen by the back-end")
+    me, header = through_v2_backend(s.hp_tcp_v1, s.backend, 50000, "through HAProxy and the back-end")
+    h.check_equal(header[0], me, "PROXY v2 source seen by the back-end")
     h.require(wait_lines(s.gw, rf"(?:^|: )open pp-to-v2-backend client={re.escape(me)} via=127\.0\.0\.1:"),
               f"no open line naming {me}:\n{s.gw.describe()}")
 

@@ -27,11 +27,8 @@ import sys
 import time
 
 sys.dont_write_bytecode = True
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-sys.path.insert(0, os.path.join(HERE, "..", "e2e-proxy"))
-import harness as h  # noqa: E402
-import proxylib as p  # noqa: E402
+from haproxylib import h  # noqa: E402
+from haproxylib import log_mark, start_gateway, start_haproxy, wait_log  # noqa: E402
 
 T = h.Tap(case_timeout=60)
 N = 3
@@ -64,12 +61,7 @@ class Cluster:
         for i in range(N):
             self.start(i)
         self.sock_path = os.path.join(self.dir, "haproxy.sock")
-        cfg = self.haproxy_config()
-        r = h.run_tool([self.haproxy_bin, "-c", "-f", cfg])
-        h.require(r.returncode == 0, f"haproxy -c rejects its config:\n{r.stdout}{r.stderr}")
-        self.haproxy = p.Proc([self.haproxy_bin, "-db", "-f", cfg], "haproxy", self.dir,
-                              ready_port=self.front)
-        T.add_cleanup(self.haproxy.kill)
+        self.haproxy, _ = start_haproxy(T, self.haproxy_bin, self.dir, self.haproxy_config(), self.front)
         self.wait_states({f"gw{i + 1}": "UP" for i in range(N)}, 10)
 
     # -- configs, from the example ------------------------------------------
@@ -106,18 +98,13 @@ class Cluster:
             text = substitute(text, rf"^(\s*server gw{i + 1}) \S+$",
                               rf"\1 127.0.0.1:{self.ports[i]} port {self.status_ports[i]}",
                               f"server gw{i + 1}")
-        path = os.path.join(self.dir, "haproxy.cfg")
-        with open(path, "w") as f:
-            f.write(text)
-        return path
+        return text
 
     # -- processes -------------------------------------------------------------
 
     def start(self, i):
-        gw = h.start_gateway(self.configs[i], [self.status_url(i), self.url],
-                             name=f"postern run (instance {i + 1})")
+        gw = start_gateway(T, self.configs[i], [self.status_url(i), self.url], f"postern run (instance {i + 1})")
         self.gateways[i].append(gw)
-        T.add_cleanup(gw.kill)
         return gw
 
     def current(self, i):
@@ -171,32 +158,15 @@ class Cluster:
     def wait_log(self, i, since, predicate, timeout):
         """The first stderr line of instance i after mark `since` that
         satisfies predicate, or None after timeout."""
-        gw = self.current(i)
-        deadline = time.monotonic() + timeout
-        with gw.cond:
-            while True:
-                for l in gw.stderr[since:]:
-                    if predicate(l):
-                        return l
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                gw.cond.wait(min(left, 0.2))
+        return wait_log(self.current(i), since, predicate, timeout)
 
     def log_mark(self, i):
-        gw = self.current(i)
-        with gw.cond:
-            return len(gw.stderr)
+        return log_mark(self.current(i))
 
     def marks(self):
         """Where each instance's log is now: a client's open line comes later
         (ports are reused, so older lines must not count)."""
-        marks = []
-        for i in range(N):
-            gw = self.current(i)
-            with gw.cond:
-                marks.append((gw, len(gw.stderr)))
-        return marks
+        return [(self.current(i), self.log_mark(i)) for i in range(N)]
 
     def instance_of(self, client_port, marks, timeout=5.0):
         """Which instance logged the open line of the client with this port
@@ -312,6 +282,24 @@ async def stream(client, stop, chunk=4096):
     while not stop.is_set():
         await client.echo(os.urandom(chunk))
         await asyncio.sleep(0.005)
+
+
+async def ended(gw, sessions, timeout=10):
+    """After a stop: the close code of each session (waited for), then the
+    instance's exit status."""
+    codes = []
+    for cl in sessions:
+        await asyncio.wait_for(cl.conn.wait_closed(), timeout)
+        codes.append(cl.conn.close_code)
+    rc = await asyncio.get_running_loop().run_in_executor(None, gw.wait_exit, timeout)
+    return codes, rc
+
+
+async def stop_tasks(stop, tasks, settle=0.3):
+    """Let tasks run settle s more, then stop them and wait for them."""
+    await asyncio.sleep(settle)
+    stop.set()
+    await asyncio.gather(*tasks)
 
 
 async def churn(c, stop, result):
@@ -495,14 +483,8 @@ def _():
                       "sessions HAProxy sent to the draining instance after its check failed")
         still = gw.running()
         slow.conn.transport.resume_reading()
-        codes = []
-        for cl in mine:
-            await asyncio.wait_for(cl.conn.wait_closed(), 10)
-            codes.append(cl.conn.close_code)
-        rc = await loop.run_in_executor(None, gw.wait_exit, 10)
-        await asyncio.sleep(0.3)
-        stop.set()
-        await asyncio.gather(*streams)
+        codes, rc = await ended(gw, mine)
+        await stop_tasks(stop, streams)
         for cl in others + fresh:
             await cl.close()
         sent = sum(cl.sent for cl in others)
@@ -547,14 +529,8 @@ def _():
         churned["served"] = []
         gw = c.current(victim)
         gw.signal(signal.SIGTERM)
-        codes = []
-        for cl in mine:
-            await asyncio.wait_for(cl.conn.wait_closed(), 10)
-            codes.append(cl.conn.close_code)
-        rc = await loop.run_in_executor(None, gw.wait_exit, 10)
-        await asyncio.sleep(0.3)
-        stop.set()
-        await asyncio.gather(*churners)
+        codes, rc = await ended(gw, mine)
+        await stop_tasks(stop, churners)
         for cl in clients:
             await cl.close()
         h._diag(f"planned stop of instance 1 ({len(mine)} sessions): {churned['attempts']} sessions "

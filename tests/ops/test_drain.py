@@ -69,23 +69,16 @@ class Setup:
         text = p.config_xml([
             h.service_xml("drain", "proxy", [self.wss_url], [f"ssl://localhost:{self.sink.port}"]),
             h.service_xml("bytes", "proxy", [self.tcp_url], [f"tcp://127.0.0.1:{self.tcp_echo.port}"]),
-        ], keystore=(os.path.relpath(self.keystore.store, self.dir),
-                     os.path.relpath(self.keystore.password_file, self.dir)),
+        ], keystore=self.keystore.relative_to(self.dir),
             truststore=os.path.basename(trust))
         self.config = h.write_config(self.dir, text)
         self.urls = [self.wss_url, self.tcp_url]
 
     def ctx(self):
-        return h.client_ssl_context(cafile=self.keystore.trust_pem)
+        return self.keystore.client_context()
 
     def start(self, *args):
-        gw = h.Gateway(self.config, name="postern run (drain)", extra_args=args).start()
-        try:
-            gw.wait_listening(len(self.urls))
-        except BaseException:
-            gw.kill()
-            raise
-        return gw
+        return h.start_gateway(self.config, self.urls, name="postern run (drain)", extra_args=args)
 
 
 setup = h.Fixture("PKI, TLS sink back-end, TCP echo, config", Setup)

@@ -41,23 +41,16 @@ class Setup:
         text = p.config_xml([
             h.service_xml("echo", "echo", [self.ws_url]),
             h.service_xml("proxy", "proxy", [self.wss_url], [self.backend]),
-        ], keystore=(os.path.relpath(self.keystore.store, self.dir),
-                     os.path.relpath(self.keystore.password_file, self.dir)),
+        ], keystore=self.keystore.relative_to(self.dir),
             truststore=os.path.basename(trust))
         self.config = h.write_config(self.dir, text)
         self.urls = [self.ws_url, self.wss_url]
 
     def ctx(self):
-        return h.client_ssl_context(cafile=self.keystore.trust_pem)
+        return self.keystore.client_context()
 
     def start(self, *args):
-        gw = h.Gateway(self.config, name=f"postern run {' '.join(args)}", extra_args=args).start()
-        try:
-            gw.wait_listening(len(self.urls))
-        except BaseException:
-            gw.kill()
-            raise
-        return gw
+        return h.start_gateway(self.config, self.urls, name=f"postern run {' '.join(args)}", extra_args=args)
 
 
 setup = h.Fixture("PKI, TLS echo back-end, config", Setup)

@@ -74,8 +74,7 @@ class Env:
             services.append(h.service_xml(
                 f"proxy-{name}", "proxy", [f"{self.proxy_base}/{name}"],
                 connects=[f"ssl://127.0.0.1:{backend.port}"]))
-        ks = (os.path.relpath(self.keystore.store, self.dir),
-              os.path.relpath(self.keystore.password_file, self.dir))
+        ks = self.keystore.relative_to(self.dir)
         self.config_text = p.config_xml(services, ks, os.path.relpath(self.truststore, self.dir))
         self.config = h.write_config(self.dir, self.config_text)
         self.urls = [self.status_url, self.status_tls_url, self.ws_url, self.wss_url,
@@ -331,6 +330,43 @@ def _():
     # the scrape's own connection is the only one left open
     wait_value("postern_connections_open", {"service": "status"}, lambda v: v == 1,
                "five finished /health requests still count as open")
+
+
+@T.case("health checks do not flood the log: 20 probes (curl, and HAProxy-like HTTP/1.0 GET + close) "
+        "log no open/close line at info; a probe answered 404 logs its close at info, naming the client")
+def _():
+    e = env.get()
+    with e.gw.cond:
+        mark = len(e.gw.stderr)
+    status_lines = re.compile(r"(?:^|: )(?:open|close) status client=")
+    for _ in range(10):
+        status, _, body = curl(e.status_url + "health")
+        h.check_equal((status, body), (200, b"ok\n"), "GET /health")
+    for _ in range(10):
+        with socket.create_connection(("127.0.0.1", e.http_port), timeout=10) as s:
+            s.sendall(b"GET /health HTTP/1.0\r\n\r\n")
+            got = b""
+            while True:
+                data = s.recv(4096)
+                if not data:
+                    break
+                got += data
+        h.require(got.startswith(b"HTTP/1.0 200") or got.startswith(b"HTTP/1.1 200"), f"probe answered {got[:40]!r}")
+    # the gateway has logged what it would (each probe's end is seen at once)
+    wait_value("postern_connections_open", {"service": "status"}, lambda v: v == 1,
+               "the probes still count as open")
+    with e.gw.cond:
+        flood = [l for l in e.gw.stderr[mark:] if status_lines.search(l)]
+    h.require(not flood, f"{len(flood)} open/close lines at info for 20 health checks, e.g. {flood[:2]}")
+    sock = socket.create_connection(("127.0.0.1", e.http_port), timeout=10)
+    me = f"127.0.0.1:{sock.getsockname()[1]}"
+    sock.sendall(b"GET /nothing-here HTTP/1.0\r\n\r\n")
+    got = sock.recv(4096)
+    sock.close()
+    h.require(b" 404 " in got.split(b"\r\n", 1)[0], f"GET /nothing-here answered {got[:40]!r}")
+    line = p.wait_log(e.gw, lambda l: re.search(rf"(?:^|: )close status client={re.escape(me)} ", l), 10,
+                      f"closing the failed probe from {me}")
+    h.require(" info: " in line or line.startswith("info"), f"not at info: {line}")
 
 
 @T.case("N ws:// echo sessions: connections +N, open back to 0, close 1000 +N, bytes each way")

@@ -156,7 +156,7 @@ class Activated:
                                                wss_port=self.wss_port, host="127.0.0.1")
 
     def ctx(self):
-        return h.client_ssl_context(cafile=self.keystore.trust_pem)
+        return self.keystore.client_context()
 
 
 activated = h.Fixture("keystore and config for socket activation", Activated)

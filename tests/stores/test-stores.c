@@ -448,6 +448,89 @@ test_save_pem (Fixture *f, gconstpointer data)
   g_assert_error (error, PST_STORE_ERROR, PST_STORE_ERROR_READ_ONLY);
 }
 
+/* A "# alias:" line ends at its line break: an alias holding one (or any
+ * control character) is refused by the PEM writer, nothing is written,
+ * and PKCS#12 still takes it; a file whose alias line holds one is read
+ * with the default alias.  The written file is loaded whole and cut at
+ * every byte: never a crash, never an alias with a control character. */
+static void
+test_pem_alias_line (Fixture *f, gconstpointer data)
+{
+  const char *names[] = { "alias.test", NULL };
+  const char *hostile[] = {
+    "evil\n-----BEGIN CERTIFICATE-----\nMIIB", "cr\rhere", "tab\there", "del\x7f", "nul-free\x01",
+  };
+  g_autoptr(PstStoreEntry) entry = generate (names, PST_KEY_ECDSA_P256, FALSE, NULL);
+  g_autoptr(PstKeystore) ks = pst_keystore_new ();
+  g_autofree char *pem = path_in (f, "alias.pem"), *p12 = path_in (f, "alias.p12");
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize len = 0;
+
+  pst_keystore_add (ks, entry);
+  for (guint i = 0; i < G_N_ELEMENTS (hostile); i++)
+    {
+      pst_store_entry_set_alias (entry, hostile[i]);
+      g_assert_false (pst_keystore_save (ks, pem, PST_STORE_FORMAT_PEM, NULL, &error));
+      g_assert_error (error, PST_STORE_ERROR, PST_STORE_ERROR_CERTIFICATE);
+      g_assert_nonnull (strstr (error->message, "alias.pem"));
+      g_assert_nonnull (strstr (error->message, "PKCS#12"));
+      g_assert_null (strchr (error->message, '\n'));
+      g_clear_error (&error);
+      g_assert_false (g_file_test (pem, G_FILE_TEST_EXISTS));
+    }
+  /* the line break is escaped in the message */
+  pst_store_entry_set_alias (entry, hostile[0]);
+  g_assert_false (pst_keystore_save (ks, pem, PST_STORE_FORMAT_PEM, "pem-pw-2", &error));
+  g_assert_nonnull (strstr (error->message, "evil\\x0A-----BEGIN"));
+  g_clear_error (&error);
+  g_assert_true (pst_keystore_save (ks, p12, PST_STORE_FORMAT_PKCS12, "pw-pw-pw", &error));
+  g_assert_no_error (error);
+
+  /* a file whose alias line holds a control character: the default alias */
+  pst_store_entry_set_alias (entry, "first");
+  g_assert_true (pst_keystore_save (ks, pem, PST_STORE_FORMAT_PEM, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (pem, &text, &len, NULL));
+  g_assert_true (g_str_has_prefix (text, "# alias: first\n"));
+  text[strlen ("# alias: fi")] = '\x01';
+  {
+    g_autoptr(GBytes) bytes = g_bytes_new (text, len);
+    g_autoptr(PstKeystore) back = pst_keystore_load_bytes (bytes, "ctl.pem", NULL, NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (pst_store_entry_get_alias (pst_keystore_get_entry (back, 0)), ==, "alias.test");
+  }
+  g_clear_pointer (&text, g_free);
+
+  /* a UTF-8 alias is written and read back whole; every cut loads or fails cleanly */
+  pst_store_entry_set_alias (entry, "café ✓ #1");
+  g_assert_true (pst_keystore_save (ks, pem, PST_STORE_FORMAT_PEM, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (pem, &text, &len, NULL));
+  for (gsize cut = 1; cut <= len; cut++)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (text, cut);
+      g_autoptr(PstKeystore) back = pst_keystore_load_bytes (bytes, "cut.pem", NULL, NULL, &error);
+
+      if (back == NULL)
+        {
+          g_assert_true (error->code == PST_STORE_ERROR_CORRUPT || error->code == PST_STORE_ERROR_UNKNOWN_FORMAT);
+          g_clear_error (&error);
+          continue;
+        }
+      for (guint i = 0; i < pst_keystore_get_n_entries (back); i++)
+        {
+          const char *alias = pst_store_entry_get_alias (pst_keystore_get_entry (back, i));
+
+          for (const char *c = alias; *c != '\0'; c++)
+            g_assert_cmpint ((guchar) *c, >=, 0x20);
+        }
+      if (cut == len)
+        g_assert_cmpstr (pst_store_entry_get_alias (pst_keystore_get_entry (back, 0)), ==, "café ✓ #1");
+    }
+}
+
 /* ---- errors ------------------------------------------------------------ */
 
 static void
@@ -668,6 +751,7 @@ main (int argc, char **argv)
   g_test_add ("/stores/save/pkcs12", Fixture, NULL, fixture_setup, test_save_pkcs12, fixture_teardown);
   g_test_add ("/stores/save/truststore", Fixture, NULL, fixture_setup, test_save_truststore, fixture_teardown);
   g_test_add ("/stores/save/pem", Fixture, NULL, fixture_setup, test_save_pem, fixture_teardown);
+  g_test_add ("/stores/save/pem-alias-line", Fixture, NULL, fixture_setup, test_pem_alias_line, fixture_teardown);
   g_test_add ("/stores/errors/wrong-password", Fixture, NULL, fixture_setup, test_wrong_password, fixture_teardown);
   g_test_add ("/stores/errors/truncated-random", Fixture, NULL, fixture_setup, test_truncated_and_random, fixture_teardown);
   g_test_add ("/stores/password-files", Fixture, NULL, fixture_setup, test_password_files, fixture_teardown);

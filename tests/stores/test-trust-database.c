@@ -140,6 +140,39 @@ test_system (void)
                    & G_TLS_CERTIFICATE_UNKNOWN_CA, !=, 0);
 }
 
+/* A chain that verified is not parsed and checked again (each back-end
+ * connection presents the same one); anything that differs is. */
+static void
+test_cache (void)
+{
+  g_autoptr(GTlsDatabase) db = db_of (pki.ca);
+  g_autoptr(GTlsDatabase) other = db_of (pki.other_ca);
+  PstTrustDatabase *tdb = PST_TRUST_DATABASE (db);
+  g_autoptr(GSocketConnectable) name = g_network_address_new ("localhost", 443);
+  g_autoptr(GSocketConnectable) wrong = g_network_address_new ("other.test", 443);
+  const char *server = G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER;
+  const char *client = G_TLS_DATABASE_PURPOSE_AUTHENTICATE_CLIENT;
+
+  g_assert_cmpuint (pst_trust_database_get_n_full_verifications (tdb), ==, 0);
+  g_assert_cmpint (verify (db, pki.server, server, name), ==, 0);
+  g_assert_cmpuint (pst_trust_database_get_n_full_verifications (tdb), ==, 1);
+  for (int i = 0; i < 5; i++)
+    g_assert_cmpint (verify (db, pki.server, server, name), ==, 0);
+  g_assert_cmpuint (pst_trust_database_get_n_full_verifications (tdb), ==, 1);
+  /* another identity, purpose or chain: verified, and failures every time */
+  g_assert_cmpint (verify (db, pki.server, server, wrong), ==, G_TLS_CERTIFICATE_BAD_IDENTITY);
+  g_assert_cmpint (verify (db, pki.server, server, wrong), ==, G_TLS_CERTIFICATE_BAD_IDENTITY);
+  g_assert_cmpuint (pst_trust_database_get_n_full_verifications (tdb), ==, 3);
+  g_assert_cmpint (verify (db, pki.server, client, name), !=, 0);
+  g_assert_cmpint (verify (db, pki.server, server, NULL), ==, 0);
+  g_assert_cmpint (verify (db, pki.client, client, NULL), ==, 0);
+  g_assert_cmpuint (pst_trust_database_get_n_full_verifications (tdb), ==, 6);
+  /* another database (a new snapshot's truststore) knows nothing of it */
+  g_assert_cmpint (verify (other, pki.server, server, name) & G_TLS_CERTIFICATE_UNKNOWN_CA, !=, 0);
+  g_assert_cmpint (verify (db, pki.server, server, name), ==, 0);
+  g_assert_cmpuint (pst_trust_database_get_n_full_verifications (tdb), ==, 6);
+}
+
 /* Handshake threads verify at the same time against one database. */
 static gpointer
 verify_many (gpointer data)
@@ -189,6 +222,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trust-database/cancelled", test_cancelled);
   g_test_add_func ("/trust-database/system", test_system);
   g_test_add_func ("/trust-database/threads", test_threads);
+  g_test_add_func ("/trust-database/cache", test_cache);
   status = g_test_run ();
   g_object_unref (pki.ca);
   g_object_unref (pki.other_ca);

@@ -12,7 +12,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import taprun  # noqa: E402
 
 POSTERN = os.environ["POSTERN"]
 SOURCE = os.environ["POSTERN_SOURCE_DIR"]
@@ -610,34 +612,15 @@ def bad_input_is_a_clear_error():
     assert r["fix"].startswith("postern cert generate --keystore conf/missing.db") and "localhost" in r["fix"], r
 
 
-def main():
-    print("1..%d" % (len(TESTS) + 1))
-    failed = 0
-    try:
-        setup()
-        print("ok 1 stores and back-ends made")
-    except Exception:
-        print("not ok 1 stores and back-ends made")
-        for line in traceback.format_exc().splitlines():
-            print("# " + line)
-        failed += 1
-    for i, t in enumerate(TESTS, start=2):
-        started = time.monotonic()
-        try:
-            t()
-            print("ok %d %s" % (i, t.__name__))
-            print("# %s took %.1f s" % (t.__name__, time.monotonic() - started))
-        except Exception:
-            failed += 1
-            print("not ok %d %s" % (i, t.__name__))
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
-        sys.stdout.flush()
+def stop_servers():
     for proc in SERVERS:
         proc.kill()
         proc.wait(timeout=10)
     shutil.rmtree(WORK, ignore_errors=True)
-    return 1 if failed else 0
+
+
+def main():
+    return taprun.run("stores and back-ends made", setup, TESTS, cleanup=stop_servers, timed=True)
 
 
 if __name__ == "__main__":

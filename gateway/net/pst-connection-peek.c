@@ -1,0 +1,90 @@
+/* pst-connection-peek.c: wait for more bytes than were peeked (ClientHello, PROXY header)
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "pst-connection-private.h"
+
+/* The ClientHello and the PROXY header are peeked, not read: what follows
+ * must stay in the socket.  A socket holding a partial header stays
+ * readable, so waiting for readability alone would spin; a timer would add
+ * its period to every fragmented header and wake the gateway 200 times a
+ * second for each such client.  SO_RCVLOWAT makes poll() report the socket
+ * readable only once it holds more than what was already seen, or once the
+ * peer has closed its side, so the wait is one socket source.  The
+ * connection's deadline still bounds it. */
+
+#define FALLBACK_MS 5   /* when the kernel reports readable below the mark */
+
+static gboolean
+fallback_cb (gpointer user_data)
+{
+  PstConnection *self = user_data;
+
+  self->peek_id = 0;
+  return self->peek_func (g_socket_connection_get_socket (self->socket_connection), G_IO_IN, self);
+}
+
+/* Woken without a byte more than last time: the peer closed its side
+ * (CLOSE_WAIT), or the kernel reported the socket readable below the
+ * low-water mark (it does under memory pressure, or with a tiny window). */
+static gboolean
+peer_closed (GSocket *socket)
+{
+  struct tcp_info info;
+  socklen_t len = sizeof info;
+
+  if (getsockopt (g_socket_get_fd (socket), IPPROTO_TCP, TCP_INFO, &info, &len) < 0)
+    return TRUE;
+  return info.tcpi_state != TCP_ESTABLISHED;
+}
+
+gboolean
+pst_connection_wait_readable (PstConnection     *self,
+                              gsize              have,
+                              GSocketSourceFunc  func)
+{
+  GSocket *socket = g_socket_connection_get_socket (self->socket_connection);
+  GSource *source;
+  int lowat = (int) MIN (have + 1, (gsize) G_MAXINT);
+  gboolean again = have > 0 && have == self->peek_have;
+
+  g_clear_handle_id (&self->peek_id, g_source_remove);
+  self->peek_have = have;
+  self->peek_func = func;
+  if (again && peer_closed (socket))
+    return FALSE;
+  if ((guint) lowat != self->peek_lowat &&
+      setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat) == 0)
+    self->peek_lowat = lowat;
+  if (again || self->peek_lowat != (guint) lowat)
+    {
+      /* Readable although nothing came: look again a little later rather
+       * than spin. */
+      self->peek_id = g_timeout_add (FALLBACK_MS, fallback_cb, self);
+      return TRUE;
+    }
+  source = g_socket_create_source (socket, G_IO_IN | G_IO_HUP | G_IO_ERR, self->cancellable);
+  g_source_set_callback (source, (GSourceFunc) (void (*)(void)) func, self, NULL);
+  self->peek_id = g_source_attach (source, NULL);
+  g_source_unref (source);
+  return TRUE;
+}
+
+/* The socket goes on to GnuTLS, SoupServer or a pump, which wait for any
+ * byte: the low-water mark back to 1. */
+void
+pst_connection_peek_done (PstConnection *self)
+{
+  int one = 1;
+
+  g_clear_handle_id (&self->peek_id, g_source_remove);
+  if (self->peek_lowat > 1 && self->socket_connection != NULL)
+    setsockopt (g_socket_get_fd (g_socket_connection_get_socket (self->socket_connection)),
+                SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one);
+  self->peek_lowat = 1;
+  self->peek_have = 0;
+}

@@ -1,0 +1,565 @@
+/* pst-poller.c: one epoll-backed GSource per main context, for descriptor watches and timers
+ * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+#include <glib-unix.h>
+
+#include "pst-poller.h"
+
+/* Level-triggered: a watch whose owner stops early (a read budget used
+ * up) is reported again while its socket stays readable; bytes buffered
+ * above the socket (GnuTLS records, a SoupFilterInputStream) are the
+ * owner's to drain, or to ask for with pst_poller_watch_schedule().
+ *
+ * Unregistering during a dispatch is safe: every watch of the batch is
+ * referenced while the batch runs, and a freed watch is marked dead, so a
+ * connection closed by another's callback in the same batch is skipped. */
+
+#define BATCH 256
+
+struct _PstPollerWatch
+{
+  guint          ref_count;     /* the owner's, plus a batch's or the queue's */
+  PstPoller     *poller;        /* a reference on its GSource */
+  int            fd;
+  guint32        events;        /* registered with epoll; 0: not in the set */
+  GIOCondition   mask;
+  gboolean       dead;
+  gboolean       orphan;        /* its descriptor number went to a newer watch */
+  gboolean       scheduled;     /* in poller->again */
+  guint64        called_in;     /* the dispatch it was last called in */
+  PstPollerFunc  func;
+  gpointer       user_data;
+};
+
+typedef struct {
+  guint        id;
+  guint        heap_index;
+  gint64       deadline;      /* monotonic µs */
+  guint        interval_ms;
+  gboolean     running, removed;
+  GSourceFunc  func;
+  gpointer     data;
+} Timer;
+
+struct _PstPoller
+{
+  GSource       source;
+  GMainContext *context;      /* not a reference: the context owns us */
+  int           epfd;
+  gpointer      epfd_tag;
+  pid_t         pid;
+  GHashTable   *by_fd;        /* fd → the watch that registered it */
+  GPtrArray    *again;        /* watches to call at the next dispatch (referenced) */
+  GPtrArray    *heap;         /* Timer *, a binary min-heap on deadline */
+  GHashTable   *timers;       /* id → Timer * */
+  guint         next_timer_id;
+  guint         n_watches;
+  guint64       dispatches, callbacks;
+  /* pst_poller_count_context_sources */
+  guint         scanned_to;
+  GArray       *live_ids;
+};
+
+static GMutex      pollers_lock;
+static GHashTable *pollers;   /* GMainContext * → PstPoller * */
+
+/* ---- watches ------------------------------------------------------------ */
+
+static void
+watch_unref (PstPollerWatch *watch)
+{
+  if (--watch->ref_count > 0)
+    return;
+  g_source_unref ((GSource *) watch->poller);
+  g_free (watch);
+}
+
+static guint32
+events_of (GIOCondition mask)
+{
+  return ((mask & G_IO_IN) ? EPOLLIN : 0) | ((mask & G_IO_OUT) ? EPOLLOUT : 0);
+}
+
+static GIOCondition
+condition_of (guint32 events)
+{
+  return ((events & EPOLLIN) ? G_IO_IN : 0) | ((events & EPOLLOUT) ? G_IO_OUT : 0) |
+         ((events & EPOLLHUP) ? G_IO_HUP : 0) | ((events & EPOLLERR) ? G_IO_ERR : 0);
+}
+
+PstPollerWatch *
+pst_poller_watch_new (PstPoller *self, int fd, PstPollerFunc func, gpointer user_data)
+{
+  PstPollerWatch *watch = g_new0 (PstPollerWatch, 1);
+  PstPollerWatch *stale;
+
+  g_return_val_if_fail (self != NULL && fd >= 0 && func != NULL, NULL);
+  watch->ref_count = 1;
+  watch->poller = (PstPoller *) g_source_ref ((GSource *) self);
+  watch->fd = fd;
+  watch->func = func;
+  watch->user_data = user_data;
+  /* A watch still holding this number had its descriptor closed under it
+   * (epoll forgot it then): the number is ours now, and that watch must
+   * not unregister it later. */
+  stale = g_hash_table_lookup (self->by_fd, GINT_TO_POINTER (fd));
+  if (stale != NULL)
+    {
+      stale->events = 0;
+      stale->orphan = TRUE;
+    }
+  g_hash_table_remove (self->by_fd, GINT_TO_POINTER (fd));
+  self->n_watches++;
+  return watch;
+}
+
+static gboolean
+owns_fd (PstPollerWatch *watch)
+{
+  return g_hash_table_lookup (watch->poller->by_fd, GINT_TO_POINTER (watch->fd)) == watch;
+}
+
+gboolean
+pst_poller_watch_set_mask (PstPollerWatch *watch, GIOCondition mask)
+{
+  PstPoller *self = watch->poller;
+  struct epoll_event ev = { 0 };
+  guint32 events;
+  int op, rc;
+
+  g_return_val_if_fail (!watch->dead, FALSE);
+  mask &= G_IO_IN | G_IO_OUT;
+  if (watch->orphan)
+    {
+      watch->mask = 0;
+      return mask == 0;
+    }
+  watch->mask = mask;
+  events = events_of (mask);
+  if (events == watch->events)
+    return TRUE;
+  /* An empty mask leaves the set: epoll reports HUP and ERR whatever the
+   * mask, and a paused connection's hang-up must not wake us each time. */
+  if (events == 0)
+    {
+      if (owns_fd (watch))
+        {
+          epoll_ctl (self->epfd, EPOLL_CTL_DEL, watch->fd, NULL);
+          g_hash_table_remove (self->by_fd, GINT_TO_POINTER (watch->fd));
+        }
+      watch->events = 0;
+      return TRUE;
+    }
+  ev.events = events;
+  ev.data.ptr = watch;
+  op = watch->events != 0 && owns_fd (watch) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  rc = epoll_ctl (self->epfd, op, watch->fd, &ev);
+  if (rc != 0 && op == EPOLL_CTL_ADD && errno == EEXIST)
+    rc = epoll_ctl (self->epfd, EPOLL_CTL_MOD, watch->fd, &ev);
+  else if (rc != 0 && op == EPOLL_CTL_MOD && errno == ENOENT)
+    rc = epoll_ctl (self->epfd, EPOLL_CTL_ADD, watch->fd, &ev);
+  if (rc == 0)
+    {
+      watch->events = events;
+      g_hash_table_insert (self->by_fd, GINT_TO_POINTER (watch->fd), watch);
+      return TRUE;
+    }
+  g_debug ("poller: epoll_ctl on descriptor %d: %s", watch->fd, g_strerror (errno));
+  watch->events = 0;
+  watch->mask = 0;
+  return FALSE;
+}
+
+GIOCondition
+pst_poller_watch_get_mask (PstPollerWatch *watch)
+{
+  return watch->mask;
+}
+
+void
+pst_poller_watch_schedule (PstPollerWatch *watch)
+{
+  if (watch->dead || watch->scheduled)
+    return;
+  watch->scheduled = TRUE;
+  watch->ref_count++;
+  g_ptr_array_add (watch->poller->again, watch);
+}
+
+void
+pst_poller_watch_free (PstPollerWatch *watch)
+{
+  if (watch == NULL)
+    return;
+  g_return_if_fail (!watch->dead);
+  if (watch->events != 0)
+    pst_poller_watch_set_mask (watch, 0);
+  watch->dead = TRUE;
+  watch->poller->n_watches--;
+  watch_unref (watch);
+}
+
+/* A watch of a batch or of the queue: call it once per dispatch. */
+static void
+call_watch (PstPoller *self, PstPollerWatch *watch, GIOCondition ready)
+{
+  if (watch->dead || watch->called_in == self->dispatches)
+    return;
+  watch->called_in = self->dispatches;
+  self->callbacks++;
+  watch->ref_count++;
+  if (watch->func (watch, ready, watch->user_data))
+    pst_poller_watch_schedule (watch);
+  watch_unref (watch);
+}
+
+/* ---- timers ------------------------------------------------------------- */
+
+static gboolean
+timer_before (Timer *a, Timer *b)
+{
+  return a->deadline < b->deadline || (a->deadline == b->deadline && a->id < b->id);
+}
+
+static void
+heap_set (GPtrArray *heap, guint i, Timer *t)
+{
+  heap->pdata[i] = t;
+  t->heap_index = i;
+}
+
+static void
+heap_up (GPtrArray *heap, guint i)
+{
+  Timer *t = heap->pdata[i];
+
+  while (i > 0 && timer_before (t, heap->pdata[(i - 1) / 2]))
+    {
+      heap_set (heap, i, heap->pdata[(i - 1) / 2]);
+      i = (i - 1) / 2;
+    }
+  heap_set (heap, i, t);
+}
+
+static void
+heap_down (GPtrArray *heap, guint i)
+{
+  Timer *t = heap->pdata[i];
+
+  for (;;)
+    {
+      guint c = 2 * i + 1;
+
+      if (c >= heap->len)
+        break;
+      if (c + 1 < heap->len && timer_before (heap->pdata[c + 1], heap->pdata[c]))
+        c++;
+      if (!timer_before (heap->pdata[c], t))
+        break;
+      heap_set (heap, i, heap->pdata[c]);
+      i = c;
+    }
+  heap_set (heap, i, t);
+}
+
+static void
+heap_remove (GPtrArray *heap, Timer *t)
+{
+  guint i = t->heap_index;
+  Timer *last = g_ptr_array_steal_index (heap, heap->len - 1);
+
+  if (last == t)
+    return;
+  heap_set (heap, i, last);
+  heap_up (heap, i);
+  heap_down (heap, last->heap_index);
+}
+
+static void
+update_ready_time (PstPoller *self)
+{
+  gint64 when = self->heap->len > 0 ? ((Timer *) self->heap->pdata[0])->deadline : -1;
+
+  if (g_source_get_ready_time ((GSource *) self) != when)
+    g_source_set_ready_time ((GSource *) self, when);
+}
+
+static void
+timer_insert (PstPoller *self, Timer *t)
+{
+  g_ptr_array_add (self->heap, t);
+  heap_up (self->heap, self->heap->len - 1);
+}
+
+guint
+pst_poller_timeout_add (guint interval_ms, GSourceFunc func, gpointer data)
+{
+  PstPoller *self = pst_poller_get_default ();
+  Timer *t = g_new0 (Timer, 1);
+
+  do
+    t->id = ++self->next_timer_id;
+  while (t->id == 0 || g_hash_table_contains (self->timers, GUINT_TO_POINTER (t->id)));
+  t->interval_ms = interval_ms;
+  t->deadline = g_get_monotonic_time () + (gint64) interval_ms * 1000;
+  t->func = func;
+  t->data = data;
+  g_hash_table_insert (self->timers, GUINT_TO_POINTER (t->id), t);
+  timer_insert (self, t);
+  update_ready_time (self);
+  return t->id;
+}
+
+void
+pst_poller_timeout_remove (guint id)
+{
+  PstPoller *self = pst_poller_get_default ();
+  Timer *t = g_hash_table_lookup (self->timers, GUINT_TO_POINTER (id));
+
+  if (t == NULL)
+    return;
+  if (t->running)
+    {
+      t->removed = TRUE;   /* dispatch_timers frees it after its callback */
+      return;
+    }
+  g_hash_table_remove (self->timers, GUINT_TO_POINTER (id));
+  heap_remove (self->heap, t);
+  g_free (t);
+  update_ready_time (self);
+}
+
+static void
+dispatch_timers (PstPoller *self, gint64 now)
+{
+  /* Only those due when we came: a timer of 0 ms that asks again waits
+   * for the next dispatch. */
+  guint budget = self->heap->len;
+
+  while (budget-- > 0 && self->heap->len > 0 && ((Timer *) self->heap->pdata[0])->deadline <= now)
+    {
+      Timer *t = self->heap->pdata[0];
+      gboolean again;
+
+      heap_remove (self->heap, t);
+      t->running = TRUE;
+      again = t->func (t->data);
+      t->running = FALSE;
+      if (again && !t->removed)
+        {
+          t->deadline = now + (gint64) t->interval_ms * 1000;
+          timer_insert (self, t);
+          continue;
+        }
+      g_hash_table_remove (self->timers, GUINT_TO_POINTER (t->id));
+      g_free (t);
+    }
+  update_ready_time (self);
+}
+
+/* ---- the source --------------------------------------------------------- */
+
+static gboolean
+poller_prepare (GSource *source, gint *timeout)
+{
+  PstPoller *self = (PstPoller *) source;
+
+  *timeout = -1;
+  if (self->again->len > 0)
+    {
+      *timeout = 0;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+poller_check (GSource *source)
+{
+  PstPoller *self = (PstPoller *) source;
+
+  return self->again->len > 0 || (g_source_query_unix_fd (source, self->epfd_tag) & G_IO_IN) != 0;
+}
+
+static gboolean
+poller_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  PstPoller *self = (PstPoller *) source;
+  struct epoll_event events[BATCH];
+  g_autoptr(GPtrArray) again = NULL;
+  int n = 0;
+
+  self->dispatches++;
+  dispatch_timers (self, g_source_get_time (source));
+
+  /* Called after this dispatch's I/O: a watch asking again now waits for
+   * the next dispatch, so one connection cannot hold the loop. */
+  again = g_steal_pointer (&self->again);
+  self->again = g_ptr_array_new ();
+  for (guint i = 0; i < again->len; i++)
+    ((PstPollerWatch *) again->pdata[i])->scheduled = FALSE;
+
+  if (g_source_query_unix_fd (source, self->epfd_tag) & G_IO_IN)
+    {
+      do
+        n = epoll_wait (self->epfd, events, BATCH, 0);
+      while (n < 0 && errno == EINTR);
+      for (int i = 0; i < n; i++)
+        ((PstPollerWatch *) events[i].data.ptr)->ref_count++;
+      for (int i = 0; i < n; i++)
+        call_watch (self, events[i].data.ptr, condition_of (events[i].events));
+      for (int i = 0; i < n; i++)
+        watch_unref (events[i].data.ptr);
+    }
+  for (guint i = 0; i < again->len; i++)
+    {
+      call_watch (self, again->pdata[i], 0);
+      watch_unref (again->pdata[i]);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+poller_finalize (GSource *source)
+{
+  PstPoller *self = (PstPoller *) source;
+
+  g_mutex_lock (&pollers_lock);
+  if (pollers != NULL && g_hash_table_lookup (pollers, self->context) == self)
+    g_hash_table_remove (pollers, self->context);
+  g_mutex_unlock (&pollers_lock);
+  for (guint i = 0; i < self->again->len; i++)
+    watch_unref (self->again->pdata[i]);
+  g_ptr_array_unref (self->again);
+  g_ptr_array_set_free_func (self->heap, g_free);
+  g_ptr_array_unref (self->heap);
+  g_hash_table_unref (self->timers);
+  g_hash_table_unref (self->by_fd);
+  g_array_unref (self->live_ids);
+  close (self->epfd);
+}
+
+static GSourceFuncs poller_funcs = {
+  .prepare = poller_prepare,
+  .check = poller_check,
+  .dispatch = poller_dispatch,
+  .finalize = poller_finalize,
+};
+
+static PstPoller *
+poller_new (GMainContext *context)
+{
+  GSource *source;
+  PstPoller *self;
+  int epfd = epoll_create1 (EPOLL_CLOEXEC);
+
+  if (epfd < 0)
+    g_error ("poller: epoll_create1: %s", g_strerror (errno));
+  source = g_source_new (&poller_funcs, sizeof (PstPoller));
+  self = (PstPoller *) source;
+  self->context = context;
+  self->epfd = epfd;
+  self->pid = getpid ();
+  self->by_fd = g_hash_table_new (NULL, NULL);
+  self->again = g_ptr_array_new ();
+  self->heap = g_ptr_array_new ();
+  self->timers = g_hash_table_new (NULL, NULL);   /* the heap owns the timers */
+  self->live_ids = g_array_new (FALSE, FALSE, sizeof (guint));
+  self->epfd_tag = g_source_add_unix_fd (source, epfd, G_IO_IN);
+  g_source_set_name (source, "PstPoller");
+  /* GLib blocks a non-recursive source while dispatching it: it removes
+   * the source's descriptors from the context and adds them back, each
+   * change waking the context (two eventfd writes, then one more empty
+   * iteration) at every dispatch.  Our dispatch is safe to re-enter (a
+   * nested iteration from a callback): the batch is on the stack, its
+   * watches referenced, and the queue swapped before it runs. */
+  g_source_set_can_recurse (source, TRUE);
+  g_source_attach (source, context);
+  return self;
+}
+
+PstPoller *
+pst_poller_get_for_context (GMainContext *context)
+{
+  PstPoller *self, *stale = NULL;
+
+  if (context == NULL)
+    context = g_main_context_default ();
+  g_mutex_lock (&pollers_lock);
+  if (pollers == NULL)
+    pollers = g_hash_table_new (NULL, NULL);
+  self = g_hash_table_lookup (pollers, context);
+  /* A poller from before a fork shares its epoll set with the parent; one
+   * whose context died lingers until its last watch goes. */
+  if (self != NULL && (self->pid != getpid () || g_source_is_destroyed ((GSource *) self)))
+    {
+      g_hash_table_remove (pollers, context);
+      stale = self;
+      self = NULL;
+    }
+  if (self == NULL)
+    {
+      self = poller_new (context);
+      g_hash_table_insert (pollers, context, self);
+      /* the context holds the source; the table does not */
+      g_source_unref ((GSource *) self);
+    }
+  g_mutex_unlock (&pollers_lock);
+  /* (outside the lock: its finalize takes it) */
+  if (stale != NULL && !g_source_is_destroyed ((GSource *) stale))
+    g_source_destroy ((GSource *) stale);
+  return self;
+}
+
+PstPoller *
+pst_poller_get_default (void)
+{
+  GMainContext *context = g_main_context_get_thread_default ();
+
+  return pst_poller_get_for_context (context);
+}
+
+void
+pst_poller_get_stats (PstPoller *self, PstPollerStats *stats)
+{
+  memset (stats, 0, sizeof *stats);
+  stats->watches = self->n_watches;
+  stats->registered = g_hash_table_size (self->by_fd);
+  stats->timers = g_hash_table_size (self->timers);
+  stats->dispatches = self->dispatches;
+  stats->callbacks = self->callbacks;
+}
+
+guint
+pst_poller_count_context_sources (PstPoller *self)
+{
+  GSource *probe = g_idle_source_new ();
+  guint top = g_source_attach (probe, self->context);
+  guint kept = 0;
+
+  g_source_destroy (probe);
+  g_source_unref (probe);
+  if (top <= self->scanned_to)   /* the ids wrapped around: start again */
+    {
+      g_array_set_size (self->live_ids, 0);
+      self->scanned_to = 0;
+    }
+  for (guint i = 0; i < self->live_ids->len; i++)
+    {
+      guint id = g_array_index (self->live_ids, guint, i);
+
+      if (g_main_context_find_source_by_id (self->context, id) != NULL)
+        g_array_index (self->live_ids, guint, kept++) = id;
+    }
+  g_array_set_size (self->live_ids, kept);
+  for (guint id = self->scanned_to + 1; id < top; id++)
+    if (g_main_context_find_source_by_id (self->context, id) != NULL)
+      g_array_append_val (self->live_ids, id);
+  self->scanned_to = top;
+  return self->live_ids->len;
+}
