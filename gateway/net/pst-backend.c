@@ -9,7 +9,7 @@
 
 #include "pst-backend.h"
 #include "pst-prefix-stream.h"
-#include "pst-read-ahead.h"
+#include "pst-tls-client.h"
 #include "pst-upgrade-response.h"
 
 #define CONNECT_TIMEOUT_S   10
@@ -32,7 +32,7 @@ typedef struct {
   char                 *key;          /* Sec-WebSocket-Key */
   char                 *request;
   GTlsCertificateFlags  cert_errors;
-  GTlsCertificate      *peer_cert;
+  GTlsCertificate      *peer_cert;    /* a refused chain, for the message */
   GBytes               *preamble;
   GSocketConnection    *tcp;          /* while the preamble is written */
   gint64                started_us;   /* for the connect latency */
@@ -354,42 +354,40 @@ connected (GTask *owned_task)
                                    cancellable, request_written_cb, g_steal_pointer (&task));
 }
 
-static gboolean
-accept_certificate_cb (GTlsConnection       *conn,
-                       GTlsCertificate      *peer_cert,
-                       GTlsCertificateFlags  errors,
-                       gpointer              user_data)
+/* The back-end's chain against the snapshot's trust (the truststore's
+ * anchors, or the system's CAs parsed once), with the host name or IP
+ * address of the URL and the validity dates: 0 when it passes. */
+static GTlsCertificateFlags
+check_chain (Dial *dial, GTlsCertificate *peer)
 {
-  Dial *dial = user_data;
-
-  /* Never accept: remember why, for the message. */
-  dial->cert_errors = errors;
-  g_set_object (&dial->peer_cert, peer_cert);
-  return FALSE;
-}
-
-/* glib-networking resumes TLS sessions to a server it has seen, and a
- * resumed handshake checks no certificate: a certificate removed from the
- * truststore (then SIGHUP) or one that has since expired would still pass.
- * So the chain is verified here on every connection, resumed or not. */
-static gboolean
-verify_again (Dial *dial, GTlsConnection *conn)
-{
-  GTlsCertificate *peer = g_tls_connection_get_peer_certificate (conn);
+  g_autoptr(GSocketConnectable) identity = NULL;
   g_autoptr(GTlsDatabase) fallback = NULL;
   GTlsDatabase *db = dial->trust;
-  g_autoptr(GSocketConnectable) identity = g_network_address_new (dial->url->host, dial->url->port);
-  GTlsCertificateFlags flags;
 
   if (peer == NULL)
-    {
-      dial->cert_errors = G_TLS_CERTIFICATE_GENERIC_ERROR;
-      return FALSE;
-    }
+    return G_TLS_CERTIFICATE_GENERIC_ERROR;
+  /* No snapshot trust only when the system's CAs could not be read (said
+   * at load): GIO's default database then, as before. */
   if (db == NULL)
     db = fallback = g_tls_backend_get_default_database (g_tls_backend_get_default ());
-  flags = g_tls_database_verify_chain (db, peer, G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER, identity,
-                                       NULL, G_TLS_DATABASE_VERIFY_NONE, NULL, NULL);
+  if (db == NULL)
+    return G_TLS_CERTIFICATE_UNKNOWN_CA;
+  identity = g_network_address_new (dial->url->host, dial->url->port);
+  return g_tls_database_verify_chain (db, peer, G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER, identity,
+                                     NULL, G_TLS_DATABASE_VERIFY_NONE, NULL, NULL);
+}
+
+/* The chain is checked after every handshake: a resumed one shows no
+ * certificate to GnuTLS, and a certificate removed from the truststore
+ * (then SIGHUP) or one that has since expired must not pass on an old
+ * session.  The chain (the server's, or the resumed session's) is parsed
+ * for this check only: no connection keeps a certificate. */
+static gboolean
+verify_chain (Dial *dial, PstTlsClient *tls)
+{
+  g_autoptr(GTlsCertificate) peer = pst_tls_client_dup_peer_chain (tls);
+  GTlsCertificateFlags flags = check_chain (dial, peer);
+
   if (flags == 0)
     return TRUE;
   dial->cert_errors = flags;
@@ -404,10 +402,10 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   Dial *dial = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
 
-  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error))
+  if (!pst_tls_client_handshake_finish (PST_TLS_CLIENT (source), result, &error))
     {
-      if (dial->cert_errors != 0)
-        return_certificate_error (task, dial);
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_task_return_error (task, g_steal_pointer (&error));
       else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
         /* A peer that takes the TCP connection and then says nothing (a
          * hung process, a plain server waiting for a request): that is
@@ -424,7 +422,7 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
                                  dial->where, error->message);
       return;
     }
-  if (!verify_again (dial, G_TLS_CONNECTION (source)))
+  if (!verify_chain (dial, PST_TLS_CLIENT (source)))
     {
       return_certificate_error (task, dial);
       return;
@@ -450,19 +448,9 @@ tcp_ready (GTask *owned_task, GSocketConnection *owned_conn)
     }
 
   {
-    g_autoptr(GSocketConnectable) identity = g_network_address_new (dial->url->host, dial->url->port);
-    GTlsDatabase *trust = dial->trust;
-    g_autoptr(GIOStream) base = pst_read_ahead_wrap (G_IO_STREAM (conn));   /* fewer recv() per record */
-    /* The database at construction: set later, glib-networking 2.74 has
-     * already parsed its default one (the system CAs) for this connection. */
-    GIOStream *tls_conn = trust == NULL
-      ? g_tls_client_connection_new (base, identity, &error)
-      : g_initable_new (g_tls_backend_get_client_connection_type (g_tls_backend_get_default ()),
-                        NULL, &error,
-                        "base-io-stream", base,
-                        "server-identity", identity,
-                        "database", trust,
-                        NULL);
+    /* Our own GnuTLS client (pst-tls-client.c), not a GTlsClientConnection:
+     * the same TLS for a fraction of the memory per held connection. */
+    PstTlsClient *tls_conn = pst_tls_client_new (conn, dial->url->host, dial->url->port, &error);
 
     if (tls_conn == NULL)
       {
@@ -470,12 +458,10 @@ tcp_ready (GTask *owned_task, GSocketConnection *owned_conn)
                                  "back-end %s: %s", dial->where, error->message);
         return;
       }
-    dial->stream = tls_conn;
+    dial->stream = G_IO_STREAM (tls_conn);
     GCancellable *cancellable = g_task_get_cancellable (task);
 
-    g_signal_connect (tls_conn, "accept-certificate", G_CALLBACK (accept_certificate_cb), dial);
-    g_tls_connection_handshake_async (G_TLS_CONNECTION (tls_conn), G_PRIORITY_DEFAULT,
-                                      cancellable, handshake_cb, g_steal_pointer (&task));
+    pst_tls_client_handshake_async (tls_conn, CONNECT_TIMEOUT_S, cancellable, handshake_cb, g_steal_pointer (&task));
   }
 }
 
