@@ -15,10 +15,12 @@
 #include "pst-gateway.h"
 #include "pst-keystore.h"
 #include "pst-log-writer.h"
+#include "pst-master.h"
 #include "pst-password.h"
 #include "pst-systemd.h"
 #include "pst-password-keyring.h"
 #include "pst-tls-priority.h"
+#include "pst-worker-link.h"
 
 typedef struct {
   GMainLoop  *loop;
@@ -26,6 +28,10 @@ typedef struct {
   char       *config_path;
   gint64      stop_deadline;
   gint64      drain_us;
+  PstWorkerLink *link;     /* a worker: its master */
+  PstMaster  *master;      /* a master: its workers */
+  gboolean    retiring;    /* a worker replaced by a reload */
+  int         status;
 } Run;
 
 static void
@@ -109,7 +115,7 @@ print_diagnostics (GPtrArray *diagnostics)
 }
 
 static PstRuntime *
-load (const char *path, gboolean first, GError **error)
+load_full (const char *path, gboolean first, gboolean warn_priority, GError **error)
 {
   g_autoptr(PstConfig) config = NULL;
   g_autoptr(GPtrArray) diagnostics = NULL;
@@ -131,7 +137,7 @@ load (const char *path, gboolean first, GError **error)
       return NULL;
     if (first)
       pst_tls_priority_apply (priority);
-    else if (g_strcmp0 (priority, g_getenv ("G_TLS_GNUTLS_PRIORITY")) != 0)
+    else if (warn_priority && g_strcmp0 (priority, g_getenv ("G_TLS_GNUTLS_PRIORITY")) != 0)
       g_warning ("ssl.protocols/ssl.ciphers changed: restart the gateway to apply them "
                  "(GIO's TLS settings are process-wide and read once)");
   }
@@ -153,6 +159,20 @@ load (const char *path, gboolean first, GError **error)
           }
     }
   return runtime;
+}
+
+static PstRuntime *
+load (const char *path, gboolean first, GError **error)
+{
+  return load_full (path, first, TRUE, error);
+}
+
+/* A master's reload: its new workers are new processes, which apply
+ * ssl.protocols/ssl.ciphers afresh, so no "restart" warning. */
+static PstRuntime *
+master_load (const char *path, GError **error)
+{
+  return load_full (path, FALSE, FALSE, error);
 }
 
 #define DRAIN_DEFAULT_S 30.0
@@ -179,6 +199,11 @@ stop_cb (gpointer user_data)
   Run *run = user_data;
   guint open;
 
+  if (run->master != NULL)
+    {
+      pst_master_stop (run->master);
+      return G_SOURCE_CONTINUE;
+    }
   if (run->gateway == NULL)
     exit (0);
   if (run->stop_deadline != 0)
@@ -190,11 +215,15 @@ stop_cb (gpointer user_data)
   open = pst_gateway_get_n_connections (run->gateway);
   pst_systemd_notifyf ("STOPPING=1\nSTATUS=draining %u connection(s)", open);
   {
-    g_autofree char *line = g_strdup_printf ("stopping: %u connection(s) open", open);
+    /* A worker replaced after a reload says so: it is not the gateway stopping. */
+    g_autofree char *line = run->retiring
+      ? g_strdup_printf ("replaced by new workers after a reload: %u connection(s) finishing on "
+                         "the previous configuration", open)
+      : g_strdup_printf ("stopping: %u connection(s) open", open);
     g_autofree char *count = g_strdup_printf ("%u", open);
     g_autofree char *deadline = g_strdup_printf ("%.3f", run->drain_us / 1e6);
 
-    pst_log_event (G_LOG_LEVEL_MESSAGE, "stopping", line, "CONNECTIONS", count,
+    pst_log_event (G_LOG_LEVEL_MESSAGE, run->retiring ? "retiring" : "stopping", line, "CONNECTIONS", count,
                    "DRAIN_TIMEOUT_S", deadline, NULL);
   }
   run->stop_deadline = g_get_monotonic_time () + run->drain_us;
@@ -212,6 +241,17 @@ reload_cb (gpointer user_data)
   g_autoptr(GError) error = NULL;
   g_autoptr(PstRuntime) runtime = NULL;
 
+  if (run->master != NULL)
+    {
+      pst_master_reload (run->master);
+      return G_SOURCE_CONTINUE;
+    }
+  if (run->link != NULL)
+    {
+      /* A worker's configuration is its master's business. */
+      g_debug ("SIGHUP ignored: this is a worker; send it to the master");
+      return G_SOURCE_CONTINUE;
+    }
   if (run->gateway == NULL || run->stop_deadline != 0)
     return G_SOURCE_CONTINUE;
   pst_systemd_notifyf ("RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT "\nSTATUS=reloading %s",
@@ -240,6 +280,140 @@ reload_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* ---- a worker: orders from its master ---------------------------------- */
+
+static void
+link_drain_cb (PstWorkerLink *link, gboolean retire, gpointer user_data)
+{
+  Run *run = user_data;
+
+  if (run->stop_deadline != 0)
+    return;
+  run->retiring = retire;
+  stop_cb (run);
+}
+
+static void
+link_stop_cb (PstWorkerLink *link, gpointer user_data)
+{
+  Run *run = user_data;
+
+  if (run->stop_deadline == 0)
+    stop_cb (run);
+  stop_cb (run);   /* the second time: at once */
+}
+
+static void
+link_master_gone_cb (PstWorkerLink *link, gpointer user_data)
+{
+  Run *run = user_data;
+
+  if (run->stop_deadline != 0)
+    return;
+  g_message ("the master process is gone: draining");
+  stop_cb (run);
+}
+
+static void
+link_reload_done_cb (PstWorkerLink *link, const char *message, gpointer user_data)
+{
+  Run *run = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (message != NULL)
+    error = g_error_new_literal (PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_INVALID, message);
+  /* /health answers 503 with it until a reload succeeds. */
+  pst_metrics_reload_done (pst_gateway_get_metrics (run->gateway), error);
+}
+
+/* ---- a master ------------------------------------------------------------ */
+
+static void
+announce (Run *run, GStrv urls)
+{
+  for (guint i = 0; urls[i] != NULL; i++)
+    printf ("listening on %s\n", urls[i]);
+  fflush (stdout);
+  /* Machines get it as a record too; people have the line above. */
+  for (guint i = 0; urls[i] != NULL && !pst_log_writer_is_text (); i++)
+    {
+      g_autofree char *line = g_strdup_printf ("listening on %s", urls[i]);
+
+      pst_log_event (G_LOG_LEVEL_MESSAGE, "listening", line, "URL", urls[i], NULL);
+    }
+  /* Every listener is bound: the service manager may send traffic. */
+  pst_systemd_notifyf ("READY=1\nSTATUS=serving %s: %u accept URL(s)", run->config_path, g_strv_length (urls));
+}
+
+static void
+master_ready_cb (PstMaster *master, gpointer user_data)
+{
+  Run *run = user_data;
+  g_auto(GStrv) urls = pst_master_dup_urls (master);
+
+  announce (run, urls);
+}
+
+static void
+master_finished_cb (PstMaster *master, int status, gpointer user_data)
+{
+  Run *run = user_data;
+
+  run->status = status;
+  g_main_loop_quit (run->loop);
+}
+
+/* How the master starts a worker: this very binary, with the options
+ * that matter to a worker and --workers 1. */
+static GStrv
+worker_argv (const char *config_path, const char *log_format, double drain_s)
+{
+  g_autoptr(GStrvBuilder) argv = g_strv_builder_new ();
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *config = g_canonicalize_filename (config_path, NULL);
+  char drain[G_ASCII_DTOSTR_BUF_SIZE];
+
+  /* Replaced on disk (an upgrade): the running binary is still there. */
+  if (exe == NULL || g_str_has_suffix (exe, " (deleted)") || !g_file_test (exe, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_free (exe);
+      exe = g_strdup ("/proc/self/exe");
+    }
+  g_strv_builder_add_many (argv, exe, "run", "--config", config, NULL);
+  if (log_format != NULL)
+    g_strv_builder_add_many (argv, "--log-format", log_format, NULL);
+  g_ascii_dtostr (drain, sizeof drain, drain_s);
+  g_strv_builder_add_many (argv, "--drain-timeout", drain, "--workers", "1", NULL);
+  return g_strv_builder_end (argv);
+}
+
+static int
+run_master (Run *run, PstRuntime *runtime, guint n_workers, GStrv argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) inherited = NULL;
+  g_autoptr(PstMaster) master = NULL;
+
+  inherited = pst_systemd_take_listen_sockets (&error);
+  if (inherited == NULL)
+    {
+      pst_cli_error ("%s", error->message);
+      return 1;
+    }
+  master = pst_master_new (run->config_path, n_workers, (const char *const *) argv, run->drain_us, master_load);
+  g_signal_connect (master, "ready", G_CALLBACK (master_ready_cb), run);
+  g_signal_connect (master, "finished", G_CALLBACK (master_finished_cb), run);
+  if (!pst_master_start (master, runtime, inherited, &error))
+    {
+      pst_cli_error ("%s", error->message);
+      return 1;
+    }
+  run->master = master;
+  g_main_loop_run (run->loop);
+  run->master = NULL;
+  return run->status;
+}
+
 int
 pst_cmd_run (int argc, char **argv)
 {
@@ -252,7 +426,9 @@ pst_cmd_run (int argc, char **argv)
   g_auto(GStrv) urls = NULL;
   g_autofree char *log_format_text = NULL;
   g_autoptr(GPtrArray) inherited = NULL;
+  g_autoptr(PstWorkerLink) link = NULL;
   double drain_s = DRAIN_DEFAULT_S;
+  int workers = -1;
   PstLogFormat log_format = PST_LOG_FORMAT_TEXT;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
@@ -262,6 +438,9 @@ pst_cmd_run (int argc, char **argv)
     { "drain-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &drain_s,
       N_("On SIGTERM/SIGINT, wait at most this long for open sessions to finish (default: 30)"),
       N_("SECONDS") },
+    { "workers", 'w', 0, G_OPTION_ARG_INT, &workers,
+      N_("Worker processes under one master (default: the number of CPUs); 1: a single process, "
+         "no master"), N_("N") },
     { NULL }
   };
   Run run = { 0 };
@@ -288,10 +467,31 @@ pst_cmd_run (int argc, char **argv)
       pst_cli_error (_("--drain-timeout=%g: expected a number of seconds from 0 to 86400"), drain_s);
       return 1;
     }
+  if (workers == -1)
+    workers = (int) pst_master_default_workers ();
+  else if (workers < 1 || (guint) workers > pst_master_max_workers ())
+    {
+      pst_cli_error (_("--workers=%d: expected a number of worker processes from 1 to %u "
+                       "(4 per CPU, at most 64; the default is the number of CPUs, %u)"),
+                     workers, pst_master_max_workers (), pst_master_default_workers ());
+      return 1;
+    }
   if (config_path == NULL)
     config_path = pst_cli_default_config_path ();
 
   pst_log_writer_install (log_format);
+  /* Started by a master: one worker, on the sockets it bound. */
+  link = pst_worker_link_new_from_env (&error);
+  if (link == NULL && error != NULL)
+    {
+      pst_cli_error ("%s", error->message);
+      return 1;
+    }
+  if (link != NULL)
+    {
+      workers = 1;
+      pst_log_writer_set_worker (pst_worker_link_get_index (link));
+    }
   run.drain_us = (gint64) (drain_s * G_USEC_PER_SEC);
   raise_file_limit ();
   signal (SIGPIPE, SIG_IGN);
@@ -312,14 +512,25 @@ pst_cmd_run (int argc, char **argv)
         pst_cli_error ("%s", error->message);
       return 1;
     }
-  gateway = pst_gateway_new ();
-  /* Socket activation: the service manager's listening sockets are used
-   * for the accept addresses they are bound to. */
-  inherited = pst_systemd_take_listen_sockets (&error);
-  if (inherited == NULL)
+  if (workers > 1)
     {
-      pst_cli_error ("%s", error->message);
-      return 1;
+      g_auto(GStrv) argv_worker = worker_argv (config_path, log_format_text, drain_s);
+
+      return run_master (&run, runtime, (guint) workers, argv_worker);
+    }
+  gateway = pst_gateway_new ();
+  if (link != NULL)
+    inherited = pst_worker_link_take_sockets (link);
+  else
+    {
+      /* Socket activation: the service manager's listening sockets are used
+       * for the accept addresses they are bound to. */
+      inherited = pst_systemd_take_listen_sockets (&error);
+      if (inherited == NULL)
+        {
+          pst_cli_error ("%s", error->message);
+          return 1;
+        }
     }
   pst_gateway_set_inherited_sockets (gateway, inherited);
   run.gateway = gateway;
@@ -328,19 +539,21 @@ pst_cmd_run (int argc, char **argv)
       pst_cli_error ("%s", error->message);
       return 1;
     }
-  urls = pst_gateway_dup_urls (gateway);
-  for (guint i = 0; urls[i] != NULL; i++)
-    printf ("listening on %s\n", urls[i]);
-  fflush (stdout);
-  /* Machines get it as a record too; people have the line above. */
-  for (guint i = 0; urls[i] != NULL && !pst_log_writer_is_text (); i++)
+  if (link != NULL)
     {
-      g_autofree char *line = g_strdup_printf ("listening on %s", urls[i]);
-
-      pst_log_event (G_LOG_LEVEL_MESSAGE, "listening", line, "URL", urls[i], NULL);
+      run.link = link;
+      g_signal_connect (link, "drain", G_CALLBACK (link_drain_cb), &run);
+      g_signal_connect (link, "stop", G_CALLBACK (link_stop_cb), &run);
+      g_signal_connect (link, "master-gone", G_CALLBACK (link_master_gone_cb), &run);
+      g_signal_connect (link, "reload-done", G_CALLBACK (link_reload_done_cb), &run);
+      /* The master prints the URLs and speaks to the service manager. */
+      pst_worker_link_send_ready (link);
     }
-  /* Every listener is bound: the service manager may send traffic. */
-  pst_systemd_notifyf ("READY=1\nSTATUS=serving %s: %u accept URL(s)", config_path, g_strv_length (urls));
+  else
+    {
+      urls = pst_gateway_dup_urls (gateway);
+      announce (&run, urls);
+    }
 
   g_main_loop_run (loop);
   return 0;

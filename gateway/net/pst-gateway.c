@@ -23,6 +23,7 @@ struct _PstGateway
   PstConnLimits *limits;   /* open connections, all listeners, old and new */
   PstMetrics *metrics;     /* for the gateway's life: reloads keep the counts */
   GPtrArray  *inherited;   /* GSocket from socket activation, used instead of binding */
+  gboolean    bind_only;   /* a master's: binds and validates, its workers accept */
 };
 
 G_DEFINE_TYPE (PstGateway, pst_gateway, G_TYPE_OBJECT)
@@ -235,7 +236,7 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
 
       pst_listener_set_snapshot (listener, runtime, plan->routes);
       pst_listener_set_client_auth (listener, plan->client_auth);
-      if (is_new)
+      if (is_new && !self->bind_only)
         pst_listener_start (listener);
     }
   g_hash_table_unref (self->listeners);
@@ -270,6 +271,40 @@ check_inherited (PstGateway *self, GPtrArray *order, GError **error)
         }
     }
   return TRUE;
+}
+
+void
+pst_gateway_set_bind_only (PstGateway *self, gboolean bind_only)
+{
+  g_return_if_fail (PST_IS_GATEWAY (self));
+  self->bind_only = bind_only;
+}
+
+/**
+ * pst_gateway_dup_sockets:
+ *
+ * Returns: (transfer container) (element-type GSocket): every listening
+ *   socket of the current configuration
+ */
+GPtrArray *
+pst_gateway_dup_sockets (PstGateway *self)
+{
+  GPtrArray *sockets = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  gpointer v;
+
+  g_return_val_if_fail (PST_IS_GATEWAY (self), sockets);
+  if (self->listeners == NULL)
+    return sockets;
+  g_hash_table_iter_init (&iter, self->listeners);
+  while (g_hash_table_iter_next (&iter, NULL, &v))
+    {
+      GPtrArray *own = pst_listener_get_sockets (v);
+
+      for (guint i = 0; own != NULL && i < own->len; i++)
+        g_ptr_array_add (sockets, g_object_ref (own->pdata[i]));
+    }
+  return sockets;
 }
 
 GStrv
@@ -310,6 +345,10 @@ pst_gateway_stop (PstGateway *self)
     pst_listener_drain (v);
   for (guint i = 0; self->retired != NULL && i < self->retired->len; i++)
     pst_listener_shutdown (self->retired->pdata[i]);
+  /* Inherited sockets are shared (a service manager, a master and other
+   * workers): our copies must not keep queueing connections nobody here
+   * will accept. */
+  g_clear_pointer (&self->inherited, g_ptr_array_unref);
 }
 
 /**

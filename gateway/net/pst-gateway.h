@@ -18,6 +18,11 @@ gboolean    pst_gateway_apply      (PstGateway *self, PstRuntime *runtime, GErro
  * activation): an accept address equal to one's local address uses it
  * instead of binding; one that matches no accept makes apply fail. */
 void        pst_gateway_set_inherited_sockets (PstGateway *self, GPtrArray *sockets);
+/* A master's gateway: apply binds (same checks, same errors) but never
+ * accepts; the workers it starts accept on the sockets. */
+void        pst_gateway_set_bind_only (PstGateway *self, gboolean bind_only);
+/* Every listening socket of the configuration applied last (GSocket) */
+GPtrArray  *pst_gateway_dup_sockets (PstGateway *self);
 /* The accept URLs now served, in config order. */
 GStrv       pst_gateway_dup_urls   (PstGateway *self);
 /* Stops accepting; open sessions get a close handshake (1001).  A

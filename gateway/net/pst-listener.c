@@ -22,6 +22,7 @@ struct _PstListener
   char           *key;
   gboolean        tls;
   GSocketService *service;
+  GPtrArray      *sockets;       /* GSocket listened on, for a master to hand down */
   SoupServer     *soup;
   PstRuntime     *runtime;
   GPtrArray      *routes;
@@ -55,6 +56,7 @@ pst_listener_finalize (GObject *object)
   PstListener *self = PST_LISTENER (object);
 
   g_clear_pointer (&self->connections, g_hash_table_unref);
+  g_clear_pointer (&self->sockets, g_ptr_array_unref);
   if (self->silent_peer > 0)
     close (self->silent_peer);
   g_free (self->key);
@@ -74,6 +76,7 @@ static void
 pst_listener_init (PstListener *self)
 {
   self->connections = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  self->sockets = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 /* Two clients may share an "ip:port" text (a 0.0.0.0 listener reached on
@@ -331,7 +334,10 @@ pst_listener_add_address (PstListener *self, GSocketAddress *address, GError **e
                    where, local_error->message);
       return FALSE;
     }
-  return g_socket_listener_add_socket (G_SOCKET_LISTENER (self->service), socket, NULL, error);
+  if (!g_socket_listener_add_socket (G_SOCKET_LISTENER (self->service), socket, NULL, error))
+    return FALSE;
+  g_ptr_array_add (self->sockets, g_steal_pointer (&socket));
+  return TRUE;
 }
 
 gboolean
@@ -351,7 +357,10 @@ pst_listener_add_socket (PstListener *self, GSocket *inherited, GError **error)
         g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "dup: %s", g_strerror (errno));
       return FALSE;
     }
-  return g_socket_listener_add_socket (G_SOCKET_LISTENER (self->service), socket, NULL, error);
+  if (!g_socket_listener_add_socket (G_SOCKET_LISTENER (self->service), socket, NULL, error))
+    return FALSE;
+  g_ptr_array_add (self->sockets, g_steal_pointer (&socket));
+  return TRUE;
 }
 
 static gboolean
@@ -449,6 +458,8 @@ pst_listener_stop (PstListener *self)
       g_socket_service_stop (self->service);
       g_socket_listener_close (G_SOCKET_LISTENER (self->service));
     }
+  if (self->sockets != NULL)
+    g_ptr_array_set_size (self->sockets, 0);
 }
 
 void
@@ -482,6 +493,18 @@ pst_listener_drain (PstListener *self)
       for (GList *l = conns; l != NULL; l = l->next)
         pst_connection_shutdown (l->data);
     }
+}
+
+/**
+ * pst_listener_get_sockets:
+ *
+ * Returns: (transfer none) (element-type GSocket): the listening sockets,
+ *   empty once stopped
+ */
+GPtrArray *
+pst_listener_get_sockets (PstListener *self)
+{
+  return self->sockets;
 }
 
 guint
