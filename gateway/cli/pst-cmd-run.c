@@ -30,7 +30,7 @@ typedef struct {
   gint64      drain_us;
   PstWorkerLink *link;     /* a worker: its master */
   PstMaster  *master;      /* a master: its workers */
-  gboolean    retiring;    /* a worker replaced by a reload */
+  gboolean    retiring;    /* a worker replaced by a reload: no longer accepts */
   int         status;
 } Run;
 
@@ -215,15 +215,11 @@ stop_cb (gpointer user_data)
   open = pst_gateway_get_n_connections (run->gateway);
   pst_systemd_notifyf ("STOPPING=1\nSTATUS=draining %u connection(s)", open);
   {
-    /* A worker replaced after a reload says so: it is not the gateway stopping. */
-    g_autofree char *line = run->retiring
-      ? g_strdup_printf ("replaced by new workers after a reload: %u connection(s) finishing on "
-                         "the previous configuration", open)
-      : g_strdup_printf ("stopping: %u connection(s) open", open);
+    g_autofree char *line = g_strdup_printf ("stopping: %u connection(s) open", open);
     g_autofree char *count = g_strdup_printf ("%u", open);
     g_autofree char *deadline = g_strdup_printf ("%.3f", run->drain_us / 1e6);
 
-    pst_log_event (G_LOG_LEVEL_MESSAGE, run->retiring ? "retiring" : "stopping", line, "CONNECTIONS", count,
+    pst_log_event (G_LOG_LEVEL_MESSAGE, "stopping", line, "CONNECTIONS", count,
                    "DRAIN_TIMEOUT_S", deadline, NULL);
   }
   run->stop_deadline = g_get_monotonic_time () + run->drain_us;
@@ -282,15 +278,49 @@ reload_cb (gpointer user_data)
 
 /* ---- a worker: orders from its master ---------------------------------- */
 
+static gboolean
+retired_cb (gpointer user_data)
+{
+  Run *run = user_data;
+
+  if (run->stop_deadline != 0)
+    return G_SOURCE_REMOVE;   /* told to stop meanwhile: drain_cb ends it */
+  if (!pst_gateway_is_idle (run->gateway))
+    return G_SOURCE_CONTINUE;
+  g_main_loop_quit (run->loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* New workers took over after a reload: accept no more, and let every
+ * session end as it would have in a single process (no deadline, no
+ * close frame); the master's stop still drains them. */
 static void
-link_drain_cb (PstWorkerLink *link, gboolean retire, gpointer user_data)
+retire (Run *run)
+{
+  guint open = pst_gateway_get_n_connections (run->gateway);
+  g_autofree char *line = g_strdup_printf ("replaced by new workers after a reload: %u connection(s) "
+                                           "go on with the previous configuration until they end", open);
+  g_autofree char *count = g_strdup_printf ("%u", open);
+
+  if (run->retiring)
+    return;
+  run->retiring = TRUE;
+  pst_log_event (G_LOG_LEVEL_MESSAGE, "retiring", line, "CONNECTIONS", count, NULL);
+  pst_gateway_stop_accepting (run->gateway);
+  g_timeout_add (100, retired_cb, run);
+}
+
+static void
+link_drain_cb (PstWorkerLink *link, gboolean retiring, gpointer user_data)
 {
   Run *run = user_data;
 
   if (run->stop_deadline != 0)
     return;
-  run->retiring = retire;
-  stop_cb (run);
+  if (retiring)
+    retire (run);
+  else
+    stop_cb (run);
 }
 
 static void
@@ -408,6 +438,7 @@ run_master (Run *run, PstRuntime *runtime, guint n_workers, GStrv argv)
       pst_cli_error ("%s", error->message);
       return 1;
     }
+  g_clear_pointer (&inherited, g_ptr_array_unref);
   run->master = master;
   g_main_loop_run (run->loop);
   run->master = NULL;
@@ -428,7 +459,8 @@ pst_cmd_run (int argc, char **argv)
   g_autoptr(GPtrArray) inherited = NULL;
   g_autoptr(PstWorkerLink) link = NULL;
   double drain_s = DRAIN_DEFAULT_S;
-  int workers = -1;
+  g_autofree char *workers_text = NULL;
+  gint64 workers = 0;
   PstLogFormat log_format = PST_LOG_FORMAT_TEXT;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
@@ -438,7 +470,7 @@ pst_cmd_run (int argc, char **argv)
     { "drain-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &drain_s,
       N_("On SIGTERM/SIGINT, wait at most this long for open sessions to finish (default: 30)"),
       N_("SECONDS") },
-    { "workers", 'w', 0, G_OPTION_ARG_INT, &workers,
+    { "workers", 'w', 0, G_OPTION_ARG_STRING, &workers_text,
       N_("Worker processes under one master (default: the number of CPUs); 1: a single process, "
          "no master"), N_("N") },
     { NULL }
@@ -467,13 +499,13 @@ pst_cmd_run (int argc, char **argv)
       pst_cli_error (_("--drain-timeout=%g: expected a number of seconds from 0 to 86400"), drain_s);
       return 1;
     }
-  if (workers == -1)
-    workers = (int) pst_master_default_workers ();
-  else if (workers < 1 || (guint) workers > pst_master_max_workers ())
+  if (workers_text == NULL)
+    workers = pst_master_default_workers ();
+  else if (!g_ascii_string_to_signed (workers_text, 10, 1, pst_master_max_workers (), &workers, NULL))
     {
-      pst_cli_error (_("--workers=%d: expected a number of worker processes from 1 to %u "
+      pst_cli_error (_("--workers=%s: expected a number of worker processes from 1 to %u "
                        "(4 per CPU, at most 64; the default is the number of CPUs, %u)"),
-                     workers, pst_master_max_workers (), pst_master_default_workers ());
+                     workers_text, pst_master_max_workers (), pst_master_default_workers ());
       return 1;
     }
   if (config_path == NULL)
@@ -533,6 +565,8 @@ pst_cmd_run (int argc, char **argv)
         }
     }
   pst_gateway_set_inherited_sockets (gateway, inherited);
+  /* The gateway's reference alone: it lets them go when it stops accepting. */
+  g_clear_pointer (&inherited, g_ptr_array_unref);
   run.gateway = gateway;
   if (!pst_gateway_apply (gateway, runtime, &error))
     {

@@ -351,6 +351,22 @@ pst_gateway_stop (PstGateway *self)
   g_clear_pointer (&self->inherited, g_ptr_array_unref);
 }
 
+void
+pst_gateway_stop_accepting (PstGateway *self)
+{
+  GHashTableIter iter;
+  gpointer v;
+
+  g_return_if_fail (PST_IS_GATEWAY (self));
+  if (self->listeners != NULL)
+    {
+      g_hash_table_iter_init (&iter, self->listeners);
+      while (g_hash_table_iter_next (&iter, NULL, &v))
+        pst_listener_stop (v);
+    }
+  g_clear_pointer (&self->inherited, g_ptr_array_unref);
+}
+
 /**
  * pst_gateway_get_metrics:
  *

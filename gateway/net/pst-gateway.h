@@ -29,6 +29,10 @@ GStrv       pst_gateway_dup_urls   (PstGateway *self);
  * listener serving only status routes goes on answering, /health with 503
  * (draining), until the gateway is disposed. */
 void        pst_gateway_stop       (PstGateway *self);
+/* Stops accepting on every listener, status ones included, and leaves
+ * every connection alone: a worker replaced after a reload lets its
+ * sessions end on their own. */
+void        pst_gateway_stop_accepting (PstGateway *self);
 guint       pst_gateway_get_n_connections (PstGateway *self);
 /* Connections, bytes, TLS failures, reloads: for the status service */
 PstMetrics *pst_gateway_get_metrics (PstGateway *self);

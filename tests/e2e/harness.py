@@ -772,6 +772,10 @@ class Gateway:
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
+            # The whole group (start_new_session): a master's workers too,
+            # as a service manager kills a unit's control group.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.proc.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -810,10 +814,10 @@ class Gateway:
         return False
 
 
-def start_gateway(config, expected_urls, name="gateway", timeout=LISTEN_TIMEOUT):
+def start_gateway(config, expected_urls, name="gateway", timeout=LISTEN_TIMEOUT, extra_args=()):
     """Start `postern run --config CONFIG` and wait for one `listening on`
     line per expected URL.  Kills the process if that fails."""
-    gw = Gateway(config, name=name).start()
+    gw = Gateway(config, name=name, extra_args=extra_args).start()
     try:
         gw.wait_listening(len(expected_urls), timeout)
     except Fail as e:
