@@ -104,12 +104,20 @@ ensure_default_keystore (PstConfig *config, GError **error)
   return TRUE;
 }
 
+/* A worker loads what its master has just validated and printed: it
+ * repeats only errors (the file changed in between). */
+static gboolean errors_only;
+
 static void
 print_diagnostics (GPtrArray *diagnostics)
 {
   for (guint i = 0; diagnostics != NULL && i < diagnostics->len; i++)
     {
-      g_autofree char *line = pst_diagnostic_to_string (diagnostics->pdata[i]);
+      g_autofree char *line = NULL;
+
+      if (errors_only && pst_diagnostic_get_severity (diagnostics->pdata[i]) != PST_SEVERITY_ERROR)
+        continue;
+      line = pst_diagnostic_to_string (diagnostics->pdata[i]);
       fprintf (stderr, "%s\n", line);
     }
 }
@@ -522,6 +530,7 @@ pst_cmd_run (int argc, char **argv)
   if (link != NULL)
     {
       workers = 1;
+      errors_only = TRUE;
       pst_log_writer_set_worker (pst_worker_link_get_index (link));
     }
   run.drain_us = (gint64) (drain_s * G_USEC_PER_SEC);

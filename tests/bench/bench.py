@@ -24,6 +24,9 @@
 # GiB, round trip of 64 B, the same with N connections held, and PSS per
 # held connection; ratios Postern / nginx and a verdict against the issue's
 # targets.  --sections ssl runs that part alone.
+# Postern runs with its default workers (one per CPU: 2 here, as nginx's 2
+# workers), or --workers N; its memory and CPU are summed over its process
+# group (master + workers), as nginx's are.
 # Writes Markdown tables to stdout and to OUT/results.md (OUT defaults to
 # BUILD/bench), raw figures to OUT/results.json.
 #
@@ -95,6 +98,7 @@ class Procs:
 
 
 procs = Procs()
+WORKERS = None   # postern run --workers (None: its default, one per CPU)
 
 
 def free_ports(count):
@@ -289,7 +293,8 @@ def start_postern(postern, d, routes, tls, backend_tls=False):
                 '<gateway-config xmlns="http://xmlns.kaazing.org/2016/06/gateway">\n'
                 + security + "".join(services) + "</gateway-config>\n")
     log = open(os.path.join(d, f"postern-{routes[0][1]}.log"), "wb")
-    p = procs.start([postern, "run", "--config", cfg], "postern", stdout=subprocess.PIPE,
+    argv = [postern, "run", "--config", cfg] + (["--workers", str(WORKERS)] if WORKERS else [])
+    p = procs.start(argv, "postern", stdout=subprocess.PIPE,
                     stderr=log, cwd=d)
     read_lines_until(p, lambda ls: sum(l.startswith("listening on") for l in ls) >= len(routes), 15)
     return p
@@ -684,7 +689,9 @@ def machine_line():
                            capture_output=True, text=True).stdout.strip() or "?"
     except OSError:
         n = "?"
-    return f"{os.cpu_count()} CPUs ({model}); websockify {v}; nginx {n}; RLIMIT_NOFILE {resource.getrlimit(resource.RLIMIT_NOFILE)[0]}"
+    workers = WORKERS or f"default ({os.cpu_count()})"
+    return (f"{os.cpu_count()} CPUs ({model}); postern workers {workers}; websockify {v}; nginx {n} "
+            f"(2 workers); RLIMIT_NOFILE {resource.getrlimit(resource.RLIMIT_NOFILE)[0]}")
 
 
 def main():
@@ -714,9 +721,13 @@ def main():
     ap.add_argument("--ssl-held", type=int, default=2000, help="connections held, ssl path (2000)")
     ap.add_argument("--websockify-held", type=int, default=300,
                     help="connections websockify holds at most (a process each; 300)")
+    ap.add_argument("--workers", type=int,
+                    help="postern run --workers N (default: Postern's default, one per CPU)")
     ap.add_argument("--quick", action="store_true",
                     help="a smoke run: 64 MiB, 1 repeat, 2000 round trips, 200 idle")
     a = ap.parse_args()
+    global WORKERS
+    WORKERS = a.workers
     if a.quick:
         a.mib, a.repeat, a.lat_count, a.idle = 64, 1, 2000, "200"
         a.ssl_conns, a.ssl_conn_budget, a.ssl_mib, a.ssl_held, a.websockify_held = 200, 8, 32, 200, 50
