@@ -459,13 +459,14 @@ pst_cmd_run (int argc, char **argv)
   g_autofree char *config_path = NULL;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
+  /* before the gateway: freed after it (its connections count into the link's shared counts) */
+  g_autoptr(PstWorkerLink) link = NULL;
   g_autoptr(PstRuntime) runtime = NULL;
   g_autoptr(PstGateway) gateway = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_auto(GStrv) urls = NULL;
   g_autofree char *log_format_text = NULL;
   g_autoptr(GPtrArray) inherited = NULL;
-  g_autoptr(PstWorkerLink) link = NULL;
   double drain_s = DRAIN_DEFAULT_S;
   g_autofree char *workers_text = NULL;
   gint64 workers = 0;
@@ -561,7 +562,11 @@ pst_cmd_run (int argc, char **argv)
     }
   gateway = pst_gateway_new ();
   if (link != NULL)
-    inherited = pst_worker_link_take_sockets (link);
+    {
+      inherited = pst_worker_link_take_sockets (link);
+      if (pst_worker_link_get_shared_counts (link) != NULL)
+        pst_gateway_set_shared_counts (gateway, pst_worker_link_get_shared_counts (link));
+    }
   else
     {
       /* Socket activation: the service manager's listening sockets are used

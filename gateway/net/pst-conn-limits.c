@@ -4,6 +4,7 @@
 
 #include "pst-conn-limits.h"
 #include "pst-log-escape.h"
+#include "pst-shared-counts.h"
 
 #ifdef __GLIBC__   /* (defined by the libc headers gio.h brought in) */
 #include <malloc.h>
@@ -19,6 +20,7 @@ struct _PstConnLimits
   guint       refused_since_log;
   guint       closed_since_trim;
   guint       trim_id;
+  PstSharedCounts *shared;   /* the other workers' counts (not owned), or NULL */
 };
 
 /* glibc keeps what a burst of connections freed in its heaps (buffers of
@@ -110,7 +112,13 @@ log_refusal (PstConnLimits *self, GInetAddress *address, gboolean global, guint 
   g_autofree char *safe = NULL;
 
   self->refused_since_log++;
-  if (self->last_log_us != 0 && now - self->last_log_us < G_USEC_PER_SEC)
+  if (self->shared != NULL)
+    {
+      /* One line a second for the whole gateway, whichever worker refused. */
+      if (!pst_shared_counts_refusal_log_due (self->shared, &self->refused_since_log))
+        return;
+    }
+  else if (self->last_log_us != 0 && now - self->last_log_us < G_USEC_PER_SEC)
     return;
   text = g_inet_address_to_string (address);
   safe = pst_log_escape (text, -1);
@@ -126,23 +134,34 @@ log_refusal (PstConnLimits *self, GInetAddress *address, gboolean global, guint 
   self->refused_since_log = 0;
 }
 
+void
+pst_conn_limits_set_shared (PstConnLimits *self, PstSharedCounts *shared)
+{
+  self->shared = shared;
+}
+
 gboolean
 pst_conn_limits_acquire (PstConnLimits *self, GInetAddress *address, guint per_address)
 {
   guint mine = pst_conn_limits_get_for (self, address);
+  guint all = mine;
 
   if (self->live >= self->max)
     {
       log_refusal (self, address, TRUE, per_address);
       return FALSE;
     }
-  if (per_address > 0 && mine >= per_address)
+  if (per_address > 0 && self->shared != NULL && mine < per_address)
+    all += pst_shared_counts_get_others (self->shared, address);
+  if (per_address > 0 && all >= per_address)
     {
       log_refusal (self, address, FALSE, per_address);
       return FALSE;
     }
   self->live++;
   g_hash_table_replace (self->per_address, g_object_ref (address), GUINT_TO_POINTER (mine + 1));
+  if (self->shared != NULL)
+    pst_shared_counts_publish (self->shared, address, mine + 1);
   return TRUE;
 }
 
@@ -169,6 +188,8 @@ pst_conn_limits_release (PstConnLimits *self, GInetAddress *address)
   /* (the source holds no reference: finalize removes it) */
   if (++self->closed_since_trim >= TRIM_AFTER_CLOSES && self->trim_id == 0)
     self->trim_id = g_timeout_add_seconds (TRIM_DELAY_S, trim_cb, self);
+  if (self->shared != NULL)
+    pst_shared_counts_publish (self->shared, address, mine - 1);
   if (mine == 1)
     g_hash_table_remove (self->per_address, address);
   else

@@ -352,6 +352,13 @@ pst_gateway_stop (PstGateway *self)
 }
 
 void
+pst_gateway_set_shared_counts (PstGateway *self, PstSharedCounts *shared)
+{
+  g_return_if_fail (PST_IS_GATEWAY (self));
+  pst_conn_limits_set_shared (self->limits, shared);
+}
+
+void
 pst_gateway_stop_accepting (PstGateway *self)
 {
   GHashTableIter iter;

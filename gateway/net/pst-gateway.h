@@ -3,6 +3,7 @@
 #pragma once
 
 #include "pst-runtime.h"
+#include "pst-shared-counts.h"
 
 G_BEGIN_DECLS
 
@@ -23,6 +24,9 @@ void        pst_gateway_set_inherited_sockets (PstGateway *self, GPtrArray *sock
 void        pst_gateway_set_bind_only (PstGateway *self, gboolean bind_only);
 /* Every listening socket of the configuration applied last (GSocket) */
 GPtrArray  *pst_gateway_dup_sockets (PstGateway *self);
+/* A master's worker: connection caps per address count every worker's
+ * (SHARED outlives the gateway). */
+void        pst_gateway_set_shared_counts (PstGateway *self, PstSharedCounts *shared);
 /* The accept URLs now served, in config order. */
 GStrv       pst_gateway_dup_urls   (PstGateway *self);
 /* Stops accepting; open sessions get a close handshake (1001).  A

@@ -15,6 +15,7 @@
 #include "pst-gateway.h"
 #include "pst-log-writer.h"
 #include "pst-master.h"
+#include "pst-shared-counts.h"
 #include "pst-systemd.h"
 #include "pst-worker-link.h"
 
@@ -45,6 +46,7 @@ typedef struct {
   GString     *input;
   gboolean     ready;
   gint64       started;
+  guint        region;   /* in the shared counts */
 } Worker;
 
 struct _PstMaster
@@ -67,6 +69,8 @@ struct _PstMaster
   guint       kill_timeout;
   gboolean    finished;
   int         exit_status; /* for "finished": 1 when workers kept dying */
+  PstSharedCounts *counts; /* per-address connection counts, one region per worker */
+  guint8     *region_used;
 };
 
 enum { SIGNAL_READY, SIGNAL_FINISHED, N_SIGNALS };
@@ -79,6 +83,14 @@ static void start_worker (PstMaster *self, guint index, Role role);
 static void
 worker_free (Worker *w)
 {
+  PstMaster *self = w->master;
+
+  /* Its connections are gone: so are its counts. */
+  if (self != NULL && self->counts != NULL && w->region != PST_SHARED_COUNTS_NO_REGION)
+    {
+      pst_shared_counts_clear_region (self->counts, w->region);
+      self->region_used[w->region] = FALSE;
+    }
   g_clear_handle_id (&w->watch, g_source_remove);
   if (w->control >= 0)
     close (w->control);
@@ -106,6 +118,8 @@ pst_master_finalize (GObject *object)
   PstMaster *self = PST_MASTER (object);
 
   g_ptr_array_unref (self->workers);
+  g_clear_pointer (&self->counts, pst_shared_counts_free);
+  g_free (self->region_used);
   g_free (self->config_path);
   g_strfreev (self->worker_argv);
   G_OBJECT_CLASS (pst_master_parent_class)->finalize (object);
@@ -162,6 +176,17 @@ pst_master_new (const char *config_path, guint n_workers, const char *const *wor
   self->load = load;
   self->gateway = pst_gateway_new ();
   pst_gateway_set_bind_only (self->gateway, TRUE);
+  {
+    g_autoptr(GError) error = NULL;
+
+    /* Room for the workers, those a reload starts and those still
+     * finishing the sessions of earlier configurations. */
+    self->counts = pst_shared_counts_new (MIN (4 * n_workers, 256), &error);
+    if (self->counts == NULL)
+      g_warning ("tcp.maximum.connections.per.address applies per worker: %s", error->message);
+    else
+      self->region_used = g_new0 (guint8, pst_shared_counts_get_n_regions (self->counts));
+  }
   return self;
 }
 
@@ -491,15 +516,28 @@ dup_above (int fd, int floor, GError **error)
   return copy;
 }
 
+static guint
+take_region (PstMaster *self)
+{
+  for (guint r = 0; self->counts != NULL && r < pst_shared_counts_get_n_regions (self->counts); r++)
+    if (!self->region_used[r])
+      {
+        self->region_used[r] = TRUE;
+        return r;
+      }
+  return PST_SHARED_COUNTS_NO_REGION;
+}
+
 static GSubprocess *
-spawn (PstMaster *self, guint index, int *control, GError **error)
+spawn (PstMaster *self, guint index, guint region, int *control, GError **error)
 {
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_autoptr(GPtrArray) sockets = pst_gateway_dup_sockets (self->gateway);
   g_autofree char *index_text = g_strdup_printf ("%u", index);
   g_autofree char *n_text = g_strdup_printf ("%u", sockets->len);
   g_autofree char *control_text = g_strdup_printf ("%u", PST_WORKER_FDS_START + sockets->len);
-  int floor = PST_WORKER_FDS_START + (int) sockets->len + 1;
+  /* above the sockets, the control socket and the shared counts */
+  int floor = PST_WORKER_FDS_START + (int) sockets->len + 2;
   int pair[2];
   GSubprocess *process;
 
@@ -531,6 +569,22 @@ spawn (PstMaster *self, guint index, int *control, GError **error)
   g_subprocess_launcher_setenv (launcher, PST_WORKER_ENV_INDEX, index_text, TRUE);
   g_subprocess_launcher_setenv (launcher, PST_WORKER_ENV_FDS, n_text, TRUE);
   g_subprocess_launcher_setenv (launcher, PST_WORKER_ENV_CONTROL, control_text, TRUE);
+  if (self->counts != NULL)
+    {
+      int fd = dup_above (pst_shared_counts_get_fd (self->counts), floor, error);
+      g_autofree char *counts_text = NULL;
+
+      if (fd < 0)
+        {
+          close (pair[0]);
+          return NULL;
+        }
+      /* With no region left (PST_SHARED_COUNTS_NO_REGION) the worker reads
+       * the others' counts and publishes none. */
+      counts_text = g_strdup_printf ("%d:%u", PST_WORKER_FDS_START + (int) sockets->len + 1, region);
+      g_subprocess_launcher_take_fd (launcher, fd, PST_WORKER_FDS_START + (int) sockets->len + 1);
+      g_subprocess_launcher_setenv (launcher, PST_WORKER_ENV_COUNTS, counts_text, TRUE);
+    }
   /* The master alone speaks to the service manager (NotifyAccess=main). */
   g_subprocess_launcher_unsetenv (launcher, "NOTIFY_SOCKET");
   g_subprocess_launcher_unsetenv (launcher, "LISTEN_PID");
@@ -552,11 +606,14 @@ start_worker (PstMaster *self, guint index, Role role)
 {
   g_autoptr(GError) error = NULL;
   int control = -1;
-  GSubprocess *process = spawn (self, index, &control, &error);
+  guint region = take_region (self);
+  GSubprocess *process = spawn (self, index, region, &control, &error);
   Worker *w;
 
   if (process == NULL)
     {
+      if (region != PST_SHARED_COUNTS_NO_REGION)
+        self->region_used[region] = FALSE;
       g_autofree char *line = g_strdup_printf (_("cannot start worker %u: %s"), index, error->message);
 
       pst_log_event (G_LOG_LEVEL_CRITICAL, "worker-ended", line, NULL);
@@ -580,6 +637,7 @@ start_worker (PstMaster *self, guint index, Role role)
   w->control = control;
   w->input = g_string_new (NULL);
   w->started = g_get_monotonic_time ();
+  w->region = region;
   w->watch = g_unix_fd_add (control, G_IO_IN | G_IO_HUP | G_IO_ERR, control_cb, w);
   g_ptr_array_add (self->workers, w);
   g_debug ("worker %u started: pid %s", index, w->pid);
@@ -632,7 +690,7 @@ pst_master_stop (PstMaster *self)
   self->rolling = FALSE;
   pst_systemd_notifyf ("STOPPING=1\nSTATUS=draining %u worker(s)", self->workers->len);
   {
-    g_autofree char *line = g_strdup_printf ("stopping: %u worker(s) draining", self->workers->len);
+    g_autofree char *line = g_strdup_printf ("stop requested: %u worker(s) draining", self->workers->len);
     g_autofree char *n = g_strdup_printf ("%u", self->workers->len);
 
     pst_log_event (G_LOG_LEVEL_MESSAGE, "workers-stopping", line, "WORKERS", n, NULL);

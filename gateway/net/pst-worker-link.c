@@ -25,6 +25,7 @@ struct _PstWorkerLink
   guint      watch;
   GString   *input;
   GPtrArray *sockets;
+  PstSharedCounts *counts;
 };
 
 enum { SIGNAL_DRAIN, SIGNAL_STOP, SIGNAL_RELOAD_DONE, SIGNAL_MASTER_GONE, N_SIGNALS };
@@ -49,6 +50,7 @@ pst_worker_link_finalize (GObject *object)
 
   if (self->control >= 0)
     close (self->control);
+  g_clear_pointer (&self->counts, pst_shared_counts_free);
   g_string_free (self->input, TRUE);
   G_OBJECT_CLASS (pst_worker_link_parent_class)->finalize (object);
 }
@@ -150,10 +152,30 @@ pst_worker_link_new_from_env (GError **error)
       !env_number (PST_WORKER_ENV_FDS, 0, 4096, &n, error) ||
       !env_number (PST_WORKER_ENV_CONTROL, PST_WORKER_FDS_START + n, G_MAXINT, &control, error))
     return NULL;
+  self = g_object_new (PST_TYPE_WORKER_LINK, NULL);
+  if (g_getenv (PST_WORKER_ENV_COUNTS) != NULL)
+    {
+      g_auto(GStrv) parts = g_strsplit (g_getenv (PST_WORKER_ENV_COUNTS), ":", 2);
+      guint64 fd = 0, region = 0;
+
+      if (g_strv_length (parts) != 2 ||
+          !g_ascii_string_to_unsigned (parts[0], 10, PST_WORKER_FDS_START + n + 1, G_MAXINT, &fd, NULL) ||
+          !g_ascii_string_to_unsigned (parts[1], 10, 0, G_MAXUINT, &region, NULL))
+        {
+          g_set_error (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_BIND,
+                       _("%s=%s: not what a postern master sets (a worker is started by “postern run”; "
+                         "unset the variable)"), PST_WORKER_ENV_COUNTS, g_getenv (PST_WORKER_ENV_COUNTS));
+          return NULL;
+        }
+      fcntl ((int) fd, F_SETFD, FD_CLOEXEC);
+      self->counts = pst_shared_counts_open ((int) fd, (guint) region, error);
+      if (self->counts == NULL)
+        return NULL;
+    }
   g_unsetenv (PST_WORKER_ENV_INDEX);
   g_unsetenv (PST_WORKER_ENV_FDS);
   g_unsetenv (PST_WORKER_ENV_CONTROL);
-  self = g_object_new (PST_TYPE_WORKER_LINK, NULL);
+  g_unsetenv (PST_WORKER_ENV_COUNTS);
   self->index = (guint) index;
   self->control = (int) control;
   fcntl (self->control, F_SETFD, FD_CLOEXEC);
@@ -178,6 +200,13 @@ pst_worker_link_take_sockets (PstWorkerLink *self)
 {
   g_return_val_if_fail (PST_IS_WORKER_LINK (self), NULL);
   return self->sockets ? g_steal_pointer (&self->sockets) : g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+PstSharedCounts *
+pst_worker_link_get_shared_counts (PstWorkerLink *self)
+{
+  g_return_val_if_fail (PST_IS_WORKER_LINK (self), NULL);
+  return self->counts;
 }
 
 void

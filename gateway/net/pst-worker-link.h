@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include "pst-shared-counts.h"
 
 G_BEGIN_DECLS
 
@@ -10,6 +11,7 @@ G_BEGIN_DECLS
 #define PST_WORKER_ENV_INDEX   "POSTERN_WORKER"           /* 1…N */
 #define PST_WORKER_ENV_FDS     "POSTERN_WORKER_FDS"       /* listening sockets at 3… */
 #define PST_WORKER_ENV_CONTROL "POSTERN_WORKER_CONTROL"   /* the control socket's descriptor */
+#define PST_WORKER_ENV_COUNTS  "POSTERN_WORKER_COUNTS"    /* "FD:REGION": the shared counts */
 #define PST_WORKER_FDS_START   3
 
 #define PST_TYPE_WORKER_LINK (pst_worker_link_get_type ())
@@ -28,6 +30,9 @@ PstWorkerLink *pst_worker_link_new_from_env (GError **error);
 guint          pst_worker_link_get_index    (PstWorkerLink *self);
 /* The listening sockets the master bound (GSocket), once */
 GPtrArray     *pst_worker_link_take_sockets (PstWorkerLink *self);
+/* The connection counts every worker shares (nullable); lives as long as
+ * the link */
+PstSharedCounts *pst_worker_link_get_shared_counts (PstWorkerLink *self);
 /* Tells the master this worker accepts on every socket. */
 void           pst_worker_link_send_ready   (PstWorkerLink *self);
 
