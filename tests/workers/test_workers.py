@@ -467,6 +467,56 @@ def _():
         h.require(any("giving up" in l for l in gw.stderr), "no 'giving up' line")
 
 
+@T.case("tcp.maximum.connections.per.address 3 with 2 workers: 3 sessions held in whichever workers, "
+        "every further one refused, one refusal line a second for both; a freed slot is usable again")
+def _():
+    d = T.tmpdir()
+    backend = p.Server("tcp-echo", p.echo_handler)
+    T.add_cleanup(backend.close)
+    port = h.free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    text = h.config_xml([h.service_xml("bytes", "proxy", [url], [f"tcp://127.0.0.1:{backend.port}"],
+                                       accept_options={"tcp.maximum.connections.per.address": "3"})])
+    config = h.write_config(d, text)
+    with start(config, [url], "--workers", "2", "--log-format", "json") as gw:
+        wait_children(gw, 2)
+        held = [Held(port) for _ in range(3)]
+        for s in held:
+            s.echo(b"in\n")
+        served = set()
+        for i in range(12):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.settimeout(5)
+            try:
+                s.sendall(b"over\n")
+                data = s.recv(16)
+            except OSError:
+                data = b""
+            finally:
+                s.close()
+            h.require(data == b"", f"connection {i + 4} over the cap of 3 was served")
+        for s in held:
+            served.add(worker_of(gw, s.local_port))
+        lines = [l for l in gw.stderr if "limit per address" in l]
+        h.require(1 <= len(lines) <= 2, f"expected one refusal line (two if the refusals spanned a second), "
+                                        f"got {len(lines)}")
+        held[0].close()
+        ok = False
+        deadline = time.monotonic() + 5
+        while not ok and time.monotonic() < deadline:
+            try:
+                ok = tcp_echo_once(port, b"again\n", timeout=2) == b"again\n"
+            except OSError:
+                ok = False
+            if not ok:
+                time.sleep(0.1)
+        h.require(ok, "the slot freed by a closed session is not usable again")
+        h._diag(f"the 3 held sessions were in worker(s) {sorted(served)}")
+        for s in held[1:]:
+            s.close()
+        gw.stop()
+
+
 def health(url):
     r = h.run_tool(["curl", "-s", "--max-time", "5", "-o", "-", "-w", "\n%{http_code}", url], timeout=10)
     body, _, code = r.stdout.rpartition("\n")
