@@ -412,8 +412,16 @@ static gboolean
 restart_cb (gpointer user_data)
 {
   Restart *r = user_data;
+  gboolean replaced = FALSE;
 
-  if (!r->master->stopping && !r->master->finished)
+  /* A reload may have replaced the whole generation meanwhile. */
+  for (guint i = 0; i < r->master->workers->len; i++)
+    {
+      Worker *w = r->master->workers->pdata[i];
+
+      replaced |= w->index == r->index && w->role == ROLE_CURRENT;
+    }
+  if (!r->master->stopping && !r->master->finished && !replaced)
     start_worker (r->master, r->index, ROLE_CURRENT);
   g_object_unref (r->master);
   g_free (r);
