@@ -179,10 +179,14 @@ def group_members(pgid):
 
 
 def group_memory(pgid):
+    """VmRSS and PSS summed over the group, and the descriptors each process
+    holds (with workers: how the held connections spread over them)."""
     rss = pss = 0
+    fds = []
     pids = group_members(pgid)
     for pid in pids:
         try:
+            fds.append(len(os.listdir(f"/proc/{pid}/fd")))
             with open(f"/proc/{pid}/status") as f:
                 for line in f:
                     if line.startswith("VmRSS:"):
@@ -193,7 +197,7 @@ def group_memory(pgid):
                         pss += int(line.split()[1])
         except OSError:
             pass
-    return {"processes": len(pids), "rss_kb": rss, "pss_kb": pss}
+    return {"processes": len(pids), "rss_kb": rss, "pss_kb": pss, "fds": sorted(fds)}
 
 
 # --------------------------------------------------------------------------
@@ -613,7 +617,7 @@ def ssl_path(a, client, bports, tls, work, say, secure=True):
             r["hold"] = {"setup": setup, "end": end, "base": base, "held": held, "rt": x}
             say(f"{path} {gw:10} {ok} held ({setup['per_s']:.0f}/s, {setup['failed']} failed, "
                 f"{end.get('still_echoing')} still echoing): PSS {base['pss_kb']} → {held['pss_kb']} kB "
-                f"over {held['processes']} process(es); round trip p50 {f['rt_p50']:.0f} µs, "
+                f"over {held['processes']} process(es) (fds {held['fds']}); round trip p50 {f['rt_p50']:.0f} µs, "
                 f"{x['p50_us']:.0f} µs with them held")
         finally:
             for p in procs_:
