@@ -19,14 +19,8 @@
 #include "pst-systemd.h"
 #include "pst-password-keyring.h"
 #include "pst-tls-priority.h"
+#include "pst-cmd-run-private.h"
 
-typedef struct {
-  GMainLoop  *loop;
-  PstGateway *gateway;
-  char       *config_path;
-  gint64      stop_deadline;
-  gint64      drain_us;
-} Run;
 
 static void
 raise_file_limit (void)
@@ -98,18 +92,26 @@ ensure_default_keystore (PstConfig *config, GError **error)
   return TRUE;
 }
 
+/* A worker loads what its master has just validated and printed: it
+ * repeats only errors (the file changed in between). */
+static gboolean errors_only;
+
 static void
 print_diagnostics (GPtrArray *diagnostics)
 {
   for (guint i = 0; diagnostics != NULL && i < diagnostics->len; i++)
     {
-      g_autofree char *line = pst_diagnostic_to_string (diagnostics->pdata[i]);
+      g_autofree char *line = NULL;
+
+      if (errors_only && pst_diagnostic_get_severity (diagnostics->pdata[i]) != PST_SEVERITY_ERROR)
+        continue;
+      line = pst_diagnostic_to_string (diagnostics->pdata[i]);
       fprintf (stderr, "%s\n", line);
     }
 }
 
 static PstRuntime *
-load (const char *path, gboolean first, GError **error)
+load_full (const char *path, gboolean first, gboolean warn_priority, GError **error)
 {
   g_autoptr(PstConfig) config = NULL;
   g_autoptr(GPtrArray) diagnostics = NULL;
@@ -131,7 +133,7 @@ load (const char *path, gboolean first, GError **error)
       return NULL;
     if (first)
       pst_tls_priority_apply (priority);
-    else if (g_strcmp0 (priority, g_getenv ("G_TLS_GNUTLS_PRIORITY")) != 0)
+    else if (warn_priority && g_strcmp0 (priority, g_getenv ("G_TLS_GNUTLS_PRIORITY")) != 0)
       g_warning ("ssl.protocols/ssl.ciphers changed: restart the gateway to apply them "
                  "(GIO's TLS settings are process-wide and read once)");
   }
@@ -155,6 +157,20 @@ load (const char *path, gboolean first, GError **error)
   return runtime;
 }
 
+static PstRuntime *
+load (const char *path, gboolean first, GError **error)
+{
+  return load_full (path, first, TRUE, error);
+}
+
+/* A master's reload: its new workers are new processes, which apply
+ * ssl.protocols/ssl.ciphers afresh, so no "restart" warning. */
+PstRuntime *
+pst_run_master_load (const char *path, GError **error)
+{
+  return load_full (path, FALSE, FALSE, error);
+}
+
 #define DRAIN_DEFAULT_S 30.0
 
 static gboolean
@@ -173,12 +189,17 @@ drain_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-static gboolean
-stop_cb (gpointer user_data)
+gboolean
+pst_run_stop_cb (gpointer user_data)
 {
   Run *run = user_data;
   guint open;
 
+  if (run->master != NULL)
+    {
+      pst_master_stop (run->master);
+      return G_SOURCE_CONTINUE;
+    }
   if (run->gateway == NULL)
     exit (0);
   if (run->stop_deadline != 0)
@@ -212,6 +233,17 @@ reload_cb (gpointer user_data)
   g_autoptr(GError) error = NULL;
   g_autoptr(PstRuntime) runtime = NULL;
 
+  if (run->master != NULL)
+    {
+      pst_master_reload (run->master);
+      return G_SOURCE_CONTINUE;
+    }
+  if (run->link != NULL)
+    {
+      /* A worker's configuration is its master's business. */
+      g_debug ("SIGHUP ignored: this is a worker; send it to the master");
+      return G_SOURCE_CONTINUE;
+    }
   if (run->gateway == NULL || run->stop_deadline != 0)
     return G_SOURCE_CONTINUE;
   pst_systemd_notifyf ("RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT "\nSTATUS=reloading %s",
@@ -246,6 +278,8 @@ pst_cmd_run (int argc, char **argv)
   g_autofree char *config_path = NULL;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
+  /* before the gateway: freed after it (its connections count into the link's shared counts) */
+  g_autoptr(PstWorkerLink) link = NULL;
   g_autoptr(PstRuntime) runtime = NULL;
   g_autoptr(PstGateway) gateway = NULL;
   g_autoptr(GMainLoop) loop = NULL;
@@ -253,6 +287,8 @@ pst_cmd_run (int argc, char **argv)
   g_autofree char *log_format_text = NULL;
   g_autoptr(GPtrArray) inherited = NULL;
   double drain_s = DRAIN_DEFAULT_S;
+  g_autofree char *workers_text = NULL;
+  gint64 workers = 0;
   PstLogFormat log_format = PST_LOG_FORMAT_TEXT;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
@@ -262,6 +298,9 @@ pst_cmd_run (int argc, char **argv)
     { "drain-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &drain_s,
       N_("On SIGTERM/SIGINT, wait at most this long for open sessions to finish (default: 30)"),
       N_("SECONDS") },
+    { "workers", 'w', 0, G_OPTION_ARG_STRING, &workers_text,
+      N_("Worker processes under one master (default: the number of CPUs); 1: a single process, "
+         "no master"), N_("N") },
     { NULL }
   };
   Run run = { 0 };
@@ -288,10 +327,32 @@ pst_cmd_run (int argc, char **argv)
       pst_cli_error (_("--drain-timeout=%g: expected a number of seconds from 0 to 86400"), drain_s);
       return 1;
     }
+  if (workers_text == NULL)
+    workers = pst_master_default_workers ();
+  else if (!g_ascii_string_to_signed (workers_text, 10, 1, pst_master_max_workers (), &workers, NULL))
+    {
+      pst_cli_error (_("--workers=%s: expected a number of worker processes from 1 to %u "
+                       "(4 per CPU, at most 64; the default is the number of CPUs, %u)"),
+                     workers_text, pst_master_max_workers (), pst_master_default_workers ());
+      return 1;
+    }
   if (config_path == NULL)
     config_path = pst_cli_default_config_path ();
 
   pst_log_writer_install (log_format);
+  /* Started by a master: one worker, on the sockets it bound. */
+  link = pst_worker_link_new_from_env (&error);
+  if (link == NULL && error != NULL)
+    {
+      pst_cli_error ("%s", error->message);
+      return 1;
+    }
+  if (link != NULL)
+    {
+      workers = 1;
+      errors_only = TRUE;
+      pst_log_writer_set_worker (pst_worker_link_get_index (link));
+    }
   run.drain_us = (gint64) (drain_s * G_USEC_PER_SEC);
   raise_file_limit ();
   signal (SIGPIPE, SIG_IGN);
@@ -300,8 +361,8 @@ pst_cmd_run (int argc, char **argv)
   loop = g_main_loop_new (NULL, FALSE);
   run.loop = loop;
   run.config_path = config_path;
-  g_unix_signal_add (SIGINT, stop_cb, &run);
-  g_unix_signal_add (SIGTERM, stop_cb, &run);
+  g_unix_signal_add (SIGINT, pst_run_stop_cb, &run);
+  g_unix_signal_add (SIGTERM, pst_run_stop_cb, &run);
   g_unix_signal_add (SIGHUP, reload_cb, &run);
 
   runtime = load (config_path, TRUE, &error);
@@ -312,35 +373,50 @@ pst_cmd_run (int argc, char **argv)
         pst_cli_error ("%s", error->message);
       return 1;
     }
-  gateway = pst_gateway_new ();
-  /* Socket activation: the service manager's listening sockets are used
-   * for the accept addresses they are bound to. */
-  inherited = pst_systemd_take_listen_sockets (&error);
-  if (inherited == NULL)
+  if (workers > 1)
     {
-      pst_cli_error ("%s", error->message);
-      return 1;
+      g_auto(GStrv) argv_worker = pst_run_worker_argv (config_path, log_format_text, drain_s);
+
+      return pst_run_master (&run, runtime, (guint) workers, argv_worker);
+    }
+  gateway = pst_gateway_new ();
+  if (link != NULL)
+    {
+      inherited = pst_worker_link_take_sockets (link);
+      if (pst_worker_link_get_shared_counts (link) != NULL)
+        pst_gateway_set_shared_counts (gateway, pst_worker_link_get_shared_counts (link));
+    }
+  else
+    {
+      /* Socket activation: the service manager's listening sockets are used
+       * for the accept addresses they are bound to. */
+      inherited = pst_systemd_take_listen_sockets (&error);
+      if (inherited == NULL)
+        {
+          pst_cli_error ("%s", error->message);
+          return 1;
+        }
     }
   pst_gateway_set_inherited_sockets (gateway, inherited);
+  /* The gateway's reference alone: it lets them go when it stops accepting. */
+  g_clear_pointer (&inherited, g_ptr_array_unref);
   run.gateway = gateway;
   if (!pst_gateway_apply (gateway, runtime, &error))
     {
       pst_cli_error ("%s", error->message);
       return 1;
     }
-  urls = pst_gateway_dup_urls (gateway);
-  for (guint i = 0; urls[i] != NULL; i++)
-    printf ("listening on %s\n", urls[i]);
-  fflush (stdout);
-  /* Machines get it as a record too; people have the line above. */
-  for (guint i = 0; urls[i] != NULL && !pst_log_writer_is_text (); i++)
+  if (link != NULL)
     {
-      g_autofree char *line = g_strdup_printf ("listening on %s", urls[i]);
-
-      pst_log_event (G_LOG_LEVEL_MESSAGE, "listening", line, "URL", urls[i], NULL);
+      pst_run_attach_link (&run, link);
+      /* The master prints the URLs and speaks to the service manager. */
+      pst_worker_link_send_ready (link);
     }
-  /* Every listener is bound: the service manager may send traffic. */
-  pst_systemd_notifyf ("READY=1\nSTATUS=serving %s: %u accept URL(s)", config_path, g_strv_length (urls));
+  else
+    {
+      urls = pst_gateway_dup_urls (gateway);
+      pst_run_announce (&run, urls);
+    }
 
   g_main_loop_run (loop);
   return 0;

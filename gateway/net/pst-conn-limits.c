@@ -4,6 +4,7 @@
 
 #include "pst-conn-limits.h"
 #include "pst-log-escape.h"
+#include "pst-shared-counts.h"
 
 struct _PstConnLimits
 {
@@ -13,6 +14,7 @@ struct _PstConnLimits
   GHashTable *per_address;   /* GInetAddress → count (GUINT_TO_POINTER) */
   gint64      last_log_us;
   guint       refused_since_log;
+  PstSharedCounts *shared;   /* the other workers' counts (not owned), or NULL */
 };
 
 enum {
@@ -109,7 +111,13 @@ log_refusal (PstConnLimits *self, GInetAddress *address, gboolean global, guint 
   g_autofree char *safe = NULL;
 
   self->refused_since_log++;
-  if (self->last_log_us != 0 && now - self->last_log_us < G_USEC_PER_SEC)
+  if (self->shared != NULL)
+    {
+      /* One line a second for the whole gateway, whichever worker refused. */
+      if (!pst_shared_counts_refusal_log_due (self->shared, &self->refused_since_log))
+        return;
+    }
+  else if (self->last_log_us != 0 && now - self->last_log_us < G_USEC_PER_SEC)
     return;
   text = g_inet_address_to_string (address);
   safe = pst_log_escape (text, -1);
@@ -125,23 +133,34 @@ log_refusal (PstConnLimits *self, GInetAddress *address, gboolean global, guint 
   self->refused_since_log = 0;
 }
 
+void
+pst_conn_limits_set_shared (PstConnLimits *self, PstSharedCounts *shared)
+{
+  self->shared = shared;
+}
+
 gboolean
 pst_conn_limits_acquire (PstConnLimits *self, GInetAddress *address, guint per_address)
 {
   guint mine = pst_conn_limits_get_for (self, address);
+  guint all = mine;
 
   if (self->live >= self->max)
     {
       log_refusal (self, address, TRUE, per_address);
       return FALSE;
     }
-  if (per_address > 0 && mine >= per_address)
+  if (per_address > 0 && self->shared != NULL && mine < per_address)
+    all += pst_shared_counts_get_others (self->shared, address);
+  if (per_address > 0 && all >= per_address)
     {
       log_refusal (self, address, FALSE, per_address);
       return FALSE;
     }
   self->live++;
   g_hash_table_replace (self->per_address, g_object_ref (address), GUINT_TO_POINTER (mine + 1));
+  if (self->shared != NULL)
+    pst_shared_counts_publish (self->shared, address, mine + 1);
   return TRUE;
 }
 
@@ -152,6 +171,8 @@ pst_conn_limits_release (PstConnLimits *self, GInetAddress *address)
 
   g_return_if_fail (self->live > 0 && mine > 0);
   self->live--;
+  if (self->shared != NULL)
+    pst_shared_counts_publish (self->shared, address, mine - 1);
   if (mine == 1)
     g_hash_table_remove (self->per_address, address);
   else

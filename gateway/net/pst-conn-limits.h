@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include "pst-shared-counts.h"
 
 G_BEGIN_DECLS
 
@@ -24,5 +25,9 @@ guint          pst_conn_limits_get_for      (PstConnLimits *self, GInetAddress *
 gboolean       pst_conn_limits_acquire      (PstConnLimits *self, GInetAddress *address, guint per_address);
 /* Gives the slot back and emits ::released. */
 void           pst_conn_limits_release      (PstConnLimits *self, GInetAddress *address);
+/* In a master's worker: the per-address cap counts every worker's
+ * connections, and refusals are logged once a second for them all.
+ * SHARED must outlive SELF. */
+void           pst_conn_limits_set_shared   (PstConnLimits *self, PstSharedCounts *shared);
 
 G_END_DECLS

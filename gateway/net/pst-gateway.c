@@ -30,6 +30,7 @@ struct _PstGateway
   gulong      released_id;
   guint       closed_since_trim;
   guint       trim_id;
+  gboolean    bind_only;   /* a master's: binds and validates, its workers accept */
 };
 
 /* glibc keeps what a burst of connections freed in its heaps (buffers of
@@ -278,7 +279,7 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
 
       pst_listener_set_snapshot (listener, runtime, plan->routes);
       pst_listener_set_client_auth (listener, plan->client_auth);
-      if (is_new)
+      if (is_new && !self->bind_only)
         pst_listener_start (listener);
     }
   g_hash_table_unref (self->listeners);
@@ -313,6 +314,40 @@ check_inherited (PstGateway *self, GPtrArray *order, GError **error)
         }
     }
   return TRUE;
+}
+
+void
+pst_gateway_set_bind_only (PstGateway *self, gboolean bind_only)
+{
+  g_return_if_fail (PST_IS_GATEWAY (self));
+  self->bind_only = bind_only;
+}
+
+/**
+ * pst_gateway_dup_sockets:
+ *
+ * Returns: (transfer container) (element-type GSocket): every listening
+ *   socket of the current configuration
+ */
+GPtrArray *
+pst_gateway_dup_sockets (PstGateway *self)
+{
+  GPtrArray *sockets = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  gpointer v;
+
+  g_return_val_if_fail (PST_IS_GATEWAY (self), sockets);
+  if (self->listeners == NULL)
+    return sockets;
+  g_hash_table_iter_init (&iter, self->listeners);
+  while (g_hash_table_iter_next (&iter, NULL, &v))
+    {
+      GPtrArray *own = pst_listener_get_sockets (v);
+
+      for (guint i = 0; own != NULL && i < own->len; i++)
+        g_ptr_array_add (sockets, g_object_ref (own->pdata[i]));
+    }
+  return sockets;
 }
 
 GStrv
@@ -353,6 +388,33 @@ pst_gateway_stop (PstGateway *self)
     pst_listener_drain (v);
   for (guint i = 0; self->retired != NULL && i < self->retired->len; i++)
     pst_listener_shutdown (self->retired->pdata[i]);
+  /* Inherited sockets are shared (a service manager, a master and other
+   * workers): our copies must not keep queueing connections nobody here
+   * will accept. */
+  g_clear_pointer (&self->inherited, g_ptr_array_unref);
+}
+
+void
+pst_gateway_set_shared_counts (PstGateway *self, PstSharedCounts *shared)
+{
+  g_return_if_fail (PST_IS_GATEWAY (self));
+  pst_conn_limits_set_shared (self->limits, shared);
+}
+
+void
+pst_gateway_stop_accepting (PstGateway *self)
+{
+  GHashTableIter iter;
+  gpointer v;
+
+  g_return_if_fail (PST_IS_GATEWAY (self));
+  if (self->listeners != NULL)
+    {
+      g_hash_table_iter_init (&iter, self->listeners);
+      while (g_hash_table_iter_next (&iter, NULL, &v))
+        pst_listener_stop (v);
+    }
+  g_clear_pointer (&self->inherited, g_ptr_array_unref);
 }
 
 /**

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "pst-runtime.h"
+#include "pst-shared-counts.h"
 
 G_BEGIN_DECLS
 
@@ -18,12 +19,24 @@ gboolean    pst_gateway_apply      (PstGateway *self, PstRuntime *runtime, GErro
  * activation): an accept address equal to one's local address uses it
  * instead of binding; one that matches no accept makes apply fail. */
 void        pst_gateway_set_inherited_sockets (PstGateway *self, GPtrArray *sockets);
+/* A master's gateway: apply binds (same checks, same errors) but never
+ * accepts; the workers it starts accept on the sockets. */
+void        pst_gateway_set_bind_only (PstGateway *self, gboolean bind_only);
+/* Every listening socket of the configuration applied last (GSocket) */
+GPtrArray  *pst_gateway_dup_sockets (PstGateway *self);
+/* A master's worker: connection caps per address count every worker's
+ * (SHARED outlives the gateway). */
+void        pst_gateway_set_shared_counts (PstGateway *self, PstSharedCounts *shared);
 /* The accept URLs now served, in config order. */
 GStrv       pst_gateway_dup_urls   (PstGateway *self);
 /* Stops accepting; open sessions get a close handshake (1001).  A
  * listener serving only status routes goes on answering, /health with 503
  * (draining), until the gateway is disposed. */
 void        pst_gateway_stop       (PstGateway *self);
+/* Stops accepting on every listener, status ones included, and leaves
+ * every connection alone: a worker replaced after a reload lets its
+ * sessions end on their own. */
+void        pst_gateway_stop_accepting (PstGateway *self);
 guint       pst_gateway_get_n_connections (PstGateway *self);
 /* Connections, bytes, TLS failures, reloads: for the status service */
 PstMetrics *pst_gateway_get_metrics (PstGateway *self);

@@ -21,7 +21,8 @@ struct _PstListener
   GObject         parent_instance;
   char           *key;
   gboolean        tls;
-  GSocketService *service;
+  GPtrArray      *sockets;       /* GSocket listened on (non-blocking) */
+  GPtrArray      *sources;       /* GSource: one accept watch per socket, while started */
   SoupServer     *soup;
   PstRuntime     *runtime;
   GPtrArray      *routes;
@@ -41,7 +42,6 @@ pst_listener_dispose (GObject *object)
   PstListener *self = PST_LISTENER (object);
 
   pst_listener_shutdown (self);
-  g_clear_object (&self->service);
   g_clear_object (&self->soup);
   g_clear_object (&self->runtime);
   g_clear_object (&self->limits);
@@ -55,6 +55,8 @@ pst_listener_finalize (GObject *object)
   PstListener *self = PST_LISTENER (object);
 
   g_clear_pointer (&self->connections, g_hash_table_unref);
+  g_clear_pointer (&self->sockets, g_ptr_array_unref);
+  g_clear_pointer (&self->sources, g_ptr_array_unref);
   if (self->silent_peer > 0)
     close (self->silent_peer);
   g_free (self->key);
@@ -74,6 +76,8 @@ static void
 pst_listener_init (PstListener *self)
 {
   self->connections = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  self->sockets = g_ptr_array_new_with_free_func (g_object_unref);
+  self->sources = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
 }
 
 /* Two clients may share an "ip:port" text (a 0.0.0.0 listener reached on
@@ -292,8 +296,6 @@ pst_listener_new (const char *key, gboolean tls)
 
   self->key = g_strdup (key);
   self->tls = tls;
-  self->service = g_socket_service_new ();
-  g_socket_service_stop (self->service);
   /* raw-paths: the directory service must see percent-encoding to refuse
    * encoded dots and slashes. */
   self->soup = soup_server_new ("server-header", "Postern", "raw-paths", TRUE, NULL);
@@ -309,6 +311,18 @@ const char *
 pst_listener_get_key (PstListener *self)
 {
   return self->key;
+}
+
+/* Several processes (a master's workers) wait on the same listening
+ * socket and all wake for one client: a blocking GSocket would make the
+ * losers wait inside accept() with their main loop stuck, so the socket
+ * is non-blocking and we accept ourselves (GSocketService warns at every
+ * lost race, and takes one client per main-loop turn). */
+static void
+add_listening (PstListener *self, GSocket *socket)
+{
+  g_socket_set_blocking (socket, FALSE);
+  g_ptr_array_add (self->sockets, socket);
 }
 
 gboolean
@@ -332,7 +346,8 @@ pst_listener_add_address (PstListener *self, GSocketAddress *address, GError **e
                    where, local_error->message);
       return FALSE;
     }
-  return g_socket_listener_add_socket (G_SOCKET_LISTENER (self->service), socket, NULL, error);
+  add_listening (self, g_steal_pointer (&socket));
+  return TRUE;
 }
 
 gboolean
@@ -352,16 +367,13 @@ pst_listener_add_socket (PstListener *self, GSocket *inherited, GError **error)
         g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "dup: %s", g_strerror (errno));
       return FALSE;
     }
-  return g_socket_listener_add_socket (G_SOCKET_LISTENER (self->service), socket, NULL, error);
+  add_listening (self, g_steal_pointer (&socket));
+  return TRUE;
 }
 
-static gboolean
-incoming_cb (GSocketService    *service,
-             GSocketConnection *connection,
-             GObject           *source_object,
-             gpointer           user_data)
+static void
+incoming (PstListener *self, GSocketConnection *connection)
 {
-  PstListener *self = user_data;
   PstConnection *conn;
   g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
   GInetAddress *ip = G_IS_INET_SOCKET_ADDRESS (remote)
@@ -370,7 +382,7 @@ incoming_cb (GSocketService    *service,
   if (ip == NULL || self->limits == NULL || self->runtime == NULL)
     {
       g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
-      return TRUE;
+      return;
     }
   /* Refused with a plain close: nothing was read, and answering would
    * cost what the cap is there to save. The limits log it, rate-limited.
@@ -379,7 +391,7 @@ incoming_cb (GSocketService    *service,
   if (!pst_conn_limits_acquire (self->limits, ip, self->proxy_protocol ? 0 : self->per_address))
     {
       g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
-      return TRUE;
+      return;
     }
   g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   conn = pst_connection_new (self, connection, self->runtime, self->routes, self->tls, self->limits);
@@ -387,7 +399,35 @@ incoming_cb (GSocketService    *service,
   if (self->proxy_protocol)
     pst_connection_expect_proxy_header (conn);
   pst_connection_start (conn);
-  return TRUE;
+}
+
+#define ACCEPTS_PER_WAKEUP 64
+
+static gboolean
+accept_ready_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  PstListener *self = user_data;
+
+  /* Bounded, so that a flood of clients cannot starve the sessions. */
+  for (guint i = 0; i < ACCEPTS_PER_WAKEUP; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GSocket) client = g_socket_accept (socket, NULL, &error);
+      g_autoptr(GSocketConnection) connection = NULL;
+
+      if (client == NULL)
+        {
+          /* Another worker took it, or nothing is left. */
+          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            g_debug ("accept on %s: %s", self->key, error->message);
+          break;
+        }
+      connection = g_socket_connection_factory_create_connection (client);
+      incoming (self, connection);
+      if (self->sources->len == 0)   /* stopped meanwhile */
+        break;
+    }
+  return G_SOURCE_CONTINUE;
 }
 
 void
@@ -438,18 +478,29 @@ pst_listener_get_client_auth (PstListener *self)
 void
 pst_listener_start (PstListener *self)
 {
-  g_signal_connect_object (self->service, "incoming", G_CALLBACK (incoming_cb), self, 0);
-  g_socket_service_start (self->service);
+  if (self->sources->len > 0)
+    return;
+  for (guint i = 0; i < self->sockets->len; i++)
+    {
+      GSource *source = g_socket_create_source (self->sockets->pdata[i], G_IO_IN, NULL);
+
+      g_source_set_callback (source, G_SOURCE_FUNC (accept_ready_cb), self, NULL);
+      g_source_attach (source, g_main_context_get_thread_default ());
+      g_ptr_array_add (self->sources, source);
+    }
 }
 
 void
 pst_listener_stop (PstListener *self)
 {
-  if (self->service != NULL)
-    {
-      g_socket_service_stop (self->service);
-      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
-    }
+  for (guint i = 0; self->sources != NULL && i < self->sources->len; i++)
+    g_source_destroy (self->sources->pdata[i]);
+  if (self->sources != NULL)
+    g_ptr_array_set_size (self->sources, 0);
+  for (guint i = 0; self->sockets != NULL && i < self->sockets->len; i++)
+    g_socket_close (self->sockets->pdata[i], NULL);
+  if (self->sockets != NULL)
+    g_ptr_array_set_size (self->sockets, 0);
 }
 
 void
@@ -483,6 +534,18 @@ pst_listener_drain (PstListener *self)
       for (GList *l = conns; l != NULL; l = l->next)
         pst_connection_shutdown (l->data);
     }
+}
+
+/**
+ * pst_listener_get_sockets:
+ *
+ * Returns: (transfer none) (element-type GSocket): the listening sockets,
+ *   empty once stopped
+ */
+GPtrArray *
+pst_listener_get_sockets (PstListener *self)
+{
+  return self->sockets;
 }
 
 guint

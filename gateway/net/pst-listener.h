@@ -35,6 +35,8 @@ void         pst_listener_shutdown         (PstListener *self);
  * 503 while the sessions of the others drain. */
 void         pst_listener_drain            (PstListener *self);
 guint        pst_listener_get_n_connections (PstListener *self);
+/* The bound sockets (a master hands them down to its workers) */
+GPtrArray   *pst_listener_get_sockets      (PstListener *self);
 /* The gateway-wide counts, shared by its listeners and taken back by each
  * connection as it ends; a full gateway or a client address at the
  * listener's tcp.maximum.connections.per.address is refused. */

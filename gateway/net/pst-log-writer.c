@@ -10,11 +10,13 @@
 
 static PstLogFormat log_format = PST_LOG_FORMAT_TEXT;
 static gboolean to_journal;
+static char worker_index[16];   /* "" in a single process or the master */
+static char worker_pid[16];
 
 /* Fields that are numbers in JSON (the rest are strings). */
 static const char *const numeric_fields[] = {
   "POSTERN_BYTES_IN", "POSTERN_BYTES_OUT", "POSTERN_DURATION_S", "POSTERN_CLOSE_CODE",
-  "POSTERN_CONNECTIONS", "POSTERN_DRAIN_TIMEOUT_S", NULL
+  "POSTERN_CONNECTIONS", "POSTERN_DRAIN_TIMEOUT_S", "POSTERN_WORKER", "POSTERN_PID", "POSTERN_WORKERS", NULL
 };
 
 gboolean
@@ -219,11 +221,28 @@ write_text (GLogLevelFlags level, const GLogField *fields, gsize n_fields)
   fflush (stderr);
 }
 
+static GLogWriterOutput write_record (GLogLevelFlags level, const GLogField *fields, gsize n_fields);
+
 static GLogWriterOutput
 writer_func (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
 {
+  GLogField *all;
+
   if (g_log_writer_default_would_drop (level, "postern"))
     return G_LOG_WRITER_HANDLED;
+  if (worker_index[0] == '\0')
+    return write_record (level, fields, n_fields);
+  /* A worker's records say which worker wrote them. */
+  all = g_newa (GLogField, n_fields + 2);
+  memcpy (all, fields, n_fields * sizeof *fields);
+  all[n_fields] = (GLogField) { "POSTERN_WORKER", worker_index, -1 };
+  all[n_fields + 1] = (GLogField) { "POSTERN_PID", worker_pid, -1 };
+  return write_record (level, all, n_fields + 2);
+}
+
+static GLogWriterOutput
+write_record (GLogLevelFlags level, const GLogField *fields, gsize n_fields)
+{
   if (log_format == PST_LOG_FORMAT_JSON)
     {
       g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
@@ -252,6 +271,18 @@ pst_log_writer_install (PstLogFormat format)
   log_format = format;
   to_journal = format == PST_LOG_FORMAT_TEXT && g_log_writer_is_journald (fileno (stderr));
   g_log_set_writer_func (writer_func, NULL, NULL);
+}
+
+void
+pst_log_writer_set_worker (guint index)
+{
+  if (index == 0)
+    {
+      worker_index[0] = worker_pid[0] = '\0';
+      return;
+    }
+  g_snprintf (worker_index, sizeof worker_index, "%u", index);
+  g_snprintf (worker_pid, sizeof worker_pid, "%d", (int) getpid ());
 }
 
 gboolean

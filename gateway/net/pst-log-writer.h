@@ -16,6 +16,10 @@ gboolean pst_log_format_parse     (const char *text, PstLogFormat *format);
  * systemd journal, with the POSTERN_* fields, when stderr is connected
  * to it. */
 void     pst_log_writer_install   (PstLogFormat format);
+/* In a worker (INDEX 1…N; 0: none): every record gets the fields
+ * POSTERN_WORKER (the index) and POSTERN_PID — "worker" and "pid" in
+ * JSON. Text lines stay as they are. */
+void     pst_log_writer_set_worker (guint index);
 /* TRUE when log lines are for people (text on stderr), not machines */
 gboolean pst_log_writer_is_text   (void);
 

@@ -69,17 +69,16 @@ pst_systemd_notifyf (const char *format, ...)
 GPtrArray *
 pst_systemd_take_listen_sockets (GError **error)
 {
-  g_autoptr(GPtrArray) sockets = g_ptr_array_new_with_free_func (g_object_unref);
   const char *pid_text = g_getenv ("LISTEN_PID");
   const char *fds_text = g_getenv ("LISTEN_FDS");
   g_auto(GStrv) names = NULL;
   guint64 pid = 0, n = 0;
 
   if (pid_text == NULL || fds_text == NULL)
-    return g_steal_pointer (&sockets);
+    return g_ptr_array_new_with_free_func (g_object_unref);
   /* Meant for another process (a parent that did not clear them). */
   if (!g_ascii_string_to_unsigned (pid_text, 10, 1, G_MAXINT, &pid, NULL) || pid != (guint64) getpid ())
-    return g_steal_pointer (&sockets);
+    return g_ptr_array_new_with_free_func (g_object_unref);
   if (!g_ascii_string_to_unsigned (fds_text, 10, 0, 4096, &n, NULL))
     {
       g_set_error (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_BIND,
@@ -91,15 +90,22 @@ pst_systemd_take_listen_sockets (GError **error)
   g_unsetenv ("LISTEN_PID");
   g_unsetenv ("LISTEN_FDS");
   g_unsetenv ("LISTEN_FDNAMES");
+  return pst_systemd_adopt_listen_fds (LISTEN_FDS_START, (guint) n, (const char *const *) names, error);
+}
 
-  for (int fd = LISTEN_FDS_START; fd < LISTEN_FDS_START + (int) n; fd++)
+GPtrArray *
+pst_systemd_adopt_listen_fds (int first, guint n, const char *const *names, GError **error)
+{
+  g_autoptr(GPtrArray) sockets = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (int fd = first; fd < first + (int) n; fd++)
     {
       g_autoptr(GError) local_error = NULL;
       g_autoptr(GSocket) socket = NULL;
       int type = 0, listening = 0;
       socklen_t len = sizeof type;
-      const char *name = names != NULL && g_strv_length (names) > (guint) (fd - LISTEN_FDS_START)
-                         ? names[fd - LISTEN_FDS_START] : NULL;
+      const char *name = names != NULL && g_strv_length ((GStrv) names) > (guint) (fd - first)
+                         ? names[fd - first] : NULL;
 
       fcntl (fd, F_SETFD, FD_CLOEXEC);
       if (getsockopt (fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM ||

@@ -20,6 +20,10 @@ gboolean   pst_systemd_notifyf        (const char *format, ...) G_GNUC_PRINTF (1
  * process was not socket-activated; NULL with error when a passed
  * descriptor is not a listening stream socket. */
 GPtrArray *pst_systemd_take_listen_sockets (GError **error);
+/* The N listening sockets at descriptors FIRST… (socket activation, or
+ * a master's workers), checked and made close-on-exec as above; NAMES
+ * (nullable) labels them in messages. */
+GPtrArray *pst_systemd_adopt_listen_fds    (int first, guint n, const char *const *names, GError **error);
 /* "fd 3 (postern.socket) on 127.0.0.1:8000" for messages */
 char      *pst_systemd_describe_socket     (GSocket *socket);
 

@@ -300,7 +300,9 @@ class Flood:
             h.service_xml("flood", "proxy", [self.url],
                           [f"tcp://127.0.0.1:{self.source.port}"]),
         ], keystore=ks))
-        self.gw = h.start_gateway(self.config, [self.url], name="postern run (backpressure)")
+        # one process: its RSS is sampled from /proc/PID
+        self.gw = h.start_gateway(self.config, [self.url], name="postern run (backpressure)",
+                                  extra_args=["--workers", "1"])
         time.sleep(1.0)
         self.idle_kib = p.rss_kib(self.gw.proc.pid)
         self.samples = []
@@ -483,7 +485,9 @@ class Upload:
         self.config = h.write_config(self.dir, p.config_xml([
             h.service_xml("upload", "proxy", [self.url], [f"tcp://127.0.0.1:{self.sink.port}"]),
         ], keystore=ks))
-        self.gw = h.start_gateway(self.config, [self.url], name="postern run (upload)")
+        # one process: its RSS is sampled from /proc/PID
+        self.gw = h.start_gateway(self.config, [self.url], name="postern run (upload)",
+                                  extra_args=["--workers", "1"])
         time.sleep(1.0)
         self.idle_kib = p.rss_kib(self.gw.proc.pid)
         self.samples = []

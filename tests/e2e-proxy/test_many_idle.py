@@ -128,7 +128,9 @@ class Setup:
 setup = h.Fixture("PKI, TLS echo back-end, config", Setup)
 gateway = h.Fixture("postern run (ws -> tcp and wss -> ssl proxies)",
                     lambda: h.start_gateway(setup.get().config, list(setup.get().url.values()),
-                                            name="postern run (many idle)"))
+                                            name="postern run (many idle)",
+                                            # one process: its /proc/PID/fd is counted
+                                            extra_args=["--workers", "1"]))
 
 
 class Conn:

@@ -114,7 +114,9 @@ setup = h.Fixture("PKI, TLS and TCP echo back-ends, proxy config", Setup)
 def start_gateway(name):
     """A fresh gateway per case (see the header), maybe under POSTERN_MEM_WRAP."""
     s = setup.get()
-    gw = h.Gateway(s.config, name=f"postern run (memory, {name})")
+    # One process: its PSS and descriptors are read from /proc/PID (the
+    # bench sums master and workers).
+    gw = h.Gateway(s.config, name=f"postern run (memory, {name})", extra_args=["--workers", "1"])
     wrap = os.environ.get("POSTERN_MEM_WRAP", "").split()
     gw.argv = wrap + gw.argv
     gw.start()

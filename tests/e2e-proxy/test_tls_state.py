@@ -74,10 +74,13 @@ setup = h.Fixture("PKI, key store, truststore, TLS echo back-end", Setup)
 gateway = h.Fixture("postern run (echo, mutual TLS, proxy to ssl://)",
                     lambda: h.start_gateway(setup.get().config,
                                             [setup.get().echo_url, setup.get().mtls_url,
-                                             setup.get().proxy_url], name="postern run (tls state)"))
+                                             setup.get().proxy_url], name="postern run (tls state)",
+                                            # one process to strace (-p PID)
+                                            extra_args=["--workers", "1"]))
 sys_gateway = h.Fixture("postern run (no truststore, proxy to ssl://)",
                         lambda: h.start_gateway(setup.get().sys_config, [setup.get().sys_url],
-                                                name="postern run (system trust)"))
+                                                name="postern run (system trust)",
+                                                extra_args=["--workers", "1"]))   # one process to strace
 
 
 class Strace:

@@ -779,6 +779,10 @@ class Gateway:
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
+            # The whole group (start_new_session): a master's workers too,
+            # as a service manager kills a unit's control group.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.proc.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):

@@ -52,7 +52,9 @@ class Setup:
 
 setup = h.Fixture("CA, keystore and config", Setup)
 gateway = h.Fixture("postern run", lambda: h.start_gateway(setup.get().config, setup.get().urls,
-                                                          name="postern run (flood)"))
+                                                          name="postern run (flood)",
+                                                          # one process: its RSS in /proc/PID/status
+                                                          extra_args=["--workers", "1"]))
 
 
 def rss(pid):

@@ -56,7 +56,9 @@ class Setup:
         self.config = h.write_config(self.dir, text)
         self.gw = h.start_gateway(self.config, [f"ws://localhost:{self.port}/echo",
                                                 f"ws://localhost:{self.port}/proxy"],
-                                  name="postern run (vanishing clients)")
+                                  name="postern run (vanishing clients)",
+                                  # one process: its descriptors are counted in /proc/PID/fd
+                                  extra_args=["--workers", "1"])
         self.pid = self.gw.proc.pid
         # Warm-up: what the first sessions allocate once (TLS-free here, but
         # GLib's worker thread, the back-end resolver, buffers) is not a leak.

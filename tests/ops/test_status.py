@@ -79,7 +79,11 @@ class Env:
         self.config = h.write_config(self.dir, self.config_text)
         self.urls = [self.status_url, self.status_tls_url, self.ws_url, self.wss_url,
                      self.mtls_url] + [f"{self.proxy_base}/{n}" for n in self.backends]
-        self.gw = h.start_gateway(self.config, self.urls, name="postern run (status)")
+        # One process: /metrics counts and the process figures are checked
+        # against what this test did and against /proc/PID of the process
+        # started (with workers, each answers for itself).
+        self.gw = h.start_gateway(self.config, self.urls, name="postern run (status)",
+                                  extra_args=["--workers", "1"])
 
     def ctx(self, cert=None):
         return h.client_ssl_context(cafile=self.pki.ca.cert,

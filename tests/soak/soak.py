@@ -234,7 +234,9 @@ def main():
                         keystore=("keystore.db", "keystore.pw"),
                         truststore=os.path.relpath(truststore, directory))
     config = h.write_config(directory, text)
-    gw = h.start_gateway(config, [status, env["ws"], env["wss"]], name="postern run (soak)")
+    # One process: /metrics counts everything, /proc/PID has its fds and RSS.
+    gw = h.start_gateway(config, [status, env["ws"], env["wss"]], name="postern run (soak)",
+                         extra_args=["--workers", "1"])
     pid = gw.proc.pid
     fd_start = f.fd_count(pid)
     stats = Stats()

@@ -1,0 +1,563 @@
+#!/usr/bin/python3
+# test_workers.py: issue 10 item 4 -- `postern run --workers N`: a master
+# that binds and N worker processes that accept on the sockets it hands
+# down.  Real peers only: python3-websockets clients, TCP echo back-ends,
+# a NOTIFY_SOCKET the test binds itself; worker processes found in /proc
+# and in the JSON log records ("worker", "pid").
+# SPDX-License-Identifier: Apache-2.0
+import asyncio
+import hashlib
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "ops"))
+import opslib  # noqa: E402
+from opslib import h, p  # noqa: E402
+
+T = h.Tap(case_timeout=120)
+SANITIZED = bool(os.environ.get("POSTERN_SANITIZED"))
+SLOW = 4 if SANITIZED else 1
+
+
+# --------------------------------------------------------------------------
+# Processes seen from /proc
+
+
+def children(pid):
+    """Process ids whose parent is `pid` (scanning /proc: the kernel's
+    children file needs CONFIG_PROC_CHILDREN)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # the command may hold spaces and parentheses: fields after the last ')'
+        fields = stat[stat.rindex(")") + 2:].split()
+        if fields[0] != "Z" and int(fields[1]) == pid:
+            found.append(int(name))
+    return sorted(found)
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_children(gw, count, timeout=10.0 * SLOW, exclude=()):
+    """Wait until the master has `count` worker children (none of
+    `exclude`); return them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        kids = [k for k in children(gw.proc.pid) if k not in exclude]
+        if len(kids) == count:
+            return kids
+        if time.monotonic() > deadline:
+            raise h.Fail(f"expected {count} worker processes under the master {gw.proc.pid}, "
+                         f"found {kids}")
+        time.sleep(0.05)
+
+
+def json_records(gw, event=None):
+    out = []
+    with gw.cond:
+        lines = list(gw.stderr)
+    for line in lines:
+        if not line.startswith("{"):
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if event is None or rec.get("event") == event:
+            out.append(rec)
+    return out
+
+
+def worker_of(gw, client_port, timeout=5.0):
+    """The pid of the worker whose "open" record names this client port."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for rec in json_records(gw, "open"):
+            if rec.get("client", "").endswith(f":{client_port}"):
+                return rec.get("pid")
+        if time.monotonic() > deadline:
+            raise h.Fail(f"no JSON 'open' record for client port {client_port}")
+        time.sleep(0.05)
+
+
+# --------------------------------------------------------------------------
+# Set-ups
+
+
+def tcp_proxy_config(directory, port, backend_port, name="gateway-config.xml"):
+    url = f"tcp://127.0.0.1:{port}"
+    text = h.config_xml([h.service_xml("bytes", "proxy", [url], [f"tcp://127.0.0.1:{backend_port}"])])
+    return h.write_config(directory, text, name=name), url
+
+
+def echo_setup():
+    d = T.tmpdir()
+    ws_port = h.free_port()
+    config, urls = h.echo_config(d, None, ws_port=ws_port, host="127.0.0.1")
+    return d, config, urls
+
+
+def start(config, urls, *args):
+    return h.start_gateway(config, urls, name=f"postern run {' '.join(args)}",
+                           extra_args=list(args))
+
+
+def tcp_echo_once(port, payload, timeout=10.0):
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(payload)
+        got = b""
+        while len(got) < len(payload):
+            data = s.recv(65536)
+            if not data:
+                break
+            got += data
+        return got
+
+
+class Held:
+    """A held TCP session through the proxy that echoes and hashes both ways."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.local_port = self.sock.getsockname()[1]
+        self.sent = hashlib.sha256()
+        self.got = hashlib.sha256()
+        self.n = 0
+
+    def echo(self, payload):
+        self.sock.sendall(payload)
+        self.sent.update(payload)
+        got = b""
+        while len(got) < len(payload):
+            data = self.sock.recv(65536)
+            if not data:
+                raise h.Fail(f"session from port {self.local_port}: closed after "
+                             f"{len(got)} of {len(payload)} echoed bytes")
+            got += data
+        self.got.update(got)
+        self.n += len(payload)
+        h.require(got == payload, f"session from port {self.local_port}: echo differs")
+
+    def close(self):
+        self.sock.close()
+
+
+# --------------------------------------------------------------------------
+# Cases
+
+
+@T.case("--workers 0, -1, 1000, x: exit 1 with an error naming --workers and the range; nothing bound")
+def _():
+    d, config, urls = echo_setup()
+    port = int(urls[0].rsplit(":", 1)[1].split("/")[0])
+    for bad in ("0", "-1", "1000", "x"):
+        r = h.run_postern(["run", "--config", config, "--workers", bad], timeout=10)
+        h.check_equal(r.returncode, 1, f"exit status of --workers {bad}")
+        h.require("--workers" in r.stderr, f"--workers {bad}: the error does not name the option: {r.stderr!r}")
+        h.require("from 1 to" in r.stderr, f"--workers {bad}: the error gives no range: {r.stderr!r}")
+        h.require("listening on" not in r.stdout, f"--workers {bad}: listened anyway")
+        h.require(h.port_is_free(port), f"--workers {bad}: port {port} is bound")
+
+
+@T.case("--workers 1: today's single process, no master and no child")
+def _():
+    d, config, urls = echo_setup()
+    with start(config, urls, "--workers", "1") as gw:
+        h.arun(echo_urls(urls), 20)
+        h.check_equal(children(gw.proc.pid), [], "children of a --workers 1 gateway")
+        gw.stop()
+
+
+async def echo_urls(urls, n=1):
+    for url in urls:
+        for i in range(n):
+            async with h.ws_connect(url) as c:
+                await h.echo_once(c, f"hello {i}")
+                await h.close_cleanly(c)
+
+
+async def load_ws(url, seconds, conns):
+    """`conns` clients echo 64 KiB messages for `seconds`; returns bytes echoed."""
+    total = 0
+    payload = os.urandom(64 * 1024)
+
+    async def one():
+        nonlocal total
+        async with h.ws_connect(url) as c:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                await c.send(payload)
+                got = await h.recv_within(c, 10)
+                h.require(got == payload, "echo differs under load")
+                total += len(got)
+            await h.close_cleanly(c)
+    await asyncio.gather(*(one() for _ in range(conns)))
+    return total
+
+
+@T.case("--workers 2: two worker processes under the master; both take connections "
+        "(JSON records carry worker and pid) and both use CPU under load")
+def _():
+    d, config, urls = echo_setup()
+    with start(config, urls, "--workers", "2", "--log-format", "json") as gw:
+        kids = wait_children(gw, 2)
+        # Each worker's own client connections: 40 short sessions.
+        h.arun(echo_urls(urls, n=40), 60)
+        opens = json_records(gw, "open")
+        h.check_equal(len(opens), 40, "JSON 'open' records")
+        pids = {r.get("pid") for r in opens}
+        indexes = {r.get("worker") for r in opens}
+        h.check_equal(sorted(pids), kids, "pids in the 'open' records (the master's children)")
+        h.check_equal(sorted(indexes), [1, 2], "worker indexes in the 'open' records")
+        counts = {pid: sum(1 for r in opens if r.get("pid") == pid) for pid in pids}
+        # Under load: both processes burn CPU at the same time.
+        before = {k: cpu_seconds(k) for k in kids}
+        t0 = time.monotonic()
+        echoed = h.arun(load_ws(urls[0], 3.0, 8), 60)
+        wall = time.monotonic() - t0
+        used = {k: cpu_seconds(k) - before[k] for k in kids}
+        total = sum(used.values())
+        h._diag(f"connections per worker {counts}; CPU s under load per worker "
+                f"{ {k: round(v, 2) for k, v in used.items()} } in {wall:.1f} s wall "
+                f"({total / wall:.2f} cores), {echoed / 2**20:.0f} MiB echoed")
+        for k in kids:
+            h.require(used[k] >= 0.1 * total and used[k] > 0.05,
+                      f"worker {k} used {used[k]:.2f} s of {total:.2f} s CPU under load: "
+                      "one worker does the work")
+        gw.stop()
+
+
+@T.case("SIGKILL of one worker: logged and restarted; the other worker's sessions go on "
+        "(SHA-256 equal at both ends); new connections served")
+def _():
+    d = T.tmpdir()
+    backend = p.Server("tcp-echo", p.echo_handler)
+    T.add_cleanup(backend.close)
+    port = h.free_port()
+    config, url = tcp_proxy_config(d, port, backend.port)
+    with start(config, [url], "--workers", "2", "--log-format", "json") as gw:
+        kids = wait_children(gw, 2)
+        sessions = []
+        for i in range(16):
+            sessions.append(Held(port))
+            sessions[-1].echo(f"hello {i}\n".encode())
+        by_worker = {}
+        for s in sessions:
+            by_worker.setdefault(worker_of(gw, s.local_port), []).append(s)
+        h.require(len(by_worker) == 2,
+                  f"16 sessions all went to one worker ({list(by_worker)}): cannot test isolation")
+        victim, survivor = sorted(by_worker, key=lambda k: len(by_worker[k]))[:2]
+        os.kill(victim, signal.SIGKILL)
+        line = gw.wait_stderr(lambda l: f"worker {victim} ended by signal 9" in l
+                              and "starting a new one" in l, 10)
+        h.require(line is not None, f"no 'worker {victim} ended by signal 9 … starting a new one' record")
+        rec = json.loads(line)
+        h.check_equal(rec.get("event"), "worker-ended", "event of the record")
+        kids2 = wait_children(gw, 2, exclude=(victim,))
+        h.require(survivor in kids2, f"the surviving worker {survivor} is gone: {kids2}")
+        # The survivor's sessions: 1 MiB more each way, then EOF and compare.
+        block = os.urandom(64 * 1024)
+        for s in by_worker[survivor]:
+            for _ in range(16):
+                s.echo(block)
+        for s in by_worker[victim]:
+            s.close()
+        base = len(backend.records)
+        for s in by_worker[survivor]:
+            s.sock.shutdown(socket.SHUT_WR)
+            h.require(s.sock.recv(1) == b"", "the back-end did not close after EOF")
+            s.close()
+        recs = backend.wait_records(16, 20)
+        digests = {r.get("sha256") for r in recs if r["done"] and r["error"] is None}
+        for s in by_worker[survivor]:
+            h.require(s.sent.hexdigest() in digests,
+                      f"session from port {s.local_port}: the back-end's SHA-256 differs from what was sent")
+            h.check_equal(s.got.hexdigest(), s.sent.hexdigest(), "SHA-256 of what came back")
+        # New connections are served (by both workers again).
+        for i in range(10):
+            h.check_equal(tcp_echo_once(port, b"after\n"), b"after\n", "echo after the restart")
+        h.require(len(backend.records) >= base + 10, "new connections did not reach the back-end")
+        gw.stop()
+
+
+def tagged_echo(tag):
+    def handler(conn, record):
+        d = hashlib.sha256()
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                break
+            d.update(data)
+            record["in"] += len(data)
+            conn.sendall(tag + data)
+        record["sha256"] = d.hexdigest()
+    return handler
+
+
+def tagged_once(port, payload, timeout=10.0):
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(payload)
+        got = b""
+        while len(got) < len(payload) + 2:
+            data = s.recv(65536)
+            if not data:
+                break
+            got += data
+        return got
+
+
+@T.case("SIGHUP with a changed config: sessions from before finish on the old back-end, "
+        "new ones reach the new one, 0 refused among 200 connections during the roll")
+def _():
+    d = T.tmpdir()
+    old = p.Server("backend-A", tagged_echo(b"A:"))
+    new = p.Server("backend-B", tagged_echo(b"B:"))
+    T.add_cleanup(old.close)
+    T.add_cleanup(new.close)
+    port = h.free_port()
+    config, url = tcp_proxy_config(d, port, old.port)
+    with start(config, [url], "--workers", "2") as gw:
+        kids = wait_children(gw, 2)
+        held = []
+        for i in range(6):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(b"x")
+            h.check_equal(s.recv(16), b"A:x", "a session before the reload")
+            held.append(s)
+        results = []
+        stop = threading.Event()
+
+        def roll():
+            # At least 200, spread over the whole roll (until told to stop).
+            while len(results) < 200 or not stop.is_set():
+                try:
+                    results.append(tagged_once(port, b"r"))
+                except OSError as e:
+                    results.append(e)
+                time.sleep(0.003)
+                if len(results) > 5000:
+                    break
+        t = threading.Thread(target=roll)
+        t.start()
+        time.sleep(0.2)
+        tcp_proxy_config(d, port, new.port)   # rewrite the same file
+        gw.signal(signal.SIGHUP)
+        line = gw.wait_stderr(lambda l: "reloaded" in l, 20 * SLOW)
+        h.require(line is not None, "no 'reloaded' line after SIGHUP")
+        time.sleep(0.3)
+        stop.set()
+        t.join(60)
+        failures = [r for r in results if not isinstance(r, bytes) or r not in (b"A:r", b"B:r")]
+        h.require(len(results) >= 200, f"only {len(results)} connections made during the roll")
+        h.require(results.count(b"A:r") > 0 and results.count(b"B:r") > 0,
+                  "the connections did not span the roll (all on one back-end)")
+        h.require(not failures,
+                  f"{len(failures)} of {len(results)} connections failed during the roll: {failures[:5]}")
+        h._diag(f"during the roll: {results.count(b'A:r')} on the old back-end, "
+                f"{results.count(b'B:r')} on the new one")
+        # After the roll: new connections reach B only.
+        for i in range(10):
+            h.check_equal(tagged_once(port, b"n"), b"B:n", "a new connection after the reload")
+        # New workers replaced the old ones; the old ones still hold the sessions.
+        new_kids = wait_children(gw, 4, timeout=5)
+        h.require(set(kids) < set(new_kids), f"old workers {kids} gone before their sessions ended")
+        for s in held:
+            s.sendall(b"y")
+            h.check_equal(s.recv(16), b"A:y", "a session from before the reload, after it")
+            s.close()
+        # Their last session over, the old workers exit.
+        left = wait_children(gw, 2, exclude=kids, timeout=10)
+        h.require(not set(left) & set(kids), f"old workers still running: {left}")
+        gw.stop()
+
+
+@T.case("SIGTERM to the master: every worker's sessions get 1001, every process exits, the master with 0")
+def _():
+    d, config, urls = echo_setup()
+    with start(config, urls, "--workers", "2", "--log-format", "json") as gw:
+        kids = wait_children(gw, 2)
+
+        async def scenario():
+            conns = [await h.ws_connect(urls[0]) for _ in range(12)]
+            for i, c in enumerate(conns):
+                await h.echo_once(c, f"before {i}")
+            gw.signal(signal.SIGTERM)
+            codes = []
+            for c in conns:
+                try:
+                    await asyncio.wait_for(c.recv(), 10)
+                except Exception:  # noqa: BLE001 - the close is what we look at
+                    pass
+                await c.wait_closed()
+                codes.append(c.close_code)
+            return codes
+        codes = h.arun(scenario(), 60)
+        served = {r.get("pid") for r in json_records(gw, "open")}
+        h.check_equal(codes, [1001] * 12, "close codes after SIGTERM")
+        rc = gw.wait_exit(h.STOP_TIMEOUT)
+        h.check_equal(rc, 0, "the master's exit status")
+        h.require(len(served) == 2, f"the sessions were all in one worker ({served})")
+        for k in kids:
+            h.require(not opslib.pid_alive(k), f"worker {k} still running after the master exited")
+
+
+@T.case("NOTIFY_SOCKET: READY=1 once, when every worker accepts (workers send nothing); "
+        "RELOADING=1 then READY=1 on SIGHUP; STOPPING=1")
+def _():
+    d, config, urls = echo_setup()
+    notify = opslib.NotifySocket(d)
+    T.add_cleanup(notify.close)
+    gw = h.Gateway(config, name="postern run (notify, 2 workers)", extra_args=["--workers", "2"],
+                   env={"NOTIFY_SOCKET": notify.env_value}).start()
+    with gw:
+        ready = notify.wait_for("READY", "1")
+        gw.wait_listening(1)
+        kids = wait_children(gw, 2)
+        h.arun(echo_urls(urls, n=4), 20)
+        time.sleep(0.3)
+        h.check_equal(sum(1 for m in notify.describe() if m.get("READY") == "1"), 1,
+                      "READY=1 messages before any reload")
+        gw.signal(signal.SIGHUP)
+        reloading = notify.wait_for("RELOADING", "1", after=ready + 1)
+        ready2 = notify.wait_for("READY", "1", after=reloading)
+        h.arun(echo_urls(urls), 20)
+        gw.signal(signal.SIGTERM)
+        stopping = notify.wait_for("STOPPING", "1", after=ready2 + 1)
+        h.require(ready < reloading < ready2 < stopping, f"order: {notify.describe()}")
+        h.check_equal(gw.wait_exit(h.STOP_TIMEOUT), 0, "exit status")
+        h.require(all(not opslib.pid_alive(k) for k in kids), "workers left running")
+
+
+@T.case("a worker that cannot start: restarted with a back-off, then a clear error and exit 1")
+def _():
+    d, config, urls = echo_setup()
+    gw = h.Gateway(config, name="postern run (workers die)", extra_args=["--workers", "2"]).start()
+    with gw:
+        gw.wait_listening(1)
+        kids = wait_children(gw, 2)
+        # Make every new worker fail at start: its config no longer parses.
+        with open(config, "w") as f:
+            f.write("<gateway-config><service>\n")
+        for k in kids:
+            os.kill(k, signal.SIGKILL)
+        rc = gw.wait_exit(60 * SLOW)
+        h.require(rc is not None, "the master still runs after its workers kept dying")
+        h.check_equal(rc, 1, "the master's exit status")
+        lines = [l for l in gw.stderr if "starting a new one in" in l]
+        h.require(len(lines) >= 3, f"no back-off in the restart lines: {lines}")
+        h.require(any("giving up" in l for l in gw.stderr), "no 'giving up' line")
+
+
+@T.case("tcp.maximum.connections.per.address 3 with 2 workers: 3 sessions held in whichever workers, "
+        "every further one refused, one refusal line a second for both; a freed slot is usable again")
+def _():
+    d = T.tmpdir()
+    backend = p.Server("tcp-echo", p.echo_handler)
+    T.add_cleanup(backend.close)
+    port = h.free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    text = h.config_xml([h.service_xml("bytes", "proxy", [url], [f"tcp://127.0.0.1:{backend.port}"],
+                                       accept_options={"tcp.maximum.connections.per.address": "3"})])
+    config = h.write_config(d, text)
+    with start(config, [url], "--workers", "2", "--log-format", "json") as gw:
+        wait_children(gw, 2)
+        held = [Held(port) for _ in range(3)]
+        for s in held:
+            s.echo(b"in\n")
+        served = set()
+        for i in range(12):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.settimeout(5)
+            try:
+                s.sendall(b"over\n")
+                data = s.recv(16)
+            except OSError:
+                data = b""
+            finally:
+                s.close()
+            h.require(data == b"", f"connection {i + 4} over the cap of 3 was served")
+        for s in held:
+            served.add(worker_of(gw, s.local_port))
+        lines = [l for l in gw.stderr if "limit per address" in l]
+        h.require(1 <= len(lines) <= 2, f"expected one refusal line (two if the refusals spanned a second), "
+                                        f"got {len(lines)}")
+        held[0].close()
+        ok = False
+        deadline = time.monotonic() + 5
+        while not ok and time.monotonic() < deadline:
+            try:
+                ok = tcp_echo_once(port, b"again\n", timeout=2) == b"again\n"
+            except OSError:
+                ok = False
+            if not ok:
+                time.sleep(0.1)
+        h.require(ok, "the slot freed by a closed session is not usable again")
+        h._diag(f"the 3 held sessions were in worker(s) {sorted(served)}")
+        for s in held[1:]:
+            s.close()
+        gw.stop()
+
+
+def health(url):
+    r = h.run_tool(["curl", "-s", "--max-time", "5", "-o", "-", "-w", "\n%{http_code}", url], timeout=10)
+    body, _, code = r.stdout.rpartition("\n")
+    return int(code or 0), body
+
+
+@T.case("reloads and /health with 2 workers (curl): a bad file keeps the workers and every one "
+        "answers 503 naming FILE:LINE; a good one after it: 200 from every worker")
+def _():
+    h.require_tool("curl")
+    d = T.tmpdir()
+    status_port, ws_port = h.free_ports(2)
+    status_url = f"http://127.0.0.1:{status_port}/"
+    ws_url = f"ws://127.0.0.1:{ws_port}/echo"
+    good = h.config_xml([h.service_xml("status", "status", [status_url]),
+                         h.service_xml("echo", "echo", [ws_url])])
+    config = h.write_config(d, good)
+    with start(config, [status_url, ws_url], "--workers", "2") as gw:
+        kids = wait_children(gw, 2)
+        for i in range(6):
+            h.check_equal(health(status_url + "health"), (200, "ok\n"), "GET /health at start")
+        with open(config, "w") as f:
+            f.write(good.replace("<type>echo</type>", "<type>${no_such_property}</type>"))
+        gw.signal(signal.SIGHUP)
+        line = gw.wait_stderr(lambda l: "reload failed" in l, 10)
+        h.require(line is not None and "gateway-config.xml:" in line,
+                  f"the failed reload is not logged with FILE:LINE: {line!r}")
+        time.sleep(0.3)
+        h.check_equal(children(gw.proc.pid), kids, "workers after a failed reload")
+        for i in range(8):
+            code, body = health(status_url + "health")
+            h.check_equal(code, 503, "GET /health after a failed reload")
+            h.require("gateway-config.xml:" in body, f"/health does not name the error: {body!r}")
+        h.arun(echo_urls([ws_url]), 20)
+        h.write_config(d, good)
+        gw.signal(signal.SIGHUP)
+        h.require(gw.wait_stderr(lambda l: "reloaded" in l, 20 * SLOW) is not None, "no 'reloaded' line")
+        for i in range(8):
+            h.check_equal(health(status_url + "health"), (200, "ok\n"), "GET /health after a good reload")
+        gw.stop()
+
+
+if __name__ == "__main__":
+    T.run()
