@@ -66,7 +66,9 @@ setup = h.Fixture("PKI, key store, truststore, TLS echo back-end", Setup)
 gateway = h.Fixture("postern run (echo, echo behind PROXY, proxy to ssl://localhost)",
                     lambda: h.start_gateway(setup.get().config,
                                             [setup.get().echo_url, setup.get().pp_url,
-                                             setup.get().proxy_url, setup.get().moving_url], name="postern run (connect cost)"))
+                                             setup.get().proxy_url, setup.get().moving_url], name="postern run (connect cost)",
+                                            # one process: strace and /proc look at its threads
+                                            extra_args=["--workers", "1"]))
 
 
 def main_thread_switches(pid):

@@ -120,7 +120,9 @@ class Setup:
             h.service_xml("status", "status", [self.status], accept_options=cap),
         ], ks, os.path.relpath(self.truststore, self.dir)))
         self.gw = h.start_gateway(self.config, list(self.url.values()) + [self.status],
-                                  name="postern run (event loop)")
+                                  name="postern run (event loop)",
+                                  # one process: /metrics speaks for the worker that answers
+                                  extra_args=["--workers", "1"])
 
 
 setup = h.Fixture("PKI, echo back-ends (tcp, TLS), gateway with ws -> tcp and wss -> ssl proxies "

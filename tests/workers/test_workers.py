@@ -196,21 +196,31 @@ async def echo_urls(urls, n=1):
 
 
 async def load_ws(url, seconds, conns):
-    """`conns` clients echo 64 KiB messages for `seconds`; returns bytes echoed."""
+    """`conns` clients echo 64 KiB messages for `seconds`; returns bytes echoed.
+    The clients connect one after the other (as the 40 sessions above), then
+    all send at once: which worker takes a burst of simultaneous connects is
+    the scheduler's choice on a loaded 2-core machine, not what this checks."""
     total = 0
     payload = os.urandom(64 * 1024)
+    clients = []
+    try:
+        for _ in range(conns):
+            clients.append(await h.ws_connect(url))
 
-    async def one():
-        nonlocal total
-        async with h.ws_connect(url) as c:
+        async def one(c):
+            nonlocal total
             end = time.monotonic() + seconds
             while time.monotonic() < end:
                 await c.send(payload)
                 got = await h.recv_within(c, 10)
                 h.require(got == payload, "echo differs under load")
                 total += len(got)
+        await asyncio.gather(*(one(c) for c in clients))
+        for c in clients:
             await h.close_cleanly(c)
-    await asyncio.gather(*(one() for _ in range(conns)))
+    finally:
+        for c in clients:
+            await c.close()
     return total
 
 
@@ -222,6 +232,10 @@ def _():
         kids = wait_children(gw, 2)
         # Each worker's own client connections: 40 short sessions.
         h.arun(echo_urls(urls, n=40), 60)
+        # the workers' stderr reaches the test through a reader thread
+        deadline = time.monotonic() + 5 * SLOW
+        while len(json_records(gw, "open")) < 40 and time.monotonic() < deadline:
+            time.sleep(0.05)
         opens = json_records(gw, "open")
         h.check_equal(len(opens), 40, "JSON 'open' records")
         pids = {r.get("pid") for r in opens}
@@ -232,7 +246,7 @@ def _():
         # Under load: both processes burn CPU at the same time.
         before = {k: cpu_seconds(k) for k in kids}
         t0 = time.monotonic()
-        echoed = h.arun(load_ws(urls[0], 3.0, 8), 60)
+        echoed = h.arun(load_ws(urls[0], 3.0, 16), 60)
         wall = time.monotonic() - t0
         used = {k: cpu_seconds(k) - before[k] for k in kids}
         total = sum(used.values())
@@ -378,8 +392,12 @@ def _():
         for i in range(10):
             h.check_equal(tagged_once(port, b"n"), b"B:n", "a new connection after the reload")
         # New workers replaced the old ones; the old ones still hold the sessions.
-        new_kids = wait_children(gw, 4, timeout=5)
-        h.require(set(kids) < set(new_kids), f"old workers {kids} gone before their sessions ended")
+        wait_children(gw, 2, exclude=kids, timeout=5)
+        # An old worker that holds none of the 6 sessions (the kernel gave
+        # them all to its sibling) may already be gone; one that holds any
+        # must still be there.
+        alive_old = [k for k in children(gw.proc.pid) if k in kids]
+        h.require(alive_old, f"old workers {kids} gone before their sessions ended")
         for s in held:
             s.sendall(b"y")
             h.check_equal(s.recv(16), b"A:y", "a session from before the reload, after it")
