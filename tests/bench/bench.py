@@ -533,6 +533,10 @@ SSL_FIGURES = [
 ]
 
 
+# Fewer held connections than this: no memory verdict (see ssl_table).
+MEM_VERDICT_MIN_HELD = 1000
+
+
 def median_of(runs, key):
     vals = [r[key] for r in runs if isinstance(r.get(key), (int, float))]
     return statistics.median(vals) if vals else None
@@ -772,6 +776,10 @@ def ssl_markdown(figures, a, secure=True):
             elif kind == "self" and figures["postern"].get("rt_p50"):
                 own = pst / figures["postern"]["rt_p50"]
                 verdict = ("met" if own <= factor else "NOT met") + f" ({own:.2f}× its own)"
+            elif kind == "abs" and (figures["postern"].get("held") or 0) < MEM_VERDICT_MIN_HELD:
+                # A few hundred connections fit in memory the earlier runs
+                # freed: the growth says nothing (--quick printed 1.2 KiB).
+                verdict = f"not judged ({figures['postern'].get('held')} held; {MEM_VERDICT_MIN_HELD:,} needed)"
             elif kind == "abs":
                 verdict = ("met" if pst <= factor else "NOT met") + f" ({pst:.1f} KiB)"
         out.append(f"| {label} ({unit}, {'higher' if hb else 'lower'} is better) | {cells[0]} | {cells[1]} | "
