@@ -12,86 +12,34 @@ import asyncio
 import base64
 import os
 import re
-import resource
 import socket
-import ssl
 import struct
 import sys
-import threading
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import proxylib as p  # noqa: E402
 from proxylib import h  # noqa: E402
+import heldlib  # noqa: E402
 
 T = h.Tap(case_timeout=200)
 
 SANITIZED = os.environ.get("POSTERN_SANITIZED") == "1"
 COUNT = int(os.environ.get("POSTERN_EVLOOP_IDLE", "500" if SANITIZED else "2000"))
 COUNT_TLS = int(os.environ.get("POSTERN_EVLOOP_IDLE_TLS", "100" if SANITIZED else "300"))
-OPENING = 64          # handshakes in flight at once
-STEP_TIMEOUT = 60.0   # one phase (open all, echo all, close all)
+STEP_TIMEOUT = heldlib.STEP_TIMEOUT   # one phase (open all, echo all, close all)
 # The status request itself, a warm-up straggler, GIO's own: what may
 # come and go between two scrapes without any connection held.
 SOURCES_SLACK = 8
 
 
 def raise_nofile():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    need = 2 * COUNT + 200    # the client ends and the back-end's ends: both in this process
-    h.require(hard >= need, f"RLIMIT_NOFILE hard limit {hard} < {need}: cannot hold {COUNT} "
-              "connections and their back-end ends in one test process")
+    heldlib.raise_nofile(2 * COUNT + 200, COUNT)
 
 
-class Echo:
-    """An asyncio TCP (ctx: TLS) echo back-end (its own thread and loop)
-    counting the connections it holds."""
 
-    def __init__(self, ctx=None):
-        self.ctx = ctx
-        self.live = 0
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-        h.require(self.ready.wait(10), "echo back-end did not start within 10 s")
-
-    async def _handle(self, reader, writer):
-        self.live += 1
-        try:
-            while True:
-                data = await reader.read(65536)
-                if not data:
-                    break
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, OSError, ssl.SSLError):
-            pass
-        finally:
-            self.live -= 1
-            writer.close()
-
-    def _run(self):
-        asyncio.set_event_loop(self.loop)
-
-        async def main():
-            self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.ctx,
-                                                     backlog=1024)
-            self.port = self.server.sockets[0].getsockname()[1]
-            self.stop = asyncio.Event()
-            self.ready.set()
-            await self.stop.wait()
-            self.server.close()
-
-        self.loop.run_until_complete(main())
-
-    def close(self):
-        if self.thread.is_alive():
-            self.loop.call_soon_threadsafe(self.stop.set)
-        self.thread.join(10)
+Echo = heldlib.Echo
 
 
 class Setup:
@@ -153,63 +101,10 @@ def event_figures():
     return got
 
 
-class Conn:
-    """A minimal WebSocket client on asyncio streams."""
-
-    def __init__(self, i):
-        self.i = i
-
-    async def open(self, port, ctx):
-        self.reader, self.writer = await asyncio.open_connection(
-            "127.0.0.1", port, ssl=ctx, server_hostname="localhost" if ctx else None)
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.writer.write((f"GET /held HTTP/1.1\r\nHost: localhost:{port}\r\nUpgrade: websocket\r\n"
-                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                           "Sec-WebSocket-Version: 13\r\n\r\n").encode())
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        if not head.startswith(b"HTTP/1.1 101"):
-            raise h.Fail(f"connection {self.i}: upgrade refused: {head[:80]!r}")
-
-    async def echo(self, payload):
-        mask = os.urandom(4)
-        n = len(payload)
-        self.writer.write(bytes([0x82, 0x80 | n]) + mask + bytes(b ^ mask[j % 4] for j, b in enumerate(payload)))
-        got = b""
-        while len(got) < n:
-            b0, b1 = await self.reader.readexactly(2)
-            h.require(b0 & 0x0F in (0x0, 0x2), f"connection {self.i}: frame opcode {b0 & 0x0F}")
-            size = b1 & 0x7F
-            if size == 126:
-                size = struct.unpack(">H", await self.reader.readexactly(2))[0]
-            got += await self.reader.readexactly(size)
-        h.check_equal(got, payload, f"echo on connection {self.i}")
-
-    async def close(self):
-        try:
-            self.writer.write(b"\x88\x82\x00\x00\x00\x00\x03\xe8")
-            await asyncio.wait_for(self.writer.drain(), 5)
-        except (ConnectionError, OSError, asyncio.TimeoutError):
-            pass
-        self.writer.close()
-        try:
-            await asyncio.wait_for(self.writer.wait_closed(), 5)
-        except (ConnectionError, OSError, ssl.SSLError, asyncio.TimeoutError):
-            pass
+Conn = heldlib.Conn
 
 
-async def phase(what, coros):
-    sem = asyncio.Semaphore(OPENING)
-
-    async def one(c):
-        async with sem:
-            return await c
-
-    t0 = time.monotonic()
-    try:
-        await asyncio.wait_for(asyncio.gather(*(one(c) for c in coros)), STEP_TIMEOUT)
-    except asyncio.TimeoutError:
-        raise h.Fail(f"{what}: not done within {STEP_TIMEOUT} s") from None
-    h._diag(f"{what}: {time.monotonic() - t0:.1f} s")
+phase = heldlib.phase
 
 
 def wait_figure(name, want, what, timeout=30):
