@@ -4,11 +4,8 @@
 #include "pst-io-close.h"
 #include "pst-tls-client.h"
 
-/* The stream under stream: our wrappers ("pst-base-stream"),
- * GTlsConnection's base, and libsoup's SoupIOStream (what
- * soup_server_message_steal_connection returns).  Not a reference. */
-static GIOStream *
-base_of (GIOStream *stream)
+GIOStream *
+pst_io_base_stream (GIOStream *stream)
 {
   static const char *const base_props[] = { "base-io-stream", "base-iostream" };
   GIOStream *base = g_object_get_data (G_OBJECT (stream), "pst-base-stream");
@@ -33,7 +30,7 @@ pst_io_find_socket (GIOStream *stream)
     {
       if (G_IS_SOCKET_CONNECTION (stream))
         return g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
-      stream = base_of (stream);
+      stream = pst_io_base_stream (stream);
     }
   return NULL;
 }
@@ -57,7 +54,7 @@ close_target (GIOStream *stream)
         return s;
       if (G_IS_SOCKET_CONNECTION (s))
         break;
-      s = base_of (s);
+      s = pst_io_base_stream (s);
     }
   return stream;
 }

@@ -10,6 +10,10 @@ G_BEGIN_DECLS
 /* The socket under stream, through our own wrappers ("pst-base-stream"),
  * TLS connections and the stream SoupServer hands over after an upgrade;
  * NULL when there is none (a socketpair end in a test, say). */
+/* The stream under stream: our wrappers ("pst-base-stream"),
+ * GTlsConnection's base, and libsoup's SoupIOStream (what
+ * soup_server_message_steal_connection returns).  Not a reference. */
+GIOStream *pst_io_base_stream (GIOStream *stream);
 GSocket *pst_io_find_socket (GIOStream *stream);
 
 /* g_io_stream_close_async that always ends: closing a TLS stream sends

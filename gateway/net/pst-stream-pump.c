@@ -237,13 +237,11 @@ output_can_poll (PstStreamPump *self)
 static gboolean
 short_read_drains (GIOStream *stream)
 {
-  static const char *const base_props[] = { "base-io-stream", "base-iostream" };
   GType soup_filter = g_type_from_name ("SoupFilterInputStream");
 
   for (int depth = 0; stream != NULL && depth < 8; depth++)
     {
       GInputStream *in;
-      GIOStream *base;
 
       if (G_IS_TLS_CONNECTION (stream))
         return FALSE;
@@ -253,18 +251,7 @@ short_read_drains (GIOStream *stream)
       if (!PST_IS_PREFIX_STREAM (in) && !PST_IS_HEAD_LIMIT_STREAM (in) &&
           !(soup_filter != 0 && g_type_is_a (G_OBJECT_TYPE (in), soup_filter)))
         return FALSE;
-      base = g_object_get_data (G_OBJECT (stream), "pst-base-stream");
-      for (guint i = 0; base == NULL && i < G_N_ELEMENTS (base_props); i++)
-        {
-          GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (stream), base_props[i]);
-
-          if (pspec == NULL || !g_type_is_a (pspec->value_type, G_TYPE_IO_STREAM))
-            continue;
-          g_object_get (stream, base_props[i], &base, NULL);
-          if (base != NULL)
-            g_object_unref (base);   /* still owned by the stream above it */
-        }
-      stream = base;
+      stream = pst_io_base_stream (stream);
     }
   return FALSE;
 }
