@@ -130,3 +130,27 @@ write_pem_store (PstStoreEntry *entry,
   g_assert_true (pst_keystore_save (ks, path, PST_STORE_FORMAT_PEM, NULL, &error));
   g_assert_no_error (error);
 }
+
+/* The fixture of the tests that work in a temporary directory. */
+typedef struct {
+  char *dir;
+} StoresDirFixture;
+
+static inline void
+stores_dir_setup (StoresDirFixture *f, gconstpointer data)
+{
+  f->dir = make_temp_dir ();
+}
+
+static inline void
+stores_dir_teardown (StoresDirFixture *f, gconstpointer data)
+{
+  remove_tree (f->dir);
+  g_free (f->dir);
+}
+
+static inline char *
+stores_path_in (StoresDirFixture *f, const char *name)
+{
+  return g_build_filename (f->dir, name, NULL);
+}

@@ -5,37 +5,14 @@
 #include "stores-test-util.h"
 #include "pst-local-ca.h"
 
-typedef struct {
-  char *dir;
-} Fixture;
-
 static void
-fixture_setup (Fixture *f, gconstpointer data)
-{
-  f->dir = make_temp_dir ();
-}
-
-static void
-fixture_teardown (Fixture *f, gconstpointer data)
-{
-  remove_tree (f->dir);
-  g_free (f->dir);
-}
-
-static char *
-path_in (Fixture *f, const char *name)
-{
-  return g_build_filename (f->dir, name, NULL);
-}
-
-static void
-test_sans_and_eku (Fixture *f, gconstpointer data)
+test_sans_and_eku (StoresDirFixture *f, gconstpointer data)
 {
   const char *names[] = { "App.Test", "www.app.test", "127.0.0.1", "::1", NULL };
   g_autoptr(GError) error = NULL;
   PstCertRequest request = { .names = names, .key_type = PST_KEY_RSA_2048, .client = TRUE, .days = 30 };
   g_autoptr(PstStoreEntry) entry = pst_cert_generate (&request, NULL, &error);
-  g_autofree char *pem = path_in (f, "leaf.pem");
+  g_autofree char *pem = stores_path_in (f, "leaf.pem");
   g_autofree char *text = NULL, *serial = NULL;
   g_autofree char *subject = NULL, *key_type = NULL;
   GTimeSpan validity;
@@ -70,7 +47,7 @@ test_sans_and_eku (Fixture *f, gconstpointer data)
   {
     const char *n2[] = { "ec.test", NULL };
     g_autoptr(PstStoreEntry) ec = generate (n2, PST_KEY_ECDSA_P256, FALSE, NULL);
-    g_autofree char *ec_pem = path_in (f, "ec.pem");
+    g_autofree char *ec_pem = stores_path_in (f, "ec.pem");
     g_autofree char *ec_text = NULL, *kt = pst_store_entry_dup_key_type (ec);
 
     g_assert_cmpstr (kt, ==, "ECDSA P-256");
@@ -122,13 +99,13 @@ make_ca (gboolean unconstrained, const char * const *names)
 }
 
 static void
-test_ca_signs_leaf (Fixture *f, gconstpointer data)
+test_ca_signs_leaf (StoresDirFixture *f, gconstpointer data)
 {
   const char *ca_names[] = { "corp.example", NULL };
   g_autoptr(PstStoreEntry) ca = make_ca (FALSE, ca_names);
   const char *names[] = { "app.test", "api.corp.example", "192.168.1.20", "localhost", NULL };
   g_autoptr(PstStoreEntry) leaf = generate (names, PST_KEY_ECDSA_P256, FALSE, ca);
-  g_autofree char *ca_pem = path_in (f, "ca.pem"), *leaf_pem = path_in (f, "leaf.pem");
+  g_autofree char *ca_pem = stores_path_in (f, "ca.pem"), *leaf_pem = stores_path_in (f, "leaf.pem");
   g_autofree char *ca_text = NULL, *verify = NULL, *issuer = NULL, *ca_subject = NULL;
   g_autofree char *expected_cn = g_strdup_printf ("Postern development CA on %s", g_get_host_name ());
 
@@ -192,14 +169,14 @@ test_ca_signs_leaf (Fixture *f, gconstpointer data)
 }
 
 static void
-test_ca_constraints (Fixture *f, gconstpointer data)
+test_ca_constraints (StoresDirFixture *f, gconstpointer data)
 {
   g_autoptr(PstStoreEntry) ca = make_ca (FALSE, NULL);
   g_autoptr(PstStoreEntry) free_ca = make_ca (TRUE, NULL);
   g_autoptr(GError) error = NULL;
-  g_autofree char *ca_pem = path_in (f, "ca.pem"), *ca_key = path_in (f, "ca.key");
-  g_autofree char *key = path_in (f, "evil.key"), *csr = path_in (f, "evil.csr"), *crt = path_in (f, "evil.pem");
-  g_autofree char *ext = path_in (f, "ext.cnf");
+  g_autofree char *ca_pem = stores_path_in (f, "ca.pem"), *ca_key = stores_path_in (f, "ca.key");
+  g_autofree char *key = stores_path_in (f, "evil.key"), *csr = stores_path_in (f, "evil.csr"), *crt = stores_path_in (f, "evil.pem");
+  g_autofree char *ext = stores_path_in (f, "ext.cnf");
   g_autofree char *o1 = NULL, *o2 = NULL, *o3 = NULL, *verify = NULL, *free_text = NULL;
   int status = 0;
 
@@ -222,7 +199,7 @@ test_ca_constraints (Fixture *f, gconstpointer data)
     /* an unconstrained CA may */
     const char *names[] = { "www.example.com", NULL };
     g_autoptr(PstStoreEntry) leaf = generate (names, PST_KEY_ECDSA_P256, FALSE, free_ca);
-    g_autofree char *free_pem = path_in (f, "free.pem");
+    g_autofree char *free_pem = stores_path_in (f, "free.pem");
     write_pem_cert (free_ca, free_pem);
     free_text = RUN_OK ("openssl", "x509", "-in", free_pem, "-noout", "-text");
     g_assert_null (strstr (free_text, "Name Constraints"));
@@ -246,7 +223,7 @@ test_ca_constraints (Fixture *f, gconstpointer data)
 
   /* and one inside passes */
   {
-    g_autofree char *ok_crt = path_in (f, "ok.pem"), *ok_verify = NULL;
+    g_autofree char *ok_crt = stores_path_in (f, "ok.pem"), *ok_verify = NULL;
     g_assert_true (g_file_set_contents (ext, "subjectAltName=DNS:svc.internal,IP:10.2.3.4\n", -1, NULL));
     o3 = RUN_OK ("openssl", "x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key, "-CAcreateserial",
                  "-out", ok_crt, "-days", "2", "-extfile", ext);
@@ -311,7 +288,7 @@ timeout_cb (gpointer user_data)
 }
 
 static void
-serve_with (Fixture *f, PstKeyType key_type, gboolean through_pkcs12)
+serve_with (StoresDirFixture *f, PstKeyType key_type, gboolean through_pkcs12)
 {
   const char *names[] = { "localhost", "127.0.0.1", NULL };
   g_autoptr(PstStoreEntry) generated = generate (names, key_type, FALSE, NULL);
@@ -323,7 +300,7 @@ serve_with (Fixture *f, PstKeyType key_type, gboolean through_pkcs12)
   g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
   g_autoptr(GSocketAddress) bound = NULL;
   g_autoptr(GSubprocess) client = NULL;
-  g_autofree char *ca = path_in (f, "anchor.pem");
+  g_autofree char *ca = stores_path_in (f, "anchor.pem");
   g_autofree char *connect = NULL, *out = NULL;
   ServeData sd = { 0 };
   guint timeout;
@@ -332,7 +309,7 @@ serve_with (Fixture *f, PstKeyType key_type, gboolean through_pkcs12)
     {
       /* the store round trip the gateway does: save, load, serve */
       g_autoptr(PstKeystore) ks = pst_keystore_new ();
-      g_autofree char *store = path_in (f, "serve.db");
+      g_autofree char *store = stores_path_in (f, "serve.db");
       pst_keystore_add (ks, generated);
       g_assert_true (pst_keystore_save (ks, store, PST_STORE_FORMAT_PKCS12, "serve-pw", &error));
       reloaded = pst_keystore_load (store, "serve-pw", NULL, &error);
@@ -375,13 +352,13 @@ serve_with (Fixture *f, PstKeyType key_type, gboolean through_pkcs12)
 }
 
 static void
-test_serve_tls_ecdsa (Fixture *f, gconstpointer data)
+test_serve_tls_ecdsa (StoresDirFixture *f, gconstpointer data)
 {
   serve_with (f, PST_KEY_ECDSA_P256, FALSE);
 }
 
 static void
-test_serve_tls_rsa (Fixture *f, gconstpointer data)
+test_serve_tls_rsa (StoresDirFixture *f, gconstpointer data)
 {
   serve_with (f, PST_KEY_RSA_2048, TRUE);
 }
@@ -422,12 +399,12 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
-  g_test_add ("/certgen/sans-eku", Fixture, NULL, fixture_setup, test_sans_and_eku, fixture_teardown);
+  g_test_add ("/certgen/sans-eku", StoresDirFixture, NULL, stores_dir_setup, test_sans_and_eku, stores_dir_teardown);
   g_test_add_func ("/certgen/key-types", test_key_types);
-  g_test_add ("/certgen/ca/signs-leaf", Fixture, NULL, fixture_setup, test_ca_signs_leaf, fixture_teardown);
-  g_test_add ("/certgen/ca/name-constraints", Fixture, NULL, fixture_setup, test_ca_constraints, fixture_teardown);
-  g_test_add ("/certgen/tls/ecdsa", Fixture, NULL, fixture_setup, test_serve_tls_ecdsa, fixture_teardown);
-  g_test_add ("/certgen/tls/rsa-pkcs12", Fixture, NULL, fixture_setup, test_serve_tls_rsa, fixture_teardown);
+  g_test_add ("/certgen/ca/signs-leaf", StoresDirFixture, NULL, stores_dir_setup, test_ca_signs_leaf, stores_dir_teardown);
+  g_test_add ("/certgen/ca/name-constraints", StoresDirFixture, NULL, stores_dir_setup, test_ca_constraints, stores_dir_teardown);
+  g_test_add ("/certgen/tls/ecdsa", StoresDirFixture, NULL, stores_dir_setup, test_serve_tls_ecdsa, stores_dir_teardown);
+  g_test_add ("/certgen/tls/rsa-pkcs12", StoresDirFixture, NULL, stores_dir_setup, test_serve_tls_rsa, stores_dir_teardown);
   g_test_add_func ("/certgen/async", test_generate_async);
 
   return g_test_run ();

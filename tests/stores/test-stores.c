@@ -6,29 +6,6 @@
 
 #include "stores-test-util.h"
 
-typedef struct {
-  char *dir;
-} Fixture;
-
-static void
-fixture_setup (Fixture *f, gconstpointer data)
-{
-  f->dir = make_temp_dir ();
-}
-
-static void
-fixture_teardown (Fixture *f, gconstpointer data)
-{
-  remove_tree (f->dir);
-  g_free (f->dir);
-}
-
-static char *
-path_in (Fixture *f, const char *name)
-{
-  return g_build_filename (f->dir, name, NULL);
-}
-
 /* ---- host matching ---------------------------------------------------- */
 
 static void
@@ -77,11 +54,11 @@ test_host_ip (void)
 }
 
 static void
-test_host_cn (Fixture *f, gconstpointer data)
+test_host_cn (StoresDirFixture *f, gconstpointer data)
 {
-  g_autofree char *key = path_in (f, "cn.key");
-  g_autofree char *crt = path_in (f, "cn.pem");
-  g_autofree char *san_crt = path_in (f, "cnsan.pem");
+  g_autofree char *key = stores_path_in (f, "cn.key");
+  g_autofree char *crt = stores_path_in (f, "cn.pem");
+  g_autofree char *san_crt = stores_path_in (f, "cnsan.pem");
   g_autoptr(GError) error = NULL;
   g_autoptr(PstKeystore) ks = NULL;
   g_autoptr(PstKeystore) ks2 = NULL;
@@ -161,11 +138,11 @@ assert_listed (const char *keytool_out, PstStoreEntry *entry)
 }
 
 static void
-test_keytool_pkcs12 (Fixture *f, gconstpointer data)
+test_keytool_pkcs12 (StoresDirFixture *f, gconstpointer data)
 {
-  g_autofree char *store = path_in (f, "keystore.db");
-  g_autofree char *pwfile = path_in (f, "keystore.pw");
-  g_autofree char *crt = path_in (f, "ec.crt");
+  g_autofree char *store = stores_path_in (f, "keystore.db");
+  g_autofree char *pwfile = stores_path_in (f, "keystore.pw");
+  g_autofree char *crt = stores_path_in (f, "ec.crt");
   g_autofree char *o1 = NULL, *o2 = NULL, *o3 = NULL, *o4 = NULL, *list = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(PstKeystore) ks = NULL;
@@ -227,11 +204,11 @@ test_keytool_pkcs12 (Fixture *f, gconstpointer data)
 }
 
 static void
-test_openssl_pkcs12 (Fixture *f, gconstpointer data)
+test_openssl_pkcs12 (StoresDirFixture *f, gconstpointer data)
 {
-  g_autofree char *ca_key = path_in (f, "ca.key"), *ca_crt = path_in (f, "ca.pem");
-  g_autofree char *key = path_in (f, "leaf.key"), *csr = path_in (f, "leaf.csr"), *crt = path_in (f, "leaf.pem");
-  g_autofree char *p12 = path_in (f, "openssl.bin"), *trust = path_in (f, "trust.bin");
+  g_autofree char *ca_key = stores_path_in (f, "ca.key"), *ca_crt = stores_path_in (f, "ca.pem");
+  g_autofree char *key = stores_path_in (f, "leaf.key"), *csr = stores_path_in (f, "leaf.csr"), *crt = stores_path_in (f, "leaf.pem");
+  g_autofree char *p12 = stores_path_in (f, "openssl.bin"), *trust = stores_path_in (f, "trust.bin");
   g_autofree char *o1 = NULL, *o2 = NULL, *o3 = NULL, *o4 = NULL, *o5 = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(PstKeystore) ks = NULL;
@@ -267,13 +244,13 @@ test_openssl_pkcs12 (Fixture *f, gconstpointer data)
 }
 
 static void
-test_pem_load (Fixture *f, gconstpointer data)
+test_pem_load (StoresDirFixture *f, gconstpointer data)
 {
-  g_autofree char *ca_key = path_in (f, "ca.key"), *ca_crt = path_in (f, "ca.pem");
-  g_autofree char *rsa_key = path_in (f, "rsa.key"), *csr = path_in (f, "rsa.csr"), *crt = path_in (f, "rsa.pem");
-  g_autofree char *ec_key = path_in (f, "ec.key"), *ec_crt = path_in (f, "ec.pem");
-  g_autofree char *other = path_in (f, "other.pem");
-  g_autofree char *bundle = path_in (f, "bundle.txt");
+  g_autofree char *ca_key = stores_path_in (f, "ca.key"), *ca_crt = stores_path_in (f, "ca.pem");
+  g_autofree char *rsa_key = stores_path_in (f, "rsa.key"), *csr = stores_path_in (f, "rsa.csr"), *crt = stores_path_in (f, "rsa.pem");
+  g_autofree char *ec_key = stores_path_in (f, "ec.key"), *ec_crt = stores_path_in (f, "ec.pem");
+  g_autofree char *other = stores_path_in (f, "other.pem");
+  g_autofree char *bundle = stores_path_in (f, "bundle.txt");
   char *o[8] = { NULL };
   g_autoptr(GError) error = NULL;
   g_autoptr(PstKeystore) ks = NULL;
@@ -333,7 +310,7 @@ test_pem_load (Fixture *f, gconstpointer data)
 /* ---- writing ----------------------------------------------------------- */
 
 static void
-test_save_pkcs12 (Fixture *f, gconstpointer data)
+test_save_pkcs12 (StoresDirFixture *f, gconstpointer data)
 {
   const char *names[] = { "app.test", "127.0.0.1", NULL };
   const char *names2[] = { "rsa.test", NULL };
@@ -341,7 +318,7 @@ test_save_pkcs12 (Fixture *f, gconstpointer data)
   g_autoptr(PstStoreEntry) rsa = generate (names2, PST_KEY_RSA_2048, FALSE, NULL);
   g_autoptr(PstKeystore) ks = pst_keystore_new ();
   g_autoptr(PstKeystore) back = NULL;
-  g_autofree char *store = path_in (f, "saved.db");
+  g_autofree char *store = stores_path_in (f, "saved.db");
   g_autofree char *list = NULL, *info = NULL;
   g_autoptr(GError) error = NULL;
   GStatBuf st;
@@ -383,14 +360,14 @@ test_save_pkcs12 (Fixture *f, gconstpointer data)
 }
 
 static void
-test_save_truststore (Fixture *f, gconstpointer data)
+test_save_truststore (StoresDirFixture *f, gconstpointer data)
 {
   const char *names[] = { "backend.internal", NULL };
   g_autoptr(PstStoreEntry) key_entry = generate (names, PST_KEY_ECDSA_P256, FALSE, NULL);
   g_autoptr(PstStoreEntry) trusted = NULL;
   g_autoptr(PstKeystore) ts = pst_keystore_new ();
   g_autoptr(PstKeystore) back = NULL;
-  g_autofree char *store = path_in (f, "truststore.db");
+  g_autofree char *store = stores_path_in (f, "truststore.db");
   g_autofree char *list = NULL, *info = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -414,13 +391,13 @@ test_save_truststore (Fixture *f, gconstpointer data)
 }
 
 static void
-test_save_pem (Fixture *f, gconstpointer data)
+test_save_pem (StoresDirFixture *f, gconstpointer data)
 {
   const char *names[] = { "pem.test", NULL };
   g_autoptr(PstStoreEntry) entry = generate (names, PST_KEY_ECDSA_P256, FALSE, NULL);
   g_autoptr(PstKeystore) ks = pst_keystore_new ();
   g_autoptr(PstKeystore) back = NULL, back2 = NULL;
-  g_autofree char *plain = path_in (f, "plain.pem"), *enc = path_in (f, "enc.pem");
+  g_autofree char *plain = stores_path_in (f, "plain.pem"), *enc = stores_path_in (f, "enc.pem");
   g_autofree char *o1 = NULL, *text = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -454,7 +431,7 @@ test_save_pem (Fixture *f, gconstpointer data)
  * with the default alias.  The written file is loaded whole and cut at
  * every byte: never a crash, never an alias with a control character. */
 static void
-test_pem_alias_line (Fixture *f, gconstpointer data)
+test_pem_alias_line (StoresDirFixture *f, gconstpointer data)
 {
   const char *names[] = { "alias.test", NULL };
   const char *hostile[] = {
@@ -462,7 +439,7 @@ test_pem_alias_line (Fixture *f, gconstpointer data)
   };
   g_autoptr(PstStoreEntry) entry = generate (names, PST_KEY_ECDSA_P256, FALSE, NULL);
   g_autoptr(PstKeystore) ks = pst_keystore_new ();
-  g_autofree char *pem = path_in (f, "alias.pem"), *p12 = path_in (f, "alias.p12");
+  g_autofree char *pem = stores_path_in (f, "alias.pem"), *p12 = stores_path_in (f, "alias.p12");
   g_autofree char *text = NULL;
   g_autoptr(GError) error = NULL;
   gsize len = 0;
@@ -534,14 +511,14 @@ test_pem_alias_line (Fixture *f, gconstpointer data)
 /* ---- errors ------------------------------------------------------------ */
 
 static void
-test_wrong_password (Fixture *f, gconstpointer data)
+test_wrong_password (StoresDirFixture *f, gconstpointer data)
 {
   const char *names[] = { "pw.test", NULL };
   g_autoptr(PstStoreEntry) entry = generate (names, PST_KEY_ECDSA_P256, FALSE, NULL);
   g_autoptr(PstKeystore) ks = pst_keystore_new ();
-  g_autofree char *store = path_in (f, "keystore.db");
-  g_autofree char *pwfile = path_in (f, "keystore.pw");
-  g_autofree char *other_pw = path_in (f, "other.pw");
+  g_autofree char *store = stores_path_in (f, "keystore.db");
+  g_autofree char *pwfile = stores_path_in (f, "keystore.pw");
+  g_autofree char *other_pw = stores_path_in (f, "other.pw");
   g_autofree char *expected = NULL, *expected2 = NULL;
   g_autofree char *o1 = NULL;
   g_autoptr(GError) error = NULL;
@@ -574,7 +551,7 @@ test_wrong_password (Fixture *f, gconstpointer data)
 
   /* a keytool store too */
   {
-    g_autofree char *kt = path_in (f, "kt.db");
+    g_autofree char *kt = stores_path_in (f, "kt.db");
     o1 = RUN_OK ("keytool", "-genkeypair", "-keystore", kt, "-storetype", "PKCS12", "-storepass", "kt-pass",
                  "-alias", "a", "-keyalg", "EC", "-dname", "CN=a");
     fail = pst_keystore_load (kt, "nope-nope", other_pw, &error);
@@ -599,12 +576,12 @@ assert_load_fails (const guint8 *data, gsize len, gboolean allow_pem_unknown)
 }
 
 static void
-test_truncated_and_random (Fixture *f, gconstpointer data)
+test_truncated_and_random (StoresDirFixture *f, gconstpointer data)
 {
   const char *names[] = { "trunc.test", NULL };
   g_autoptr(PstStoreEntry) entry = generate (names, PST_KEY_ECDSA_P256, FALSE, NULL);
   g_autoptr(PstKeystore) ks = pst_keystore_new ();
-  g_autofree char *store = path_in (f, "t.db"), *pem = path_in (f, "t.pem");
+  g_autofree char *store = stores_path_in (f, "t.db"), *pem = stores_path_in (f, "t.pem");
   g_autofree char *content = NULL, *pem_data = NULL;
   gsize len = 0, pem_len = 0;
   g_autoptr(GError) error = NULL;
@@ -671,7 +648,7 @@ test_truncated_and_random (Fixture *f, gconstpointer data)
 
   /* missing file, empty file */
   {
-    g_autofree char *missing = path_in (f, "missing.db");
+    g_autofree char *missing = stores_path_in (f, "missing.db");
     g_autoptr(PstKeystore) none = pst_keystore_load (missing, NULL, NULL, &error);
     g_assert_error (error, PST_STORE_ERROR, PST_STORE_ERROR_NOT_FOUND);
     g_clear_error (&error);
@@ -684,11 +661,11 @@ test_truncated_and_random (Fixture *f, gconstpointer data)
 /* ---- password files ------------------------------------------------------ */
 
 static void
-test_password_files (Fixture *f, gconstpointer data)
+test_password_files (StoresDirFixture *f, gconstpointer data)
 {
-  g_autofree char *pw = path_in (f, "new.pw");
-  g_autofree char *crlf = path_in (f, "crlf.pw");
-  g_autofree char *empty = path_in (f, "empty.pw");
+  g_autofree char *pw = stores_path_in (f, "new.pw");
+  g_autofree char *crlf = stores_path_in (f, "crlf.pw");
+  g_autofree char *empty = stores_path_in (f, "empty.pw");
   g_autofree char *p1 = NULL, *p2 = NULL, *read = NULL, *read2 = NULL;
   g_autofree char *d1 = NULL, *d2 = NULL, *d3 = NULL, *d4 = NULL;
   g_autoptr(GError) error = NULL;
@@ -743,18 +720,18 @@ main (int argc, char **argv)
 
   g_test_add_func ("/stores/host/wildcard", test_host_wildcard);
   g_test_add_func ("/stores/host/ip", test_host_ip);
-  g_test_add ("/stores/host/cn-only", Fixture, NULL, fixture_setup, test_host_cn, fixture_teardown);
+  g_test_add ("/stores/host/cn-only", StoresDirFixture, NULL, stores_dir_setup, test_host_cn, stores_dir_teardown);
   g_test_add_func ("/stores/host/prefer-exact", test_find_for_host);
-  g_test_add ("/stores/load/keytool-pkcs12", Fixture, NULL, fixture_setup, test_keytool_pkcs12, fixture_teardown);
-  g_test_add ("/stores/load/openssl-pkcs12", Fixture, NULL, fixture_setup, test_openssl_pkcs12, fixture_teardown);
-  g_test_add ("/stores/load/pem", Fixture, NULL, fixture_setup, test_pem_load, fixture_teardown);
-  g_test_add ("/stores/save/pkcs12", Fixture, NULL, fixture_setup, test_save_pkcs12, fixture_teardown);
-  g_test_add ("/stores/save/truststore", Fixture, NULL, fixture_setup, test_save_truststore, fixture_teardown);
-  g_test_add ("/stores/save/pem", Fixture, NULL, fixture_setup, test_save_pem, fixture_teardown);
-  g_test_add ("/stores/save/pem-alias-line", Fixture, NULL, fixture_setup, test_pem_alias_line, fixture_teardown);
-  g_test_add ("/stores/errors/wrong-password", Fixture, NULL, fixture_setup, test_wrong_password, fixture_teardown);
-  g_test_add ("/stores/errors/truncated-random", Fixture, NULL, fixture_setup, test_truncated_and_random, fixture_teardown);
-  g_test_add ("/stores/password-files", Fixture, NULL, fixture_setup, test_password_files, fixture_teardown);
+  g_test_add ("/stores/load/keytool-pkcs12", StoresDirFixture, NULL, stores_dir_setup, test_keytool_pkcs12, stores_dir_teardown);
+  g_test_add ("/stores/load/openssl-pkcs12", StoresDirFixture, NULL, stores_dir_setup, test_openssl_pkcs12, stores_dir_teardown);
+  g_test_add ("/stores/load/pem", StoresDirFixture, NULL, stores_dir_setup, test_pem_load, stores_dir_teardown);
+  g_test_add ("/stores/save/pkcs12", StoresDirFixture, NULL, stores_dir_setup, test_save_pkcs12, stores_dir_teardown);
+  g_test_add ("/stores/save/truststore", StoresDirFixture, NULL, stores_dir_setup, test_save_truststore, stores_dir_teardown);
+  g_test_add ("/stores/save/pem", StoresDirFixture, NULL, stores_dir_setup, test_save_pem, stores_dir_teardown);
+  g_test_add ("/stores/save/pem-alias-line", StoresDirFixture, NULL, stores_dir_setup, test_pem_alias_line, stores_dir_teardown);
+  g_test_add ("/stores/errors/wrong-password", StoresDirFixture, NULL, stores_dir_setup, test_wrong_password, stores_dir_teardown);
+  g_test_add ("/stores/errors/truncated-random", StoresDirFixture, NULL, stores_dir_setup, test_truncated_and_random, stores_dir_teardown);
+  g_test_add ("/stores/password-files", StoresDirFixture, NULL, stores_dir_setup, test_password_files, stores_dir_teardown);
 
   return g_test_run ();
 }
