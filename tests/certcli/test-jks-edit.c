@@ -9,62 +9,9 @@
 #include "pst-jks-edit.h"
 #include "pst-jks-private.h"
 #include "pst-keystore.h"
+#include "jks-test-util.h"
 
 #define PW "changeit"
-
-static char *workdir;
-
-static char *
-run_tool (gboolean must_succeed, const char *first, ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autofree char *out = NULL, *err = NULL;
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-  va_list ap;
-
-  va_start (ap, first);
-  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (char *) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-
-  g_spawn_sync (workdir, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-                &out, &err, &status, &error);
-  g_assert_no_error (error);
-  if (must_succeed && !g_spawn_check_wait_status (status, NULL))
-    g_error ("%s failed: %s%s", first, out, err);
-  return g_steal_pointer (&out);
-}
-
-static char *
-path (const char *name)
-{
-  return g_build_filename (workdir, name, NULL);
-}
-
-static GBytes *
-read_bytes (const char *name)
-{
-  g_autofree char *p = path (name);
-  g_autofree char *contents = NULL;
-  gsize len;
-  g_autoptr(GError) error = NULL;
-
-  g_file_get_contents (p, &contents, &len, &error);
-  g_assert_no_error (error);
-  return g_bytes_new_take (g_steal_pointer (&contents), len);
-}
-
-static void
-write_bytes (const char *name, GBytes *data)
-{
-  g_autofree char *p = path (name);
-  g_autoptr(GError) error = NULL;
-
-  g_file_set_contents (p, g_bytes_get_data (data, NULL), g_bytes_get_size (data), &error);
-  g_assert_no_error (error);
-}
 
 /* store.jks (keytool): a key entry "server", trusted "anchor"; ca.der:
  * another certificate to add */

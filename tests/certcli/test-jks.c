@@ -11,16 +11,12 @@
 #include <gnutls/crypto.h>
 
 #include "pst-jks.h"
-
-static char *workdir;
+#include "jks-test-util.h"
 
 static void
 keytool (const char *first, ...)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autofree char *out = NULL, *err = NULL;
-  g_autoptr(GError) error = NULL;
-  int status = -1;
   va_list ap;
 
   g_ptr_array_add (argv, (char *) "/usr/bin/keytool");
@@ -29,31 +25,7 @@ keytool (const char *first, ...)
     g_ptr_array_add (argv, (char *) a);
   va_end (ap);
   g_ptr_array_add (argv, NULL);
-
-  g_spawn_sync (workdir, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                &out, &err, &status, &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("keytool failed: %s%s", out, err);
-}
-
-static char *
-path (const char *name)
-{
-  return g_build_filename (workdir, name, NULL);
-}
-
-static GBytes *
-read_bytes (const char *name)
-{
-  g_autofree char *p = path (name);
-  g_autofree char *contents = NULL;
-  gsize len;
-  g_autoptr(GError) error = NULL;
-
-  g_file_get_contents (p, &contents, &len, &error);
-  g_assert_no_error (error);
-  return g_bytes_new_take (g_steal_pointer (&contents), len);
+  g_free (run_argv (TRUE, (const char * const *) argv->pdata));
 }
 
 static void
