@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "editor-test-util.h"
+#include "../keyring/keyring-daemon.h"
 #include "pst-cert-dialog.h"
 #include "pst-document.h"
 #include "pst-keystore.h"
@@ -191,56 +192,6 @@ test_move_existing (Fixture       *fx,
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
 }
 
-/* gnome-keyring-daemon on this test's session bus, unlocked from stdin */
-
-static gboolean
-secret_service_up (gpointer data)
-{
-  GDBusConnection *bus = data;
-  g_autoptr(GVariant) reply = NULL;
-  gboolean owned = FALSE;
-
-  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                       "org.freedesktop.DBus", "NameHasOwner",
-                                       g_variant_new ("(s)", "org.freedesktop.secrets"),
-                                       G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE, 2000, NULL, NULL);
-  if (reply != NULL)
-    g_variant_get (reply, "(b)", &owned);
-  return owned;
-}
-
-static GSubprocess *
-start_keyring (const char *home)
-{
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GDBusConnection) bus = NULL;
-  g_autofree char *data_home = g_build_filename (home, "data", NULL);
-  g_autofree char *runtime = g_build_filename (home, "runtime", NULL);
-  GSubprocess *daemon;
-  GOutputStream *in;
-
-  g_assert_cmpint (g_mkdir_with_parents (data_home, 0700), ==, 0);
-  g_assert_cmpint (g_mkdir_with_parents (runtime, 0700), ==, 0);
-  g_subprocess_launcher_setenv (launcher, "HOME", home, TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", data_home, TRUE);
-  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", runtime, TRUE);
-  daemon = g_subprocess_launcher_spawn (launcher, &error, "gnome-keyring-daemon", "--foreground",
-                                        "--unlock", "--components=secrets", NULL);
-  g_assert_no_error (error);
-  in = g_subprocess_get_stdin_pipe (daemon);
-  g_output_stream_write_all (in, UNLOCK_PASSWORD, strlen (UNLOCK_PASSWORD), NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_output_stream_close (in, NULL, &error);
-  g_assert_no_error (error);
-
-  bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
-  g_assert_no_error (error);
-  if (!pst_test_wait_for (secret_service_up, bus, WAIT_MS))
-    g_error ("gnome-keyring-daemon did not own org.freedesktop.secrets within %d ms", WAIT_MS);
-  return daemon;
-}
-
 int
 main (int argc, char **argv)
 {
@@ -251,7 +202,11 @@ main (int argc, char **argv)
   home = g_dir_make_tmp ("postern-editor-keyring-home-XXXXXX", NULL);
   g_assert_nonnull (home);
   pst_test_init (&argc, &argv);
-  daemon = start_keyring (home);
+  {
+    g_autofree char *data_home = g_build_filename (home, "data", NULL);
+
+    daemon = keyring_daemon_start (home, data_home, UNLOCK_PASSWORD, WAIT_MS);
+  }
 
   g_test_add ("/editor-keyring/create-in-keyring", Fixture, NULL,
               fixture_setup, test_create_in_keyring, fixture_teardown);

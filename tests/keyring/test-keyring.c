@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "keyring-daemon.h"
 #include "pst-certgen.h"
 #include "pst-keystore.h"
 #include "pst-password.h"
@@ -211,57 +212,6 @@ test_adopt_release (void)
   g_assert_cmpstr (plain_pw, ==, PST_DEFAULT_STORE_PASSWORD);
 }
 
-static gboolean
-secret_service_up (GDBusConnection *bus)
-{
-  g_autoptr(GVariant) reply = NULL;
-  gboolean owned = FALSE;
-
-  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                       "org.freedesktop.DBus", "NameHasOwner",
-                                       g_variant_new ("(s)", "org.freedesktop.secrets"),
-                                       G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE, 2000, NULL, NULL);
-  if (reply != NULL)
-    g_variant_get (reply, "(b)", &owned);
-  return owned;
-}
-
-static GSubprocess *
-start_keyring (const char *home)
-{
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GDBusConnection) bus = NULL;
-  g_autofree char *runtime = g_build_filename (home, "runtime", NULL);
-  const char *unlock = "postern-keyring-unit-test";
-  gint64 end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
-  GSubprocess *daemon;
-  GOutputStream *in;
-
-  g_assert_cmpint (g_mkdir_with_parents (runtime, 0700), ==, 0);
-  g_subprocess_launcher_setenv (launcher, "HOME", home, TRUE);
-  g_subprocess_launcher_unsetenv (launcher, "XDG_DATA_HOME");
-  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", runtime, TRUE);
-  daemon = g_subprocess_launcher_spawn (launcher, &error, "gnome-keyring-daemon", "--foreground",
-                                        "--unlock", "--components=secrets", NULL);
-  g_assert_no_error (error);
-  in = g_subprocess_get_stdin_pipe (daemon);
-  g_output_stream_write_all (in, unlock, strlen (unlock), NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_output_stream_close (in, NULL, &error);
-  g_assert_no_error (error);
-
-  bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
-  g_assert_no_error (error);
-  while (!secret_service_up (bus))
-    {
-      if (g_get_monotonic_time () > end)
-        g_error ("gnome-keyring-daemon did not own org.freedesktop.secrets within %d ms", WAIT_MS);
-      g_usleep (50 * 1000);
-    }
-  return daemon;
-}
-
 static void
 remove_recursive (const char *path)
 {
@@ -293,7 +243,7 @@ main (int argc, char **argv)
   scratch = g_dir_make_tmp ("postern-keyring-stores-XXXXXX", NULL);
   g_assert_true (home != NULL && scratch != NULL);
   g_assert_nonnull (g_getenv ("DBUS_SESSION_BUS_ADDRESS"));
-  daemon = start_keyring (home);
+  daemon = keyring_daemon_start (home, NULL, "postern-keyring-unit-test", WAIT_MS);
 
   g_test_add_func ("/keyring/store-lookup-clear", test_store_lookup_clear);
   g_test_add_func ("/keyring/lookup-or-create", test_lookup_or_create);
