@@ -533,6 +533,8 @@ SSL_FIGURES = [
     ("rt_p50", "round trip of 64 B, p50, all on CPU 0: median of the runs' p50 (min–max)", "µs", False,
      ("nginx", 1.0, "≤ 1.0× nginx")),
     ("rt_p50_free", "round trip of 64 B, p50, not pinned (information): median (min–max)", "µs", False, None),
+    ("rt_halts", "CPU halts (idle entries) per round trip, pinned runs: median (min–max)", "halts", False, None),
+    ("rt_halts_free", "CPU halts per round trip, runs not pinned: median (min–max)", "halts", False, None),
     ("rt_p50_none", "round trip of 64 B, p50, CPU 0, on the fresh gateway of the hold, none held", "µs", False,
      None),
     ("rt_p50_held", "the same with the held connections open", "µs", False,
@@ -581,19 +583,50 @@ def pin_group(pgid, cpus):
                 pass
 
 
+def cpu_idle_entries():
+    """How many times the CPUs entered an idle state (halted) so far: the
+    usage counters of /sys/devices/system/cpu/cpu*/cpuidle (POLL, which
+    does not halt, left out); None without cpuidle."""
+    total, seen = 0, False
+    base = "/sys/devices/system/cpu"
+    for cpu in os.listdir(base):
+        d = os.path.join(base, cpu, "cpuidle")
+        if not cpu.startswith("cpu") or not os.path.isdir(d):
+            continue
+        for st in os.listdir(d):
+            try:
+                with open(os.path.join(d, st, "name")) as f:
+                    if f.read().strip() == "POLL":
+                        continue
+                with open(os.path.join(d, st, "usage")) as f:
+                    total += int(f.read())
+                    seen = True
+            except OSError:
+                pass
+    return total if seen else None
+
+
 def run_lat(client, port, args, secure, count, pins, budget=None):
     """One round-trip run; pins: the process groups put on PIN_CPUS with the
-    client for the run (and given all CPUs again after it), or None."""
+    client for the run (and given all CPUs again after it), or None.  Adds
+    halts_per_rt: the CPUs' idle entries per round trip meanwhile (see the
+    README: each costs a trip through the hypervisor here)."""
     extra = ["--count", count, "--msg", 64] + (["--budget", budget] if budget else [])
+    i0 = cpu_idle_entries()
     if pins is None:
-        return run_client(client, "lat", port, args + extra, tls=secure)
-    for g in pins:
-        pin_group(g, PIN_CPUS)
-    try:
-        return run_client(client, "lat", port, args + extra, tls=secure, cpus=PIN_CPUS)
-    finally:
+        x = run_client(client, "lat", port, args + extra, tls=secure)
+    else:
         for g in pins:
-            pin_group(g, None)
+            pin_group(g, PIN_CPUS)
+        try:
+            x = run_client(client, "lat", port, args + extra, tls=secure, cpus=PIN_CPUS)
+        finally:
+            for g in pins:
+                pin_group(g, None)
+    i1 = cpu_idle_entries()
+    # the client's 200 warm-up round trips are counted too
+    x["halts_per_rt"] = (i1 - i0) / (x["count"] + 200) if i0 is not None and i1 is not None else None
+    return x
 
 
 def group_detail(pgid):
@@ -736,7 +769,8 @@ def ssl_path(a, client, bports, tls, work, say, backend, secure=True):
                 y = run_lat(client, port, args, secure, a.lat_count, None)
                 r["rt_free"].append(y)
                 say(f"{path} round {rnd + 1} {gw:10} round trip p50 {x['p50_us']:.0f} µs on CPU 0, "
-                    f"{y['p50_us']:.0f} µs free")
+                    f"{y['p50_us']:.0f} µs free (CPU halts per round trip: {x['halts_per_rt'] or 0:.2f} "
+                    f"pinned, {y['halts_per_rt'] or 0:.2f} free)")
         for gw in GATEWAYS:
             f, r = figures[gw], raw[gw]
             f["conn_per_s"] = median_of(r["conn"], "per_s")
@@ -748,6 +782,9 @@ def ssl_path(a, client, bports, tls, work, say, backend, secure=True):
             f["rt_p50"], f["rt_p50_spread"] = median_of(r["rt"], "p50_us"), spread_of(r["rt"], "p50_us")
             f["rt_p50_free"] = median_of(r["rt_free"], "p50_us")
             f["rt_p50_free_spread"] = spread_of(r["rt_free"], "p50_us")
+            f["rt_halts"], f["rt_halts_spread"] = median_of(r["rt"], "halts_per_rt"), spread_of(r["rt"], "halts_per_rt")
+            f["rt_halts_free"] = median_of(r["rt_free"], "halts_per_rt")
+            f["rt_halts_free_spread"] = spread_of(r["rt_free"], "halts_per_rt")
     finally:
         for gw, (port, ps) in up.items():
             for p in ps:
@@ -861,6 +898,8 @@ def ssl_markdown(figures, a, secure=True):
             return "—"
         if unit == "conns":
             return f"{v:,.0f}"
+        if unit == "halts":
+            return f"{v:.2f}"
         if unit in ("conn/s", "MB/s", "µs") or v >= 100:
             return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
         return f"{v:,.2f}" if v < 10 else f"{v:,.1f}"
@@ -910,7 +949,7 @@ def ssl_markdown(figures, a, secure=True):
                 verdict = ("met" if own <= factor else "NOT met") + f" ({own:.2f}× its own)"
             elif kind == "abs":
                 verdict = held_verdict(pf, a)
-        if key in ("held", "held_still_echoing", "held_per_s"):
+        if key in ("held", "held_still_echoing", "held_per_s", "rt_halts", "rt_halts_free"):
             ratio = None
         out.append(f"| {label} ({unit}, {'higher' if hb else 'lower'} is better) | {cells[0]} | {cells[1]} | "
                    f"{cells[2]} | {f'{ratio:.2f}×' if ratio is not None else '—'} | {ttxt} | {verdict} |")
