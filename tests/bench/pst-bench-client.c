@@ -21,10 +21,11 @@
  *                             message (64 by default) and closes; rate and
  *                             connect latency (connect() to the echo back)
  *   hold  --count K [--parallel P]  opens K connections (ws:// or wss://),
- *                             each proven by one echo, prints "ready", holds
- *                             them until a line (or EOF) on stdin, then
- *                             echoes once more on each and reports how many
- *                             still answered
+ *                             P at a time (threads), each proven by one echo
+ *                             (a failure is counted, not fatal), prints
+ *                             "ready", holds them until a line (or EOF) on
+ *                             stdin, then echoes once more on each and
+ *                             reports how many still answered
  *   idle  --count K [--window W]  opens K connections (W handshakes in
  *                             flight), each proven end to end by one small
  *                             echoed message; prints the set-up rate and
@@ -202,6 +203,46 @@ ws_fill (Ws *ws)
   return r;
 }
 
+/* Like ws_fill, but returns -1 on an error (timeout included) instead of
+ * exiting: the held connections count what fails. */
+static ssize_t
+ws_fill_soft (Ws *ws)
+{
+  if (ws->rpos == ws->rlen)
+    ws->rpos = ws->rlen = 0;
+  else if (ws->rlen == ws->rcap)
+    {
+      memmove (ws->rbuf, ws->rbuf + ws->rpos, ws->rlen - ws->rpos);
+      ws->rlen -= ws->rpos;
+      ws->rpos = 0;
+    }
+  ssize_t r;
+  if (ws->tls)
+    {
+      /* GNUTLS_E_AGAIN also comes after a TLS 1.3 post-handshake message
+       * (a session ticket) with no data: read again.  After the socket's
+       * receive timeout (10 s at least) it means the timeout: give up. */
+      double t0 = bench_now ();
+      do
+        r = gnutls_record_recv (ws->tls, ws->rbuf + ws->rlen, ws->rcap - ws->rlen);
+      while (r == GNUTLS_E_INTERRUPTED || (r == GNUTLS_E_AGAIN && bench_now () - t0 < 5));
+      if (r == GNUTLS_E_PREMATURE_TERMINATION)
+        r = 0;
+      if (r < 0)
+        return -1;
+    }
+  else
+    {
+      do
+        r = recv (ws->fd, ws->rbuf + ws->rlen, ws->rcap - ws->rlen, 0);
+      while (r < 0 && errno == EINTR);
+      if (r < 0)
+        return -1;
+    }
+  ws->rlen += r;
+  return r;
+}
+
 static const char handshake_fmt[] =
   "GET %s HTTP/1.1\r\n"
   "Host: %s:%d\r\n"
@@ -211,8 +252,11 @@ static const char handshake_fmt[] =
   "Sec-WebSocket-Version: 13\r\n"
   "\r\n";
 
+static void ws_free (Ws *ws);
+
+/* Opens a connection (TCP, TLS, upgrade); NULL with *why set on failure. */
 static Ws *
-ws_open_buf (size_t rcap)
+ws_try_open (size_t rcap, const char **why)
 {
   Ws *ws = calloc (1, sizeof *ws);
   ws->rcap = rcap;
@@ -220,7 +264,12 @@ ws_open_buf (size_t rcap)
   ws->hdr_need = 2;
   ws->fd = tcp_connect (false);
   if (ws->fd < 0)
-    BENCH_DIE ("connect %s:%d: %s", host, port, strerror (errno));
+    {
+      *why = "connect";
+      free (ws->rbuf);
+      free (ws);
+      return NULL;
+    }
   set_timeouts (ws->fd);
   if (use_tls)
     {
@@ -234,7 +283,11 @@ ws_open_buf (size_t rcap)
         r = gnutls_handshake (ws->tls);
       while (r < 0 && !gnutls_error_is_fatal (r));
       if (r < 0)
-        BENCH_DIE ("TLS handshake with %s:%d: %s", host, port, gnutls_strerror (r));
+        {
+          *why = "TLS handshake";
+          ws_free (ws);
+          return NULL;
+        }
       pthread_mutex_lock (&desc_lock);
       if (tls_desc[0] == '\0')
         {
@@ -248,7 +301,17 @@ ws_open_buf (size_t rcap)
     return ws;
   char req[512];
   int n = snprintf (req, sizeof req, handshake_fmt, path, host, port);
-  ws_write_all (ws, (unsigned char *) req, n);
+  for (int done = 0; done < n;)
+    {
+      ssize_t w = ws_raw_write (ws, (unsigned char *) req + done, n - done);
+      if (w <= 0)
+        {
+          *why = "upgrade request";
+          ws_free (ws);
+          return NULL;
+        }
+      done += w;
+    }
   /* read the response head */
   for (;;)
     {
@@ -256,13 +319,31 @@ ws_open_buf (size_t rcap)
       if (end != NULL)
         {
           if (ws->rlen < 12 || memcmp (ws->rbuf + 9, "101", 3) != 0)
-            BENCH_DIE ("handshake refused: %.*s", (int) ws->rlen, ws->rbuf);
+            {
+              *why = "upgrade refused";
+              ws_free (ws);
+              return NULL;
+            }
           ws->rpos = (unsigned char *) end + 4 - ws->rbuf;
           break;
         }
-      if (ws->rlen == ws->rcap || ws_fill (ws) == 0)
-        BENCH_DIE ("no handshake response from %s:%d", host, port);
+      if (ws->rlen == ws->rcap || ws_fill_soft (ws) <= 0)
+        {
+          *why = "no upgrade response";
+          ws_free (ws);
+          return NULL;
+        }
     }
+  return ws;
+}
+
+static Ws *
+ws_open_buf (size_t rcap)
+{
+  const char *why = NULL;
+  Ws *ws = ws_try_open (rcap, &why);
+  if (ws == NULL)
+    BENCH_DIE ("%s with %s:%d failed: %s", why, host, port, errno ? strerror (errno) : "closed");
   return ws;
 }
 
@@ -270,6 +351,18 @@ static Ws *
 ws_open (void)
 {
   return ws_open_buf (256 * 1024);
+}
+
+static void
+ws_free (Ws *ws)
+{
+  int saved = errno;
+  if (ws->tls)
+    gnutls_deinit (ws->tls);
+  close (ws->fd);
+  free (ws->rbuf);
+  free (ws);
+  errno = saved;
 }
 
 static void
@@ -673,12 +766,48 @@ run_conn (void)
 /* Held connections (TLS or not): P threads open K, then they wait          */
 
 static Ws **held;
+static long hold_failed;
+static char hold_why[128];
+
+/* One echo of len pattern bytes from stream offset off; false if it does not
+ * come back whole and intact (closed, timed out, damaged), without exiting. */
+static bool
+echo_soft (Ws *ws, uint64_t off, size_t len)
+{
+  unsigned char frame[64 + 14];
+  size_t n = make_frame (frame, off, len);
+  for (size_t done = 0; done < n;)
+    {
+      ssize_t w = ws_raw_write (ws, frame + done, n - done);
+      if (w <= 0)
+        return false;
+      done += w;
+    }
+  Counter c = { .verify = true, .got = off };
+  for (;;)
+    {
+      if (!ws_parse (ws, consume_check, &c))
+        return false;
+      if (c.got >= off + len)
+        return c.bad == 0;
+      if (ws_fill_soft (ws) <= 0)
+        return false;
+    }
+}
+
+static void
+hold_note_failure (const char *why)
+{
+  pthread_mutex_lock (&desc_lock);
+  hold_failed++;
+  if (hold_why[0] == '\0')
+    snprintf (hold_why, sizeof hold_why, "%s: %s", why, errno ? strerror (errno) : "closed");
+  pthread_mutex_unlock (&desc_lock);
+}
 
 static void *
 hold_main (void *data)
 {
-  unsigned char frame[64];
-
   for (;;)
     {
       pthread_mutex_lock (&conn_lock);
@@ -686,16 +815,30 @@ hold_main (void *data)
       pthread_mutex_unlock (&conn_lock);
       if (i < 0 || bench_now () > deadline)
         break;
-      Ws *ws = ws_open_buf (4096);
-      Counter c = { .verify = true };
-      size_t n = make_frame (frame, 0, 8);
-      ws_write_all (ws, frame, n);
-      read_until (ws, &c, 8);
+      const char *why = NULL;
+      errno = 0;
+      Ws *ws = ws_try_open (4096, &why);
+      if (ws == NULL)
+        {
+          hold_note_failure (why);
+          continue;
+        }
+      if (!echo_soft (ws, 0, 8))
+        {
+          hold_note_failure ("first echo");
+          ws_free (ws);
+          continue;
+        }
       held[i] = ws;
     }
   return NULL;
 }
 
+/* Opens K connections with P threads (bounded parallelism: each thread has
+ * one handshake in flight), a failed one counted rather than fatal; prints
+ * the set-up line and "ready"; holds them until a line (or EOF) on stdin,
+ * 900 s at most; then every held connection echoes once more (10 s each,
+ * 120 s in all) and the end line says how many did. */
 static int
 run_hold (void)
 {
@@ -712,32 +855,35 @@ run_hold (void)
   for (long i = 0; i < opt_count; i++)
     ok += held[i] != NULL;
   printf ("{\"mode\": \"hold\", \"tls\": %s, \"count\": %ld, \"ok\": %ld, \"failed\": %ld, "
-          "\"seconds\": %.6f, \"per_s\": %.1f}\nready\n",
-          use_tls ? "true" : "false", opt_count, ok, opt_count - ok, secs, ok / secs);
+          "\"seconds\": %.6f, \"per_s\": %.1f, \"parallel\": %d, \"first_failure\": \"%s\"}\nready\n",
+          use_tls ? "true" : "false", opt_count, ok, opt_count - ok, secs, ok / secs, opt_parallel,
+          hold_why);
   fflush (stdout);
 
   /* until a line or EOF on stdin (at most 900 s) */
   struct pollfd pfd = { .fd = 0, .events = POLLIN };
   poll (&pfd, 1, 900 * 1000);
-  deadline = bench_now () + 120;
+  double t1 = bench_now ();
+  deadline = t1 + 120;
 
   /* each one echoes once more: the gateway kept them all */
-  long alive = 0;
-  unsigned char frame[64];
+  long alive = 0, unchecked = 0;
   for (long i = 0; i < opt_count; i++)
     if (held[i] != NULL)
       {
-        Counter c = { .verify = true, .got = 8 };
-        size_t n = make_frame (frame, 8, 8);
+        if (bench_now () > deadline)
+          {
+            unchecked++;
+            ws_free (held[i]);
+            continue;
+          }
         struct timeval tv = { .tv_sec = 10 };
         setsockopt (held[i]->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        ws_write_all (held[i], frame, n);
-        read_until (held[i], &c, 16);
-        alive += c.bad == 0;
+        alive += echo_soft (held[i], 8, 8);
         ws_close (held[i]);
       }
-  printf ("{\"mode\": \"hold-end\", \"still_echoing\": %ld, \"closed_while_idle\": %ld}\n",
-          alive, ok - alive);
+  printf ("{\"mode\": \"hold-end\", \"still_echoing\": %ld, \"closed_while_idle\": %ld, \"unchecked\": %ld, "
+          "\"check_seconds\": %.3f}\n", alive, ok - alive - unchecked, unchecked, bench_now () - t1);
   fflush (stdout);
   free (held);
   free (t);
