@@ -12,6 +12,7 @@
 #include <glib/gi18n-lib.h>
 #include <glib-unix.h>
 
+#include "pst-control-channel.h"
 #include "pst-gateway.h"
 #include "pst-log-writer.h"
 #include "pst-master.h"
@@ -41,9 +42,7 @@ typedef struct {
   char        *pid;
   guint        index;
   Role         role;
-  int          control;  /* our end of the control socket */
-  guint        watch;
-  GString     *input;
+  PstControlChannel *control;   /* our end of the control socket */
   gboolean     ready;
   gint64       started;
   guint        region;   /* in the shared counts */
@@ -91,11 +90,8 @@ worker_free (Worker *w)
       pst_shared_counts_clear_region (self->counts, w->region);
       self->region_used[w->region] = FALSE;
     }
-  g_clear_handle_id (&w->watch, g_source_remove);
-  if (w->control >= 0)
-    close (w->control);
+  g_clear_pointer (&w->control, pst_control_channel_free);
   g_clear_object (&w->process);
-  g_string_free (w->input, TRUE);
   g_free (w->pid);
   g_clear_object (&w->master);
   g_free (w);
@@ -195,13 +191,9 @@ pst_master_new (const char *config_path, guint n_workers, const char *const *wor
 static void
 send_line (Worker *w, const char *line)
 {
-  g_autofree char *text = g_strdup_printf ("%s\n", line);
-  gsize len = strlen (text);
-
-  /* Short lines into a socket the worker reads: a full buffer means a
-   * worker that is stuck, and the order is dropped rather than block. */
-  if (w->control >= 0 && write (w->control, text, len) != (ssize_t) len)
-    g_debug ("worker %s: order \"%s\" not sent: %s", w->pid, line, g_strerror (errno));
+  /* A worker that is stuck misses the order rather than block us. */
+  if (w->control != NULL && !pst_control_channel_send (w->control, line))
+    g_debug ("worker %s: order \"%s\" not sent", w->pid, line);
 }
 
 static void
@@ -374,33 +366,14 @@ worker_ready (Worker *w)
     roll_commit (self);
 }
 
-static gboolean
-control_cb (int fd, GIOCondition condition, gpointer user_data)
+/* A line from a worker; NULL: its end closed (its wait reports the rest). */
+static void
+control_line_cb (const char *line, gpointer user_data)
 {
   Worker *w = user_data;
-  char buf[256];
-  ssize_t n = read (fd, buf, sizeof buf);
-  char *nl;
 
-  if (n < 0 && (errno == EAGAIN || errno == EINTR))
-    return G_SOURCE_CONTINUE;
-  if (n <= 0)
-    {
-      w->watch = 0;   /* the process's end is reported by its wait */
-      return G_SOURCE_REMOVE;
-    }
-  g_string_append_len (w->input, buf, n);
-  while ((nl = memchr (w->input->str, '\n', w->input->len)) != NULL)
-    {
-      gboolean ready = nl - w->input->str == 5 && memcmp (w->input->str, "ready", 5) == 0;
-
-      g_string_erase (w->input, 0, nl - w->input->str + 1);
-      if (ready)
-        worker_ready (w);
-    }
-  if (w->input->len > 1024)
-    g_string_truncate (w->input, 0);
-  return G_SOURCE_CONTINUE;
+  if (g_strcmp0 (line, "ready") == 0)
+    worker_ready (w);
 }
 
 typedef struct {
@@ -546,7 +519,7 @@ spawn (PstMaster *self, guint index, guint region, int *control, GError **error)
   g_autofree char *control_text = g_strdup_printf ("%u", PST_WORKER_FDS_START + sockets->len);
   /* above the sockets, the control socket and the shared counts */
   int floor = PST_WORKER_FDS_START + (int) sockets->len + 2;
-  int pair[2];
+  int ours = -1, theirs = -1;
   GSubprocess *process;
 
   for (guint i = 0; i < sockets->len; i++)
@@ -557,19 +530,15 @@ spawn (PstMaster *self, guint index, guint region, int *control, GError **error)
         return NULL;
       g_subprocess_launcher_take_fd (launcher, fd, PST_WORKER_FDS_START + (int) i);
     }
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
-    {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   _("cannot make a control socket for a worker: %s"), g_strerror (errno));
-      return NULL;
-    }
+  if (!pst_control_channel_make_pair (&ours, &theirs, error))
+    return NULL;
   {
-    int child_end = dup_above (pair[1], floor, error);
+    int child_end = dup_above (theirs, floor, error);
 
-    close (pair[1]);
+    close (theirs);
     if (child_end < 0)
       {
-        close (pair[0]);
+        close (ours);
         return NULL;
       }
     g_subprocess_launcher_take_fd (launcher, child_end, PST_WORKER_FDS_START + (int) sockets->len);
@@ -584,7 +553,7 @@ spawn (PstMaster *self, guint index, guint region, int *control, GError **error)
 
       if (fd < 0)
         {
-          close (pair[0]);
+          close (ours);
           return NULL;
         }
       /* With no region left (PST_SHARED_COUNTS_NO_REGION) the worker reads
@@ -601,11 +570,10 @@ spawn (PstMaster *self, guint index, guint region, int *control, GError **error)
   process = g_subprocess_launcher_spawnv (launcher, (const char *const *) self->worker_argv, error);
   if (process == NULL)
     {
-      close (pair[0]);
+      close (ours);
       return NULL;
     }
-  g_unix_set_fd_nonblocking (pair[0], TRUE, NULL);
-  *control = pair[0];
+  *control = ours;
   return process;
 }
 
@@ -642,11 +610,10 @@ start_worker (PstMaster *self, guint index, Role role)
   w->pid = g_strdup (g_subprocess_get_identifier (process));
   w->index = index;
   w->role = role;
-  w->control = control;
-  w->input = g_string_new (NULL);
+  /* (only fails for a descriptor that is not a socket: never here) */
+  w->control = pst_control_channel_new (control, 1024, control_line_cb, w, NULL);
   w->started = g_get_monotonic_time ();
   w->region = region;
-  w->watch = g_unix_fd_add (control, G_IO_IN | G_IO_HUP | G_IO_ERR, control_cb, w);
   g_ptr_array_add (self->workers, w);
   g_debug ("worker %u started: pid %s", index, w->pid);
   g_subprocess_wait_async (process, NULL, worker_exited_cb, w);

@@ -245,6 +245,14 @@ def labels():
         put('metrics-label', f'name-{i:02d}', n)
 
 
+def workers():
+    # the master's and the workers' control lines (first byte: where to cut)
+    for i, t in enumerate([b'\x03ready\n', b'\x02drain\nretire\nstop\n', b'\x10reload-ok\n',
+                           b'\x05reload-failed gateway-config.xml:3:1: error: no\n', b'\x00\n\n\n',
+                           b'\x40' + b'x' * 200 + b'\nready\n', b'\x01no newline']):
+        put('control-lines', f'lines-{i:02d}', t)
+
+
 def configs():
     put('config', 'shipped.xml', read(os.path.join(SRC, 'conf'), 'gateway-config.xml'))
     fixtures = os.path.join(SRC, 'tests', 'fixtures', 'config')
@@ -332,6 +340,7 @@ def main():
     ws()
     texts()
     labels()
+    workers()
     configs()
     proxy_protocol()
 
