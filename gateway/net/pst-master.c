@@ -17,6 +17,7 @@
 #include "pst-log-writer.h"
 #include "pst-master.h"
 #include "pst-shared-counts.h"
+#include "pst-shared-metrics.h"
 #include "pst-systemd.h"
 #include "pst-worker-link.h"
 
@@ -69,6 +70,7 @@ struct _PstMaster
   gboolean    finished;
   int         exit_status; /* for "finished": 1 when workers kept dying */
   PstSharedCounts *counts; /* per-address connection counts, one region per worker */
+  PstSharedMetrics *metrics; /* the workers' figures, one slot per region, for /metrics */
   guint8     *region_used;
 };
 
@@ -84,6 +86,10 @@ worker_free (Worker *w)
 {
   PstMaster *self = w->master;
 
+  /* Its figures stay in the gateway's (counters never go back), its
+   * open connections at zero. */
+  if (self != NULL && self->metrics != NULL && w->region != PST_SHARED_COUNTS_NO_REGION)
+    pst_shared_metrics_fold (self->metrics, w->region);
   /* Its connections are gone: so are its counts. */
   if (self != NULL && self->counts != NULL && w->region != PST_SHARED_COUNTS_NO_REGION)
     {
@@ -115,6 +121,7 @@ pst_master_finalize (GObject *object)
 
   g_ptr_array_unref (self->workers);
   g_clear_pointer (&self->counts, pst_shared_counts_free);
+  g_clear_pointer (&self->metrics, pst_shared_metrics_free);
   g_free (self->region_used);
   g_free (self->config_path);
   g_strfreev (self->worker_argv);
@@ -181,7 +188,14 @@ pst_master_new (const char *config_path, guint n_workers, const char *const *wor
     if (self->counts == NULL)
       g_warning ("tcp.maximum.connections.per.address applies per worker: %s", error->message);
     else
-      self->region_used = g_new0 (guint8, pst_shared_counts_get_n_regions (self->counts));
+      {
+        self->region_used = g_new0 (guint8, pst_shared_counts_get_n_regions (self->counts));
+        self->metrics = pst_shared_metrics_new (pst_shared_counts_get_n_regions (self->counts), &error);
+        if (self->metrics == NULL)
+          g_warning ("/metrics and /health answer for one worker each: %s", error->message);
+        else
+          pst_shared_metrics_set_workers (self->metrics, 0, n_workers);
+      }
   }
   return self;
 }
@@ -222,6 +236,15 @@ count (PstMaster *self, Role role, gboolean ready_only)
   return n;
 }
 
+/* For /health and /metrics: the workers serving the configuration in force. */
+static void
+update_workers_up (PstMaster *self)
+{
+  if (self->metrics != NULL)
+    pst_shared_metrics_set_workers (self->metrics, self->stopping ? 0 : count (self, ROLE_CURRENT, TRUE),
+                                    self->n_workers);
+}
+
 static void
 finish (PstMaster *self, int status)
 {
@@ -244,6 +267,8 @@ reload_failed (PstMaster *self, const char *message)
   /* Each worker's /health answers 503 with it until a reload succeeds. */
   g_strdelimit (order, "\n", ' ');
   send_all (self, ROLE_CURRENT, order);
+  if (self->metrics != NULL)
+    pst_shared_metrics_reload_done (self->metrics, FALSE);
   pst_log_event (G_LOG_LEVEL_WARNING, "reload", line, "OUTCOME", "failed", "ERROR", message, NULL);
   pst_systemd_notifyf ("READY=1\nSTATUS=reload failed, serving the previous configuration: %s", message);
 }
@@ -308,6 +333,9 @@ roll_commit (PstMaster *self)
       else if (w->role == ROLE_NEXT)
         w->role = ROLE_CURRENT;
     }
+  update_workers_up (self);
+  if (self->metrics != NULL)
+    pst_shared_metrics_reload_done (self->metrics, TRUE);
   pst_log_event (G_LOG_LEVEL_MESSAGE, "reload", line, "OUTCOME", "ok", "CONFIG", self->config_path, NULL);
   pst_systemd_notifyf ("READY=1\nSTATUS=serving %s (reloaded)", self->config_path);
   roll_done (self);
@@ -352,6 +380,7 @@ worker_ready (Worker *w)
     return;
   w->ready = TRUE;
   g_debug ("worker %u (pid %s) accepts", w->index, w->pid);
+  update_workers_up (self);
   if (w->role == ROLE_CURRENT && !self->announced && count (self, ROLE_CURRENT, TRUE) == self->n_workers)
     {
       self->announced = TRUE;
@@ -426,6 +455,7 @@ worker_exited_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   how = describe_end (w->process);
   clean = g_subprocess_get_if_exited (w->process) && g_subprocess_get_exit_status (w->process) == 0;
   g_ptr_array_remove (self->workers, w);
+  update_workers_up (self);
 
   if (self->stopping || w->role == ROLE_OLD)
     {
@@ -517,8 +547,8 @@ spawn (PstMaster *self, guint index, guint region, int *control, GError **error)
   g_autofree char *index_text = g_strdup_printf ("%u", index);
   g_autofree char *n_text = g_strdup_printf ("%u", sockets->len);
   g_autofree char *control_text = g_strdup_printf ("%u", PST_WORKER_FDS_START + sockets->len);
-  /* above the sockets, the control socket and the shared counts */
-  int floor = PST_WORKER_FDS_START + (int) sockets->len + 2;
+  /* above the sockets, the control socket, the shared counts and figures */
+  int floor = PST_WORKER_FDS_START + (int) sockets->len + 3;
   int ours = -1, theirs = -1;
   GSubprocess *process;
 
@@ -561,6 +591,20 @@ spawn (PstMaster *self, guint index, guint region, int *control, GError **error)
       counts_text = g_strdup_printf ("%d:%u", PST_WORKER_FDS_START + (int) sockets->len + 1, region);
       g_subprocess_launcher_take_fd (launcher, fd, PST_WORKER_FDS_START + (int) sockets->len + 1);
       g_subprocess_launcher_setenv (launcher, PST_WORKER_ENV_COUNTS, counts_text, TRUE);
+    }
+  if (self->metrics != NULL && region != PST_SHARED_COUNTS_NO_REGION)
+    {
+      int fd = dup_above (pst_shared_metrics_get_fd (self->metrics), floor, error);
+      g_autofree char *metrics_text = NULL;
+
+      if (fd < 0)
+        {
+          close (ours);
+          return NULL;
+        }
+      metrics_text = g_strdup_printf ("%d:%u", PST_WORKER_FDS_START + (int) sockets->len + 2, region);
+      g_subprocess_launcher_take_fd (launcher, fd, PST_WORKER_FDS_START + (int) sockets->len + 2);
+      g_subprocess_launcher_setenv (launcher, PST_WORKER_ENV_METRICS, metrics_text, TRUE);
     }
   /* The master alone speaks to the service manager (NotifyAccess=main). */
   g_subprocess_launcher_unsetenv (launcher, "NOTIFY_SOCKET");
@@ -661,6 +705,7 @@ pst_master_stop (PstMaster *self)
       return;
     }
   self->stopping = TRUE;
+  update_workers_up (self);
   g_clear_handle_id (&self->roll_timeout, g_source_remove);
   self->rolling = FALSE;
   pst_systemd_notifyf ("STOPPING=1\nSTATUS=draining %u worker(s)", self->workers->len);

@@ -25,6 +25,7 @@ struct _PstWorkerLink
   PstControlChannel *control;
   GPtrArray *sockets;
   PstSharedCounts *counts;
+  PstSharedMetrics *metrics;
 };
 
 enum { SIGNAL_DRAIN, SIGNAL_STOP, SIGNAL_RELOAD_DONE, SIGNAL_MASTER_GONE, N_SIGNALS };
@@ -50,6 +51,7 @@ pst_worker_link_finalize (GObject *object)
 
   g_clear_pointer (&self->control, pst_control_channel_free);
   g_clear_pointer (&self->counts, pst_shared_counts_free);
+  g_clear_pointer (&self->metrics, pst_shared_metrics_free);
   G_OBJECT_CLASS (pst_worker_link_parent_class)->finalize (object);
 }
 
@@ -112,6 +114,26 @@ env_number (const char *name, guint64 min, guint64 max, guint64 *out, GError **e
   return TRUE;
 }
 
+/* "FD:REGION", FD at least MIN_FD (made close-on-exec) */
+static gboolean
+env_fd_region (const char *name, guint64 min_fd, guint64 *fd, guint64 *region, GError **error)
+{
+  const char *text = g_getenv (name);
+  g_auto(GStrv) parts = g_strsplit (text, ":", 2);
+
+  if (g_strv_length (parts) != 2 ||
+      !g_ascii_string_to_unsigned (parts[0], 10, min_fd, G_MAXINT, fd, NULL) ||
+      !g_ascii_string_to_unsigned (parts[1], 10, 0, G_MAXUINT, region, NULL))
+    {
+      g_set_error (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_BIND,
+                   _("%s=%s: not what a postern master sets (a worker is started by “postern run”; "
+                     "unset the variable)"), name, text);
+      return FALSE;
+    }
+  fcntl ((int) *fd, F_SETFD, FD_CLOEXEC);
+  return TRUE;
+}
+
 PstWorkerLink *
 pst_worker_link_new_from_env (GError **error)
 {
@@ -127,27 +149,29 @@ pst_worker_link_new_from_env (GError **error)
   self = g_object_new (PST_TYPE_WORKER_LINK, NULL);
   if (g_getenv (PST_WORKER_ENV_COUNTS) != NULL)
     {
-      g_auto(GStrv) parts = g_strsplit (g_getenv (PST_WORKER_ENV_COUNTS), ":", 2);
       guint64 fd = 0, region = 0;
 
-      if (g_strv_length (parts) != 2 ||
-          !g_ascii_string_to_unsigned (parts[0], 10, PST_WORKER_FDS_START + n + 1, G_MAXINT, &fd, NULL) ||
-          !g_ascii_string_to_unsigned (parts[1], 10, 0, G_MAXUINT, &region, NULL))
-        {
-          g_set_error (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_BIND,
-                       _("%s=%s: not what a postern master sets (a worker is started by “postern run”; "
-                         "unset the variable)"), PST_WORKER_ENV_COUNTS, g_getenv (PST_WORKER_ENV_COUNTS));
-          return NULL;
-        }
-      fcntl ((int) fd, F_SETFD, FD_CLOEXEC);
+      if (!env_fd_region (PST_WORKER_ENV_COUNTS, PST_WORKER_FDS_START + n + 1, &fd, &region, error))
+        return NULL;
       self->counts = pst_shared_counts_open ((int) fd, (guint) region, error);
       if (self->counts == NULL)
+        return NULL;
+    }
+  if (g_getenv (PST_WORKER_ENV_METRICS) != NULL)
+    {
+      guint64 fd = 0, region = 0;
+
+      if (!env_fd_region (PST_WORKER_ENV_METRICS, PST_WORKER_FDS_START + n + 1, &fd, &region, error))
+        return NULL;
+      self->metrics = pst_shared_metrics_open ((int) fd, (guint) region, error);
+      if (self->metrics == NULL)
         return NULL;
     }
   g_unsetenv (PST_WORKER_ENV_INDEX);
   g_unsetenv (PST_WORKER_ENV_FDS);
   g_unsetenv (PST_WORKER_ENV_CONTROL);
   g_unsetenv (PST_WORKER_ENV_COUNTS);
+  g_unsetenv (PST_WORKER_ENV_METRICS);
   self->index = (guint) index;
   /* our own master never sends a line that long */
   self->control = pst_control_channel_new ((int) control, 64 * 1024, handle_line, self, error);
@@ -186,4 +210,11 @@ pst_worker_link_send_ready (PstWorkerLink *self)
   g_return_if_fail (PST_IS_WORKER_LINK (self));
   /* A few bytes on an empty socket: this does not block. */
   pst_control_channel_send (self->control, "ready");
+}
+
+PstSharedMetrics *
+pst_worker_link_get_shared_metrics (PstWorkerLink *self)
+{
+  g_return_val_if_fail (PST_IS_WORKER_LINK (self), NULL);
+  return self->metrics;
 }

@@ -19,6 +19,7 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "ops"))
 import opslib  # noqa: E402
+import promtext  # noqa: E402
 from opslib import h, p  # noqa: E402
 
 T = h.Tap(case_timeout=120)
@@ -602,6 +603,161 @@ def health(url):
     r = h.run_tool(["curl", "-s", "--max-time", "5", "-o", "-", "-w", "\n%{http_code}", url], timeout=10)
     body, _, code = r.stdout.rpartition("\n")
     return int(code or 0), body
+
+
+def socket_owner(server_port, client_port, pids):
+    """Which of `pids` holds the accepted end of our connection from
+    client_port to server_port (its inode in /proc/net/tcp, then the
+    process whose /proc/PID/fd links to it); None if none does."""
+    inode = None
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local, remote = fields[1], fields[2]
+            if (int(local.split(":")[1], 16) == server_port and
+                    int(remote.split(":")[1], 16) == client_port):
+                inode = fields[9]
+    if inode is None:
+        return None
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
+                        return pid
+                except OSError:
+                    continue
+        except OSError:
+            continue
+    return None
+
+
+def http_get(port, path, pids=(), timeout=10.0):
+    """GET http://127.0.0.1:port/path on a connection of our own, kept
+    open until the answer is read so that the process holding its other
+    end can be told among `pids`.  Returns (status, body, owner pid, head)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        local = s.getsockname()[1]
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(65536)
+            h.require(chunk, f"GET {path}: the connection closed before the answer's head")
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = None
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        h.require(length is not None, f"GET {path}: no Content-Length in {head!r}")
+        while len(body) < length:
+            chunk = s.recv(65536)
+            h.require(chunk, f"GET {path}: the connection closed after {len(body)} of {length} bytes")
+            body += chunk
+        owner = socket_owner(port, local, pids)
+    status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/1.1 ") else 0
+    return status, body.decode(), owner, head.decode()
+
+
+class Scrapes:
+    """Scrapes of /metrics, each landing on whichever worker accepts it."""
+
+    def __init__(self, gw, port):
+        self.gw, self.port = gw, port
+        self.answered_by = set()
+        self.last_total = 0
+
+    def one(self):
+        status, body, owner, _ = http_get(self.port, "/metrics", children(self.gw.proc.pid))
+        h.check_equal(status, 200, "GET /metrics")
+        self.answered_by.add(owner)
+        families = promtext.parse(body)
+        total = promtext.value(families, "postern_connections_total", service="echo")
+        h.require(total >= self.last_total,
+                  f"postern_connections_total went back from {self.last_total} to {total}")
+        self.last_total = total
+        return families
+
+
+@T.case("/metrics and /health with 2 workers: every scrape, whichever worker answers, shows the "
+        "gateway's totals; a killed worker's counters stay, its open connections leave the gauge; "
+        "/health names the workers up")
+def _():
+    d = T.tmpdir()
+    status_port, ws_port = h.free_ports(2)
+    status_url = f"http://127.0.0.1:{status_port}/"
+    ws_url = f"ws://127.0.0.1:{ws_port}/echo"
+    config = h.write_config(d, h.config_xml([h.service_xml("status", "status", [status_url]),
+                                             h.service_xml("echo", "echo", [ws_url])]))
+    with start(config, [status_url, ws_url], "--workers", "2", "--log-format", "json") as gw:
+        kids = wait_children(gw, 2)
+        scrapes = Scrapes(gw, status_port)
+
+        async def scenario():
+            by_worker = await spread_clients(gw, ws_url, kids, per_worker=3)
+            try:
+                opened = len([r for r in json_records(gw, "open") if r.get("service") == "echo"])
+                held = sum(len(v) for v in by_worker.values())
+
+                def totals(families):
+                    return (promtext.value(families, "postern_connections_total", service="echo"),
+                            promtext.value(families, "postern_connections_open", service="echo"))
+                # The surplus clients' closes reach the figures a moment
+                # later: the first scrape that shows them, within 10 s.
+                deadline = time.monotonic() + 10 * SLOW
+                while totals(scrapes.one()) != (opened, held):
+                    h.require(time.monotonic() < deadline,
+                              f"/metrics never showed {opened} connections, {held} open: "
+                              f"{totals(scrapes.one())}")
+                    await asyncio.sleep(0.1)
+                # Then every scrape, on either worker, shows the same.
+                n = 0
+                scrapes.answered_by.clear()
+                while n < 10 or len(scrapes.answered_by - {None}) < 2:
+                    h.require(n < 60, f"60 scrapes all answered by one worker ({scrapes.answered_by})")
+                    families = scrapes.one()
+                    h.check_equal(totals(families), (opened, held),
+                                  f"scrape {n + 1}: (connections_total, connections_open) of the echo service")
+                    h.check_equal(promtext.value(families, "postern_workers"), 2, "postern_workers")
+                    h.check_equal(promtext.value(families, "postern_workers_up"), 2, "postern_workers_up")
+                    n += 1
+                h._diag(f"{n} scrapes answered by workers {sorted(scrapes.answered_by)}: "
+                        f"{opened} connections, {held} open, every time")
+                # A worker killed: its 3 sessions are gone, not its counts.
+                victim = kids[0]
+                os.kill(victim, signal.SIGKILL)
+                wait_children(gw, 2, exclude=(victim,))
+                deadline = time.monotonic() + 10 * SLOW
+                while True:
+                    families = scrapes.one()
+                    if (totals(families) == (opened, held - len(by_worker[victim])) and
+                            promtext.value(families, "postern_workers_up") == 2):
+                        break
+                    h.require(time.monotonic() < deadline,
+                              f"after the kill /metrics shows {totals(families)}, "
+                              f"{promtext.value(families, 'postern_workers_up')} workers up; expected "
+                              f"({opened}, {held - len(by_worker[victim])}), 2")
+                    await asyncio.sleep(0.1)
+                for i in range(8):
+                    h.check_equal(totals(scrapes.one()), (opened, held - len(by_worker[victim])),
+                                  "(connections_total, connections_open) after the kill")
+                for pid in kids[1:]:
+                    for c in by_worker[pid]:
+                        await h.echo_once(c, "still here")
+                        await h.close_cleanly(c)
+            finally:
+                for v in by_worker.values():
+                    for c in v:
+                        await c.close()
+        h.arun(scenario(), 120)
+        # /health: "ok" (what load balancers match) and the workers up in a
+        # header (in the body too when some are missing).
+        status, body, _, head = http_get(status_port, "/health")
+        h.check_equal((status, body), (200, "ok\n"), "GET /health")
+        h.require("\r\nPostern-Workers: 2 of 2 up\r\n" in head + "\r\n",
+                  f"no 'Postern-Workers: 2 of 2 up' header in {head!r}")
+        gw.stop()
 
 
 @T.case("reloads and /health with 2 workers (curl): a bad file keeps the workers and every one "
