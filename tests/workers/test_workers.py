@@ -365,6 +365,59 @@ def _():
         gw.stop()
 
 
+async def burst(port, n):
+    """n TCP connects issued at once (asyncio: all in flight before any is
+    accepted); each echoes a line through the proxy and stays open.
+    Returns the writers (to close) and the local ports."""
+    async def one(i):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"burst {i}\n".encode())
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), 20)
+        h.check_equal(line, f"burst {i}\n".encode(), f"echo of burst connection {i}")
+        return writer
+    results = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
+    writers = [r for r in results if not isinstance(r, BaseException)]
+    errors = [r for r in results if isinstance(r, BaseException)]
+    ports = [w.get_extra_info("sockname")[1] for w in writers]
+    return writers, ports, errors
+
+
+@T.case("a burst of 200 simultaneous connects with 2 workers: all served, no worker takes more than 80 %")
+def _():
+    d = T.tmpdir()
+    backend = p.Server("tcp-echo", p.echo_handler)
+    T.add_cleanup(backend.close)
+    port = h.free_port()
+    config, url = tcp_proxy_config(d, port, backend.port)
+    with start(config, [url], "--workers", "2", "--log-format", "json") as gw:
+        kids = wait_children(gw, 2)
+
+        async def scenario():
+            writers, ports, errors = await burst(port, 200)
+            try:
+                h.require(not errors, f"{len(errors)} of 200 burst connections failed: {errors[:3]}")
+                # the workers' stderr reaches the test through a reader thread
+                deadline = time.monotonic() + 10 * SLOW
+                while True:
+                    opened = {r.get("client", "").rsplit(":", 1)[-1]: r.get("pid")
+                              for r in json_records(gw, "open")}
+                    if all(str(lp) in opened for lp in ports) or time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(0.05)
+                per = {k: sum(1 for lp in ports if opened.get(str(lp)) == k) for k in kids}
+                return per
+            finally:
+                for w in writers:
+                    w.close()
+        per = h.arun(scenario(), 90)
+        h._diag(f"spread of a burst of 200 connects: {per}")
+        h.check_equal(sum(per.values()), 200, "burst connections with an 'open' record of a worker")
+        for k, n in per.items():
+            h.require(n <= 160, f"worker {k} took {n} of the 200 connections of a burst: {per}")
+        gw.stop()
+
+
 def tagged_echo(tag):
     def handler(conn, record):
         d = hashlib.sha256()
