@@ -385,6 +385,8 @@ pst_cmd_run (int argc, char **argv)
       inherited = pst_worker_link_take_sockets (link);
       if (pst_worker_link_get_shared_counts (link) != NULL)
         pst_gateway_set_shared_counts (gateway, pst_worker_link_get_shared_counts (link));
+      /* /metrics and /health answer for the whole gateway */
+      pst_metrics_set_shared (pst_gateway_get_metrics (gateway), pst_worker_link_get_shared_metrics (link));
     }
   else
     {
@@ -419,5 +421,7 @@ pst_cmd_run (int argc, char **argv)
     }
 
   g_main_loop_run (loop);
+  if (link != NULL)
+    pst_metrics_set_shared (pst_gateway_get_metrics (gateway), NULL);
   return 0;
 }

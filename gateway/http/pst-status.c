@@ -26,12 +26,32 @@ static void
 serve_health (PstMetrics *metrics, SoupServerMessage *msg)
 {
   g_autofree char *why = NULL;
+  g_autofree char *workers = NULL;
+  guint up = 0, wanted = 0;
 
   if (metrics == NULL)
-    respond (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, TEXT_TYPE,
-             g_strdup (_("not running in a gateway\n")));
-  else if (pst_metrics_check_health (metrics, &why))
-    respond (msg, SOUP_STATUS_OK, TEXT_TYPE, g_strdup ("ok\n"));
+    {
+      respond (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, TEXT_TYPE,
+               g_strdup (_("not running in a gateway\n")));
+      return;
+    }
+  /* A master's gateway: how many of its workers accept, always in a
+   * header (for scripts, not translated), and in the body when some are
+   * missing (a body of "ok" alone is what load balancers' checks match). */
+  if (pst_metrics_get_workers (metrics, &up, &wanted))
+    {
+      g_autofree char *header = g_strdup_printf ("%u of %u up", up, wanted);
+
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Postern-Workers", header);
+      if (up < wanted)
+        workers = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u of %u worker up", "%u of %u workers up",
+                                                wanted), up, wanted);
+    }
+  if (pst_metrics_check_health (metrics, &why))
+    respond (msg, SOUP_STATUS_OK, TEXT_TYPE,
+             workers != NULL ? g_strdup_printf ("ok: %s\n", workers) : g_strdup ("ok\n"));
+  else if (workers != NULL)
+    respond (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, TEXT_TYPE, g_strdup_printf ("%s\n%s\n", why, workers));
   else
     respond (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, TEXT_TYPE, g_strdup_printf ("%s\n", why));
 }

@@ -15,6 +15,7 @@ struct _PstConnLimits
   gint64      last_log_us;
   guint       refused_since_log;
   PstSharedCounts *shared;   /* the other workers' counts (not owned), or NULL */
+  gboolean    accepting;
 };
 
 enum {
@@ -137,6 +138,23 @@ void
 pst_conn_limits_set_shared (PstConnLimits *self, PstSharedCounts *shared)
 {
   self->shared = shared;
+  self->accepting = TRUE;
+  if (shared != NULL)
+    pst_shared_counts_set_load (shared, self->live, self->accepting);
+}
+
+void
+pst_conn_limits_set_accepting (PstConnLimits *self, gboolean accepting)
+{
+  self->accepting = accepting;
+  if (self->shared != NULL)
+    pst_shared_counts_set_load (self->shared, self->live, accepting);
+}
+
+gboolean
+pst_conn_limits_should_yield (PstConnLimits *self)
+{
+  return self->shared != NULL && pst_shared_counts_should_yield (self->shared, self->live);
 }
 
 gboolean
@@ -160,7 +178,10 @@ pst_conn_limits_acquire (PstConnLimits *self, GInetAddress *address, guint per_a
   self->live++;
   g_hash_table_replace (self->per_address, g_object_ref (address), GUINT_TO_POINTER (mine + 1));
   if (self->shared != NULL)
-    pst_shared_counts_publish (self->shared, address, mine + 1);
+    {
+      pst_shared_counts_publish (self->shared, address, mine + 1);
+      pst_shared_counts_set_load (self->shared, self->live, self->accepting);
+    }
   return TRUE;
 }
 
@@ -172,7 +193,10 @@ pst_conn_limits_release (PstConnLimits *self, GInetAddress *address)
   g_return_if_fail (self->live > 0 && mine > 0);
   self->live--;
   if (self->shared != NULL)
-    pst_shared_counts_publish (self->shared, address, mine - 1);
+    {
+      pst_shared_counts_publish (self->shared, address, mine - 1);
+      pst_shared_counts_set_load (self->shared, self->live, self->accepting);
+    }
   if (mine == 1)
     g_hash_table_remove (self->per_address, address);
   else

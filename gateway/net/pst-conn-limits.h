@@ -29,5 +29,10 @@ void           pst_conn_limits_release      (PstConnLimits *self, GInetAddress *
  * connections, and refusals are logged once a second for them all.
  * SHARED must outlive SELF. */
 void           pst_conn_limits_set_shared   (PstConnLimits *self, PstSharedCounts *shared);
+/* A worker that stops accepting (retired, draining) says so to its siblings. */
+void           pst_conn_limits_set_accepting (PstConnLimits *self, gboolean accepting);
+/* TRUE when a sibling worker that accepts holds clearly fewer connections:
+ * leave it the clients waiting in the shared backlog for a moment. */
+gboolean       pst_conn_limits_should_yield (PstConnLimits *self);
 
 G_END_DECLS

@@ -383,6 +383,7 @@ pst_gateway_stop (PstGateway *self)
   if (self->listeners == NULL)
     return;
   pst_metrics_set_draining (self->metrics, TRUE);
+  pst_conn_limits_set_accepting (self->limits, FALSE);
   g_hash_table_iter_init (&iter, self->listeners);
   while (g_hash_table_iter_next (&iter, NULL, &v))
     pst_listener_drain (v);
@@ -408,6 +409,7 @@ pst_gateway_stop_accepting (PstGateway *self)
   gpointer v;
 
   g_return_if_fail (PST_IS_GATEWAY (self));
+  pst_conn_limits_set_accepting (self->limits, FALSE);
   if (self->listeners != NULL)
     {
       g_hash_table_iter_init (&iter, self->listeners);

@@ -23,6 +23,8 @@ struct _PstListener
   gboolean        tls;
   GPtrArray      *sockets;       /* GSocket listened on (non-blocking) */
   GPtrArray      *sources;       /* GSource: one accept watch per socket, while started */
+  guint           yield_timeout; /* accept watches off for a moment: a sibling worker's turn */
+  gboolean        resumed;       /* the first wake-up after that turn */
   SoupServer     *soup;
   PstRuntime     *runtime;
   GPtrArray      *routes;
@@ -402,18 +404,65 @@ incoming (PstListener *self, GSocketConnection *connection)
 }
 
 #define ACCEPTS_PER_WAKEUP 64
+#define YIELD_MS           2
 
+static void add_accept_watches (PstListener *self);
+
+static gboolean
+yield_done_cb (gpointer user_data)
+{
+  PstListener *self = user_data;
+
+  self->yield_timeout = 0;
+  self->resumed = TRUE;
+  add_accept_watches (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+remove_accept_watches (PstListener *self)
+{
+  for (guint i = 0; self->sources != NULL && i < self->sources->len; i++)
+    g_source_destroy (self->sources->pdata[i]);
+  if (self->sources != NULL)
+    g_ptr_array_set_size (self->sources, 0);
+}
+
+/* Every worker of a master waits on the same sockets, and the first one
+ * the kernel wakes would take a whole burst: one that holds clearly more
+ * connections than a sibling stops accepting for YIELD_MS, which lets the
+ * sibling take the clients waiting.  Then it takes some of what is still
+ * waiting (a sibling may be busy or stuck): every turn serves clients,
+ * and none is lost. */
 static gboolean
 accept_ready_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
 {
   PstListener *self = user_data;
+  /* After our turn off, the clients still waiting are ours, as many as the
+   * margin of the imbalance (then we look again): a sibling that does not
+   * take them may be busy or stuck. */
+  guint unchecked = self->resumed && self->limits != NULL
+                    ? 4 + pst_conn_limits_get_live (self->limits) / 8 : 0;
 
+  self->resumed = FALSE;
   /* Bounded, so that a flood of clients cannot starve the sessions. */
   for (guint i = 0; i < ACCEPTS_PER_WAKEUP; i++)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(GSocket) client = g_socket_accept (socket, NULL, &error);
+      g_autoptr(GSocket) client = NULL;
       g_autoptr(GSocketConnection) connection = NULL;
+
+      if (i >= unchecked && self->limits != NULL && pst_conn_limits_should_yield (self->limits))
+        {
+          if (i == 0)
+            {
+              remove_accept_watches (self);
+              self->yield_timeout = g_timeout_add (YIELD_MS, yield_done_cb, self);
+              return G_SOURCE_REMOVE;
+            }
+          break;   /* the next wake-up decides again */
+        }
+      client = g_socket_accept (socket, NULL, &error);
 
       if (client == NULL)
         {
@@ -478,6 +527,13 @@ pst_listener_get_client_auth (PstListener *self)
 void
 pst_listener_start (PstListener *self)
 {
+  g_clear_handle_id (&self->yield_timeout, g_source_remove);
+  add_accept_watches (self);
+}
+
+static void
+add_accept_watches (PstListener *self)
+{
   if (self->sources->len > 0)
     return;
   for (guint i = 0; i < self->sockets->len; i++)
@@ -493,10 +549,8 @@ pst_listener_start (PstListener *self)
 void
 pst_listener_stop (PstListener *self)
 {
-  for (guint i = 0; self->sources != NULL && i < self->sources->len; i++)
-    g_source_destroy (self->sources->pdata[i]);
-  if (self->sources != NULL)
-    g_ptr_array_set_size (self->sources, 0);
+  g_clear_handle_id (&self->yield_timeout, g_source_remove);
+  remove_accept_watches (self);
   for (guint i = 0; self->sockets != NULL && i < self->sockets->len; i++)
     g_socket_close (self->sockets->pdata[i], NULL);
   if (self->sockets != NULL)

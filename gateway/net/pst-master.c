@@ -12,10 +12,12 @@
 #include <glib/gi18n-lib.h>
 #include <glib-unix.h>
 
+#include "pst-control-channel.h"
 #include "pst-gateway.h"
 #include "pst-log-writer.h"
 #include "pst-master.h"
 #include "pst-shared-counts.h"
+#include "pst-shared-metrics.h"
 #include "pst-systemd.h"
 #include "pst-worker-link.h"
 
@@ -41,9 +43,7 @@ typedef struct {
   char        *pid;
   guint        index;
   Role         role;
-  int          control;  /* our end of the control socket */
-  guint        watch;
-  GString     *input;
+  PstControlChannel *control;   /* our end of the control socket */
   gboolean     ready;
   gint64       started;
   guint        region;   /* in the shared counts */
@@ -70,6 +70,7 @@ struct _PstMaster
   gboolean    finished;
   int         exit_status; /* for "finished": 1 when workers kept dying */
   PstSharedCounts *counts; /* per-address connection counts, one region per worker */
+  PstSharedMetrics *metrics; /* the workers' figures, one slot per region, for /metrics */
   guint8     *region_used;
 };
 
@@ -85,17 +86,18 @@ worker_free (Worker *w)
 {
   PstMaster *self = w->master;
 
+  /* Its figures stay in the gateway's (counters never go back), its
+   * open connections at zero. */
+  if (self != NULL && self->metrics != NULL && w->region != PST_SHARED_COUNTS_NO_REGION)
+    pst_shared_metrics_fold (self->metrics, w->region);
   /* Its connections are gone: so are its counts. */
   if (self != NULL && self->counts != NULL && w->region != PST_SHARED_COUNTS_NO_REGION)
     {
       pst_shared_counts_clear_region (self->counts, w->region);
       self->region_used[w->region] = FALSE;
     }
-  g_clear_handle_id (&w->watch, g_source_remove);
-  if (w->control >= 0)
-    close (w->control);
+  g_clear_pointer (&w->control, pst_control_channel_free);
   g_clear_object (&w->process);
-  g_string_free (w->input, TRUE);
   g_free (w->pid);
   g_clear_object (&w->master);
   g_free (w);
@@ -119,6 +121,7 @@ pst_master_finalize (GObject *object)
 
   g_ptr_array_unref (self->workers);
   g_clear_pointer (&self->counts, pst_shared_counts_free);
+  g_clear_pointer (&self->metrics, pst_shared_metrics_free);
   g_free (self->region_used);
   g_free (self->config_path);
   g_strfreev (self->worker_argv);
@@ -185,7 +188,14 @@ pst_master_new (const char *config_path, guint n_workers, const char *const *wor
     if (self->counts == NULL)
       g_warning ("tcp.maximum.connections.per.address applies per worker: %s", error->message);
     else
-      self->region_used = g_new0 (guint8, pst_shared_counts_get_n_regions (self->counts));
+      {
+        self->region_used = g_new0 (guint8, pst_shared_counts_get_n_regions (self->counts));
+        self->metrics = pst_shared_metrics_new (pst_shared_counts_get_n_regions (self->counts), &error);
+        if (self->metrics == NULL)
+          g_warning ("/metrics and /health answer for one worker each: %s", error->message);
+        else
+          pst_shared_metrics_set_workers (self->metrics, 0, n_workers);
+      }
   }
   return self;
 }
@@ -195,13 +205,9 @@ pst_master_new (const char *config_path, guint n_workers, const char *const *wor
 static void
 send_line (Worker *w, const char *line)
 {
-  g_autofree char *text = g_strdup_printf ("%s\n", line);
-  gsize len = strlen (text);
-
-  /* Short lines into a socket the worker reads: a full buffer means a
-   * worker that is stuck, and the order is dropped rather than block. */
-  if (w->control >= 0 && write (w->control, text, len) != (ssize_t) len)
-    g_debug ("worker %s: order \"%s\" not sent: %s", w->pid, line, g_strerror (errno));
+  /* A worker that is stuck misses the order rather than block us. */
+  if (w->control != NULL && !pst_control_channel_send (w->control, line))
+    g_debug ("worker %s: order \"%s\" not sent", w->pid, line);
 }
 
 static void
@@ -230,6 +236,15 @@ count (PstMaster *self, Role role, gboolean ready_only)
   return n;
 }
 
+/* For /health and /metrics: the workers serving the configuration in force. */
+static void
+update_workers_up (PstMaster *self)
+{
+  if (self->metrics != NULL)
+    pst_shared_metrics_set_workers (self->metrics, self->stopping ? 0 : count (self, ROLE_CURRENT, TRUE),
+                                    self->n_workers);
+}
+
 static void
 finish (PstMaster *self, int status)
 {
@@ -252,6 +267,8 @@ reload_failed (PstMaster *self, const char *message)
   /* Each worker's /health answers 503 with it until a reload succeeds. */
   g_strdelimit (order, "\n", ' ');
   send_all (self, ROLE_CURRENT, order);
+  if (self->metrics != NULL)
+    pst_shared_metrics_reload_done (self->metrics, FALSE);
   pst_log_event (G_LOG_LEVEL_WARNING, "reload", line, "OUTCOME", "failed", "ERROR", message, NULL);
   pst_systemd_notifyf ("READY=1\nSTATUS=reload failed, serving the previous configuration: %s", message);
 }
@@ -316,6 +333,9 @@ roll_commit (PstMaster *self)
       else if (w->role == ROLE_NEXT)
         w->role = ROLE_CURRENT;
     }
+  update_workers_up (self);
+  if (self->metrics != NULL)
+    pst_shared_metrics_reload_done (self->metrics, TRUE);
   pst_log_event (G_LOG_LEVEL_MESSAGE, "reload", line, "OUTCOME", "ok", "CONFIG", self->config_path, NULL);
   pst_systemd_notifyf ("READY=1\nSTATUS=serving %s (reloaded)", self->config_path);
   roll_done (self);
@@ -360,6 +380,7 @@ worker_ready (Worker *w)
     return;
   w->ready = TRUE;
   g_debug ("worker %u (pid %s) accepts", w->index, w->pid);
+  update_workers_up (self);
   if (w->role == ROLE_CURRENT && !self->announced && count (self, ROLE_CURRENT, TRUE) == self->n_workers)
     {
       self->announced = TRUE;
@@ -374,33 +395,14 @@ worker_ready (Worker *w)
     roll_commit (self);
 }
 
-static gboolean
-control_cb (int fd, GIOCondition condition, gpointer user_data)
+/* A line from a worker; NULL: its end closed (its wait reports the rest). */
+static void
+control_line_cb (const char *line, gpointer user_data)
 {
   Worker *w = user_data;
-  char buf[256];
-  ssize_t n = read (fd, buf, sizeof buf);
-  char *nl;
 
-  if (n < 0 && (errno == EAGAIN || errno == EINTR))
-    return G_SOURCE_CONTINUE;
-  if (n <= 0)
-    {
-      w->watch = 0;   /* the process's end is reported by its wait */
-      return G_SOURCE_REMOVE;
-    }
-  g_string_append_len (w->input, buf, n);
-  while ((nl = memchr (w->input->str, '\n', w->input->len)) != NULL)
-    {
-      gboolean ready = nl - w->input->str == 5 && memcmp (w->input->str, "ready", 5) == 0;
-
-      g_string_erase (w->input, 0, nl - w->input->str + 1);
-      if (ready)
-        worker_ready (w);
-    }
-  if (w->input->len > 1024)
-    g_string_truncate (w->input, 0);
-  return G_SOURCE_CONTINUE;
+  if (g_strcmp0 (line, "ready") == 0)
+    worker_ready (w);
 }
 
 typedef struct {
@@ -453,6 +455,7 @@ worker_exited_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   how = describe_end (w->process);
   clean = g_subprocess_get_if_exited (w->process) && g_subprocess_get_exit_status (w->process) == 0;
   g_ptr_array_remove (self->workers, w);
+  update_workers_up (self);
 
   if (self->stopping || w->role == ROLE_OLD)
     {
@@ -544,9 +547,9 @@ spawn (PstMaster *self, guint index, guint region, int *control, GError **error)
   g_autofree char *index_text = g_strdup_printf ("%u", index);
   g_autofree char *n_text = g_strdup_printf ("%u", sockets->len);
   g_autofree char *control_text = g_strdup_printf ("%u", PST_WORKER_FDS_START + sockets->len);
-  /* above the sockets, the control socket and the shared counts */
-  int floor = PST_WORKER_FDS_START + (int) sockets->len + 2;
-  int pair[2];
+  /* above the sockets, the control socket, the shared counts and figures */
+  int floor = PST_WORKER_FDS_START + (int) sockets->len + 3;
+  int ours = -1, theirs = -1;
   GSubprocess *process;
 
   for (guint i = 0; i < sockets->len; i++)
@@ -557,19 +560,15 @@ spawn (PstMaster *self, guint index, guint region, int *control, GError **error)
         return NULL;
       g_subprocess_launcher_take_fd (launcher, fd, PST_WORKER_FDS_START + (int) i);
     }
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
-    {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   _("cannot make a control socket for a worker: %s"), g_strerror (errno));
-      return NULL;
-    }
+  if (!pst_control_channel_make_pair (&ours, &theirs, error))
+    return NULL;
   {
-    int child_end = dup_above (pair[1], floor, error);
+    int child_end = dup_above (theirs, floor, error);
 
-    close (pair[1]);
+    close (theirs);
     if (child_end < 0)
       {
-        close (pair[0]);
+        close (ours);
         return NULL;
       }
     g_subprocess_launcher_take_fd (launcher, child_end, PST_WORKER_FDS_START + (int) sockets->len);
@@ -584,7 +583,7 @@ spawn (PstMaster *self, guint index, guint region, int *control, GError **error)
 
       if (fd < 0)
         {
-          close (pair[0]);
+          close (ours);
           return NULL;
         }
       /* With no region left (PST_SHARED_COUNTS_NO_REGION) the worker reads
@@ -592,6 +591,20 @@ spawn (PstMaster *self, guint index, guint region, int *control, GError **error)
       counts_text = g_strdup_printf ("%d:%u", PST_WORKER_FDS_START + (int) sockets->len + 1, region);
       g_subprocess_launcher_take_fd (launcher, fd, PST_WORKER_FDS_START + (int) sockets->len + 1);
       g_subprocess_launcher_setenv (launcher, PST_WORKER_ENV_COUNTS, counts_text, TRUE);
+    }
+  if (self->metrics != NULL && region != PST_SHARED_COUNTS_NO_REGION)
+    {
+      int fd = dup_above (pst_shared_metrics_get_fd (self->metrics), floor, error);
+      g_autofree char *metrics_text = NULL;
+
+      if (fd < 0)
+        {
+          close (ours);
+          return NULL;
+        }
+      metrics_text = g_strdup_printf ("%d:%u", PST_WORKER_FDS_START + (int) sockets->len + 2, region);
+      g_subprocess_launcher_take_fd (launcher, fd, PST_WORKER_FDS_START + (int) sockets->len + 2);
+      g_subprocess_launcher_setenv (launcher, PST_WORKER_ENV_METRICS, metrics_text, TRUE);
     }
   /* The master alone speaks to the service manager (NotifyAccess=main). */
   g_subprocess_launcher_unsetenv (launcher, "NOTIFY_SOCKET");
@@ -601,11 +614,10 @@ spawn (PstMaster *self, guint index, guint region, int *control, GError **error)
   process = g_subprocess_launcher_spawnv (launcher, (const char *const *) self->worker_argv, error);
   if (process == NULL)
     {
-      close (pair[0]);
+      close (ours);
       return NULL;
     }
-  g_unix_set_fd_nonblocking (pair[0], TRUE, NULL);
-  *control = pair[0];
+  *control = ours;
   return process;
 }
 
@@ -642,11 +654,10 @@ start_worker (PstMaster *self, guint index, Role role)
   w->pid = g_strdup (g_subprocess_get_identifier (process));
   w->index = index;
   w->role = role;
-  w->control = control;
-  w->input = g_string_new (NULL);
+  /* (only fails for a descriptor that is not a socket: never here) */
+  w->control = pst_control_channel_new (control, 1024, control_line_cb, w, NULL);
   w->started = g_get_monotonic_time ();
   w->region = region;
-  w->watch = g_unix_fd_add (control, G_IO_IN | G_IO_HUP | G_IO_ERR, control_cb, w);
   g_ptr_array_add (self->workers, w);
   g_debug ("worker %u started: pid %s", index, w->pid);
   g_subprocess_wait_async (process, NULL, worker_exited_cb, w);
@@ -694,6 +705,7 @@ pst_master_stop (PstMaster *self)
       return;
     }
   self->stopping = TRUE;
+  update_workers_up (self);
   g_clear_handle_id (&self->roll_timeout, g_source_remove);
   self->rolling = FALSE;
   pst_systemd_notifyf ("STOPPING=1\nSTATUS=draining %u worker(s)", self->workers->len);

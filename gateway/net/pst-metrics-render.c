@@ -359,3 +359,12 @@ pst_metrics_render_data (GString *out, const PstMetricsData *data, gboolean drai
   render_process (out, data, draining);
   render_event_loop (out);
 }
+
+void
+pst_metrics_render_workers (GString *out, guint up, guint wanted)
+{
+  family (out, "postern_workers", "gauge", "Worker processes the master runs (--workers).");
+  sample_u64 (out, "postern_workers", NULL, wanted);
+  family (out, "postern_workers_up", "gauge", "Worker processes accepting connections now.");
+  sample_u64 (out, "postern_workers_up", NULL, up);
+}

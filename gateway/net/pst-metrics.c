@@ -6,6 +6,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "pst-metrics.h"
+#include "pst-shared-metrics.h"
 
 /* 1 ms … 10 s: a loopback connect is well under a millisecond, a TLS
  * back-end across a network tens of milliseconds, a struggling one seconds. */
@@ -19,6 +20,8 @@ struct _PstMetrics
   PstMetricsData  data;
   gboolean        draining;
   char           *reload_error;   /* the last reload's failure, NULL after a good one */
+  PstSharedMetrics *shared;       /* a master's workers' figures (not owned), or NULL */
+  guint           publish_source;
 };
 
 G_DEFINE_TYPE (PstMetrics, pst_metrics, G_TYPE_OBJECT)
@@ -183,6 +186,7 @@ pst_metrics_finalize (GObject *object)
 {
   PstMetrics *self = PST_METRICS (object);
 
+  g_clear_handle_id (&self->publish_source, g_source_remove);
   pst_metrics_data_clear (&self->data);
   g_free (self->reload_error);
   G_OBJECT_CLASS (pst_metrics_parent_class)->finalize (object);
@@ -218,6 +222,49 @@ pst_metrics_get_data (PstMetrics *self)
   return &self->data;
 }
 
+static gboolean
+publish_cb (gpointer user_data)
+{
+  PstMetrics *self = user_data;
+
+  self->publish_source = 0;
+  if (self->shared != NULL && !pst_shared_metrics_publish (self->shared, &self->data))
+    g_debug ("this worker's figures do not fit in the shared memory: other workers miss them");
+  return G_SOURCE_REMOVE;
+}
+
+/* The other workers read our figures from shared memory: one copy per
+ * main-loop turn, however many connections it opened or closed. */
+static void
+changed (PstMetrics *self)
+{
+  if (self->shared != NULL && self->publish_source == 0)
+    self->publish_source = g_idle_add_full (G_PRIORITY_DEFAULT, publish_cb, self, NULL);
+}
+
+/**
+ * pst_metrics_set_shared:
+ * @shared: (nullable) (transfer none): must outlive @self
+ *
+ * A worker of a master: publish these figures for the other workers, and
+ * answer /metrics and /health for the whole gateway.  NULL: a last copy
+ * of the figures, then this process's alone again.
+ */
+void
+pst_metrics_set_shared (PstMetrics *self, PstSharedMetrics *shared)
+{
+  g_return_if_fail (PST_IS_METRICS (self));
+  /* Detached (the worker ends): what changed since the last copy counts. */
+  if (self->shared != NULL && self->publish_source != 0)
+    {
+      g_clear_handle_id (&self->publish_source, g_source_remove);
+      pst_shared_metrics_publish (self->shared, &self->data);
+    }
+  self->shared = shared;
+  if (shared != NULL)
+    pst_shared_metrics_publish (shared, &self->data);
+}
+
 void
 pst_metrics_connection_opened (PstMetrics *self, const char *service)
 {
@@ -226,6 +273,7 @@ pst_metrics_connection_opened (PstMetrics *self, const char *service)
   if (self == NULL || service == NULL)
     return;
   pst_metrics_data_service (&self->data, service)->opened++;
+  changed (self);
 }
 
 void
@@ -242,6 +290,7 @@ pst_metrics_connection_closed (PstMetrics *self, const char *service,
   figures->bytes_out += bytes_out;
   if (close_code != 0)
     add_close_codes (figures->close_codes, close_code, 1);
+  changed (self);
 }
 
 void
@@ -250,6 +299,7 @@ pst_metrics_tls_failure (PstMetrics *self, PstTlsLeg leg, PstTlsFailure failure)
   if (self == NULL || leg >= PST_TLS_N_LEGS || failure >= PST_TLS_N_FAILURES)
     return;
   self->data.tls_failures[leg][failure]++;
+  changed (self);
 }
 
 void
@@ -268,6 +318,7 @@ pst_metrics_backend_connected (PstMetrics *self, const char *service, double sec
     figures->latency_buckets[b]++;
   figures->latency_count++;
   figures->latency_sum += seconds;
+  changed (self);
 }
 
 void
@@ -276,6 +327,7 @@ pst_metrics_backend_failed (PstMetrics *self, const char *service)
   if (self == NULL)
     return;
   pst_metrics_data_service (&self->data, service)->connect_failures++;
+  changed (self);
 }
 
 void
@@ -325,12 +377,47 @@ pst_metrics_check_health (PstMetrics *self, char **why)
   return text == NULL;
 }
 
+/**
+ * pst_metrics_get_workers:
+ * @up: (out): workers accepting now
+ * @wanted: (out): workers the master runs
+ *
+ * Returns: TRUE for a worker of a master, FALSE for a single process
+ */
+gboolean
+pst_metrics_get_workers (PstMetrics *self, guint *up, guint *wanted)
+{
+  g_return_val_if_fail (PST_IS_METRICS (self), FALSE);
+  *up = *wanted = 0;
+  if (self->shared == NULL)
+    return FALSE;
+  pst_shared_metrics_get_workers (self->shared, up, wanted);
+  return TRUE;
+}
+
 char *
 pst_metrics_render (PstMetrics *self, PstRuntime *runtime)
 {
   GString *out = g_string_sized_new (8192);
+  PstMetricsData sum;
+  guint up = 0, wanted = 0;
 
   g_return_val_if_fail (PST_IS_METRICS (self), NULL);
-  pst_metrics_render_data (out, &self->data, self->draining, runtime);
+  if (self->shared == NULL)
+    {
+      pst_metrics_render_data (out, &self->data, self->draining, runtime);
+      return g_string_free (out, FALSE);
+    }
+  /* The whole gateway: our live figures, then every other worker's and
+   * the master's (the figures of workers gone, and the reloads). */
+  pst_metrics_data_init (&sum);
+  pst_metrics_data_merge (&sum, &self->data);
+  sum.reloads_success = sum.reloads_failure = 0;
+  sum.last_reload_unix = 0;
+  pst_shared_metrics_sum_others (self->shared, &sum);
+  pst_metrics_render_data (out, &sum, self->draining, runtime);
+  pst_metrics_data_clear (&sum);
+  pst_shared_metrics_get_workers (self->shared, &up, &wanted);
+  pst_metrics_render_workers (out, up, wanted);
   return g_string_free (out, FALSE);
 }

@@ -7,6 +7,7 @@
 G_BEGIN_DECLS
 
 typedef struct _PstRuntime PstRuntime;
+typedef struct _PstSharedMetrics PstSharedMetrics;
 
 typedef enum {
   PST_TLS_LEG_CLIENT,
@@ -86,6 +87,10 @@ void                  pst_metrics_backend_failed        (PstMetrics *self, const
 void                  pst_metrics_reload_done           (PstMetrics *self, const GError *error);
 void                  pst_metrics_set_draining          (PstMetrics *self, gboolean draining);
 gboolean              pst_metrics_get_draining          (PstMetrics *self);
+void                  pst_metrics_set_shared            (PstMetrics *self, PstSharedMetrics *shared);
+/* For a worker of a master: the workers accepting now and wanted (FALSE:
+ * a single process) */
+gboolean              pst_metrics_get_workers           (PstMetrics *self, guint *up, guint *wanted);
 /* TRUE when healthy; otherwise *why (nullable) says why, for /health. */
 gboolean              pst_metrics_check_health          (PstMetrics *self, char **why);
 /* The Prometheus text exposition (format 0.0.4): these figures, the
@@ -97,5 +102,7 @@ char                 *pst_metrics_render                (PstMetrics *self, PstRu
 char                 *pst_metrics_escape_label          (const char *value);
 void                  pst_metrics_render_data           (GString *out, const PstMetricsData *data,
                                                          gboolean draining, PstRuntime *runtime);
+/* The workers' gauges of a master's gateway */
+void                  pst_metrics_render_workers        (GString *out, guint up, guint wanted);
 
 G_END_DECLS

@@ -27,6 +27,13 @@ typedef struct {
   guint8  key[16];
 } Slot;
 
+/* Per region: the worker's connections and whether it accepts, so that
+ * a worker holding clearly more than another leaves a burst to it. */
+typedef struct {
+  guint32 connections;      /* atomic */
+  guint32 accepting;        /* atomic */
+} Load;
+
 typedef struct {
   guint32 magic;
   guint32 n_regions;
@@ -40,6 +47,7 @@ struct _PstSharedCounts
   int     fd;
   gsize   size;
   Header *header;
+  Load   *loads;
   Slot   *slots;
   guint   region;           /* ours, or PST_SHARED_COUNTS_NO_REGION */
   guint   used;             /* slots with a key in our region */
@@ -48,11 +56,11 @@ struct _PstSharedCounts
 static gsize
 size_for (guint n_regions)
 {
-  return sizeof (Header) + (gsize) n_regions * SLOTS * sizeof (Slot);
+  return sizeof (Header) + (gsize) n_regions * sizeof (Load) + (gsize) n_regions * SLOTS * sizeof (Slot);
 }
 
 static gboolean
-map (PstSharedCounts *self, GError **error)
+map (PstSharedCounts *self, guint n_regions, GError **error)
 {
   void *mem = mmap (NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
 
@@ -63,7 +71,8 @@ map (PstSharedCounts *self, GError **error)
       return FALSE;
     }
   self->header = mem;
-  self->slots = (Slot *) ((char *) mem + sizeof (Header));
+  self->loads = (Load *) ((char *) mem + sizeof (Header));
+  self->slots = (Slot *) ((char *) mem + sizeof (Header) + (gsize) n_regions * sizeof (Load));
   return TRUE;
 }
 
@@ -81,7 +90,7 @@ pst_shared_counts_new (guint n_regions, GError **error)
                    _("cannot make the workers’ shared counts: %s"), g_strerror (errno));
       return NULL;
     }
-  if (!map (self, error))
+  if (!map (self, n_regions, error))
     return NULL;
   self->header->magic = MAGIC;
   self->header->n_regions = n_regions;
@@ -106,7 +115,7 @@ pst_shared_counts_open (int fd, guint region, GError **error)
       return NULL;
     }
   self->size = size_for (header.n_regions);
-  if (!map (self, error))
+  if (!map (self, header.n_regions, error))
     return NULL;
   self->region = region;
   if (region != PST_SHARED_COUNTS_NO_REGION)
@@ -144,6 +153,8 @@ pst_shared_counts_clear_region (PstSharedCounts *self, guint region)
   Slot *slots;
 
   g_return_if_fail (region < self->header->n_regions);
+  g_atomic_int_set (&self->loads[region].accepting, 0);
+  g_atomic_int_set (&self->loads[region].connections, 0);
   slots = self->slots + (gsize) region * SLOTS;
   for (guint i = 0; i < SLOTS; i++)
     {
@@ -275,4 +286,30 @@ pst_shared_counts_refusal_log_due (PstSharedCounts *self, guint *refused)
     return FALSE;
   *refused = (guint) __atomic_exchange_n (&self->header->refused, 0, __ATOMIC_ACQ_REL);
   return TRUE;
+}
+
+void
+pst_shared_counts_set_load (PstSharedCounts *self, guint connections, gboolean accepting)
+{
+  if (self->region == PST_SHARED_COUNTS_NO_REGION)
+    return;
+  g_atomic_int_set (&self->loads[self->region].connections, connections);
+  g_atomic_int_set (&self->loads[self->region].accepting, accepting ? 1 : 0);
+}
+
+gboolean
+pst_shared_counts_should_yield (PstSharedCounts *self, guint mine)
+{
+  /* nginx's idea (a worker past 7/8 of its connections stops accepting
+   * for a while), measured against the least loaded sibling: clearly
+   * more than it (an eighth and a few connections) leaves it the rest. */
+  guint margin = 4 + mine / 8;
+
+  if (self->region == PST_SHARED_COUNTS_NO_REGION || mine < margin)
+    return FALSE;
+  for (guint r = 0; r < self->header->n_regions; r++)
+    if (r != self->region && g_atomic_int_get (&self->loads[r].accepting) &&
+        (guint) g_atomic_int_get (&self->loads[r].connections) + margin < mine)
+      return TRUE;
+  return FALSE;
 }

@@ -35,6 +35,13 @@ void             pst_shared_counts_publish  (PstSharedCounts *self, GInetAddress
  * then *refused holds how many happened since (and the count restarts). */
 gboolean         pst_shared_counts_refusal_log_due (PstSharedCounts *self, guint *refused);
 
+/* This worker's connections now, and whether it accepts (a worker
+ * retired by a reload does not: the others do not leave it clients). */
+void             pst_shared_counts_set_load (PstSharedCounts *self, guint connections, gboolean accepting);
+/* TRUE when a sibling that accepts holds clearly fewer connections than
+ * MINE: leave it the clients waiting in the shared backlog. */
+gboolean         pst_shared_counts_should_yield (PstSharedCounts *self, guint mine);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PstSharedCounts, pst_shared_counts_free)
 
 G_END_DECLS

@@ -9,6 +9,7 @@
 #include <glib/gi18n-lib.h>
 #include <glib-unix.h>
 
+#include "pst-control-channel.h"
 #include "pst-runtime.h"
 #include "pst-systemd.h"
 #include "pst-worker-link.h"
@@ -21,11 +22,10 @@ struct _PstWorkerLink
 {
   GObject    parent_instance;
   guint      index;
-  int        control;
-  guint      watch;
-  GString   *input;
+  PstControlChannel *control;
   GPtrArray *sockets;
   PstSharedCounts *counts;
+  PstSharedMetrics *metrics;
 };
 
 enum { SIGNAL_DRAIN, SIGNAL_STOP, SIGNAL_RELOAD_DONE, SIGNAL_MASTER_GONE, N_SIGNALS };
@@ -38,7 +38,8 @@ pst_worker_link_dispose (GObject *object)
 {
   PstWorkerLink *self = PST_WORKER_LINK (object);
 
-  g_clear_handle_id (&self->watch, g_source_remove);
+  if (self->control != NULL)
+    pst_control_channel_stop (self->control);
   g_clear_pointer (&self->sockets, g_ptr_array_unref);
   G_OBJECT_CLASS (pst_worker_link_parent_class)->dispose (object);
 }
@@ -48,10 +49,9 @@ pst_worker_link_finalize (GObject *object)
 {
   PstWorkerLink *self = PST_WORKER_LINK (object);
 
-  if (self->control >= 0)
-    close (self->control);
+  g_clear_pointer (&self->control, pst_control_channel_free);
   g_clear_pointer (&self->counts, pst_shared_counts_free);
-  g_string_free (self->input, TRUE);
+  g_clear_pointer (&self->metrics, pst_shared_metrics_free);
   G_OBJECT_CLASS (pst_worker_link_parent_class)->finalize (object);
 }
 
@@ -75,14 +75,17 @@ pst_worker_link_class_init (PstWorkerLinkClass *klass)
 static void
 pst_worker_link_init (PstWorkerLink *self)
 {
-  self->control = -1;
-  self->input = g_string_new (NULL);
 }
 
+/* An order from the master; NULL: the control socket closed. */
 static void
-handle_line (PstWorkerLink *self, const char *line)
+handle_line (const char *line, gpointer user_data)
 {
-  if (strcmp (line, "drain") == 0)
+  PstWorkerLink *self = user_data;
+
+  if (line == NULL)
+    g_signal_emit (self, signals[SIGNAL_MASTER_GONE], 0);
+  else if (strcmp (line, "drain") == 0)
     g_signal_emit (self, signals[SIGNAL_DRAIN], 0, FALSE);
   else if (strcmp (line, "retire") == 0)
     g_signal_emit (self, signals[SIGNAL_DRAIN], 0, TRUE);
@@ -97,35 +100,6 @@ handle_line (PstWorkerLink *self, const char *line)
 }
 
 static gboolean
-control_cb (int fd, GIOCondition condition, gpointer user_data)
-{
-  PstWorkerLink *self = user_data;
-  char buf[4096];
-  ssize_t n = read (fd, buf, sizeof buf);
-  char *nl;
-
-  if (n < 0 && (errno == EAGAIN || errno == EINTR))
-    return G_SOURCE_CONTINUE;
-  if (n <= 0)
-    {
-      self->watch = 0;
-      g_signal_emit (self, signals[SIGNAL_MASTER_GONE], 0);
-      return G_SOURCE_REMOVE;
-    }
-  g_string_append_len (self->input, buf, n);
-  while ((nl = memchr (self->input->str, '\n', self->input->len)) != NULL)
-    {
-      g_autofree char *line = g_strndup (self->input->str, nl - self->input->str);
-
-      g_string_erase (self->input, 0, nl - self->input->str + 1);
-      handle_line (self, line);
-    }
-  if (self->input->len > 64 * 1024)   /* our own master never sends that */
-    g_string_truncate (self->input, 0);
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
 env_number (const char *name, guint64 min, guint64 max, guint64 *out, GError **error)
 {
   const char *text = g_getenv (name);
@@ -137,6 +111,26 @@ env_number (const char *name, guint64 min, guint64 max, guint64 *out, GError **e
                      "unset the variable)"), name, text ? text : "");
       return FALSE;
     }
+  return TRUE;
+}
+
+/* "FD:REGION", FD at least MIN_FD (made close-on-exec) */
+static gboolean
+env_fd_region (const char *name, guint64 min_fd, guint64 *fd, guint64 *region, GError **error)
+{
+  const char *text = g_getenv (name);
+  g_auto(GStrv) parts = g_strsplit (text, ":", 2);
+
+  if (g_strv_length (parts) != 2 ||
+      !g_ascii_string_to_unsigned (parts[0], 10, min_fd, G_MAXINT, fd, NULL) ||
+      !g_ascii_string_to_unsigned (parts[1], 10, 0, G_MAXUINT, region, NULL))
+    {
+      g_set_error (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_BIND,
+                   _("%s=%s: not what a postern master sets (a worker is started by “postern run”; "
+                     "unset the variable)"), name, text);
+      return FALSE;
+    }
+  fcntl ((int) *fd, F_SETFD, FD_CLOEXEC);
   return TRUE;
 }
 
@@ -155,36 +149,37 @@ pst_worker_link_new_from_env (GError **error)
   self = g_object_new (PST_TYPE_WORKER_LINK, NULL);
   if (g_getenv (PST_WORKER_ENV_COUNTS) != NULL)
     {
-      g_auto(GStrv) parts = g_strsplit (g_getenv (PST_WORKER_ENV_COUNTS), ":", 2);
       guint64 fd = 0, region = 0;
 
-      if (g_strv_length (parts) != 2 ||
-          !g_ascii_string_to_unsigned (parts[0], 10, PST_WORKER_FDS_START + n + 1, G_MAXINT, &fd, NULL) ||
-          !g_ascii_string_to_unsigned (parts[1], 10, 0, G_MAXUINT, &region, NULL))
-        {
-          g_set_error (error, PST_RUNTIME_ERROR, PST_RUNTIME_ERROR_BIND,
-                       _("%s=%s: not what a postern master sets (a worker is started by “postern run”; "
-                         "unset the variable)"), PST_WORKER_ENV_COUNTS, g_getenv (PST_WORKER_ENV_COUNTS));
-          return NULL;
-        }
-      fcntl ((int) fd, F_SETFD, FD_CLOEXEC);
+      if (!env_fd_region (PST_WORKER_ENV_COUNTS, PST_WORKER_FDS_START + n + 1, &fd, &region, error))
+        return NULL;
       self->counts = pst_shared_counts_open ((int) fd, (guint) region, error);
       if (self->counts == NULL)
+        return NULL;
+    }
+  if (g_getenv (PST_WORKER_ENV_METRICS) != NULL)
+    {
+      guint64 fd = 0, region = 0;
+
+      if (!env_fd_region (PST_WORKER_ENV_METRICS, PST_WORKER_FDS_START + n + 1, &fd, &region, error))
+        return NULL;
+      self->metrics = pst_shared_metrics_open ((int) fd, (guint) region, error);
+      if (self->metrics == NULL)
         return NULL;
     }
   g_unsetenv (PST_WORKER_ENV_INDEX);
   g_unsetenv (PST_WORKER_ENV_FDS);
   g_unsetenv (PST_WORKER_ENV_CONTROL);
   g_unsetenv (PST_WORKER_ENV_COUNTS);
+  g_unsetenv (PST_WORKER_ENV_METRICS);
   self->index = (guint) index;
-  self->control = (int) control;
-  fcntl (self->control, F_SETFD, FD_CLOEXEC);
-  if (!g_unix_set_fd_nonblocking (self->control, TRUE, error))
+  /* our own master never sends a line that long */
+  self->control = pst_control_channel_new ((int) control, 64 * 1024, handle_line, self, error);
+  if (self->control == NULL)
     return NULL;
   self->sockets = pst_systemd_adopt_listen_fds (PST_WORKER_FDS_START, (guint) n, NULL, error);
   if (self->sockets == NULL)
     return NULL;
-  self->watch = g_unix_fd_add (self->control, G_IO_IN | G_IO_HUP | G_IO_ERR, control_cb, self);
   return g_steal_pointer (&self);
 }
 
@@ -212,10 +207,14 @@ pst_worker_link_get_shared_counts (PstWorkerLink *self)
 void
 pst_worker_link_send_ready (PstWorkerLink *self)
 {
-  static const char line[] = "ready\n";
-
   g_return_if_fail (PST_IS_WORKER_LINK (self));
   /* A few bytes on an empty socket: this does not block. */
-  if (write (self->control, line, sizeof line - 1) != sizeof line - 1)
-    g_debug ("telling the master we are ready: %s", g_strerror (errno));
+  pst_control_channel_send (self->control, "ready");
+}
+
+PstSharedMetrics *
+pst_worker_link_get_shared_metrics (PstWorkerLink *self)
+{
+  g_return_val_if_fail (PST_IS_WORKER_LINK (self), NULL);
+  return self->metrics;
 }

@@ -4,6 +4,7 @@
 
 #include <gio/gio.h>
 #include "pst-shared-counts.h"
+#include "pst-shared-metrics.h"
 
 G_BEGIN_DECLS
 
@@ -12,6 +13,7 @@ G_BEGIN_DECLS
 #define PST_WORKER_ENV_FDS     "POSTERN_WORKER_FDS"       /* listening sockets at 3… */
 #define PST_WORKER_ENV_CONTROL "POSTERN_WORKER_CONTROL"   /* the control socket's descriptor */
 #define PST_WORKER_ENV_COUNTS  "POSTERN_WORKER_COUNTS"    /* "FD:REGION": the shared counts */
+#define PST_WORKER_ENV_METRICS "POSTERN_WORKER_METRICS"   /* "FD:REGION": the shared figures */
 #define PST_WORKER_FDS_START   3
 
 #define PST_TYPE_WORKER_LINK (pst_worker_link_get_type ())
@@ -33,6 +35,8 @@ GPtrArray     *pst_worker_link_take_sockets (PstWorkerLink *self);
 /* The connection counts every worker shares (nullable); lives as long as
  * the link */
 PstSharedCounts *pst_worker_link_get_shared_counts (PstWorkerLink *self);
+/* The figures every worker shares (nullable); lives as long as the link */
+PstSharedMetrics *pst_worker_link_get_shared_metrics (PstWorkerLink *self);
 /* Tells the master this worker accepts on every socket. */
 void           pst_worker_link_send_ready   (PstWorkerLink *self);
 

@@ -245,6 +245,25 @@ def labels():
         put('metrics-label', f'name-{i:02d}', n)
 
 
+def workers():
+    # the master's and the workers' control lines (first byte: where to cut)
+    for i, t in enumerate([b'\x03ready\n', b'\x02drain\nretire\nstop\n', b'\x10reload-ok\n',
+                           b'\x05reload-failed gateway-config.xml:3:1: error: no\n', b'\x00\n\n\n',
+                           b'\x40' + b'x' * 200 + b'\nready\n', b'\x01no newline']):
+        put('control-lines', f'lines-{i:02d}', t)
+    # a worker's figures as it writes them in shared memory (GVariant)
+    from gi.repository import GLib
+    kind = '(a(stttttattda(qt))atttxx)'
+    buckets = [0, 0, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0]
+    for i, services in enumerate([
+            [],
+            [('echo', 5, 2, 20, 20, 0, [0] * 12, 0, 0.0, [(1000, 2)])],
+            [('proxy', 9, 9, 1 << 40, 7, 2, buckets, 4, 0.0123, [(1000, 7), (1001, 2)]),
+             ('a"b\n', 1, 0, 0, 0, 0, [0] * 12, 0, 0.0, [])]]):
+        v = GLib.Variant(kind, (services, [0, 1, 0, 0, 2, 0, 0, 0, 0, 3, 0, 0], i, 1, 1700000000, 1690000000))
+        put('metrics-slot', f'slot-{i:02d}', v.get_data_as_bytes().get_data())
+
+
 def configs():
     put('config', 'shipped.xml', read(os.path.join(SRC, 'conf'), 'gateway-config.xml'))
     fixtures = os.path.join(SRC, 'tests', 'fixtures', 'config')
@@ -332,6 +351,7 @@ def main():
     ws()
     texts()
     labels()
+    workers()
     configs()
     proxy_protocol()
 

@@ -157,6 +157,29 @@ test_not_ours (void)
   close (fds[1]);
 }
 
+/* A worker holding clearly more connections than a sibling that accepts
+ * leaves it the backlog; one that does not accept (retired, gone) is no
+ * reason to wait. */
+static void
+test_yield (Fixture *f, gconstpointer data)
+{
+  pst_shared_counts_set_load (f->one, 10, TRUE);
+  pst_shared_counts_set_load (f->two, 0, TRUE);
+  g_assert_true (pst_shared_counts_should_yield (f->one, 10));
+  g_assert_false (pst_shared_counts_should_yield (f->two, 0));
+  g_assert_false (pst_shared_counts_should_yield (f->one, 4));     /* under the margin */
+  pst_shared_counts_set_load (f->two, 6, TRUE);
+  g_assert_false (pst_shared_counts_should_yield (f->one, 10));    /* 6 + 5 ≥ 10 */
+  g_assert_true (pst_shared_counts_should_yield (f->one, 800));    /* 6 + 104 < 800 */
+  pst_shared_counts_set_load (f->two, 0, FALSE);
+  g_assert_false (pst_shared_counts_should_yield (f->one, 800));
+  pst_shared_counts_set_load (f->two, 0, TRUE);
+  pst_shared_counts_clear_region (f->master, 1);                    /* worker two died */
+  g_assert_false (pst_shared_counts_should_yield (f->one, 800));
+  /* the master, with no region, never yields */
+  g_assert_false (pst_shared_counts_should_yield (f->master, 800));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -167,6 +190,7 @@ main (int argc, char **argv)
   g_test_add ("/shared-counts/refusal-stamp", Fixture, NULL, fixture_set_up, test_refusal_stamp,
               fixture_tear_down);
   g_test_add ("/shared-counts/limits", Fixture, NULL, fixture_set_up, test_limits, fixture_tear_down);
+  g_test_add ("/shared-counts/yield", Fixture, NULL, fixture_set_up, test_yield, fixture_tear_down);
   g_test_add_func ("/shared-counts/not-ours", test_not_ours);
   return g_test_run ();
 }
