@@ -59,6 +59,11 @@
 /* A tail starts small (most are one pong or one short message) and grows
  * up to BLOCK_SIZE; it is freed once written. */
 #define TAIL_START     1024
+/* Blocks of BLOCK_SIZE that were written are kept for the next writes,
+ * up to this many per thread: malloc would otherwise hand back and take
+ * again the top of the heap at every turn (brk() and page faults) once
+ * a few blocks are queued. */
+#define BLOCKS_KEPT    8
 /* A TLS close sends close_notify to a peer that may not read: bounded. */
 #define CLOSE_DEADLINE_MS 3000
 
@@ -82,7 +87,8 @@ struct _PstStreamPump
   gboolean           in_write;      /* write_more is on the stack */
   GQueue             out_q;
   gsize              head_off;      /* bytes of out_q's head already written */
-  GByteArray        *tail;          /* copied writes not yet in out_q (always last) */
+  guint8            *tail;          /* copied writes not yet in out_q (always last) */
+  gsize              tail_len, tail_cap;
   gboolean           deferred;      /* in the thread's list of pumps to write */
   gboolean           end_pending;   /* a fill read met the end after some bytes */
   GError            *end_error;     /* …and this error (NULL: a clean end) */
@@ -114,6 +120,7 @@ pst_stream_pump_get_n_flushing (void)
 }
 
 static void read_more (PstStreamPump *self);
+static void drop_tail (PstStreamPump *self);
 static void stop_watching (PstStreamPump *self);
 static void write_more (PstStreamPump *self);
 
@@ -146,7 +153,7 @@ pst_stream_pump_unref (PstStreamPump *self)
     return;
   flushing_done (self);
   g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);
-  g_clear_pointer (&self->tail, g_byte_array_unref);
+  drop_tail (self);
   g_clear_error (&self->end_error);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->stream);
@@ -155,34 +162,66 @@ pst_stream_pump_unref (PstStreamPump *self)
   g_free (self);
 }
 
-/* The thread's read buffer; NULL while a read into it is being consumed
- * further up the stack (a sink that made another pump read at once):
- * that read then uses a buffer of its own. */
-static GPrivate shared_rbuf = G_PRIVATE_INIT (g_free);
-static GPrivate shared_rbuf_busy;
+/* What the pumps of one thread share: the read buffer (one is enough,
+ * as every read is consumed before the next; see the top of this file)
+ * and the writes held while a wake-up reads (see pump_thread_hold).
+ * Looked up once per wake-up and once per write, not per read. */
+typedef struct {
+  guint8    *rbuf;
+  gboolean   rbuf_busy;   /* a read into it is being consumed up the stack */
+  guint      depth;       /* holds open */
+  GPtrArray *pumps;       /* pumps with writes held */
+  guint8    *blocks[BLOCKS_KEPT];   /* written blocks, for the next writes */
+  guint      n_blocks;
+} PumpThread;
 
-static guint8 *
-borrow_read_buffer (void)
+static void
+pump_thread_free (gpointer data)
 {
-  guint8 *buf;
+  PumpThread *t = data;
 
-  if (g_private_get (&shared_rbuf_busy) != NULL)
-    return NULL;
-  buf = g_private_get (&shared_rbuf);
-  if (buf == NULL)
+  g_ptr_array_unref (t->pumps);
+  for (guint i = 0; i < t->n_blocks; i++)
+    g_free (t->blocks[i]);
+  g_free (t->rbuf);
+  g_free (t);
+}
+
+static GPrivate pump_thread_key = G_PRIVATE_INIT (pump_thread_free);
+
+static PumpThread *
+pump_thread (void)
+{
+  PumpThread *t = g_private_get (&pump_thread_key);
+
+  if (G_UNLIKELY (t == NULL))
     {
-      buf = g_malloc (READ_SIZE);
-      g_private_set (&shared_rbuf, buf);
+      t = g_new0 (PumpThread, 1);
+      t->pumps = g_ptr_array_new ();
+      g_private_set (&pump_thread_key, t);
     }
-  g_private_set (&shared_rbuf_busy, GINT_TO_POINTER (1));
-  return buf;
+  return t;
+}
+
+/* The thread's read buffer, or one of our own if it is in use further up
+ * the stack (a sink that made another pump read at once: no path does
+ * today, so this costs nothing in practice). */
+static guint8 *
+borrow_read_buffer (PumpThread *t)
+{
+  if (t->rbuf_busy)
+    return g_malloc (READ_SIZE);
+  if (t->rbuf == NULL)
+    t->rbuf = g_malloc (READ_SIZE);
+  t->rbuf_busy = TRUE;
+  return t->rbuf;
 }
 
 static void
-return_read_buffer (guint8 *buf)
+return_read_buffer (PumpThread *t, guint8 *buf)
 {
-  if (buf == g_private_get (&shared_rbuf))
-    g_private_set (&shared_rbuf_busy, NULL);
+  if (buf == t->rbuf)
+    t->rbuf_busy = FALSE;
   else
     g_free (buf);
 }
@@ -335,60 +374,31 @@ finish_close (PstStreamPump *self)
   pst_stream_pump_unref (self);
 }
 
-/* While a pump hands what it read to its sink, the writes that causes on
- * other pumps (a frame's pieces, the payloads of several frames parsed
- * from one read) are held and written once the sink returns: one write
- * of everything, not one per piece.  Per thread, as the pumps are. */
-typedef struct {
-  guint      depth;
-  GPtrArray *pumps;
-} Deferred;
-
+/* While a pump's wake-up reads (up to READS_PER_WAKE chunks), the
+ * writes that causes on other pumps (a frame's pieces, the payloads of
+ * several frames parsed from one read, the chunks of several reads) are
+ * held and written once the reading is over: one write of everything,
+ * not one per piece.  A TLS stream writes one record per write call, so
+ * every held write also saves a short record (and its send()) at the
+ * end of each piece.  Per thread, as the pumps are. */
 static void
-deferred_free (gpointer data)
+pump_thread_hold (PumpThread *t)
 {
-  Deferred *d = data;
-
-  g_ptr_array_unref (d->pumps);
-  g_free (d);
-}
-
-static GPrivate deferred_key = G_PRIVATE_INIT (deferred_free);
-
-static Deferred *
-get_deferred (void)
-{
-  Deferred *d = g_private_get (&deferred_key);
-
-  if (d == NULL)
-    {
-      d = g_new0 (Deferred, 1);
-      d->pumps = g_ptr_array_new ();
-      g_private_set (&deferred_key, d);
-    }
-  return d;
+  t->depth++;
 }
 
 static void
-defer_begin (void)
+pump_thread_release (PumpThread *t)
 {
-  get_deferred ()->depth++;
-}
-
-static void
-defer_end (void)
-{
-  Deferred *d = get_deferred ();
-
-  if (--d->depth > 0)
+  if (--t->depth > 0)
     return;
   /* A write may cause more (drained → the other side reads): those go
    * out at once, the depth being 0 now. */
-  while (d->pumps->len > 0)
+  while (t->pumps->len > 0)
     {
-      g_autoptr(GPtrArray) pumps = g_steal_pointer (&d->pumps);
+      g_autoptr(GPtrArray) pumps = g_steal_pointer (&t->pumps);
 
-      d->pumps = g_ptr_array_new ();
+      t->pumps = g_ptr_array_new ();
       for (guint i = 0; i < pumps->len; i++)
         {
           PstStreamPump *pump = pumps->pdata[i];
@@ -413,23 +423,23 @@ got_bytes (PstStreamPump *self, guint8 *buf, gssize n, const GError *error)
     }
   self->bytes_in += n;
   if (self->sink.data != NULL)
-    {
-      defer_begin ();
-      self->sink.data (self, buf, n, self->user_data);
-      defer_end ();
-    }
+    self->sink.data (self, buf, n, self->user_data);
   return TRUE;
 }
 
 /* A non-blocking read that fills buf (READ_SIZE) while a whole TLS
  * record still fits, or until the stream would block: what was read goes
- * on in one piece (one frame, whole records on the other side).  An end (EOF or error) met after some bytes is kept for
- * the next call, so the bytes go out first and the end is not lost. */
+ * on in one piece (one frame, whole records on the other side).  An end
+ * (EOF or error) met after some bytes is kept for the next call, so the
+ * bytes go out first and the end is not lost.  *drained: the stream said
+ * WOULD_BLOCK after those bytes, so the next read would only say it
+ * again (a recv() that returns EAGAIN): the caller waits instead. */
 static gssize
-read_chunk (PstStreamPump *self, GPollableInputStream *in, guint8 *buf, GError **error)
+read_chunk (PstStreamPump *self, GPollableInputStream *in, guint8 *buf, gboolean *drained, GError **error)
 {
   gsize got = 0;
 
+  *drained = FALSE;
   if (self->end_pending)
     {
       self->end_pending = FALSE;
@@ -455,7 +465,10 @@ read_chunk (PstStreamPump *self, GPollableInputStream *in, guint8 *buf, GError *
           return n;
         }
       if (n < 0 && g_error_matches (local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        g_error_free (local);
+        {
+          g_error_free (local);
+          *drained = TRUE;
+        }
       else
         {
           self->end_pending = TRUE;
@@ -482,8 +495,10 @@ read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       pst_stream_pump_unref (self);
       return;
     }
+  pump_thread_hold (pump_thread ());
   if (got_bytes (self, buf, n, error))
     read_more (self);
+  pump_thread_release (pump_thread ());
   pst_stream_pump_unref (self);
 }
 
@@ -508,41 +523,49 @@ typedef enum {
   READ_DONE,        /* paused, stopped or ended */
 } ReadOutcome;
 
-/* Reads until the stream would block, at most READS_PER_WAKE times.
+/* Reads until the stream would block, at most READS_PER_WAKE times;
+ * what the sink writes on other pumps goes out once the reads are done.
  * *blocked_first: the very first read would block. */
 static ReadOutcome
 read_some (PstStreamPump *self, gboolean *blocked_first)
 {
   GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (self->stream));
+  PumpThread *t = pump_thread ();
+  ReadOutcome outcome = READ_AGAIN;
+  guint8 *buf;
 
   *blocked_first = FALSE;
-  for (int i = 0; i < READS_PER_WAKE; i++)
+  pst_stream_pump_ref (self);
+  pump_thread_hold (t);
+  buf = borrow_read_buffer (t);
+  for (int i = 0; i < READS_PER_WAKE && outcome == READ_AGAIN; i++)
     {
       g_autoptr(GError) error = NULL;
-      guint8 *buf;
-      gboolean more;
+      gboolean drained;
       gssize n;
 
       if (!can_read (self))
-        return READ_DONE;
-      buf = borrow_read_buffer ();
-      if (buf == NULL)
-        buf = g_malloc (READ_SIZE);
-      n = read_chunk (self, in, buf, &error);
+        {
+          outcome = READ_DONE;
+          break;
+        }
+      n = read_chunk (self, in, buf, &drained, &error);
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
-          return_read_buffer (buf);
           *blocked_first = i == 0;
-          return READ_WAIT;
+          outcome = READ_WAIT;
         }
-      more = got_bytes (self, buf, n, error);
-      return_read_buffer (buf);
-      if (!more)
-        return READ_DONE;
-      if (self->short_drains && self->watch != NULL && n < READ_SIZE && !self->end_pending)
-        return can_read (self) ? READ_WAIT : READ_DONE;
+      else if (!got_bytes (self, buf, n, error))
+        outcome = READ_DONE;
+      else if (drained || (self->short_drains && self->watch != NULL && n < READ_SIZE && !self->end_pending))
+        outcome = READ_WAIT;
     }
-  return can_read (self) ? READ_AGAIN : READ_DONE;
+  return_read_buffer (t, buf);
+  pump_thread_release (t);
+  if (outcome != READ_DONE && !can_read (self))
+    outcome = READ_DONE;
+  pst_stream_pump_unref (self);
+  return outcome;
 }
 
 /* GIO's way (no socket, or one wait handed over): one watch while
@@ -687,18 +710,58 @@ pst_stream_pump_resume (PstStreamPump *self)
   read_more (self);
 }
 
+static guint8 *
+block_take (void)
+{
+  PumpThread *t = pump_thread ();
+
+  if (t->n_blocks > 0)
+    return t->blocks[--t->n_blocks];
+  return g_malloc (BLOCK_SIZE);
+}
+
+/* A written block (GBytes' free function): kept if there is room. */
 static void
-flush_tail (PstStreamPump *self)
+block_release (gpointer block)
+{
+  PumpThread *t = pump_thread ();
+
+  if (t->n_blocks < BLOCKS_KEPT)
+    t->blocks[t->n_blocks++] = block;
+  else
+    g_free (block);
+}
+
+static void
+drop_tail (PstStreamPump *self)
 {
   if (self->tail == NULL)
     return;
-  g_queue_push_tail (&self->out_q, g_byte_array_free_to_bytes (g_steal_pointer (&self->tail)));
+  if (self->tail_cap == BLOCK_SIZE)
+    block_release (g_steal_pointer (&self->tail));
+  else
+    g_clear_pointer (&self->tail, g_free);
+  self->tail_len = self->tail_cap = 0;
+}
+
+static void
+flush_tail (PstStreamPump *self)
+{
+  GBytes *bytes;
+
+  if (self->tail == NULL)
+    return;
+  bytes = g_bytes_new_with_free_func (self->tail, self->tail_len,
+                                      self->tail_cap == BLOCK_SIZE ? block_release : g_free, self->tail);
+  g_queue_push_tail (&self->out_q, bytes);
+  self->tail = NULL;
+  self->tail_len = self->tail_cap = 0;
 }
 
 static void
 write_failed (PstStreamPump *self, const GError *error)
 {
-  g_clear_pointer (&self->tail, g_byte_array_unref);
+  drop_tail (self);
   g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);
   self->head_off = 0;
   self->queued = 0;
@@ -881,15 +944,19 @@ queued_more (PstStreamPump *self)
 {
   if (self->queued >= self->high_water)
     self->congested = TRUE;
-  if (get_deferred ()->depth > 0)
+  if (!self->deferred)
     {
-      if (!self->deferred)
+      PumpThread *t = pump_thread ();
+
+      if (t->depth > 0)
         {
           self->deferred = TRUE;
-          g_ptr_array_add (get_deferred ()->pumps, pst_stream_pump_ref (self));
+          g_ptr_array_add (t->pumps, pst_stream_pump_ref (self));
+          return;
         }
-      return;
     }
+  else
+    return;
   write_more (self);
 }
 
@@ -905,15 +972,33 @@ pst_stream_pump_append (PstStreamPump *self, const guint8 *data, gsize len)
       if (self->tail == NULL)
         {
           /* sized for this write: a pong stays small, bulk gets a block */
-          self->tail = g_byte_array_sized_new (len <= COALESCE_MAX ? TAIL_START : MIN (len, BLOCK_SIZE));
+          self->tail_cap = len <= COALESCE_MAX ? TAIL_START : len >= BLOCK_SIZE / 4 ? BLOCK_SIZE : len;
+          self->tail = self->tail_cap == BLOCK_SIZE ? block_take () : g_malloc (self->tail_cap);
           self->queued += CHUNK_OVERHEAD;
         }
-      n = MIN (len, BLOCK_SIZE - self->tail->len);
-      g_byte_array_append (self->tail, data, n);
+      n = MIN (len, BLOCK_SIZE - self->tail_len);
+      if (self->tail_len + n > self->tail_cap)
+        {
+          gsize cap = MIN (BLOCK_SIZE, MAX (self->tail_cap * 2, self->tail_len + n));
+
+          if (cap == BLOCK_SIZE)
+            {
+              guint8 *block = block_take ();
+
+              memcpy (block, self->tail, self->tail_len);
+              g_free (self->tail);
+              self->tail = block;
+            }
+          else
+            self->tail = g_realloc (self->tail, cap);
+          self->tail_cap = cap;
+        }
+      memcpy (self->tail + self->tail_len, data, n);
+      self->tail_len += n;
       self->queued += n;
       data += n;
       len -= n;
-      if (self->tail->len >= BLOCK_SIZE)
+      if (self->tail_len >= BLOCK_SIZE)
         flush_tail (self);
     }
 }
@@ -971,7 +1056,7 @@ pst_stream_pump_stop (PstStreamPump *self)
     }
   /* An async write in flight still points into the queue: it is dropped
    * when that write returns. */
-  g_clear_pointer (&self->tail, g_byte_array_unref);
+  drop_tail (self);
   if (!self->writing)
     {
       g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);
