@@ -268,7 +268,10 @@ reload_failed (PstMaster *self, const char *message)
   g_strdelimit (order, "\n", ' ');
   send_all (self, ROLE_CURRENT, order);
   if (self->metrics != NULL)
-    pst_shared_metrics_reload_done (self->metrics, FALSE);
+    {
+      pst_shared_metrics_set_reload_error (self->metrics, message);
+      pst_shared_metrics_reload_done (self->metrics, FALSE);
+    }
   pst_log_event (G_LOG_LEVEL_WARNING, "reload", line, "OUTCOME", "failed", "ERROR", message, NULL);
   pst_systemd_notifyf ("READY=1\nSTATUS=reload failed, serving the previous configuration: %s", message);
 }
@@ -335,7 +338,10 @@ roll_commit (PstMaster *self)
     }
   update_workers_up (self);
   if (self->metrics != NULL)
-    pst_shared_metrics_reload_done (self->metrics, TRUE);
+    {
+      pst_shared_metrics_set_reload_error (self->metrics, NULL);
+      pst_shared_metrics_reload_done (self->metrics, TRUE);
+    }
   pst_log_event (G_LOG_LEVEL_MESSAGE, "reload", line, "OUTCOME", "ok", "CONFIG", self->config_path, NULL);
   pst_systemd_notifyf ("READY=1\nSTATUS=serving %s (reloaded)", self->config_path);
   roll_done (self);
