@@ -268,7 +268,10 @@ reload_failed (PstMaster *self, const char *message)
   g_strdelimit (order, "\n", ' ');
   send_all (self, ROLE_CURRENT, order);
   if (self->metrics != NULL)
-    pst_shared_metrics_reload_done (self->metrics, FALSE);
+    {
+      pst_shared_metrics_set_reload_error (self->metrics, message);
+      pst_shared_metrics_reload_done (self->metrics, FALSE);
+    }
   pst_log_event (G_LOG_LEVEL_WARNING, "reload", line, "OUTCOME", "failed", "ERROR", message, NULL);
   pst_systemd_notifyf ("READY=1\nSTATUS=reload failed, serving the previous configuration: %s", message);
 }
@@ -335,7 +338,10 @@ roll_commit (PstMaster *self)
     }
   update_workers_up (self);
   if (self->metrics != NULL)
-    pst_shared_metrics_reload_done (self->metrics, TRUE);
+    {
+      pst_shared_metrics_set_reload_error (self->metrics, NULL);
+      pst_shared_metrics_reload_done (self->metrics, TRUE);
+    }
   pst_log_event (G_LOG_LEVEL_MESSAGE, "reload", line, "OUTCOME", "ok", "CONFIG", self->config_path, NULL);
   pst_systemd_notifyf ("READY=1\nSTATUS=serving %s (reloaded)", self->config_path);
   roll_done (self);
@@ -479,7 +485,11 @@ worker_exited_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       guint delay_ms = 0;
 
       self->quick_deaths = quick ? self->quick_deaths + 1 : 0;
-      if (self->quick_deaths >= MAX_QUICK_DEATHS)
+      /* Give up only when nothing serves: while siblings accept (a worker
+       * restarted after the file went bad and its reload failed dies at
+       * start), stopping them all would be worse; keep trying, at the
+       * longest pause, until a reload brings a good file. */
+      if (self->quick_deaths >= MAX_QUICK_DEATHS && count (self, ROLE_CURRENT, TRUE) == 0)
         {
           line = g_strdup_printf (_("worker %s ended by %s; workers died %u times in a row within a second "
                                     "of starting: giving up (see the errors above; try “postern run --workers 1” "
@@ -493,7 +503,7 @@ worker_exited_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       else
         {
           if (self->quick_deaths > 0)
-            delay_ms = MIN (100u << MIN (self->quick_deaths - 1, 16u), MAX_BACKOFF_MS);
+            delay_ms = MIN (100u << MIN (self->quick_deaths - 1, 16u), (guint) MAX_BACKOFF_MS);
           if (delay_ms > 0)
             line = g_strdup_printf (_("worker %s ended by %s; starting a new one in %.1f s"),
                                     w->pid, how, delay_ms / 1000.0);
