@@ -17,6 +17,7 @@
 #include "pst-master.h"
 #include "pst-shared-counts.h"
 #include "pst-systemd.h"
+#include "pst-tls-server.h"
 #include "pst-worker-link.h"
 
 /* Why processes started by exec, not bare forks: GLib's worker thread,
@@ -71,6 +72,7 @@ struct _PstMaster
   int         exit_status; /* for "finished": 1 when workers kept dying */
   PstSharedCounts *counts; /* per-address connection counts, one region per worker */
   guint8     *region_used;
+  int         ticket_key_fd; /* the workers' TLS session ticket key, -1 if none */
 };
 
 enum { SIGNAL_READY, SIGNAL_FINISHED, N_SIGNALS };
@@ -119,6 +121,8 @@ pst_master_finalize (GObject *object)
 
   g_ptr_array_unref (self->workers);
   g_clear_pointer (&self->counts, pst_shared_counts_free);
+  if (self->ticket_key_fd >= 0)
+    close (self->ticket_key_fd);
   g_free (self->region_used);
   g_free (self->config_path);
   g_strfreev (self->worker_argv);
@@ -142,6 +146,7 @@ static void
 pst_master_init (PstMaster *self)
 {
   self->workers = g_ptr_array_new ();
+  self->ticket_key_fd = -1;
 }
 
 guint
@@ -186,6 +191,15 @@ pst_master_new (const char *config_path, guint n_workers, const char *const *wor
       g_warning ("tcp.maximum.connections.per.address applies per worker: %s", error->message);
     else
       self->region_used = g_new0 (guint8, pst_shared_counts_get_n_regions (self->counts));
+  }
+  {
+    g_autoptr(GError) error = NULL;
+
+    /* One key for every worker: a client resumes its TLS session on
+     * whichever worker accepts it next. */
+    self->ticket_key_fd = pst_tls_server_ticket_key_fd_new (&error);
+    if (self->ticket_key_fd < 0)
+      g_warning ("TLS sessions resume only on the worker that made them: %s", error->message);
   }
   return self;
 }
@@ -544,8 +558,9 @@ spawn (PstMaster *self, guint index, guint region, int *control, GError **error)
   g_autofree char *index_text = g_strdup_printf ("%u", index);
   g_autofree char *n_text = g_strdup_printf ("%u", sockets->len);
   g_autofree char *control_text = g_strdup_printf ("%u", PST_WORKER_FDS_START + sockets->len);
-  /* above the sockets, the control socket and the shared counts */
-  int floor = PST_WORKER_FDS_START + (int) sockets->len + 2;
+  /* above the sockets, the control socket, the shared counts and the
+   * ticket key */
+  int floor = PST_WORKER_FDS_START + (int) sockets->len + 3;
   int pair[2];
   GSubprocess *process;
 
@@ -592,6 +607,19 @@ spawn (PstMaster *self, guint index, guint region, int *control, GError **error)
       counts_text = g_strdup_printf ("%d:%u", PST_WORKER_FDS_START + (int) sockets->len + 1, region);
       g_subprocess_launcher_take_fd (launcher, fd, PST_WORKER_FDS_START + (int) sockets->len + 1);
       g_subprocess_launcher_setenv (launcher, PST_WORKER_ENV_COUNTS, counts_text, TRUE);
+    }
+  if (self->ticket_key_fd >= 0)
+    {
+      int fd = dup_above (self->ticket_key_fd, floor, error);
+      g_autofree char *key_text = g_strdup_printf ("%d", PST_WORKER_FDS_START + (int) sockets->len + 2);
+
+      if (fd < 0)
+        {
+          close (pair[0]);
+          return NULL;
+        }
+      g_subprocess_launcher_take_fd (launcher, fd, PST_WORKER_FDS_START + (int) sockets->len + 2);
+      g_subprocess_launcher_setenv (launcher, PST_WORKER_ENV_TICKET_KEY, key_text, TRUE);
     }
   /* The master alone speaks to the service manager (NotifyAccess=main). */
   g_subprocess_launcher_unsetenv (launcher, "NOTIFY_SOCKET");

@@ -7,6 +7,7 @@
 
 #include "pst-password.h"
 #include "pst-runtime.h"
+#include "pst-tls-server.h"
 #include "pst-trust-database.h"
 
 struct _PstRuntime
@@ -206,6 +207,8 @@ GBytes *
 pst_runtime_get_ticket_key (PstRuntime *self)
 {
   g_return_val_if_fail (PST_IS_RUNTIME (self), NULL);
+  if (pst_tls_server_get_shared_ticket_key () != NULL)
+    return pst_tls_server_get_shared_ticket_key ();   /* the master's, for every worker */
   if (self->ticket_key == NULL)
     {
       gnutls_datum_t *key = g_new0 (gnutls_datum_t, 1);

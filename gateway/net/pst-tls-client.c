@@ -77,14 +77,15 @@ struct _PstTlsClient
 G_DEFINE_FINAL_TYPE (PstTlsClient, pst_tls_client, PST_TYPE_TLS_SESSION)
 
 /* TLS 1.2: the session is resumable now; TLS 1.3 tickets come later. */
-static void
-pst_tls_client_handshaken (PstTlsSession *session)
+static gboolean
+pst_tls_client_handshaken (PstTlsSession *session, GError **error)
 {
   PstTlsClient *self = PST_TLS_CLIENT (session);
 
   if (self->cache_key != NULL && !gnutls_session_is_resumed (session->session) &&
       gnutls_protocol_get_version (session->session) != GNUTLS_TLS1_3)
     cache_store (self->cache_key, session->session);
+  return TRUE;
 }
 
 static void

@@ -1,8 +1,14 @@
 /* pst-tls-server.c: the accept leg's TLS, straight on GnuTLS
  * SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE 1   /* memfd_create, F_ADD_SEALS */
+
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <gnutls/gnutls.h>
 #include <glib/gi18n-lib.h>
 
@@ -118,6 +124,7 @@ struct _PstTlsServer
 {
   PstTlsSession         parent_instance;
   GTlsCertificate      *cert;      /* holds the credentials */
+  GTlsAuthenticationMode mode;
   GTlsDatabase         *trust;     /* only when clients are asked for certificates */
   GTlsCertificate      *refused;
   GTlsCertificateFlags  refused_errors;
@@ -138,16 +145,59 @@ pst_tls_server_finalize (GObject *object)
   G_OBJECT_CLASS (pst_tls_server_parent_class)->finalize (object);
 }
 
+static GTlsCertificateFlags verify_chain (PstTlsServer *self, GTlsCertificate *chain);
+
+/* A resumed session skips the certificate messages: its client
+ * certificate (from the ticket) is checked again against today's trust,
+ * and a listener that requires one gets no session made without one (the
+ * ticket key is shared by every listener of the snapshot). */
+static gboolean
+pst_tls_server_handshaken (PstTlsSession *session, GError **error)
+{
+  PstTlsServer *self = PST_TLS_SERVER (session);
+  g_autoptr(GTlsCertificate) chain = NULL;
+  GTlsCertificateFlags errors;
+
+  if (self->mode == G_TLS_AUTHENTICATION_NONE || !gnutls_session_is_resumed (session->session))
+    return TRUE;
+  chain = pst_tls_session_dup_peer_chain (session);
+  if (chain == NULL)
+    {
+      if (self->mode != G_TLS_AUTHENTICATION_REQUIRED)
+        return TRUE;
+      g_set_error_literal (error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED,
+                           _("TLS connection peer did not send a certificate"));
+      return FALSE;
+    }
+  errors = verify_chain (self, chain);
+  if (errors == 0)
+    return TRUE;
+  self->refused_errors = errors;
+  g_set_object (&self->refused, chain);
+  g_set_error_literal (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE, _("Unacceptable TLS certificate"));
+  return FALSE;
+}
+
 static void
 pst_tls_server_class_init (PstTlsServerClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = pst_tls_server_finalize;
+  ((PstTlsSessionClass *) klass)->handshaken = pst_tls_server_handshaken;
   ((PstTlsSessionClass *) klass)->handshake_name = "[postern] client TLS handshake";
 }
 
 static void
 pst_tls_server_init (PstTlsServer *self)
 {
+}
+
+static GTlsCertificateFlags
+verify_chain (PstTlsServer *self, GTlsCertificate *chain)
+{
+  if (self->trust == NULL)
+    return G_TLS_CERTIFICATE_UNKNOWN_CA;
+  return g_tls_database_verify_chain (self->trust, chain, G_TLS_DATABASE_PURPOSE_AUTHENTICATE_CLIENT, NULL,
+                                      NULL, G_TLS_DATABASE_VERIFY_NONE, NULL, NULL);
 }
 
 /* Within the handshake, when the client has sent its certificate: a
@@ -164,9 +214,7 @@ verify_client_cb (gnutls_session_t session)
   chain = pst_tls_session_dup_peer_chain (PST_TLS_SESSION (self));
   if (chain == NULL)
     return 0;   /* none sent: GnuTLS refuses that itself when one is required */
-  errors = self->trust == NULL ? G_TLS_CERTIFICATE_UNKNOWN_CA
-         : g_tls_database_verify_chain (self->trust, chain, G_TLS_DATABASE_PURPOSE_AUTHENTICATE_CLIENT, NULL,
-                                        NULL, G_TLS_DATABASE_VERIFY_NONE, NULL, NULL);
+  errors = verify_chain (self, chain);
   if (errors == 0)
     return 0;
   self->refused_errors = errors;
@@ -215,6 +263,7 @@ pst_tls_server_new (GSocketConnection      *base,
   self = g_object_new (PST_TYPE_TLS_SERVER, NULL);
   self->cert = g_object_ref (cert);
   gnutls_session_set_ptr (session, self);
+  self->mode = mode;
   if (mode != G_TLS_AUTHENTICATION_NONE)
     {
       gnutls_certificate_server_set_request (session, mode == G_TLS_AUTHENTICATION_REQUIRED ? GNUTLS_CERT_REQUIRE
@@ -234,4 +283,68 @@ pst_tls_server_get_refused (PstTlsServer *self, GTlsCertificateFlags *errors)
   if (errors != NULL)
     *errors = self->refused_errors;
   return self->refused;
+}
+
+/* ---- one ticket key for a master's workers ------------------------------ */
+
+#define TICKET_KEY_SIZE 64   /* gnutls_session_ticket_key_generate ()'s */
+
+static GBytes *shared_ticket_key;
+
+int
+pst_tls_server_ticket_key_fd_new (GError **error)
+{
+  gnutls_datum_t key = { NULL, 0 };
+  int fd = memfd_create ("postern-ticket-key", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  int ret;
+  gboolean ok;
+
+  if (fd < 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                   _("Could not make the session ticket key: %s"), g_strerror (errno));
+      return -1;
+    }
+  ret = gnutls_session_ticket_key_generate (&key);
+  ok = ret == 0 && key.size == TICKET_KEY_SIZE && write (fd, key.data, key.size) == (ssize_t) key.size &&
+       fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == 0;
+  if (key.data != NULL)
+    {
+      gnutls_memset (key.data, 0, key.size);
+      gnutls_free (key.data);
+    }
+  if (!ok)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Could not make the session ticket key: %s"),
+                   ret < 0 ? gnutls_strerror (ret) : g_strerror (errno));
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+gboolean
+pst_tls_server_adopt_ticket_key (int fd, GError **error)
+{
+  guint8 *key = g_malloc (TICKET_KEY_SIZE);
+  ssize_t n = pread (fd, key, TICKET_KEY_SIZE, 0);
+
+  close (fd);
+  if (n != TICKET_KEY_SIZE)
+    {
+      g_free (key);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   _("The master's session ticket key could not be read (%d bytes): is this worker started by “postern run”?"),
+                   (int) n);
+      return FALSE;
+    }
+  g_clear_pointer (&shared_ticket_key, g_bytes_unref);
+  shared_ticket_key = g_bytes_new_take (key, TICKET_KEY_SIZE);
+  return TRUE;
+}
+
+GBytes *
+pst_tls_server_get_shared_ticket_key (void)
+{
+  return shared_ticket_key;
 }

@@ -34,4 +34,13 @@ PstTlsServer *pst_tls_server_new          (GSocketConnection      *base,
 GTlsCertificate *pst_tls_server_get_refused (PstTlsServer         *self,
                                              GTlsCertificateFlags *errors);
 
+/* Session tickets across a master's workers: the master makes one key
+ * (in a sealed memfd it passes to every worker); each worker adopts it,
+ * so any worker resumes any worker's ticket.  Without a master, each
+ * config snapshot makes its own (pst_runtime_get_ticket_key ()). */
+int           pst_tls_server_ticket_key_fd_new (GError **error);
+gboolean      pst_tls_server_adopt_ticket_key  (int fd, GError **error);
+/* The adopted key, or NULL (transfer none) */
+GBytes       *pst_tls_server_get_shared_ticket_key (void);
+
 G_END_DECLS

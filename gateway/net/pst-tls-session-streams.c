@@ -54,8 +54,29 @@ tls_source_finalize (GSource *source)
   g_object_unref (((TlsSource *) source)->stream);
 }
 
+/* As GIO's pollable sources: g_pollable_source_new_full () (a wrapper
+ * stream's source, libsoup's) sets a dummy closure on its child. */
+static gboolean
+tls_source_closure_callback (GObject *stream, gpointer data)
+{
+  GClosure *closure = data;
+  GValue param = G_VALUE_INIT;
+  GValue result_value = G_VALUE_INIT;
+  gboolean result;
+
+  g_value_init (&result_value, G_TYPE_BOOLEAN);
+  g_value_init (&param, G_TYPE_OBJECT);
+  g_value_set_object (&param, stream);
+  g_closure_invoke (closure, &result_value, 1, &param, NULL);
+  result = g_value_get_boolean (&result_value);
+  g_value_unset (&result_value);
+  g_value_unset (&param);
+  return result;
+}
+
 static GSourceFuncs tls_source_funcs = {
-  tls_source_prepare, tls_source_check, tls_source_dispatch, tls_source_finalize, NULL, NULL
+  tls_source_prepare, tls_source_check, tls_source_dispatch, tls_source_finalize,
+  (GSourceFunc) (void (*)(void)) tls_source_closure_callback, NULL
 };
 
 static GSource *

@@ -460,12 +460,14 @@ handshake_step (GTask *task)
   while (ret < 0 && !pst_tls_would_block (ret) && !gnutls_error_is_fatal (ret));
   if (ret == 0)
     {
-      PstTlsSessionClass *klass = (PstTlsSessionClass *) G_OBJECT_GET_CLASS (self);
+      PstTlsSessionClass *klass = PST_TLS_SESSION_GET_CLASS (self);
+      GError *error = NULL;
 
       self->handshaken = TRUE;
-      if (klass->handshaken != NULL)
-        klass->handshaken (self);
-      g_task_return_boolean (task, TRUE);
+      if (klass->handshaken != NULL && !klass->handshaken (self, &error))
+        g_task_return_error (task, error);
+      else
+        g_task_return_boolean (task, TRUE);
       return;
     }
   if (!pst_tls_would_block (ret))

@@ -19,8 +19,9 @@ typedef struct _PstTlsSessionClass PstTlsSessionClass;
 struct _PstTlsSessionClass
 {
   GIOStreamClass parent_class;
-  /* after a successful handshake, before the caller hears of it */
-  void (*handshaken) (PstTlsSession *self);
+  /* after a successful handshake, before the caller hears of it: FALSE
+   * (and an error) fails the handshake */
+  gboolean (*handshaken) (PstTlsSession *self, GError **error);
   /* the name of the handshake's GTask */
   const char *handshake_name;
 };

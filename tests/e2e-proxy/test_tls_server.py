@@ -1,0 +1,358 @@
+#!/usr/bin/python3
+# test_tls_server.py: issue 10 — the accept leg's TLS on our own GnuTLS
+# server (pst-tls-server.c): session resumption with openssl s_client (TLS
+# 1.2 and 1.3), handshakes fed one byte at a time and split at every
+# boundary, a client stalled mid-handshake dropped at the deadline without
+# hurting others, and no thread of GIO's pool for handshakes and closes.
+# SPDX-License-Identifier: Apache-2.0
+import os
+import re
+import socket
+import ssl
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import proxylib as p  # noqa: E402
+from proxylib import h  # noqa: E402
+
+T = h.Tap(case_timeout=120)
+
+DEADLINE = 10.0          # TLS handshake and request head, from accept
+DEADLINE_WAIT = 16.0
+RESUMES = 8              # resumptions of one ticket (on any worker)
+
+
+class Setup:
+    def __init__(self):
+        self.dir = T.tmpdir()
+        self.pki = h.Pki(os.path.join(self.dir, "pki"))
+        self.keystore = h.make_keystore(self.dir, pki=self.pki)
+        (self.port,) = h.free_ports(1)
+        self.config, self.urls = h.echo_config(self.dir, self.keystore, wss_port=self.port)
+        self.ca = self.keystore.trust_pem
+
+
+setup = h.Fixture("CA, keystore and an echo config on wss://", Setup)
+
+
+def start():
+    s = setup.get()
+    # two workers: a resumed ticket may land on either
+    gw = h.start_gateway(s.config, s.urls, name="postern run (tls server)", extra_args=("--workers", "2"))
+    T.add_cleanup(gw.kill)
+    return gw
+
+
+gateway = h.Fixture("postern run on the wss:// echo config", start)
+
+
+# --------------------------------------------------------------------------
+# a TLS client over memory BIOs: the test decides how its bytes go out
+
+
+class BioClient:
+    """Python's TLS over MemoryBIOs on a plain socket: send() cuts what the
+    client has to send as the test says, so the gateway reads a ClientHello
+    or a flight in pieces."""
+
+    def __init__(self, port, version, ca):
+        ctx = ssl.create_default_context(cafile=ca)
+        ctx.minimum_version = ctx.maximum_version = version
+        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = ctx.wrap_bio(self.inc, self.out, server_hostname="localhost")
+        self.sock = p.connected_socket(port)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def pending(self):
+        return self.out.read()
+
+    def recv_some(self, deadline):
+        self.sock.settimeout(max(0.05, deadline - time.monotonic()))
+        data = self.sock.recv(65536)
+        if not data:
+            raise h.Fail("the gateway closed the connection during the handshake")
+        self.inc.write(data)
+
+    def handshake(self, cut, timeout=20.0):
+        """Drive the handshake; every flight the client sends goes through
+        cut(flight_number, data), which sends it."""
+        deadline = time.monotonic() + timeout
+        flight = 0
+        while True:
+            try:
+                self.tls.do_handshake()
+                done = True
+            except ssl.SSLWantReadError:
+                done = False
+            data = self.pending()
+            if data:
+                cut(flight, data)
+                flight += 1
+            if done:
+                return
+            h.require(time.monotonic() < deadline, f"handshake not done within {timeout} s")
+            self.recv_some(deadline)
+
+    def write(self, data):
+        self.tls.write(data)
+        self.sock.sendall(self.pending())
+
+    def read_until(self, marker, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        got = b""
+        while marker not in got:
+            try:
+                got += self.tls.read(65536)
+                continue
+            except ssl.SSLWantReadError:
+                pass
+            h.require(time.monotonic() < deadline, f"no {marker!r} within {timeout} s; got {got[:200]!r}")
+            self.recv_some(deadline)
+        return got
+
+    def close(self):
+        self.sock.close()
+
+
+def echo_over(c):
+    """An upgrade and one echoed text message over the handshaken client."""
+    c.write(b"GET /echo HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    head = c.read_until(b"\r\n\r\n")
+    h.require(head.startswith(b"HTTP/1.1 101"), f"no 101 for the upgrade: {head[:200]!r}")
+    c.write(p.mask_frame(0x1, b"byte by byte"))
+    frame = c.read_until(b"byte by byte")
+    h.require(frame.endswith(b"byte by byte"), f"echo frame: {frame!r}")
+
+
+def one_byte_at_a_time(sock):
+    def cut(flight, data):
+        for i in range(len(data)):
+            sock.sendall(data[i:i + 1])
+            time.sleep(0.0005)
+    return cut
+
+
+for version, name in ((ssl.TLSVersion.TLSv1_3, "TLS 1.3"), (ssl.TLSVersion.TLSv1_2, "TLS 1.2")):
+    @T.case(f"{name}: every byte of the client's handshake in its own segment (ClientHello and "
+            "the second flight): the handshake completes and a WebSocket echoes")
+    def _(version=version):
+        s = setup.get()
+        gateway.get()
+        c = BioClient(s.port, version, s.ca)
+        try:
+            c.handshake(one_byte_at_a_time(c.sock))
+            h.check_equal(c.tls.version(), "TLSv1.3" if version == ssl.TLSVersion.TLSv1_3 else "TLSv1.2",
+                          "negotiated version")
+            echo_over(c)
+        finally:
+            c.close()
+
+    @T.case(f"{name}: the ClientHello and the client's second flight split in two at every "
+            "boundary (a connection per split): every handshake completes")
+    def _(version=version):
+        s = setup.get()
+        gateway.get()
+        for flight_no in (0, 1):
+            k = 1
+            done = 0
+            while True:
+                c = BioClient(s.port, version, s.ca)
+                state = {"more": False}
+
+                def cut(flight, data, c=c, k=k, state=state):
+                    if flight != flight_no or k >= len(data):
+                        c.sock.sendall(data)
+                        return
+                    state["more"] = k + 1 < len(data)
+                    c.sock.sendall(data[:k])
+                    time.sleep(0.002)
+                    c.sock.sendall(data[k:])
+                try:
+                    c.handshake(cut)
+                    c.write(b"GET /nothing HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                    c.read_until(b"HTTP/1.1 ")
+                finally:
+                    c.close()
+                done += 1
+                if not state["more"]:
+                    break
+                k += 1
+            h.require(done > 30, f"flight {flight_no}: only {done} splits tried")
+            sys.stdout.write(f"# flight {flight_no}: {done} splits, every one handshaken\n")
+
+
+# --------------------------------------------------------------------------
+# resumption with a real client
+
+
+def resumption(flag, want):
+    s = setup.get()
+    gateway.get()
+    sess = os.path.join(T.tmpdir(), "session.pem")
+    req = "GET /nothing HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    common = ["-servername", "localhost", "-CAfile", s.ca, "-verify_return_error", flag, "-ign_eof"]
+    first = p.s_client(s.port, common + ["-sess_out", sess], stdin_data=req)
+    out1 = first.stdout + first.stderr
+    h.require(first.returncode == 0 and re.search(rf"^New, {want}, ", first.stdout, re.M),
+              f"first s_client {flag}: exit {first.returncode}, no 'New, {want}':\n{out1[-2500:]}")
+    h.require(os.path.getsize(sess) > 0, "s_client saved no session")
+    # the gateway runs one worker per core, each accepting: every try may
+    # land on another worker, and each must resume the ticket
+    for i in range(RESUMES):
+        second = p.s_client(s.port, common + ["-sess_in", sess], stdin_data=req)
+        out2 = second.stdout + second.stderr
+        h.require(second.returncode == 0 and re.search(rf"^Reused, {want}, ", second.stdout, re.M),
+                  f"s_client {flag} -sess_in, try {i + 1}: exit {second.returncode}, "
+                  f"no 'Reused, {want}':\n{out2[-2500:]}")
+        h.require("HTTP/1.1 " in second.stdout, f"no HTTP answer over the resumed session:\n{out2[-1500:]}")
+
+
+@T.case(f"TLS 1.3 resumption: openssl s_client -sess_out, then {RESUMES} × -sess_in show 'Reused, TLSv1.3' "
+        "(whichever worker accepts)")
+def _():
+    resumption("-tls1_3", "TLSv1.3")
+
+
+@T.case(f"TLS 1.2 resumption (session ticket): openssl s_client -sess_out, then {RESUMES} × -sess_in show "
+        "'Reused, TLSv1.2' (whichever worker accepts)")
+def _():
+    resumption("-tls1_2", "TLSv1.2")
+
+
+# --------------------------------------------------------------------------
+# a client stalled mid-handshake
+
+
+def wait_dropped(sock, t0):
+    """Read (and drop) until the gateway closes; seconds since t0, or None
+    if still open at t0 + DEADLINE_WAIT."""
+    while True:
+        left = t0 + DEADLINE_WAIT - time.monotonic()
+        if left <= 0:
+            return None
+        sock.settimeout(left)
+        try:
+            if not sock.recv(65536):
+                return time.monotonic() - t0
+        except socket.timeout:
+            return None
+        except OSError:
+            return time.monotonic() - t0
+
+
+@T.case("clients stalled mid-handshake (half a ClientHello; a whole one and then silence) are "
+        f"dropped at the {DEADLINE:.0f} s deadline and logged, while other clients handshake and "
+        "echo meanwhile")
+def _():
+    s = setup.get()
+    gw = gateway.get()
+    # a session open before, that must live through it all
+    before = BioClient(s.port, ssl.TLSVersion.TLSv1_3, s.ca)
+    before.handshake(lambda f, d: before.sock.sendall(d))
+    echo_over(before)
+
+    half = BioClient(s.port, ssl.TLSVersion.TLSv1_3, s.ca)
+    whole = BioClient(s.port, ssl.TLSVersion.TLSv1_3, s.ca)
+    t0 = time.monotonic()
+    try:
+        half.tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = half.pending()
+    half.sock.sendall(hello[:len(hello) // 2])
+    try:
+        whole.tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    whole.sock.sendall(whole.pending())
+    # (whole reads the server's flight but never answers it)
+    results = {}
+
+    def watch(name, c):
+        results[name] = wait_dropped(c.sock, t0)
+    threads = [threading.Thread(target=watch, args=(n, c)) for n, c in (("half", half), ("whole", whole))]
+    for t in threads:
+        t.start()
+    others = 0
+    while time.monotonic() < t0 + DEADLINE - 1:
+        c = BioClient(s.port, ssl.TLSVersion.TLSv1_3, s.ca)
+        try:
+            c.handshake(lambda f, d, c=c: c.sock.sendall(d), timeout=5)
+            echo_over(c)
+            others += 1
+        finally:
+            c.close()
+        time.sleep(0.2)
+    for t in threads:
+        t.join(DEADLINE_WAIT + 2)
+    half.close()
+    whole.close()
+    for name in ("half", "whole"):
+        took = results.get(name)
+        h.require(took is not None, f"the client that sent {name} a ClientHello was not dropped within "
+                                    f"{DEADLINE_WAIT} s")
+        h.require(DEADLINE - 1 <= took <= DEADLINE + 4,
+                  f"the {name}-ClientHello client was dropped after {took:.1f} s, not at the {DEADLINE} s deadline")
+    h.require(others >= 10, f"only {others} other clients handshook and echoed meanwhile")
+    # the session from before still echoes
+    before.write(p.mask_frame(0x1, b"still here"))
+    before.read_until(b"still here")
+    before.close()
+    lines = p.stderr_lines(gw, lambda l: "no TLS handshake and request within 10 s" in l)
+    h.require(len(lines) >= 2, "the gateway did not log both stalled clients "
+                               f"('no TLS handshake and request within 10 s'): {lines}")
+    sys.stdout.write(f"# dropped after {results['half']:.1f} s and {results['whole']:.1f} s; "
+                     f"{others} other clients echoed meanwhile\n")
+
+
+# --------------------------------------------------------------------------
+# threads
+
+
+def thread_names(pid):
+    names = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                names.append(f.read().strip())
+        except OSError:
+            pass
+    return names
+
+
+@T.case("50 wss sessions (handshake, echo, close): the gateway starts no thread of GIO's pool")
+def _():
+    s = setup.get()
+    gw = gateway.get()
+    for _ in range(50):
+        c = BioClient(s.port, ssl.TLSVersion.TLSv1_3, s.ca)
+        try:
+            c.handshake(lambda f, d, c=c: c.sock.sendall(d))
+            echo_over(c)
+        finally:
+            c.close()
+    time.sleep(0.5)
+    with open(f"/proc/{gw.proc.pid}/task/{gw.proc.pid}/children") as f:
+        workers = [int(x) for x in f.read().split()]
+    h.check_equal(len(workers), 2, "worker processes")
+    for pid in workers:
+        names = thread_names(pid)
+        pool = [n for n in names if n.startswith("pool")]
+        h.require(not pool, f"GIO pool threads in worker {pid}: {names}")
+        sys.stdout.write(f"# worker {pid} threads: {sorted(names)}\n")
+
+
+@T.case("the gateway logged no warning or critical, and stops cleanly (exit 0) on SIGTERM")
+def _():
+    gw = gateway.get()
+    bad = p.stderr_lines(gw, lambda l: " critical: " in l or " warning: " in l)
+    gw.stop()
+    h.require(not bad, "warnings or criticals in the gateway's log:\n" + "\n".join(bad[:10]))
+
+
+if __name__ == "__main__":
+    T.run()
