@@ -32,10 +32,8 @@ static char *
 dup_key_pem (GTlsCertificate *cert)
 {
   g_autoptr(GByteArray) der = NULL;
-  g_autofree char *b64 = NULL;
   GString *pem;
   char *key_pem = NULL;
-  gsize len;
 
   g_object_get (cert, "private-key-pem", &key_pem, NULL);
   if (key_pem != NULL)
@@ -43,15 +41,9 @@ dup_key_pem (GTlsCertificate *cert)
   g_object_get (cert, "private-key", &der, NULL);
   if (der == NULL)
     return NULL;
-  b64 = g_base64_encode (der->data, der->len);
-  len = strlen (b64);
-  pem = g_string_new ("-----BEGIN PRIVATE KEY-----\n");
-  for (gsize off = 0; off < len; off += 64)
-    {
-      g_string_append_len (pem, b64 + off, MIN (64, len - off));
-      g_string_append_c (pem, '\n');
-    }
-  g_string_append (pem, "-----END PRIVATE KEY-----\n");
+  pem = g_string_new (NULL);
+  pst_tls_append_pem (pem, "PRIVATE KEY", der->data, der->len);
+  explicit_bzero (der->data, der->len);
   return g_string_free (pem, FALSE);
 }
 

@@ -77,7 +77,11 @@ pull_cb (gnutls_transport_ptr_t ptr, void *data, size_t size)
       return take;
     }
   if (size >= AHEAD_SIZE)
-    return recv (self->fd, data, size, 0);
+    {
+      n = recv (self->fd, data, size, 0);
+      self->pull_blocked = n < 0;
+      return n;
+    }
   scratch = g_private_get (&scratch_key);
   if (scratch == NULL)
     {
@@ -85,6 +89,7 @@ pull_cb (gnutls_transport_ptr_t ptr, void *data, size_t size)
       g_private_set (&scratch_key, scratch);
     }
   n = recv (self->fd, scratch, AHEAD_SIZE, 0);
+  self->pull_blocked = n < 0;
   if (n <= 0)
     return n;   /* errno as recv () left it */
   if ((gsize) n <= size)
@@ -151,14 +156,31 @@ check_open (PstTlsSession *self, GError **error)
   return TRUE;
 }
 
+/* GnuTLS says E_AGAIN after a post-handshake message (a TLS 1.3 ticket,
+ * a key update) too, without having asked for more bytes: with bytes
+ * still read ahead, the socket may never be readable again for them.
+ * WOULD_BLOCK is said only once the socket itself said so. */
+static gboolean
+blocked_for_real (PstTlsSession *self, int ret)
+{
+  return !pst_tls_would_block (ret) || self->pull_blocked || self->ahead_len == 0 ||
+         gnutls_record_get_direction (self->session) != 0;
+}
+
 gssize
 pst_tls_session_recv (PstTlsSession *self, void *buffer, gsize count, GError **error)
 {
   gssize ret;
+  int tries = 0;
 
   if (!check_open (self, error))
     return -1;
-  ret = gnutls_record_recv (self->session, buffer, count);
+  do
+    {
+      self->pull_blocked = FALSE;
+      ret = gnutls_record_recv (self->session, buffer, count);
+    }
+  while (ret < 0 && !blocked_for_real (self, ret) && ++tries < 64);
   if (ret >= 0)
     return ret;
   set_io_error (ret, error);
@@ -451,13 +473,18 @@ handshake_step (GTask *task)
   g_autoptr(GTask) owned = task;
   PstTlsSession *self = g_task_get_source_object (task);
   Handshake *hs = g_task_get_task_data (task);
+  int tries = 0;
   int ret;
 
   if (g_task_return_error_if_cancelled (task))
     return;
   do
-    ret = gnutls_handshake (self->session);
-  while (ret < 0 && !pst_tls_would_block (ret) && !gnutls_error_is_fatal (ret));
+    {
+      self->pull_blocked = FALSE;
+      ret = gnutls_handshake (self->session);
+    }
+  while (ret < 0 && ((!pst_tls_would_block (ret) && !gnutls_error_is_fatal (ret)) ||
+                     (!blocked_for_real (self, ret) && ++tries < 64)));
   if (ret == 0)
     {
       PstTlsSessionClass *klass = PST_TLS_SESSION_GET_CLASS (self);
@@ -555,6 +582,21 @@ pst_tls_session_dup_info (PstTlsSession *self)
   return g_strdup_printf ("%s/%s", version, suite != NULL ? suite : "?");
 }
 
+void
+pst_tls_append_pem (GString *pem, const char *label, const guint8 *der, gsize size)
+{
+  g_autofree char *b64 = g_base64_encode (der, size);
+  gsize len = strlen (b64);
+
+  g_string_append_printf (pem, "-----BEGIN %s-----\n", label);
+  for (gsize off = 0; off < len; off += 64)
+    {
+      g_string_append_len (pem, b64 + off, MIN (64, len - off));
+      g_string_append_c (pem, '\n');
+    }
+  g_string_append_printf (pem, "-----END %s-----\n", label);
+}
+
 GTlsCertificate *
 pst_tls_session_dup_peer_chain (PstTlsSession *self)
 {
@@ -570,17 +612,6 @@ pst_tls_session_dup_peer_chain (PstTlsSession *self)
     return NULL;
   pem = g_string_new (NULL);
   for (unsigned int i = 0; i < n; i++)
-    {
-      g_autofree char *b64 = g_base64_encode (certs[i].data, certs[i].size);
-      gsize len = strlen (b64);
-
-      g_string_append (pem, "-----BEGIN CERTIFICATE-----\n");
-      for (gsize off = 0; off < len; off += 64)
-        {
-          g_string_append_len (pem, b64 + off, MIN (64, len - off));
-          g_string_append_c (pem, '\n');
-        }
-      g_string_append (pem, "-----END CERTIFICATE-----\n");
-    }
+    pst_tls_append_pem (pem, "CERTIFICATE", certs[i].data, certs[i].size);
   return g_tls_certificate_new_from_pem (pem->str, pem->len, NULL);
 }
