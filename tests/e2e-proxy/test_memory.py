@@ -11,23 +11,23 @@
 #
 # The bounds (KiB of PSS per held connection, against the same gateway
 # after a warm-up, so one-time allocations are not counted).  Measured
-# (500 held, 2-core machine under the other engineers' load): 40 KiB
-# wss → ssl (62-68 KiB while the back-end leg was a GTlsClientConnection,
-# 218 KiB while each pump kept its own 64 KiB read buffer), 29-31 KiB
-# wss → tcp, 5-7.6 KiB ws → tcp.  Where it goes (heaptrack, live heap per
-# connection with 200 held, wss → ssl): the two GnuTLS sessions (~7 KiB
-# each, gnutls_init); on the accept leg, glib-networking's credentials
-# (~6.5 KiB: GnuTLS's empty trust list in every credentials structure),
-# our certificate and key copied into them (~4 KiB) and its GObjects; on
-# the back-end leg (pst-tls-client.c, one shared credentials structure,
-# no certificate kept) the resumed session's data (~1.4 KiB); handshake
-# leftovers inside GnuTLS (~1.3 KiB a leg); then GIO objects and ours
-# (~6 KiB: the connection, WebSocket, two pumps, the proxy session, their
-# sources).  No read buffer, write tail or vector, or HTTP head is held by
-# an idle connection.  The bounds leave ~25 % over the measured figures
-# (~30 % on the small ws → tcp one, and on wss → tcp, which varied most
-# with the machine's load); a GTlsClientConnection or one 64 KiB buffer
-# per pump coming back would break them.
+# (500 held, 2-core machine under the other engineers' load): 25.4 KiB
+# wss → ssl and 15.0 KiB wss → tcp since the accept leg is our own GnuTLS
+# server (pst-tls-server.c); 37.3 and 27.3 KiB the same day while it was
+# glib-networking's GTlsServerConnection (its own credentials with an
+# empty trust list, ~6.5 KiB, and a copy of our certificate and key, ~4
+# KiB, per connection; 62-68 KiB wss → ssl while the back-end leg was a
+# GTlsClientConnection too; 218 KiB while each pump kept its own 64 KiB
+# read buffer); 5.3-7.2 KiB ws → tcp.  What is left per wss → ssl
+# connection: the two GnuTLS sessions (~7 KiB each, gnutls_init), the
+# back-end leg's resumed session data (~1.4 KiB), handshake leftovers in
+# GnuTLS, then GIO objects and ours (the connection, WebSocket, two pumps,
+# the proxy session).  No read buffer (the read-ahead is freed once
+# drained), write tail or vector, or HTTP head is held by an idle
+# connection.  The bounds leave ~25 % over the measured figures (~35 % on
+# the small ones, which vary most with the machine's load); a
+# GTlsServerConnection or GTlsClientConnection, or a 64 KiB buffer per
+# connection, coming back would break them.
 #
 # By hand: POSTERN_MEM_N (default 500) connections of each kind;
 # POSTERN_MEM_PARALLEL handshakes in flight (16); POSTERN_MEM_WRAP a command
@@ -53,8 +53,8 @@ N = int(os.environ.get("POSTERN_MEM_N", "500"))
 HOLD_BUDGET = max(200, N * 0.4)
 T = h.Tap(case_timeout=HOLD_BUDGET + 60)
 SANITIZED = os.environ.get("POSTERN_SANITIZED") == "1"
-WSS_BOUND = 50     # KiB of PSS per held wss → ssl connection
-TCP_BOUND = 40     # KiB of PSS per held wss → tcp connection
+WSS_BOUND = 32     # KiB of PSS per held wss → ssl connection
+TCP_BOUND = 20     # KiB of PSS per held wss → tcp connection
 PLAIN_BOUND = 10   # KiB of PSS per held ws → tcp connection (no TLS: our own objects, GIO's)
 WARMUP = 32        # connections opened and closed before the baseline
 PARALLEL = int(os.environ.get("POSTERN_MEM_PARALLEL", "16"))   # handshakes in flight at once
