@@ -2,7 +2,9 @@
 # test_tls_server.py: issue 10 — the accept leg's TLS on our own GnuTLS
 # server (pst-tls-server.c): session resumption with openssl s_client (TLS
 # 1.2 and 1.3), handshakes fed one byte at a time and split at every
-# boundary, a client stalled mid-handshake dropped at the deadline without
+# boundary, client certificates on resumed sessions (refused where one is
+# required and the session had none; still named in the log lines when it
+# had one), a client stalled mid-handshake dropped at the deadline without
 # hurting others, and no thread of GIO's pool for handshakes and closes.
 # SPDX-License-Identifier: Apache-2.0
 import os
@@ -58,11 +60,15 @@ class BioClient:
     client has to send as the test says, so the gateway reads a ClientHello
     or a flight in pieces."""
 
-    def __init__(self, port, version, ca):
-        ctx = ssl.create_default_context(cafile=ca)
-        ctx.minimum_version = ctx.maximum_version = version
+    def __init__(self, port, version, ca, cert=None, session=None, ctx=None):
+        if ctx is None:
+            ctx = ssl.create_default_context(cafile=ca)
+            ctx.minimum_version = ctx.maximum_version = version
+            if cert is not None:
+                ctx.load_cert_chain(cert.cert, cert.key)
+        self.ctx = ctx
         self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
-        self.tls = ctx.wrap_bio(self.inc, self.out, server_hostname="localhost")
+        self.tls = ctx.wrap_bio(self.inc, self.out, server_hostname="localhost", session=session)
         self.sock = p.connected_socket(port)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -224,6 +230,89 @@ def _():
 
 
 # --------------------------------------------------------------------------
+# resumption and client certificates: one ticket key serves every listener
+# of a config, so a session resumed where client certificates are required
+# must still show one that today's truststore trusts
+
+
+class Mtls:
+    def __init__(self):
+        self.dir = T.tmpdir()
+        self.pki = h.Pki(os.path.join(self.dir, "pki"))
+        self.keystore = h.make_keystore(self.dir, pki=self.pki)
+        self.client = self.pki.client("Postern Resumed Client")
+        self.truststore = p.pem_truststore(self.dir, self.pki.ca.cert)
+        self.open_port, self.req_port = h.free_ports(2)
+        self.urls = [f"wss://localhost:{self.open_port}/echo", f"wss://localhost:{self.req_port}/echo"]
+        self.config = h.write_config(self.dir, p.config_xml([
+            h.service_xml("open", "echo", [self.urls[0]]),
+            h.service_xml("mtls", "echo", [self.urls[1]], accept_options={"ssl.verify-client": "required"}),
+        ], self.keystore.relative_to(self.dir), os.path.relpath(self.truststore, self.dir)))
+        self.gw = h.start_gateway(self.config, self.urls, name="postern run (resumption, mutual TLS)",
+                                  extra_args=("--workers", "2"))
+        T.add_cleanup(self.gw.kill)
+
+
+mtls = h.Fixture("postern run with an open and a client-certificate listener", Mtls)
+
+REQ = "GET /nothing HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+
+
+def s_client_session(port, m, flag, extra, sess, direction):
+    return p.s_client(port, ["-servername", "localhost", "-CAfile", m.pki.ca.cert, flag, "-ign_eof",
+                             direction, sess] + list(extra), stdin_data=REQ)
+
+
+for flag, want in (("-tls1_3", "TLSv1.3"), ("-tls1_2", "TLSv1.2")):
+    @T.case(f"{want}: a session made on a listener without client certificates, resumed on one that "
+            "requires them, gets no HTTP answer and is logged as having no client certificate")
+    def _(flag=flag, want=want):
+        m = mtls.get()
+        sess = os.path.join(T.tmpdir(), "open.pem")
+        first = s_client_session(m.open_port, m, flag, [], sess, "-sess_out")
+        h.require(re.search(rf"^New, {want}, ", first.stdout, re.M) and os.path.getsize(sess) > 0,
+                  f"no session from the open listener:\n{(first.stdout + first.stderr)[-2000:]}")
+        before = len(p.stderr_lines(m.gw, lambda l: "no client certificate" in l))
+        second = s_client_session(m.req_port, m, flag, [], sess, "-sess_in")
+        h.require("HTTP/1.1 " not in second.stdout,
+                  f"the listener that requires client certificates answered HTTP over a session "
+                  f"resumed without one:\n{second.stdout[-2000:]}")
+        deadline = time.monotonic() + 10
+        while len(p.stderr_lines(m.gw, lambda l: "no client certificate" in l)) <= before:
+            h.require(time.monotonic() < deadline, "no 'no client certificate' line for the resumed session")
+            time.sleep(0.1)
+
+    @T.case(f"{want}: a session with a trusted client certificate resumes on the listener that requires "
+            "one, and the open and close lines of the resumed sessions still name the certificate's subject")
+    def _(flag=flag, want=want):
+        m = mtls.get()
+        version = ssl.TLSVersion.TLSv1_3 if want == "TLSv1.3" else ssl.TLSVersion.TLSv1_2
+        first = BioClient(m.req_port, version, m.pki.ca.cert, cert=m.client)
+        try:
+            first.handshake(lambda f, d: first.sock.sendall(d))
+            echo_over(first)          # (TLS 1.3: the tickets come with the first reads)
+            session = first.tls.session
+        finally:
+            first.close()
+        h.require(session is not None and session.has_ticket, "no session ticket from the gateway")
+        ports = []
+        for i in range(4):
+            c = BioClient(m.req_port, version, None, session=session, ctx=first.ctx)
+            try:
+                c.handshake(lambda f, d, c=c: c.sock.sendall(d))
+                h.require(c.tls.session_reused, f"resumption {i + 1}: the session was not reused")
+                echo_over(c)
+                ports.append(c.sock.getsockname()[1])
+            finally:
+                c.close()
+        for port in ports:
+            line = p.wait_log(m.gw, lambda l: "close mtls " in l and f"client=127.0.0.1:{port} " in l, 10,
+                              f"closing the resumed session of 127.0.0.1:{port}")
+            h.require("client-cert=" in line and "Postern Resumed Client" in line,
+                      f"the close line of a resumed session does not name the client certificate: {line}")
+
+
+# --------------------------------------------------------------------------
 # a client stalled mid-handshake
 
 
@@ -346,11 +435,12 @@ def _():
         sys.stdout.write(f"# worker {pid} threads: {sorted(names)}\n")
 
 
-@T.case("the gateway logged no warning or critical, and stops cleanly (exit 0) on SIGTERM")
+@T.case("the gateways logged no warning or critical, and stop cleanly (exit 0) on SIGTERM")
 def _():
-    gw = gateway.get()
-    bad = p.stderr_lines(gw, lambda l: " critical: " in l or " warning: " in l)
-    gw.stop()
+    bad = []
+    for gw in (gateway.get(), mtls.get().gw):
+        bad += p.stderr_lines(gw, lambda l: " critical: " in l or " warning: " in l)
+        gw.stop()
     h.require(not bad, "warnings or criticals in the gateway's log:\n" + "\n".join(bad[:10]))
 
 
