@@ -9,8 +9,10 @@
 # SPDX-License-Identifier: Apache-2.0
 import os
 import re
+import signal
 import socket
 import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -396,6 +398,65 @@ def _():
                                f"('no TLS handshake and request within 10 s'): {lines}")
     sys.stdout.write(f"# dropped after {results['half']:.1f} s and {results['whole']:.1f} s; "
                      f"{others} other clients echoed meanwhile\n")
+
+
+# --------------------------------------------------------------------------
+# read-ahead: one recv () brings several records, not two per record
+
+
+def strace_counts(path):
+    """{syscall: calls} from an `strace -c` summary."""
+    counts = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 5 and parts[-1].isidentifier() and parts[3].isdigit():
+                counts[parts[-1]] = int(parts[3])
+    return counts
+
+
+@T.case("an 8 MiB WebSocket echo over wss: the gateway's workers read the client's TLS records "
+        "with less than one recv() per record (strace)")
+def _():
+    s = setup.get()
+    gw = gateway.get()
+    strace = h.require_tool("strace")
+    with open(f"/proc/{gw.proc.pid}/task/{gw.proc.pid}/children") as f:
+        workers = f.read().split()
+    c = BioClient(s.port, ssl.TLSVersion.TLSv1_3, s.ca)
+    out = os.path.join(T.tmpdir(), "strace.txt")
+    tracer = None
+    try:
+        c.handshake(lambda f, d: c.sock.sendall(d))
+        echo_over(c)
+        argv = [strace, "-f", "-qq", "-c", "-e", "trace=recvfrom,recvmsg,read", "-o", out]
+        for w in workers:
+            argv += ["-p", w]
+        tracer = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)     # attached
+        # (the echo service's default message limit is 64 KiB)
+        payload = os.urandom(60 * 1024)
+        frame = p.mask_frame(0x2, payload)
+        total = records = 0
+        while total < 8 << 20:
+            c.write(frame)             # one record per 16 KiB of it
+            records += -(-len(frame) // 16384)
+            got = c.read_until(payload[-64:], timeout=20)
+            total += len(payload)
+            h.require(len(got) >= len(payload), f"short echo: {len(got)} bytes")
+    finally:
+        if tracer is not None:
+            tracer.send_signal(signal.SIGINT)
+            tracer.wait(timeout=10)
+        c.close()
+    counts = strace_counts(out)
+    recvs = counts.get("recvfrom", 0) + counts.get("recvmsg", 0) + counts.get("read", 0)
+    sys.stdout.write(f"# {total >> 20} MiB from the client = {records} TLS records; the workers made "
+                     f"{counts}\n")
+    h.require(counts, f"strace counted nothing: {open(out).read()[-1500:]}")
+    # (GnuTLS alone: two per record, its header and its body, and one more
+    # that says EAGAIN per wake-up)
+    h.require(recvs < records, f"{recvs} reads for {records} records: not read ahead")
 
 
 # --------------------------------------------------------------------------
