@@ -12,6 +12,7 @@
 #include <gnutls/gnutls.h>
 #include <glib/gi18n-lib.h>
 
+#include "pst-stores-private.h"   /* pst_pem_append */
 #include "pst-tls-server.h"
 #include "pst-tls-session-private.h"
 
@@ -42,7 +43,11 @@ dup_key_pem (GTlsCertificate *cert)
   if (der == NULL)
     return NULL;
   pem = g_string_new (NULL);
-  pst_tls_append_pem (pem, "PRIVATE KEY", der->data, der->len);
+  {
+    g_autoptr(GBytes) bytes = g_bytes_new_static (der->data, der->len);
+
+    pst_pem_append (pem, "PRIVATE KEY", bytes);
+  }
   explicit_bzero (der->data, der->len);
   return g_string_free (pem, FALSE);
 }

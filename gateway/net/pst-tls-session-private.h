@@ -55,11 +55,6 @@ gssize        pst_tls_session_send          (PstTlsSession  *self,
 /* Whether a read would give something without the socket: decrypted
  * bytes in GnuTLS, or read-ahead bytes. */
 gboolean      pst_tls_session_has_pending   (PstTlsSession  *self);
-/* DER as PEM ("-----BEGIN label-----", 64 columns) */
-void          pst_tls_append_pem            (GString        *pem,
-                                             const char     *label,
-                                             const guint8   *der,
-                                             gsize           size);
 
 /* pst-tls-session-streams.c: the pollable streams; they point back at
  * the connection until it detaches them (closed or finalized). */

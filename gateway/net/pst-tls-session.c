@@ -10,6 +10,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "pst-poller.h"
+#include "pst-stores-private.h"   /* pst_pem_append */
 #include "pst-tls-session-private.h"
 
 #define RECORD_MAX   16384   /* plaintext of one TLS record */
@@ -582,21 +583,6 @@ pst_tls_session_dup_info (PstTlsSession *self)
   return g_strdup_printf ("%s/%s", version, suite != NULL ? suite : "?");
 }
 
-void
-pst_tls_append_pem (GString *pem, const char *label, const guint8 *der, gsize size)
-{
-  g_autofree char *b64 = g_base64_encode (der, size);
-  gsize len = strlen (b64);
-
-  g_string_append_printf (pem, "-----BEGIN %s-----\n", label);
-  for (gsize off = 0; off < len; off += 64)
-    {
-      g_string_append_len (pem, b64 + off, MIN (64, len - off));
-      g_string_append_c (pem, '\n');
-    }
-  g_string_append_printf (pem, "-----END %s-----\n", label);
-}
-
 GTlsCertificate *
 pst_tls_session_dup_peer_chain (PstTlsSession *self)
 {
@@ -612,6 +598,10 @@ pst_tls_session_dup_peer_chain (PstTlsSession *self)
     return NULL;
   pem = g_string_new (NULL);
   for (unsigned int i = 0; i < n; i++)
-    pst_tls_append_pem (pem, "CERTIFICATE", certs[i].data, certs[i].size);
+    {
+      g_autoptr(GBytes) der = g_bytes_new_static (certs[i].data, certs[i].size);
+
+      pst_pem_append (pem, "CERTIFICATE", der);
+    }
   return g_tls_certificate_new_from_pem (pem->str, pem->len, NULL);
 }
