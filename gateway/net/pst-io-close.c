@@ -2,7 +2,7 @@
  * stream in bounded time
  * SPDX-License-Identifier: Apache-2.0 */
 #include "pst-io-close.h"
-#include "pst-tls-client.h"
+#include "pst-tls-session.h"
 
 GIOStream *
 pst_io_base_stream (GIOStream *stream)
@@ -36,8 +36,8 @@ pst_io_find_socket (GIOStream *stream)
 }
 
 /* What to close: the TLS connection under libsoup's stream and our
- * wrappers, when there is one (a GTlsConnection, or the back-end leg's
- * PstTlsClient, whose close neither blocks nor takes a thread).  Closing
+ * wrappers, when there is one (a GTlsConnection, or our
+ * PstTlsSession, whose close neither blocks nor takes a thread).  Closing
  * a wrapper closes its input and its output stream one after the other, each in a thread of GIO's pool (a
  * filter stream has no asynchronous close of its own), and then the TLS
  * connection from the wrapper's finalization; the TLS connection closes
@@ -50,7 +50,7 @@ close_target (GIOStream *stream)
 
   for (int depth = 0; s != NULL && depth < 8; depth++)
     {
-      if (G_IS_TLS_CONNECTION (s) || PST_IS_TLS_CLIENT (s))
+      if (G_IS_TLS_CONNECTION (s) || PST_IS_TLS_SESSION (s))
         return s;
       if (G_IS_SOCKET_CONNECTION (s))
         break;

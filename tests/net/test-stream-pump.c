@@ -3,7 +3,7 @@
 #include <string.h>
 #include <gio/gio.h>
 
-#include "pst-read-ahead.h"
+#include "pst-prefix-stream.h"
 #include "pst-stream-pump.h"
 
 /* Two loopback connections and a relay between them, as the proxy's byte
@@ -89,8 +89,8 @@ fixture_set_up (Fixture *f, gconstpointer data)
 
   connect_pair (&f->a_far, &f->a_near);
   connect_pair (&f->b_far, &f->b_near);
-  a = wrapped ? pst_read_ahead_wrap (G_IO_STREAM (f->a_near)) : g_object_ref (G_IO_STREAM (f->a_near));
-  b = wrapped ? pst_read_ahead_wrap (G_IO_STREAM (f->b_near)) : g_object_ref (G_IO_STREAM (f->b_near));
+  a = wrapped ? pst_prefix_stream_wrap (G_IO_STREAM (f->a_near), NULL) : g_object_ref (G_IO_STREAM (f->a_near));
+  b = wrapped ? pst_prefix_stream_wrap (G_IO_STREAM (f->b_near), NULL) : g_object_ref (G_IO_STREAM (f->b_near));
   f->a = pst_stream_pump_new (a, HIGH_WATER, &a_sink, f);
   f->b = pst_stream_pump_new (b, HIGH_WATER, &b_sink, f);
   pst_stream_pump_start (f->b);
@@ -300,7 +300,7 @@ main (int argc, char **argv)
   for (guint i = 0; i < G_N_ELEMENTS (tests); i++)
     for (int wrapped = 0; wrapped <= 1; wrapped++)
       {
-        g_autofree char *path = g_strdup_printf ("/stream-pump/%s/%s", wrapped ? "read-ahead" : "socket",
+        g_autofree char *path = g_strdup_printf ("/stream-pump/%s/%s", wrapped ? "filtered" : "socket",
                                                  tests[i].name);
 
         g_test_add (path, Fixture, GINT_TO_POINTER (wrapped), fixture_set_up, tests[i].func, fixture_tear_down);
