@@ -8,10 +8,8 @@
 
 /* Two loopback connections and a relay between them, as the proxy's byte
  * sides: what a_far writes, pump A reads and pump B writes to b_far.
- * The variant "wrapped" puts PstReadAhead over both near ends (what the
- * back-end's TLS leg reads through): a stream whose short reads prove
- * nothing, so the pump goes on until the stream says WOULD_BLOCK, as
- * under TLS. */
+ * The variant "filtered" puts our prefix stream over both near ends (what
+ * a WebSocket upgrade's leftover bytes are read through). */
 
 #define HIGH_WATER (256 * 1024)
 #define READ_SIZE  (64 * 1024)
@@ -21,6 +19,7 @@ typedef struct {
   PstStreamPump     *a, *b;
   gsize              max_queued;   /* the most B held after a write */
   gboolean           a_ended;
+  gboolean           wrapped;
 } Fixture;
 
 static void
@@ -87,6 +86,7 @@ fixture_set_up (Fixture *f, gconstpointer data)
   gboolean wrapped = GPOINTER_TO_INT (data);
   g_autoptr(GIOStream) a = NULL, b = NULL;
 
+  f->wrapped = wrapped;
   connect_pair (&f->a_far, &f->a_near);
   connect_pair (&f->b_far, &f->b_near);
   a = wrapped ? pst_prefix_stream_wrap (G_IO_STREAM (f->a_near), NULL) : g_object_ref (G_IO_STREAM (f->a_near));
@@ -165,6 +165,7 @@ typedef struct {
   GInputStream *in;
   guint64       got;
   guint64       slow_bytes;
+  guint64       stop_at;      /* 0: read to the end of the stream */
   gboolean      bad;
   gint          done;
 } Receiver;
@@ -188,6 +189,8 @@ receiver_thread (gpointer data)
         if (buf[i] != pattern (r->got + i))
           r->bad = TRUE;
       r->got += n;
+      if (r->stop_at != 0 && r->got >= r->stop_at)
+        break;
       if (r->got < r->slow_bytes)
         g_usleep (2000);
     }
@@ -208,7 +211,12 @@ relay (Fixture *f, guint64 total, gboolean pausing, guint64 slow_bytes)
 {
   Sender s = { g_io_stream_get_output_stream (G_IO_STREAM (f->a_far)),
                g_socket_connection_get_socket (f->a_far), total, pausing };
-  Receiver r = { g_io_stream_get_input_stream (G_IO_STREAM (f->b_far)), 0, slow_bytes, FALSE, 0 };
+  /* A wrapper's close closes its streams, not the socket under it (the
+   * connection that owns the socket does that, here the fixture at tear-down):
+   * the wrapped variant's receiver stops at the last byte instead of at the
+   * socket's end. */
+  Receiver r = { g_io_stream_get_input_stream (G_IO_STREAM (f->b_far)), 0, slow_bytes,
+                 f->wrapped ? total : 0, FALSE, 0 };
   gboolean late = FALSE;
   guint id = g_timeout_add_seconds (60, deadline_cb, &late);
   GThread *st = g_thread_new ("sender", sender_thread, &s);
