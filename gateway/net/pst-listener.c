@@ -396,7 +396,7 @@ incoming (PstListener *self, GSocketConnection *connection)
       return;
     }
   g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-  conn = pst_connection_new (self, connection, self->runtime, self->routes, self->tls, self->limits);
+  conn = pst_connection_new (self, connection, remote, self->runtime, self->routes, self->tls, self->limits);
   g_hash_table_add (self->connections, conn);
   if (self->proxy_protocol)
     pst_connection_expect_proxy_header (conn);
@@ -541,6 +541,12 @@ add_accept_watches (PstListener *self)
       GSource *source = g_socket_create_source (self->sockets->pdata[i], G_IO_IN, NULL);
 
       g_source_set_callback (source, G_SOURCE_FUNC (accept_ready_cb), self, NULL);
+      /* GLib 2.74 blocks a non-recursive source while dispatching it:
+       * its descriptor leaves the context and comes back, each change
+       * waking the context (an eventfd write, then an empty iteration)
+       * at every accept wake-up.  accept_ready_cb may safely be
+       * re-entered (each round takes what the kernel has, bounded). */
+      g_source_set_can_recurse (source, TRUE);
       g_source_attach (source, g_main_context_get_thread_default ());
       g_ptr_array_add (self->sources, source);
     }
