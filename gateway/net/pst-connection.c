@@ -492,6 +492,8 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
       g_clear_object (&self->hold);
       return;
     }
+  if (stream == G_IO_STREAM (self->socket_connection) && pst_connection_try_upgrade (self))
+    return;
   {
     g_autoptr(GIOStream) limited = pst_head_limit_wrap (stream, HEAD_LIMIT, &self->head_limit);
 
