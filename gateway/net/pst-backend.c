@@ -592,9 +592,9 @@ direct_done (GTask *owned_task, GError *error)
   direct_stop (dial);
   if (error != NULL)
     {
-      /* worded as GSocketClient's, which the logs said so far */
+      /* worded (and translated) as GSocketClient's, which the logs said so far */
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && dial->address_text != NULL)
-        g_prefix_error (&error, _("Could not connect to %s: "), dial->address_text);
+        g_prefix_error (&error, g_dgettext ("glib20", "Could not connect to %s: "), dial->address_text);
       tcp_connected (owned_task, NULL, error);
       return;
     }
@@ -611,7 +611,7 @@ direct_writable_cb (PstPollerWatch *watch, GIOCondition ready, gpointer user_dat
   if (g_cancellable_set_error_if_cancelled (dial->cancellable, &error))
     ;
   else if (dial->timed_out)
-    g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, _("connection timed out"));
+    g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT, g_dgettext ("glib20", "Socket I/O timed out"));
   else if (ready == 0)
     return FALSE;   /* not for us: keep waiting */
   else

@@ -12,6 +12,26 @@
 #include "pst-upgrade-request.h"
 #include "pst-upgrade-response.h"
 
+/* The Date header, made again only when the second changes (main
+ * thread only, as every connection's set-up). */
+static const char *
+http_date (void)
+{
+  static gint64 second = -1;
+  static char *text;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  if (now != second || text == NULL)
+    {
+      g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (now);
+
+      g_free (text);
+      text = soup_date_time_to_string (when, SOUP_DATE_HTTP);
+      second = now;
+    }
+  return text;
+}
+
 /* SoupServer costs a new connection a good part of its CPU (its message,
  * its I/O objects, its signals, a GSource per read).  When the request
  * head is already in the socket, complete, and is the common upgrade
@@ -29,8 +49,6 @@ pst_connection_try_upgrade (PstConnection *self)
   PstUpgradeRequest req = { 0 };
   GSocket *socket = g_socket_connection_get_socket (self->socket_connection);
   int fd = g_socket_get_fd (socket);
-  g_autoptr(GDateTime) now = NULL;
-  g_autofree char *date = NULL;
   g_autofree char *accept = NULL;
   g_autofree char *answer = NULL;
   PstRoute *route;
@@ -50,15 +68,13 @@ pst_connection_try_upgrade (PstConnection *self)
       return FALSE;
     }
 
-  now = g_date_time_new_now_utc ();
-  date = soup_date_time_to_string (now, SOUP_DATE_HTTP);
   accept = pst_upgrade_accept_for_key (req.key);
   answer = g_strdup_printf ("HTTP/1.1 101 Switching Protocols\r\n"
                             "Server: Postern\r\n"
                             "Date: %s\r\n"
                             "Upgrade: websocket\r\n"
                             "Connection: Upgrade\r\n"
-                            "Sec-WebSocket-Accept: %s\r\n\r\n", date, accept);
+                            "Sec-WebSocket-Accept: %s\r\n\r\n", http_date (), accept);
   answer_len = strlen (answer);
 
   /* The head is ours now: take it out of the socket (it is there). */
