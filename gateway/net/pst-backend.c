@@ -408,7 +408,7 @@ check_chain (Dial *dial, GTlsCertificate *peer)
 static gboolean
 verify_chain (Dial *dial, PstTlsClient *tls)
 {
-  g_autoptr(GTlsCertificate) peer = pst_tls_client_dup_peer_chain (tls);
+  g_autoptr(GTlsCertificate) peer = pst_tls_session_dup_peer_chain (PST_TLS_SESSION (tls));
   GTlsCertificateFlags flags = check_chain (dial, peer);
 
   if (flags == 0)
@@ -425,7 +425,7 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   Dial *dial = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
 
-  if (!pst_tls_client_handshake_finish (PST_TLS_CLIENT (source), result, &error))
+  if (!pst_tls_session_handshake_finish (PST_TLS_SESSION (source), result, &error))
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_task_return_error (task, g_steal_pointer (&error));
@@ -484,7 +484,7 @@ tcp_ready (GTask *owned_task, GSocketConnection *owned_conn)
     dial->stream = G_IO_STREAM (tls_conn);
     GCancellable *cancellable = g_task_get_cancellable (task);
 
-    pst_tls_client_handshake_async (tls_conn, CONNECT_TIMEOUT_S, cancellable, handshake_cb, g_steal_pointer (&task));
+    pst_tls_session_handshake_async (PST_TLS_SESSION (tls_conn), CONNECT_TIMEOUT_S, cancellable, handshake_cb, g_steal_pointer (&task));
   }
 }
 

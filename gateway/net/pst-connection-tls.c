@@ -13,7 +13,7 @@
 #include "pst-listener.h"
 #include "pst-log-escape.h"
 #include "pst-log-writer.h"
-#include "pst-read-ahead.h"
+#include "pst-tls-server.h"
 
 /* A refused or failed handshake is a record of its own for machines
  * (event "tls-failure", with the cause); the text line is unchanged. */
@@ -51,19 +51,41 @@ dup_cert_subject (GTlsCertificate *cert)
   return subject;
 }
 
+/* The handshake refused the client's certificate (pst-tls-server.c
+ * checked it against the snapshot's peer trust): counted and said as
+ * GIO's "accept-certificate" refusal was. */
+static void
+client_certificate_refused (PstConnection *self, PstTlsServer *tls)
+{
+  GTlsCertificateFlags errors = 0;
+  GTlsCertificate *peer_cert = pst_tls_server_get_refused (tls, &errors);
+  g_autofree char *subject = NULL;
+  g_autofree char *raw = NULL;
+
+  if (peer_cert == NULL)
+    return;
+  pst_metrics_tls_failure (pst_runtime_get_metrics (self->runtime), PST_TLS_LEG_CLIENT,
+                           pst_tls_failure_from_flags (errors));
+  raw = dup_cert_subject (peer_cert);
+  subject = pst_log_escape (raw, -1);
+  TLS_FAILURE (self, "untrusted-client-certificate", "client %s: client certificate “%s” refused: not issued by a certificate in the "
+             "truststore (flags 0x%x); add it with “postern cert import”",
+             self->peer, subject ? subject : "?", errors);
+}
+
 static void
 handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr(PstConnection) self = user_data;
-  GTlsConnection *tls = G_TLS_CONNECTION (source);
+  PstTlsSession *tls = PST_TLS_SESSION (source);
   g_autoptr(GError) error = NULL;
-  GTlsCertificate *peer_cert;
-  const char *version;
 
-  if (!g_tls_connection_handshake_finish (tls, result, &error))
+  if (!pst_tls_session_handshake_finish (tls, result, &error))
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
+          if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+            client_certificate_refused (self, PST_TLS_SERVER (tls));
           /* A refused client certificate was counted with its cause already. */
           if (!g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
             pst_metrics_tls_failure (pst_runtime_get_metrics (self->runtime), PST_TLS_LEG_CLIENT,
@@ -108,21 +130,16 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
 
-  switch (g_tls_connection_get_protocol_version (tls))
+  self->tls_info = pst_tls_session_dup_info (tls);
+  /* Only a listener that asks for client certificates has one to show
+   * (parsed for the log line, then dropped). */
+  if (self->listener != NULL && pst_listener_get_client_auth (self->listener) != G_TLS_AUTHENTICATION_NONE)
     {
-    case G_TLS_PROTOCOL_VERSION_TLS_1_3: version = "TLSv1.3"; break;
-    case G_TLS_PROTOCOL_VERSION_TLS_1_2: version = "TLSv1.2"; break;
-    case G_TLS_PROTOCOL_VERSION_TLS_1_1: version = "TLSv1.1"; break;
-    case G_TLS_PROTOCOL_VERSION_TLS_1_0: version = "TLSv1.0"; break;
-    default: version = "TLS"; break;
+      g_autoptr(GTlsCertificate) peer_cert = pst_tls_session_dup_peer_chain (tls);
+
+      if (peer_cert != NULL)
+        self->client_subject = dup_cert_subject (peer_cert);
     }
-  {
-    g_autofree char *cipher = g_tls_connection_get_ciphersuite_name (tls);
-    self->tls_info = g_strdup_printf ("%s/%s", version, cipher ? cipher : "?");
-  }
-  peer_cert = g_tls_connection_get_peer_certificate (tls);
-  if (peer_cert != NULL)
-    self->client_subject = dup_cert_subject (peer_cert);
 
   pst_connection_hand_to_http (self, G_IO_STREAM (tls));
 }
@@ -143,43 +160,17 @@ choose_certificate (PstConnection *self)
   return cert;
 }
 
-static gboolean
-accept_client_certificate_cb (GTlsConnection       *conn,
-                              GTlsCertificate      *peer_cert,
-                              GTlsCertificateFlags  errors,
-                              gpointer              user_data)
-{
-  PstConnection *self = user_data;
-  g_autofree char *subject = NULL;
-  g_autofree char *raw = NULL;
-
-  /* GIO asks even for a certificate that verified (errors 0). */
-  if (errors == 0)
-    return TRUE;
-  pst_metrics_tls_failure (pst_runtime_get_metrics (self->runtime), PST_TLS_LEG_CLIENT,
-                           pst_tls_failure_from_flags (errors));
-  raw = dup_cert_subject (peer_cert);
-  subject = pst_log_escape (raw, -1);
-  TLS_FAILURE (self, "untrusted-client-certificate", "client %s: client certificate “%s” refused: not issued by a certificate in the "
-             "truststore (flags 0x%x); add it with “postern cert import”",
-             self->peer, subject ? subject : "?", errors);
-  return FALSE;
-}
-
 static void
 start_tls (PstConnection *self)
 {
   g_autoptr(GError) error = NULL;
   GTlsCertificate *cert = choose_certificate (self);
-  g_autoptr(GIOStream) base = NULL;
-  GIOStream *tls;
+  PstTlsServer *tls;
   PstRoute *route = g_ptr_array_index (self->routes, 0);
   GTlsAuthenticationMode mode = self->listener != NULL ? pst_listener_get_client_auth (self->listener)
                                                        : G_TLS_AUTHENTICATION_NONE;
-  /* Only a connection that verifies clients gets a database, and it is
-   * the snapshot's, parsed once.  Given at construction: GIO's default
-   * (the system CAs, which glib-networking 2.74 re-reads for each
-   * connection) is then never looked at. */
+  /* Only a connection that verifies clients looks at trust, and it is
+   * the snapshot's, parsed once. */
   GTlsDatabase *trust = mode != G_TLS_AUTHENTICATION_NONE ? pst_runtime_get_peer_trust (self->runtime) : NULL;
 
   if (cert == NULL)
@@ -191,24 +182,22 @@ start_tls (PstConnection *self)
       pst_connection_abort (self);
       return;
     }
-  base = pst_read_ahead_wrap (G_IO_STREAM (self->socket_connection));   /* fewer recv() per record */
-  tls = g_initable_new (g_tls_backend_get_server_connection_type (g_tls_backend_get_default ()),
-                        NULL, &error,
-                        "base-io-stream", base,
-                        "certificate", cert,
-                        "authentication-mode", mode,
-                        "database", trust,
-                        NULL);
+  /* Our own GnuTLS server (pst-tls-server.c): the certificate's
+   * credentials are made once per snapshot, the handshake runs on this
+   * thread's poller, and sessions resume with the snapshot's ticket key. */
+  tls = pst_tls_server_new (self->socket_connection, cert, pst_runtime_get_ticket_key (self->runtime),
+                            mode, trust, &error);
   if (tls == NULL)
     {
       g_warning ("client %s: %s", self->peer, error->message);
       pst_connection_abort (self);
       return;
     }
-  self->tls = tls;
-  g_signal_connect_object (tls, "accept-certificate", G_CALLBACK (accept_client_certificate_cb), self, 0);
-  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, self->cancellable,
-                                    handshake_cb, g_object_ref (self));
+  self->tls = G_IO_STREAM (tls);
+  /* The connection's deadline (DEADLINE_MS, from accept) bounds the
+   * handshake: it cancels and shuts the socket down. */
+  pst_tls_session_handshake_async (PST_TLS_SESSION (tls), 0, self->cancellable,
+                                   handshake_cb, g_object_ref (self));
   /* SoupServer and the pump hold the TLS stream from now on. */
   g_object_unref (tls);
 }

@@ -2,7 +2,7 @@
  * stream in bounded time
  * SPDX-License-Identifier: Apache-2.0 */
 #include "pst-io-close.h"
-#include "pst-tls-client.h"
+#include "pst-tls-session.h"
 
 GIOStream *
 pst_io_base_stream (GIOStream *stream)
@@ -36,11 +36,11 @@ pst_io_find_socket (GIOStream *stream)
 }
 
 /* What to close: the TLS connection under libsoup's stream and our
- * wrappers, when there is one (a GTlsConnection, or the back-end leg's
- * PstTlsClient, whose close neither blocks nor takes a thread), else the
- * plain socket connection under them (its close takes no thread either).
- * Closing a wrapper would close its input and its output stream one after
- * the other, each in a thread of GIO's pool (a filter stream has no
+ * wrappers, when there is one (a GTlsConnection, or our PstTlsSession,
+ * whose close neither blocks nor takes a thread), else the plain socket
+ * connection under them (its close takes no thread either).  Closing a
+ * wrapper would close its input and its output stream one after the
+ * other, each in a thread of GIO's pool (a filter stream has no
  * asynchronous close of its own): two thread hand-offs per connection.
  * The wrappers above (ours hold no output of their own) close,
  * synchronously and with nothing left to do, when they are finalized. */
@@ -51,7 +51,7 @@ close_target (GIOStream *stream)
 
   for (int depth = 0; s != NULL && depth < 8; depth++)
     {
-      if (G_IS_TLS_CONNECTION (s) || PST_IS_TLS_CLIENT (s) || G_IS_SOCKET_CONNECTION (s))
+      if (G_IS_TLS_CONNECTION (s) || PST_IS_TLS_SESSION (s) || G_IS_SOCKET_CONNECTION (s))
         return s;
       s = pst_io_base_stream (s);
     }

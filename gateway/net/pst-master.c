@@ -19,6 +19,7 @@
 #include "pst-shared-counts.h"
 #include "pst-shared-metrics.h"
 #include "pst-systemd.h"
+#include "pst-tls-server.h"
 #include "pst-worker-link.h"
 
 /* Why processes started by exec, not bare forks: GLib's worker thread,
@@ -72,6 +73,7 @@ struct _PstMaster
   PstSharedCounts *counts; /* per-address connection counts, one region per worker */
   PstSharedMetrics *metrics; /* the workers' figures, one slot per region, for /metrics */
   guint8     *region_used;
+  int         ticket_key_fd; /* the workers' TLS session ticket key, -1 if none */
 };
 
 enum { SIGNAL_READY, SIGNAL_FINISHED, N_SIGNALS };
@@ -122,6 +124,8 @@ pst_master_finalize (GObject *object)
   g_ptr_array_unref (self->workers);
   g_clear_pointer (&self->counts, pst_shared_counts_free);
   g_clear_pointer (&self->metrics, pst_shared_metrics_free);
+  if (self->ticket_key_fd >= 0)
+    close (self->ticket_key_fd);
   g_free (self->region_used);
   g_free (self->config_path);
   g_strfreev (self->worker_argv);
@@ -145,6 +149,7 @@ static void
 pst_master_init (PstMaster *self)
 {
   self->workers = g_ptr_array_new ();
+  self->ticket_key_fd = -1;
 }
 
 guint
@@ -196,6 +201,15 @@ pst_master_new (const char *config_path, guint n_workers, const char *const *wor
         else
           pst_shared_metrics_set_workers (self->metrics, 0, n_workers);
       }
+  }
+  {
+    g_autoptr(GError) error = NULL;
+
+    /* One key for every worker: a client resumes its TLS session on
+     * whichever worker accepts it next. */
+    self->ticket_key_fd = pst_tls_server_ticket_key_fd_new (&error);
+    if (self->ticket_key_fd < 0)
+      g_warning ("TLS sessions resume only on the worker that made them: %s", error->message);
   }
   return self;
 }
@@ -268,7 +282,10 @@ reload_failed (PstMaster *self, const char *message)
   g_strdelimit (order, "\n", ' ');
   send_all (self, ROLE_CURRENT, order);
   if (self->metrics != NULL)
-    pst_shared_metrics_reload_done (self->metrics, FALSE);
+    {
+      pst_shared_metrics_set_reload_error (self->metrics, message);
+      pst_shared_metrics_reload_done (self->metrics, FALSE);
+    }
   pst_log_event (G_LOG_LEVEL_WARNING, "reload", line, "OUTCOME", "failed", "ERROR", message, NULL);
   pst_systemd_notifyf ("READY=1\nSTATUS=reload failed, serving the previous configuration: %s", message);
 }
@@ -335,7 +352,10 @@ roll_commit (PstMaster *self)
     }
   update_workers_up (self);
   if (self->metrics != NULL)
-    pst_shared_metrics_reload_done (self->metrics, TRUE);
+    {
+      pst_shared_metrics_set_reload_error (self->metrics, NULL);
+      pst_shared_metrics_reload_done (self->metrics, TRUE);
+    }
   pst_log_event (G_LOG_LEVEL_MESSAGE, "reload", line, "OUTCOME", "ok", "CONFIG", self->config_path, NULL);
   pst_systemd_notifyf ("READY=1\nSTATUS=serving %s (reloaded)", self->config_path);
   roll_done (self);
@@ -479,7 +499,11 @@ worker_exited_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       guint delay_ms = 0;
 
       self->quick_deaths = quick ? self->quick_deaths + 1 : 0;
-      if (self->quick_deaths >= MAX_QUICK_DEATHS)
+      /* Give up only when nothing serves: while siblings accept (a worker
+       * restarted after the file went bad and its reload failed dies at
+       * start), stopping them all would be worse; keep trying, at the
+       * longest pause, until a reload brings a good file. */
+      if (self->quick_deaths >= MAX_QUICK_DEATHS && count (self, ROLE_CURRENT, TRUE) == 0)
         {
           line = g_strdup_printf (_("worker %s ended by %s; workers died %u times in a row within a second "
                                     "of starting: giving up (see the errors above; try “postern run --workers 1” "
@@ -493,7 +517,7 @@ worker_exited_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       else
         {
           if (self->quick_deaths > 0)
-            delay_ms = MIN (100u << MIN (self->quick_deaths - 1, 16u), MAX_BACKOFF_MS);
+            delay_ms = MIN (100u << MIN (self->quick_deaths - 1, 16u), (guint) MAX_BACKOFF_MS);
           if (delay_ms > 0)
             line = g_strdup_printf (_("worker %s ended by %s; starting a new one in %.1f s"),
                                     w->pid, how, delay_ms / 1000.0);
@@ -547,8 +571,9 @@ spawn (PstMaster *self, guint index, guint region, int *control, GError **error)
   g_autofree char *index_text = g_strdup_printf ("%u", index);
   g_autofree char *n_text = g_strdup_printf ("%u", sockets->len);
   g_autofree char *control_text = g_strdup_printf ("%u", PST_WORKER_FDS_START + sockets->len);
-  /* above the sockets, the control socket, the shared counts and figures */
-  int floor = PST_WORKER_FDS_START + (int) sockets->len + 3;
+  /* above the sockets, the control socket, the shared counts and figures,
+   * and the ticket key */
+  int floor = PST_WORKER_FDS_START + (int) sockets->len + 4;
   int ours = -1, theirs = -1;
   GSubprocess *process;
 
@@ -605,6 +630,19 @@ spawn (PstMaster *self, guint index, guint region, int *control, GError **error)
       metrics_text = g_strdup_printf ("%d:%u", PST_WORKER_FDS_START + (int) sockets->len + 2, region);
       g_subprocess_launcher_take_fd (launcher, fd, PST_WORKER_FDS_START + (int) sockets->len + 2);
       g_subprocess_launcher_setenv (launcher, PST_WORKER_ENV_METRICS, metrics_text, TRUE);
+    }
+  if (self->ticket_key_fd >= 0)
+    {
+      int fd = dup_above (self->ticket_key_fd, floor, error);
+      g_autofree char *key_text = g_strdup_printf ("%d", PST_WORKER_FDS_START + (int) sockets->len + 3);
+
+      if (fd < 0)
+        {
+          close (ours);
+          return NULL;
+        }
+      g_subprocess_launcher_take_fd (launcher, fd, PST_WORKER_FDS_START + (int) sockets->len + 3);
+      g_subprocess_launcher_setenv (launcher, PST_WORKER_ENV_TICKET_KEY, key_text, TRUE);
     }
   /* The master alone speaks to the service manager (NotifyAccess=main). */
   g_subprocess_launcher_unsetenv (launcher, "NOTIFY_SOCKET");

@@ -363,13 +363,20 @@ gboolean
 pst_metrics_check_health (PstMetrics *self, char **why)
 {
   char *text = NULL;
+  g_autofree char *shared_error = NULL;
+  const char *reload_error;
 
   g_return_val_if_fail (PST_IS_METRICS (self), FALSE);
+  /* A worker of a master: the master's word, which a worker started after
+   * the failed reload (a restart) knows too. */
+  if (self->shared != NULL)
+    shared_error = pst_shared_metrics_dup_reload_error (self->shared);
+  reload_error = self->shared != NULL ? shared_error : self->reload_error;
   if (self->draining)
     text = g_strdup (_("draining: the gateway is stopping and accepts no new sessions"));
-  else if (self->reload_error != NULL)
+  else if (reload_error != NULL)
     text = g_strdup_printf (_("last reload failed, still serving the previous configuration: %s"),
-                            self->reload_error);
+                            reload_error);
   if (why != NULL)
     *why = text;
   else

@@ -2,10 +2,12 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <gnutls/gnutls.h>
 #include <glib/gi18n-lib.h>
 
 #include "pst-password.h"
 #include "pst-runtime.h"
+#include "pst-tls-server.h"
 #include "pst-trust-database.h"
 
 struct _PstRuntime
@@ -19,6 +21,7 @@ struct _PstRuntime
   char         *truststore_path;
   GHashTable   *certificates;   /* PstStoreEntry* → GTlsCertificate* */
   PstMetrics   *metrics;        /* the gateway's, shared by its snapshots */
+  GBytes       *ticket_key;     /* accept-side session tickets, made on first use */
 };
 
 G_DEFINE_TYPE (PstRuntime, pst_runtime, G_TYPE_OBJECT)
@@ -35,6 +38,7 @@ pst_runtime_finalize (GObject *object)
   g_clear_object (&self->system_trust);
   g_clear_object (&self->config);
   g_clear_object (&self->metrics);
+  g_clear_pointer (&self->ticket_key, g_bytes_unref);
   g_free (self->truststore_path);
   G_OBJECT_CLASS (pst_runtime_parent_class)->finalize (object);
 }
@@ -187,4 +191,34 @@ pst_runtime_set_metrics (PstRuntime *self, PstMetrics *metrics)
 {
   g_return_if_fail (PST_IS_RUNTIME (self));
   g_set_object (&self->metrics, metrics);
+}
+
+static void
+ticket_key_free (gpointer data)
+{
+  gnutls_datum_t *key = data;
+
+  gnutls_memset (key->data, 0, key->size);
+  gnutls_free (key->data);
+  g_free (key);
+}
+
+GBytes *
+pst_runtime_get_ticket_key (PstRuntime *self)
+{
+  g_return_val_if_fail (PST_IS_RUNTIME (self), NULL);
+  if (pst_tls_server_get_shared_ticket_key () != NULL)
+    return pst_tls_server_get_shared_ticket_key ();   /* the master's, for every worker */
+  if (self->ticket_key == NULL)
+    {
+      gnutls_datum_t *key = g_new0 (gnutls_datum_t, 1);
+
+      if (gnutls_session_ticket_key_generate (key) < 0)
+        {
+          g_free (key);
+          return NULL;
+        }
+      self->ticket_key = g_bytes_new_with_free_func (key->data, key->size, ticket_key_free, key);
+    }
+  return self->ticket_key;
 }

@@ -42,6 +42,9 @@ GTlsCertificate *pst_runtime_lookup_certificate (PstRuntime *self, const char *h
  * part of the snapshot: the gateway hands the same PstMetrics to every
  * snapshot it applies, so a reload keeps the counts. */
 PstMetrics      *pst_runtime_get_metrics       (PstRuntime *self);
+/* The key of the session tickets the accept side hands out (a GnuTLS
+ * ticket key), one per snapshot; NULL if none could be made. */
+GBytes          *pst_runtime_get_ticket_key    (PstRuntime *self);
 void             pst_runtime_set_metrics       (PstRuntime *self, PstMetrics *metrics);
 
 G_END_DECLS

@@ -16,6 +16,7 @@
 #define MAGIC 0x5053544du   /* "PSTM" */
 #define MASTER_SLOT 0
 #define READ_TRIES 64
+#define ERROR_BYTES 2048
 
 /* A slot: two buffers; the writer fills buffer (gen + 1) & 1, then
  * publishes gen + 1.  "writing" says which generation is being written:
@@ -34,7 +35,9 @@ typedef struct {
   guint32 fold_seq;   /* atomic: odd while the master folds a slot into its own */
   guint32 workers_up; /* atomic */
   guint32 workers_wanted;
-  guint32 pad;
+  guint32 error_seq;  /* atomic: odd while the master writes the reload error */
+  guint32 error_len;  /* 0: the last reload was good (or none) */
+  char    error[ERROR_BYTES];
 } Header;
 
 struct _PstSharedMetrics
@@ -314,4 +317,47 @@ pst_shared_metrics_reload_done (PstSharedMetrics *self, gboolean success)
   else
     self->master_data.reloads_failure++;
   publish_master (self);
+}
+
+void
+pst_shared_metrics_set_reload_error (PstSharedMetrics *self, const char *message)
+{
+  gsize len = message != NULL ? strlen (message) : 0;
+
+  g_return_if_fail (self->is_master);
+  /* cut on a character boundary: it is shown as UTF-8 text */
+  if (len > ERROR_BYTES)
+    len = g_utf8_find_prev_char (message, message + ERROR_BYTES + 1) - message;
+  __atomic_add_fetch (&self->header->error_seq, 1, __ATOMIC_ACQ_REL);
+  __atomic_thread_fence (__ATOMIC_SEQ_CST);
+  memcpy (self->header->error, message != NULL ? message : "", len);
+  self->header->error_len = (guint32) len;
+  __atomic_thread_fence (__ATOMIC_SEQ_CST);
+  __atomic_add_fetch (&self->header->error_seq, 1, __ATOMIC_ACQ_REL);
+}
+
+char *
+pst_shared_metrics_dup_reload_error (PstSharedMetrics *self)
+{
+  for (guint tries = 0; tries < READ_TRIES; tries++)
+    {
+      guint32 seq = __atomic_load_n (&self->header->error_seq, __ATOMIC_ACQUIRE);
+      guint32 len = MIN (self->header->error_len, ERROR_BYTES);
+      char copy[ERROR_BYTES];
+
+      if (seq & 1)
+        {
+          g_usleep (100);
+          continue;
+        }
+      memcpy (copy, self->header->error, len);
+      __atomic_thread_fence (__ATOMIC_SEQ_CST);
+      if (__atomic_load_n (&self->header->error_seq, __ATOMIC_ACQUIRE) != seq)
+        continue;
+      if (len == 0)
+        return NULL;
+      /* the master's own text, but shared memory: only valid UTF-8 leaves */
+      return g_utf8_make_valid (copy, len);
+    }
+  return NULL;
 }

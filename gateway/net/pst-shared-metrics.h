@@ -46,6 +46,10 @@ void              pst_shared_metrics_set_workers (PstSharedMetrics *self, guint 
 /* REGION's worker is gone: its figures join slot 0, its connections
  * closed; the slot is empty for the next worker. */
 void              pst_shared_metrics_fold       (PstSharedMetrics *self, guint region);
+/* The last reload's error (NULL: it was good), for every worker's
+ * /health, those started after it too. */
+void              pst_shared_metrics_set_reload_error (PstSharedMetrics *self, const char *message);
+char             *pst_shared_metrics_dup_reload_error (PstSharedMetrics *self);
 /* A reload's outcome, counted once for the gateway. */
 void              pst_shared_metrics_reload_done (PstSharedMetrics *self, gboolean success);
 

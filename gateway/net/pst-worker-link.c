@@ -12,6 +12,7 @@
 #include "pst-control-channel.h"
 #include "pst-runtime.h"
 #include "pst-systemd.h"
+#include "pst-tls-server.h"
 #include "pst-worker-link.h"
 
 /* The control socket carries lines: the master sends "drain", "retire"
@@ -167,6 +168,15 @@ pst_worker_link_new_from_env (GError **error)
       if (self->metrics == NULL)
         return NULL;
     }
+  if (g_getenv (PST_WORKER_ENV_TICKET_KEY) != NULL)
+    {
+      guint64 fd = 0;
+
+      if (!env_number (PST_WORKER_ENV_TICKET_KEY, PST_WORKER_FDS_START + n + 1, G_MAXINT, &fd, error) ||
+          !pst_tls_server_adopt_ticket_key ((int) fd, error))
+        return NULL;
+    }
+  g_unsetenv (PST_WORKER_ENV_TICKET_KEY);
   g_unsetenv (PST_WORKER_ENV_INDEX);
   g_unsetenv (PST_WORKER_ENV_FDS);
   g_unsetenv (PST_WORKER_ENV_CONTROL);

@@ -14,6 +14,7 @@ G_BEGIN_DECLS
 #define PST_WORKER_ENV_CONTROL "POSTERN_WORKER_CONTROL"   /* the control socket's descriptor */
 #define PST_WORKER_ENV_COUNTS  "POSTERN_WORKER_COUNTS"    /* "FD:REGION": the shared counts */
 #define PST_WORKER_ENV_METRICS "POSTERN_WORKER_METRICS"   /* "FD:REGION": the shared figures */
+#define PST_WORKER_ENV_TICKET_KEY "POSTERN_WORKER_TICKET_KEY" /* "FD": the TLS session ticket key */
 #define PST_WORKER_FDS_START   3
 
 #define PST_TYPE_WORKER_LINK (pst_worker_link_get_type ())

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
+#include <string.h>
 #include <unistd.h>
 #include <gio/gio.h>
 
@@ -194,6 +195,38 @@ test_damaged (void)
   pst_metrics_data_clear (&a);
 }
 
+/* The master's last reload error, for every worker's /health (cut on a
+ * character boundary when long). */
+static void
+test_reload_error (Fixture *f, gconstpointer data)
+{
+  g_autofree char *none = NULL;
+  g_autofree char *error = NULL;
+  g_autofree char *cut = NULL;
+  g_autofree char *cleared = NULL;
+  GString *long_text = g_string_new (NULL);
+
+  none = pst_shared_metrics_dup_reload_error (f->one);
+  g_assert_null (none);
+  pst_shared_metrics_set_reload_error (f->master, "gateway-config.xml:3:9: error: “x” undefined");
+  error = pst_shared_metrics_dup_reload_error (f->two);
+  g_assert_cmpstr (error, ==, "gateway-config.xml:3:9: error: “x” undefined");
+  for (guint i = 0; i < 1023; i++)
+    g_string_append (long_text, "é");   /* 2 bytes each: 2046 bytes */
+  g_string_append (long_text, "“");     /* 3 bytes across the 2048-byte limit */
+  for (guint i = 0; i < 100; i++)
+    g_string_append_c (long_text, 'x');
+  pst_shared_metrics_set_reload_error (f->master, long_text->str);
+  cut = pst_shared_metrics_dup_reload_error (f->one);
+  g_assert_true (g_utf8_validate (cut, -1, NULL));
+  g_assert_cmpuint (strlen (cut), ==, 2046);
+  g_assert_true (g_str_has_prefix (long_text->str, cut));
+  pst_shared_metrics_set_reload_error (f->master, NULL);
+  cleared = pst_shared_metrics_dup_reload_error (f->one);
+  g_assert_null (cleared);
+  g_string_free (long_text, TRUE);
+}
+
 static void
 test_not_ours (void)
 {
@@ -214,6 +247,8 @@ main (int argc, char **argv)
   g_test_add ("/shared-metrics/sum", Fixture, NULL, fixture_set_up, test_sum, fixture_tear_down);
   g_test_add ("/shared-metrics/fold", Fixture, NULL, fixture_set_up, test_fold, fixture_tear_down);
   g_test_add ("/shared-metrics/workers", Fixture, NULL, fixture_set_up, test_workers, fixture_tear_down);
+  g_test_add ("/shared-metrics/reload-error", Fixture, NULL, fixture_set_up, test_reload_error,
+              fixture_tear_down);
   g_test_add_func ("/shared-metrics/damaged", test_damaged);
   g_test_add_func ("/shared-metrics/not-ours", test_not_ours);
   return g_test_run ();

@@ -148,11 +148,11 @@ handshake (guint16 port, guint timeout_s, GError **error)
   gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
 
   g_assert_nonnull (tls);
-  pst_tls_client_handshake_async (tls, timeout_s, NULL, done_cb, &result);
+  pst_tls_session_handshake_async (PST_TLS_SESSION (tls), timeout_s, NULL, done_cb, &result);
   while (result == NULL && g_get_monotonic_time () < deadline)
     g_main_context_iteration (NULL, TRUE);
   g_assert_nonnull (result);
-  if (!pst_tls_client_handshake_finish (tls, result, error))
+  if (!pst_tls_session_handshake_finish (PST_TLS_SESSION (tls), result, error))
     return NULL;
   return g_steal_pointer (&tls);
 }
@@ -215,8 +215,8 @@ test_handshake_echo_resume (Fixture *f, gconstpointer data)
   g_autofree char *subject1 = NULL, *subject2 = NULL;
 
   g_assert_no_error (error);
-  g_assert_false (pst_tls_client_is_resumed (first));
-  chain1 = pst_tls_client_dup_peer_chain (first);
+  g_assert_false (pst_tls_session_is_resumed (PST_TLS_SESSION (first)));
+  chain1 = pst_tls_session_dup_peer_chain (PST_TLS_SESSION (first));
   g_assert_nonnull (chain1);
   subject1 = subject_of (chain1);
   g_assert_nonnull (strstr (subject1, "CN=localhost"));
@@ -228,8 +228,8 @@ test_handshake_echo_resume (Fixture *f, gconstpointer data)
   /* resumed, and the chain to check is still there */
   second = handshake (f->port, 10, &error);
   g_assert_no_error (error);
-  g_assert_true (pst_tls_client_is_resumed (second));
-  chain2 = pst_tls_client_dup_peer_chain (second);
+  g_assert_true (pst_tls_session_is_resumed (PST_TLS_SESSION (second)));
+  chain2 = pst_tls_session_dup_peer_chain (PST_TLS_SESSION (second));
   g_assert_nonnull (chain2);
   subject2 = subject_of (chain2);
   g_assert_cmpstr (subject1, ==, subject2);

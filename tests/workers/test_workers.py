@@ -597,6 +597,49 @@ def _():
         h.require(any("giving up" in l for l in gw.stderr), "no 'giving up' line")
 
 
+@T.case("a worker that cannot restart while its sibling serves (the file went bad, its reload failed): "
+        "the master keeps trying past 10 deaths and the gateway keeps serving; a good reload ends it")
+def _():
+    d = T.tmpdir()
+    status_port, ws_port = h.free_ports(2)
+    status_url = f"http://127.0.0.1:{status_port}/"
+    ws_url = f"ws://127.0.0.1:{ws_port}/echo"
+    good = h.config_xml([h.service_xml("status", "status", [status_url]),
+                         h.service_xml("echo", "echo", [ws_url])])
+    config = h.write_config(d, good)
+    with start(config, [status_url, ws_url], "--workers", "2") as gw:
+        kids = wait_children(gw, 2)
+        with open(config, "w") as f:
+            f.write("<gateway-config><service>\n")
+        gw.signal(signal.SIGHUP)
+        h.require(gw.wait_stderr(lambda l: "reload failed" in l, 10) is not None, "no 'reload failed' line")
+        os.kill(kids[0], signal.SIGKILL)
+        # Each replacement reads the bad file and dies at start: 10 of them
+        # in a row used to make the master give up and stop the sibling too
+        # (the pauses double up to 5 s: about 25 s).
+        deadline = time.monotonic() + 60 * SLOW
+        while sum(1 for l in gw.stderr if "starting a new one in" in l) < 11:
+            h.require(gw.proc.poll() is None, f"the master exited ({gw.proc.returncode}) while a worker served")
+            h.require(time.monotonic() < deadline, "fewer than 11 restarts within 60 s")
+            time.sleep(0.2)
+        h.require(not any("giving up" in l for l in gw.stderr), "the master gave up while a worker served")
+        h.require(kids[1] in children(gw.proc.pid), f"the serving worker {kids[1]} is gone")
+        h.arun(echo_urls([ws_url], n=3), 20)
+        code, body = health(status_url + "health")
+        h.check_equal(code, 503, "GET /health while the reload failed and a worker is missing")
+        h.require(body.endswith("\n1 of 2 workers up\n"), f"/health does not say a worker is missing: {body!r}")
+        # A good file and SIGHUP: new workers, all up again.
+        h.write_config(d, good)
+        gw.signal(signal.SIGHUP)
+        h.require(gw.wait_stderr(lambda l: "reloaded" in l, 20 * SLOW) is not None, "no 'reloaded' line")
+        deadline = time.monotonic() + 10 * SLOW
+        while health(status_url + "health") != (200, "ok\n"):
+            h.require(time.monotonic() < deadline, f"/health after the good reload: {health(status_url + 'health')}")
+            time.sleep(0.1)
+        h.arun(echo_urls([ws_url], n=3), 20)
+        gw.stop()
+
+
 @T.case("tcp.maximum.connections.per.address 3 with 2 workers: 3 sessions held in whichever workers, "
         "every further one refused, one refusal line a second for both; a freed slot is usable again")
 def _():

@@ -1,10 +1,10 @@
-/* pst-tls-client-streams.c: PstTlsClient's pollable input and output streams
+/* pst-tls-session-streams.c: PstTlsSession's pollable input and output streams
  * SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
 
-#include "pst-tls-client-private.h"
+#include "pst-tls-session-private.h"
 
 /* ---- a source that is also ready while GnuTLS holds decrypted bytes ----- */
 
@@ -14,15 +14,15 @@ typedef struct {
   gboolean  input;
 } TlsSource;
 
-static PstTlsClient *input_get_conn (GObject *stream);
+static PstTlsSession *input_get_conn (GObject *stream);
 
 /* Through the stream: its connection may be gone (then NULL). */
 static gboolean
 tls_source_pending (TlsSource *ts)
 {
-  PstTlsClient *conn = ts->input ? input_get_conn (ts->stream) : NULL;
+  PstTlsSession *conn = ts->input ? input_get_conn (ts->stream) : NULL;
 
-  return conn != NULL && conn->session != NULL && gnutls_record_check_pending (conn->session) > 0;
+  return conn != NULL && pst_tls_session_has_pending (conn);
 }
 
 static gboolean
@@ -54,17 +54,38 @@ tls_source_finalize (GSource *source)
   g_object_unref (((TlsSource *) source)->stream);
 }
 
+/* As GIO's pollable sources: g_pollable_source_new_full () (a wrapper
+ * stream's source, libsoup's) sets a dummy closure on its child. */
+static gboolean
+tls_source_closure_callback (GObject *stream, gpointer data)
+{
+  GClosure *closure = data;
+  GValue param = G_VALUE_INIT;
+  GValue result_value = G_VALUE_INIT;
+  gboolean result;
+
+  g_value_init (&result_value, G_TYPE_BOOLEAN);
+  g_value_init (&param, G_TYPE_OBJECT);
+  g_value_set_object (&param, stream);
+  g_closure_invoke (closure, &result_value, 1, &param, NULL);
+  result = g_value_get_boolean (&result_value);
+  g_value_unset (&result_value);
+  g_value_unset (&param);
+  return result;
+}
+
 static GSourceFuncs tls_source_funcs = {
-  tls_source_prepare, tls_source_check, tls_source_dispatch, tls_source_finalize, NULL, NULL
+  tls_source_prepare, tls_source_check, tls_source_dispatch, tls_source_finalize,
+  (GSourceFunc) (void (*)(void)) tls_source_closure_callback, NULL
 };
 
 static GSource *
-tls_source_new (GObject *stream, PstTlsClient *conn, gboolean input, GCancellable *cancellable)
+tls_source_new (GObject *stream, PstTlsSession *conn, gboolean input, GCancellable *cancellable)
 {
   GSource *source = g_source_new (&tls_source_funcs, sizeof (TlsSource));
   TlsSource *ts = (TlsSource *) source;
 
-  g_source_set_name (source, "[postern] TLS client stream");
+  g_source_set_name (source, "[postern] TLS stream");
   ts->stream = g_object_ref (stream);
   ts->input = input;
   if (conn != NULL && conn->socket != NULL)
@@ -90,29 +111,29 @@ tls_source_new (GObject *stream, PstTlsClient *conn, gboolean input, GCancellabl
 
 /* ---- input and output streams ------------------------------------------- */
 
-#define PST_TYPE_TLS_CLIENT_INPUT (pst_tls_client_input_get_type ())
-G_DECLARE_FINAL_TYPE (PstTlsClientInput, pst_tls_client_input, PST, TLS_CLIENT_INPUT, GInputStream)
-struct _PstTlsClientInput { GInputStream parent_instance; PstTlsClient *conn; };
+#define PST_TYPE_TLS_SESSION_INPUT (pst_tls_session_input_get_type ())
+G_DECLARE_FINAL_TYPE (PstTlsSessionInput, pst_tls_session_input, PST, TLS_SESSION_INPUT, GInputStream)
+struct _PstTlsSessionInput { GInputStream parent_instance; PstTlsSession *conn; };
 static void input_pollable_init (GPollableInputStreamInterface *iface);
-G_DEFINE_FINAL_TYPE_WITH_CODE (PstTlsClientInput, pst_tls_client_input, G_TYPE_INPUT_STREAM,
+G_DEFINE_FINAL_TYPE_WITH_CODE (PstTlsSessionInput, pst_tls_session_input, G_TYPE_INPUT_STREAM,
                                G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_INPUT_STREAM, input_pollable_init))
 
-static PstTlsClient *
+static PstTlsSession *
 input_get_conn (GObject *stream)
 {
-  return PST_TLS_CLIENT_INPUT (stream)->conn;
+  return PST_TLS_SESSION_INPUT (stream)->conn;
 }
 
-#define PST_TYPE_TLS_CLIENT_OUTPUT (pst_tls_client_output_get_type ())
-G_DECLARE_FINAL_TYPE (PstTlsClientOutput, pst_tls_client_output, PST, TLS_CLIENT_OUTPUT, GOutputStream)
-struct _PstTlsClientOutput { GOutputStream parent_instance; PstTlsClient *conn; };
+#define PST_TYPE_TLS_SESSION_OUTPUT (pst_tls_session_output_get_type ())
+G_DECLARE_FINAL_TYPE (PstTlsSessionOutput, pst_tls_session_output, PST, TLS_SESSION_OUTPUT, GOutputStream)
+struct _PstTlsSessionOutput { GOutputStream parent_instance; PstTlsSession *conn; };
 static void output_pollable_init (GPollableOutputStreamInterface *iface);
-G_DEFINE_FINAL_TYPE_WITH_CODE (PstTlsClientOutput, pst_tls_client_output, G_TYPE_OUTPUT_STREAM,
+G_DEFINE_FINAL_TYPE_WITH_CODE (PstTlsSessionOutput, pst_tls_session_output, G_TYPE_OUTPUT_STREAM,
                                G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_OUTPUT_STREAM, output_pollable_init))
 
 /* Blocking forms (GIO's fallbacks): wait on the socket, its timeout applies. */
 static gboolean
-wait_socket (PstTlsClient *self, GIOCondition condition, GCancellable *cancellable, GError **error)
+wait_socket (PstTlsSession *self, GIOCondition condition, GCancellable *cancellable, GError **error)
 {
   if (self == NULL || self->socket == NULL)
     {
@@ -125,12 +146,12 @@ wait_socket (PstTlsClient *self, GIOCondition condition, GCancellable *cancellab
 static gssize
 input_read (GInputStream *stream, void *buffer, gsize count, GCancellable *cancellable, GError **error)
 {
-  PstTlsClient *conn = PST_TLS_CLIENT_INPUT (stream)->conn;
+  PstTlsSession *conn = PST_TLS_SESSION_INPUT (stream)->conn;
 
   for (;;)
     {
       GError *local = NULL;
-      gssize n = pst_tls_client_recv (conn, buffer, count, &local);
+      gssize n = pst_tls_session_recv (conn, buffer, count, &local);
 
       if (n >= 0 || !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
@@ -147,23 +168,23 @@ input_read (GInputStream *stream, void *buffer, gsize count, GCancellable *cance
 static gboolean
 input_is_readable (GPollableInputStream *stream)
 {
-  PstTlsClient *conn = PST_TLS_CLIENT_INPUT (stream)->conn;
+  PstTlsSession *conn = PST_TLS_SESSION_INPUT (stream)->conn;
 
   if (conn == NULL || conn->session == NULL)
     return TRUE;   /* a read reports the close */
-  return gnutls_record_check_pending (conn->session) > 0 || g_socket_condition_check (conn->socket, G_IO_IN) != 0;
+  return pst_tls_session_has_pending (conn) || g_socket_condition_check (conn->socket, G_IO_IN) != 0;
 }
 
 static GSource *
 input_create_source (GPollableInputStream *stream, GCancellable *cancellable)
 {
-  return tls_source_new (G_OBJECT (stream), PST_TLS_CLIENT_INPUT (stream)->conn, TRUE, cancellable);
+  return tls_source_new (G_OBJECT (stream), PST_TLS_SESSION_INPUT (stream)->conn, TRUE, cancellable);
 }
 
 static gssize
 input_read_nonblocking (GPollableInputStream *stream, void *buffer, gsize count, GError **error)
 {
-  return pst_tls_client_recv (PST_TLS_CLIENT_INPUT (stream)->conn, buffer, count, error);
+  return pst_tls_session_recv (PST_TLS_SESSION_INPUT (stream)->conn, buffer, count, error);
 }
 
 static gboolean
@@ -182,25 +203,25 @@ input_pollable_init (GPollableInputStreamInterface *iface)
 }
 
 static void
-pst_tls_client_input_class_init (PstTlsClientInputClass *klass)
+pst_tls_session_input_class_init (PstTlsSessionInputClass *klass)
 {
   G_INPUT_STREAM_CLASS (klass)->read_fn = input_read;
 }
 
 static void
-pst_tls_client_input_init (PstTlsClientInput *self)
+pst_tls_session_input_init (PstTlsSessionInput *self)
 {
 }
 
 static gssize
 output_write (GOutputStream *stream, const void *buffer, gsize count, GCancellable *cancellable, GError **error)
 {
-  PstTlsClient *conn = PST_TLS_CLIENT_OUTPUT (stream)->conn;
+  PstTlsSession *conn = PST_TLS_SESSION_OUTPUT (stream)->conn;
 
   for (;;)
     {
       GError *local = NULL;
-      gssize n = pst_tls_client_send (conn, buffer, count, &local);
+      gssize n = pst_tls_session_send (conn, buffer, count, &local);
 
       if (n >= 0 || !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
@@ -217,7 +238,7 @@ output_write (GOutputStream *stream, const void *buffer, gsize count, GCancellab
 static gboolean
 output_is_writable (GPollableOutputStream *stream)
 {
-  PstTlsClient *conn = PST_TLS_CLIENT_OUTPUT (stream)->conn;
+  PstTlsSession *conn = PST_TLS_SESSION_OUTPUT (stream)->conn;
 
   if (conn == NULL || conn->socket == NULL)
     return TRUE;
@@ -227,13 +248,13 @@ output_is_writable (GPollableOutputStream *stream)
 static GSource *
 output_create_source (GPollableOutputStream *stream, GCancellable *cancellable)
 {
-  return tls_source_new (G_OBJECT (stream), PST_TLS_CLIENT_OUTPUT (stream)->conn, FALSE, cancellable);
+  return tls_source_new (G_OBJECT (stream), PST_TLS_SESSION_OUTPUT (stream)->conn, FALSE, cancellable);
 }
 
 static gssize
 output_write_nonblocking (GPollableOutputStream *stream, const void *buffer, gsize count, GError **error)
 {
-  return pst_tls_client_send (PST_TLS_CLIENT_OUTPUT (stream)->conn, buffer, count, error);
+  return pst_tls_session_send (PST_TLS_SESSION_OUTPUT (stream)->conn, buffer, count, error);
 }
 
 static gboolean
@@ -252,42 +273,42 @@ output_pollable_init (GPollableOutputStreamInterface *iface)
 }
 
 static void
-pst_tls_client_output_class_init (PstTlsClientOutputClass *klass)
+pst_tls_session_output_class_init (PstTlsSessionOutputClass *klass)
 {
   G_OUTPUT_STREAM_CLASS (klass)->write_fn = output_write;
 }
 
 static void
-pst_tls_client_output_init (PstTlsClientOutput *self)
+pst_tls_session_output_init (PstTlsSessionOutput *self)
 {
 }
 
 GInputStream *
-pst_tls_client_input_new (PstTlsClient *conn)
+pst_tls_session_input_new (PstTlsSession *conn)
 {
-  PstTlsClientInput *self = g_object_new (PST_TYPE_TLS_CLIENT_INPUT, NULL);
+  PstTlsSessionInput *self = g_object_new (PST_TYPE_TLS_SESSION_INPUT, NULL);
 
   self->conn = conn;
   return G_INPUT_STREAM (self);
 }
 
 GOutputStream *
-pst_tls_client_output_new (PstTlsClient *conn)
+pst_tls_session_output_new (PstTlsSession *conn)
 {
-  PstTlsClientOutput *self = g_object_new (PST_TYPE_TLS_CLIENT_OUTPUT, NULL);
+  PstTlsSessionOutput *self = g_object_new (PST_TYPE_TLS_SESSION_OUTPUT, NULL);
 
   self->conn = conn;
   return G_OUTPUT_STREAM (self);
 }
 
 void
-pst_tls_client_input_detach (GInputStream *stream)
+pst_tls_session_input_detach (GInputStream *stream)
 {
-  PST_TLS_CLIENT_INPUT (stream)->conn = NULL;
+  PST_TLS_SESSION_INPUT (stream)->conn = NULL;
 }
 
 void
-pst_tls_client_output_detach (GOutputStream *stream)
+pst_tls_session_output_detach (GOutputStream *stream)
 {
-  PST_TLS_CLIENT_OUTPUT (stream)->conn = NULL;
+  PST_TLS_SESSION_OUTPUT (stream)->conn = NULL;
 }
