@@ -67,6 +67,10 @@ struct _PstConnection
 /* pst-connection.c: the decrypted (or plain) stream goes to SoupServer,
  * or to a byte proxy for tcp/ssl accepts */
 void pst_connection_hand_to_http (PstConnection *self, GIOStream *stream);
+/* pst-connection-upgrade.c: TRUE when the request waiting in the plain
+ * socket was a WebSocket upgrade we answered (or the client left while we
+ * did); FALSE: nothing was read, it is SoupServer's. */
+gboolean pst_connection_try_upgrade  (PstConnection *self);
 /* pst-connection.c: after the PROXY header (if any): TLS or HTTP */
 void pst_connection_continue     (PstConnection *self);
 /* pst-connection-proxy.c */

@@ -262,13 +262,13 @@ static void head_first_byte_cb (gpointer user_data);
 PstConnection *
 pst_connection_new (PstListener       *listener,
                     GSocketConnection *socket_connection,
+                    GSocketAddress    *remote,
                     PstRuntime        *runtime,
                     GPtrArray         *routes,
                     gboolean           tls,
                     PstConnLimits     *limits)
 {
   PstConnection *self = g_object_new (PST_TYPE_CONNECTION, NULL);
-  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (socket_connection, NULL);
   g_autofree char *text = NULL;
 
   /* Weak: a listener disposed (gateway stopped) before its last
@@ -470,7 +470,9 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
 {
   PstRoute *first = g_ptr_array_index (self->routes, 0);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (self->socket_connection, NULL);
+  /* known since accept: no getsockname again */
+  g_autoptr(GSocketAddress) local = self->local != NULL ? g_object_ref (G_SOCKET_ADDRESS (self->local))
+                                    : g_socket_connection_get_local_address (self->socket_connection, NULL);
   /* SoupServer may serve a request that is already there, and drop the
    * connection, before soup_server_accept_iostream returns: that can end
    * us (the listener lets go of its reference) while we still use self. */
@@ -490,6 +492,8 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
       g_clear_object (&self->hold);
       return;
     }
+  if (stream == G_IO_STREAM (self->socket_connection) && pst_connection_try_upgrade (self))
+    return;
   {
     g_autoptr(GIOStream) limited = pst_head_limit_wrap (stream, HEAD_LIMIT, &self->head_limit);
 

@@ -50,6 +50,7 @@ G_DECLARE_FINAL_TYPE (PstConnection, pst_connection, PST, CONNECTION, GObject)
 
 PstConnection *pst_connection_new          (PstListener       *listener,
                                             GSocketConnection *socket_connection,
+                                            GSocketAddress    *remote,   /* the peer's, as accepted */
                                             PstRuntime        *runtime,
                                             GPtrArray         *routes,   /* PstRoute, shared */
                                             gboolean           tls,

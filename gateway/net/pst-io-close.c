@@ -36,13 +36,14 @@ pst_io_find_socket (GIOStream *stream)
 }
 
 /* What to close: the TLS connection under libsoup's stream and our
- * wrappers, when there is one (a GTlsConnection, or our
- * PstTlsSession, whose close neither blocks nor takes a thread).  Closing
- * a wrapper closes its input and its output stream one after the other, each in a thread of GIO's pool (a
- * filter stream has no asynchronous close of its own), and then the TLS
- * connection from the wrapper's finalization; the TLS connection closes
- * both directions in one.  The wrappers above it close (synchronously,
- * with nothing left to do) when they are finalized. */
+ * wrappers, when there is one (a GTlsConnection, or our PstTlsSession,
+ * whose close neither blocks nor takes a thread), else the plain socket
+ * connection under them (its close takes no thread either).  Closing a
+ * wrapper would close its input and its output stream one after the
+ * other, each in a thread of GIO's pool (a filter stream has no
+ * asynchronous close of its own): two thread hand-offs per connection.
+ * The wrappers above (ours hold no output of their own) close,
+ * synchronously and with nothing left to do, when they are finalized. */
 static GIOStream *
 close_target (GIOStream *stream)
 {
@@ -50,10 +51,8 @@ close_target (GIOStream *stream)
 
   for (int depth = 0; s != NULL && depth < 8; depth++)
     {
-      if (G_IS_TLS_CONNECTION (s) || PST_IS_TLS_SESSION (s))
+      if (G_IS_TLS_CONNECTION (s) || PST_IS_TLS_SESSION (s) || G_IS_SOCKET_CONNECTION (s))
         return s;
-      if (G_IS_SOCKET_CONNECTION (s))
-        break;
       s = pst_io_base_stream (s);
     }
   return stream;

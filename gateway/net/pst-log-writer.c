@@ -211,7 +211,12 @@ write_text (GLogLevelFlags level, const GLogField *fields, gsize n_fields)
 {
   g_autofree char *message = NULL;
   g_autoptr(GDateTime) now = now_local ();
-  g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S");
+  char stamp[64];
+
+  /* as g_date_time_format (now, "%Y-%m-%dT%H:%M:%S"), without its format parser */
+  g_snprintf (stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d",
+              g_date_time_get_year (now), g_date_time_get_month (now), g_date_time_get_day_of_month (now),
+              g_date_time_get_hour (now), g_date_time_get_minute (now), g_date_time_get_second (now));
 
   for (gsize i = 0; i < n_fields && message == NULL; i++)
     if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
@@ -312,7 +317,8 @@ void
 pst_log_event (GLogLevelFlags level, const char *event, const char *message, ...)
 {
   GLogField fields[MAX_EVENT_FIELDS + 4];
-  char *keys[MAX_EVENT_FIELDS];
+  /* "POSTERN_" + the key, on the stack: two records per connection */
+  char keys[MAX_EVENT_FIELDS][40];
   gsize n = 0, n_keys = 0;
   va_list args;
   const char *key;
@@ -328,12 +334,10 @@ pst_log_event (GLogLevelFlags level, const char *event, const char *message, ...
 
       if (value == NULL)
         continue;   /* a field this record does not have */
-      keys[n_keys] = g_strconcat ("POSTERN_", key, NULL);
+      g_snprintf (keys[n_keys], sizeof keys[n_keys], "POSTERN_%s", key);   /* our keys are short */
       fields[n++] = (GLogField) { keys[n_keys], value, -1 };
       n_keys++;
     }
   va_end (args);
   g_log_structured_array (level, fields, n);
-  for (gsize i = 0; i < n_keys; i++)
-    g_free (keys[i]);
 }

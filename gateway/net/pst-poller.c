@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -67,6 +68,32 @@ struct _PstPoller
 
 static GMutex      pollers_lock;
 static GHashTable *pollers;   /* GMainContext * → PstPoller * */
+
+/* getpid() is a system call (glibc caches it no more) and every watch and
+ * timer asks for its poller: the pid is kept, and forgotten in a forked
+ * child. */
+static volatile pid_t our_pid;
+
+static void
+forget_pid (void)
+{
+  our_pid = 0;
+}
+
+static pid_t
+current_pid (void)
+{
+  static gsize once;
+
+  if (g_once_init_enter (&once))
+    {
+      pthread_atfork (NULL, NULL, forget_pid);
+      g_once_init_leave (&once, 1);
+    }
+  if (our_pid == 0)
+    our_pid = getpid ();
+  return our_pid;
+}
 
 /* ---- watches ------------------------------------------------------------ */
 
@@ -280,13 +307,16 @@ heap_remove (GPtrArray *heap, Timer *t)
   heap_down (heap, last->heap_index);
 }
 
-static void
-update_ready_time (PstPoller *self)
+/* The earliest deadline is told to the context by prepare() (the poll
+ * timeout), not with g_source_set_ready_time(): that one wakes the
+ * context (an eventfd write, then an empty iteration) at every change,
+ * which is twice per connection with a timer armed and removed.  Timers
+ * are added from the context's own thread (pst_poller_get_default), so
+ * the next prepare always sees them. */
+static gint64
+next_deadline (PstPoller *self)
 {
-  gint64 when = self->heap->len > 0 ? ((Timer *) self->heap->pdata[0])->deadline : -1;
-
-  if (g_source_get_ready_time ((GSource *) self) != when)
-    g_source_set_ready_time ((GSource *) self, when);
+  return self->heap->len > 0 ? ((Timer *) self->heap->pdata[0])->deadline : -1;
 }
 
 static void
@@ -311,7 +341,6 @@ pst_poller_timeout_add (guint interval_ms, GSourceFunc func, gpointer data)
   t->data = data;
   g_hash_table_insert (self->timers, GUINT_TO_POINTER (t->id), t);
   timer_insert (self, t);
-  update_ready_time (self);
   return t->id;
 }
 
@@ -331,7 +360,6 @@ pst_poller_timeout_remove (guint id)
   g_hash_table_remove (self->timers, GUINT_TO_POINTER (id));
   heap_remove (self->heap, t);
   g_free (t);
-  update_ready_time (self);
 }
 
 static void
@@ -359,7 +387,6 @@ dispatch_timers (PstPoller *self, gint64 now)
       g_hash_table_remove (self->timers, GUINT_TO_POINTER (t->id));
       g_free (t);
     }
-  update_ready_time (self);
 }
 
 /* ---- the source --------------------------------------------------------- */
@@ -368,6 +395,8 @@ static gboolean
 poller_prepare (GSource *source, gint *timeout)
 {
   PstPoller *self = (PstPoller *) source;
+  gint64 deadline = next_deadline (self);
+  gint64 now;
 
   *timeout = -1;
   if (self->again->len > 0)
@@ -375,6 +404,16 @@ poller_prepare (GSource *source, gint *timeout)
       *timeout = 0;
       return TRUE;
     }
+  if (deadline < 0)
+    return FALSE;
+  now = g_source_get_time (source);
+  if (deadline <= now)
+    {
+      *timeout = 0;
+      return TRUE;
+    }
+  /* rounded up: woken before the deadline, check() would find nothing */
+  *timeout = (gint) MIN ((deadline - now + 999) / 1000, G_MAXINT);
   return FALSE;
 }
 
@@ -382,8 +421,10 @@ static gboolean
 poller_check (GSource *source)
 {
   PstPoller *self = (PstPoller *) source;
+  gint64 deadline = next_deadline (self);
 
-  return self->again->len > 0 || (g_source_query_unix_fd (source, self->epfd_tag) & G_IO_IN) != 0;
+  return self->again->len > 0 || (g_source_query_unix_fd (source, self->epfd_tag) & G_IO_IN) != 0 ||
+         (deadline >= 0 && deadline <= g_source_get_time (source));
 }
 
 static gboolean
@@ -464,7 +505,7 @@ poller_new (GMainContext *context)
   self = (PstPoller *) source;
   self->context = context;
   self->epfd = epfd;
-  self->pid = getpid ();
+  self->pid = current_pid ();
   self->by_fd = g_hash_table_new (NULL, NULL);
   self->again = g_ptr_array_new ();
   self->heap = g_ptr_array_new ();
@@ -496,7 +537,7 @@ pst_poller_get_for_context (GMainContext *context)
   self = g_hash_table_lookup (pollers, context);
   /* A poller from before a fork shares its epoll set with the parent; one
    * whose context died lingers until its last watch goes. */
-  if (self != NULL && (self->pid != getpid () || g_source_is_destroyed ((GSource *) self)))
+  if (self != NULL && (self->pid != current_pid () || g_source_is_destroyed ((GSource *) self)))
     {
       g_hash_table_remove (pollers, context);
       stale = self;

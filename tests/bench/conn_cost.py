@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # conn_cost.py: the cost of a new connection on the wss:// -> ssl:// path
-# (issue 10), for before/after comparisons on a shared machine: gateway CPU
+# (or with --plain, ws:// -> tcp://, no TLS at all) (issue 10), for before/after comparisons on a shared machine: gateway CPU
 # ms per connection (utime+stime of its process, ended threads included),
 # connections/s and connect latency p50 over N connections, the gateway and
 # nginx's stream module in turn, interleaved; optionally a `perf record -g`
@@ -8,7 +8,8 @@
 # gateway given (not counted in the medians).
 #
 #   /usr/bin/python3 tests/bench/conn_cost.py [--postern BIN ...] [--nginx]
-#       [--count 600] [--rounds 3] [--perf FILE | --strace FILE]
+#       [--plain] [--workers N] [--count 600] [--rounds 3]
+#       [--perf FILE | --strace FILE]
 #
 # Not a test.  Uses bench.py's back-end, client and configs (build first:
 # meson compile -C build).  127.0.0.1 only, ports chosen free at run time.
@@ -30,14 +31,16 @@ import bench  # noqa: E402
 
 def one_run(a, client, bports, tls, work, gateway, traced):
     port = bench.free_ports(1)[0]
+    secure = not a.plain
+    back = bports["tls-echo" if secure else "echo"]
     if gateway == "nginx":
-        proc, args = bench.start_nginx(work, port, bports["tls-echo"], tls, True), ["--raw"]
+        proc, args = bench.start_nginx(work, port, back, tls, secure), ["--raw"]
     else:
-        proc, args = bench.start_postern(gateway, work, [("ssl-echo", port, bports["tls-echo"], True)], tls,
-                                         backend_tls=True), []
+        proc, args = bench.start_postern(gateway, work, [("ssl-echo" if secure else "tcp-echo", port, back, secure)],
+                                         tls if secure else None, backend_tls=secure), []
     aux = None
     try:
-        bench.run_client(client, "conn", port, args + ["--count", 50, "--parallel", 2], tls=True, timeout=90)
+        bench.run_client(client, "conn", port, args + ["--count", 50, "--parallel", 2], tls=secure, timeout=90)
         if traced and a.perf:
             aux = subprocess.Popen(["perf", "record", "-g", "-o", a.perf, "-p", str(proc.pid)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -47,7 +50,7 @@ def one_run(a, client, bports, tls, work, gateway, traced):
         if aux is not None:
             time.sleep(1.0)
         cpu0 = bench.group_cpu(proc.pid)
-        x = bench.run_client(client, "conn", port, args + ["--count", a.count, "--parallel", a.parallel], tls=True)
+        x = bench.run_client(client, "conn", port, args + ["--count", a.count, "--parallel", a.parallel], tls=secure)
         cpu = bench.group_cpu(proc.pid) - cpu0
         if aux is not None:
             aux.send_signal(2)
@@ -60,16 +63,19 @@ def one_run(a, client, bports, tls, work, gateway, traced):
 
 
 def main():
-    ap = argparse.ArgumentParser(description="cost of a new wss -> ssl connection")
+    ap = argparse.ArgumentParser(description="cost of a new wss -> ssl (or ws -> tcp) connection")
     ap.add_argument("--build", default=os.path.join(bench.SOURCE_ROOT, "build"))
     ap.add_argument("--postern", action="append", help="gateway binary (repeatable; default BUILD/gateway/postern)")
-    ap.add_argument("--nginx", action="store_true", help="nginx's stream module too (TLS -> TLS)")
+    ap.add_argument("--nginx", action="store_true", help="nginx's stream module too (TLS -> TLS, or TCP -> TCP)")
+    ap.add_argument("--plain", action="store_true", help="ws:// -> tcp:// and the plain echo back-end (no TLS)")
+    ap.add_argument("--workers", type=int, help="postern run --workers N (default: one per CPU)")
     ap.add_argument("--count", type=int, default=600, help="connections per run (600)")
     ap.add_argument("--parallel", type=int, default=8, help="parallel clients (8)")
     ap.add_argument("--rounds", type=int, default=3, help="runs per gateway, interleaved; medians (3)")
     ap.add_argument("--perf", help="perf record -g of the last postern run into this file")
     ap.add_argument("--strace", help="strace -c -f of the last postern run into this file")
     a = ap.parse_args()
+    bench.WORKERS = a.workers
     gateways = ([os.path.abspath(p) for p in a.postern] if a.postern
                 else [os.path.join(os.path.abspath(a.build), "gateway", "postern")])
     if a.nginx:

@@ -23,6 +23,25 @@ CORPUS = os.path.join(HERE, 'corpus')
 PW = 'changeit'
 
 
+def UPGRADE_REQUESTS(key):
+    base = f'Host: localhost:8000\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n' \
+           f'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n'
+    return {
+        'ok': f'GET /echo HTTP/1.1\r\n{base}Origin: http://localhost:8000\r\n\r\n\x81\x82ab',
+        'ok-case': f'GET / HTTP/1.1\r\nhost:127.0.0.1\r\nupgrade:  WebSocket \r\nconnection:upgrade\r\n'
+                   f'sec-websocket-version:13\r\nsec-websocket-key:{key}\r\n\r\n',
+        'query': f'GET /echo?x=1 HTTP/1.1\r\n{base}\r\n',
+        'dot-segment': f'GET /a/../echo HTTP/1.1\r\n{base}\r\n',
+        'twice-host': f'GET /echo HTTP/1.1\r\n{base}Host: other\r\n\r\n',
+        'body': f'GET /echo HTTP/1.1\r\n{base}Content-Length: 2\r\n\r\nab',
+        'bad-key': f'GET /echo HTTP/1.1\r\n{base.replace(key, "short")}\r\n',
+        'http10': f'GET /echo HTTP/1.0\r\n{base}\r\n',
+        'bare-lf': f'GET /echo HTTP/1.1\n{base}\n',
+        'page': 'GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n',
+        'partial': f'GET /echo HTTP/1.1\r\n{base}',
+    }
+
+
 def put(target, name, data):
     d = os.path.join(CORPUS, target)
     os.makedirs(d, exist_ok=True)
@@ -202,6 +221,12 @@ def texts():
     }.items():
         put('upgrade-response', name, b'\x00\x10' + text.encode())
         put('upgrade-response', name + '-whole', b'\xff\xff' + text.encode())
+
+    # upgrade-request: the client's upgrade head the gateway answers itself
+    key = 'dGhlIHNhbXBsZSBub25jZQ=='
+    for name, text in UPGRADE_REQUESTS(key).items():
+        put('upgrade-request', name, b'\x00\x20' + text.encode())
+        put('upgrade-request', name + '-whole', b'\xff\xff' + text.encode())
 
     for i, p in enumerate(['', '/', '/index.html', '/sub/', '/sub/page.html', '/in-link/page.html',
                            '/out-link/outside.txt', '/sub/escape', '/abs/passwd', '/sub/.hidden',
