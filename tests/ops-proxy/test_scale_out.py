@@ -204,6 +204,18 @@ class Cluster:
         return {row["svname"]: row for row in csv.DictReader(io.StringIO(text))
                 if row.get("pxname") == "postern"}
 
+    def settled_stats(self, timeout=5.0):
+        """`stats()` once no check is under way: while HAProxy runs a check,
+        "show stat" gives its status as "* L7OK" and a code of 0 (seen on a
+        loaded machine); the last finished check is what the tests judge."""
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.stats()
+            if not any(row.get("check_status", "").startswith("* ") for row in st.values()) \
+                    or time.monotonic() > deadline:
+                return st
+            time.sleep(0.05)
+
     def wait_states(self, want, timeout):
         deadline = time.monotonic() + timeout
         while True:
@@ -357,7 +369,7 @@ def _():
         try:
             counts = per_instance(clients)
             h._diag(f"sessions per instance: {counts}")
-            st = c.stats()
+            st = c.settled_stats()
             for i in range(N):
                 h.check_equal(c.health(i), (200, "ok"), f"instance {i + 1}'s GET /health")
                 row = st[f"gw{i + 1}"]
@@ -407,7 +419,7 @@ def _():
         reconnect = await asyncio.gather(*(come_back(cl) for cl in mine))
         down_at = await asyncio.get_running_loop().run_in_executor(
             None, c.wait_states, {f"gw{victim + 1}": "DOWN"}, 5)
-        row = c.stats()[f"gw{victim + 1}"]
+        row = c.settled_stats()[f"gw{victim + 1}"]
         h.require(row["check_status"].startswith("L4"),
                   f"the killed instance's check failed with {row['check_status']}, not a connect failure")
         stot = int(row["stot"])
@@ -469,7 +481,7 @@ def _():
         body = await loop.run_in_executor(None, c.wait_health, victim, 503, 2)
         h.require(body.startswith("draining"), f"/health while draining says {body!r}")
         down_at = await loop.run_in_executor(None, c.wait_states, {name: "DOWN"}, 5)
-        row = c.stats()[name]
+        row = c.settled_stats()[name]
         h.check_equal((row["check_status"], row["check_code"]), ("L7STS", "503"),
                       "HAProxy's failing check of the draining instance (status, HTTP code)")
         h.require(gw.running(), "the instance exited before HAProxy took it out")
@@ -578,7 +590,7 @@ def _():
         h.require(body.startswith("last reload failed") and "ecko" in body,
                   f"/health after a failed reload says {body!r}")
         down_at = await loop.run_in_executor(None, c.wait_states, {name: "DOWN"}, 5)
-        row = c.stats()[name]
+        row = c.settled_stats()[name]
         h.check_equal((row["check_status"], row["check_code"]), ("L7STS", "503"),
                       "HAProxy's failing check after the failed reload (status, HTTP code)")
         stot = int(row["stot"])
