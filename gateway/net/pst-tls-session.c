@@ -583,6 +583,24 @@ pst_tls_session_dup_info (PstTlsSession *self)
   return g_strdup_printf ("%s/%s", version, suite != NULL ? suite : "?");
 }
 
+const gnutls_datum_t *
+pst_tls_session_get_peer_der (PstTlsSession *self, guint *n)
+{
+  const gnutls_datum_t *certs;
+  unsigned int count = 0;
+
+  g_return_val_if_fail (PST_IS_TLS_SESSION (self), NULL);
+  g_return_val_if_fail (n != NULL, NULL);
+  *n = 0;
+  if (self->session == NULL)
+    return NULL;
+  certs = gnutls_certificate_get_peers (self->session, &count);
+  if (certs == NULL || count == 0)
+    return NULL;
+  *n = count;
+  return certs;
+}
+
 GTlsCertificate *
 pst_tls_session_dup_peer_chain (PstTlsSession *self)
 {

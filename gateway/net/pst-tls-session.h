@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <gnutls/gnutls.h>
 
 G_BEGIN_DECLS
 
@@ -48,6 +49,11 @@ gboolean         pst_tls_session_handshake_finish (PstTlsSession        *self,
  * GTlsCertificate made now (the caller drops it after checking); NULL if
  * there is none. */
 GTlsCertificate *pst_tls_session_dup_peer_chain   (PstTlsSession        *self);
+/* The same chain as GnuTLS holds it: DER, leaf first, *n certificates;
+ * owned by the session (valid until the next handshake or the session's
+ * end); NULL if there is none.  Copies and parses nothing. */
+const gnutls_datum_t *pst_tls_session_get_peer_der (PstTlsSession   *self,
+                                                    guint           *n);
 gboolean         pst_tls_session_is_resumed       (PstTlsSession        *self);
 /* "TLSv1.3/TLS_AES_128_GCM_SHA256" (protocol / IANA suite name), after
  * the handshake. */

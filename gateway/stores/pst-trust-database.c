@@ -72,35 +72,55 @@ import_chain (GTlsCertificate *chain, gnutls_x509_crt_t *certs)
 }
 
 /* What a verification depends on besides the anchors and the clock: the
- * purpose, the identity and every byte of the chain, each length-prefixed. */
+ * purpose, the identity and every byte of the chain (DER, leaf first, as
+ * the peer sent it), each length-prefixed.  NULL for a chain longer than
+ * we look at: such a chain is never cached. */
+static GBytes *
+verified_key_der (const gnutls_datum_t *certs, guint n, const char *purpose, const char *name)
+{
+  const char *parts[2] = { purpose ? purpose : "", name ? name : "" };
+  GByteArray *key;
+
+  if (n == 0 || n > MAX_CHAIN)
+    return NULL;
+  key = g_byte_array_new ();
+  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
+    {
+      guint32 len = strlen (parts[i]);
+
+      g_byte_array_append (key, (const guint8 *) &len, sizeof len);
+      g_byte_array_append (key, (const guint8 *) parts[i], len);
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      guint32 len = certs[i].size;
+
+      g_byte_array_append (key, (const guint8 *) &len, sizeof len);
+      g_byte_array_append (key, certs[i].data, len);
+    }
+  return g_byte_array_free_to_bytes (key);
+}
+
+/* The same key for a GTlsCertificate chain (its DER, leaf first). */
 static GBytes *
 verified_key (GTlsCertificate *chain, const char *purpose, const char *name)
 {
-  GByteArray *key = g_byte_array_new ();
+  g_autoptr(GPtrArray) ders = g_ptr_array_new_with_free_func ((GDestroyNotify) g_byte_array_unref);
+  gnutls_datum_t certs[MAX_CHAIN + 1];
   guint n = 0;
 
-  for (const char *s = purpose ? purpose : ""; ; s = name ? name : "")
+  for (GTlsCertificate *c = chain; c != NULL && n <= MAX_CHAIN; c = g_tls_certificate_get_issuer (c), n++)
     {
-      guint32 len = strlen (s);
-
-      g_byte_array_append (key, (const guint8 *) &len, sizeof len);
-      g_byte_array_append (key, (const guint8 *) s, len);
-      if (n++ == 1)
-        break;
-    }
-  for (GTlsCertificate *c = chain; c != NULL && n < MAX_CHAIN + 2; c = g_tls_certificate_get_issuer (c), n++)
-    {
-      g_autoptr(GByteArray) der = NULL;
-      guint32 len;
+      GByteArray *der = NULL;
 
       g_object_get (c, "certificate", &der, NULL);
       if (der == NULL)
-        break;
-      len = der->len;
-      g_byte_array_append (key, (const guint8 *) &len, sizeof len);
-      g_byte_array_append (key, der->data, der->len);
+        return NULL;
+      g_ptr_array_add (ders, der);
+      certs[n].data = der->data;
+      certs[n].size = der->len;
     }
-  return g_byte_array_free_to_bytes (key);
+  return verified_key_der (certs, n, purpose, name);
 }
 
 /* The earliest not-after of the chain GnuTLS verified, in real time µs. */
@@ -155,6 +175,38 @@ convert_status (unsigned int status)
   return flags;
 }
 
+/* TRUE if the key is in the cache and has not expired. */
+static gboolean
+lookup_verified (PstTrustDatabase *self, GBytes *key)
+{
+  gint64 *until;
+  gboolean hit;
+
+  if (key == NULL)
+    return FALSE;
+  g_mutex_lock (&self->lock);
+  until = g_hash_table_lookup (self->verified, key);
+  hit = until != NULL && g_get_real_time () < *until;
+  g_mutex_unlock (&self->lock);
+  return hit;
+}
+
+gboolean
+pst_trust_database_lookup_verified_der (PstTrustDatabase     *self,
+                                        const gnutls_datum_t *certs,
+                                        guint                 n,
+                                        const char           *purpose,
+                                        const char           *name)
+{
+  g_autoptr(GBytes) key = NULL;
+
+  g_return_val_if_fail (PST_IS_TRUST_DATABASE (self), FALSE);
+  if (certs == NULL)
+    return FALSE;
+  key = verified_key_der (certs, n, purpose, name);
+  return lookup_verified (self, key);
+}
+
 static GTlsCertificateFlags
 pst_trust_database_verify_chain (GTlsDatabase             *database,
                                  GTlsCertificate          *chain,
@@ -174,7 +226,6 @@ pst_trust_database_verify_chain (GTlsDatabase             *database,
   int ret;
   g_autoptr(GBytes) key = NULL;
   gint64 now = g_get_real_time ();
-  gint64 *until;
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return G_TLS_CERTIFICATE_GENERIC_ERROR;
@@ -185,14 +236,8 @@ pst_trust_database_verify_chain (GTlsDatabase             *database,
   if (identity == NULL || name != NULL)
     {
       key = verified_key (chain, purpose, name);
-      g_mutex_lock (&self->lock);
-      until = g_hash_table_lookup (self->verified, key);
-      if (until != NULL && now < *until)
-        {
-          g_mutex_unlock (&self->lock);
-          return 0;
-        }
-      g_mutex_unlock (&self->lock);
+      if (lookup_verified (self, key))
+        return 0;
     }
   n = import_chain (chain, certs);
   if (n == 0)

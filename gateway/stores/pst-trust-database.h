@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <gnutls/gnutls.h>
 
 G_BEGIN_DECLS
 
@@ -30,5 +31,16 @@ guint         pst_trust_database_get_n_anchors (PstTrustDatabase *self);
 /* How many chains GnuTLS really verified: a chain that verified is taken
  * from a cache for up to 60 s (never past its earliest expiry). */
 guint         pst_trust_database_get_n_full_verifications (PstTrustDatabase *self);
+/* TRUE only if verify_chain passed, within its cache's lifetime (<= 60 s,
+ * never past the chain's earliest expiry), for exactly these certificates
+ * (DER, leaf first, as the peer sent them), this purpose and this name (the
+ * host name or IP address as given to g_network_address_new; NULL for no
+ * identity).  Builds no GTlsCertificate and verifies nothing: FALSE means
+ * "not known", and the caller then calls g_tls_database_verify_chain. */
+gboolean      pst_trust_database_lookup_verified_der (PstTrustDatabase     *self,
+                                                      const gnutls_datum_t *certs,
+                                                      guint                 n,
+                                                      const char           *purpose,
+                                                      const char           *name);
 
 G_END_DECLS

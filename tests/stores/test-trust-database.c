@@ -173,6 +173,114 @@ test_cache (void)
   g_assert_cmpuint (pst_trust_database_get_n_full_verifications (tdb), ==, 6);
 }
 
+/* A chain's DER, leaf first, as GnuTLS hands it to the back-end leg. */
+static GPtrArray *
+der_of (PstStoreEntry *leaf)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTlsCertificate) chain = pst_store_entry_to_tls_certificate (leaf, &error);
+  GPtrArray *ders = g_ptr_array_new_with_free_func ((GDestroyNotify) g_byte_array_unref);
+
+  g_assert_no_error (error);
+  for (GTlsCertificate *c = chain; c != NULL; c = g_tls_certificate_get_issuer (c))
+    {
+      GByteArray *der = NULL;
+
+      g_object_get (c, "certificate", &der, NULL);
+      g_assert_nonnull (der);
+      g_ptr_array_add (ders, der);
+    }
+  return ders;
+}
+
+static gboolean
+known (GTlsDatabase *db, GPtrArray *ders, const char *purpose, const char *name)
+{
+  gnutls_datum_t certs[8];
+
+  g_assert_cmpuint (ders->len, <=, G_N_ELEMENTS (certs));
+  for (guint i = 0; i < ders->len; i++)
+    {
+      GByteArray *der = ders->pdata[i];
+
+      certs[i].data = der->data;
+      certs[i].size = der->len;
+    }
+  return pst_trust_database_lookup_verified_der (PST_TRUST_DATABASE (db), certs, ders->len, purpose, name);
+}
+
+/* The back-end leg's look-up on raw DER (no GTlsCertificate): taken only
+ * for exactly the chain, purpose, name and database verify_chain passed;
+ * a failure is never found as a success. */
+static void
+test_cache_der (void)
+{
+  g_autoptr(GTlsDatabase) db = db_of (pki.ca);
+  g_autoptr(GTlsDatabase) other = db_of (pki.ca);
+  PstTrustDatabase *tdb = PST_TRUST_DATABASE (db);
+  g_autoptr(GSocketConnectable) name = g_network_address_new ("localhost", 443);
+  g_autoptr(GSocketConnectable) wrong = g_network_address_new ("other.test", 443);
+  g_autoptr(GPtrArray) chain = der_of (pki.server);
+  g_autoptr(GPtrArray) client = der_of (pki.client);
+  g_autoptr(GPtrArray) leaf = g_ptr_array_new ();
+  g_autoptr(GPtrArray) reversed = g_ptr_array_new ();
+  g_autoptr(GPtrArray) longer = g_ptr_array_new ();
+  g_autoptr(GPtrArray) altered = g_ptr_array_new_with_free_func ((GDestroyNotify) g_byte_array_unref);
+  const char *server = G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER;
+  const char *client_purpose = G_TLS_DATABASE_PURPOSE_AUTHENTICATE_CLIENT;
+  GByteArray *copy;
+
+  g_assert_cmpuint (chain->len, ==, 2);
+  g_assert_false (known (db, chain, server, "localhost"));   /* nothing verified yet */
+  g_assert_cmpint (verify (db, pki.server, server, name), ==, 0);
+  g_assert_cmpuint (pst_trust_database_get_n_full_verifications (tdb), ==, 1);
+  g_assert_true (known (db, chain, server, "localhost"));
+
+  /* another host name, no name, another purpose */
+  g_assert_false (known (db, chain, server, "other.test"));
+  g_assert_false (known (db, chain, server, "127.0.0.1"));
+  g_assert_false (known (db, chain, server, "localhost."));
+  g_assert_false (known (db, chain, server, "LOCALHOST"));
+  g_assert_false (known (db, chain, server, NULL));
+  g_assert_false (known (db, chain, client_purpose, "localhost"));
+  g_assert_false (known (db, chain, NULL, "localhost"));
+  /* another chain: another leaf, the leaf alone, another order, one
+   * more certificate, one byte changed in the leaf */
+  g_assert_false (known (db, client, server, "localhost"));
+  g_ptr_array_add (leaf, chain->pdata[0]);
+  g_assert_false (known (db, leaf, server, "localhost"));
+  g_ptr_array_add (reversed, chain->pdata[1]);
+  g_ptr_array_add (reversed, chain->pdata[0]);
+  g_assert_false (known (db, reversed, server, "localhost"));
+  g_ptr_array_add (longer, chain->pdata[0]);
+  g_ptr_array_add (longer, chain->pdata[1]);
+  g_ptr_array_add (longer, chain->pdata[1]);
+  g_assert_false (known (db, longer, server, "localhost"));
+  for (guint i = 0; i < chain->len; i++)
+    {
+      GByteArray *der = chain->pdata[i];
+
+      copy = g_byte_array_sized_new (der->len);
+      g_byte_array_append (copy, der->data, der->len);
+      g_ptr_array_add (altered, copy);
+    }
+  copy = altered->pdata[0];
+  copy->data[copy->len - 1] ^= 0x01;                       /* the signature's last byte */
+  g_assert_false (known (db, altered, server, "localhost"));
+  g_assert_false (pst_trust_database_lookup_verified_der (tdb, NULL, 0, server, "localhost"));
+  /* another database (the next snapshot's), even with the same anchor */
+  g_assert_false (known (other, chain, server, "localhost"));
+
+  /* a failed verification is never found */
+  g_assert_cmpint (verify (db, pki.server, server, wrong), ==, G_TLS_CERTIFICATE_BAD_IDENTITY);
+  g_assert_false (known (db, chain, server, "other.test"));
+  g_assert_cmpint (verify (other, pki.server, client_purpose, name), !=, 0);
+  g_assert_false (known (other, chain, client_purpose, "localhost"));
+  /* look-ups verify nothing; the one verified chain is still known */
+  g_assert_cmpuint (pst_trust_database_get_n_full_verifications (tdb), ==, 2);
+  g_assert_true (known (db, chain, server, "localhost"));
+}
+
 /* Handshake threads verify at the same time against one database. */
 static gpointer
 verify_many (gpointer data)
@@ -223,6 +331,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trust-database/system", test_system);
   g_test_add_func ("/trust-database/threads", test_threads);
   g_test_add_func ("/trust-database/cache", test_cache);
+  g_test_add_func ("/trust-database/cache-der", test_cache_der);
   status = g_test_run ();
   g_object_unref (pki.ca);
   g_object_unref (pki.other_ca);
