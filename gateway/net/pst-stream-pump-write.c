@@ -57,6 +57,11 @@ flush_tail (PstStreamPump *self)
 static void
 write_failed (PstStreamPump *self, const GError *error)
 {
+  /* After pst_stream_pump_close nobody hears of a failure: say what it
+   * cost here, so that bytes never go missing without a word. */
+  if (self->closing && !self->closed && error != NULL && self->queued > 0)
+    g_message ("a closing stream's write failed with %" G_GSIZE_FORMAT " bytes still queued: %s",
+               self->queued, error->message);
   pst_pump_drop_tail (self);
   g_queue_clear_full (&self->out_q, (GDestroyNotify) g_bytes_unref);
   self->head_off = 0;
