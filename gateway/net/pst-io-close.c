@@ -58,6 +58,30 @@ close_target (GIOStream *stream)
   return stream;
 }
 
+/* Bytes the peer sent that nobody will read (a TLS 1.3 back-end's session
+ * tickets that came after its pump was paused, a client's last frames):
+ * close () with them still in the receive queue makes the kernel reset
+ * the connection and throw away what it had not sent yet (the last
+ * hundreds of KB a draining gateway had written to a slow back-end, seen
+ * in ops-drain).  Read and dropped first, bounded, without blocking, so
+ * the close ends with a FIN behind the queued bytes. */
+static void
+discard_unread (GIOStream *stream)
+{
+  GSocket *socket = pst_io_find_socket (stream);
+  guint8 buf[16 * 1024];
+
+  if (socket == NULL || g_socket_is_closed (socket))
+    return;
+  for (int i = 0; i < 64; i++)
+    {
+      gssize n = g_socket_receive_with_blocking (socket, (gchar *) buf, sizeof buf, FALSE, NULL, NULL);
+
+      if (n <= 0)
+        break;
+    }
+}
+
 typedef struct {
   GIOStream *stream;
   guint      deadline_id;
@@ -112,6 +136,7 @@ pst_io_close_async (GIOStream           *stream,
   g_task_set_task_data (task, op, (GDestroyNotify) close_op_free);
   /* The deadline holds no reference: closed_cb removes it first. */
   op->deadline_id = g_timeout_add (deadline_ms, deadline_cb, task);
+  discard_unread (stream);
   g_io_stream_close_async (close_target (stream), G_PRIORITY_DEFAULT, NULL, closed_cb, task);
 }
 
