@@ -1,8 +1,5 @@
 /* pst-shared-counts.c: connection counts per client address, shared by a master's workers
  * SPDX-License-Identifier: Apache-2.0 */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1   /* memfd_create */
-#endif
 #include "config.h"
 
 #include <errno.h>
@@ -12,6 +9,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "pst-shared-counts.h"
+#include "pst-shared-memory.h"
 
 /* Layout: a header, then N regions of SLOTS slots.  A slot holds an
  * address (its length last, so that a reader never sees a half-written
@@ -62,12 +60,14 @@ size_for (guint n_regions)
 static gboolean
 map (PstSharedCounts *self, guint n_regions, GError **error)
 {
-  void *mem = mmap (NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+  void *mem = pst_shared_memory_map (self->fd, self->size);
 
-  if (mem == MAP_FAILED)
+  if (mem == NULL)
     {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   _("cannot map the workers’ shared counts: %s"), g_strerror (errno));
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   _("cannot map the workers’ shared counts: %s"), g_strerror (saved));
       return FALSE;
     }
   self->header = mem;
@@ -83,11 +83,13 @@ pst_shared_counts_new (guint n_regions, GError **error)
 
   self->region = PST_SHARED_COUNTS_NO_REGION;
   self->size = size_for (n_regions);
-  self->fd = memfd_create ("postern-counts", MFD_CLOEXEC);
-  if (self->fd < 0 || ftruncate (self->fd, self->size) != 0)
+  self->fd = pst_shared_memory_new ("postern-counts", self->size);
+  if (self->fd < 0)
     {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   _("cannot make the workers’ shared counts: %s"), g_strerror (errno));
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   _("cannot make the workers’ shared counts: %s"), g_strerror (saved));
       return NULL;
     }
   if (!map (self, n_regions, error))

@@ -1,8 +1,5 @@
 /* pst-shared-metrics.c: the figures of every worker of a master, for gateway-wide /metrics and /health
  * SPDX-License-Identifier: Apache-2.0 */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1   /* memfd_create */
-#endif
 #include "config.h"
 
 #include <errno.h>
@@ -12,6 +9,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "pst-shared-metrics.h"
+#include "pst-shared-memory.h"
 
 #define MAGIC 0x5053544du   /* "PSTM" */
 #define MASTER_SLOT 0
@@ -62,9 +60,9 @@ size_for (guint n_slots)
 static gboolean
 map (PstSharedMetrics *self, GError **error)
 {
-  void *mem = mmap (NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+  void *mem = pst_shared_memory_map (self->fd, self->size);
 
-  if (mem == MAP_FAILED)
+  if (mem == NULL)
     {
       int saved = errno;
 
@@ -128,8 +126,8 @@ pst_shared_metrics_new (guint n_regions, GError **error)
   self->slot = MASTER_SLOT;
   pst_metrics_data_init (&self->master_data);
   self->size = size_for (n_regions + 1);
-  self->fd = memfd_create ("postern-metrics", MFD_CLOEXEC);
-  if (self->fd < 0 || ftruncate (self->fd, self->size) != 0)
+  self->fd = pst_shared_memory_new ("postern-metrics", self->size);
+  if (self->fd < 0)
     {
       int saved = errno;
 
