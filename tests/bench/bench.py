@@ -892,6 +892,18 @@ def held_verdict(f, a):
     return f"met ({pss:.1f} KiB, {ok:,} held, all echo, {f.get('workers')} workers each with a share{scope})"
 
 
+def ratio_text(ratio, target):
+    """A ratio for a verdict against `target`: two decimals, or more when
+    two would round it onto the target ("NOT met (1.00×)" against ≤ 1.0×
+    for 1.003 reads as a contradiction): 1.003, or 1.0004 if need be, so
+    that the figure and the verdict always agree."""
+    for digits in range(2, 7):
+        text = f"{ratio:.{digits}f}"
+        if target is None or ratio == target or float(text) != target:
+            break
+    return text
+
+
 def ssl_markdown(figures, a, secure=True):
     def fmt(v, unit):
         if not isinstance(v, (int, float)):
@@ -943,16 +955,19 @@ def ssl_markdown(figures, a, secure=True):
             kind, factor, ttxt = target
             if kind == "nginx" and ratio is not None:
                 met = ratio >= factor if hb else ratio <= factor
-                verdict = ("met" if met else "NOT met") + f" ({ratio:.2f}×)"
+                verdict = ("met" if met else "NOT met") + f" ({ratio_text(ratio, factor)}×)"
             elif kind == "self" and pf.get("rt_p50_none"):
                 own = pst / pf["rt_p50_none"]
-                verdict = ("met" if own <= factor else "NOT met") + f" ({own:.2f}× its own)"
+                verdict = ("met" if own <= factor else "NOT met") + f" ({ratio_text(own, factor)}× its own)"
             elif kind == "abs":
                 verdict = held_verdict(pf, a)
         if key in ("held", "held_still_echoing", "held_per_s", "rt_halts", "rt_halts_free"):
             ratio = None
+        rtxt = "—"
+        if ratio is not None:
+            rtxt = ratio_text(ratio, target[1] if target and target[0] == "nginx" else None) + "×"
         out.append(f"| {label} ({unit}, {'higher' if hb else 'lower'} is better) | {cells[0]} | {cells[1]} | "
-                   f"{cells[2]} | {f'{ratio:.2f}×' if ratio is not None else '—'} | {ttxt} | {verdict} |")
+                   f"{cells[2]} | {rtxt} | {ttxt} | {verdict} |")
         if target is not None:
             verdicts.append(f"- {label}: {verdict}")
     out += ["", "Held connections over the gateways' processes (connections = descriptors gained ÷ 2; CPU = "
@@ -1044,10 +1059,11 @@ def loop_section(a, client, bports, work, say, backend):
     for gw in ("nginx", "postern"):
         f = figures[gw]
         r, rb = f.get("ratio"), f.get("ratio_best")
-        verdict = "—" if r is None else ("met" if r <= 1.2 else "NOT met") + f" ({r:.2f}×)"
+        verdict = "—" if r is None else ("met" if r <= 1.2 else "NOT met") + f" ({ratio_text(r, 1.2)}×)"
         out.append(f"| {gw} | {f.get('rt_none', 0):,.0f} / {f.get('rt_none_best', 0):,.0f} | "
                    f"{f.get('rt_held', 0):,.0f} / {f.get('rt_held_best', 0):,.0f} | "
-                   f"{f'{r:.2f}×' if r is not None else '—'} / {f'{rb:.2f}×' if rb is not None else '—'} | "
+                   f"{f'{ratio_text(r, 1.2)}×' if r is not None else '—'} / "
+                   f"{f'{ratio_text(rb, 1.2)}×' if rb is not None else '—'} | "
                    f"{f.get('held')} / {f.get('still_echoing')} | {verdict} |")
         if gw == "postern":
             verdicts.append(f"- round trip with {a.loop_held:,} idle connections held ≤ 1.2× none held: {verdict}")
