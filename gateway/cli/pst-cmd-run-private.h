@@ -20,7 +20,7 @@ typedef struct {
 
 /* pst-cmd-run.c */
 gboolean    pst_run_stop_cb     (gpointer user_data);   /* SIGINT/SIGTERM: drain, then stop at once */
-PstRuntime *pst_run_master_load (const char *path, GError **error);
+PstRuntime *pst_run_master_load (const char *path, GBytes *data, GError **error);
 
 /* pst-cmd-run-workers.c */
 /* Prints the "listening on" lines (and JSON records), tells systemd READY=1. */
@@ -30,4 +30,6 @@ void        pst_run_attach_link (Run *run, PstWorkerLink *link);
 /* How a master starts a worker: this binary, --workers 1. */
 GStrv       pst_run_worker_argv (const char *config_path, const char *log_format, double drain_s);
 /* The master's life: binds, starts N workers, returns the exit status. */
-int         pst_run_master      (Run *run, PstRuntime *runtime, guint n_workers, GStrv argv);
+/* CONFIG_DATA: the file's bytes RUNTIME was made from. */
+int         pst_run_master      (Run *run, PstRuntime *runtime, GBytes *config_data, guint n_workers,
+                                 GStrv argv);

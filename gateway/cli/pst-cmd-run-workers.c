@@ -152,7 +152,7 @@ pst_run_worker_argv (const char *config_path, const char *log_format, double dra
 }
 
 int
-pst_run_master (Run *run, PstRuntime *runtime, guint n_workers, GStrv argv)
+pst_run_master (Run *run, PstRuntime *runtime, GBytes *config_data, guint n_workers, GStrv argv)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) inherited = NULL;
@@ -167,7 +167,7 @@ pst_run_master (Run *run, PstRuntime *runtime, guint n_workers, GStrv argv)
   master = pst_master_new (run->config_path, n_workers, (const char *const *) argv, run->drain_us, pst_run_master_load);
   g_signal_connect (master, "ready", G_CALLBACK (master_ready_cb), run);
   g_signal_connect (master, "finished", G_CALLBACK (master_finished_cb), run);
-  if (!pst_master_start (master, runtime, inherited, &error))
+  if (!pst_master_start (master, runtime, config_data, inherited, &error))
     {
       pst_cli_error ("%s", error->message);
       return 1;

@@ -110,15 +110,24 @@ print_diagnostics (GPtrArray *diagnostics)
     }
 }
 
+/* DATA: the file's bytes (NULL: read the file) */
 static PstRuntime *
-load_full (const char *path, gboolean first, gboolean warn_priority, GError **error)
+load_full (const char *path, GBytes *data, gboolean first, gboolean warn_priority, GError **error)
 {
   g_autoptr(PstConfig) config = NULL;
   g_autoptr(GPtrArray) diagnostics = NULL;
   g_autofree char *default_path = pst_cli_default_config_path ();
   PstRuntime *runtime;
 
-  config = pst_config_new_from_file (path, error);
+  if (data != NULL)
+    {
+      gsize len = 0;
+      const char *text = g_bytes_get_data (data, &len);
+
+      config = pst_config_new_from_data (text, len, path, error);
+    }
+  else
+    config = pst_config_new_from_file (path, error);
   if (config == NULL)
     return NULL;
   if (first && g_strcmp0 (pst_config_get_path (config), default_path) == 0 &&
@@ -158,17 +167,17 @@ load_full (const char *path, gboolean first, gboolean warn_priority, GError **er
 }
 
 static PstRuntime *
-load (const char *path, gboolean first, GError **error)
+load (const char *path, GBytes *data, gboolean first, GError **error)
 {
-  return load_full (path, first, TRUE, error);
+  return load_full (path, data, first, TRUE, error);
 }
 
 /* A master's reload: its new workers are new processes, which apply
  * ssl.protocols/ssl.ciphers afresh, so no "restart" warning. */
 PstRuntime *
-pst_run_master_load (const char *path, GError **error)
+pst_run_master_load (const char *path, GBytes *data, GError **error)
 {
-  return load_full (path, FALSE, FALSE, error);
+  return load_full (path, data, FALSE, FALSE, error);
 }
 
 #define DRAIN_DEFAULT_S 30.0
@@ -248,7 +257,7 @@ reload_cb (gpointer user_data)
     return G_SOURCE_CONTINUE;
   pst_systemd_notifyf ("RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT "\nSTATUS=reloading %s",
                        g_get_monotonic_time (), run->config_path);
-  runtime = load (run->config_path, FALSE, &error);
+  runtime = load (run->config_path, NULL, FALSE, &error);
 
   if (runtime == NULL || !pst_gateway_apply (run->gateway, runtime, &error))
     {
@@ -281,6 +290,7 @@ pst_cmd_run (int argc, char **argv)
   /* before the gateway: freed after it (its connections count into the link's shared counts) */
   g_autoptr(PstWorkerLink) link = NULL;
   g_autoptr(PstRuntime) runtime = NULL;
+  g_autoptr(GBytes) config_data = NULL;
   g_autoptr(PstGateway) gateway = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_auto(GStrv) urls = NULL;
@@ -365,7 +375,22 @@ pst_cmd_run (int argc, char **argv)
   g_unix_signal_add (SIGTERM, pst_run_stop_cb, &run);
   g_unix_signal_add (SIGHUP, reload_cb, &run);
 
-  runtime = load (config_path, TRUE, &error);
+  /* A worker parses what its master validated, not the file, which may
+   * have been edited since (a worker restarted after a crash serves what
+   * its siblings serve); a master keeps the bytes it validated for its
+   * workers. */
+  if (link != NULL && pst_worker_link_get_config (link) != NULL)
+    config_data = g_bytes_ref (pst_worker_link_get_config (link));
+  else if (link == NULL && workers > 1)
+    {
+      config_data = pst_config_read_file (config_path, &error);
+      if (config_data == NULL)
+        {
+          pst_cli_error ("%s", error->message);
+          return 1;
+        }
+    }
+  runtime = load (config_path, config_data, TRUE, &error);
   if (runtime == NULL)
     {
       /* Validation errors were printed as FILE:LINE:COL lines already. */
@@ -377,7 +402,7 @@ pst_cmd_run (int argc, char **argv)
     {
       g_auto(GStrv) argv_worker = pst_run_worker_argv (config_path, log_format_text, drain_s);
 
-      return pst_run_master (&run, runtime, (guint) workers, argv_worker);
+      return pst_run_master (&run, runtime, config_data, (guint) workers, argv_worker);
     }
   gateway = pst_gateway_new ();
   if (link != NULL)

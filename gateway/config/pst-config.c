@@ -119,15 +119,20 @@ pst_config_new_from_data (const char  *data,
 }
 
 /**
- * pst_config_new_from_file:
+ * pst_config_read_file:
  * @path: a gateway-config.xml
  * @error: return location for a #PST_CONFIG_ERROR
  *
- * Returns: (transfer full) (nullable): the config
+ * Reads the file's bytes with the checks pst_config_new_from_file() makes
+ * (a file, not a folder, not larger than a configuration may be), for a
+ * caller that keeps the very bytes it validated (a master hands them to
+ * its workers).
+ *
+ * Returns: (transfer full) (nullable): the bytes
  */
-PstConfig *
-pst_config_new_from_file (const char  *path,
-                          GError     **error)
+GBytes *
+pst_config_read_file (const char  *path,
+                      GError     **error)
 {
   GStatBuf st;
   g_autofree char *data = NULL;
@@ -166,6 +171,27 @@ pst_config_new_from_file (const char  *path,
                    path, local_error->message);
       return NULL;
     }
+  return g_bytes_new_take (g_steal_pointer (&data), len);
+}
+
+/**
+ * pst_config_new_from_file:
+ * @path: a gateway-config.xml
+ * @error: return location for a #PST_CONFIG_ERROR
+ *
+ * Returns: (transfer full) (nullable): the config
+ */
+PstConfig *
+pst_config_new_from_file (const char  *path,
+                          GError     **error)
+{
+  g_autoptr(GBytes) bytes = pst_config_read_file (path, error);
+  gsize len = 0;
+  const char *data;
+
+  if (bytes == NULL)
+    return NULL;
+  data = g_bytes_get_data (bytes, &len);
   return pst_config_new_from_data (data, len, path, error);
 }
 

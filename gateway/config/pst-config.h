@@ -39,6 +39,7 @@ typedef struct {
 G_DECLARE_FINAL_TYPE (PstConfig, pst_config, PST, CONFIG, GObject)
 
 PstConfig   *pst_config_new_from_file   (const char *path, GError **error);
+GBytes      *pst_config_read_file       (const char *path, GError **error);
 PstConfig   *pst_config_new_from_data   (const char *data, gsize len,
                                          const char *path,   /* for messages and relative paths */
                                          GError **error);

@@ -31,6 +31,11 @@ struct _PstGateway
   guint       closed_since_trim;
   guint       trim_id;
   gboolean    bind_only;   /* a master's: binds and validates, its workers accept */
+  /* A master's tentative apply: the set in force before it, still bound
+   * until its new workers accept (confirm) or fail (revert). */
+  GHashTable *kept_listeners;
+  PstRuntime *kept_runtime;
+  GPtrArray  *kept_urls;
 };
 
 /* glibc keeps what a burst of connections freed in its heaps (buffers of
@@ -54,6 +59,9 @@ pst_gateway_dispose (GObject *object)
   if (self->limits != NULL)
     g_clear_signal_handler (&self->released_id, self->limits);
   g_clear_pointer (&self->listeners, g_hash_table_unref);
+  g_clear_pointer (&self->kept_listeners, g_hash_table_unref);
+  g_clear_object (&self->kept_runtime);
+  g_clear_pointer (&self->kept_urls, g_ptr_array_unref);
   g_clear_pointer (&self->retired, g_ptr_array_unref);
   g_clear_pointer (&self->urls, g_ptr_array_unref);
   g_clear_object (&self->limits);
@@ -167,8 +175,29 @@ find_inherited (PstGateway *self, GSocketAddress *address)
 static gboolean
 check_inherited (PstGateway *self, GPtrArray *order, GError **error);
 
-gboolean
-pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
+/* Listeners of FROM that STILL lacks stop accepting; their connections
+ * go on with their snapshot, kept until they end so that a stop can
+ * still close them. */
+static void
+retire_missing (PstGateway *self, GHashTable *from, GHashTable *still)
+{
+  GHashTableIter iter;
+  gpointer k, v;
+
+  g_hash_table_iter_init (&iter, from);
+  while (g_hash_table_iter_next (&iter, &k, &v))
+    if (!g_hash_table_contains (still, k))
+      {
+        pst_listener_stop (v);
+        g_ptr_array_add (self->retired, g_object_ref (v));
+      }
+  for (guint i = self->retired->len; i > 0; i--)
+    if (pst_listener_get_n_connections (self->retired->pdata[i - 1]) == 0)
+      g_ptr_array_remove_index_fast (self->retired, i - 1);
+}
+
+static gboolean
+apply (PstGateway *self, PstRuntime *runtime, gboolean tentative, GError **error)
 {
   PstConfig *config = pst_runtime_get_config (runtime);
   g_autoptr(PstListenPlan) listen_plan = NULL;
@@ -253,24 +282,16 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
           }
     }
 
-  /* Commit: new connections get the new snapshot; established ones keep theirs. */
-  {
-    GHashTableIter iter;
-    gpointer k, v;
-
-    g_hash_table_iter_init (&iter, self->listeners);
-    while (g_hash_table_iter_next (&iter, &k, &v))
-      if (!g_hash_table_contains (next, k))
-        {
-          /* Its connections go on with their snapshot; it is kept until
-           * they end, so that a stop can still close them. */
-          pst_listener_stop (v);
-          g_ptr_array_add (self->retired, g_object_ref (v));
-        }
-    for (guint i = self->retired->len; i > 0; i--)
-      if (pst_listener_get_n_connections (self->retired->pdata[i - 1]) == 0)
-        g_ptr_array_remove_index_fast (self->retired, i - 1);
-  }
+  /* Commit: new connections get the new snapshot; established ones keep
+   * theirs.  Tentative: the previous set stays bound beside the new one. */
+  if (tentative)
+    {
+      self->kept_listeners = g_hash_table_ref (self->listeners);
+      self->kept_runtime = self->runtime != NULL ? g_object_ref (self->runtime) : NULL;
+      self->kept_urls = self->urls != NULL ? g_ptr_array_ref (self->urls) : NULL;
+    }
+  else
+    retire_missing (self, self->listeners, next);
   for (guint i = 0; i < order->len; i++)
     {
       Plan *plan = order->pdata[i];
@@ -288,6 +309,59 @@ pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
   g_clear_pointer (&self->urls, g_ptr_array_unref);
   self->urls = g_steal_pointer (&urls);
   return TRUE;
+}
+
+gboolean
+pst_gateway_apply (PstGateway *self, PstRuntime *runtime, GError **error)
+{
+  g_return_val_if_fail (PST_IS_GATEWAY (self), FALSE);
+  /* A tentative apply pending: this one settles it. */
+  pst_gateway_confirm (self);
+  return apply (self, runtime, FALSE, error);
+}
+
+gboolean
+pst_gateway_apply_tentative (PstGateway *self, PstRuntime *runtime, GError **error)
+{
+  g_return_val_if_fail (PST_IS_GATEWAY (self), FALSE);
+  g_return_val_if_fail (self->bind_only, FALSE);
+  pst_gateway_confirm (self);
+  return apply (self, runtime, TRUE, error);
+}
+
+void
+pst_gateway_confirm (PstGateway *self)
+{
+  g_return_if_fail (PST_IS_GATEWAY (self));
+  if (self->kept_listeners == NULL)
+    return;
+  retire_missing (self, self->kept_listeners, self->listeners);
+  g_clear_pointer (&self->kept_listeners, g_hash_table_unref);
+  g_clear_object (&self->kept_runtime);
+  g_clear_pointer (&self->kept_urls, g_ptr_array_unref);
+}
+
+void
+pst_gateway_revert (PstGateway *self)
+{
+  GHashTableIter iter;
+  gpointer k, v;
+
+  g_return_if_fail (PST_IS_GATEWAY (self));
+  if (self->kept_listeners == NULL)
+    return;
+  /* Bind-only: no connection on them; what the previous set shares with
+   * the new one was bound once and stays. */
+  g_hash_table_iter_init (&iter, self->listeners);
+  while (g_hash_table_iter_next (&iter, &k, &v))
+    if (!g_hash_table_contains (self->kept_listeners, k))
+      pst_listener_stop (v);
+  g_hash_table_unref (self->listeners);
+  self->listeners = g_steal_pointer (&self->kept_listeners);
+  g_clear_object (&self->runtime);
+  self->runtime = g_steal_pointer (&self->kept_runtime);
+  g_clear_pointer (&self->urls, g_ptr_array_unref);
+  self->urls = g_steal_pointer (&self->kept_urls);
 }
 
 static gboolean
@@ -329,17 +403,16 @@ pst_gateway_set_bind_only (PstGateway *self, gboolean bind_only)
  * Returns: (transfer container) (element-type GSocket): every listening
  *   socket of the current configuration
  */
-GPtrArray *
-pst_gateway_dup_sockets (PstGateway *self)
+static GPtrArray *
+dup_sockets (GHashTable *listeners)
 {
   GPtrArray *sockets = g_ptr_array_new_with_free_func (g_object_unref);
   GHashTableIter iter;
   gpointer v;
 
-  g_return_val_if_fail (PST_IS_GATEWAY (self), sockets);
-  if (self->listeners == NULL)
+  if (listeners == NULL)
     return sockets;
-  g_hash_table_iter_init (&iter, self->listeners);
+  g_hash_table_iter_init (&iter, listeners);
   while (g_hash_table_iter_next (&iter, NULL, &v))
     {
       GPtrArray *own = pst_listener_get_sockets (v);
@@ -348,6 +421,20 @@ pst_gateway_dup_sockets (PstGateway *self)
         g_ptr_array_add (sockets, g_object_ref (own->pdata[i]));
     }
   return sockets;
+}
+
+GPtrArray *
+pst_gateway_dup_sockets (PstGateway *self)
+{
+  g_return_val_if_fail (PST_IS_GATEWAY (self), NULL);
+  return dup_sockets (self->listeners);
+}
+
+GPtrArray *
+pst_gateway_dup_previous_sockets (PstGateway *self)
+{
+  g_return_val_if_fail (PST_IS_GATEWAY (self), NULL);
+  return dup_sockets (self->kept_listeners != NULL ? self->kept_listeners : self->listeners);
 }
 
 GStrv
@@ -382,6 +469,9 @@ pst_gateway_stop (PstGateway *self)
 
   if (self->listeners == NULL)
     return;
+  /* Stopping settles a tentative apply: the previous set's own listeners
+   * join the retired ones, shut below. */
+  pst_gateway_confirm (self);
   pst_metrics_set_draining (self->metrics, TRUE);
   pst_conn_limits_set_accepting (self->limits, FALSE);
   g_hash_table_iter_init (&iter, self->listeners);

@@ -24,6 +24,18 @@ void        pst_gateway_set_inherited_sockets (PstGateway *self, GPtrArray *sock
 void        pst_gateway_set_bind_only (PstGateway *self, gboolean bind_only);
 /* Every listening socket of the configuration applied last (GSocket) */
 GPtrArray  *pst_gateway_dup_sockets (PstGateway *self);
+/* A master's reload: binds what the new runtime needs as apply does, but
+ * keeps the previous set bound too until pst_gateway_confirm() (the new
+ * workers accept: the previous set's own sockets close) or
+ * pst_gateway_revert() (they failed: the new set's own sockets close and
+ * the previous runtime, URLs and sockets are in force again).  Bind-only
+ * gateways only. */
+gboolean    pst_gateway_apply_tentative (PstGateway *self, PstRuntime *runtime, GError **error);
+void        pst_gateway_confirm    (PstGateway *self);
+void        pst_gateway_revert     (PstGateway *self);
+/* During a tentative apply, the previous set's sockets (for a worker of
+ * the configuration still in force); otherwise as pst_gateway_dup_sockets */
+GPtrArray  *pst_gateway_dup_previous_sockets (PstGateway *self);
 /* A master's worker: connection caps per address count every worker's
  * (SHARED outlives the gateway). */
 void        pst_gateway_set_shared_counts (PstGateway *self, PstSharedCounts *shared);

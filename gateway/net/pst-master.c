@@ -16,7 +16,9 @@
 #include "pst-gateway.h"
 #include "pst-log-writer.h"
 #include "pst-master.h"
+#include "pst-config.h"
 #include "pst-shared-counts.h"
+#include "pst-shared-memory.h"
 #include "pst-shared-metrics.h"
 #include "pst-systemd.h"
 #include "pst-tls-server.h"
@@ -74,6 +76,11 @@ struct _PstMaster
   PstSharedMetrics *metrics; /* the workers' figures, one slot per region, for /metrics */
   guint8     *region_used;
   int         ticket_key_fd; /* the workers' TLS session ticket key, -1 if none */
+  /* The configuration file's bytes as last validated (sealed memfds): a
+   * worker parses these, not the file, which may have been edited since;
+   * -1: none (the worker reads the file) */
+  int         config_fd;      /* the configuration in force */
+  int         next_config_fd; /* a reload's, while its workers start */
 };
 
 enum { SIGNAL_READY, SIGNAL_FINISHED, N_SIGNALS };
@@ -126,6 +133,10 @@ pst_master_finalize (GObject *object)
   g_clear_pointer (&self->metrics, pst_shared_metrics_free);
   if (self->ticket_key_fd >= 0)
     close (self->ticket_key_fd);
+  if (self->config_fd >= 0)
+    close (self->config_fd);
+  if (self->next_config_fd >= 0)
+    close (self->next_config_fd);
   g_free (self->region_used);
   g_free (self->config_path);
   g_strfreev (self->worker_argv);
@@ -150,6 +161,8 @@ pst_master_init (PstMaster *self)
 {
   self->workers = g_ptr_array_new ();
   self->ticket_key_fd = -1;
+  self->config_fd = -1;
+  self->next_config_fd = -1;
 }
 
 guint
@@ -316,6 +329,16 @@ roll_abort (PstMaster *self, const char *why)
           send_line (w, "stop");
         }
     }
+  /* The reload's listeners go, the previous ones (still bound) are the
+   * gateway's again: it answers where it answered, not on ports of a
+   * configuration that never started; a worker restarted from now on gets
+   * them with the configuration in force. */
+  pst_gateway_revert (self->gateway);
+  if (self->next_config_fd >= 0)
+    {
+      close (self->next_config_fd);
+      self->next_config_fd = -1;
+    }
   reload_failed (self, why);
   roll_done (self);
 }
@@ -350,6 +373,16 @@ roll_commit (PstMaster *self)
       else if (w->role == ROLE_NEXT)
         w->role = ROLE_CURRENT;
     }
+  /* The previous configuration's own sockets close; its workers keep
+   * their copies until they are done. */
+  pst_gateway_confirm (self->gateway);
+  if (self->next_config_fd >= 0)
+    {
+      if (self->config_fd >= 0)
+        close (self->config_fd);
+      self->config_fd = self->next_config_fd;
+      self->next_config_fd = -1;
+    }
   update_workers_up (self);
   if (self->metrics != NULL)
     {
@@ -366,6 +399,8 @@ pst_master_reload (PstMaster *self)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(PstRuntime) runtime = NULL;
+  g_autoptr(GBytes) data = NULL;
+  int config_fd = -1;
 
   g_return_if_fail (PST_IS_MASTER (self));
   if (self->stopping)
@@ -377,12 +412,20 @@ pst_master_reload (PstMaster *self)
     }
   pst_systemd_notifyf ("RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT "\nSTATUS=reloading %s",
                        g_get_monotonic_time (), self->config_path);
-  runtime = self->load (self->config_path, &error);
-  if (runtime == NULL || !pst_gateway_apply (self->gateway, runtime, &error))
+  /* What is validated is what the new workers will parse. */
+  data = pst_config_read_file (self->config_path, &error);
+  if (data != NULL)
+    runtime = self->load (self->config_path, data, &error);
+  if (runtime != NULL)
+    config_fd = pst_shared_memory_new_sealed ("postern-config", data, &error);
+  if (config_fd < 0 || !pst_gateway_apply_tentative (self->gateway, runtime, &error))
     {
+      if (config_fd >= 0)
+        close (config_fd);
       reload_failed (self, error->message);
       return;
     }
+  self->next_config_fd = config_fd;
   self->rolling = TRUE;
   self->roll_timeout = g_timeout_add_seconds (ROLL_TIMEOUT_S, roll_timeout_cb, self);
   for (guint i = 1; i <= self->n_workers && self->rolling; i++)
@@ -564,16 +607,21 @@ take_region (PstMaster *self)
 }
 
 static GSubprocess *
-spawn (PstMaster *self, guint index, guint region, int *control, GError **error)
+spawn (PstMaster *self, guint index, Role role, guint region, int *control, GError **error)
 {
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_autoptr(GPtrArray) sockets = pst_gateway_dup_sockets (self->gateway);
+  /* A reload's worker: its sockets and its file; one of the configuration
+   * in force (restarted during a roll too): the sockets and the file in
+   * force. */
+  g_autoptr(GPtrArray) sockets = role == ROLE_NEXT ? pst_gateway_dup_sockets (self->gateway)
+                                                   : pst_gateway_dup_previous_sockets (self->gateway);
+  int config_fd = role == ROLE_NEXT ? self->next_config_fd : self->config_fd;
   g_autofree char *index_text = g_strdup_printf ("%u", index);
   g_autofree char *n_text = g_strdup_printf ("%u", sockets->len);
   g_autofree char *control_text = g_strdup_printf ("%u", PST_WORKER_FDS_START + sockets->len);
   /* above the sockets, the control socket, the shared counts and figures,
-   * and the ticket key */
-  int floor = PST_WORKER_FDS_START + (int) sockets->len + 4;
+   * the ticket key and the configuration */
+  int floor = PST_WORKER_FDS_START + (int) sockets->len + 5;
   int ours = -1, theirs = -1;
   GSubprocess *process;
 
@@ -644,6 +692,19 @@ spawn (PstMaster *self, guint index, guint region, int *control, GError **error)
       g_subprocess_launcher_take_fd (launcher, fd, PST_WORKER_FDS_START + (int) sockets->len + 3);
       g_subprocess_launcher_setenv (launcher, PST_WORKER_ENV_TICKET_KEY, key_text, TRUE);
     }
+  if (config_fd >= 0)
+    {
+      int fd = dup_above (config_fd, floor, error);
+      g_autofree char *config_text = g_strdup_printf ("%d", PST_WORKER_FDS_START + (int) sockets->len + 4);
+
+      if (fd < 0)
+        {
+          close (ours);
+          return NULL;
+        }
+      g_subprocess_launcher_take_fd (launcher, fd, PST_WORKER_FDS_START + (int) sockets->len + 4);
+      g_subprocess_launcher_setenv (launcher, PST_WORKER_ENV_CONFIG, config_text, TRUE);
+    }
   /* The master alone speaks to the service manager (NotifyAccess=main). */
   g_subprocess_launcher_unsetenv (launcher, "NOTIFY_SOCKET");
   g_subprocess_launcher_unsetenv (launcher, "LISTEN_PID");
@@ -665,7 +726,7 @@ start_worker (PstMaster *self, guint index, Role role)
   g_autoptr(GError) error = NULL;
   int control = -1;
   guint region = take_region (self);
-  GSubprocess *process = spawn (self, index, region, &control, &error);
+  GSubprocess *process = spawn (self, index, role, region, &control, &error);
   Worker *w;
 
   if (process == NULL)
@@ -702,11 +763,16 @@ start_worker (PstMaster *self, guint index, Role role)
 }
 
 gboolean
-pst_master_start (PstMaster *self, PstRuntime *runtime, GPtrArray *inherited, GError **error)
+pst_master_start (PstMaster *self, PstRuntime *runtime, GBytes *config_data, GPtrArray *inherited,
+                  GError **error)
 {
   g_return_val_if_fail (PST_IS_MASTER (self), FALSE);
+  g_return_val_if_fail (config_data != NULL, FALSE);
   pst_gateway_set_inherited_sockets (self->gateway, inherited);
   if (!pst_gateway_apply (self->gateway, runtime, error))
+    return FALSE;
+  self->config_fd = pst_shared_memory_new_sealed ("postern-config", config_data, error);
+  if (self->config_fd < 0)
     return FALSE;
   for (guint i = 1; i <= self->n_workers && !self->stopping; i++)
     start_worker (self, i, ROLE_CURRENT);

@@ -7,9 +7,10 @@
 
 G_BEGIN_DECLS
 
-/* Loads and validates the configuration again for a reload (reporting
- * diagnostics as "postern run" does); NULL with error when it is bad. */
-typedef PstRuntime *(*PstMasterLoadFunc) (const char *config_path, GError **error);
+/* Loads and validates the configuration again for a reload from DATA, the
+ * file's bytes (reporting diagnostics as "postern run" does; CONFIG_PATH
+ * names it and anchors relative paths); NULL with error when it is bad. */
+typedef PstRuntime *(*PstMasterLoadFunc) (const char *config_path, GBytes *data, GError **error);
 
 #define PST_TYPE_MASTER (pst_master_get_type ())
 G_DECLARE_FINAL_TYPE (PstMaster, pst_master, PST, MASTER, GObject)
@@ -25,11 +26,16 @@ PstMaster *pst_master_new    (const char *config_path, guint n_workers, const ch
                               gint64 drain_us, PstMasterLoadFunc load);
 /* Binds what RUNTIME accepts (INHERITED: socket-activated GSockets, or
  * NULL) with the same checks and errors as a single gateway, then starts
- * the workers. */
-gboolean   pst_master_start  (PstMaster *self, PstRuntime *runtime, GPtrArray *inherited, GError **error);
+ * the workers.  CONFIG_DATA: the file's bytes RUNTIME was made from; every
+ * worker, restarted ones too, parses these (or a later reload's), never
+ * the file as it may be now. */
+gboolean   pst_master_start  (PstMaster *self, PstRuntime *runtime, GBytes *config_data,
+                              GPtrArray *inherited, GError **error);
 /* SIGHUP: validate the file again; if it is good, bind what is new, start
- * new workers and, once they accept, drain the previous ones; if it is
- * bad, log it and keep everything as it is. */
+ * new workers and, once they accept, drain the previous ones and close
+ * the sockets only they used; if it is bad, or the new workers do not all
+ * come up, log it and keep everything as it was (the listening sockets
+ * too). */
 void       pst_master_reload (PstMaster *self);
 /* SIGTERM/SIGINT: every worker drains; asked again, they stop at once. */
 void       pst_master_stop   (PstMaster *self);

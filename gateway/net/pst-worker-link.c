@@ -9,8 +9,10 @@
 #include <glib/gi18n-lib.h>
 #include <glib-unix.h>
 
+#include "pst-config.h"
 #include "pst-control-channel.h"
 #include "pst-runtime.h"
+#include "pst-shared-memory.h"
 #include "pst-systemd.h"
 #include "pst-tls-server.h"
 #include "pst-worker-link.h"
@@ -27,6 +29,7 @@ struct _PstWorkerLink
   GPtrArray *sockets;
   PstSharedCounts *counts;
   PstSharedMetrics *metrics;
+  GBytes    *config;
 };
 
 enum { SIGNAL_DRAIN, SIGNAL_STOP, SIGNAL_RELOAD_DONE, SIGNAL_MASTER_GONE, N_SIGNALS };
@@ -53,6 +56,7 @@ pst_worker_link_finalize (GObject *object)
   g_clear_pointer (&self->control, pst_control_channel_free);
   g_clear_pointer (&self->counts, pst_shared_counts_free);
   g_clear_pointer (&self->metrics, pst_shared_metrics_free);
+  g_clear_pointer (&self->config, g_bytes_unref);
   G_OBJECT_CLASS (pst_worker_link_parent_class)->finalize (object);
 }
 
@@ -176,6 +180,18 @@ pst_worker_link_new_from_env (GError **error)
           !pst_tls_server_adopt_ticket_key ((int) fd, error))
         return NULL;
     }
+  if (g_getenv (PST_WORKER_ENV_CONFIG) != NULL)
+    {
+      guint64 fd = 0;
+
+      if (!env_number (PST_WORKER_ENV_CONFIG, PST_WORKER_FDS_START + n + 1, G_MAXINT, &fd, error))
+        return NULL;
+      self->config = pst_shared_memory_read_sealed ((int) fd, PST_CONFIG_MAX_SIZE, error);
+      close ((int) fd);
+      if (self->config == NULL)
+        return NULL;
+    }
+  g_unsetenv (PST_WORKER_ENV_CONFIG);
   g_unsetenv (PST_WORKER_ENV_TICKET_KEY);
   g_unsetenv (PST_WORKER_ENV_INDEX);
   g_unsetenv (PST_WORKER_ENV_FDS);
@@ -227,4 +243,11 @@ pst_worker_link_get_shared_metrics (PstWorkerLink *self)
 {
   g_return_val_if_fail (PST_IS_WORKER_LINK (self), NULL);
   return self->metrics;
+}
+
+GBytes *
+pst_worker_link_get_config (PstWorkerLink *self)
+{
+  g_return_val_if_fail (PST_IS_WORKER_LINK (self), NULL);
+  return self->config;
 }

@@ -15,6 +15,7 @@ G_BEGIN_DECLS
 #define PST_WORKER_ENV_COUNTS  "POSTERN_WORKER_COUNTS"    /* "FD:REGION": the shared counts */
 #define PST_WORKER_ENV_METRICS "POSTERN_WORKER_METRICS"   /* "FD:REGION": the shared figures */
 #define PST_WORKER_ENV_TICKET_KEY "POSTERN_WORKER_TICKET_KEY" /* "FD": the TLS session ticket key */
+#define PST_WORKER_ENV_CONFIG  "POSTERN_WORKER_CONFIG"    /* "FD": the configuration the master validated */
 #define PST_WORKER_FDS_START   3
 
 #define PST_TYPE_WORKER_LINK (pst_worker_link_get_type ())
@@ -38,6 +39,10 @@ GPtrArray     *pst_worker_link_take_sockets (PstWorkerLink *self);
 PstSharedCounts *pst_worker_link_get_shared_counts (PstWorkerLink *self);
 /* The figures every worker shares (nullable); lives as long as the link */
 PstSharedMetrics *pst_worker_link_get_shared_metrics (PstWorkerLink *self);
+/* The bytes of the configuration file as the master last validated them
+ * (a sealed memfd), to be parsed instead of the file, which may have been
+ * edited since (nullable: a master that passed none) */
+GBytes        *pst_worker_link_get_config   (PstWorkerLink *self);
 /* Tells the master this worker accepts on every socket. */
 void           pst_worker_link_send_ready   (PstWorkerLink *self);
 

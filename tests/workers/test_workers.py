@@ -21,83 +21,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "ops"))
 import opslib  # noqa: E402
 import promtext  # noqa: E402
 from opslib import h, p  # noqa: E402
+from workerslib import (SLOW, SwappableBinary, children, cpu_seconds, echo_urls, health,  # noqa: E402
+                        json_records, reload, spread_clients, start, status_echo_config, wait_children,
+                        wait_health, worker_of)
 
 T = h.Tap(case_timeout=120)
-SANITIZED = bool(os.environ.get("POSTERN_SANITIZED"))
-SLOW = 4 if SANITIZED else 1
-
-
-# --------------------------------------------------------------------------
-# Processes seen from /proc
-
-
-def children(pid):
-    """Process ids whose parent is `pid` (scanning /proc: the kernel's
-    children file needs CONFIG_PROC_CHILDREN)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # the command may hold spaces and parentheses: fields after the last ')'
-        fields = stat[stat.rindex(")") + 2:].split()
-        if fields[0] != "Z" and int(fields[1]) == pid:
-            found.append(int(name))
-    return sorted(found)
-
-
-def cpu_seconds(pid):
-    """utime + stime of a process, in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        stat = f.read()
-    fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_children(gw, count, timeout=10.0 * SLOW, exclude=()):
-    """Wait until the master has `count` worker children (none of
-    `exclude`); return them."""
-    deadline = time.monotonic() + timeout
-    while True:
-        kids = [k for k in children(gw.proc.pid) if k not in exclude]
-        if len(kids) == count:
-            return kids
-        if time.monotonic() > deadline:
-            raise h.Fail(f"expected {count} worker processes under the master {gw.proc.pid}, "
-                         f"found {kids}")
-        time.sleep(0.05)
-
-
-def json_records(gw, event=None):
-    out = []
-    with gw.cond:
-        lines = list(gw.stderr)
-    for line in lines:
-        if not line.startswith("{"):
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue
-        if event is None or rec.get("event") == event:
-            out.append(rec)
-    return out
-
-
-def worker_of(gw, client_port, timeout=5.0):
-    """The pid of the worker whose "open" record names this client port."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for rec in json_records(gw, "open"):
-            if rec.get("client", "").endswith(f":{client_port}"):
-                return rec.get("pid")
-        if time.monotonic() > deadline:
-            raise h.Fail(f"no JSON 'open' record for client port {client_port}")
-        time.sleep(0.05)
 
 
 # --------------------------------------------------------------------------
@@ -110,16 +38,19 @@ def tcp_proxy_config(directory, port, backend_port, name="gateway-config.xml"):
     return h.write_config(directory, text, name=name), url
 
 
+def echo_backend():
+    """A TCP echo back-end (closed with the case) and a free port for the
+    gateway."""
+    backend = p.Server("tcp-echo", p.echo_handler)
+    T.add_cleanup(backend.close)
+    return backend, h.free_port()
+
+
 def echo_setup():
     d = T.tmpdir()
     ws_port = h.free_port()
     config, urls = h.echo_config(d, None, ws_port=ws_port, host="127.0.0.1")
     return d, config, urls
-
-
-def start(config, urls, *args):
-    return h.start_gateway(config, urls, name=f"postern run {' '.join(args)}",
-                           extra_args=list(args))
 
 
 def tcp_echo_once(port, payload, timeout=10.0):
@@ -186,42 +117,6 @@ def _():
         h.arun(echo_urls(urls), 20)
         h.check_equal(children(gw.proc.pid), [], "children of a --workers 1 gateway")
         gw.stop()
-
-
-async def echo_urls(urls, n=1):
-    for url in urls:
-        for i in range(n):
-            async with h.ws_connect(url) as c:
-                await h.echo_once(c, f"hello {i}")
-                await h.close_cleanly(c)
-
-
-async def spread_clients(gw, url, kids, per_worker=4, most=64):
-    """WebSocket clients, `per_worker` held by each worker.  Which worker
-    accepts a client is the kernel's and the scheduler's choice: connect
-    until each worker holds enough (at most `most` clients), then close
-    the surplus, so that the load below is split evenly by construction."""
-    by_worker = {k: [] for k in kids}
-    extra = []
-    try:
-        while any(len(v) < per_worker for v in by_worker.values()):
-            if sum(map(len, by_worker.values())) + len(extra) >= most:
-                raise h.Fail(f"{most} clients did not give each worker {per_worker}: "
-                             f"{ {k: len(v) for k, v in by_worker.items()} }")
-            c = await h.ws_connect(url)
-            await h.echo_once(c, "which worker?")
-            pid = worker_of(gw, c.local_address[1])
-            if pid in by_worker and len(by_worker[pid]) < per_worker:
-                by_worker[pid].append(c)
-            else:
-                extra.append(c)
-    except BaseException:
-        for c in extra + [c for v in by_worker.values() for c in v]:
-            await c.close()
-        raise
-    for c in extra:
-        await h.close_cleanly(c)
-    return by_worker
 
 
 async def load_ws(gw, url, kids, cpu_goal=0.3, most_s=45.0):
@@ -313,9 +208,7 @@ def _():
         "(SHA-256 equal at both ends); new connections served")
 def _():
     d = T.tmpdir()
-    backend = p.Server("tcp-echo", p.echo_handler)
-    T.add_cleanup(backend.close)
-    port = h.free_port()
+    backend, port = echo_backend()
     config, url = tcp_proxy_config(d, port, backend.port)
     with start(config, [url], "--workers", "2", "--log-format", "json") as gw:
         kids = wait_children(gw, 2)
@@ -386,9 +279,7 @@ async def burst(port, n):
 @T.case("a burst of 200 simultaneous connects with 2 workers: all served, no worker takes more than 80 %")
 def _():
     d = T.tmpdir()
-    backend = p.Server("tcp-echo", p.echo_handler)
-    T.add_cleanup(backend.close)
-    port = h.free_port()
+    backend, port = echo_backend()
     config, url = tcp_proxy_config(d, port, backend.port)
     with start(config, [url], "--workers", "2", "--log-format", "json") as gw:
         kids = wait_children(gw, 2)
@@ -479,9 +370,7 @@ def _():
         t.start()
         time.sleep(0.2)
         tcp_proxy_config(d, port, new.port)   # rewrite the same file
-        gw.signal(signal.SIGHUP)
-        line = gw.wait_stderr(lambda l: "reloaded" in l, 20 * SLOW)
-        h.require(line is not None, "no 'reloaded' line after SIGHUP")
+        reload(gw)
         time.sleep(0.3)
         stop.set()
         t.join(60)
@@ -580,13 +469,12 @@ def _():
 @T.case("a worker that cannot start: restarted with a back-off, then a clear error and exit 1")
 def _():
     d, config, urls = echo_setup()
-    gw = h.Gateway(config, name="postern run (workers die)", extra_args=["--workers", "2"]).start()
-    with gw:
-        gw.wait_listening(1)
+    binary = SwappableBinary(d)
+    with binary.start(config, urls, "--workers", "2") as gw:
         kids = wait_children(gw, 2)
-        # Make every new worker fail at start: its config no longer parses.
-        with open(config, "w") as f:
-            f.write("<gateway-config><service>\n")
+        # Make every new worker fail at start.  (An edited file no longer
+        # does: workers parse the configuration the master validated.)
+        binary.break_()
         for k in kids:
             os.kill(k, signal.SIGKILL)
         rc = gw.wait_exit(60 * SLOW)
@@ -597,26 +485,22 @@ def _():
         h.require(any("giving up" in l for l in gw.stderr), "no 'giving up' line")
 
 
-@T.case("a worker that cannot restart while its sibling serves (the file went bad, its reload failed): "
+@T.case("a worker that cannot restart while its sibling serves (its binary broken, a reload failed): "
         "the master keeps trying past 10 deaths and the gateway keeps serving; a good reload ends it")
 def _():
     d = T.tmpdir()
-    status_port, ws_port = h.free_ports(2)
-    status_url = f"http://127.0.0.1:{status_port}/"
-    ws_url = f"ws://127.0.0.1:{ws_port}/echo"
-    good = h.config_xml([h.service_xml("status", "status", [status_url]),
-                         h.service_xml("echo", "echo", [ws_url])])
-    config = h.write_config(d, good)
-    with start(config, [status_url, ws_url], "--workers", "2") as gw:
+    config, status_url, ws_url, good = status_echo_config(d)
+    binary = SwappableBinary(d)
+    with binary.start(config, [status_url, ws_url], "--workers", "2") as gw:
         kids = wait_children(gw, 2)
         with open(config, "w") as f:
             f.write("<gateway-config><service>\n")
-        gw.signal(signal.SIGHUP)
-        h.require(gw.wait_stderr(lambda l: "reload failed" in l, 10) is not None, "no 'reload failed' line")
+        reload(gw, "reload failed", 10)
+        binary.break_()
         os.kill(kids[0], signal.SIGKILL)
-        # Each replacement reads the bad file and dies at start: 10 of them
-        # in a row used to make the master give up and stop the sibling too
-        # (the pauses double up to 5 s: about 25 s).
+        # Each replacement dies at start: 10 of them in a row used to make
+        # the master give up and stop the sibling too (the pauses double
+        # up to 5 s: about 25 s).
         deadline = time.monotonic() + 60 * SLOW
         while sum(1 for l in gw.stderr if "starting a new one in" in l) < 11:
             h.require(gw.proc.poll() is None, f"the master exited ({gw.proc.returncode}) while a worker served")
@@ -628,14 +512,11 @@ def _():
         code, body = health(status_url + "health")
         h.check_equal(code, 503, "GET /health while the reload failed and a worker is missing")
         h.require(body.endswith("\n1 of 2 workers up\n"), f"/health does not say a worker is missing: {body!r}")
-        # A good file and SIGHUP: new workers, all up again.
+        # The binary mended, a good file and SIGHUP: all up again.
+        binary.restore()
         h.write_config(d, good)
-        gw.signal(signal.SIGHUP)
-        h.require(gw.wait_stderr(lambda l: "reloaded" in l, 20 * SLOW) is not None, "no 'reloaded' line")
-        deadline = time.monotonic() + 10 * SLOW
-        while health(status_url + "health") != (200, "ok\n"):
-            h.require(time.monotonic() < deadline, f"/health after the good reload: {health(status_url + 'health')}")
-            time.sleep(0.1)
+        reload(gw)
+        wait_health(status_url)
         h.arun(echo_urls([ws_url], n=3), 20)
         gw.stop()
 
@@ -644,9 +525,7 @@ def _():
         "every further one refused, one refusal line a second for both; a freed slot is usable again")
 def _():
     d = T.tmpdir()
-    backend = p.Server("tcp-echo", p.echo_handler)
-    T.add_cleanup(backend.close)
-    port = h.free_port()
+    backend, port = echo_backend()
     url = f"tcp://127.0.0.1:{port}"
     text = h.config_xml([h.service_xml("bytes", "proxy", [url], [f"tcp://127.0.0.1:{backend.port}"],
                                        accept_options={"tcp.maximum.connections.per.address": "3"})])
@@ -693,12 +572,6 @@ def _():
         for s in held[1:]:
             s.close()
         gw.stop()
-
-
-def health(url):
-    r = h.run_tool(["curl", "-s", "--max-time", "5", "-o", "-", "-w", "\n%{http_code}", url], timeout=10)
-    body, _, code = r.stdout.rpartition("\n")
-    return int(code or 0), body
 
 
 def socket_owner(server_port, client_port, pids):
@@ -861,22 +734,15 @@ def _():
 def _():
     h.require_tool("curl")
     d = T.tmpdir()
-    status_port, ws_port = h.free_ports(2)
-    status_url = f"http://127.0.0.1:{status_port}/"
-    ws_url = f"ws://127.0.0.1:{ws_port}/echo"
-    good = h.config_xml([h.service_xml("status", "status", [status_url]),
-                         h.service_xml("echo", "echo", [ws_url])])
-    config = h.write_config(d, good)
+    config, status_url, ws_url, good = status_echo_config(d)
     with start(config, [status_url, ws_url], "--workers", "2") as gw:
         kids = wait_children(gw, 2)
         for i in range(6):
             h.check_equal(health(status_url + "health"), (200, "ok\n"), "GET /health at start")
         with open(config, "w") as f:
             f.write(good.replace("<type>echo</type>", "<type>${no_such_property}</type>"))
-        gw.signal(signal.SIGHUP)
-        line = gw.wait_stderr(lambda l: "reload failed" in l, 10)
-        h.require(line is not None and "gateway-config.xml:" in line,
-                  f"the failed reload is not logged with FILE:LINE: {line!r}")
+        line = reload(gw, "reload failed", 10)
+        h.require("gateway-config.xml:" in line, f"the failed reload is not logged with FILE:LINE: {line!r}")
         time.sleep(0.3)
         h.check_equal(children(gw.proc.pid), kids, "workers after a failed reload")
         for i in range(8):
@@ -885,8 +751,7 @@ def _():
             h.require("gateway-config.xml:" in body, f"/health does not name the error: {body!r}")
         h.arun(echo_urls([ws_url]), 20)
         h.write_config(d, good)
-        gw.signal(signal.SIGHUP)
-        h.require(gw.wait_stderr(lambda l: "reloaded" in l, 20 * SLOW) is not None, "no 'reloaded' line")
+        reload(gw)
         for i in range(8):
             h.check_equal(health(status_url + "health"), (200, "ok\n"), "GET /health after a good reload")
         gw.stop()
