@@ -750,13 +750,17 @@ start_worker (PstMaster *self, guint index, Role role)
   w = g_new0 (Worker, 1);
   w->master = g_object_ref (self);
   w->process = process;
-  w->pid = g_strdup (g_subprocess_get_identifier (process));
+  /* GSubprocess reaps its children in GLib's worker thread: one that
+   * ended at once (its binary broken) may have no identifier left. */
+  w->pid = g_strdup (g_subprocess_get_identifier (process) != NULL ? g_subprocess_get_identifier (process) : "?");
   w->index = index;
   w->role = role;
   /* (only fails for a descriptor that is not a socket: never here) */
   w->control = pst_control_channel_new (control, 1024, control_line_cb, w, NULL);
   w->started = g_get_monotonic_time ();
   w->region = region;
+  if (self->metrics != NULL && atoi (w->pid) > 0)
+    pst_shared_metrics_set_process (self->metrics, region, atoi (w->pid), index);
   g_ptr_array_add (self->workers, w);
   g_debug ("worker %u started: pid %s", index, w->pid);
   g_subprocess_wait_async (process, NULL, worker_exited_cb, w);
@@ -809,6 +813,8 @@ pst_master_stop (PstMaster *self)
       return;
     }
   self->stopping = TRUE;
+  if (self->metrics != NULL)
+    pst_shared_metrics_set_stopping (self->metrics, TRUE);
   update_workers_up (self);
   g_clear_handle_id (&self->roll_timeout, g_source_remove);
   self->rolling = FALSE;
@@ -851,7 +857,8 @@ pst_master_dup_worker_pids (PstMaster *self)
       Worker *w = self->workers->pdata[i];
       int pid = atoi (w->pid);
 
-      g_array_append_val (pids, pid);
+      if (pid > 0)
+        g_array_append_val (pids, pid);
     }
   return pids;
 }

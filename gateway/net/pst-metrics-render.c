@@ -9,6 +9,7 @@
 #include "pst-keystore.h"
 #include "pst-metrics.h"
 #include "pst-poller.h"
+#include "pst-process-stats.h"
 #include "pst-runtime.h"
 #include "pst-stream-pump.h"
 
@@ -261,40 +262,37 @@ render_certificates (GString *out, PstRuntime *runtime)
                             (char *) labels->pdata[i], g_array_index (after, gint64, i));
 }
 
-static guint64
-count_open_fds (void)
-{
-  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
-  guint64 n = 0;
-
-  if (dir == NULL)
-    return 0;
-  while (g_dir_read_name (dir) != NULL)
-    n++;
-  /* not the one the listing itself holds */
-  return n > 0 ? n - 1 : 0;
-}
-
-static guint64
-resident_bytes (void)
-{
-  g_autofree char *text = NULL;
-  guint64 pages = 0;
-  char **fields;
-
-  if (!g_file_get_contents ("/proc/self/statm", &text, NULL, NULL))
-    return 0;
-  fields = g_strsplit (text, " ", 3);
-  if (fields[0] != NULL && fields[1] != NULL)
-    pages = g_ascii_strtoull (fields[1], NULL, 10);
-  g_strfreev (fields);
-  return pages * (guint64) sysconf (_SC_PAGESIZE);
-}
-
+/* Totals under the names a single process has always used, so that
+ * dashboards keep working: memory and descriptors summed over the
+ * gateway's processes, CPU too (with the master's waited-for children:
+ * workers gone, so that the counter never goes back); then, for a master's
+ * gateway, each process on its own. */
 static void
-render_process (GString *out, const PstMetricsData *data, gboolean draining)
+render_process (GString *out, const PstMetricsData *data, gboolean draining,
+                const PstMetricsProcess *processes, guint n_processes)
 {
   struct rlimit rl;
+  PstProcessStats total = { 0 };
+  g_autofree PstProcessStats *each = g_new0 (PstProcessStats, MAX (n_processes, 1));
+  g_autofree gboolean *read = g_new0 (gboolean, MAX (n_processes, 1));
+  const char *names[] = { "postern_processes_open_fds", "postern_processes_resident_memory_bytes",
+                          "postern_processes_cpu_seconds_total" };
+  const char *helps[] = { "Open file descriptors of each of the gateway's processes.",
+                          "Resident memory of each of the gateway's processes.",
+                          "User and system CPU time of each of the gateway's processes." };
+
+  if (n_processes == 0)
+    {
+      pst_process_stats_read (0, &total);
+      total.cpu_seconds += total.children_cpu_seconds;
+    }
+  for (guint i = 0; i < n_processes; i++)
+    {
+      read[i] = pst_process_stats_read (processes[i].pid, &each[i]);
+      total.open_fds += each[i].open_fds;
+      total.resident_bytes += each[i].resident_bytes;
+      total.cpu_seconds += each[i].cpu_seconds + (i == 0 ? each[i].children_cpu_seconds : 0);
+    }
 
   family (out, "postern_reloads_total", "counter", "Configuration reloads (SIGHUP), by outcome.");
   sample_u64 (out, "postern_reloads_total", "outcome=\"success\"", data->reloads_success);
@@ -304,18 +302,48 @@ render_process (GString *out, const PstMetricsData *data, gboolean draining)
   sample_u64 (out, "postern_last_reload_timestamp_seconds", NULL, (guint64) MAX (data->last_reload_unix, 0));
   family (out, "postern_draining", "gauge", "1 while the gateway is stopping, else 0.");
   sample_u64 (out, "postern_draining", NULL, draining ? 1 : 0);
-  family (out, "postern_process_open_fds", "gauge", "Open file descriptors of the gateway process.");
-  sample_u64 (out, "postern_process_open_fds", NULL, count_open_fds ());
+  family (out, "postern_process_open_fds", "gauge",
+          "Open file descriptors of the gateway's processes (master and workers), summed.");
+  sample_u64 (out, "postern_process_open_fds", NULL, total.open_fds);
   if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
     {
-      family (out, "postern_process_max_fds", "gauge", "The process's limit of open file descriptors.");
+      family (out, "postern_process_max_fds", "gauge",
+              "Each gateway process's limit of open file descriptors.");
       sample_u64 (out, "postern_process_max_fds", NULL, (guint64) rl.rlim_cur);
     }
-  family (out, "postern_process_resident_memory_bytes", "gauge", "Resident memory of the gateway process.");
-  sample_u64 (out, "postern_process_resident_memory_bytes", NULL, resident_bytes ());
+  family (out, "postern_process_resident_memory_bytes", "gauge",
+          "Resident memory of the gateway's processes (master and workers), summed.");
+  sample_u64 (out, "postern_process_resident_memory_bytes", NULL, total.resident_bytes);
+  family (out, "postern_process_cpu_seconds_total", "counter",
+          "User and system CPU time of the gateway's processes, the workers gone included.");
+  sample_double (out, "postern_process_cpu_seconds_total", NULL, total.cpu_seconds);
   family (out, "postern_process_start_time_seconds", "gauge",
           "When the gateway process started, in seconds since the Unix epoch.");
   sample_u64 (out, "postern_process_start_time_seconds", NULL, (guint64) MAX (data->start_unix, 0));
+  if (n_processes == 0)
+    return;
+  family (out, "postern_processes", "gauge", "The gateway's processes now: the master and its workers.");
+  sample_u64 (out, "postern_processes", NULL, n_processes);
+  for (guint f = 0; f < G_N_ELEMENTS (names); f++)
+    {
+      family (out, names[f], f == 2 ? "counter" : "gauge", helps[f]);
+      for (guint i = 0; i < n_processes; i++)
+        {
+          g_autofree char *escaped = NULL;
+          g_autofree char *labels = NULL;
+
+          if (!read[i])
+            continue;   /* gone since the list was made */
+          escaped = pst_metrics_escape_label (processes[i].label);
+          labels = g_strdup_printf ("process=\"%s\",pid=\"%d\"", escaped, processes[i].pid);
+          if (f == 0)
+            sample_u64 (out, names[f], labels, each[i].open_fds);
+          else if (f == 1)
+            sample_u64 (out, names[f], labels, each[i].resident_bytes);
+          else
+            sample_double (out, names[f], labels, each[i].cpu_seconds);
+        }
+    }
 }
 
 /* The main loop of the context answering (the gateway's): what one of its
@@ -343,6 +371,13 @@ render_event_loop (GString *out)
 void
 pst_metrics_render_data (GString *out, const PstMetricsData *data, gboolean draining, PstRuntime *runtime)
 {
+  pst_metrics_render_data_for (out, data, draining, runtime, NULL, 0);
+}
+
+void
+pst_metrics_render_data_for (GString *out, const PstMetricsData *data, gboolean draining, PstRuntime *runtime,
+                             const PstMetricsProcess *processes, guint n_processes)
+{
   g_autoptr(GPtrArray) rows = collect_rows (data, runtime);
 
   render_services (out, rows);
@@ -356,7 +391,7 @@ pst_metrics_render_data (GString *out, const PstMetricsData *data, gboolean drai
         sample_u64 (out, "postern_tls_handshake_failures_total", labels, data->tls_failures[l][f]);
       }
   render_certificates (out, runtime);
-  render_process (out, data, draining);
+  render_process (out, data, draining, processes, n_processes);
   render_event_loop (out);
 }
 

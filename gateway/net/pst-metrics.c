@@ -422,7 +422,31 @@ pst_metrics_render (PstMetrics *self, PstRuntime *runtime)
   sum.reloads_success = sum.reloads_failure = 0;
   sum.last_reload_unix = 0;
   pst_shared_metrics_sum_others (self->shared, &sum);
-  pst_metrics_render_data (out, &sum, self->draining, runtime);
+  {
+    int master_pid = 0;
+    g_autoptr(GArray) workers = pst_shared_metrics_dup_processes (self->shared, &master_pid);
+    g_autoptr(GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
+    g_autofree PstMetricsProcess *processes = g_new0 (PstMetricsProcess, workers->len + 1);
+    guint n = 0;
+
+    if (master_pid > 0)
+      {
+        processes[n].pid = master_pid;
+        processes[n++].label = "master";
+      }
+    for (guint i = 0; i < workers->len; i++)
+      {
+        PstSharedProcess *w = &g_array_index (workers, PstSharedProcess, i);
+        char *label = g_strdup_printf ("worker-%u", w->index);
+
+        g_ptr_array_add (labels, label);
+        processes[n].pid = w->pid;
+        processes[n++].label = label;
+      }
+    /* The gateway drains as a whole when its master stops. */
+    pst_metrics_render_data_for (out, &sum, self->draining || pst_shared_metrics_get_stopping (self->shared),
+                                 runtime, processes, n);
+  }
   pst_metrics_data_clear (&sum);
   pst_shared_metrics_get_workers (self->shared, &up, &wanted);
   pst_metrics_render_workers (out, up, wanted);

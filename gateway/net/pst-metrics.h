@@ -102,6 +102,17 @@ char                 *pst_metrics_render                (PstMetrics *self, PstRu
 char                 *pst_metrics_escape_label          (const char *value);
 void                  pst_metrics_render_data           (GString *out, const PstMetricsData *data,
                                                          gboolean draining, PstRuntime *runtime);
+/* A process of the gateway, for the process figures */
+typedef struct {
+  int         pid;     /* 0: this process */
+  const char *label;   /* "master", "worker-1", … */
+} PstMetricsProcess;
+/* The same, the process figures summed over PROCESSES (the master first)
+ * and given for each; none: this process alone */
+void                  pst_metrics_render_data_for       (GString *out, const PstMetricsData *data,
+                                                         gboolean draining, PstRuntime *runtime,
+                                                         const PstMetricsProcess *processes,
+                                                         guint n_processes);
 /* The workers' gauges of a master's gateway */
 void                  pst_metrics_render_workers        (GString *out, guint up, guint wanted);
 

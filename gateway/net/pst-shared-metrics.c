@@ -21,6 +21,8 @@
  * a reader that copied buffer gen & 1 keeps its copy only if the writer
  * has not started on gen + 2 meanwhile (which reuses that buffer). */
 typedef struct {
+  gint32  pid;        /* atomic: the worker writing it, set by the master (0: none) */
+  guint32 index;      /* its worker number, 1…N */
   guint32 gen;        /* atomic: the last whole generation */
   guint32 writing;    /* atomic: the generation being written (gen when idle) */
   guint32 len[2];
@@ -33,6 +35,8 @@ typedef struct {
   guint32 fold_seq;   /* atomic: odd while the master folds a slot into its own */
   guint32 workers_up; /* atomic */
   guint32 workers_wanted;
+  gint32  master_pid;
+  guint32 stopping;   /* atomic: the master stops (every worker drains) */
   guint32 error_seq;  /* atomic: odd while the master writes the reload error */
   guint32 error_len;  /* 0: the last reload was good (or none) */
   char    error[ERROR_BYTES];
@@ -139,6 +143,7 @@ pst_shared_metrics_new (guint n_regions, GError **error)
     return NULL;
   self->header->magic = MAGIC;
   self->header->n_slots = n_regions + 1;
+  self->header->master_pid = (gint32) getpid ();
   publish_master (self);   /* the gateway's start time */
   return g_steal_pointer (&self);
 }
@@ -302,7 +307,63 @@ pst_shared_metrics_fold (PstSharedMetrics *self, guint region)
   __atomic_add_fetch (&self->header->fold_seq, 1, __ATOMIC_ACQ_REL);
   publish_master (self);
   clear_slot (slot);
+  __atomic_store_n (&slot->pid, 0, __ATOMIC_RELEASE);
   __atomic_add_fetch (&self->header->fold_seq, 1, __ATOMIC_ACQ_REL);
+}
+
+void
+pst_shared_metrics_set_process (PstSharedMetrics *self, guint region, int pid, guint index)
+{
+  Slot *slot;
+
+  g_return_if_fail (self->is_master);
+  if (region == G_MAXUINT || region + 1 >= self->header->n_slots)
+    return;
+  slot = &self->slots[region + 1];
+  slot->index = index;
+  __atomic_store_n (&slot->pid, (gint32) pid, __ATOMIC_RELEASE);
+}
+
+static gint
+compare_processes (gconstpointer a, gconstpointer b)
+{
+  const PstSharedProcess *pa = a, *pb = b;
+
+  if (pa->index != pb->index)
+    return pa->index < pb->index ? -1 : 1;
+  return pa->pid < pb->pid ? -1 : pa->pid > pb->pid;
+}
+
+GArray *
+pst_shared_metrics_dup_processes (PstSharedMetrics *self, int *master_pid)
+{
+  GArray *workers = g_array_new (FALSE, FALSE, sizeof (PstSharedProcess));
+
+  *master_pid = self->header->master_pid;
+  for (guint s = 1; s < self->header->n_slots; s++)
+    {
+      PstSharedProcess p;
+
+      p.pid = __atomic_load_n (&self->slots[s].pid, __ATOMIC_ACQUIRE);
+      p.index = MIN (self->slots[s].index, 4096u);
+      if (p.pid > 0)
+        g_array_append_val (workers, p);
+    }
+  g_array_sort (workers, compare_processes);
+  return workers;
+}
+
+void
+pst_shared_metrics_set_stopping (PstSharedMetrics *self, gboolean stopping)
+{
+  g_return_if_fail (self->is_master);
+  __atomic_store_n (&self->header->stopping, stopping ? 1 : 0, __ATOMIC_RELEASE);
+}
+
+gboolean
+pst_shared_metrics_get_stopping (PstSharedMetrics *self)
+{
+  return __atomic_load_n (&self->header->stopping, __ATOMIC_ACQUIRE) != 0;
 }
 
 void

@@ -53,6 +53,23 @@ char             *pst_shared_metrics_dup_reload_error (PstSharedMetrics *self);
 /* A reload's outcome, counted once for the gateway. */
 void              pst_shared_metrics_reload_done (PstSharedMetrics *self, gboolean success);
 
+/* The processes of the gateway, for process figures that cover all of it
+ * rather than the worker answering a scrape. */
+typedef struct {
+  int   pid;
+  guint index;   /* the worker's number, 1…N */
+} PstSharedProcess;
+/* The master: REGION's slot is written by worker INDEX, process PID (set
+ * once it is started; a fold clears it). */
+void              pst_shared_metrics_set_process (PstSharedMetrics *self, guint region, int pid, guint index);
+/* The master's pid, and the workers running now (PstSharedProcess, by
+ * index; a reload's new and old workers both). */
+GArray           *pst_shared_metrics_dup_processes (PstSharedMetrics *self, int *master_pid);
+/* The master stops: every worker drains (postern_draining is 1 whichever
+ * worker answers). */
+void              pst_shared_metrics_set_stopping (PstSharedMetrics *self, gboolean stopping);
+gboolean          pst_shared_metrics_get_stopping (PstSharedMetrics *self);
+
 /* pst-metrics-serial.c: the slot format (a GVariant), exposed for the
  * tests and the fuzz target: slots are written by other processes. */
 GVariant         *pst_metrics_data_serialize    (const PstMetricsData *data);

@@ -158,6 +158,41 @@ test_workers (Fixture *f, gconstpointer data)
 
 /* A slot is bytes another process wrote: every prefix of a good one, and
  * every byte flipped, reads as nothing or as figures, never worse. */
+/* Who the gateway's processes are, for its process figures */
+static void
+test_processes (Fixture *f, gconstpointer data)
+{
+  int master_pid = 0;
+  g_autoptr(GArray) none = NULL;
+  g_autoptr(GArray) two = NULL;
+  g_autoptr(GArray) one = NULL;
+
+  none = pst_shared_metrics_dup_processes (f->one, &master_pid);
+  g_assert_cmpint (master_pid, ==, getpid ());
+  g_assert_cmpuint (none->len, ==, 0);
+  /* set by the master, read by a worker, by worker number */
+  pst_shared_metrics_set_process (f->master, 1, 2002, 2);
+  pst_shared_metrics_set_process (f->master, 0, 1001, 1);
+  pst_shared_metrics_set_process (f->master, 3, 3003, 1);     /* a reload's new worker 1 */
+  pst_shared_metrics_set_process (f->master, G_MAXUINT, 9, 9); /* no region: not listed */
+  two = pst_shared_metrics_dup_processes (f->two, &master_pid);
+  g_assert_cmpuint (two->len, ==, 3);
+  g_assert_cmpint (g_array_index (two, PstSharedProcess, 0).pid, ==, 1001);
+  g_assert_cmpuint (g_array_index (two, PstSharedProcess, 0).index, ==, 1);
+  g_assert_cmpint (g_array_index (two, PstSharedProcess, 1).pid, ==, 3003);
+  g_assert_cmpint (g_array_index (two, PstSharedProcess, 2).pid, ==, 2002);
+  /* a worker gone: folded, no longer listed */
+  pst_shared_metrics_fold (f->master, 0);
+  one = pst_shared_metrics_dup_processes (f->one, &master_pid);
+  g_assert_cmpuint (one->len, ==, 2);
+  g_assert_cmpint (g_array_index (one, PstSharedProcess, 0).pid, ==, 3003);
+  /* the master stopping: every worker sees it */
+  g_assert_false (pst_shared_metrics_get_stopping (f->two));
+  pst_shared_metrics_set_stopping (f->master, TRUE);
+  g_assert_true (pst_shared_metrics_get_stopping (f->one));
+  g_assert_true (pst_shared_metrics_get_stopping (f->two));
+}
+
 static void
 test_damaged (void)
 {
@@ -247,6 +282,7 @@ main (int argc, char **argv)
   g_test_add ("/shared-metrics/sum", Fixture, NULL, fixture_set_up, test_sum, fixture_tear_down);
   g_test_add ("/shared-metrics/fold", Fixture, NULL, fixture_set_up, test_fold, fixture_tear_down);
   g_test_add ("/shared-metrics/workers", Fixture, NULL, fixture_set_up, test_workers, fixture_tear_down);
+  g_test_add ("/shared-metrics/processes", Fixture, NULL, fixture_set_up, test_processes, fixture_tear_down);
   g_test_add ("/shared-metrics/reload-error", Fixture, NULL, fixture_set_up, test_reload_error,
               fixture_tear_down);
   g_test_add_func ("/shared-metrics/damaged", test_damaged);

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sys
 import time
 
@@ -142,6 +143,61 @@ def health(url):
     r = h.run_tool(["curl", "-s", "--max-time", "5", "-o", "-", "-w", "\n%{http_code}", url], timeout=10)
     body, _, code = r.stdout.rpartition("\n")
     return int(code or 0), body
+
+
+def socket_owner(server_port, client_port, pids):
+    """Which of `pids` holds the accepted end of our connection from
+    client_port to server_port (its inode in /proc/net/tcp, then the
+    process whose /proc/PID/fd links to it); None if none does."""
+    inode = None
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local, remote = fields[1], fields[2]
+            if (int(local.split(":")[1], 16) == server_port and
+                    int(remote.split(":")[1], 16) == client_port):
+                inode = fields[9]
+    if inode is None:
+        return None
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]":
+                        return pid
+                except OSError:
+                    continue
+        except OSError:
+            continue
+    return None
+
+
+def http_get(port, path, pids=(), timeout=10.0):
+    """GET http://127.0.0.1:port/path on a connection of our own, kept
+    open until the answer is read so that the process holding its other
+    end can be told among `pids`.  Returns (status, body, owner pid, head)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        local = s.getsockname()[1]
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(65536)
+            h.require(chunk, f"GET {path}: the connection closed before the answer's head")
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = None
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        h.require(length is not None, f"GET {path}: no Content-Length in {head!r}")
+        while len(body) < length:
+            chunk = s.recv(65536)
+            h.require(chunk, f"GET {path}: the connection closed after {len(body)} of {length} bytes")
+            body += chunk
+        owner = socket_owner(port, local, pids)
+    status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/1.1 ") else 0
+    return status, body.decode(), owner, head.decode()
 
 
 # --------------------------------------------------------------------------
