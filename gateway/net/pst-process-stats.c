@@ -30,8 +30,8 @@ pst_process_stats_parse_stat (const char *text, gsize len, PstProcessStats *stat
   for (guint i = 0; i < 4; i++)
     if (!g_ascii_string_to_unsigned (fields[UTIME_AFTER_STATE + i], 10, 0, G_MAXUINT64, &ticks[i], NULL))
       return FALSE;
-  stats->cpu_seconds = (double) (ticks[0] + ticks[1]) / hz;
-  stats->children_cpu_seconds = (double) (ticks[2] + ticks[3]) / hz;
+  stats->cpu_seconds = ((double) ticks[0] + (double) ticks[1]) / hz;   /* no wrap-around */
+  stats->children_cpu_seconds = ((double) ticks[2] + (double) ticks[3]) / hz;
   return TRUE;
 }
 
