@@ -879,7 +879,7 @@ def held_verdict(f, a):
     pss = f.get("pss_kib_per_conn")
     fails = []
     if pss is None or pss > 36.0:
-        fails.append(f"{pss:.1f} KiB > 36" if pss is not None else "no PSS figure")
+        fails.append(f"{ratio_text(pss, 36.0, 1)} KiB > 36" if pss is not None else "no PSS figure")
     if ok < want:
         fails.append(f"only {ok:,} of {want:,} held")
     if (f.get("held_still_echoing") or 0) < ok:
@@ -889,15 +889,15 @@ def held_verdict(f, a):
     scope = "" if want >= ISSUE_HELD else f"; {want:,} held, not the issue's {ISSUE_HELD:,}"
     if fails:
         return "NOT met (" + "; ".join(fails) + scope + ")"
-    return f"met ({pss:.1f} KiB, {ok:,} held, all echo, {f.get('workers')} workers each with a share{scope})"
+    return f"met ({ratio_text(pss, 36.0, 1)} KiB, {ok:,} held, all echo, {f.get('workers')} workers each with a share{scope})"
 
 
-def ratio_text(ratio, target):
+def ratio_text(ratio, target, digits=2):
     """A ratio for a verdict against `target`: two decimals, or more when
     two would round it onto the target ("NOT met (1.00×)" against ≤ 1.0×
     for 1.003 reads as a contradiction): 1.003, or 1.0004 if need be, so
     that the figure and the verdict always agree."""
-    for digits in range(2, 7):
+    for digits in range(digits, digits + 5):
         text = f"{ratio:.{digits}f}"
         if target is None or ratio == target or float(text) != target:
             break

@@ -39,6 +39,14 @@ check(bench.ratio_text(1.234, 1.0) == "1.23", "a ratio away from the target keep
 check(bench.ratio_text(1.001, None) == "1.00", "no target: two decimals")
 
 
+check(bench.ratio_text(36.04, 36.0, 1) == "36.04", "36.04 KiB against 36 is printed 36.04")
+check(bench.ratio_text(35.5, 36.0, 1) == "35.5", "35.5 KiB against 36 keeps one decimal")
+held = {"held": 10000, "held_wanted": 10000, "held_still_echoing": 10000, "both_cores": True, "workers": 2,
+        "pss_kib_per_conn": 36.04}
+check(bench.held_verdict(held, None).startswith("NOT met (36.04 KiB > 36"),
+      f"the memory verdict at 36.04 KiB: {bench.held_verdict(held, None)}")
+
+
 class Args(types.SimpleNamespace):
     def __getattr__(self, name):   # every count the header prints
         return 1000
