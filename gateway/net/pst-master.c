@@ -12,11 +12,11 @@
 #include <glib/gi18n-lib.h>
 #include <glib-unix.h>
 
+#include "pst-config.h"
 #include "pst-control-channel.h"
 #include "pst-gateway.h"
 #include "pst-log-writer.h"
 #include "pst-master.h"
-#include "pst-config.h"
 #include "pst-shared-counts.h"
 #include "pst-shared-memory.h"
 #include "pst-shared-metrics.h"
@@ -752,7 +752,9 @@ start_worker (PstMaster *self, guint index, Role role)
   w->process = process;
   /* GSubprocess reaps its children in GLib's worker thread: one that
    * ended at once (its binary broken) may have no identifier left. */
-  w->pid = g_strdup (g_subprocess_get_identifier (process) != NULL ? g_subprocess_get_identifier (process) : "?");
+  w->pid = g_strdup (g_subprocess_get_identifier (process));
+  if (w->pid == NULL)
+    w->pid = g_strdup ("?");
   w->index = index;
   w->role = role;
   /* (only fails for a descriptor that is not a socket: never here) */
