@@ -70,88 +70,114 @@ n_sockets (GPtrArray *sockets)
   return n;
 }
 
+/* A master's gateway serving OLD_PORT; a reload would move it to NEW_PORT. */
+typedef struct {
+  PstGateway *gateway;
+  guint16     old_port;
+  guint16     new_port;
+  PstRuntime *old_rt;
+  PstRuntime *new_rt;
+} Fixture;
+
 static void
-test_revert (void)
+fixture_set_up (Fixture *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(PstGateway) gateway = pst_gateway_new ();
-  guint16 old_port = free_port (), new_port = free_port ();
-  g_autoptr(PstRuntime) old_rt = echo_runtime (old_port);
-  g_autoptr(PstRuntime) new_rt = echo_runtime (new_port);
-  g_autofree char *old_url = g_strdup_printf ("ws://127.0.0.1:%u/echo", old_port);
-  g_autofree char *url = NULL;
 
-  pst_gateway_set_bind_only (gateway, TRUE);
-  g_assert_true (pst_gateway_apply (gateway, old_rt, &error));
+  f->gateway = pst_gateway_new ();
+  f->old_port = free_port ();
+  f->new_port = free_port ();
+  f->old_rt = echo_runtime (f->old_port);
+  f->new_rt = echo_runtime (f->new_port);
+  pst_gateway_set_bind_only (f->gateway, TRUE);
+  g_assert_true (pst_gateway_apply (f->gateway, f->old_rt, &error));
   g_assert_no_error (error);
-  g_assert_true (listening (old_port));
-  g_assert_false (listening (new_port));
-
-  g_assert_true (pst_gateway_apply_tentative (gateway, new_rt, &error));
-  g_assert_no_error (error);
-  /* Both sets bound while the reload's workers start */
-  g_assert_true (listening (old_port));
-  g_assert_true (listening (new_port));
-  g_assert_cmpuint (n_sockets (pst_gateway_dup_sockets (gateway)), ==, 1);
-  g_assert_cmpuint (n_sockets (pst_gateway_dup_previous_sockets (gateway)), ==, 1);
-
-  /* They failed: the previous set, URLs and sockets, is in force again. */
-  pst_gateway_revert (gateway);
-  g_assert_true (listening (old_port));
-  g_assert_false (listening (new_port));
-  url = first_url (gateway);
-  g_assert_cmpstr (url, ==, old_url);
-  g_assert_cmpuint (n_sockets (pst_gateway_dup_sockets (gateway)), ==, 1);
-  /* Nothing pending: a second revert changes nothing. */
-  pst_gateway_revert (gateway);
-  g_assert_true (listening (old_port));
+  g_assert_true (listening (f->old_port));
+  g_assert_false (listening (f->new_port));
 }
 
 static void
-test_confirm (void)
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  g_clear_object (&f->gateway);
+  g_clear_object (&f->old_rt);
+  g_clear_object (&f->new_rt);
+}
+
+static void
+test_revert (Fixture *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(PstGateway) gateway = pst_gateway_new ();
-  guint16 old_port = free_port (), new_port = free_port ();
-  g_autoptr(PstRuntime) old_rt = echo_runtime (old_port);
-  g_autoptr(PstRuntime) new_rt = echo_runtime (new_port);
-  g_autoptr(PstRuntime) same_rt = echo_runtime (new_port);
-  g_autofree char *new_url = g_strdup_printf ("ws://127.0.0.1:%u/echo", new_port);
+  g_autofree char *old_url = g_strdup_printf ("ws://127.0.0.1:%u/echo", f->old_port);
   g_autofree char *url = NULL;
 
-  pst_gateway_set_bind_only (gateway, TRUE);
-  g_assert_true (pst_gateway_apply (gateway, old_rt, &error));
-  g_assert_true (pst_gateway_apply_tentative (gateway, new_rt, &error));
+  g_assert_true (pst_gateway_apply_tentative (f->gateway, f->new_rt, &error));
+  g_assert_no_error (error);
+  /* Both sets bound while the reload's workers start */
+  g_assert_true (listening (f->old_port));
+  g_assert_true (listening (f->new_port));
+  g_assert_cmpuint (n_sockets (pst_gateway_dup_sockets (f->gateway)), ==, 1);
+  g_assert_cmpuint (n_sockets (pst_gateway_dup_previous_sockets (f->gateway)), ==, 1);
+
+  /* They failed: the previous set, URLs and sockets, is in force again. */
+  pst_gateway_revert (f->gateway);
+  g_assert_true (listening (f->old_port));
+  g_assert_false (listening (f->new_port));
+  url = first_url (f->gateway);
+  g_assert_cmpstr (url, ==, old_url);
+  g_assert_cmpuint (n_sockets (pst_gateway_dup_sockets (f->gateway)), ==, 1);
+  /* Nothing pending: a second revert changes nothing. */
+  pst_gateway_revert (f->gateway);
+  g_assert_true (listening (f->old_port));
+}
+
+static void
+test_confirm (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PstRuntime) same_rt = echo_runtime (f->new_port);
+  g_autofree char *new_url = g_strdup_printf ("ws://127.0.0.1:%u/echo", f->new_port);
+  g_autofree char *url = NULL;
+
+  g_assert_true (pst_gateway_apply_tentative (f->gateway, f->new_rt, &error));
   g_assert_no_error (error);
   /* They accept: the previous set's own sockets close. */
-  pst_gateway_confirm (gateway);
-  g_assert_false (listening (old_port));
-  g_assert_true (listening (new_port));
-  url = first_url (gateway);
+  pst_gateway_confirm (f->gateway);
+  g_assert_false (listening (f->old_port));
+  g_assert_true (listening (f->new_port));
+  url = first_url (f->gateway);
   g_assert_cmpstr (url, ==, new_url);
 
   /* A reload keeping the address keeps its socket, whatever comes next. */
-  g_assert_true (pst_gateway_apply_tentative (gateway, same_rt, &error));
+  g_assert_true (pst_gateway_apply_tentative (f->gateway, same_rt, &error));
   g_assert_no_error (error);
-  pst_gateway_revert (gateway);
-  g_assert_true (listening (new_port));
-  g_assert_true (pst_gateway_apply_tentative (gateway, same_rt, &error));
-  pst_gateway_confirm (gateway);
-  g_assert_true (listening (new_port));
+  pst_gateway_revert (f->gateway);
+  g_assert_true (listening (f->new_port));
+  g_assert_true (pst_gateway_apply_tentative (f->gateway, same_rt, &error));
+  pst_gateway_confirm (f->gateway);
+  g_assert_true (listening (f->new_port));
+}
+
+static void
+test_stop (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
 
   /* A stop during a tentative apply closes both sets. */
-  g_assert_true (pst_gateway_apply_tentative (gateway, old_rt, &error));
-  g_assert_true (listening (old_port));
-  pst_gateway_stop (gateway);
-  g_assert_false (listening (old_port));
-  g_assert_false (listening (new_port));
+  g_assert_true (pst_gateway_apply_tentative (f->gateway, f->new_rt, &error));
+  g_assert_no_error (error);
+  g_assert_true (listening (f->new_port));
+  pst_gateway_stop (f->gateway);
+  g_assert_false (listening (f->old_port));
+  g_assert_false (listening (f->new_port));
 }
 
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  g_test_add_func ("/gateway/tentative/revert", test_revert);
-  g_test_add_func ("/gateway/tentative/confirm", test_confirm);
+  g_test_add ("/gateway/tentative/revert", Fixture, NULL, fixture_set_up, test_revert, fixture_tear_down);
+  g_test_add ("/gateway/tentative/confirm", Fixture, NULL, fixture_set_up, test_confirm, fixture_tear_down);
+  g_test_add ("/gateway/tentative/stop", Fixture, NULL, fixture_set_up, test_stop, fixture_tear_down);
   return g_test_run ();
 }

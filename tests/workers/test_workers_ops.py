@@ -58,6 +58,16 @@ async def refused(url, n=12):
             h.check_equal(e.status_code, 404, f"status of upgrade {i + 1} to {url}")
 
 
+def reload_to(gw, kids, status_url, url):
+    """SIGHUP with a good file: two new workers replace `kids` and both
+    serve `url`.  Returns them."""
+    reload(gw)
+    new = wait_children(gw, 2, exclude=kids)
+    wait_workers_up(status_url, 2)
+    h.arun(every_worker_serves(gw, url, new), 60)
+    return new
+
+
 def wait_refused_port(port, timeout=10.0 * SLOW):
     deadline = time.monotonic() + timeout
     while not h.nobody_accepts(port):
@@ -91,10 +101,7 @@ def _():
         h.arun(every_worker_serves(gw, ws_url, kids), 60)
         h.arun(refused(moved_url), 60)
         # SIGHUP: the valid file is loaded, by every new worker.
-        reload(gw)
-        new = wait_children(gw, 2, exclude=kids)
-        wait_workers_up(status_url, 2)
-        h.arun(every_worker_serves(gw, moved_url, new), 60)
+        reload_to(gw, kids, status_url, moved_url)
         h.arun(refused(ws_url), 60)
         gw.stop()
 
@@ -127,10 +134,7 @@ def _():
         h.arun(every_worker_serves(gw, ws_url, kids), 60)
         h.require(h.nobody_accepts(new_port), f"port {new_port} accepts connections after a restart")
         # A good reload: the new port, and the old one closes.
-        reload(gw)
-        new = wait_children(gw, 2, exclude=kids)
-        wait_workers_up(status_url, 2)
-        h.arun(every_worker_serves(gw, new_url, new), 60)
+        reload_to(gw, kids, status_url, new_url)
         wait_refused_port(url_port(ws_url))
         gw.stop()
 
