@@ -1,13 +1,16 @@
 /* test-io-close.c: pst_io_close_async on real loopback TCP: a close with
  * bytes from the peer left unread still delivers every queued byte, then
- * a clean end (no reset)
+ * a clean end (no reset); the lingering close (pst-linger.c) against a
+ * peer that keeps sending, one that never reads nor ends, and 500 at once
  * SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
 #include <string.h>
+#include <sys/resource.h>
 #include <gio/gio.h>
 
 #include "pst-io-close.h"
+#include "pst-linger.h"
 
 static void
 closed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -99,6 +102,341 @@ test_unread_then_close (gconstpointer data)
   g_assert_cmpuint (got, ==, sent);
 }
 
+/* ---- the lingering close ------------------------------------------------ */
+
+typedef struct {
+  GSocket       *listener;
+  GSocketAddress *bound;
+} Listener;
+
+static void
+listener_init (Listener *l)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+
+  l->listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_socket_set_listen_backlog (l->listener, 1024);
+  g_assert_true (g_socket_bind (l->listener, any, TRUE, &error));
+  g_assert_true (g_socket_listen (l->listener, &error));
+  l->bound = g_socket_get_local_address (l->listener, &error);
+  g_assert_no_error (error);
+}
+
+static void
+listener_clear (Listener *l)
+{
+  g_clear_object (&l->listener);
+  g_clear_object (&l->bound);
+}
+
+/* peer: the far end (blocking, 10 s timeout); returns our end as a stream */
+static GIOStream *
+pair_new (Listener *l, GSocket **peer)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) ours = NULL;
+
+  *peer = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_connect (*peer, l->bound, NULL, &error));
+  ours = g_socket_accept (l->listener, NULL, &error);
+  g_assert_no_error (error);
+  g_socket_set_timeout (*peer, 10);
+  return G_IO_STREAM (g_socket_connection_factory_create_connection (ours));
+}
+
+/* As much as the kernel takes on our side without the peer reading. */
+static gsize
+fill (GIOStream *conn)
+{
+  GSocket *ours = g_socket_connection_get_socket (G_SOCKET_CONNECTION (conn));
+  g_autofree guint8 *buf = g_malloc (64 * 1024);
+  gsize sent = 0;
+
+  memset (buf, 'x', 64 * 1024);
+  g_socket_set_blocking (ours, FALSE);
+  for (int i = 0; i < 4096; i++)
+    {
+      g_autoptr(GError) local = NULL;
+      gssize n = g_socket_send (ours, (const gchar *) buf, 64 * 1024, NULL, &local);
+
+      if (n < 0)
+        {
+          g_assert_error (local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+          break;
+        }
+      sent += n;
+    }
+  g_assert_cmpuint (sent, >, 64 * 1024);
+  return sent;
+}
+
+static guint
+count_fds (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n - 1;   /* not the listing's own */
+}
+
+static void
+count_closed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  guint *done = user_data;
+
+  g_assert_true (pst_io_close_finish (G_IO_STREAM (source), result, NULL));
+  (*done)++;
+}
+
+/* Iterates the default context until *counter reaches want or the
+ * (bounded) wait ends; returns the seconds waited. */
+static double
+iterate_until (volatile guint *counter, guint want, double max_s)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  gint64 deadline = t0 + (gint64) (max_s * G_USEC_PER_SEC);
+
+  while (*counter < want && g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (500);
+  return (g_get_monotonic_time () - t0) / 1e6;
+}
+
+static double
+iterate_until_lingering (guint at_most, double max_s)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  gint64 deadline = t0 + (gint64) (max_s * G_USEC_PER_SEC);
+
+  while (pst_linger_get_n_open () > at_most && g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (500);
+  return (g_get_monotonic_time () - t0) / 1e6;
+}
+
+typedef struct {
+  GSocket  *peer;
+  double    send_s;
+  guint64   peer_sent;
+  guint64   got;
+  gboolean  reset;
+  char     *error;
+  guint     finished;   /* atomic */
+} Sender;
+
+/* The peer: keeps sending for send_s after our close, then reads all
+ * that we sent and the end, then closes. */
+static gpointer
+sender_thread (gpointer data)
+{
+  Sender *s = data;
+  g_autofree guint8 *buf = g_malloc (64 * 1024);
+  gint64 until = g_get_monotonic_time () + (gint64) (s->send_s * G_USEC_PER_SEC);
+  g_autoptr(GError) error = NULL;
+
+  memset (buf, 'r', 64 * 1024);
+  while (g_get_monotonic_time () < until)
+    {
+      gssize n = g_socket_send (s->peer, (const gchar *) buf, 16 * 1024, NULL, &error);
+
+      if (n < 0)
+        break;
+      s->peer_sent += n;
+    }
+  while (error == NULL)
+    {
+      gssize n = g_socket_receive (s->peer, (gchar *) buf, 64 * 1024, NULL, &error);
+
+      if (n <= 0)
+        break;
+      s->got += n;
+    }
+  if (error != NULL)
+    {
+      s->reset = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+      s->error = g_strdup (error->message);
+    }
+  g_socket_close (s->peer, NULL);
+  g_atomic_int_set (&s->finished, 1);
+  return NULL;
+}
+
+/* A peer that keeps sending for 2 s after our close still receives every
+ * byte we had queued, then our end (not a reset); the lingering socket
+ * goes at the peer's end, not at a deadline. */
+static void
+test_linger_peer_keeps_sending (void)
+{
+  Listener l = { 0 };
+  g_autoptr(GSocket) peer = NULL;
+  g_autoptr(GIOStream) conn = NULL;
+  g_autoptr(GThread) thread = NULL;
+  Sender s = { 0 };
+  guint done = 0;
+  guint64 cut0;
+  gsize sent;
+  double waited;
+
+  pst_linger_close_all ();
+  pst_linger_set_limits (10000, 2000, PST_LINGER_MAX);
+  listener_init (&l);
+  conn = pair_new (&l, &peer);
+  sent = fill (conn);
+  g_assert_cmpint (g_socket_send (peer, "early", 5, NULL, NULL), ==, 5);
+  cut0 = pst_linger_get_n_cut ();
+
+  pst_io_close_async (conn, 3000, count_closed_cb, &done);
+  iterate_until (&done, 1, 5);
+  g_assert_cmpuint (done, ==, 1);
+  g_assert_cmpuint (pst_linger_get_n_open (), ==, 1);
+
+  s.peer = peer;
+  s.send_s = 2.0;
+  thread = g_thread_new ("peer", sender_thread, &s);
+  iterate_until (&s.finished, 1, 30);
+  g_assert_cmpuint (g_atomic_int_get (&s.finished), ==, 1);
+  g_thread_join (g_steal_pointer (&thread));
+  g_test_message ("the peer sent %" G_GUINT64_FORMAT " bytes in 2 s after our close, read %" G_GUINT64_FORMAT
+                  " of %" G_GSIZE_FORMAT, s.peer_sent, s.got, sent);
+  g_assert_null (s.error);
+  g_assert_false (s.reset);
+  g_assert_cmpuint (s.peer_sent, >, 1024 * 1024);
+  g_assert_cmpuint (s.got, ==, sent);
+  /* its end ends the lingering at once (the idle time is 2 s) */
+  waited = iterate_until_lingering (0, 5);
+  g_assert_cmpuint (pst_linger_get_n_open (), ==, 0);
+  g_assert_cmpfloat (waited, <, 1.0);
+  g_assert_cmpuint (pst_linger_get_n_cut (), ==, cut0);
+  g_free (s.error);
+  listener_clear (&l);
+}
+
+/* A peer that never reads nor ends: its socket is closed once it has
+ * been silent for the idle time, and the descriptor is released; closed
+ * then (nothing unread), our queued bytes still reach it, then the end. */
+static void
+test_linger_silent_peer (void)
+{
+  Listener l = { 0 };
+  g_autoptr(GSocket) peer = NULL;
+  g_autoptr(GIOStream) conn = NULL;
+  g_autofree guint8 *buf = g_malloc (64 * 1024);
+  guint done = 0, fds0;
+  guint64 cut0, got = 0;
+  gsize sent;
+  double waited;
+
+  pst_linger_close_all ();
+  pst_linger_set_limits (10000, 500, PST_LINGER_MAX);
+  listener_init (&l);
+  conn = pair_new (&l, &peer);
+  sent = fill (conn);
+  fds0 = count_fds ();
+  cut0 = pst_linger_get_n_cut ();
+
+  pst_io_close_async (conn, 3000, count_closed_cb, &done);
+  iterate_until (&done, 1, 5);
+  g_assert_cmpuint (done, ==, 1);
+  g_assert_cmpuint (pst_linger_get_n_open (), ==, 1);
+  g_assert_cmpuint (count_fds (), ==, fds0);   /* the stream's descriptor is closed, ours held */
+
+  waited = iterate_until_lingering (0, 5);
+  g_test_message ("a silent peer's socket was closed after %.2f s", waited);
+  g_assert_cmpuint (pst_linger_get_n_open (), ==, 0);
+  g_assert_cmpfloat (waited, >=, 0.4);
+  g_assert_cmpfloat (waited, <, 2.0);
+  g_assert_cmpuint (pst_linger_get_n_cut (), ==, cut0 + 1);
+  g_assert_cmpuint (count_fds (), ==, fds0 - 1);
+
+  for (;;)
+    {
+      g_autoptr(GError) local = NULL;
+      gssize n = g_socket_receive (peer, (gchar *) buf, 64 * 1024, NULL, &local);
+
+      if (n < 0)
+        g_error ("the peer read %" G_GUINT64_FORMAT " of %" G_GSIZE_FORMAT " bytes, then: %s", got, sent, local->message);
+      if (n == 0)
+        break;
+      got += n;
+    }
+  g_assert_cmpuint (got, ==, sent);
+  listener_clear (&l);
+}
+
+/* 500 closes at once of peers that never read nor end: the closes end at
+ * once, the lingering sockets hold one descriptor each (no more than the
+ * bound) and all are gone by the deadline. */
+static void
+test_linger_flood (gconstpointer data)
+{
+  guint max = GPOINTER_TO_UINT (data);
+  enum { N = 500 };
+  Listener l = { 0 };
+  GSocket *peers[N];
+  GIOStream *conns[N];
+  struct rlimit rl;
+  guint done = 0, fds0, fds_open, most = 0;
+  gint64 t0;
+  double closing_s, waited;
+
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &rl), ==, 0);
+  rl.rlim_cur = rl.rlim_max;
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &rl), ==, 0);
+  g_assert_cmpuint (rl.rlim_cur, >, 3 * N + 64);
+  pst_linger_close_all ();
+  pst_linger_set_limits (5000, 1000, max);
+  listener_init (&l);
+  for (guint i = 0; i < N; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      conns[i] = pair_new (&l, &peers[i]);
+      g_assert_cmpint (g_socket_send (peers[i], "unread", 6, NULL, &error), ==, 6);
+      g_assert_cmpint (g_socket_send (g_socket_connection_get_socket (G_SOCKET_CONNECTION (conns[i])),
+                                      "queued", 6, NULL, &error), ==, 6);
+    }
+  fds0 = count_fds ();
+
+  t0 = g_get_monotonic_time ();
+  for (guint i = 0; i < N; i++)
+    pst_io_close_async (conns[i], 3000, count_closed_cb, &done);
+  while (done < N && g_get_monotonic_time () < t0 + 10 * G_USEC_PER_SEC)
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (500);
+      most = MAX (most, pst_linger_get_n_open ());
+    }
+  closing_s = (g_get_monotonic_time () - t0) / 1e6;
+  g_assert_cmpuint (done, ==, N);
+  for (guint i = 0; i < N; i++)
+    g_object_unref (conns[i]);
+  fds_open = count_fds ();
+  most = MAX (most, pst_linger_get_n_open ());
+  g_test_message ("%d closes took %.3f s; %u lingering at most, %u descriptors (%u before)", N, closing_s,
+                  most, fds_open, fds0);
+  g_assert_cmpfloat (closing_s, <, 2.0);
+  g_assert_cmpuint (most, ==, MIN (N, max));
+  g_assert_cmpuint (pst_linger_get_n_open (), ==, MIN (N, max));
+  /* each stream's descriptor is closed; one held per lingering socket */
+  g_assert_cmpuint (fds_open, ==, fds0 - N + MIN (N, max));
+
+  waited = iterate_until_lingering (0, 10);
+  g_test_message ("all gone %.2f s later", waited);
+  g_assert_cmpuint (pst_linger_get_n_open (), ==, 0);
+  g_assert_cmpfloat (waited, <, 3.0);
+  g_assert_cmpuint (count_fds (), ==, fds0 - N);
+  for (guint i = 0; i < N; i++)
+    g_object_unref (peers[i]);
+  listener_clear (&l);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -106,5 +444,9 @@ main (int argc, char **argv)
   g_test_add_data_func ("/io-close/unread-1-byte", GSIZE_TO_POINTER (1), test_unread_then_close);
   g_test_add_data_func ("/io-close/unread-tickets", GSIZE_TO_POINTER (255), test_unread_then_close);
   g_test_add_data_func ("/io-close/unread-4k", GSIZE_TO_POINTER (4096), test_unread_then_close);
+  g_test_add_func ("/io-close/linger/peer-keeps-sending", test_linger_peer_keeps_sending);
+  g_test_add_func ("/io-close/linger/silent-peer", test_linger_silent_peer);
+  g_test_add_data_func ("/io-close/linger/flood-500", GUINT_TO_POINTER (PST_LINGER_MAX), test_linger_flood);
+  g_test_add_data_func ("/io-close/linger/flood-500-bound-100", GUINT_TO_POINTER (100), test_linger_flood);
   return g_test_run ();
 }
