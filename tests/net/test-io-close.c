@@ -8,9 +8,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 
 #include "pst-io-close.h"
 #include "pst-linger.h"
+#include "pst-metrics.h"
+#include "pst-tls-client.h"
 
 static void
 closed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -172,6 +175,20 @@ fill (GIOStream *conn)
     }
   g_assert_cmpuint (sent, >, 64 * 1024);
   return sent;
+}
+
+/* The value of the one line "name value" of /metrics. */
+static double
+metric (const char *name)
+{
+  g_autoptr(PstMetrics) m = pst_metrics_new ();
+  g_autofree char *text = pst_metrics_render (m, NULL);
+  g_autofree char *prefix = g_strdup_printf ("\n%s ", name);
+  const char *at = strstr (text, prefix);
+
+  g_assert_nonnull (at);
+  g_assert_null (strstr (at + 1, prefix));
+  return g_ascii_strtod (at + strlen (prefix), NULL);
 }
 
 static guint
@@ -346,6 +363,7 @@ test_linger_silent_peer (void)
   g_assert_cmpuint (done, ==, 1);
   g_assert_cmpuint (pst_linger_get_n_open (), ==, 1);
   g_assert_cmpuint (count_fds (), ==, fds0);   /* the stream's descriptor is closed, ours held */
+  g_assert_cmpfloat (metric ("postern_lingering_closes"), ==, 1);
 
   waited = iterate_until_lingering (0, 5);
   g_test_message ("a silent peer's socket was closed after %.2f s", waited);
@@ -354,6 +372,8 @@ test_linger_silent_peer (void)
   g_assert_cmpfloat (waited, <, 2.0);
   g_assert_cmpuint (pst_linger_get_n_cut (), ==, cut0 + 1);
   g_assert_cmpuint (count_fds (), ==, fds0 - 1);
+  g_assert_cmpfloat (metric ("postern_lingering_closes"), ==, 0);
+  g_assert_cmpfloat (metric ("postern_lingering_closes_cut_total"), ==, cut0 + 1);
 
   for (;;)
     {
@@ -437,6 +457,194 @@ test_linger_flood (gconstpointer data)
   listener_clear (&l);
 }
 
+/* ---- the TLS back-end leg -------------------------------------------------- */
+
+typedef struct {
+  GSocket        *listener;
+  GTlsCertificate *cert;
+  guint           ready;     /* atomic: handshake done */
+  guint           closed;    /* atomic: our close is done */
+  guint64         peer_sent;
+  guint64         got;       /* application bytes read before close_notify */
+  gboolean        close_notify;
+  gboolean        eof;       /* the socket's end after close_notify (not a reset) */
+  char           *error;
+  guint           finished;  /* atomic */
+} TlsPeer;
+
+/* glib-networking's server end: after the handshake it sends a little
+ * (unread on our side), waits for our close, keeps sending for 2 s, then
+ * reads all we sent, our close_notify, and the socket's end. */
+static gpointer
+tls_peer_thread (gpointer data)
+{
+  TlsPeer *p = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = g_socket_accept (p->listener, NULL, &error);
+  g_autoptr(GSocketConnection) conn = NULL;
+  g_autoptr(GIOStream) tls = NULL;
+  g_autofree guint8 *buf = g_malloc (64 * 1024);
+  gint64 until;
+
+  if (socket == NULL)
+    goto out;
+  g_socket_set_timeout (socket, 10);
+  conn = g_socket_connection_factory_create_connection (socket);
+  tls = g_tls_server_connection_new (G_IO_STREAM (conn), p->cert, &error);
+  if (tls == NULL || !g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, &error))
+    goto out;
+  memset (buf, 'r', 64 * 1024);
+  if (!g_output_stream_write_all (g_io_stream_get_output_stream (tls), buf, 300, NULL, NULL, &error))
+    goto out;
+  g_atomic_int_set (&p->ready, 1);
+  until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (!g_atomic_int_get (&p->closed) && g_get_monotonic_time () < until)
+    g_usleep (1000);
+  until = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < until)
+    {
+      gssize n = g_output_stream_write (g_io_stream_get_output_stream (tls), buf, 16 * 1024, NULL, &error);
+
+      if (n < 0)
+        goto out;
+      p->peer_sent += n;
+    }
+  for (;;)
+    {
+      gssize n = g_input_stream_read (g_io_stream_get_input_stream (tls), buf, 64 * 1024, NULL, &error);
+
+      if (n < 0)
+        goto out;
+      if (n == 0)
+        break;
+      p->got += n;
+    }
+  p->close_notify = TRUE;
+  /* under TLS, the socket: our FIN, not a reset */
+  p->eof = g_socket_receive (socket, (gchar *) buf, 64 * 1024, NULL, &error) == 0;
+
+out:
+  if (error != NULL)
+    p->error = g_strdup (error->message);
+  g_atomic_int_set (&p->finished, 1);
+  return NULL;
+}
+
+static void
+handshake_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+/* The back-end leg's TLS (PstTlsClient): 1 MB written to a peer that does
+ * not read yet, its bytes unread on our side, then our close
+ * (close_notify) while it keeps sending for 2 s: it still reads all of it,
+ * the close_notify, and the socket's end. */
+static void
+test_linger_tls (void)
+{
+  Listener l = { 0 };
+  TlsPeer p = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("postern-io-close-XXXXXX", &error);
+  g_autofree char *key = g_build_filename (dir, "key.pem", NULL);
+  g_autofree char *cert = g_build_filename (dir, "cert.pem", NULL);
+  g_autoptr(GSubprocess) req = NULL;
+  g_autoptr(GThread) thread = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketConnection) conn = NULL;
+  g_autoptr(PstTlsClient) tls = NULL;
+  g_autoptr(GAsyncResult) hs = NULL;
+  g_autofree guint8 *buf = g_malloc0 (64 * 1024);
+  GOutputStream *out;
+  guint done = 0;
+  gsize written = 0;
+  guint16 port;
+  gint64 deadline;
+
+  g_assert_no_error (error);
+  req = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error,
+                          "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                          "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+                          "-addext", "subjectAltName=DNS:localhost", NULL);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_wait_check (req, NULL, &error));
+  p.cert = g_tls_certificate_new_from_files (cert, key, &error);
+  g_assert_no_error (error);
+
+  pst_linger_close_all ();
+  pst_linger_set_limits (10000, 2000, PST_LINGER_MAX);
+  listener_init (&l);
+  p.listener = l.listener;
+  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (l.bound));
+  thread = g_thread_new ("tls-peer", tls_peer_thread, &p);
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_true (g_socket_connect (socket, l.bound, NULL, &error));
+  conn = g_socket_connection_factory_create_connection (socket);
+  tls = pst_tls_client_new (conn, "localhost", port, &error);
+  g_assert_no_error (error);
+  pst_tls_session_handshake_async (PST_TLS_SESSION (tls), 10, NULL, handshake_done_cb, &hs);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while ((hs == NULL || !g_atomic_int_get (&p.ready)) && !g_atomic_int_get (&p.finished) &&
+         g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (500);
+  g_assert_null (p.error);
+  g_assert_nonnull (hs);
+  g_assert_true (pst_tls_session_handshake_finish (PST_TLS_SESSION (tls), hs, &error));
+  g_assert_no_error (error);
+  /* its 300 bytes have arrived, unread */
+  while (g_socket_get_available_bytes (socket) < 300 && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  g_assert_cmpint (g_socket_get_available_bytes (socket), >=, 300);
+
+  /* 1 MB: the kernel takes it (part in our send queue, the peer not
+   * reading), with room left for the close_notify */
+  out = g_io_stream_get_output_stream (G_IO_STREAM (tls));
+  while (written < 1024 * 1024 && g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(GError) local = NULL;
+      gssize n = g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (out), buf, 16 * 1024,
+                                                             NULL, &local);
+
+      if (n < 0)
+        {
+          g_assert_error (local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+          g_usleep (1000);
+          continue;
+        }
+      written += n;
+    }
+  g_assert_cmpuint (written, ==, 1024 * 1024);
+
+  pst_io_close_async (G_IO_STREAM (tls), 3000, count_closed_cb, &done);
+  iterate_until (&done, 1, 5);
+  g_assert_cmpuint (done, ==, 1);
+  g_assert_cmpuint (pst_linger_get_n_open (), ==, 1);
+  g_atomic_int_set (&p.closed, 1);
+  iterate_until (&p.finished, 1, 30);
+  g_assert_cmpuint (g_atomic_int_get (&p.finished), ==, 1);
+  g_thread_join (g_steal_pointer (&thread));
+  g_test_message ("TLS peer: sent %" G_GUINT64_FORMAT " bytes after our close, read %" G_GUINT64_FORMAT
+                  " of %" G_GSIZE_FORMAT ", close_notify %s, end %s", p.peer_sent, p.got, written,
+                  p.close_notify ? "yes" : "no", p.eof ? "yes" : "no");
+  g_assert_null (p.error);
+  g_assert_cmpuint (p.peer_sent, >, 64 * 1024);
+  g_assert_cmpuint (p.got, ==, written);
+  g_assert_true (p.close_notify);
+  g_assert_true (p.eof);
+  iterate_until_lingering (0, 5);
+  g_assert_cmpuint (pst_linger_get_n_open (), ==, 0);
+
+  g_clear_object (&p.cert);
+  g_unlink (key);
+  g_unlink (cert);
+  g_rmdir (dir);
+  listener_clear (&l);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -446,6 +654,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/io-close/unread-4k", GSIZE_TO_POINTER (4096), test_unread_then_close);
   g_test_add_func ("/io-close/linger/peer-keeps-sending", test_linger_peer_keeps_sending);
   g_test_add_func ("/io-close/linger/silent-peer", test_linger_silent_peer);
+  g_test_add_func ("/io-close/linger/tls-backend-leg", test_linger_tls);
   g_test_add_data_func ("/io-close/linger/flood-500", GUINT_TO_POINTER (PST_LINGER_MAX), test_linger_flood);
   g_test_add_data_func ("/io-close/linger/flood-500-bound-100", GUINT_TO_POINTER (100), test_linger_flood);
   return g_test_run ();
