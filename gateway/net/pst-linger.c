@@ -77,7 +77,9 @@ linger_end (LingerThread *t, Linger *l, gboolean cut)
 }
 
 /* At thread exit (a worker thread that ends with sockets lingering): the
- * descriptors are closed; the watches went with the thread's context. */
+ * descriptors are closed.  The watches are left alone: their poller may
+ * be gone with the thread's context, and nobody iterates that context
+ * any more, so they never fire. */
 static void
 linger_thread_free (gpointer data)
 {
