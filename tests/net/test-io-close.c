@@ -14,6 +14,7 @@
 #include "pst-linger.h"
 #include "pst-metrics.h"
 #include "pst-tls-client.h"
+#include "pst-tls-server.h"
 
 static void
 closed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -460,7 +461,9 @@ test_linger_flood (gconstpointer data)
 /* ---- the TLS back-end leg -------------------------------------------------- */
 
 typedef struct {
+  gboolean        is_server;  /* the peer: glib-networking's server (else its client) */
   GSocket        *listener;
+  GSocketAddress *bound;
   GTlsCertificate *cert;
   guint           ready;     /* atomic: handshake done */
   guint           closed;    /* atomic: our close is done */
@@ -472,25 +475,39 @@ typedef struct {
   guint           finished;  /* atomic */
 } TlsPeer;
 
-/* glib-networking's server end: after the handshake it sends a little
- * (unread on our side), waits for our close, keeps sending for 2 s, then
- * reads all we sent, our close_notify, and the socket's end. */
+static gboolean
+accept_any_cb (GTlsConnection *conn, GTlsCertificate *cert, GTlsCertificateFlags errors, gpointer user_data)
+{
+  return TRUE;   /* the test's self-signed certificate */
+}
+
+/* glib-networking's end (server or client): after the handshake it sends
+ * a little (unread on our side), waits for our close, keeps sending for
+ * 2 s, then reads all we sent, our close_notify, and the socket's end. */
 static gpointer
 tls_peer_thread (gpointer data)
 {
   TlsPeer *p = data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) socket = g_socket_accept (p->listener, NULL, &error);
+  g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSocketConnection) conn = NULL;
   g_autoptr(GIOStream) tls = NULL;
   g_autofree guint8 *buf = g_malloc (64 * 1024);
   gint64 until;
 
+  if (p->is_server)
+    socket = g_socket_accept (p->listener, NULL, &error);
+  else if ((socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error)) != NULL &&
+           !g_socket_connect (socket, p->bound, NULL, &error))
+    g_clear_object (&socket);
   if (socket == NULL)
     goto out;
   g_socket_set_timeout (socket, 10);
   conn = g_socket_connection_factory_create_connection (socket);
-  tls = g_tls_server_connection_new (G_IO_STREAM (conn), p->cert, &error);
+  if (p->is_server)
+    tls = g_tls_server_connection_new (G_IO_STREAM (conn), p->cert, &error);
+  else if ((tls = g_tls_client_connection_new (G_IO_STREAM (conn), NULL, &error)) != NULL)
+    g_signal_connect (tls, "accept-certificate", G_CALLBACK (accept_any_cb), NULL);
   if (tls == NULL || !g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, &error))
     goto out;
   memset (buf, 'r', 64 * 1024);
@@ -538,13 +555,15 @@ handshake_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   *out = g_object_ref (result);
 }
 
-/* The back-end leg's TLS (PstTlsClient): 1 MB written to a peer that does
- * not read yet, its bytes unread on our side, then our close
- * (close_notify) while it keeps sending for 2 s: it still reads all of it,
- * the close_notify, and the socket's end. */
+/* Both legs' TLS: the back-end leg's (PstTlsClient, the peer a server)
+ * and the accept leg's (PstTlsServer, the peer a client).  1 MB written
+ * to a peer that does not read yet, its bytes unread on our side, then
+ * our close (close_notify) while it keeps sending for 2 s: it still reads
+ * all of it, the close_notify, and the socket's end. */
 static void
-test_linger_tls (void)
+test_linger_tls (gconstpointer data)
 {
+  gboolean accept_leg = GPOINTER_TO_INT (data);
   Listener l = { 0 };
   TlsPeer p = { 0 };
   g_autoptr(GError) error = NULL;
@@ -555,7 +574,7 @@ test_linger_tls (void)
   g_autoptr(GThread) thread = NULL;
   g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSocketConnection) conn = NULL;
-  g_autoptr(PstTlsClient) tls = NULL;
+  g_autoptr(PstTlsSession) tls = NULL;
   g_autoptr(GAsyncResult) hs = NULL;
   g_autofree guint8 *buf = g_malloc0 (64 * 1024);
   GOutputStream *out;
@@ -577,15 +596,27 @@ test_linger_tls (void)
   pst_linger_close_all ();
   pst_linger_set_limits (10000, 2000, PST_LINGER_MAX);
   listener_init (&l);
+  p.is_server = !accept_leg;
   p.listener = l.listener;
+  p.bound = l.bound;
   port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (l.bound));
   thread = g_thread_new ("tls-peer", tls_peer_thread, &p);
-  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
-  g_assert_true (g_socket_connect (socket, l.bound, NULL, &error));
-  conn = g_socket_connection_factory_create_connection (socket);
-  tls = pst_tls_client_new (conn, "localhost", port, &error);
+  if (accept_leg)
+    {
+      socket = g_socket_accept (l.listener, NULL, &error);
+      g_assert_no_error (error);
+      conn = g_socket_connection_factory_create_connection (socket);
+      tls = PST_TLS_SESSION (pst_tls_server_new (conn, p.cert, NULL, G_TLS_AUTHENTICATION_NONE, NULL, &error));
+    }
+  else
+    {
+      socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+      g_assert_true (g_socket_connect (socket, l.bound, NULL, &error));
+      conn = g_socket_connection_factory_create_connection (socket);
+      tls = PST_TLS_SESSION (pst_tls_client_new (conn, "localhost", port, &error));
+    }
   g_assert_no_error (error);
-  pst_tls_session_handshake_async (PST_TLS_SESSION (tls), 10, NULL, handshake_done_cb, &hs);
+  pst_tls_session_handshake_async (tls, 10, NULL, handshake_done_cb, &hs);
   deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   while ((hs == NULL || !g_atomic_int_get (&p.ready)) && !g_atomic_int_get (&p.finished) &&
          g_get_monotonic_time () < deadline)
@@ -593,12 +624,16 @@ test_linger_tls (void)
       g_usleep (500);
   g_assert_null (p.error);
   g_assert_nonnull (hs);
-  g_assert_true (pst_tls_session_handshake_finish (PST_TLS_SESSION (tls), hs, &error));
+  g_assert_true (pst_tls_session_handshake_finish (tls, hs, &error));
   g_assert_no_error (error);
-  /* its 300 bytes have arrived, unread */
-  while (g_socket_get_available_bytes (socket) < 300 && g_get_monotonic_time () < deadline)
-    g_usleep (1000);
-  g_assert_cmpint (g_socket_get_available_bytes (socket), >=, 300);
+  /* its 300 bytes have arrived, unread (on the accept leg PstTlsServer
+   * may have read them with the client's Finished: unread above) */
+  if (!accept_leg)
+    {
+      while (g_socket_get_available_bytes (socket) < 300 && g_get_monotonic_time () < deadline)
+        g_usleep (1000);
+      g_assert_cmpint (g_socket_get_available_bytes (socket), >=, 300);
+    }
 
   /* 1 MB: the kernel takes it (part in our send queue, the peer not
    * reading), with room left for the close_notify */
@@ -627,8 +662,8 @@ test_linger_tls (void)
   iterate_until (&p.finished, 1, 30);
   g_assert_cmpuint (g_atomic_int_get (&p.finished), ==, 1);
   g_thread_join (g_steal_pointer (&thread));
-  g_test_message ("TLS peer: sent %" G_GUINT64_FORMAT " bytes after our close, read %" G_GUINT64_FORMAT
-                  " of %" G_GSIZE_FORMAT ", close_notify %s, end %s", p.peer_sent, p.got, written,
+  g_test_message ("%s leg, TLS peer: sent %" G_GUINT64_FORMAT " bytes after our close, read %" G_GUINT64_FORMAT
+                  " of %" G_GSIZE_FORMAT ", close_notify %s, end %s", accept_leg ? "accept" : "back-end", p.peer_sent, p.got, written,
                   p.close_notify ? "yes" : "no", p.eof ? "yes" : "no");
   g_assert_null (p.error);
   g_assert_cmpuint (p.peer_sent, >, 64 * 1024);
@@ -654,7 +689,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/io-close/unread-4k", GSIZE_TO_POINTER (4096), test_unread_then_close);
   g_test_add_func ("/io-close/linger/peer-keeps-sending", test_linger_peer_keeps_sending);
   g_test_add_func ("/io-close/linger/silent-peer", test_linger_silent_peer);
-  g_test_add_func ("/io-close/linger/tls-backend-leg", test_linger_tls);
+  g_test_add_data_func ("/io-close/linger/tls-backend-leg", GINT_TO_POINTER (FALSE), test_linger_tls);
+  g_test_add_data_func ("/io-close/linger/tls-accept-leg", GINT_TO_POINTER (TRUE), test_linger_tls);
   g_test_add_data_func ("/io-close/linger/flood-500", GUINT_TO_POINTER (PST_LINGER_MAX), test_linger_flood);
   g_test_add_data_func ("/io-close/linger/flood-500-bound-100", GUINT_TO_POINTER (100), test_linger_flood);
   return g_test_run ();
