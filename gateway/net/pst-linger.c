@@ -37,7 +37,7 @@ typedef struct {
   PstPollerWatch *watch;
   guint           timer_id;
   gint64          ends_at;    /* monotonic µs: the total time */
-  gboolean        heard;      /* bytes since the last idle check */
+  gint64          heard_at;   /* monotonic µs: the last bytes (or the start) */
   GList           link;       /* in the thread's queue, oldest first */
 } Linger;
 
@@ -106,7 +106,7 @@ ready_cb (PstPollerWatch *watch, GIOCondition ready, gpointer user_data)
 
       if (n > 0)
         {
-          l->heard = TRUE;
+          l->heard_at = g_get_monotonic_time ();
           continue;
         }
       if (n < 0 && errno == EINTR)
@@ -120,20 +120,22 @@ ready_cb (PstPollerWatch *watch, GIOCondition ready, gpointer user_data)
   return TRUE;   /* more may be waiting: again at the next dispatch */
 }
 
+/* At the end of the total time, or once the peer has been silent for the
+ * idle time; else again when the idle time since its last bytes is up. */
 static gboolean
 timer_cb (gpointer user_data)
 {
   Linger *l = user_data;
-  gint64 left = l->ends_at - g_get_monotonic_time ();
+  gint64 now = g_get_monotonic_time ();
+  gint64 due = MIN (l->ends_at, l->heard_at + (gint64) linger_idle_ms * 1000);
 
   l->timer_id = 0;
-  if (!l->heard || left <= 0)
+  if (now >= due)
     {
       linger_end (linger_thread (), l, TRUE);
       return G_SOURCE_REMOVE;
     }
-  l->heard = FALSE;
-  l->timer_id = pst_poller_timeout_add (MIN ((gint64) linger_idle_ms, (left + 999) / 1000), timer_cb, l);
+  l->timer_id = pst_poller_timeout_add ((guint) ((due - now + 999) / 1000), timer_cb, l);
   return G_SOURCE_REMOVE;
 }
 
@@ -156,7 +158,8 @@ pst_linger_take (int fd)
   l = g_new0 (Linger, 1);
   l->fd = fd;
   l->link.data = l;
-  l->ends_at = g_get_monotonic_time () + (gint64) linger_time_ms * 1000;
+  l->heard_at = g_get_monotonic_time ();
+  l->ends_at = l->heard_at + (gint64) linger_time_ms * 1000;
   l->watch = pst_poller_watch_new (pst_poller_get_default (), fd, ready_cb, l);
   if (!pst_poller_watch_set_mask (l->watch, G_IO_IN))
     {

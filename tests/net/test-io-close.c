@@ -391,6 +391,46 @@ test_linger_silent_peer (void)
   listener_clear (&l);
 }
 
+/* A peer that sends without end is dropped at the total time, however
+ * busy it keeps the socket. */
+static void
+test_linger_total_time (void)
+{
+  Listener l = { 0 };
+  g_autoptr(GSocket) peer = NULL;
+  g_autoptr(GIOStream) conn = NULL;
+  g_autoptr(GThread) thread = NULL;
+  Sender s = { 0 };
+  guint done = 0;
+  guint64 cut0;
+  double waited;
+
+  pst_linger_close_all ();
+  pst_linger_set_limits (1000, 500, PST_LINGER_MAX);
+  listener_init (&l);
+  conn = pair_new (&l, &peer);
+  cut0 = pst_linger_get_n_cut ();
+  s.peer = peer;
+  s.send_s = 4.0;
+  thread = g_thread_new ("peer", sender_thread, &s);
+
+  pst_io_close_async (conn, 3000, count_closed_cb, &done);
+  iterate_until (&done, 1, 5);
+  g_assert_cmpuint (done, ==, 1);
+  g_assert_cmpuint (pst_linger_get_n_open (), ==, 1);
+  waited = iterate_until_lingering (0, 5);
+  g_test_message ("a peer sending without pause was dropped %.2f s after our close", waited);
+  g_assert_cmpuint (pst_linger_get_n_open (), ==, 0);
+  g_assert_cmpfloat (waited, >=, 0.9);
+  g_assert_cmpfloat (waited, <, 2.5);
+  g_assert_cmpuint (pst_linger_get_n_cut (), ==, cut0 + 1);
+  iterate_until (&s.finished, 1, 10);
+  g_thread_join (g_steal_pointer (&thread));
+  g_assert_cmpuint (s.peer_sent, >, 0);
+  g_free (s.error);
+  listener_clear (&l);
+}
+
 /* 500 closes at once of peers that never read nor end: the closes end at
  * once, the lingering sockets hold one descriptor each (no more than the
  * bound) and all are gone by the deadline. */
@@ -689,6 +729,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/io-close/unread-4k", GSIZE_TO_POINTER (4096), test_unread_then_close);
   g_test_add_func ("/io-close/linger/peer-keeps-sending", test_linger_peer_keeps_sending);
   g_test_add_func ("/io-close/linger/silent-peer", test_linger_silent_peer);
+  g_test_add_func ("/io-close/linger/total-time", test_linger_total_time);
   g_test_add_data_func ("/io-close/linger/tls-backend-leg", GINT_TO_POINTER (FALSE), test_linger_tls);
   g_test_add_data_func ("/io-close/linger/tls-accept-leg", GINT_TO_POINTER (TRUE), test_linger_tls);
   g_test_add_data_func ("/io-close/linger/flood-500", GUINT_TO_POINTER (PST_LINGER_MAX), test_linger_flood);
