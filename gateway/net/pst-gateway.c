@@ -12,6 +12,7 @@
 
 #include "pst-conn-limits.h"
 #include "pst-gateway.h"
+#include "pst-linger.h"
 #include "pst-listen-plan.h"
 #include "pst-listener.h"
 #include "pst-stream-pump.h"
@@ -457,8 +458,11 @@ gboolean
 pst_gateway_is_idle (PstGateway *self)
 {
   /* A session that ended may still be writing its last bytes to a
-   * back-end (its pump flushes after the connection is gone). */
-  return pst_gateway_get_n_connections (self) == 0 && pst_stream_pump_get_n_flushing () == 0;
+   * back-end (its pump flushes after the connection is gone), or waiting
+   * for a peer's end behind them (a lingering close: exiting would close
+   * it with a reset that drops what the kernel has not sent yet). */
+  return pst_gateway_get_n_connections (self) == 0 && pst_stream_pump_get_n_flushing () == 0 &&
+         pst_linger_get_n_open () == 0;
 }
 
 void

@@ -1,7 +1,15 @@
 /* pst-io-close.c: find the socket under a stack of streams; close a
  * stream in bounded time
  * SPDX-License-Identifier: Apache-2.0 */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "pst-io-close.h"
+#include "pst-linger.h"
 #include "pst-tls-session.h"
 
 GIOStream *
@@ -63,34 +71,68 @@ close_target (GIOStream *stream)
  * close () with them still in the receive queue makes the kernel reset
  * the connection and throw away what it had not sent yet (the last
  * hundreds of KB a draining gateway had written to a slow back-end, seen
- * in ops-drain).  Read and dropped first, bounded, without blocking, so
- * the close ends with a FIN behind the queued bytes. */
-static void
-discard_unread (GIOStream *stream)
+ * in ops-drain).  Read and dropped first, bounded, without blocking.
+ * TRUE when the peer may still send (no end from it yet): then only a
+ * lingering close (pst-linger.c) keeps the close from resetting. */
+static gboolean
+discard_unread (GSocket *socket)
 {
-  GSocket *socket = pst_io_find_socket (stream);
   guint8 buf[16 * 1024];
+  int fd = g_socket_get_fd (socket);
 
-  if (socket == NULL || g_socket_is_closed (socket))
-    return;
+  /* recv () itself, not g_socket_receive (): its WOULD_BLOCK, the usual
+   * answer, would cost a translated, formatted GError per close */
   for (int i = 0; i < 64; i++)
     {
-      gssize n = g_socket_receive_with_blocking (socket, (gchar *) buf, sizeof buf, FALSE, NULL, NULL);
+      ssize_t n = recv (fd, buf, sizeof buf, MSG_DONTWAIT);
 
-      if (n <= 0)
-        break;
+      if (n == 0)
+        return FALSE;   /* its end: nothing more can come */
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK;
     }
+  return TRUE;   /* still sending */
+}
+
+/* A descriptor of the socket's own, for pst_linger_take once the stream is
+ * closed (its close closes the stream's descriptor; the connection lives
+ * on in ours), or -1 when there is nothing to linger for: no TCP socket,
+ * closed or shut down already, or the peer has ended. */
+static int
+linger_fd (GIOStream *stream)
+{
+  GSocket *socket = pst_io_find_socket (stream);
+  GSocketFamily family;
+
+  if (socket == NULL || g_socket_is_closed (socket))
+    return -1;
+  family = g_socket_get_family (socket);
+  if (g_socket_get_protocol (socket) != G_SOCKET_PROTOCOL_TCP ||
+      (family != G_SOCKET_FAMILY_IPV4 && family != G_SOCKET_FAMILY_IPV6))
+    {
+      discard_unread (socket);
+      return -1;
+    }
+  if (!discard_unread (socket) || pst_linger_get_max () == 0)
+    return -1;
+  return fcntl (g_socket_get_fd (socket), F_DUPFD_CLOEXEC, 3);
 }
 
 typedef struct {
   GIOStream *stream;
   guint      deadline_id;
+  int        linger_fd;    /* -1: none */
+  gboolean   cut;          /* the deadline shut the socket down */
 } CloseOp;
 
 static void
 close_op_free (CloseOp *op)
 {
   g_clear_handle_id (&op->deadline_id, g_source_remove);
+  if (op->linger_fd >= 0)
+    close (op->linger_fd);
   g_object_unref (op->stream);
   g_free (op);
 }
@@ -103,6 +145,7 @@ deadline_cb (gpointer user_data)
   GSocket *socket = pst_io_find_socket (op->stream);
 
   op->deadline_id = 0;
+  op->cut = TRUE;
   if (socket != NULL)
     g_socket_shutdown (socket, TRUE, TRUE, NULL);
   return G_SOURCE_REMOVE;
@@ -117,7 +160,16 @@ closed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   g_clear_handle_id (&op->deadline_id, g_source_remove);
   if (g_io_stream_close_finish (G_IO_STREAM (source), result, &error))
-    g_task_return_boolean (task, TRUE);
+    {
+      /* Our last bytes (close_notify included) are queued: the FIN goes
+       * behind them, and the peer is read until its end. */
+      if (op->linger_fd >= 0 && !op->cut)
+        {
+          pst_linger_take (op->linger_fd);
+          op->linger_fd = -1;
+        }
+      g_task_return_boolean (task, TRUE);
+    }
   else
     g_task_return_error (task, error);
 }
@@ -133,10 +185,10 @@ pst_io_close_async (GIOStream           *stream,
 
   g_task_set_source_tag (task, pst_io_close_async);
   op->stream = g_object_ref (stream);
+  op->linger_fd = linger_fd (stream);
   g_task_set_task_data (task, op, (GDestroyNotify) close_op_free);
   /* The deadline holds no reference: closed_cb removes it first. */
   op->deadline_id = g_timeout_add (deadline_ms, deadline_cb, task);
-  discard_unread (stream);
   g_io_stream_close_async (close_target (stream), G_PRIORITY_DEFAULT, NULL, closed_cb, task);
 }
 

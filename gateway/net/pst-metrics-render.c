@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "pst-keystore.h"
+#include "pst-linger.h"
 #include "pst-metrics.h"
 #include "pst-poller.h"
 #include "pst-process-stats.h"
@@ -305,6 +306,13 @@ render_process (GString *out, const PstMetricsData *data, gboolean draining,
   family (out, "postern_process_open_fds", "gauge",
           "Open file descriptors of the gateway's processes (master and workers), summed.");
   sample_u64 (out, "postern_process_open_fds", NULL, total.open_fds);
+  family (out, "postern_lingering_closes", "gauge",
+          "Sockets in a lingering close: our end sent, the peer's last bytes read and dropped until its end "
+          "(one descriptor each).");
+  sample_u64 (out, "postern_lingering_closes", NULL, pst_linger_get_n_open ());
+  family (out, "postern_lingering_closes_cut_total", "counter",
+          "Lingering closes ended by their idle or total time, or the count bound, not by the peer's end.");
+  sample_u64 (out, "postern_lingering_closes_cut_total", NULL, pst_linger_get_n_cut ());
   if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
     {
       family (out, "postern_process_max_fds", "gauge",

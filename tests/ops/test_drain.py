@@ -52,6 +52,36 @@ def sink_handler(conn, record):
     record["sha256"] = d.hexdigest()
 
 
+def firehose_handler(after):
+    """A back-end that sends without pause (never reading what comes) and,
+    once the gateway's end (EOF) arrives, goes on sending for `after`
+    seconds, then closes: records when the EOF came, what it sent after
+    it, and any error (a reset) from sending or reading."""
+    def handler(conn, record):
+        chunk = b"f" * (16 * 1024)
+        record.update(eof_at=None, sent_after_eof=0, closed_at=None)
+        conn.settimeout(0.05)
+        until = time.monotonic() + 60
+        while time.monotonic() < until:
+            eof_at = record["eof_at"]
+            if eof_at is not None and time.monotonic() - eof_at >= after:
+                break
+            try:
+                if conn.recv(256 * 1024) == b"" and eof_at is None:
+                    record["eof_at"] = time.monotonic()
+            except socket.timeout:
+                pass
+            try:
+                n = conn.send(chunk)
+                record["out"] += n
+                if record["eof_at"] is not None:
+                    record["sent_after_eof"] += n
+            except socket.timeout:
+                pass
+        record["closed_at"] = time.monotonic()
+    return handler
+
+
 class Setup:
     def __init__(self):
         self.dir = T.tmpdir()
@@ -62,17 +92,26 @@ class Setup:
         T.add_cleanup(self.sink.close)
         self.tcp_echo = p.Server("tcp-echo", p.echo_handler)
         T.add_cleanup(self.tcp_echo.close)
+        self.firehose_1s = p.Server("firehose-1s", firehose_handler(1.0))
+        T.add_cleanup(self.firehose_1s.close)
+        self.firehose = p.Server("firehose", firehose_handler(60))
+        T.add_cleanup(self.firehose.close)
         trust = p.pem_truststore(self.dir, self.pki.ca.cert)
-        self.wss_port, self.tcp_port = h.free_ports(2)
+        self.wss_port, self.tcp_port, self.linger1_port, self.linger_port = h.free_ports(4)
         self.wss_url = f"wss://localhost:{self.wss_port}/drain"
         self.tcp_url = f"tcp://127.0.0.1:{self.tcp_port}"
         text = p.config_xml([
             h.service_xml("drain", "proxy", [self.wss_url], [f"ssl://localhost:{self.sink.port}"]),
             h.service_xml("bytes", "proxy", [self.tcp_url], [f"tcp://127.0.0.1:{self.tcp_echo.port}"]),
+            h.service_xml("linger1", "proxy", [f"tcp://127.0.0.1:{self.linger1_port}"],
+                          [f"tcp://127.0.0.1:{self.firehose_1s.port}"]),
+            h.service_xml("linger", "proxy", [f"tcp://127.0.0.1:{self.linger_port}"],
+                          [f"tcp://127.0.0.1:{self.firehose.port}"]),
         ], keystore=self.keystore.relative_to(self.dir),
             truststore=os.path.basename(trust))
         self.config = h.write_config(self.dir, text)
-        self.urls = [self.wss_url, self.tcp_url]
+        self.urls = [self.wss_url, self.tcp_url, f"tcp://127.0.0.1:{self.linger1_port}",
+                     f"tcp://127.0.0.1:{self.linger_port}"]
 
     def ctx(self):
         return self.keystore.client_context()
@@ -251,6 +290,68 @@ def _():
         h.require(1.4 <= took < 4, f"exit {took:.2f} s after SIGTERM, expected about 1.5 s")
         h.require(p.stderr_lines(gw, lambda l: "drain deadline reached" in l),
                   "no log line says the deadline dropped connections")
+
+
+def end_firehose_session(s, port, server):
+    """A byte session to a firehose back-end that the client ends while
+    bytes are pouring in; returns the back-end's record once the gateway's
+    end (EOF, not a reset) has reached it (bounded wait)."""
+    before = len(server.records)
+    sock = p.connected_socket(port)
+    h.require(sock.recv(1024), "no bytes from the firehose back-end")
+    sock.close()   # unread bytes: a reset to the gateway
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        records = server.records[before:]
+        if records and (records[0]["eof_at"] is not None or records[0]["error"] is not None
+                        or records[0]["closed_at"] is not None):
+            break
+        time.sleep(0.02)
+    records = server.records[before:]
+    h.require(records, "the back-end saw no connection")
+    r = records[0]
+    h.require(r["error"] is None and r["eof_at"] is not None,
+              f"the back-end did not get the gateway's end (FIN) while it was sending: {r}")
+    return r
+
+
+@T.case("a back-end still sending when its session ends gets the gateway's FIN, not a reset, "
+        "and may go on sending (lingering close); SIGTERM waits for that socket to end (1 s later)")
+def _():
+    s = setup.get()
+    gw = s.start()
+    with gw:
+        r = end_firehose_session(s, s.linger1_port, s.firehose_1s)
+        gw.signal(signal.SIGTERM)
+        rc = gw.wait_exit(15)
+        exited = time.monotonic()
+        deadline = time.monotonic() + 5
+        while r["closed_at"] is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        h.check_equal(rc, 0, "exit status")
+        h.require(r["error"] is None, f"the back-end's sending failed after the gateway's FIN: {r['error']}")
+        h.require(r["sent_after_eof"] > 0 and r["closed_at"] is not None,
+                  f"the back-end sent nothing after the FIN, or did not finish: {r}")
+        waited = exited - r["eof_at"]
+        sys.stdout.write(f"# the back-end sent {r['sent_after_eof']} bytes in 1 s after the gateway's FIN "
+                         f"without a reset; exit {waited:.2f} s after that FIN\n")
+        h.require(0.9 <= waited < 4, f"exit {waited:.2f} s after the FIN: expected once the back-end "
+                  "ended, about 1 s later")
+
+
+@T.case("--drain-timeout 1.5: a back-end that never ends after the gateway's FIN does not hold "
+        "the drain past its deadline")
+def _():
+    s = setup.get()
+    gw = s.start("--drain-timeout", "1.5")
+    with gw:
+        end_firehose_session(s, s.linger_port, s.firehose)
+        t0 = time.monotonic()
+        gw.signal(signal.SIGTERM)
+        rc = gw.wait_exit(10)
+        took = time.monotonic() - t0
+        h.check_equal(rc, 0, "exit status")
+        h.require(1.4 <= took < 4, f"exit {took:.2f} s after SIGTERM, expected about 1.5 s")
 
 
 @T.case("--drain-timeout with a bad value: exit 1 with a message naming the option")
