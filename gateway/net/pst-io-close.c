@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -72,13 +74,21 @@ close_target (GIOStream *stream)
  * the connection and throw away what it had not sent yet (the last
  * hundreds of KB a draining gateway had written to a slow back-end, seen
  * in ops-drain).  Read and dropped first, bounded, without blocking.
- * TRUE when the peer may still send (no end from it yet): then only a
- * lingering close (pst-linger.c) keeps the close from resetting. */
-static gboolean
+ * Tells whether the peer has ended, is quiet (nothing was waiting) or
+ * is sending yet: when it may still send, only a lingering close
+ * (pst-linger.c) keeps the close from resetting. */
+typedef enum {
+  PEER_ENDED,
+  PEER_QUIET,
+  PEER_SENDING,
+} PeerState;
+
+static PeerState
 discard_unread (GSocket *socket)
 {
   guint8 buf[16 * 1024];
   int fd = g_socket_get_fd (socket);
+  PeerState state = PEER_QUIET;
 
   /* recv () itself, not g_socket_receive (): its WOULD_BLOCK, the usual
    * answer, would cost a translated, formatted GError per close */
@@ -87,13 +97,25 @@ discard_unread (GSocket *socket)
       ssize_t n = recv (fd, buf, sizeof buf, MSG_DONTWAIT);
 
       if (n == 0)
-        return FALSE;   /* its end: nothing more can come */
+        return PEER_ENDED;   /* its end: nothing more can come */
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        return errno == EAGAIN || errno == EWOULDBLOCK;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? state : PEER_ENDED;
+      state = PEER_SENDING;
     }
-  return TRUE;   /* still sending */
+  return PEER_SENDING;
+}
+
+/* TRUE when every byte we wrote on fd has reached the peer (acknowledged):
+ * a reset can then lose nothing of ours -- the peer's kernel holds it all
+ * -- so a plain close () is enough and no linger is needed. */
+static gboolean
+all_acknowledged (int fd)
+{
+  int unacked = 0;
+
+  return ioctl (fd, SIOCOUTQ, &unacked) == 0 && unacked == 0;
 }
 
 /* A descriptor of the socket's own, for pst_linger_take once the stream is
@@ -101,10 +123,11 @@ discard_unread (GSocket *socket)
  * on in ours), or -1 when there is nothing to linger for: no TCP socket,
  * closed or shut down already, or the peer has ended. */
 static int
-linger_fd (GIOStream *stream)
+linger_fd (GIOStream *stream, gboolean *sending)
 {
   GSocket *socket = pst_io_find_socket (stream);
   GSocketFamily family;
+  PeerState peer;
 
   if (socket == NULL || g_socket_is_closed (socket))
     return -1;
@@ -115,7 +138,17 @@ linger_fd (GIOStream *stream)
       discard_unread (socket);
       return -1;
     }
-  if (!discard_unread (socket) || pst_linger_get_max () == 0)
+  peer = discard_unread (socket);
+  if (peer == PEER_ENDED || pst_linger_get_max () == 0)
+    return -1;
+  /* A quiet peer that has every byte of ours (the common back-end close,
+   * after the client's end) loses nothing if it sends later and meets a
+   * reset: a plain close () then, and the linger's six system calls are
+   * saved.  A plain socket's close writes nothing more; a TLS close
+   * writes close_notify yet, so that one is judged after it. */
+  *sending = peer == PEER_SENDING;
+  if (!*sending && G_IS_SOCKET_CONNECTION (close_target (stream)) &&
+      all_acknowledged (g_socket_get_fd (socket)))
     return -1;
   return fcntl (g_socket_get_fd (socket), F_DUPFD_CLOEXEC, 3);
 }
@@ -125,6 +158,7 @@ typedef struct {
   guint      deadline_id;
   int        linger_fd;    /* -1: none */
   gboolean   cut;          /* the deadline shut the socket down */
+  gboolean   sending;      /* the peer was sending when we closed */
 } CloseOp;
 
 static void
@@ -163,7 +197,8 @@ closed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       /* Our last bytes (close_notify included) are queued: the FIN goes
        * behind them, and the peer is read until its end. */
-      if (op->linger_fd >= 0 && !op->cut)
+      if (op->linger_fd >= 0 && !op->cut &&
+          (op->sending || !all_acknowledged (op->linger_fd)))
         {
           pst_linger_take (op->linger_fd);
           op->linger_fd = -1;
@@ -185,7 +220,7 @@ pst_io_close_async (GIOStream           *stream,
 
   g_task_set_source_tag (task, pst_io_close_async);
   op->stream = g_object_ref (stream);
-  op->linger_fd = linger_fd (stream);
+  op->linger_fd = linger_fd (stream, &op->sending);
   g_task_set_task_data (task, op, (GDestroyNotify) close_op_free);
   /* The deadline holds no reference: closed_cb removes it first. */
   op->deadline_id = g_timeout_add (deadline_ms, deadline_cb, task);

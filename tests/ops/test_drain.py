@@ -299,6 +299,18 @@ def end_firehose_session(s, port, server):
     before = len(server.records)
     sock = p.connected_socket(port)
     h.require(sock.recv(1024), "no bytes from the firehose back-end")
+    # Bytes for the back-end (which never reads) queued in the gateway when
+    # the session ends: what a reset would throw away, so the close must
+    # linger.  (With every byte of its own acknowledged, the gateway closes
+    # at once: a reset could lose nothing then.)
+    sock.setblocking(False)
+    pushed, until = 0, time.monotonic() + 0.5
+    while time.monotonic() < until:
+        try:
+            pushed += sock.send(b"c" * 65536)
+        except BlockingIOError:
+            time.sleep(0.02)
+    h.require(pushed > 0, "the client could send nothing toward the back-end")
     sock.close()   # unread bytes: a reset to the gateway
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
