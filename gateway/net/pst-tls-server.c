@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -125,6 +126,7 @@ struct _PstTlsServer
   GTlsDatabase         *trust;     /* only when clients are asked for certificates */
   GTlsCertificate      *refused;
   GTlsCertificateFlags  refused_errors;
+  gboolean              tickets;   /* resumption enabled: one TLS 1.3 ticket to send */
 };
 
 G_DEFINE_FINAL_TYPE (PstTlsServer, pst_tls_server, PST_TYPE_TLS_SESSION)
@@ -144,12 +146,42 @@ pst_tls_server_finalize (GObject *object)
 
 static GTlsCertificateFlags verify_chain (PstTlsServer *self, GTlsCertificate *chain);
 
+/* GnuTLS sends two TLS 1.3 tickets at the end of every handshake by
+ * default; a client resumes with one (browsers, OpenSSL, Python keep the
+ * last), and each costs an encryption and a record.  Auto-sending is off
+ * (GNUTLS_NO_AUTO_SEND_TICKET) and one goes out here instead, where GnuTLS
+ * sent its two.  The socket's send buffer is nearly empty right after the
+ * handshake, so it goes at once; a client that does not read for that
+ * long (a bounded wait) fails the handshake. */
+static gboolean
+send_one_ticket (PstTlsSession *session, GError **error)
+{
+  int ret, waits = 0;
+
+  do
+    {
+      ret = gnutls_session_ticket_send (session->session, 1, 0);
+      if (ret == GNUTLS_E_AGAIN)
+        {
+          struct pollfd pfd = { session->fd, POLLOUT, 0 };
+
+          if (++waits > 10 || poll (&pfd, 1, 100) < 0)
+            break;
+        }
+    }
+  while (pst_tls_would_block (ret));
+  if (ret == 0)
+    return TRUE;
+  g_set_error (error, G_TLS_ERROR, G_TLS_ERROR_MISC, _("TLS connection error: %s"), gnutls_strerror (ret));
+  return FALSE;
+}
+
 /* A resumed session skips the certificate messages: its client
  * certificate (from the ticket) is checked again against today's trust,
  * and a listener that requires one gets no session made without one (the
  * ticket key is shared by every listener of the snapshot). */
 static gboolean
-pst_tls_server_handshaken (PstTlsSession *session, GError **error)
+check_resumed_client (PstTlsSession *session, GError **error)
 {
   PstTlsServer *self = PST_TLS_SERVER (session);
   g_autoptr(GTlsCertificate) chain = NULL;
@@ -173,6 +205,16 @@ pst_tls_server_handshaken (PstTlsSession *session, GError **error)
   g_set_object (&self->refused, chain);
   g_set_error_literal (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE, _("Unacceptable TLS certificate"));
   return FALSE;
+}
+
+static gboolean
+pst_tls_server_handshaken (PstTlsSession *session, GError **error)
+{
+  if (!check_resumed_client (session, error))
+    return FALSE;
+  if (PST_TLS_SERVER (session)->tickets && gnutls_protocol_get_version (session->session) == GNUTLS_TLS1_3)
+    return send_one_ticket (session, error);
+  return TRUE;
 }
 
 static void
@@ -237,7 +279,7 @@ pst_tls_server_new (GSocketConnection      *base,
   creds = creds_for (cert, error);
   if (creds == NULL)
     return NULL;
-  ret = gnutls_init (&session, GNUTLS_SERVER | GNUTLS_NONBLOCK);
+  ret = gnutls_init (&session, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_AUTO_SEND_TICKET);
   if (ret == 0)
     ret = pst_tls_session_set_priority (session);
   if (ret == 0)
@@ -259,6 +301,7 @@ pst_tls_server_new (GSocketConnection      *base,
     }
   self = g_object_new (PST_TYPE_TLS_SERVER, NULL);
   self->cert = g_object_ref (cert);
+  self->tickets = ticket_key != NULL;
   gnutls_session_set_ptr (session, self);
   self->mode = mode;
   if (mode != G_TLS_AUTHENTICATION_NONE)
