@@ -14,7 +14,8 @@
 #   and echoes;
 # - refusals are SoupServer's as before: another Origin 403 (logged, also
 #   when its head came in pieces), version 8 400, an unknown path 404, a
-#   page request on the path 400.
+#   page request on the path 400; a head past 8 KiB still upgrades, one past
+#   the 32 KiB head limit gets 431.
 # Real gateway, real TLS (Python's ssl over memory BIOs, so the test cuts
 # the records), 127.0.0.1 only.
 # SPDX-License-Identifier: Apache-2.0
@@ -267,6 +268,26 @@ def _():
               "no log line for the refused Origin")
     time.sleep(0.3)
     h.check_equal(fast_count(gw), before, "fast-path lines for requests SoupServer answered")
+
+
+@T.case("heads longer than the gateway reads itself (8 KiB) go to SoupServer with what was read: a 12 KiB "
+        "upgrade head still upgrades, a 40 KiB one gets the head limit's 431 (the bytes read are counted)")
+def _():
+    gw = gateway.get()
+    before = fast_count(gw)
+    for size, want in ((12 * 1024, b"HTTP/1.1 101"), (40 * 1024, b"HTTP/1.1 431")):
+        text = head(extra=f"X-Filler: {'f' * size}\r\n")
+        c = Client()
+        for i in range(0, len(text), 4096):   # records of 4 KiB
+            c.record(text[i:i + 4096])
+        c.flush()
+        raw = answer_head(c)
+        h.require(raw.startswith(want), f"{len(text)}-byte head: {raw[:80]!r}, expected {want!r}")
+        if want.endswith(b"101"):
+            echo(c, b"long head")
+        c.close()
+    time.sleep(0.3)
+    h.check_equal(fast_count(gw), before, "fast-path lines for the long heads")
 
 
 @T.case("a WebSocket client (python3-websockets) upgrades over wss:// and its open line names the TLS "
