@@ -151,14 +151,14 @@ pst_connection_tls_head_clear (PstConnection *self)
 
 /* SoupServer gets the stream, the bytes read first. */
 static void
-tls_head_to_soup (PstConnection *self)
+tls_head_to_soup (PstConnection *self, const guint8 *buf)
 {
   g_autoptr(GIOStream) tls = g_steal_pointer (&self->head_stream);
   g_autoptr(GIOStream) stream = NULL;
 
   if (self->head_len > 0)
     {
-      g_autoptr(GBytes) read = g_bytes_new (self->head_buf, self->head_len);
+      g_autoptr(GBytes) read = g_bytes_new (buf, self->head_len);
 
       stream = pst_prefix_stream_wrap (tls, read);
     }
@@ -169,7 +169,7 @@ tls_head_to_soup (PstConnection *self)
 }
 
 static void
-tls_head_answer (PstConnection *self, PstRoute *route, PstUpgradeRequest *req)
+tls_head_answer (PstConnection *self, const guint8 *buf, PstRoute *route, PstUpgradeRequest *req)
 {
   GPollableOutputStream *out = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (self->head_stream));
   g_autoptr(GIOStream) tls = g_steal_pointer (&self->head_stream);
@@ -191,7 +191,7 @@ tls_head_answer (PstConnection *self, PstRoute *route, PstUpgradeRequest *req)
     }
   if (after > 0)
     {
-      g_autoptr(GBytes) frames = g_bytes_new (self->head_buf + req->head_len, after);
+      g_autoptr(GBytes) frames = g_bytes_new (buf + req->head_len, after);
 
       stream = pst_prefix_stream_wrap (tls, frames);
     }
@@ -213,11 +213,13 @@ tls_head_step (PstConnection *self)
 {
   g_autoptr(PstConnection) alive = g_object_ref (self);
   GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (self->head_stream));
+  /* Most heads come whole with (or right after) the client's Finished:
+   * read on the stack, kept on the heap only while waiting for more. */
+  guint8 stack[PST_UPGRADE_REQUEST_MAX];
+  guint8 *buf = self->head_buf != NULL ? self->head_buf : stack;
   guint spins = 0;
 
   (void) alive;   /* the hand-offs below may end us */
-  if (self->head_buf == NULL)
-    self->head_buf = g_malloc (PST_UPGRADE_REQUEST_MAX);
   for (;;)
     {
       g_autoptr(GError) error = NULL;
@@ -225,7 +227,7 @@ tls_head_step (PstConnection *self)
       PstRoute *route;
       gssize n;
 
-      n = g_pollable_input_stream_read_nonblocking (in, self->head_buf + self->head_len,
+      n = g_pollable_input_stream_read_nonblocking (in, buf + self->head_len,
                                                     PST_UPGRADE_REQUEST_MAX - self->head_len, NULL, &error);
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
@@ -235,12 +237,17 @@ tls_head_step (PstConnection *self)
 
           if (pending && ++spins < 64)
             continue;
+          if (self->head_buf == NULL)
+            {
+              self->head_buf = g_malloc (PST_UPGRADE_REQUEST_MAX);
+              memcpy (self->head_buf, stack, self->head_len);
+            }
           if (self->head_watch == NULL)
             self->head_watch = pst_poller_watch_new (pst_poller_get_default (),
                                                      g_socket_get_fd (g_socket_connection_get_socket (self->socket_connection)),
                                                      tls_head_ready_cb, self);
           if (!pst_poller_watch_set_mask (self->head_watch, G_IO_IN))
-            tls_head_to_soup (self);
+            tls_head_to_soup (self, self->head_buf);
           else if (pending)
             pst_poller_watch_schedule (self->head_watch);
           return;
@@ -248,25 +255,25 @@ tls_head_step (PstConnection *self)
       if (n <= 0)
         {
           /* its end or an error: SoupServer meets them as before */
-          tls_head_to_soup (self);
+          tls_head_to_soup (self, buf);
           return;
         }
       self->head_len += n;
-      switch (pst_upgrade_request_parse ((const char *) self->head_buf, self->head_len, &req))
+      switch (pst_upgrade_request_parse ((const char *) buf, self->head_len, &req))
         {
         case PST_UPGRADE_REQUEST_NEED_MORE:
           if (self->head_len < PST_UPGRADE_REQUEST_MAX)
             continue;
           G_GNUC_FALLTHROUGH;
         case PST_UPGRADE_REQUEST_OTHER:
-          tls_head_to_soup (self);
+          tls_head_to_soup (self, buf);
           return;
         case PST_UPGRADE_REQUEST_OK:
           route = upgrade_route (self, &req);
           if (route == NULL)
-            tls_head_to_soup (self);
+            tls_head_to_soup (self, buf);
           else
-            tls_head_answer (self, route, &req);
+            tls_head_answer (self, buf, route, &req);
           pst_upgrade_request_clear (&req);
           return;
         }
