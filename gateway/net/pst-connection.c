@@ -14,6 +14,7 @@
 #include "pst-peer-address.h"
 #include "pst-proxy.h"
 #include "pst-status.h"
+#include "pst-tls-server.h"
 
 G_DEFINE_TYPE (PstConnection, pst_connection, G_TYPE_OBJECT)
 
@@ -483,6 +484,8 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
     }
   if (first->start_bytes != NULL)
     {
+      if (PST_IS_TLS_SERVER (self->tls))
+        pst_tls_server_flush (PST_TLS_SERVER (self->tls));   /* its ticket */
       pst_connection_request_started (self, NULL);
       pst_connection_set_route (self, first);
       first->start_bytes (self, first, stream);
@@ -518,6 +521,9 @@ pst_connection_hand_to_soup (PstConnection *self, GIOStream *stream)
       pst_connection_abort (self);   /* the gateway stopped meanwhile */
       return;
     }
+  /* the TLS 1.3 ticket held back after the handshake goes now */
+  if (PST_IS_TLS_SERVER (self->tls))
+    pst_tls_server_flush (PST_TLS_SERVER (self->tls));
   local = self->local != NULL ? g_object_ref (G_SOCKET_ADDRESS (self->local))
                               : g_socket_connection_get_local_address (self->socket_connection, NULL);
   limited = pst_head_limit_wrap (stream, HEAD_LIMIT, &self->head_limit);

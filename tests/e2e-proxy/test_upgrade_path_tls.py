@@ -12,6 +12,8 @@
 # - a short head split in two TLS records at every boundary (both records
 #   in one TCP write), and in three records a moment apart, still upgrades
 #   and echoes;
+# - the TLS 1.3 session ticket is held back after the handshake and goes in
+#   the same write as the 101 (one sendmsg), and resumes;
 # - refusals are SoupServer's as before: another Origin 403 (logged, also
 #   when its head came in pieces), version 8 400, an unknown path 404, a
 #   page request on the path 400; a head past 8 KiB still upgrades, one past
@@ -96,7 +98,7 @@ class Client:
 
     def __init__(self):
         s = setup.get()
-        ctx = ssl.create_default_context(cafile=s.ca)
+        self.ctx = ctx = ssl.create_default_context(cafile=s.ca)
         self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
         self.tls = ctx.wrap_bio(self.inc, self.out, server_hostname="localhost")
         self.sock = p.connected_socket(s.port)
@@ -268,6 +270,55 @@ def _():
               "no log line for the refused Origin")
     time.sleep(0.3)
     h.check_equal(fast_count(gw), before, "fast-path lines for requests SoupServer answered")
+
+
+def tls_records(data):
+    """The TLS records in data (whole ones), as (type, length)."""
+    out, i = [], 0
+    while i + 5 <= len(data):
+        n = int.from_bytes(data[i + 3:i + 5], "big")
+        if i + 5 + n > len(data):
+            break
+        out.append((data[i], n))
+        i += 5 + n
+    return out, i == len(data)
+
+
+@T.case("the TLS 1.3 session ticket rides with the 101: nothing comes between the handshake and the "
+        "upgrade, then one read brings two records (ticket and 101) and the session resumes")
+def _():
+    gateway.get()
+    c = Client()
+    c.sock.settimeout(0.5)
+    try:
+        early = c.sock.recv(65536)
+    except socket.timeout:
+        early = b""
+    h.check_equal(early, b"", "bytes from the gateway before the upgrade head")
+    c.record(head())
+    c.flush()
+    c.sock.settimeout(10)
+    data = b""
+    deadline = time.monotonic() + 10
+    while not tls_records(data)[1] or not data:
+        h.require(time.monotonic() < deadline, f"no whole records within 10 s: {data[:40]!r}")
+        chunk = c.sock.recv(65536)
+        h.require(chunk, "closed before the answer")
+        data += chunk
+    records, _ = tls_records(data)
+    h.check_equal(len(records), 2, f"records in the first read after the head ({records})")
+    c.inc.write(data)
+    raw = answer_head(c)
+    h.require(raw.startswith(b"HTTP/1.1 101"), f"answer: {raw!r}")
+    session = c.tls.session
+    h.require(session is not None and session.has_ticket, "no session ticket received")
+    echo(c, b"ticket")
+    c.close()
+    # resumes with it
+    s = setup.get()
+    with socket.create_connection(("127.0.0.1", s.port), timeout=10) as raw_sock:
+        with c.ctx.wrap_socket(raw_sock, server_hostname="localhost", session=session) as t:
+            h.require(t.session_reused, "the ticket from the 101's read did not resume")
 
 
 @T.case("heads longer than the gateway reads itself (8 KiB) go to SoupServer with what was read: a 12 KiB "
