@@ -4,6 +4,7 @@
 
 #include "pst-connection.h"
 #include "pst-head-limit-stream.h"
+#include "pst-poller.h"
 #include "pst-proxy-protocol.h"
 
 G_BEGIN_DECLS
@@ -62,15 +63,29 @@ struct _PstConnection
   guint              proxy_version;
   char              *via;                /* the balancer, escaped; NULL without a header */
   GInetSocketAddress *local;             /* our end of the accepted socket */
+  /* wss: the first request head read from TLS (pst-connection-upgrade.c) */
+  GIOStream         *head_stream;        /* strong while the head is read */
+  PstPollerWatch    *head_watch;
+  guint8            *head_buf;           /* PST_UPGRADE_REQUEST_MAX bytes */
+  gsize              head_len;
 };
 
 /* pst-connection.c: the decrypted (or plain) stream goes to SoupServer,
  * or to a byte proxy for tcp/ssl accepts */
 void pst_connection_hand_to_http (PstConnection *self, GIOStream *stream);
+/* pst-connection.c: SoupServer gets stream (under the head limit) */
+void pst_connection_hand_to_soup (PstConnection *self, GIOStream *stream);
 /* pst-connection-upgrade.c: TRUE when the request waiting in the plain
  * socket was a WebSocket upgrade we answered (or the client left while we
  * did); FALSE: nothing was read, it is SoupServer's. */
 gboolean pst_connection_try_upgrade  (PstConnection *self);
+/* pst-connection-upgrade.c: the first request head on a TLS stream, read
+ * as it comes (within the connection's deadline): a plain upgrade is
+ * answered there, anything else goes to SoupServer with the bytes read
+ * replayed first. */
+void pst_connection_read_tls_head    (PstConnection *self, GIOStream *tls);
+/* Stops that read (the connection ended) */
+void pst_connection_tls_head_clear   (PstConnection *self);
 /* pst-connection.c: after the PROXY header (if any): TLS or HTTP */
 void pst_connection_continue     (PstConnection *self);
 /* pst-connection-proxy.c */

@@ -14,6 +14,7 @@
 #include "pst-peer-address.h"
 #include "pst-proxy.h"
 #include "pst-status.h"
+#include "pst-tls-server.h"
 
 G_DEFINE_TYPE (PstConnection, pst_connection, G_TYPE_OBJECT)
 
@@ -115,6 +116,7 @@ pst_connection_finalize (GObject *object)
   g_clear_handle_id (&self->deadline_id, g_source_remove);
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   g_clear_handle_id (&self->peek_id, g_source_remove);
+  pst_connection_tls_head_clear (self);
   if (self->listener != NULL)
     g_object_remove_weak_pointer (G_OBJECT (self->listener), (gpointer *) &self->listener);
   if (self->head_limit != NULL)
@@ -195,6 +197,7 @@ pst_connection_end (PstConnection *self)
   g_object_ref (self);
   if (self->socket_connection != NULL)
     g_object_weak_unref (G_OBJECT (self->socket_connection), socket_gone_cb, self);
+  pst_connection_tls_head_clear (self);
   self->socket_connection = NULL;
   self->tls = NULL;
   g_clear_object (&self->hold);
@@ -469,13 +472,8 @@ void
 pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
 {
   PstRoute *first = g_ptr_array_index (self->routes, 0);
-  g_autoptr(GError) error = NULL;
-  /* known since accept: no getsockname again */
-  g_autoptr(GSocketAddress) local = self->local != NULL ? g_object_ref (G_SOCKET_ADDRESS (self->local))
-                                    : g_socket_connection_get_local_address (self->socket_connection, NULL);
-  /* SoupServer may serve a request that is already there, and drop the
-   * connection, before soup_server_accept_iostream returns: that can end
-   * us (the listener lets go of its reference) while we still use self. */
+  /* what follows may end us (the listener lets go of its reference)
+   * while we still use self */
   g_autoptr(PstConnection) alive = g_object_ref (self);
 
   (void) alive;   /* held for its cleanup only */
@@ -486,33 +484,63 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
     }
   if (first->start_bytes != NULL)
     {
+      if (PST_IS_TLS_SERVER (self->tls))
+        pst_tls_server_flush (PST_TLS_SERVER (self->tls));   /* its ticket */
       pst_connection_request_started (self, NULL);
       pst_connection_set_route (self, first);
       first->start_bytes (self, first, stream);
       g_clear_object (&self->hold);
       return;
     }
-  if (stream == G_IO_STREAM (self->socket_connection) && pst_connection_try_upgrade (self))
-    return;
-  {
-    g_autoptr(GIOStream) limited = pst_head_limit_wrap (stream, HEAD_LIMIT, &self->head_limit);
-
-    g_object_add_weak_pointer (G_OBJECT (self->head_limit), (gpointer *) &self->head_limit);
-    pst_head_limit_stream_set_first_byte_func (self->head_limit, head_first_byte_cb, self);
-    pst_head_limit_stream_set_eof_func (self->head_limit, head_eof_cb, self);
-    /* self->remote, not a copy: SoupServer hands this very object back
-     * with each message, which is how the listener finds us. */
-    if (!soup_server_accept_iostream (pst_listener_get_soup_server (self->listener),
-                                      limited, local, self->remote, &error))
-      {
-        g_warning ("client %s: %s", self->peer, error->message);
-        pst_connection_abort (self);   /* may drop the last reference */
-        return;
-      }
-  }
-  g_clear_object (&self->hold);
+  if (stream == G_IO_STREAM (self->socket_connection))
+    {
+      if (!pst_connection_try_upgrade (self))
+        pst_connection_hand_to_soup (self, stream);
+    }
+  else if (stream == self->tls)
+    pst_connection_read_tls_head (self, stream);
+  else
+    pst_connection_hand_to_soup (self, stream);
 }
 
+void
+pst_connection_hand_to_soup (PstConnection *self, GIOStream *stream)
+{
+  g_autoptr(GError) error = NULL;
+  /* known since accept: no getsockname again */
+  g_autoptr(GSocketAddress) local = NULL;
+  /* SoupServer may serve a request that is already there, and drop the
+   * connection, before soup_server_accept_iostream returns: that can end
+   * us (the listener lets go of its reference) while we still use self. */
+  g_autoptr(PstConnection) alive = g_object_ref (self);
+  g_autoptr(GIOStream) limited = NULL;
+
+  (void) alive;   /* held for its cleanup only */
+  if (self->listener == NULL || self->socket_connection == NULL)
+    {
+      pst_connection_abort (self);   /* the gateway stopped meanwhile */
+      return;
+    }
+  /* the TLS 1.3 ticket held back after the handshake goes now */
+  if (PST_IS_TLS_SERVER (self->tls))
+    pst_tls_server_flush (PST_TLS_SERVER (self->tls));
+  local = self->local != NULL ? g_object_ref (G_SOCKET_ADDRESS (self->local))
+                              : g_socket_connection_get_local_address (self->socket_connection, NULL);
+  limited = pst_head_limit_wrap (stream, HEAD_LIMIT, &self->head_limit);
+  g_object_add_weak_pointer (G_OBJECT (self->head_limit), (gpointer *) &self->head_limit);
+  pst_head_limit_stream_set_first_byte_func (self->head_limit, head_first_byte_cb, self);
+  pst_head_limit_stream_set_eof_func (self->head_limit, head_eof_cb, self);
+  /* self->remote, not a copy: SoupServer hands this very object back
+   * with each message, which is how the listener finds us. */
+  if (!soup_server_accept_iostream (pst_listener_get_soup_server (self->listener),
+                                    limited, local, self->remote, &error))
+    {
+      g_warning ("client %s: %s", self->peer, error->message);
+      pst_connection_abort (self);   /* may drop the last reference */
+      return;
+    }
+  g_clear_object (&self->hold);
+}
 
 void
 pst_connection_start (PstConnection *self)

@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <gnutls/gnutls.h>
 #include <glib/gi18n-lib.h>
@@ -125,6 +127,10 @@ struct _PstTlsServer
   GTlsDatabase         *trust;     /* only when clients are asked for certificates */
   GTlsCertificate      *refused;
   GTlsCertificateFlags  refused_errors;
+  gboolean              tickets;   /* resumption enabled: one TLS 1.3 ticket to send */
+  /* the ticket's record, sent with the next one (pst_tls_server_flush) */
+  GByteArray           *held;
+  gboolean              holding;
 };
 
 G_DEFINE_FINAL_TYPE (PstTlsServer, pst_tls_server, PST_TYPE_TLS_SESSION)
@@ -139,17 +145,118 @@ pst_tls_server_finalize (GObject *object)
   g_clear_object (&self->cert);
   g_clear_object (&self->trust);
   g_clear_object (&self->refused);
+  g_clear_pointer (&self->held, g_byte_array_unref);
   G_OBJECT_CLASS (pst_tls_server_parent_class)->finalize (object);
 }
 
 static GTlsCertificateFlags verify_chain (PstTlsServer *self, GTlsCertificate *chain);
+
+/* GnuTLS sends two TLS 1.3 tickets at the end of every handshake by
+ * default; a client resumes with one (browsers, OpenSSL, Python keep the
+ * last), and each costs an encryption and a record.  Auto-sending is off
+ * (GNUTLS_NO_AUTO_SEND_TICKET) and one is made here instead, where GnuTLS
+ * made its two.  Its record is held back and goes out with the next one
+ * the server sends -- the 101 of an upgrade answered without SoupServer
+ * (pst-connection-upgrade.c): one sendmsg () for both -- or when the
+ * connection is handed on (pst_tls_server_flush ()). */
+static ssize_t
+server_vec_push (gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
+{
+  PstTlsServer *self = ptr;
+  int fd = PST_TLS_SESSION (self)->fd;
+  struct msghdr msg = { 0 };
+  struct iovec *v;
+  gsize held_len = self->held != NULL ? self->held->len : 0;
+  ssize_t n;
+
+  if (self->holding)
+    {
+      gsize total = 0;
+
+      if (self->held == NULL)
+        self->held = g_byte_array_new ();
+      for (int i = 0; i < iovcnt; i++)
+        {
+          g_byte_array_append (self->held, iov[i].iov_base, iov[i].iov_len);
+          total += iov[i].iov_len;
+        }
+      return total;
+    }
+  if (held_len == 0)
+    {
+      msg.msg_iov = (struct iovec *) iov;
+      msg.msg_iovlen = iovcnt;
+      do
+        n = sendmsg (fd, &msg, MSG_NOSIGNAL);
+      while (n < 0 && errno == EINTR);
+      return n;
+    }
+  v = g_newa (struct iovec, iovcnt + 1);
+  v[0].iov_base = self->held->data;
+  v[0].iov_len = held_len;
+  memcpy (v + 1, iov, iovcnt * sizeof *iov);
+  msg.msg_iov = v;
+  msg.msg_iovlen = iovcnt + 1;
+  do
+    n = sendmsg (fd, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return n;
+  if ((gsize) n < held_len)
+    {
+      g_byte_array_remove_range (self->held, 0, n);
+      errno = EAGAIN;
+      return -1;
+    }
+  g_clear_pointer (&self->held, g_byte_array_unref);
+  if ((gsize) n == held_len)
+    {
+      errno = EAGAIN;   /* none of this call's bytes: GnuTLS repeats it */
+      return -1;
+    }
+  return n - held_len;
+}
+
+static gboolean
+make_one_ticket (PstTlsSession *session, GError **error)
+{
+  PstTlsServer *self = PST_TLS_SERVER (session);
+  int ret;
+
+  self->holding = TRUE;
+  ret = gnutls_session_ticket_send (session->session, 1, 0);
+  self->holding = FALSE;
+  if (ret == 0)
+    return TRUE;
+  g_set_error (error, G_TLS_ERROR, G_TLS_ERROR_MISC, _("TLS connection error: %s"), gnutls_strerror (ret));
+  return FALSE;
+}
+
+void
+pst_tls_server_flush (PstTlsServer *self)
+{
+  ssize_t n;
+
+  g_return_if_fail (PST_IS_TLS_SERVER (self));
+  if (self->held == NULL)
+    return;
+  do
+    n = send (PST_TLS_SESSION (self)->fd, self->held->data, self->held->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  /* a fresh socket takes it at once; what it did not take goes first
+   * with the next record */
+  if (n > 0 && (gsize) n < self->held->len)
+    g_byte_array_remove_range (self->held, 0, n);
+  else if (n > 0 || (n < 0 && errno != EAGAIN))
+    g_clear_pointer (&self->held, g_byte_array_unref);
+}
 
 /* A resumed session skips the certificate messages: its client
  * certificate (from the ticket) is checked again against today's trust,
  * and a listener that requires one gets no session made without one (the
  * ticket key is shared by every listener of the snapshot). */
 static gboolean
-pst_tls_server_handshaken (PstTlsSession *session, GError **error)
+check_resumed_client (PstTlsSession *session, GError **error)
 {
   PstTlsServer *self = PST_TLS_SERVER (session);
   g_autoptr(GTlsCertificate) chain = NULL;
@@ -173,6 +280,16 @@ pst_tls_server_handshaken (PstTlsSession *session, GError **error)
   g_set_object (&self->refused, chain);
   g_set_error_literal (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE, _("Unacceptable TLS certificate"));
   return FALSE;
+}
+
+static gboolean
+pst_tls_server_handshaken (PstTlsSession *session, GError **error)
+{
+  if (!check_resumed_client (session, error))
+    return FALSE;
+  if (PST_TLS_SERVER (session)->tickets && gnutls_protocol_get_version (session->session) == GNUTLS_TLS1_3)
+    return make_one_ticket (session, error);
+  return TRUE;
 }
 
 static void
@@ -237,7 +354,7 @@ pst_tls_server_new (GSocketConnection      *base,
   creds = creds_for (cert, error);
   if (creds == NULL)
     return NULL;
-  ret = gnutls_init (&session, GNUTLS_SERVER | GNUTLS_NONBLOCK);
+  ret = gnutls_init (&session, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_AUTO_SEND_TICKET);
   if (ret == 0)
     ret = pst_tls_session_set_priority (session);
   if (ret == 0)
@@ -259,6 +376,7 @@ pst_tls_server_new (GSocketConnection      *base,
     }
   self = g_object_new (PST_TYPE_TLS_SERVER, NULL);
   self->cert = g_object_ref (cert);
+  self->tickets = ticket_key != NULL;
   gnutls_session_set_ptr (session, self);
   self->mode = mode;
   if (mode != G_TLS_AUTHENTICATION_NONE)
@@ -270,6 +388,9 @@ pst_tls_server_new (GSocketConnection      *base,
       gnutls_session_set_verify_function (session, verify_client_cb);
     }
   pst_tls_session_attach (PST_TLS_SESSION (self), base, session);
+  /* writes through server_vec_push (reads stay the session's) */
+  gnutls_transport_set_ptr2 (session, self, self);
+  gnutls_transport_set_vec_push_function (session, server_vec_push);
   return g_steal_pointer (&self);
 }
 

@@ -29,6 +29,10 @@ PstTlsServer *pst_tls_server_new          (GSocketConnection      *base,
                                            GTlsAuthenticationMode  mode,
                                            GTlsDatabase           *trust,
                                            GError                **error);
+/* Sends now what the server holds back after its handshake (the TLS 1.3
+ * session ticket, which otherwise goes out with the next record): for a
+ * connection handed to another reader or writer. */
+void             pst_tls_server_flush       (PstTlsServer         *self);
 /* The client certificate the handshake refused (transfer none, nullable)
  * and why. */
 GTlsCertificate *pst_tls_server_get_refused (PstTlsServer         *self,

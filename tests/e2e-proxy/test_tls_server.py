@@ -197,6 +197,9 @@ for version, name in ((ssl.TLSVersion.TLSv1_3, "TLS 1.3"), (ssl.TLSVersion.TLSv1
 # resumption with a real client
 
 
+TICKET_LINE = "Post-Handshake New Session Ticket arrived"
+
+
 def resumption(flag, want):
     s = setup.get()
     gateway.get()
@@ -217,10 +220,15 @@ def resumption(flag, want):
                   f"s_client {flag} -sess_in, try {i + 1}: exit {second.returncode}, "
                   f"no 'Reused, {want}':\n{out2[-2500:]}")
         h.require("HTTP/1.1 " in second.stdout, f"no HTTP answer over the resumed session:\n{out2[-1500:]}")
+        if want == "TLSv1.3":
+            h.check_equal(second.stdout.count(TICKET_LINE), 1, f"TLS 1.3 tickets on resumption {i + 1}")
+    if want == "TLSv1.3":
+        # one ticket per handshake, not GnuTLS's default two (issue 10)
+        h.check_equal(first.stdout.count(TICKET_LINE), 1, "TLS 1.3 tickets after a full handshake")
 
 
 @T.case(f"TLS 1.3 resumption: openssl s_client -sess_out, then {RESUMES} × -sess_in show 'Reused, TLSv1.3' "
-        "(whichever worker accepts)")
+        "(whichever worker accepts); each handshake, full or resumed, gets one ticket")
 def _():
     resumption("-tls1_3", "TLSv1.3")
 
