@@ -169,12 +169,14 @@ sync_extras (PstPollerWait *self, const Extra *want, guint n)
   return TRUE;
 }
 
-/* A watch's event, kept for the dispatch; one seen twice is merged (the
- * dispatch calls a watch once). */
+/* A watch's event, kept for the dispatch.  One epoll_wait reports a
+ * descriptor once, but events kept from a wait whose dispatch did not
+ * run yet (old of them) may name the same watch: merged (the dispatch
+ * calls a watch once). */
 static void
-keep_event (PstPollerWait *self, const struct epoll_event *ev)
+keep_event (PstPollerWait *self, const struct epoll_event *ev, int old)
 {
-  for (int i = 0; i < self->n_pending; i++)
+  for (int i = 0; i < old; i++)
     if (self->pending[i].data.ptr == ev->data.ptr)
       {
         self->pending[i].events |= ev->events;
@@ -203,7 +205,7 @@ wait_poll (PstPollerWait *self, GPollFD *ufds, guint nfds, gint timeout, guint o
   Extra want[MAX_EXTRA];
   int where[MAX_EXTRA];
   gboolean woken = FALSE, extra_ready = FALSE;
-  int wakeup_at = -1, n = 0, room, ready = 0;
+  int wakeup_at = -1, n = 0, room, ready = 0, old = self->n_pending;
   guint n_want = 0;
 
   for (guint i = 0; i < nfds; i++)
@@ -242,7 +244,7 @@ wait_poll (PstPollerWait *self, GPollFD *ufds, guint nfds, gint timeout, guint o
       else if (evs[i].data.ptr == &self->extra_tag)
         extra_ready = TRUE;
       else
-        keep_event (self, &evs[i]);
+        keep_event (self, &evs[i], old);
     }
   if (woken)
     {

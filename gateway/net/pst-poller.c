@@ -447,9 +447,19 @@ poller_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   for (guint i = 0; i < again->len; i++)
     ((PstPollerWatch *) again->pdata[i])->scheduled = FALSE;
 
-  /* Our wait took them already (pinned), or GLib polled our descriptor. */
+  /* Our wait took them already (pinned), or GLib polled our descriptor.
+   * Sources dispatched since the wait may have changed a watch's mask:
+   * it is told only what it still waits for, as epoll would. */
   if (pst_poller_wait_has_events (self->wait))
-    n = pst_poller_wait_take (self->wait, events, BATCH);
+    {
+      n = pst_poller_wait_take (self->wait, events, BATCH);
+      for (int i = 0; i < n; i++)
+        {
+          PstPollerWatch *watch = events[i].data.ptr;
+
+          events[i].events &= watch->events != 0 ? watch->events | EPOLLHUP | EPOLLERR : 0;
+        }
+    }
   else if (g_source_query_unix_fd (source, self->epfd_tag) & G_IO_IN)
     {
       int got;
@@ -467,7 +477,8 @@ poller_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   if (n > 0)
     {
       for (int i = 0; i < n; i++)
-        call_watch (self, events[i].data.ptr, condition_of (events[i].events));
+        if (events[i].events != 0)
+          call_watch (self, events[i].data.ptr, condition_of (events[i].events));
       for (int i = 0; i < n; i++)
         watch_unref (events[i].data.ptr);
     }

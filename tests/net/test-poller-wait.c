@@ -367,6 +367,43 @@ test_freed_before_dispatch (Fixture *f, gconstpointer data)
   pair_close (&p);
 }
 
+static gboolean
+pause_watch_cb (int fd, GIOCondition condition, gpointer user_data)
+{
+  Pair *p = user_data;
+
+  g_assert_true (pst_poller_watch_set_mask (p->watch, 0));
+  p->seen = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* The wait took a watch's G_IO_IN, and a higher-priority source empties
+ * its mask before the poller's dispatch: the watch is not called (as
+ * epoll would not have reported it), and is when it waits again. */
+static void
+test_paused_before_dispatch (Fixture *f, gconstpointer data)
+{
+  Pair p;
+  GSource *source;
+
+  pair_open (f, &p);
+  source = g_unix_fd_source_new (p.fds[0], G_IO_IN);
+  g_source_set_priority (source, G_PRIORITY_HIGH);
+  g_source_set_callback (source, (GSourceFunc) (void (*) (void)) pause_watch_cb, &p, NULL);
+  g_source_attach (source, f->context);
+  g_source_unref (source);
+  g_assert_cmpint (write (p.fds[1], "x", 1), ==, 1);
+  iterate_until (f, &p.seen);
+  for (guint i = 0; i < 5; i++)
+    g_main_context_iteration (f->context, FALSE);
+  g_assert_cmpuint (p.calls, ==, 0);
+  p.seen = FALSE;
+  g_assert_true (pst_poller_watch_set_mask (p.watch, G_IO_IN));
+  iterate_until (f, &p.seen);
+  g_assert_cmpuint (p.calls, ==, 1);
+  pair_close (&p);
+}
+
 /* Many GLib descriptors: GLib's poll() takes over, and still works. */
 static void
 test_many_glib_fds (Fixture *f, gconstpointer data)
@@ -524,6 +561,7 @@ main (int argc, char **argv)
   ADD ("wakeup", test_wakeup);
   ADD ("watch", test_watch);
   ADD ("freed-before-dispatch", test_freed_before_dispatch);
+  ADD ("paused-before-dispatch", test_paused_before_dispatch);
   ADD ("many-glib-fds", test_many_glib_fds);
   ADD ("idle-fds", test_idle_fds);
   ADD ("refused-in-dispatch", test_refused_in_dispatch);
