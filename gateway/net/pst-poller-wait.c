@@ -130,7 +130,7 @@ sync_extras (PstPollerWait *self, const Extra *want, guint n)
       self->n_extras = 0;
       self->rebuild = FALSE;
     }
-  /* Both lists come sorted by descriptor (GLib sorts its records). */
+  /* (at most MAX_EXTRA each: a scan is cheaper than a table) */
   for (guint i = 0; i < self->n_extras; i++)
     {
       gboolean kept = FALSE;
