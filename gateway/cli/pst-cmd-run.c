@@ -16,6 +16,7 @@
 #include "pst-keystore.h"
 #include "pst-log-writer.h"
 #include "pst-password.h"
+#include "pst-poller.h"
 #include "pst-systemd.h"
 #include "pst-password-keyring.h"
 #include "pst-tls-priority.h"
@@ -36,6 +37,21 @@ raise_file_limit (void)
 }
 
 /* The same local development CA as "postern cert generate --ca" */
+/* A gateway process (one alone, or a master's worker) waits in its
+ * poller's epoll_wait(), one system call per wake-up instead of two.
+ * POSTERN_POLLER_WAIT=glib keeps GLib's poll() (to compare, or to rule
+ * the wait out when something hangs). */
+static void
+own_the_wait (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (g_strcmp0 (g_getenv ("POSTERN_POLLER_WAIT"), "glib") == 0)
+    return;
+  if (!pst_poller_own_wait (pst_poller_get_default (), &error))
+    g_warning ("%s", error->message);
+}
+
 static PstKeystore *
 open_or_create_ca (const char *ca_path, GError **error)
 {
@@ -404,6 +420,7 @@ pst_cmd_run (int argc, char **argv)
 
       return pst_run_master (&run, runtime, config_data, (guint) workers, argv_worker);
     }
+  own_the_wait ();
   gateway = pst_gateway_new ();
   if (link != NULL)
     {

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <glib-unix.h>
 
-#include "pst-poller.h"
+#include "pst-poller-private.h"
 
 /* Level-triggered: a watch whose owner stops early (a read budget used
  * up) is reported again while its socket stays readable; bytes buffered
@@ -20,7 +20,7 @@
  * referenced while the batch runs, and a freed watch is marked dead, so a
  * connection closed by another's callback in the same batch is skipped. */
 
-#define BATCH 256
+#define BATCH PST_POLLER_BATCH
 
 struct _PstPollerWatch
 {
@@ -64,6 +64,7 @@ struct _PstPoller
   /* pst_poller_count_context_sources */
   guint         scanned_to;
   GArray       *live_ids;
+  PstPollerWait *wait;        /* the context waits in our epoll_wait (pst-poller-wait.c) */
 };
 
 static GMutex      pollers_lock;
@@ -399,7 +400,7 @@ poller_prepare (GSource *source, gint *timeout)
   gint64 now;
 
   *timeout = -1;
-  if (self->again->len > 0)
+  if (self->again->len > 0 || pst_poller_wait_has_events (self->wait))
     {
       *timeout = 0;
       return TRUE;
@@ -423,7 +424,8 @@ poller_check (GSource *source)
   PstPoller *self = (PstPoller *) source;
   gint64 deadline = next_deadline (self);
 
-  return self->again->len > 0 || (g_source_query_unix_fd (source, self->epfd_tag) & G_IO_IN) != 0 ||
+  return self->again->len > 0 || pst_poller_wait_has_events (self->wait) ||
+         (g_source_query_unix_fd (source, self->epfd_tag) & G_IO_IN) != 0 ||
          (deadline >= 0 && deadline <= g_source_get_time (source));
 }
 
@@ -445,15 +447,38 @@ poller_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   for (guint i = 0; i < again->len; i++)
     ((PstPollerWatch *) again->pdata[i])->scheduled = FALSE;
 
-  if (g_source_query_unix_fd (source, self->epfd_tag) & G_IO_IN)
+  /* Our wait took them already (pinned), or GLib polled our descriptor.
+   * Sources dispatched since the wait may have changed a watch's mask:
+   * it is told only what it still waits for, as epoll would. */
+  if (pst_poller_wait_has_events (self->wait))
     {
+      n = pst_poller_wait_take (self->wait, events, BATCH);
+      for (int i = 0; i < n; i++)
+        {
+          PstPollerWatch *watch = events[i].data.ptr;
+
+          events[i].events &= watch->events != 0 ? watch->events | EPOLLHUP | EPOLLERR : 0;
+        }
+    }
+  else if (g_source_query_unix_fd (source, self->epfd_tag) & G_IO_IN)
+    {
+      int got;
+
       do
-        n = epoll_wait (self->epfd, events, BATCH, 0);
-      while (n < 0 && errno == EINTR);
+        got = epoll_wait (self->epfd, events, BATCH, 0);
+      while (got < 0 && errno == EINTR);
+      for (int i = 0; i < got; i++)
+        if (!pst_poller_wait_is_own (self->wait, events[i].data.ptr))
+          {
+            ((PstPollerWatch *) events[i].data.ptr)->ref_count++;
+            events[n++] = events[i];
+          }
+    }
+  if (n > 0)
+    {
       for (int i = 0; i < n; i++)
-        ((PstPollerWatch *) events[i].data.ptr)->ref_count++;
-      for (int i = 0; i < n; i++)
-        call_watch (self, events[i].data.ptr, condition_of (events[i].events));
+        if (events[i].events != 0)
+          call_watch (self, events[i].data.ptr, condition_of (events[i].events));
       for (int i = 0; i < n; i++)
         watch_unref (events[i].data.ptr);
     }
@@ -474,6 +499,7 @@ poller_finalize (GSource *source)
   if (pollers != NULL && g_hash_table_lookup (pollers, self->context) == self)
     g_hash_table_remove (pollers, self->context);
   g_mutex_unlock (&pollers_lock);
+  g_clear_pointer (&self->wait, pst_poller_wait_free);
   for (guint i = 0; i < self->again->len; i++)
     watch_unref (self->again->pdata[i]);
   g_ptr_array_unref (self->again);
@@ -574,6 +600,47 @@ pst_poller_get_stats (PstPoller *self, PstPollerStats *stats)
   stats->timers = g_hash_table_size (self->timers);
   stats->dispatches = self->dispatches;
   stats->callbacks = self->callbacks;
+  pst_poller_wait_add_stats (self->wait, stats);
+}
+
+gboolean
+pst_poller_own_wait (PstPoller *self, GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  if (self->wait != NULL)
+    return TRUE;
+  self->wait = pst_poller_wait_new (self, error);
+  return self->wait != NULL;
+}
+
+int
+pst_poller_get_epfd (PstPoller *self)
+{
+  return self->epfd;
+}
+
+GMainContext *
+pst_poller_get_context (PstPoller *self)
+{
+  return self->context;
+}
+
+gboolean
+pst_poller_is_current (PstPoller *self)
+{
+  return self->pid == current_pid ();
+}
+
+void
+pst_poller_pin_watch (gpointer watch)
+{
+  ((PstPollerWatch *) watch)->ref_count++;
+}
+
+void
+pst_poller_unpin_watch (gpointer watch)
+{
+  watch_unref (watch);
 }
 
 guint

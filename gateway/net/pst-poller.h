@@ -59,9 +59,22 @@ typedef struct {
   guint   timers;
   guint64 dispatches;
   guint64 callbacks;      /* watch callbacks made */
+  /* with pst_poller_own_wait() */
+  guint64 own_waits;      /* iterations that waited in our epoll_wait */
+  guint64 glib_polls;     /* iterations left to GLib's poll() */
+  guint64 extra_syncs;    /* GLib's other descriptors registered again */
 } PstPollerStats;
 
 void            pst_poller_get_stats        (PstPoller *self, PstPollerStats *stats);
+
+/* Makes the poller's context wait in the poller's own epoll_wait(), one
+ * system call per wake-up instead of GLib's poll() and then ours; GLib's
+ * timeouts, idles, other descriptors and cross-thread wake-ups work as
+ * before.  For the thread that runs the context, before it runs it (not
+ * from a dispatch).  FALSE with @error if the context cannot be driven so
+ * (it keeps GLib's poll then).  Not undone: the poller lives as long as its
+ * context. */
+gboolean        pst_poller_own_wait         (PstPoller *self, GError **error);
 
 /* The number of GSources attached to the poller's context now (every
  * source, not only ours: GIO's, libsoup's, timers).  Counted by source id,

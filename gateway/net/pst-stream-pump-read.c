@@ -26,8 +26,8 @@ got_bytes (PstStreamPump *self, guint8 *buf, gssize n, const GError *error)
  * on in one piece (one frame, whole records on the other side).  An end
  * (EOF or error) met after some bytes is kept for the next call, so the
  * bytes go out first and the end is not lost.  *drained: the stream said
- * WOULD_BLOCK after those bytes, so the next read would only say it
- * again (a recv() that returns EAGAIN): the caller waits instead. */
+ * WOULD_BLOCK after those bytes, or a socket read came back short, so
+ * the next read would only say EAGAIN: the caller waits instead. */
 static gssize
 read_chunk (PstStreamPump *self, GPollableInputStream *in, guint8 *buf, gboolean *drained, GError **error)
 {
@@ -50,6 +50,14 @@ read_chunk (PstStreamPump *self, GPollableInputStream *in, guint8 *buf, gboolean
       if (n > 0)
         {
           got += n;
+          /* A socket that gave less than asked for had nothing more:
+           * another recv() would only say EAGAIN (one system call per
+           * wake-up); epoll tells when more comes. */
+          if (self->short_drains && self->watch != NULL && (gsize) n < READ_SIZE - (got - n))
+            {
+              *drained = TRUE;
+              break;
+            }
           continue;
         }
       if (got == 0)

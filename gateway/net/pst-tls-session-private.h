@@ -25,6 +25,8 @@ struct _PstTlsSession
   guint              ahead_pos;
   guint              ahead_len;
   gboolean           pull_blocked;    /* the last pull met EAGAIN on the socket */
+  gboolean           pull_short;      /* the last recv () brought less than asked: the socket was empty */
+  gboolean           drained;         /* ...and every byte since went out: the next read would block */
 };
 
 static inline gboolean

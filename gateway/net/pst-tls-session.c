@@ -81,6 +81,7 @@ pull_cb (gnutls_transport_ptr_t ptr, void *data, size_t size)
     {
       n = recv (self->fd, data, size, 0);
       self->pull_blocked = n < 0;
+      self->pull_short = n > 0 && (gsize) n < size;
       return n;
     }
   scratch = g_private_get (&scratch_key);
@@ -91,6 +92,7 @@ pull_cb (gnutls_transport_ptr_t ptr, void *data, size_t size)
     }
   n = recv (self->fd, scratch, AHEAD_SIZE, 0);
   self->pull_blocked = n < 0;
+  self->pull_short = n > 0 && n < AHEAD_SIZE;
   if (n <= 0)
     return n;   /* errno as recv () left it */
   if ((gsize) n <= size)
@@ -176,12 +178,24 @@ pst_tls_session_recv (PstTlsSession *self, void *buffer, gsize count, GError **e
 
   if (!check_open (self, error))
     return -1;
+  /* The last read emptied what a short recv () brought: another recv ()
+   * would only say EAGAIN (a system call per wake-up).  Said once; the
+   * caller waits for the socket, which epoll or poll report when more
+   * comes. */
+  if (self->drained)
+    {
+      self->drained = FALSE;
+      set_io_error (GNUTLS_E_AGAIN, error);
+      return -1;
+    }
   do
     {
       self->pull_blocked = FALSE;
       ret = gnutls_record_recv (self->session, buffer, count);
     }
   while (ret < 0 && !blocked_for_real (self, ret) && ++tries < 64);
+  if (ret > 0)
+    self->drained = self->pull_short && self->ahead_len == 0 && gnutls_record_check_pending (self->session) == 0;
   if (ret >= 0)
     return ret;
   set_io_error (ret, error);

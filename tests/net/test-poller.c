@@ -457,5 +457,13 @@ main (int argc, char **argv)
   g_test_add_func ("/poller/timer-removes-itself", test_timer_removes_itself);
   g_test_add_func ("/poller/count-sources", test_count_sources);
   g_test_add_func ("/poller/contexts", test_contexts);
+  /* the same tests with the context waiting in the poller's epoll_wait */
+  if (g_strcmp0 (g_getenv ("PST_TEST_OWN_WAIT"), "1") == 0)
+    {
+      g_autoptr(GError) error = NULL;
+
+      pst_poller_own_wait (pst_poller_get_default (), &error);
+      g_assert_no_error (error);
+    }
   return g_test_run ();
 }

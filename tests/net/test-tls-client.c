@@ -237,6 +237,71 @@ test_handshake_echo_resume (Fixture *f, gconstpointer data)
   echo_line (second, "again\n", "niaga\n");
 }
 
+static gboolean
+source_fired_cb (GObject *stream, gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* A record that a short recv () brought, read whole: the next read says
+ * WOULD_BLOCK without a recv () (it would only meet EAGAIN), even when
+ * more came meanwhile; the stream's source then fires at once for what
+ * came, and the read after it returns it: nothing is lost or waits. */
+static void
+test_drained_read (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PstTlsClient) tls = handshake (f->port, 10, &error);
+  GPollableInputStream *in;
+  g_autoptr(GSource) source = NULL;
+  g_autoptr(GString) got = g_string_new (NULL);
+  g_autoptr(GIOStream) base = NULL;
+  gboolean fired = FALSE;
+  gint64 deadline;
+  char buf[256];
+  gssize n;
+
+  g_assert_no_error (error);
+  in = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (G_IO_STREAM (tls)));
+  echo_line (tls, "first\n", "tsrif\n");
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (tls)), "second\n", 7,
+                                            NULL, NULL, &error));
+  g_assert_no_error (error);
+  /* the reply is in our socket now */
+  g_object_get (tls, "base-io-stream", &base, NULL);
+  g_assert_true (G_IS_SOCKET_CONNECTION (base));
+  g_assert_true (g_socket_condition_timed_wait (g_socket_connection_get_socket (G_SOCKET_CONNECTION (base)), G_IO_IN,
+                                                WAIT_S * G_USEC_PER_SEC, NULL, &error));
+  g_assert_no_error (error);
+  n = g_pollable_input_stream_read_nonblocking (in, buf, sizeof buf, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+  g_assert_cmpint (n, ==, -1);
+  g_clear_error (&error);
+  source = g_pollable_input_stream_create_source (in, NULL);
+  g_source_set_callback (source, (GSourceFunc) (void (*) (void)) source_fired_cb, &fired, NULL);
+  g_source_attach (source, NULL);
+  deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
+  while (!fired && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (fired);
+  deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+  while (strchr (got->str, '\n') == NULL && g_get_monotonic_time () < deadline)
+    {
+      n = g_pollable_input_stream_read_nonblocking (in, buf, sizeof buf, NULL, &error);
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          g_clear_error (&error);
+          g_usleep (1000);
+          continue;
+        }
+      g_assert_no_error (error);
+      g_assert_cmpint (n, >, 0);
+      g_string_append_len (got, buf, n);
+    }
+  g_assert_cmpstr (got->str, ==, "dnoces\n");
+}
+
 /* 16 MB of lines out while their reverses come back: the sockets fill, so
  * writes meet GNUTLS_E_AGAIN (WOULD_BLOCK, then the same bytes again once
  * writable), and every byte must still arrive, in order. */
@@ -459,6 +524,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/tls-client/handshake-echo-resume", Fixture, NULL, setup, test_handshake_echo_resume, teardown);
+  g_test_add ("/tls-client/drained-read", Fixture, NULL, setup, test_drained_read, teardown);
   g_test_add ("/tls-client/bulk-both-ways", Fixture, NULL, setup, test_bulk_both_ways, teardown);
   g_test_add ("/tls-client/write-blocks-then-stops", Fixture, NULL, setup, test_write_blocks_then_stops, teardown);
   g_test_add ("/tls-client/write-after-peer-gone", Fixture, NULL, setup, test_write_after_peer_gone, teardown);
