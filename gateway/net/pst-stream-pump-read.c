@@ -26,8 +26,9 @@ got_bytes (PstStreamPump *self, guint8 *buf, gssize n, const GError *error)
  * on in one piece (one frame, whole records on the other side).  An end
  * (EOF or error) met after some bytes is kept for the next call, so the
  * bytes go out first and the end is not lost.  *drained: the stream said
- * WOULD_BLOCK after those bytes, so the next read would only say it
- * again (a recv() that returns EAGAIN): the caller waits instead. */
+ * WOULD_BLOCK after those bytes, or (a bare socket whose peer has not
+ * closed) gave less than asked, so the next read would only say
+ * WOULD_BLOCK (a recv() that returns EAGAIN): the caller waits instead. */
 static gssize
 read_chunk (PstStreamPump *self, GPollableInputStream *in, guint8 *buf, gboolean *drained, GError **error)
 {
@@ -45,11 +46,18 @@ read_chunk (PstStreamPump *self, GPollableInputStream *in, guint8 *buf, gboolean
   while (READ_SIZE - got >= READ_ROOM)
     {
       GError *local = NULL;
-      gssize n = g_pollable_input_stream_read_nonblocking (in, buf + got, READ_SIZE - got, NULL, &local);
+      gsize want = READ_SIZE - got;
+      gssize n = g_pollable_input_stream_read_nonblocking (in, buf + got, want, NULL, &local);
 
       if (n > 0)
         {
           got += n;
+          if ((gsize) n < want && self->short_drains && self->watch != NULL &&
+              !pst_poller_watch_peer_closed (self->watch))
+            {
+              *drained = TRUE;
+              break;
+            }
           continue;
         }
       if (got == 0)
@@ -151,7 +159,7 @@ read_some (PstStreamPump *self, gboolean *blocked_first)
         }
       else if (!got_bytes (self, buf, n, error))
         outcome = READ_DONE;
-      else if (drained || (self->short_drains && self->watch != NULL && n < READ_SIZE && !self->end_pending))
+      else if (drained)
         outcome = READ_WAIT;
     }
   pst_pump_return_read_buffer (t, buf);
@@ -177,6 +185,8 @@ readable_cb (GObject *stream, gpointer user_data)
   if (outcome != READ_DONE && self->watch != NULL)
     {
       /* the handed-over wait is over: back to the poller */
+      if (outcome == READ_WAIT)
+        pst_poller_watch_would_block (self->watch, G_IO_IN);
       self->want_in = TRUE;
       pst_pump_sync_watch (self);
       if (outcome == READ_AGAIN && self->watch != NULL)
@@ -235,11 +245,17 @@ pst_pump_read_more (PstStreamPump *self)
     return;
   if (pst_pump_has_watch (self))
     {
+      gboolean first = !self->waited;
+
       /* Bytes may already wait above the socket: try at once (at the next
-       * dispatch, not on this stack). */
+       * dispatch, not on this stack).  Not on a bare socket the watch has
+       * just registered: the kernel reported then whether it is readable
+       * (after a pause, though, bytes a read left there have no report). */
+      self->waited = TRUE;
       self->want_in = TRUE;
       pst_pump_sync_watch (self);
-      if (self->watch != NULL)
+      if (self->watch != NULL &&
+          !(first && self->short_drains && pst_poller_watch_knows_ready (self->watch)))
         pst_poller_watch_schedule (self->watch);
       return;
     }

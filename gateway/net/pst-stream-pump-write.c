@@ -200,6 +200,8 @@ pst_pump_write_more (PstStreamPump *self)
           self->in_write = FALSE;
           if (!busy && pst_pump_has_watch (self))
             {
+              /* what the poller saw writable before this is stale */
+              pst_poller_watch_would_block (self->watch, G_IO_OUT);
               self->want_out = TRUE;
               pst_pump_sync_watch (self);   /* (or GIO's source, if epoll refuses) */
               return;
