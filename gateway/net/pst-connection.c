@@ -290,12 +290,7 @@ pst_connection_new (PstListener       *listener,
     }
   text = remote ? g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote)) : g_strdup ("?");
   self->peer = pst_log_escape (text, -1);
-  {
-    g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (socket_connection, NULL);
-
-    if (G_IS_INET_SOCKET_ADDRESS (local))
-      self->local = G_INET_SOCKET_ADDRESS (g_steal_pointer (&local));
-  }
+  /* the local address is asked for (getsockname) only when needed */
   return self;
 }
 
@@ -314,6 +309,13 @@ pst_connection_get_client_address (PstConnection *self)
 GInetSocketAddress *
 pst_connection_get_local_address (PstConnection *self)
 {
+  if (self->local == NULL && self->socket_connection != NULL)
+    {
+      g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (self->socket_connection, NULL);
+
+      if (G_IS_INET_SOCKET_ADDRESS (local))
+        self->local = G_INET_SOCKET_ADDRESS (g_steal_pointer (&local));
+    }
   return self->local;
 }
 
@@ -470,8 +472,9 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
 {
   PstRoute *first = g_ptr_array_index (self->routes, 0);
   g_autoptr(GError) error = NULL;
-  /* known since accept: no getsockname again */
-  g_autoptr(GSocketAddress) local = self->local != NULL ? g_object_ref (G_SOCKET_ADDRESS (self->local))
+  /* asked for once (getsockname), kept */
+  GInetSocketAddress *known = pst_connection_get_local_address (self);
+  g_autoptr(GSocketAddress) local = known != NULL ? g_object_ref (G_SOCKET_ADDRESS (known))
                                     : g_socket_connection_get_local_address (self->socket_connection, NULL);
   /* SoupServer may serve a request that is already there, and drop the
    * connection, before soup_server_accept_iostream returns: that can end
