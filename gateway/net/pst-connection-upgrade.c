@@ -42,6 +42,17 @@ http_date (void)
  * SoupServer here), the same open line and session.  Anything else
  * (not there yet, another request, a refusal, a page) is SoupServer's as
  * before: the head is only peeked until we answer. */
+static gboolean
+head_arrived_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  PstConnection *self = user_data;
+
+  self->peek_id = 0;
+  pst_connection_peek_done (self);
+  pst_connection_hand_to_http (self, G_IO_STREAM (self->socket_connection));
+  return G_SOURCE_REMOVE;
+}
+
 gboolean
 pst_connection_try_upgrade (PstConnection *self)
 {
@@ -58,6 +69,13 @@ pst_connection_try_upgrade (PstConnection *self)
   do
     n = recv (fd, head, sizeof head, MSG_PEEK | MSG_DONTWAIT);
   while (n < 0 && errno == EINTR);
+  /* Accepted before its first byte came: wait for it on the poller (then
+   * try again) rather than hand SoupServer a socket with nothing in it. */
+  if (n < 0 && errno == EAGAIN && !self->head_waited)
+    {
+      self->head_waited = TRUE;
+      return pst_connection_wait_readable (self, 0, head_arrived_cb);
+    }
   if (n <= 0 || pst_upgrade_request_parse (head, n, &req) != PST_UPGRADE_REQUEST_OK)
     return FALSE;
   route = pst_connection_find_route (self, req.host, req.path);

@@ -115,6 +115,7 @@ pst_connection_finalize (GObject *object)
   g_clear_handle_id (&self->deadline_id, g_source_remove);
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   g_clear_handle_id (&self->peek_id, g_source_remove);
+  g_clear_pointer (&self->peek_watch, pst_poller_watch_free);
   if (self->listener != NULL)
     g_object_remove_weak_pointer (G_OBJECT (self->listener), (gpointer *) &self->listener);
   if (self->head_limit != NULL)
@@ -201,6 +202,7 @@ pst_connection_end (PstConnection *self)
   g_clear_handle_id (&self->deadline_id, g_source_remove);
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   g_clear_handle_id (&self->peek_id, g_source_remove);
+  g_clear_pointer (&self->peek_watch, pst_poller_watch_free);
   if (self->service != NULL)
     {
       g_autofree char *fields = dup_tls_fields (self);
@@ -472,10 +474,6 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
 {
   PstRoute *first = g_ptr_array_index (self->routes, 0);
   g_autoptr(GError) error = NULL;
-  /* asked for once (getsockname), kept */
-  GInetSocketAddress *known = pst_connection_get_local_address (self);
-  g_autoptr(GSocketAddress) local = known != NULL ? g_object_ref (G_SOCKET_ADDRESS (known))
-                                    : g_socket_connection_get_local_address (self->socket_connection, NULL);
   /* SoupServer may serve a request that is already there, and drop the
    * connection, before soup_server_accept_iostream returns: that can end
    * us (the listener lets go of its reference) while we still use self. */
@@ -499,6 +497,8 @@ pst_connection_hand_to_http (PstConnection *self, GIOStream *stream)
     return;
   {
     g_autoptr(GIOStream) limited = pst_head_limit_wrap (stream, HEAD_LIMIT, &self->head_limit);
+    /* asked for (getsockname) only on this path, and kept */
+    GSocketAddress *local = G_SOCKET_ADDRESS (pst_connection_get_local_address (self));
 
     g_object_add_weak_pointer (G_OBJECT (self->head_limit), (gpointer *) &self->head_limit);
     pst_head_limit_stream_set_first_byte_func (self->head_limit, head_first_byte_cb, self);
