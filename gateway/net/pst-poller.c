@@ -215,8 +215,12 @@ register_fd (PstPollerWatch *watch, gboolean out)
       if (errno != EEXIST)
         goto refused;
       /* The descriptor is in the set (an earlier watch's): unless the
-       * record says so, we do not know whether it asks for EPOLLOUT. */
+       * record says so, we do not know whether it asks for EPOLLOUT.
+       * Nor whether its owner left bytes in the socket (a peek reads
+       * nothing): no edge will say so, so input counts as ready, and
+       * the first call tells (a read that would block, at worst). */
       watch->events = EPOLLIN | (had_out ? EPOLLOUT : 0);
+      watch->ready |= G_IO_IN;
       self->n_registered++;
       if (!out || had_out)
         return TRUE;

@@ -55,7 +55,9 @@ void            pst_poller_watch_would_block (PstPollerWatch *watch, GIOConditio
  * reported what was ready then, so a reader need not try a read at once
  * to learn whether bytes wait in the socket (there may still be some
  * above it, in a wrapper).  FALSE for a watch that took over an earlier
- * one's registration. */
+ * one's registration: its first mask with G_IO_IN calls it at the next
+ * dispatch, as bytes the earlier owner left (peeked, not read) would get
+ * no report of their own. */
 gboolean        pst_poller_watch_knows_ready (PstPollerWatch *watch);
 /* TRUE once epoll said the peer closed its side (EPOLLRDHUP, EPOLLHUP):
  * a short read no longer proves the socket empty, as the end may still

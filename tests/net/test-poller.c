@@ -430,6 +430,49 @@ test_handover (void)
   pair_close (&p);
 }
 
+/* A watch that only peeks (the ClientHello, a PROXY header) leaves the
+ * bytes in the socket, and its edge is spent: the watch that takes the
+ * registration over is called once it asks for input, and finds them. */
+static gboolean
+peek_only_cb (PstPollerWatch *watch, GIOCondition ready, gpointer user_data)
+{
+  Pair *p = user_data;
+  char c;
+
+  p->calls++;
+  p->last = ready;
+  g_assert_cmpint (recv (p->fds[0], &c, 1, MSG_PEEK | MSG_DONTWAIT), ==, 1);
+  return FALSE;
+}
+
+static void
+test_after_peek (void)
+{
+  Pair p, second;
+  char c;
+
+  pair_open (&p);
+  p.watch = pst_poller_watch_new (pst_poller_get_default (), p.fds[0], peek_only_cb, &p);
+  g_assert_true (pst_poller_watch_set_mask (p.watch, G_IO_IN));
+  g_assert_cmpint (write (p.fds[1], "x", 1), ==, 1);
+  spin_until (called, &p);
+  spin_for (30);
+  g_assert_cmpuint (p.calls, ==, 1);   /* one edge, though the byte is still there */
+  g_clear_pointer (&p.watch, pst_poller_watch_free);
+
+  memset (&second, 0, sizeof second);
+  second.fds[0] = p.fds[0];
+  second.fds[1] = p.fds[1];
+  second.watch = pst_poller_watch_new (pst_poller_get_default (), p.fds[0], pair_cb, &second);
+  g_assert_true (pst_poller_watch_set_mask (second.watch, G_IO_IN));
+  spin_until (called, &second);
+  g_assert_cmpuint (second.calls, ==, 1);
+  g_assert_true (second.last & G_IO_IN);
+  g_assert_cmpint (recv (p.fds[0], &c, 1, MSG_DONTWAIT), ==, -1);   /* pair_cb read it */
+  g_clear_pointer (&second.watch, pst_poller_watch_free);
+  pair_close (&p);
+}
+
 /* A registration nobody watches any more (the socket is still open):
  * its first event takes it out of the set, and nothing is called. */
 static void
@@ -662,6 +705,7 @@ main (int argc, char **argv)
   g_test_add_func ("/poller/both-directions", test_both_directions);
   g_test_add_func ("/poller/close-registered", test_close_registered);
   g_test_add_func ("/poller/handover", test_handover);
+  g_test_add_func ("/poller/after-peek", test_after_peek);
   g_test_add_func ("/poller/unwatched-event", test_unwatched_event);
   g_test_add_func ("/poller/nested", test_nested);
   g_test_add_func ("/poller/timers", test_timers);
