@@ -149,6 +149,7 @@ def print_syscalls(traced):
     names = sorted({k for t in per.values() for k in t},
                    key=lambda k: -max(t.get(k, (0, 0))[0] for t in per.values()))
     heads = [os.path.basename(g) for g in per]
+    heads = [f"{b} ({i})" if heads.count(b) > 1 else b for i, b in enumerate(heads)]
     print("syscalls per connection: " + " | ".join(heads))
     for k in names + ["total"]:
         cells = []
