@@ -607,6 +607,10 @@ direct_done (GTask *owned_task, GError *error)
   Dial *dial = g_task_get_task_data (owned_task);
   g_autoptr(GSocket) socket = g_steal_pointer (&dial->connecting);
 
+  /* connected: the registration goes on with the socket (its TLS
+   * handshake or its pump adopts it); the dial read nothing */
+  if (error == NULL && dial->watch != NULL)
+    pst_poller_watch_park (g_steal_pointer (&dial->watch), socket, TRUE);
   direct_stop (dial);
   if (error != NULL)
     {

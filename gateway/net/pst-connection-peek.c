@@ -85,6 +85,8 @@ pst_connection_wait_readable (PstConnection     *self,
       return TRUE;
     }
   if (self->peek_watch == NULL)
+    self->peek_watch = pst_poller_watch_adopt (pst_poller_get_default (), socket, peek_ready_cb, self);
+  if (self->peek_watch == NULL)
     self->peek_watch = pst_poller_watch_new (pst_poller_get_default (), g_socket_get_fd (socket), peek_ready_cb, self);
   if (pst_poller_watch_set_mask (self->peek_watch, G_IO_IN))
     return TRUE;
@@ -105,6 +107,11 @@ pst_connection_peek_done (PstConnection *self)
   int one = 1;
 
   g_clear_handle_id (&self->peek_id, g_source_remove);
+  /* the next owner (TLS handshake, pump, another peek) adopts it; what
+   * was peeked is still in the socket */
+  if (self->peek_watch != NULL && self->socket_connection != NULL)
+    pst_poller_watch_park (g_steal_pointer (&self->peek_watch),
+                           g_socket_connection_get_socket (self->socket_connection), FALSE);
   g_clear_pointer (&self->peek_watch, pst_poller_watch_free);
   if (self->peek_lowat > 1 && self->socket_connection != NULL)
     setsockopt (g_socket_get_fd (g_socket_connection_get_socket (self->socket_connection)),

@@ -68,6 +68,7 @@ struct _PstPoller
 {
   GSource       source;
   GMainContext *context;      /* not a reference: the context owns us */
+  GThread      *thread;       /* the context's, which made us */
   int           epfd;
   gpointer      epfd_tag;
   pid_t         pid;
@@ -336,6 +337,66 @@ pst_poller_watch_free (PstPollerWatch *watch)
   watch_unref (watch);
 }
 
+/* ---- parking a watch on its socket, for the socket's next owner -------- */
+
+G_DEFINE_QUARK (pst-poller-parked-watch, parked)
+
+static gboolean
+free_parked_cb (gpointer data)
+{
+  pst_poller_watch_free (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* The socket went without a next owner: the watch goes with it, on its
+ * poller's thread. */
+static void
+parked_free (gpointer data)
+{
+  PstPollerWatch *watch = data;
+
+  if (g_thread_self () == watch->poller->thread)
+    pst_poller_watch_free (watch);
+  else
+    g_main_context_invoke (watch->poller->context, free_parked_cb, watch);
+}
+
+void
+pst_poller_watch_park (PstPollerWatch *watch, GSocket *socket, gboolean drained)
+{
+  g_return_if_fail (!watch->dead && G_IS_SOCKET (socket));
+  watch->mask = 0;
+  watch->func = NULL;
+  watch->user_data = NULL;
+  if (!drained)
+    {
+      /* bytes may wait with no edge of their own (see knows_ready) */
+      watch->knows_ready = FALSE;
+      watch->ready |= G_IO_IN;
+    }
+  g_object_set_qdata_full (G_OBJECT (socket), parked_quark (), watch, parked_free);
+}
+
+PstPollerWatch *
+pst_poller_watch_adopt (PstPoller *self, GSocket *socket, PstPollerFunc func, gpointer user_data)
+{
+  PstPollerWatch *watch = g_object_steal_qdata (G_OBJECT (socket), parked_quark ());
+
+  if (watch == NULL)
+    return NULL;
+  /* Closed (its number may be another socket's now), or another
+   * poller's: of no use. */
+  if (watch->poller != self || watch->orphan || g_socket_is_closed (socket) ||
+      watch->fd != g_socket_get_fd (socket))
+    {
+      pst_poller_watch_free (watch);
+      return NULL;
+    }
+  watch->func = func;
+  watch->user_data = user_data;
+  return watch;
+}
+
 /* An event of the batch: NULL when nobody watches the descriptor (a
  * registration left behind: out of the set now, or ignored). */
 static PstPollerWatch *
@@ -369,7 +430,7 @@ call_watch (PstPoller *self, PstPollerWatch *watch, gboolean from_epoll)
 {
   GIOCondition ready;
 
-  if (watch->dead || watch->called_in == self->dispatches)
+  if (watch->dead || watch->func == NULL || watch->called_in == self->dispatches)
     return;
   ready = watch->mask != 0 ? watch->ready & (watch->mask | ALERTS) : 0;
   if (from_epoll && ready == 0)
@@ -648,6 +709,7 @@ poller_new (GMainContext *context)
   self->context = context;
   self->epfd = epfd;
   self->pid = current_pid ();
+  self->thread = g_thread_self ();
   self->by_fd = g_hash_table_new (NULL, NULL);
   self->lingering = g_hash_table_new (NULL, NULL);
   self->again = g_ptr_array_new ();

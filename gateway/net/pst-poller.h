@@ -63,6 +63,20 @@ gboolean        pst_poller_watch_knows_ready (PstPollerWatch *watch);
  * a short read no longer proves the socket empty, as the end may still
  * wait behind the bytes (and no new report will come for it). */
 gboolean        pst_poller_watch_peer_closed (PstPollerWatch *watch);
+/* Handing a socket on (a back-end's connect to its TLS handshake, a
+ * handshake to the byte pump, a peek to the handshake): the owner parks
+ * its watch on the socket instead of freeing it, and the next owner
+ * adopts it, registration and all (no epoll_ctl).  A parked watch is
+ * called for nothing; what is reported meanwhile is kept.  drained: the
+ * owner read nothing, or read until WOULD_BLOCK (a peek is not a read):
+ * then what was reported is all there is to know.  A parked watch that
+ * nobody adopts goes with the socket (freed on its poller's thread).
+ * The watch belongs to the socket from now on (transfer full). */
+void            pst_poller_watch_park       (PstPollerWatch *watch, GSocket *socket, gboolean drained);
+/* The watch parked on socket, calling func from now on (its mask empty),
+ * or NULL (none, the socket was closed, or it was another poller's). */
+PstPollerWatch *pst_poller_watch_adopt      (PstPoller *self, GSocket *socket, PstPollerFunc func,
+                                             gpointer user_data);
 /* Call the watch at the next dispatch whatever its descriptor says (data
  * buffered above the socket, in TLS or in a wrapper, is not a readable
  * socket). */

@@ -217,8 +217,12 @@ pst_pump_has_watch (PstStreamPump *self)
       self->no_watch = TRUE;
       return FALSE;
     }
-  self->watch = pst_poller_watch_new (pst_poller_get_default (), g_socket_get_fd (socket), watch_cb,
-                                      pst_stream_pump_ref (self));
+  /* the socket's last owner (its connect, TLS handshake, peek) may have
+   * left its registration with it */
+  self->watch = pst_poller_watch_adopt (pst_poller_get_default (), socket, watch_cb, self);
+  if (self->watch == NULL)
+    self->watch = pst_poller_watch_new (pst_poller_get_default (), g_socket_get_fd (socket), watch_cb, self);
+  pst_stream_pump_ref (self);   /* the watch's */
   self->short_drains = short_read_drains (self->stream);
   return TRUE;
 }

@@ -491,6 +491,10 @@ handshake_step (GTask *task)
       PstTlsSessionClass *klass = PST_TLS_SESSION_GET_CLASS (self);
       GError *error = NULL;
 
+      /* the registration goes on with the socket, to the pump (bytes may
+       * be left in the socket, past what GnuTLS read) */
+      if (hs->watch != NULL && self->socket != NULL)
+        pst_poller_watch_park (g_steal_pointer (&hs->watch), self->socket, FALSE);
       self->handshaken = TRUE;
       if (klass->handshaken != NULL && !klass->handshaken (self, &error))
         g_task_return_error (task, error);
@@ -503,6 +507,9 @@ handshake_step (GTask *task)
       return_handshake_error (task, self, ret);
       return;
     }
+  if (hs->watch == NULL && self->socket != NULL)
+    hs->watch = pst_poller_watch_adopt (pst_poller_get_for_context (g_task_get_context (task)), self->socket,
+                                        handshake_ready_cb, hs);
   if (hs->watch == NULL)
     hs->watch = pst_poller_watch_new (pst_poller_get_for_context (g_task_get_context (task)), self->fd,
                                       handshake_ready_cb, hs);

@@ -473,6 +473,74 @@ test_after_peek (void)
   pair_close (&p);
 }
 
+/* Parked on its socket and adopted by the next owner: no system call,
+ * and input reported while parked goes to the adopter; a socket closed
+ * meanwhile gives nothing to adopt; a socket that goes takes its parked
+ * watch along. */
+static void
+test_park_adopt (void)
+{
+  PstPoller *poller = pst_poller_get_default ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  PstPollerStats stats;
+  guint watches0;
+  guint64 ctl0;
+  Pair p, second;
+
+  pst_poller_get_stats (poller, &stats);
+  watches0 = stats.watches;
+  pair_open (&p);
+  socket = g_socket_new_from_fd (p.fds[0], &error);
+  g_assert_no_error (error);
+  p.watch = pst_poller_watch_new (poller, p.fds[0], pair_cb, &p);
+  g_assert_true (pst_poller_watch_set_mask (p.watch, G_IO_OUT));
+  spin_until (called, &p);
+  ctl0 = ctl_calls ();
+  pst_poller_watch_park (g_steal_pointer (&p.watch), socket, TRUE);
+  g_assert_cmpint (write (p.fds[1], "x", 1), ==, 1);
+  spin_for (30);
+  g_assert_cmpuint (p.calls, ==, 1);   /* parked: called for nothing */
+
+  memset (&second, 0, sizeof second);
+  second.fds[0] = p.fds[0];
+  second.fds[1] = p.fds[1];
+  second.watch = pst_poller_watch_adopt (poller, socket, pair_cb, &second);
+  g_assert_nonnull (second.watch);
+  g_assert_true (pst_poller_watch_knows_ready (second.watch));   /* drained, and registered by us */
+  g_assert_null (pst_poller_watch_adopt (poller, socket, pair_cb, &second));   /* once */
+  g_assert_true (pst_poller_watch_set_mask (second.watch, G_IO_IN));
+  spin_until (called, &second);
+  g_assert_cmpuint (second.calls, ==, 1);
+  g_assert_true (second.last & G_IO_IN);
+  g_assert_cmpuint (ctl_calls (), ==, ctl0);
+
+  /* parked again, then the socket closed: nothing to adopt */
+  pst_poller_watch_park (g_steal_pointer (&second.watch), socket, FALSE);
+  g_socket_close (socket, NULL);
+  p.fds[0] = -1;
+  g_assert_null (pst_poller_watch_adopt (poller, socket, pair_cb, &second));
+
+  /* parked on a socket that goes: the watch goes with it */
+  {
+    Pair q;
+    GSocket *other;
+
+    pair_open (&q);
+    other = g_socket_new_from_fd (q.fds[0], &error);
+    g_assert_no_error (error);
+    q.watch = pst_poller_watch_new (poller, q.fds[0], pair_cb, &q);
+    g_assert_true (pst_poller_watch_set_mask (q.watch, G_IO_IN));
+    pst_poller_watch_park (g_steal_pointer (&q.watch), other, FALSE);
+    g_object_unref (other);   /* closes q.fds[0] */
+    q.fds[0] = -1;
+    pair_close (&q);
+  }
+  pst_poller_get_stats (poller, &stats);
+  g_assert_cmpuint (stats.watches, ==, watches0);
+  pair_close (&p);
+}
+
 /* A registration nobody watches any more (the socket is still open):
  * its first event takes it out of the set, and nothing is called. */
 static void
@@ -706,6 +774,7 @@ main (int argc, char **argv)
   g_test_add_func ("/poller/close-registered", test_close_registered);
   g_test_add_func ("/poller/handover", test_handover);
   g_test_add_func ("/poller/after-peek", test_after_peek);
+  g_test_add_func ("/poller/park-adopt", test_park_adopt);
   g_test_add_func ("/poller/unwatched-event", test_unwatched_event);
   g_test_add_func ("/poller/nested", test_nested);
   g_test_add_func ("/poller/timers", test_timers);
