@@ -513,6 +513,12 @@ handshake_step (GTask *task)
   if (hs->watch == NULL)
     hs->watch = pst_poller_watch_new (pst_poller_get_for_context (g_task_get_context (task)), self->fd,
                                       handshake_ready_cb, hs);
+  /* The socket said EAGAIN just now: what the watch was told before
+   * (by the socket's last owner, say) is stale. */
+  if (gnutls_record_get_direction (self->session) != 0)
+    pst_poller_watch_would_block (hs->watch, G_IO_OUT);
+  else if (self->pull_blocked)
+    pst_poller_watch_would_block (hs->watch, G_IO_IN);
   if (!pst_poller_watch_set_mask (hs->watch, gnutls_record_get_direction (self->session) ? G_IO_OUT : G_IO_IN))
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, _("Could not wait on the socket"));
