@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
-#include <glib/gi18n-lib.h>
 
 #include "pst-socket.h"
 
@@ -69,8 +68,9 @@ pst_socket_new_tcp (GSocketFamily family, GError **error)
     {
       int errsv = errno;
 
+      /* worded (and translated) as g_socket_new's */
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                   _("Unable to create socket: %s"), g_strerror (errsv));
+                   g_dgettext ("glib20", "Unable to create socket: %s"), g_strerror (errsv));
       return NULL;
     }
   return wrap (fd, family, error);
