@@ -46,6 +46,7 @@ struct _PstPollerWatch
   gboolean       took_over;     /* an earlier watch's record came along (ready set, EPOLLOUT) */
   gboolean       knows_ready;   /* registered or re-armed by us: the kernel reported the state */
   gboolean       peer_closed;   /* EPOLLRDHUP or EPOLLHUP seen: an end may wait behind the bytes */
+  gboolean       look_in;       /* bytes may wait unreported: call once when input is asked for */
   gboolean       dead;
   gboolean       orphan;        /* its descriptor number went to a newer watch */
   gboolean       scheduled;     /* in poller->again */
@@ -207,6 +208,7 @@ register_fd (PstPollerWatch *watch, gboolean out)
            * last watch left can be missed, and nothing it left (nor
            * what came under this number before) is ours. */
           watch->ready = 0;
+          watch->look_in = FALSE;
           watch->took_over = FALSE;
           watch->knows_ready = TRUE;
           watch->events = ev.events & (EPOLLIN | EPOLLOUT);
@@ -218,10 +220,11 @@ register_fd (PstPollerWatch *watch, gboolean out)
       /* The descriptor is in the set (an earlier watch's): unless the
        * record says so, we do not know whether it asks for EPOLLOUT.
        * Nor whether its owner left bytes in the socket (a peek reads
-       * nothing): no edge will say so, so input counts as ready, and
-       * the first call tells (a read that would block, at worst). */
+       * nothing): no edge will say so, so the watch is called once to
+       * look (a read that would block, at worst), with no condition
+       * claimed. */
       watch->events = EPOLLIN | (had_out ? EPOLLOUT : 0);
-      watch->ready |= G_IO_IN;
+      watch->look_in = TRUE;
       self->n_registered++;
       if (!out || had_out)
         return TRUE;
@@ -270,7 +273,8 @@ pst_poller_watch_set_mask (PstPollerWatch *watch, GIOCondition mask)
       }
   /* What was reported while the mask did not ask for it, or a hang-up
    * met while it asked for nothing: no edge will say it again. */
-  if ((watch->ready & added) != 0 || (added == mask && (watch->ready & ALERTS) != 0))
+  if ((watch->ready & added) != 0 || (added == mask && (watch->ready & ALERTS) != 0) ||
+      ((added & G_IO_IN) && watch->look_in))
     pst_poller_watch_schedule (watch);
   return TRUE;
 }
@@ -285,6 +289,8 @@ void
 pst_poller_watch_would_block (PstPollerWatch *watch, GIOCondition condition)
 {
   watch->ready &= ~(condition & (G_IO_IN | G_IO_OUT));
+  if (condition & G_IO_IN)
+    watch->look_in = FALSE;
 }
 
 gboolean
@@ -372,7 +378,7 @@ pst_poller_watch_park (PstPollerWatch *watch, GSocket *socket, gboolean drained)
     {
       /* bytes may wait with no edge of their own (see knows_ready) */
       watch->knows_ready = FALSE;
-      watch->ready |= G_IO_IN;
+      watch->look_in = TRUE;
     }
   g_object_set_qdata_full (G_OBJECT (socket), parked_quark (), watch, parked_free);
 }
@@ -436,6 +442,8 @@ call_watch (PstPoller *self, PstPollerWatch *watch, gboolean from_epoll)
   if (from_epoll && ready == 0)
     return;
   watch->ready &= ~ready;
+  if (watch->mask & G_IO_IN)
+    watch->look_in = FALSE;   /* this call is the look */
   watch->called_in = self->dispatches;
   self->callbacks++;
   watch->ref_count++;

@@ -56,8 +56,8 @@ void            pst_poller_watch_would_block (PstPollerWatch *watch, GIOConditio
  * to learn whether bytes wait in the socket (there may still be some
  * above it, in a wrapper).  FALSE for a watch that took over an earlier
  * one's registration: its first mask with G_IO_IN calls it at the next
- * dispatch, as bytes the earlier owner left (peeked, not read) would get
- * no report of their own. */
+ * dispatch (ready 0 unless something was reported), as bytes the earlier
+ * owner left (peeked, not read) would get no report of their own. */
 gboolean        pst_poller_watch_knows_ready (PstPollerWatch *watch);
 /* TRUE once epoll said the peer closed its side (EPOLLRDHUP, EPOLLHUP):
  * a short read no longer proves the socket empty, as the end may still

@@ -225,8 +225,8 @@ pst_pump_watch_read (PstStreamPump *self, GIOCondition ready)
     return TRUE;
   /* Woken for a readable socket, yet the stream would block from the
    * start, and its socket is still readable: not bytes in flight but the
-   * TLS connection busy with another operation.  A level-triggered watch
-   * would spin; GIO's source knows when that ends. */
+   * TLS connection busy with another operation.  The poller would not
+   * report it again (edge-triggered); GIO's source knows when that ends. */
   if (blocked_first && (ready & G_IO_IN) &&
       g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (self->stream))))
     {

@@ -192,8 +192,8 @@ pst_pump_write_more (PstStreamPump *self)
         {
           /* Woken for a writable socket, nothing written, and the socket
            * still writable: the TLS connection is busy with another
-           * operation; a level-triggered watch would spin, GIO's source
-           * knows when that ends. */
+           * operation; the poller would not report it again (edge-
+           * triggered), GIO's source knows when that ends. */
           gboolean busy = self->out_woken && first &&
                           g_pollable_output_stream_is_writable (G_POLLABLE_OUTPUT_STREAM (out));
 

@@ -4,9 +4,7 @@
 
 #include <string.h>
 
-#include "pst-head-limit-stream.h"
 #include "pst-io-close.h"
-#include "pst-prefix-stream.h"
 #include "pst-stream-pump-private.h"
 
 /* The byte side of a proxy (tcp:// and ssl:// back-ends, tcp/ssl accepts):

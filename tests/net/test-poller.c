@@ -99,7 +99,7 @@ test_readable (void)
   g_assert_cmpuint (p.calls, ==, 1);
   g_assert_true (p.last & G_IO_IN);
   spin_for (50);
-  g_assert_cmpuint (p.calls, ==, 1);   /* drained: level-triggered, not called again */
+  g_assert_cmpuint (p.calls, ==, 1);   /* drained: not called again */
 
   /* an empty mask: data and even a hang-up go unreported */
   g_assert_true (pst_poller_watch_set_mask (p.watch, 0));
@@ -466,9 +466,10 @@ test_after_peek (void)
   second.watch = pst_poller_watch_new (pst_poller_get_default (), p.fds[0], pair_cb, &second);
   g_assert_true (pst_poller_watch_set_mask (second.watch, G_IO_IN));
   spin_until (called, &second);
-  g_assert_cmpuint (second.calls, ==, 1);
-  g_assert_true (second.last & G_IO_IN);
-  g_assert_cmpint (recv (p.fds[0], &c, 1, MSG_DONTWAIT), ==, -1);   /* pair_cb read it */
+  spin_for (30);
+  g_assert_cmpuint (second.calls, ==, 1);   /* once, to look: no condition claimed */
+  g_assert_cmpint (second.last, ==, 0);
+  g_assert_cmpint (recv (p.fds[0], &c, 1, MSG_DONTWAIT), ==, 1);   /* and there it is */
   g_clear_pointer (&second.watch, pst_poller_watch_free);
   pair_close (&p);
 }
