@@ -10,6 +10,7 @@
 #include "pst-backend.h"
 #include "pst-poller.h"
 #include "pst-prefix-stream.h"
+#include "pst-socket.h"
 #include "pst-tls-client.h"
 #include "pst-trust-database.h"
 #include "pst-upgrade-response.h"
@@ -606,6 +607,10 @@ direct_done (GTask *owned_task, GError *error)
   Dial *dial = g_task_get_task_data (owned_task);
   g_autoptr(GSocket) socket = g_steal_pointer (&dial->connecting);
 
+  /* connected: the registration goes on with the socket (its TLS
+   * handshake or its pump adopts it); the dial read nothing */
+  if (error == NULL && dial->watch != NULL)
+    pst_poller_watch_park (g_steal_pointer (&dial->watch), socket, TRUE);
   direct_stop (dial);
   if (error != NULL)
     {
@@ -664,8 +669,8 @@ dial_address (GTask *owned_task, GSocketAddress *address)
   g_autoptr(GTask) task = owned_task;
   Dial *dial = g_task_get_task_data (task);
   GError *error = NULL;
-  g_autoptr(GSocket) socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_TCP, &error);
+  /* non-blocking from socket() on: no fcntl pair as with g_socket_new */
+  g_autoptr(GSocket) socket = pst_socket_new_tcp (g_socket_address_get_family (address), &error);
 
   if (socket == NULL || g_task_return_error_if_cancelled (task))
     {

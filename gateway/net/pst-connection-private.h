@@ -39,7 +39,9 @@ struct _PstConnection
   guint              deadline_id;
   const char        *deadline_what;      /* what did not arrive in time */
   guint              keepalive_id;
-  guint              peek_id;
+  guint              peek_id;            /* the fallback timer */
+  PstPollerWatch    *peek_watch;         /* the wait for bytes to peek at */
+  gboolean           head_waited;        /* a plain request head was waited for once */
   gsize              peeked;
   guint              peek_lowat;         /* SO_RCVLOWAT set while peeking */
   gsize              peek_have;          /* bytes seen when the wait began */

@@ -62,6 +62,18 @@ dup_answer (const char *key, gsize *len)
   return answer;
 }
 
+/* The first byte of a client accepted before it came. */
+static gboolean
+head_arrived_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  PstConnection *self = user_data;
+
+  self->peek_id = 0;
+  pst_connection_peek_done (self);
+  pst_connection_hand_to_http (self, G_IO_STREAM (self->socket_connection));
+  return G_SOURCE_REMOVE;
+}
+
 /* SoupServer costs a new connection a good part of its CPU (its message,
  * its I/O objects, its signals, a GSource per read).  When the request
  * head is already in the socket, complete, and is the common upgrade
@@ -87,6 +99,13 @@ pst_connection_try_upgrade (PstConnection *self)
   do
     n = recv (fd, head, sizeof head, MSG_PEEK | MSG_DONTWAIT);
   while (n < 0 && errno == EINTR);
+  /* Accepted before its first byte came: wait for it on the poller (then
+   * try again) rather than hand SoupServer a socket with nothing in it. */
+  if (n < 0 && errno == EAGAIN && !self->head_waited)
+    {
+      self->head_waited = TRUE;
+      return pst_connection_wait_readable (self, 0, head_arrived_cb);
+    }
   if (n <= 0 || pst_upgrade_request_parse (head, n, &req) != PST_UPGRADE_REQUEST_OK)
     return FALSE;
   route = upgrade_route (self, &req);

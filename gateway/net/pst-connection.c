@@ -117,6 +117,7 @@ pst_connection_finalize (GObject *object)
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   g_clear_handle_id (&self->peek_id, g_source_remove);
   pst_connection_tls_head_clear (self);
+  g_clear_pointer (&self->peek_watch, pst_poller_watch_free);
   if (self->listener != NULL)
     g_object_remove_weak_pointer (G_OBJECT (self->listener), (gpointer *) &self->listener);
   if (self->head_limit != NULL)
@@ -204,6 +205,7 @@ pst_connection_end (PstConnection *self)
   g_clear_handle_id (&self->deadline_id, g_source_remove);
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   g_clear_handle_id (&self->peek_id, g_source_remove);
+  g_clear_pointer (&self->peek_watch, pst_poller_watch_free);
   if (self->service != NULL)
     {
       g_autofree char *fields = dup_tls_fields (self);
@@ -293,12 +295,7 @@ pst_connection_new (PstListener       *listener,
     }
   text = remote ? g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote)) : g_strdup ("?");
   self->peer = pst_log_escape (text, -1);
-  {
-    g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (socket_connection, NULL);
-
-    if (G_IS_INET_SOCKET_ADDRESS (local))
-      self->local = G_INET_SOCKET_ADDRESS (g_steal_pointer (&local));
-  }
+  /* the local address is asked for (getsockname) only when needed */
   return self;
 }
 
@@ -317,6 +314,13 @@ pst_connection_get_client_address (PstConnection *self)
 GInetSocketAddress *
 pst_connection_get_local_address (PstConnection *self)
 {
+  if (self->local == NULL && self->socket_connection != NULL)
+    {
+      g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (self->socket_connection, NULL);
+
+      if (G_IS_INET_SOCKET_ADDRESS (local))
+        self->local = G_INET_SOCKET_ADDRESS (g_steal_pointer (&local));
+    }
   return self->local;
 }
 
@@ -507,8 +511,8 @@ void
 pst_connection_hand_to_soup (PstConnection *self, GIOStream *stream)
 {
   g_autoptr(GError) error = NULL;
-  /* known since accept: no getsockname again */
-  g_autoptr(GSocketAddress) local = NULL;
+  /* asked for (getsockname) only on this path, and kept */
+  GSocketAddress *local = NULL;
   /* SoupServer may serve a request that is already there, and drop the
    * connection, before soup_server_accept_iostream returns: that can end
    * us (the listener lets go of its reference) while we still use self. */
@@ -524,8 +528,7 @@ pst_connection_hand_to_soup (PstConnection *self, GIOStream *stream)
   /* the TLS 1.3 ticket held back after the handshake goes now */
   if (PST_IS_TLS_SERVER (self->tls))
     pst_tls_server_flush (PST_TLS_SERVER (self->tls));
-  local = self->local != NULL ? g_object_ref (G_SOCKET_ADDRESS (self->local))
-                              : g_socket_connection_get_local_address (self->socket_connection, NULL);
+  local = G_SOCKET_ADDRESS (pst_connection_get_local_address (self));
   limited = pst_head_limit_wrap (stream, HEAD_LIMIT, &self->head_limit);
   g_object_add_weak_pointer (G_OBJECT (self->head_limit), (gpointer *) &self->head_limit);
   pst_head_limit_stream_set_first_byte_func (self->head_limit, head_first_byte_cb, self);

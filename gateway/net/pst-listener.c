@@ -16,6 +16,7 @@
 #include "pst-log-escape.h"
 #include "pst-origin.h"
 #include "pst-peer-address.h"
+#include "pst-socket.h"
 
 struct _PstListener
 {
@@ -34,6 +35,7 @@ struct _PstListener
   guint           per_address;   /* tcp.maximum.connections.per.address, 0: none */
   int             silent_peer;    /* see keep_alive_enabler */
   gboolean        proxy_protocol; /* tcp.proxy-protocol: a PROXY header comes first */
+  int             nodelay;        /* accepted sockets inherit TCP_NODELAY: -1 not known yet, 0 no, 1 yes */
   GTlsAuthenticationMode client_auth;
 };
 
@@ -81,6 +83,7 @@ pst_listener_init (PstListener *self)
   self->connections = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   self->sockets = g_ptr_array_new_with_free_func (g_object_unref);
   self->sources = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_unref);
+  self->nodelay = -1;
 }
 
 /* Two clients may share an "ip:port" text (a 0.0.0.0 listener reached on
@@ -325,6 +328,9 @@ static void
 add_listening (PstListener *self, GSocket *socket)
 {
   g_socket_set_blocking (socket, FALSE);
+  /* Linux hands it down to each accepted socket (one setsockopt per
+   * client fewer); the first client tells whether it did. */
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   g_ptr_array_add (self->sockets, socket);
 }
 
@@ -375,15 +381,16 @@ pst_listener_add_socket (PstListener *self, GSocket *inherited, GError **error)
 }
 
 /* accept4() with the flags GIO would set afterwards (two fcntl calls
- * fewer), and the peer's address from the same call (no getpeername).
- * NULL when nothing is left (or on an error, logged at debug level). */
+ * fewer), the peer's address from the same call (no getpeername), and a
+ * GSocket told what it is rather than asking (PstSocket: six system
+ * calls fewer).  NULL when nothing is left (or on an error, logged at
+ * debug level). */
 static GSocketConnection *
 accept_one (PstListener *self, GSocket *listening, GSocketAddress **remote)
 {
   struct sockaddr_storage peer;
   socklen_t len = sizeof peer;
   g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GError) error = NULL;
   int fd;
 
   do
@@ -396,15 +403,21 @@ accept_one (PstListener *self, GSocket *listening, GSocketAddress **remote)
         g_debug ("accept on %s: %s", self->key, g_strerror (errno));
       return NULL;
     }
-  socket = g_socket_new_from_fd (fd, &error);
-  if (socket == NULL)
-    {
-      g_debug ("accept on %s: %s", self->key, error->message);
-      close (fd);
-      return NULL;
-    }
+  socket = pst_socket_new_accepted (fd, peer.ss_family);
   *remote = g_socket_address_new_from_native (&peer, len);
   return g_socket_connection_factory_create_connection (socket);
+}
+
+/* TCP_NODELAY: inherited from the listening socket (Linux), or set. */
+static void
+no_delay (PstListener *self, GSocket *socket)
+{
+  gint value = 0;
+
+  if (self->nodelay < 0)
+    self->nodelay = g_socket_get_option (socket, IPPROTO_TCP, TCP_NODELAY, &value, NULL) && value != 0;
+  if (self->nodelay == 0)
+    g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 }
 
 static void
@@ -428,7 +441,7 @@ incoming (PstListener *self, GSocketConnection *connection, GSocketAddress *remo
       g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
       return;
     }
-  g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  no_delay (self, g_socket_connection_get_socket (connection));
   conn = pst_connection_new (self, connection, remote, self->runtime, self->routes, self->tls, self->limits);
   g_hash_table_add (self->connections, conn);
   if (self->proxy_protocol)

@@ -50,14 +50,13 @@ struct _PstPollerWait
   int                 epfd;      /* the poller's */
   int                 wakeup_fd; /* the context's eventfd */
   int                 extra_fd;  /* the second epoll set */
-  char                wakeup_tag, extra_tag;   /* their epoll data */
   gboolean            resync;    /* register every extra again */
   gboolean            rebuild;   /* a new second set (one reported a stranger) */
   Extra               extras[MAX_EXTRA];
   guint               n_extras;
   Extra               refused[MAX_EXTRA];   /* a list epoll refused */
   guint               n_refused;
-  struct epoll_event  pending[PST_POLLER_BATCH];   /* watches' events, pinned */
+  struct epoll_event  pending[PST_POLLER_BATCH];   /* watches' events, by descriptor */
   int                 n_pending;
   guint64             own_waits, glib_polls, extra_syncs;
 };
@@ -81,9 +80,9 @@ poll_events_of (guint32 events)
 }
 
 static gboolean
-add_own (int epfd, int fd, gpointer tag)
+add_own (int epfd, int fd)
 {
-  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
+  struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
 
   return epoll_ctl (epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
 }
@@ -125,7 +124,7 @@ sync_extras (PstPollerWait *self, const Extra *want, guint n)
         return FALSE;
       close (self->extra_fd);   /* (leaves the first set with it) */
       self->extra_fd = fd;
-      if (!add_own (self->epfd, fd, &self->extra_tag))
+      if (!add_own (self->epfd, fd))
         g_error ("poller: epoll_ctl: %s", g_strerror (errno));
       self->n_extras = 0;
       self->rebuild = FALSE;
@@ -177,12 +176,11 @@ static void
 keep_event (PstPollerWait *self, const struct epoll_event *ev, int old)
 {
   for (int i = 0; i < old; i++)
-    if (self->pending[i].data.ptr == ev->data.ptr)
+    if (self->pending[i].data.fd == ev->data.fd)
       {
         self->pending[i].events |= ev->events;
         return;
       }
-  pst_poller_pin_watch (ev->data.ptr);
   self->pending[self->n_pending++] = *ev;
 }
 
@@ -239,9 +237,9 @@ wait_poll (PstPollerWait *self, GPollFD *ufds, guint nfds, gint timeout, guint o
     }
   for (int i = 0; i < n; i++)
     {
-      if (evs[i].data.ptr == &self->wakeup_tag)
+      if (evs[i].data.fd == self->wakeup_fd)
         woken = TRUE;
-      else if (evs[i].data.ptr == &self->extra_tag)
+      else if (evs[i].data.fd == self->extra_fd)
         extra_ready = TRUE;
       else
         keep_event (self, &evs[i], old);
@@ -369,8 +367,8 @@ pst_poller_wait_new (PstPoller *poller, GError **error)
   self->epfd = pst_poller_get_epfd (poller);
   self->wakeup_fd = wakeup_fd;
   self->extra_fd = epoll_create1 (EPOLL_CLOEXEC);
-  if (self->extra_fd < 0 || !add_own (self->epfd, self->wakeup_fd, &self->wakeup_tag) ||
-      !add_own (self->epfd, self->extra_fd, &self->extra_tag))
+  if (self->extra_fd < 0 || !add_own (self->epfd, self->wakeup_fd) ||
+      !add_own (self->epfd, self->extra_fd))
     {
       int saved = errno;
 
@@ -400,8 +398,6 @@ pst_poller_wait_free (PstPollerWait *self)
   g_mutex_lock (&waits_lock);
   g_ptr_array_remove (waits, self);
   g_mutex_unlock (&waits_lock);
-  for (int i = 0; i < self->n_pending; i++)
-    pst_poller_unpin_watch (self->pending[i].data.ptr);
   /* (the wake-up descriptor leaves with the poller's epoll set, closed
    * next: never with epoll_ctl, which after a fork would change the
    * parent's set, shared with us) */
@@ -430,9 +426,9 @@ pst_poller_wait_take (PstPollerWait *self, struct epoll_event *events, int max)
 }
 
 gboolean
-pst_poller_wait_is_own (PstPollerWait *self, gpointer data)
+pst_poller_wait_is_own (PstPollerWait *self, int fd)
 {
-  return self != NULL && (data == &self->wakeup_tag || data == &self->extra_tag);
+  return self != NULL && (fd == self->wakeup_fd || fd == self->extra_fd);
 }
 
 void

@@ -11,10 +11,23 @@
 
 #include "pst-poller-private.h"
 
-/* Level-triggered: a watch whose owner stops early (a read budget used
- * up) is reported again while its socket stays readable; bytes buffered
- * above the socket (GnuTLS records, a SoupFilterInputStream) are the
- * owner's to drain, or to ask for with pst_poller_watch_schedule().
+/* Edge-triggered, one registration per descriptor: a watch registers
+ * its descriptor once (EPOLL_CTL_ADD, for input, and for output too once
+ * the mask asks for it), and the mask only tells the poller which of the
+ * reported conditions to hand to the callback; the others are kept in
+ * the watch's ready set, handed over when the mask asks for them.  A
+ * changed mask costs no system call; neither does a freed watch: its
+ * descriptor stays in the set (the kernel drops it at close), and the
+ * next watch on the same descriptor takes it over (the ADD says EEXIST)
+ * with what the last one had not used of its ready set.
+ *
+ * Edge-triggered means the owner reads (or writes) until the stream says
+ * WOULD_BLOCK, or returns TRUE to be called again at the next dispatch
+ * (a budget used up); bytes buffered above the socket (GnuTLS records, a
+ * SoupFilterInputStream) are the owner's to drain, or to ask for with
+ * pst_poller_watch_schedule().  A registration nobody watches any more
+ * costs at most one ignored event per burst, never a busy loop: the
+ * first such event takes it out of the set (EPOLL_CTL_DEL).
  *
  * Unregistering during a dispatch is safe: every watch of the batch is
  * referenced while the batch runs, and a freed watch is marked dead, so a
@@ -27,8 +40,13 @@ struct _PstPollerWatch
   guint          ref_count;     /* the owner's, plus a batch's or the queue's */
   PstPoller     *poller;        /* a reference on its GSource */
   int            fd;
-  guint32        events;        /* registered with epoll; 0: not in the set */
+  guint32        events;        /* registered with epoll (EPOLLIN, maybe EPOLLOUT); 0: not yet */
   GIOCondition   mask;
+  GIOCondition   ready;         /* reported, not yet handed to the callback */
+  gboolean       took_over;     /* an earlier watch's record came along (ready set, EPOLLOUT) */
+  gboolean       knows_ready;   /* registered or re-armed by us: the kernel reported the state */
+  gboolean       peer_closed;   /* EPOLLRDHUP or EPOLLHUP seen: an end may wait behind the bytes */
+  gboolean       look_in;       /* bytes may wait unreported: call once when input is asked for */
   gboolean       dead;
   gboolean       orphan;        /* its descriptor number went to a newer watch */
   gboolean       scheduled;     /* in poller->again */
@@ -51,16 +69,20 @@ struct _PstPoller
 {
   GSource       source;
   GMainContext *context;      /* not a reference: the context owns us */
+  GThread      *thread;       /* the context's, which made us */
   int           epfd;
   gpointer      epfd_tag;
   pid_t         pid;
-  GHashTable   *by_fd;        /* fd → the watch that registered it */
+  GHashTable   *by_fd;        /* fd → its live watch (the newest one) */
+  GHashTable   *lingering;    /* fd → what a freed watch left: LINGER | ready | (LINGER_OUT) */
+  guint         n_registered; /* live watches with a registration */
   GPtrArray    *again;        /* watches to call at the next dispatch (referenced) */
   GPtrArray    *heap;         /* Timer *, a binary min-heap on deadline */
   GHashTable   *timers;       /* id → Timer * */
   guint         next_timer_id;
   guint         n_watches;
   guint64       dispatches, callbacks;
+  guint64       ctl_calls;
   /* pst_poller_count_context_sources */
   guint         scanned_to;
   GArray       *live_ids;
@@ -107,11 +129,9 @@ watch_unref (PstPollerWatch *watch)
   g_free (watch);
 }
 
-static guint32
-events_of (GIOCondition mask)
-{
-  return ((mask & G_IO_IN) ? EPOLLIN : 0) | ((mask & G_IO_OUT) ? EPOLLOUT : 0);
-}
+#define LINGER     0x10000u   /* a record is there (a ready set may be empty) */
+#define LINGER_OUT 0x20000u   /* …and its registration asks for EPOLLOUT too */
+#define ALERTS     (G_IO_HUP | G_IO_ERR)
 
 static GIOCondition
 condition_of (guint32 events)
@@ -125,6 +145,7 @@ pst_poller_watch_new (PstPoller *self, int fd, PstPollerFunc func, gpointer user
 {
   PstPollerWatch *watch = g_new0 (PstPollerWatch, 1);
   PstPollerWatch *stale;
+  gpointer linger;
 
   g_return_val_if_fail (self != NULL && fd >= 0 && func != NULL, NULL);
   watch->ref_count = 1;
@@ -134,14 +155,27 @@ pst_poller_watch_new (PstPoller *self, int fd, PstPollerFunc func, gpointer user
   watch->user_data = user_data;
   /* A watch still holding this number had its descriptor closed under it
    * (epoll forgot it then): the number is ours now, and that watch must
-   * not unregister it later. */
+   * not hear of it again. */
   stale = g_hash_table_lookup (self->by_fd, GINT_TO_POINTER (fd));
   if (stale != NULL)
     {
+      if ((stale->events & EPOLLIN) != 0)
+        self->n_registered--;
       stale->events = 0;
+      stale->ready = 0;
       stale->orphan = TRUE;
     }
-  g_hash_table_remove (self->by_fd, GINT_TO_POINTER (fd));
+  /* What a freed watch on this number left: if the descriptor is the
+   * same (the ADD will say so), so is the registration, and the edges it
+   * reported that nobody used are ours. */
+  if (g_hash_table_steal_extended (self->lingering, GINT_TO_POINTER (fd), NULL, &linger))
+    {
+      watch->ready = GPOINTER_TO_UINT (linger) & (G_IO_IN | G_IO_OUT | ALERTS);
+      watch->took_over = TRUE;
+      if (GPOINTER_TO_UINT (linger) & LINGER_OUT)
+        watch->events = EPOLLOUT;   /* a hint for register_fd, not a registration */
+    }
+  g_hash_table_insert (self->by_fd, GINT_TO_POINTER (fd), watch);
   self->n_watches++;
   return watch;
 }
@@ -152,13 +186,71 @@ owns_fd (PstPollerWatch *watch)
   return g_hash_table_lookup (watch->poller->by_fd, GINT_TO_POINTER (watch->fd)) == watch;
 }
 
-gboolean
-pst_poller_watch_set_mask (PstPollerWatch *watch, GIOCondition mask)
+/* EPOLL_CTL_ADD (or, for a registration already there, nothing, unless
+ * it must learn EPOLLOUT: then EPOLL_CTL_MOD, once). */
+static gboolean
+register_fd (PstPollerWatch *watch, gboolean out)
 {
   PstPoller *self = watch->poller;
   struct epoll_event ev = { 0 };
-  guint32 events;
-  int op, rc;
+  gboolean had_out = (watch->events & EPOLLOUT) != 0;
+  gboolean fresh = (watch->events & EPOLLIN) == 0;
+  int rc;
+
+  ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (out ? EPOLLOUT : 0);
+  ev.data.fd = watch->fd;
+  if (fresh)
+    {
+      self->ctl_calls++;
+      rc = epoll_ctl (self->epfd, EPOLL_CTL_ADD, watch->fd, &ev);
+      if (rc == 0)
+        {
+          /* A new registration reports what is ready now: nothing the
+           * last watch left can be missed, and nothing it left (nor
+           * what came under this number before) is ours. */
+          watch->ready = 0;
+          watch->look_in = FALSE;
+          watch->took_over = FALSE;
+          watch->knows_ready = TRUE;
+          watch->events = ev.events & (EPOLLIN | EPOLLOUT);
+          self->n_registered++;
+          return TRUE;
+        }
+      if (errno != EEXIST)
+        goto refused;
+      /* The descriptor is in the set (an earlier watch's): unless the
+       * record says so, we do not know whether it asks for EPOLLOUT.
+       * Nor whether its owner left bytes in the socket (a peek reads
+       * nothing): no edge will say so, so the watch is called once to
+       * look (a read that would block, at worst), with no condition
+       * claimed. */
+      watch->events = EPOLLIN | (had_out ? EPOLLOUT : 0);
+      watch->look_in = TRUE;
+      self->n_registered++;
+      if (!out || had_out)
+        return TRUE;
+    }
+  /* Re-armed: the kernel reports what is ready now. */
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  self->ctl_calls++;
+  if (epoll_ctl (self->epfd, EPOLL_CTL_MOD, watch->fd, &ev) == 0)
+    {
+      watch->events = EPOLLIN | EPOLLOUT;
+      watch->knows_ready = TRUE;
+      return TRUE;
+    }
+refused:
+  g_debug ("poller: epoll_ctl on descriptor %d: %s", watch->fd, g_strerror (errno));
+  if ((watch->events & EPOLLIN) != 0)
+    self->n_registered--;
+  watch->events = 0;
+  return FALSE;
+}
+
+gboolean
+pst_poller_watch_set_mask (PstPollerWatch *watch, GIOCondition mask)
+{
+  GIOCondition added;
 
   g_return_val_if_fail (!watch->dead, FALSE);
   mask &= G_IO_IN | G_IO_OUT;
@@ -167,46 +259,51 @@ pst_poller_watch_set_mask (PstPollerWatch *watch, GIOCondition mask)
       watch->mask = 0;
       return mask == 0;
     }
+  added = mask & ~watch->mask;
   watch->mask = mask;
-  events = events_of (mask);
-  if (events == watch->events)
+  if (mask == 0)
     return TRUE;
-  /* An empty mask leaves the set: epoll reports HUP and ERR whatever the
-   * mask, and a paused connection's hang-up must not wake us each time. */
-  if (events == 0)
-    {
-      if (owns_fd (watch))
-        {
-          epoll_ctl (self->epfd, EPOLL_CTL_DEL, watch->fd, NULL);
-          g_hash_table_remove (self->by_fd, GINT_TO_POINTER (watch->fd));
-        }
-      watch->events = 0;
-      return TRUE;
-    }
-  ev.events = events;
-  ev.data.ptr = watch;
-  op = watch->events != 0 && owns_fd (watch) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-  rc = epoll_ctl (self->epfd, op, watch->fd, &ev);
-  if (rc != 0 && op == EPOLL_CTL_ADD && errno == EEXIST)
-    rc = epoll_ctl (self->epfd, EPOLL_CTL_MOD, watch->fd, &ev);
-  else if (rc != 0 && op == EPOLL_CTL_MOD && errno == ENOENT)
-    rc = epoll_ctl (self->epfd, EPOLL_CTL_ADD, watch->fd, &ev);
-  if (rc == 0)
-    {
-      watch->events = events;
-      g_hash_table_insert (self->by_fd, GINT_TO_POINTER (watch->fd), watch);
-      return TRUE;
-    }
-  g_debug ("poller: epoll_ctl on descriptor %d: %s", watch->fd, g_strerror (errno));
-  watch->events = 0;
-  watch->mask = 0;
-  return FALSE;
+  /* Registered once; EPOLLOUT joins the first time output is asked for
+   * (a socket is writable nearly always: asked for from the start, each
+   * new registration would wake the loop once for nothing). */
+  if ((watch->events & EPOLLIN) == 0 || ((mask & G_IO_OUT) && (watch->events & EPOLLOUT) == 0))
+    if (!register_fd (watch, (mask & G_IO_OUT) != 0))
+      {
+        watch->mask = 0;
+        return FALSE;
+      }
+  /* What was reported while the mask did not ask for it, or a hang-up
+   * met while it asked for nothing: no edge will say it again. */
+  if ((watch->ready & added) != 0 || (added == mask && (watch->ready & ALERTS) != 0) ||
+      ((added & G_IO_IN) && watch->look_in))
+    pst_poller_watch_schedule (watch);
+  return TRUE;
 }
 
 GIOCondition
 pst_poller_watch_get_mask (PstPollerWatch *watch)
 {
   return watch->mask;
+}
+
+void
+pst_poller_watch_would_block (PstPollerWatch *watch, GIOCondition condition)
+{
+  watch->ready &= ~(condition & (G_IO_IN | G_IO_OUT));
+  if (condition & G_IO_IN)
+    watch->look_in = FALSE;
+}
+
+gboolean
+pst_poller_watch_knows_ready (PstPollerWatch *watch)
+{
+  return watch->knows_ready && (watch->events & EPOLLIN) != 0 && !watch->orphan;
+}
+
+gboolean
+pst_poller_watch_peer_closed (PstPollerWatch *watch)
+{
+  return watch->peer_closed;
 }
 
 void
@@ -222,22 +319,132 @@ pst_poller_watch_schedule (PstPollerWatch *watch)
 void
 pst_poller_watch_free (PstPollerWatch *watch)
 {
+  PstPoller *self;
+
   if (watch == NULL)
     return;
   g_return_if_fail (!watch->dead);
-  if (watch->events != 0)
-    pst_poller_watch_set_mask (watch, 0);
+  self = watch->poller;
+  if (owns_fd (watch))
+    {
+      g_hash_table_remove (self->by_fd, GINT_TO_POINTER (watch->fd));
+      /* The registration stays (no system call): the next watch on the
+       * descriptor takes it over, or its close drops it. */
+      if ((watch->events & EPOLLIN) != 0 || watch->took_over)
+        g_hash_table_insert (self->lingering, GINT_TO_POINTER (watch->fd),
+                             GUINT_TO_POINTER (LINGER | watch->ready |
+                                               ((watch->events & EPOLLOUT) ? LINGER_OUT : 0)));
+    }
+  if ((watch->events & EPOLLIN) != 0)
+    self->n_registered--;
+  watch->events = 0;
+  watch->mask = 0;
   watch->dead = TRUE;
-  watch->poller->n_watches--;
+  self->n_watches--;
   watch_unref (watch);
 }
 
-/* A watch of a batch or of the queue: call it once per dispatch. */
-static void
-call_watch (PstPoller *self, PstPollerWatch *watch, GIOCondition ready)
+/* ---- parking a watch on its socket, for the socket's next owner -------- */
+
+G_DEFINE_QUARK (pst-poller-parked-watch, parked)
+
+static gboolean
+free_parked_cb (gpointer data)
 {
-  if (watch->dead || watch->called_in == self->dispatches)
+  pst_poller_watch_free (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* The socket went without a next owner: the watch goes with it, on its
+ * poller's thread. */
+static void
+parked_free (gpointer data)
+{
+  PstPollerWatch *watch = data;
+
+  if (g_thread_self () == watch->poller->thread)
+    pst_poller_watch_free (watch);
+  else
+    g_main_context_invoke (watch->poller->context, free_parked_cb, watch);
+}
+
+void
+pst_poller_watch_park (PstPollerWatch *watch, GSocket *socket, gboolean drained)
+{
+  g_return_if_fail (!watch->dead && G_IS_SOCKET (socket));
+  watch->mask = 0;
+  watch->func = NULL;
+  watch->user_data = NULL;
+  if (!drained)
+    {
+      /* bytes may wait with no edge of their own (see knows_ready) */
+      watch->knows_ready = FALSE;
+      watch->look_in = TRUE;
+    }
+  g_object_set_qdata_full (G_OBJECT (socket), parked_quark (), watch, parked_free);
+}
+
+PstPollerWatch *
+pst_poller_watch_adopt (PstPoller *self, GSocket *socket, PstPollerFunc func, gpointer user_data)
+{
+  PstPollerWatch *watch = g_object_steal_qdata (G_OBJECT (socket), parked_quark ());
+
+  if (watch == NULL)
+    return NULL;
+  /* Closed (its number may be another socket's now), or another
+   * poller's: of no use. */
+  if (watch->poller != self || watch->orphan || g_socket_is_closed (socket) ||
+      watch->fd != g_socket_get_fd (socket))
+    {
+      pst_poller_watch_free (watch);
+      return NULL;
+    }
+  watch->func = func;
+  watch->user_data = user_data;
+  return watch;
+}
+
+/* An event of the batch: NULL when nobody watches the descriptor (a
+ * registration left behind: out of the set now, or ignored). */
+static PstPollerWatch *
+take_event (PstPoller *self, struct epoll_event *ev)
+{
+  PstPollerWatch *watch = g_hash_table_lookup (self->by_fd, GINT_TO_POINTER (ev->data.fd));
+
+  if (watch == NULL)
+    {
+      /* Still open, or another descriptor's (a dup) under a number that
+       * went on: either way no watch wants it, and removing it by number
+       * cannot hurt a registration a watch made (there is none). */
+      g_hash_table_remove (self->lingering, GINT_TO_POINTER (ev->data.fd));
+      self->ctl_calls++;
+      epoll_ctl (self->epfd, EPOLL_CTL_DEL, ev->data.fd, NULL);
+      return NULL;
+    }
+  watch->ready |= condition_of (ev->events);
+  if (ev->events & (EPOLLRDHUP | EPOLLHUP))
+    watch->peer_closed = TRUE;
+  watch->ref_count++;
+  return watch;
+}
+
+/* A watch of a batch (from_epoll) or of the queue: called at most once
+ * per dispatch, with the ready conditions its mask asks for (and a
+ * hang-up or error, unless the mask is empty).  A batch's watch that
+ * has none of those is not called. */
+static void
+call_watch (PstPoller *self, PstPollerWatch *watch, gboolean from_epoll)
+{
+  GIOCondition ready;
+
+  if (watch->dead || watch->func == NULL || watch->called_in == self->dispatches)
     return;
+  ready = watch->mask != 0 ? watch->ready & (watch->mask | ALERTS) : 0;
+  if (from_epoll && ready == 0)
+    return;
+  watch->ready &= ~ready;
+  if (watch->mask & G_IO_IN)
+    watch->look_in = FALSE;   /* this call is the look */
   watch->called_in = self->dispatches;
   self->callbacks++;
   watch->ref_count++;
@@ -434,6 +641,7 @@ poller_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   PstPoller *self = (PstPoller *) source;
   struct epoll_event events[BATCH];
+  PstPollerWatch *batch[BATCH];
   g_autoptr(GPtrArray) again = NULL;
   int n = 0;
 
@@ -447,19 +655,12 @@ poller_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   for (guint i = 0; i < again->len; i++)
     ((PstPollerWatch *) again->pdata[i])->scheduled = FALSE;
 
-  /* Our wait took them already (pinned), or GLib polled our descriptor.
-   * Sources dispatched since the wait may have changed a watch's mask:
-   * it is told only what it still waits for, as epoll would. */
+  /* Our wait took them already, or GLib polled our descriptor.  Events
+   * name descriptors: a watch freed since the wait is simply not found
+   * (take_event), and one whose mask changed is told only what it still
+   * waits for (call_watch). */
   if (pst_poller_wait_has_events (self->wait))
-    {
-      n = pst_poller_wait_take (self->wait, events, BATCH);
-      for (int i = 0; i < n; i++)
-        {
-          PstPollerWatch *watch = events[i].data.ptr;
-
-          events[i].events &= watch->events != 0 ? watch->events | EPOLLHUP | EPOLLERR : 0;
-        }
-    }
+    n = pst_poller_wait_take (self->wait, events, BATCH);
   else if (g_source_query_unix_fd (source, self->epfd_tag) & G_IO_IN)
     {
       int got;
@@ -468,23 +669,23 @@ poller_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
         got = epoll_wait (self->epfd, events, BATCH, 0);
       while (got < 0 && errno == EINTR);
       for (int i = 0; i < got; i++)
-        if (!pst_poller_wait_is_own (self->wait, events[i].data.ptr))
-          {
-            ((PstPollerWatch *) events[i].data.ptr)->ref_count++;
-            events[n++] = events[i];
-          }
+        if (!pst_poller_wait_is_own (self->wait, events[i].data.fd))
+          events[n++] = events[i];
     }
   if (n > 0)
     {
       for (int i = 0; i < n; i++)
-        if (events[i].events != 0)
-          call_watch (self, events[i].data.ptr, condition_of (events[i].events));
+        batch[i] = take_event (self, &events[i]);
       for (int i = 0; i < n; i++)
-        watch_unref (events[i].data.ptr);
+        if (batch[i] != NULL)
+          call_watch (self, batch[i], TRUE);
+      for (int i = 0; i < n; i++)
+        if (batch[i] != NULL)
+          watch_unref (batch[i]);
     }
   for (guint i = 0; i < again->len; i++)
     {
-      call_watch (self, again->pdata[i], 0);
+      call_watch (self, again->pdata[i], FALSE);
       watch_unref (again->pdata[i]);
     }
   return G_SOURCE_CONTINUE;
@@ -507,6 +708,7 @@ poller_finalize (GSource *source)
   g_ptr_array_unref (self->heap);
   g_hash_table_unref (self->timers);
   g_hash_table_unref (self->by_fd);
+  g_hash_table_unref (self->lingering);
   g_array_unref (self->live_ids);
   close (self->epfd);
 }
@@ -532,7 +734,9 @@ poller_new (GMainContext *context)
   self->context = context;
   self->epfd = epfd;
   self->pid = current_pid ();
+  self->thread = g_thread_self ();
   self->by_fd = g_hash_table_new (NULL, NULL);
+  self->lingering = g_hash_table_new (NULL, NULL);
   self->again = g_ptr_array_new ();
   self->heap = g_ptr_array_new ();
   self->timers = g_hash_table_new (NULL, NULL);   /* the heap owns the timers */
@@ -596,10 +800,11 @@ pst_poller_get_stats (PstPoller *self, PstPollerStats *stats)
 {
   memset (stats, 0, sizeof *stats);
   stats->watches = self->n_watches;
-  stats->registered = g_hash_table_size (self->by_fd);
+  stats->registered = self->n_registered;
   stats->timers = g_hash_table_size (self->timers);
   stats->dispatches = self->dispatches;
   stats->callbacks = self->callbacks;
+  stats->ctl_calls = self->ctl_calls;
   pst_poller_wait_add_stats (self->wait, stats);
 }
 
@@ -629,18 +834,6 @@ gboolean
 pst_poller_is_current (PstPoller *self)
 {
   return self->pid == current_pid ();
-}
-
-void
-pst_poller_pin_watch (gpointer watch)
-{
-  ((PstPollerWatch *) watch)->ref_count++;
-}
-
-void
-pst_poller_unpin_watch (gpointer watch)
-{
-  watch_unref (watch);
 }
 
 guint

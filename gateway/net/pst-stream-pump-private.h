@@ -58,7 +58,8 @@ struct _PstStreamPump
   PstPollerWatch    *watch;         /* streams over a socket (holds a reference on us) */
   gboolean           no_watch;      /* none possible, or epoll refused the socket */
   gboolean           want_in, want_out;   /* what the watch waits for */
-  gboolean           short_drains;  /* a short read leaves nothing above the socket */
+  gboolean           short_drains;  /* a bare socket: a short read leaves it empty */
+  gboolean           waited;        /* read_more has asked the watch for input once */
   gboolean           out_woken;     /* write_more runs for a writable wake-up */
   gboolean           in_write;      /* write_more is on the stack */
   GQueue             out_q;

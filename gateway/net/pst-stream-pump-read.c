@@ -26,8 +26,9 @@ got_bytes (PstStreamPump *self, guint8 *buf, gssize n, const GError *error)
  * on in one piece (one frame, whole records on the other side).  An end
  * (EOF or error) met after some bytes is kept for the next call, so the
  * bytes go out first and the end is not lost.  *drained: the stream said
- * WOULD_BLOCK after those bytes, or a socket read came back short, so
- * the next read would only say EAGAIN: the caller waits instead. */
+ * WOULD_BLOCK after those bytes, or (a bare socket whose peer has not
+ * closed) gave less than asked, so the next read would only say
+ * WOULD_BLOCK (a recv() that returns EAGAIN): the caller waits instead. */
 static gssize
 read_chunk (PstStreamPump *self, GPollableInputStream *in, guint8 *buf, gboolean *drained, GError **error)
 {
@@ -45,15 +46,14 @@ read_chunk (PstStreamPump *self, GPollableInputStream *in, guint8 *buf, gboolean
   while (READ_SIZE - got >= READ_ROOM)
     {
       GError *local = NULL;
-      gssize n = g_pollable_input_stream_read_nonblocking (in, buf + got, READ_SIZE - got, NULL, &local);
+      gsize want = READ_SIZE - got;
+      gssize n = g_pollable_input_stream_read_nonblocking (in, buf + got, want, NULL, &local);
 
       if (n > 0)
         {
           got += n;
-          /* A socket that gave less than asked for had nothing more:
-           * another recv() would only say EAGAIN (one system call per
-           * wake-up); epoll tells when more comes. */
-          if (self->short_drains && self->watch != NULL && (gsize) n < READ_SIZE - (got - n))
+          if ((gsize) n < want && self->short_drains && self->watch != NULL &&
+              !pst_poller_watch_peer_closed (self->watch))
             {
               *drained = TRUE;
               break;
@@ -159,7 +159,7 @@ read_some (PstStreamPump *self, gboolean *blocked_first)
         }
       else if (!got_bytes (self, buf, n, error))
         outcome = READ_DONE;
-      else if (drained || (self->short_drains && self->watch != NULL && n < READ_SIZE && !self->end_pending))
+      else if (drained)
         outcome = READ_WAIT;
     }
   pst_pump_return_read_buffer (t, buf);
@@ -185,6 +185,8 @@ readable_cb (GObject *stream, gpointer user_data)
   if (outcome != READ_DONE && self->watch != NULL)
     {
       /* the handed-over wait is over: back to the poller */
+      if (outcome == READ_WAIT)
+        pst_poller_watch_would_block (self->watch, G_IO_IN);
       self->want_in = TRUE;
       pst_pump_sync_watch (self);
       if (outcome == READ_AGAIN && self->watch != NULL)
@@ -223,8 +225,8 @@ pst_pump_watch_read (PstStreamPump *self, GIOCondition ready)
     return TRUE;
   /* Woken for a readable socket, yet the stream would block from the
    * start, and its socket is still readable: not bytes in flight but the
-   * TLS connection busy with another operation.  A level-triggered watch
-   * would spin; GIO's source knows when that ends. */
+   * TLS connection busy with another operation.  The poller would not
+   * report it again (edge-triggered); GIO's source knows when that ends. */
   if (blocked_first && (ready & G_IO_IN) &&
       g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (self->stream))))
     {
@@ -243,11 +245,17 @@ pst_pump_read_more (PstStreamPump *self)
     return;
   if (pst_pump_has_watch (self))
     {
+      gboolean first = !self->waited;
+
       /* Bytes may already wait above the socket: try at once (at the next
-       * dispatch, not on this stack). */
+       * dispatch, not on this stack).  Not on a bare socket the watch has
+       * just registered: the kernel reported then whether it is readable
+       * (after a pause, though, bytes a read left there have no report). */
+      self->waited = TRUE;
       self->want_in = TRUE;
       pst_pump_sync_watch (self);
-      if (self->watch != NULL)
+      if (self->watch != NULL &&
+          !(first && self->short_drains && pst_poller_watch_knows_ready (self->watch)))
         pst_poller_watch_schedule (self->watch);
       return;
     }

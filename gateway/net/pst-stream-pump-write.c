@@ -192,14 +192,16 @@ pst_pump_write_more (PstStreamPump *self)
         {
           /* Woken for a writable socket, nothing written, and the socket
            * still writable: the TLS connection is busy with another
-           * operation; a level-triggered watch would spin, GIO's source
-           * knows when that ends. */
+           * operation; the poller would not report it again (edge-
+           * triggered), GIO's source knows when that ends. */
           gboolean busy = self->out_woken && first &&
                           g_pollable_output_stream_is_writable (G_POLLABLE_OUTPUT_STREAM (out));
 
           self->in_write = FALSE;
           if (!busy && pst_pump_has_watch (self))
             {
+              /* what the poller saw writable before this is stale */
+              pst_poller_watch_would_block (self->watch, G_IO_OUT);
               self->want_out = TRUE;
               pst_pump_sync_watch (self);   /* (or GIO's source, if epoll refuses) */
               return;

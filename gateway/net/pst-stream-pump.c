@@ -4,9 +4,7 @@
 
 #include <string.h>
 
-#include "pst-head-limit-stream.h"
 #include "pst-io-close.h"
-#include "pst-prefix-stream.h"
 #include "pst-stream-pump-private.h"
 
 /* The byte side of a proxy (tcp:// and ssl:// back-ends, tcp/ssl accepts):
@@ -188,32 +186,17 @@ output_can_poll (PstStreamPump *self)
   return G_IS_POLLABLE_OUTPUT_STREAM (out) && g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (out));
 }
 
-/* Whether a read shorter than asked proves that no layer above the socket
- * holds bytes any more, so the pump may wait on the socket without a
- * last read that would only say WOULD_BLOCK (one syscall per wake-up).
- * True of a plain socket, of our prefix and head-limit wrappers and of
- * libsoup's SoupFilterInputStream (each returns what it buffered before
- * reading on); never of TLS, where GnuTLS may hold whole records. */
+/* Whether a read shorter than asked proves that the socket is empty, so
+ * the pump may wait for the next report without a last read that would
+ * only say WOULD_BLOCK (one syscall per wake-up).  Only of a bare socket:
+ * a wrapper (our prefix and head-limit streams, libsoup's filter stream)
+ * hands out what it buffered without reading on, and TLS may hold whole
+ * records; the poller reports edges, so what is left there would wait
+ * for the peer's next bytes. */
 static gboolean
 short_read_drains (GIOStream *stream)
 {
-  GType soup_filter = g_type_from_name ("SoupFilterInputStream");
-
-  for (int depth = 0; stream != NULL && depth < 8; depth++)
-    {
-      GInputStream *in;
-
-      if (G_IS_TLS_CONNECTION (stream))
-        return FALSE;
-      if (G_IS_SOCKET_CONNECTION (stream))
-        return TRUE;
-      in = g_io_stream_get_input_stream (stream);
-      if (!PST_IS_PREFIX_STREAM (in) && !PST_IS_HEAD_LIMIT_STREAM (in) &&
-          !(soup_filter != 0 && g_type_is_a (G_OBJECT_TYPE (in), soup_filter)))
-        return FALSE;
-      stream = pst_io_base_stream (stream);
-    }
-  return FALSE;
+  return G_IS_SOCKET_CONNECTION (stream);
 }
 
 /* The watch, made on first use when a socket lies under the stream. */
@@ -232,8 +215,12 @@ pst_pump_has_watch (PstStreamPump *self)
       self->no_watch = TRUE;
       return FALSE;
     }
-  self->watch = pst_poller_watch_new (pst_poller_get_default (), g_socket_get_fd (socket), watch_cb,
-                                      pst_stream_pump_ref (self));
+  /* the socket's last owner (its connect, TLS handshake, peek) may have
+   * left its registration with it */
+  self->watch = pst_poller_watch_adopt (pst_poller_get_default (), socket, watch_cb, self);
+  if (self->watch == NULL)
+    self->watch = pst_poller_watch_new (pst_poller_get_default (), g_socket_get_fd (socket), watch_cb, self);
+  pst_stream_pump_ref (self);   /* the watch's */
   self->short_drains = short_read_drains (self->stream);
   return TRUE;
 }

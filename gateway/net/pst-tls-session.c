@@ -505,6 +505,10 @@ handshake_step (GTask *task)
       PstTlsSessionClass *klass = PST_TLS_SESSION_GET_CLASS (self);
       GError *error = NULL;
 
+      /* the registration goes on with the socket, to the pump (bytes may
+       * be left in the socket, past what GnuTLS read) */
+      if (hs->watch != NULL && self->socket != NULL)
+        pst_poller_watch_park (g_steal_pointer (&hs->watch), self->socket, FALSE);
       self->handshaken = TRUE;
       if (klass->handshaken != NULL && !klass->handshaken (self, &error))
         g_task_return_error (task, error);
@@ -517,9 +521,18 @@ handshake_step (GTask *task)
       return_handshake_error (task, self, ret);
       return;
     }
+  if (hs->watch == NULL && self->socket != NULL)
+    hs->watch = pst_poller_watch_adopt (pst_poller_get_for_context (g_task_get_context (task)), self->socket,
+                                        handshake_ready_cb, hs);
   if (hs->watch == NULL)
     hs->watch = pst_poller_watch_new (pst_poller_get_for_context (g_task_get_context (task)), self->fd,
                                       handshake_ready_cb, hs);
+  /* The socket said EAGAIN just now: what the watch was told before
+   * (by the socket's last owner, say) is stale. */
+  if (gnutls_record_get_direction (self->session) != 0)
+    pst_poller_watch_would_block (hs->watch, G_IO_OUT);
+  else if (self->pull_blocked)
+    pst_poller_watch_would_block (hs->watch, G_IO_IN);
   if (!pst_poller_watch_set_mask (hs->watch, gnutls_record_get_direction (self->session) ? G_IO_OUT : G_IO_IN))
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, _("Could not wait on the socket"));

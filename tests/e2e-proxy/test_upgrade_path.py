@@ -7,6 +7,9 @@
 #   (SoupServer), gets the same 101 (status line and headers, Date aside),
 #   and both sessions echo; a frame sent in the same write as the head is
 #   not lost;
+# - a client accepted before its first byte (the whole head comes 0.2 s
+#   after the connect, with a frame behind it) is waited for, upgraded and
+#   echoed, and one that leaves without a byte costs the others nothing;
 # - an allowed Origin upgrades, another gets SoupServer's 403 and its log
 #   line; a query string still upgrades; a wrong version gets 400, an
 #   unknown path 404, a page request on the WebSocket path 400.
@@ -120,6 +123,23 @@ def _():
     sock, status, headers, rest = upgrade([head() + frame(b"early")])
     h.check_equal(status, "HTTP/1.1 101 Switching Protocols", "status line")
     read_echo(sock, rest, b"early")
+    sock.close()
+
+
+@T.case("a head that comes 0.2 s after the connect (the client was accepted before its first byte) "
+        "upgrades and echoes; clients that leave without a byte do not disturb it")
+def _():
+    gateway.get()
+    quiet = [socket.create_connection(("127.0.0.1", setup.get().port), timeout=10) for _ in range(3)]
+    sock = socket.create_connection(("127.0.0.1", setup.get().port), timeout=10)
+    time.sleep(0.2)
+    for q in quiet:
+        q.close()
+    sock.sendall(head() + frame(b"late"))
+    status, headers, rest = read_head(sock)
+    h.check_equal(status, "HTTP/1.1 101 Switching Protocols", "status line")
+    h.check_equal(headers.get("sec-websocket-accept"), ACCEPT, "Sec-WebSocket-Accept")
+    read_echo(sock, rest, b"late")
     sock.close()
 
 

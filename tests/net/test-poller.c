@@ -1,4 +1,4 @@
-/* test-poller.c: PstPoller on real sockets: readiness, masks, freeing during a dispatch, descriptor reuse, timers
+/* test-poller.c: PstPoller on real sockets: readiness, edges and masks, one registration per descriptor, freeing during a dispatch, descriptor reuse, timers
  * SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
@@ -99,7 +99,7 @@ test_readable (void)
   g_assert_cmpuint (p.calls, ==, 1);
   g_assert_true (p.last & G_IO_IN);
   spin_for (50);
-  g_assert_cmpuint (p.calls, ==, 1);   /* drained: level-triggered, not called again */
+  g_assert_cmpuint (p.calls, ==, 1);   /* drained: not called again */
 
   /* an empty mask: data and even a hang-up go unreported */
   g_assert_true (pst_poller_watch_set_mask (p.watch, 0));
@@ -245,6 +245,324 @@ test_fd_reuse (void)
   g_assert_cmpuint (a.calls, ==, 0);
   pair_close (&a);
   pair_close (&b);
+}
+
+static guint64
+ctl_calls (void)
+{
+  PstPollerStats stats;
+
+  pst_poller_get_stats (pst_poller_get_default (), &stats);
+  return stats.ctl_calls;
+}
+
+static gboolean
+two_calls (gpointer data)
+{
+  return ((Pair *) data)->calls >= 2;
+}
+
+/* Edge-triggered: one call per report; drained (the callback read until
+ * EAGAIN), the watch waits for the next bytes, and a mask that goes and
+ * comes back costs no system call: one ADD for the watch's life. */
+static void
+test_edge_again (void)
+{
+  Pair p;
+  guint64 ctl0 = ctl_calls ();
+
+  pair_open (&p);
+  p.watch = pst_poller_watch_new (pst_poller_get_default (), p.fds[0], pair_cb, &p);
+  g_assert_true (pst_poller_watch_set_mask (p.watch, G_IO_IN));
+  g_assert_true (pst_poller_watch_knows_ready (p.watch));
+  g_assert_cmpint (write (p.fds[1], "x", 1), ==, 1);
+  spin_until (called, &p);
+  spin_for (30);
+  g_assert_cmpuint (p.calls, ==, 1);
+  /* wanted again after EAGAIN: the next bytes are a new report */
+  pst_poller_watch_would_block (p.watch, G_IO_IN);
+  g_assert_true (pst_poller_watch_set_mask (p.watch, 0));
+  g_assert_true (pst_poller_watch_set_mask (p.watch, G_IO_IN));
+  spin_for (30);
+  g_assert_cmpuint (p.calls, ==, 1);
+  g_assert_cmpint (write (p.fds[1], "y", 1), ==, 1);
+  spin_until (two_calls, &p);
+  spin_for (30);
+  g_assert_cmpuint (p.calls, ==, 2);
+  g_assert_true (p.last & G_IO_IN);
+  g_assert_cmpuint (ctl_calls () - ctl0, ==, 1);
+  pair_close (&p);
+}
+
+/* Input and output on one descriptor: EPOLLOUT joins the registration
+ * once (a MOD, which reports what is ready then), and each direction is
+ * handed over only while the mask asks for it. */
+static void
+test_both_directions (void)
+{
+  Pair p;
+  char junk[4096] = { 0 };
+  guint64 ctl0 = ctl_calls ();
+  PstPollerStats stats;
+  guint registered0;
+
+  pst_poller_get_stats (pst_poller_get_default (), &stats);
+  registered0 = stats.registered;
+  pair_open (&p);
+  p.watch = pst_poller_watch_new (pst_poller_get_default (), p.fds[0], pair_cb, &p);
+  g_assert_true (pst_poller_watch_set_mask (p.watch, G_IO_IN));
+  pst_poller_get_stats (pst_poller_get_default (), &stats);
+  g_assert_cmpuint (stats.registered, ==, registered0 + 1);
+  /* writable now: asking for output reports it at once */
+  g_assert_true (pst_poller_watch_set_mask (p.watch, G_IO_IN | G_IO_OUT));
+  spin_until (called, &p);
+  g_assert_cmpuint (p.calls, ==, 1);
+  g_assert_true (p.last & G_IO_OUT);
+  g_assert_false (p.last & G_IO_IN);
+  g_assert_cmpuint (ctl_calls () - ctl0, ==, 2);   /* ADD, then one MOD */
+  /* full: output waits; a byte in is reported as input only */
+  while (write (p.fds[0], junk, sizeof junk) > 0)
+    ;
+  pst_poller_watch_would_block (p.watch, G_IO_OUT);
+  g_assert_true (pst_poller_watch_set_mask (p.watch, G_IO_IN | G_IO_OUT));
+  g_assert_cmpint (write (p.fds[1], "x", 1), ==, 1);
+  spin_until (two_calls, &p);
+  spin_for (30);
+  g_assert_cmpuint (p.calls, ==, 2);
+  g_assert_true (p.last & G_IO_IN);
+  g_assert_false (p.last & G_IO_OUT);
+  /* the peer drains: room again, reported as output */
+  while (read (p.fds[1], junk, sizeof junk) > 0)
+    ;
+  spin_until (three_calls, &p);
+  g_assert_cmpuint (p.calls, ==, 3);
+  g_assert_true (p.last & G_IO_OUT);
+  /* output no longer asked for: the next room goes unreported */
+  g_assert_true (pst_poller_watch_set_mask (p.watch, G_IO_IN));
+  while (write (p.fds[0], junk, sizeof junk) > 0)
+    ;
+  while (read (p.fds[1], junk, sizeof junk) > 0)
+    ;
+  spin_for (30);
+  g_assert_cmpuint (p.calls, ==, 3);
+  g_assert_cmpuint (ctl_calls () - ctl0, ==, 2);   /* masks cost nothing */
+  pair_close (&p);
+  pst_poller_get_stats (pst_poller_get_default (), &stats);
+  g_assert_cmpuint (stats.registered, ==, registered0);
+}
+
+/* A watch freed while registered (no system call), its descriptor closed
+ * with bytes unread, and the number taken by a new socket: the new watch
+ * registers afresh and hears nothing of the old one. */
+static void
+test_close_registered (void)
+{
+  Pair a, b;
+  int number;
+  guint64 ctl0 = ctl_calls ();
+
+  pair_open (&a);
+  a.watch = pst_poller_watch_new (pst_poller_get_default (), a.fds[0], pair_cb, &a);
+  g_assert_true (pst_poller_watch_set_mask (a.watch, G_IO_OUT));
+  spin_until (called, &a);                        /* writable: one call */
+  g_assert_true (pst_poller_watch_set_mask (a.watch, 0));
+  g_assert_cmpint (write (a.fds[1], "a", 1), ==, 1);   /* input, not asked for */
+  shutdown (a.fds[1], SHUT_WR);                   /* and the peer's end */
+  spin_for (30);
+  g_assert_cmpuint (a.calls, ==, 1);
+  number = a.fds[0];
+  g_clear_pointer (&a.watch, pst_poller_watch_free);
+  g_assert_cmpuint (ctl_calls () - ctl0, ==, 1);   /* the ADD only */
+  close (a.fds[0]);
+  a.fds[0] = -1;
+  pair_open (&b);
+  if (b.fds[0] != number)
+    {
+      g_assert_cmpint (dup2 (b.fds[0], number), ==, number);
+      close (b.fds[0]);
+      b.fds[0] = number;
+    }
+  b.watch = pst_poller_watch_new (pst_poller_get_default (), b.fds[0], pair_cb, &b);
+  g_assert_true (pst_poller_watch_set_mask (b.watch, G_IO_IN));
+  g_assert_true (pst_poller_watch_knows_ready (b.watch));
+  spin_for (50);
+  g_assert_cmpuint (b.calls, ==, 0);   /* no stale input, no stale hang-up */
+  g_assert_false (pst_poller_watch_peer_closed (b.watch));
+  g_assert_cmpint (write (b.fds[1], "b", 1), ==, 1);
+  spin_until (called, &b);
+  g_assert_cmpuint (b.calls, ==, 1);
+  g_assert_true (b.last & G_IO_IN);
+  pair_close (&a);
+  pair_close (&b);
+}
+
+/* One descriptor, two watches in turn (a back-end's connect, then its
+ * pump): the second takes the registration over, and with it the input
+ * the first was told of but did not ask for. */
+static void
+test_handover (void)
+{
+  Pair p;
+  Pair second;
+
+  pair_open (&p);
+  p.free_self = TRUE;   /* as a connect's watch: done at its first call */
+  p.watch = pst_poller_watch_new (pst_poller_get_default (), p.fds[0], pair_cb, &p);
+  g_assert_true (pst_poller_watch_set_mask (p.watch, G_IO_OUT));
+  g_assert_cmpint (write (p.fds[1], "x", 1), ==, 1);
+  spin_until (called, &p);
+  spin_for (30);
+  g_assert_cmpuint (p.calls, ==, 1);
+  g_assert_true (p.last & G_IO_OUT);
+  g_assert_false (p.last & G_IO_IN);
+  g_assert_null (p.watch);
+
+  memset (&second, 0, sizeof second);
+  second.fds[0] = p.fds[0];
+  second.fds[1] = p.fds[1];
+  second.watch = pst_poller_watch_new (pst_poller_get_default (), p.fds[0], pair_cb, &second);
+  g_assert_true (pst_poller_watch_set_mask (second.watch, G_IO_IN));
+  g_assert_false (pst_poller_watch_knows_ready (second.watch));
+  spin_until (called, &second);   /* no new byte: the one reported before */
+  g_assert_cmpuint (second.calls, ==, 1);
+  g_assert_true (second.last & G_IO_IN);
+  g_clear_pointer (&second.watch, pst_poller_watch_free);
+  pair_close (&p);
+}
+
+/* A watch that only peeks (the ClientHello, a PROXY header) leaves the
+ * bytes in the socket, and its edge is spent: the watch that takes the
+ * registration over is called once it asks for input, and finds them. */
+static gboolean
+peek_only_cb (PstPollerWatch *watch, GIOCondition ready, gpointer user_data)
+{
+  Pair *p = user_data;
+  char c;
+
+  p->calls++;
+  p->last = ready;
+  g_assert_cmpint (recv (p->fds[0], &c, 1, MSG_PEEK | MSG_DONTWAIT), ==, 1);
+  return FALSE;
+}
+
+static void
+test_after_peek (void)
+{
+  Pair p, second;
+  char c;
+
+  pair_open (&p);
+  p.watch = pst_poller_watch_new (pst_poller_get_default (), p.fds[0], peek_only_cb, &p);
+  g_assert_true (pst_poller_watch_set_mask (p.watch, G_IO_IN));
+  g_assert_cmpint (write (p.fds[1], "x", 1), ==, 1);
+  spin_until (called, &p);
+  spin_for (30);
+  g_assert_cmpuint (p.calls, ==, 1);   /* one edge, though the byte is still there */
+  g_clear_pointer (&p.watch, pst_poller_watch_free);
+
+  memset (&second, 0, sizeof second);
+  second.fds[0] = p.fds[0];
+  second.fds[1] = p.fds[1];
+  second.watch = pst_poller_watch_new (pst_poller_get_default (), p.fds[0], pair_cb, &second);
+  g_assert_true (pst_poller_watch_set_mask (second.watch, G_IO_IN));
+  spin_until (called, &second);
+  spin_for (30);
+  g_assert_cmpuint (second.calls, ==, 1);   /* once, to look: no condition claimed */
+  g_assert_cmpint (second.last, ==, 0);
+  g_assert_cmpint (recv (p.fds[0], &c, 1, MSG_DONTWAIT), ==, 1);   /* and there it is */
+  g_clear_pointer (&second.watch, pst_poller_watch_free);
+  pair_close (&p);
+}
+
+/* Parked on its socket and adopted by the next owner: no system call,
+ * and input reported while parked goes to the adopter; a socket closed
+ * meanwhile gives nothing to adopt; a socket that goes takes its parked
+ * watch along. */
+static void
+test_park_adopt (void)
+{
+  PstPoller *poller = pst_poller_get_default ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  PstPollerStats stats;
+  guint watches0;
+  guint64 ctl0;
+  Pair p, second;
+
+  pst_poller_get_stats (poller, &stats);
+  watches0 = stats.watches;
+  pair_open (&p);
+  socket = g_socket_new_from_fd (p.fds[0], &error);
+  g_assert_no_error (error);
+  p.watch = pst_poller_watch_new (poller, p.fds[0], pair_cb, &p);
+  g_assert_true (pst_poller_watch_set_mask (p.watch, G_IO_OUT));
+  spin_until (called, &p);
+  ctl0 = ctl_calls ();
+  pst_poller_watch_park (g_steal_pointer (&p.watch), socket, TRUE);
+  g_assert_cmpint (write (p.fds[1], "x", 1), ==, 1);
+  spin_for (30);
+  g_assert_cmpuint (p.calls, ==, 1);   /* parked: called for nothing */
+
+  memset (&second, 0, sizeof second);
+  second.fds[0] = p.fds[0];
+  second.fds[1] = p.fds[1];
+  second.watch = pst_poller_watch_adopt (poller, socket, pair_cb, &second);
+  g_assert_nonnull (second.watch);
+  g_assert_true (pst_poller_watch_knows_ready (second.watch));   /* drained, and registered by us */
+  g_assert_null (pst_poller_watch_adopt (poller, socket, pair_cb, &second));   /* once */
+  g_assert_true (pst_poller_watch_set_mask (second.watch, G_IO_IN));
+  spin_until (called, &second);
+  g_assert_cmpuint (second.calls, ==, 1);
+  g_assert_true (second.last & G_IO_IN);
+  g_assert_cmpuint (ctl_calls (), ==, ctl0);
+
+  /* parked again, then the socket closed: nothing to adopt */
+  pst_poller_watch_park (g_steal_pointer (&second.watch), socket, FALSE);
+  g_socket_close (socket, NULL);
+  p.fds[0] = -1;
+  g_assert_null (pst_poller_watch_adopt (poller, socket, pair_cb, &second));
+
+  /* parked on a socket that goes: the watch goes with it */
+  {
+    Pair q;
+    GSocket *other;
+
+    pair_open (&q);
+    other = g_socket_new_from_fd (q.fds[0], &error);
+    g_assert_no_error (error);
+    q.watch = pst_poller_watch_new (poller, q.fds[0], pair_cb, &q);
+    g_assert_true (pst_poller_watch_set_mask (q.watch, G_IO_IN));
+    pst_poller_watch_park (g_steal_pointer (&q.watch), other, FALSE);
+    g_object_unref (other);   /* closes q.fds[0] */
+    q.fds[0] = -1;
+    pair_close (&q);
+  }
+  pst_poller_get_stats (poller, &stats);
+  g_assert_cmpuint (stats.watches, ==, watches0);
+  pair_close (&p);
+}
+
+/* A registration nobody watches any more (the socket is still open):
+ * its first event takes it out of the set, and nothing is called. */
+static void
+test_unwatched_event (void)
+{
+  Pair p;
+  guint64 ctl0;
+
+  pair_open (&p);
+  p.watch = pst_poller_watch_new (pst_poller_get_default (), p.fds[0], pair_cb, &p);
+  g_assert_true (pst_poller_watch_set_mask (p.watch, G_IO_IN));
+  g_clear_pointer (&p.watch, pst_poller_watch_free);
+  ctl0 = ctl_calls ();
+  g_assert_cmpint (write (p.fds[1], "x", 1), ==, 1);
+  spin_for (30);
+  g_assert_cmpuint (ctl_calls () - ctl0, ==, 1);   /* the DEL */
+  g_assert_cmpint (write (p.fds[1], "y", 1), ==, 1);
+  spin_for (30);
+  g_assert_cmpuint (ctl_calls () - ctl0, ==, 1);
+  g_assert_cmpuint (p.calls, ==, 0);
+  pair_close (&p);
 }
 
 /* A callback that iterates the context itself (a nested loop): the
@@ -452,6 +770,13 @@ main (int argc, char **argv)
   g_test_add_func ("/poller/free-self", test_free_self);
   g_test_add_func ("/poller/schedule", test_schedule);
   g_test_add_func ("/poller/fd-reuse", test_fd_reuse);
+  g_test_add_func ("/poller/edge-again", test_edge_again);
+  g_test_add_func ("/poller/both-directions", test_both_directions);
+  g_test_add_func ("/poller/close-registered", test_close_registered);
+  g_test_add_func ("/poller/handover", test_handover);
+  g_test_add_func ("/poller/after-peek", test_after_peek);
+  g_test_add_func ("/poller/park-adopt", test_park_adopt);
+  g_test_add_func ("/poller/unwatched-event", test_unwatched_event);
   g_test_add_func ("/poller/nested", test_nested);
   g_test_add_func ("/poller/timers", test_timers);
   g_test_add_func ("/poller/timer-removes-itself", test_timer_removes_itself);
