@@ -135,7 +135,7 @@ pst_tls_client_new (GSocketConnection *base, const char *server_name, guint16 po
   if (!shared_init (error))
     return NULL;
 
-  ret = gnutls_init (&session, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
+  ret = gnutls_init (&session, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
   if (ret == 0)
     ret = pst_tls_session_set_priority (session);
   if (ret == 0)

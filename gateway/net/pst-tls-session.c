@@ -381,8 +381,9 @@ pst_tls_session_attach (PstTlsSession *self, GSocketConnection *base, gnutls_ses
   self->fd = g_socket_get_fd (self->socket);
   self->session = session;
   /* reads through the read-ahead; writes are GnuTLS's own sendmsg on the
-   * fd (without MSG_NOSIGNAL: GSocket's class has set SIGPIPE to be
-   * ignored) */
+   * fd (the back-end leg: with MSG_NOSIGNAL, GNUTLS_NO_SIGNAL at init, so
+   * a close_notify after the peer's end raises no SIGPIPE -- ignored, but
+   * the kernel still makes it) or the accept leg's own push */
   gnutls_transport_set_ptr2 (session, self, GINT_TO_POINTER (self->fd));
   gnutls_transport_set_pull_function (session, pull_cb);
   gnutls_transport_set_pull_timeout_function (session, pull_timeout_cb);
