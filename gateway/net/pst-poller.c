@@ -636,6 +636,17 @@ poller_check (GSource *source)
          (deadline >= 0 && deadline <= g_source_get_time (source));
 }
 
+/* Counts this thread's poller dispatches: what is known of a socket
+ * within one dispatch (a short read emptied it) holds only until the
+ * dispatch ends, since epoll's edges say what came after. */
+static __thread guint64 dispatch_serial;
+
+guint64
+pst_poller_current_dispatch (void)
+{
+  return dispatch_serial;
+}
+
 static gboolean
 poller_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
@@ -646,6 +657,7 @@ poller_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   int n = 0;
 
   self->dispatches++;
+  dispatch_serial++;
   dispatch_timers (self, g_source_get_time (source));
 
   /* Called after this dispatch's I/O: a watch asking again now waits for

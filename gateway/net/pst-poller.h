@@ -84,6 +84,10 @@ void            pst_poller_watch_schedule   (PstPollerWatch *watch);
 /* Stops the watch: safe at any time, within a dispatch and inside its own
  * callback included; it is never called again. */
 void            pst_poller_watch_free       (PstPollerWatch *watch);
+/* A number that changes with each poller dispatch of the calling thread:
+ * readiness learnt within one dispatch is stale after it (edge-triggered:
+ * what came since is reported by a new event, not by a call at once). */
+guint64         pst_poller_current_dispatch (void);
 
 /* Timers on the thread-default context's poller, as g_timeout_add() and
  * g_source_remove() on the default context (0 is never an id; removing

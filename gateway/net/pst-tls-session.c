@@ -82,6 +82,7 @@ pull_cb (gnutls_transport_ptr_t ptr, void *data, size_t size)
       n = recv (self->fd, data, size, 0);
       self->pull_blocked = n < 0;
       self->pull_short = n > 0 && (gsize) n < size;
+      self->pull_in = pst_poller_current_dispatch ();
       return n;
     }
   scratch = g_private_get (&scratch_key);
@@ -93,6 +94,7 @@ pull_cb (gnutls_transport_ptr_t ptr, void *data, size_t size)
   n = recv (self->fd, scratch, AHEAD_SIZE, 0);
   self->pull_blocked = n < 0;
   self->pull_short = n > 0 && n < AHEAD_SIZE;
+  self->pull_in = pst_poller_current_dispatch ();
   if (n <= 0)
     return n;   /* errno as recv () left it */
   if ((gsize) n <= size)
@@ -179,14 +181,19 @@ pst_tls_session_recv (PstTlsSession *self, void *buffer, gsize count, GError **e
   if (!check_open (self, error))
     return -1;
   /* The last read emptied what a short recv () brought: another recv ()
-   * would only say EAGAIN (a system call per wake-up).  Said once; the
-   * caller waits for the socket, which epoll or poll report when more
-   * comes. */
+   * would only say EAGAIN (a system call per wake-up).  Said once, and in
+   * the same dispatch only: the caller waits for the socket, and epoll's
+   * edge reports what comes after.  A later call (a paused reader
+   * resumed, a new edge already taken) must look for real: with
+   * edge-triggered registrations no other event would come. */
   if (self->drained)
     {
       self->drained = FALSE;
-      set_io_error (GNUTLS_E_AGAIN, error);
-      return -1;
+      if (self->drained_in == pst_poller_current_dispatch ())
+        {
+          set_io_error (GNUTLS_E_AGAIN, error);
+          return -1;
+        }
     }
   do
     {
@@ -195,7 +202,13 @@ pst_tls_session_recv (PstTlsSession *self, void *buffer, gsize count, GError **e
     }
   while (ret < 0 && !blocked_for_real (self, ret) && ++tries < 64);
   if (ret > 0)
-    self->drained = self->pull_short && self->ahead_len == 0 && gnutls_record_check_pending (self->session) == 0;
+    {
+      /* (the short recv () of this dispatch: one of an earlier one says
+       * nothing of bytes whose edge a call since has taken) */
+      self->drained_in = pst_poller_current_dispatch ();
+      self->drained = self->pull_short && self->pull_in == self->drained_in && self->ahead_len == 0 &&
+                      gnutls_record_check_pending (self->session) == 0;
+    }
   if (ret >= 0)
     return ret;
   set_io_error (ret, error);
