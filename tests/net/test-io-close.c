@@ -27,6 +27,29 @@ closed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   *done = TRUE;
 }
 
+/* Reads the peer's side to its end: every byte must come, then a clean
+ * end, never a reset. */
+static void
+assert_peer_reads_all (GSocket *peer, gsize sent)
+{
+  g_autofree guint8 *buf = g_malloc (64 * 1024);
+  gsize got = 0;
+
+  for (;;)
+    {
+      g_autoptr(GError) local = NULL;
+      gssize n = g_socket_receive (peer, (gchar *) buf, 64 * 1024, NULL, &local);
+
+      if (n < 0)
+        g_error ("the peer read %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes, then: %s",
+                 got, sent, local->message);
+      if (n == 0)
+        break;
+      got += n;
+    }
+  g_assert_cmpuint (got, ==, sent);
+}
+
 /* Fills what the kernel takes on our side (the peer does not read yet),
  * with the peer's few bytes unread on ours, then closes: the peer must
  * read all of it and then the end.  Without discarding what is unread,
@@ -46,7 +69,7 @@ test_unread_then_close (gconstpointer data)
   g_autoptr(GIOStream) conn = NULL;
   g_autofree guint8 *buf = g_malloc (64 * 1024);
   guint8 request[4096];
-  gsize sent = 0, got = 0;
+  gsize sent = 0;
   gboolean done = FALSE;
   gint64 deadline;
 
@@ -93,19 +116,7 @@ test_unread_then_close (gconstpointer data)
     g_main_context_iteration (NULL, FALSE);
   g_assert_true (done);
 
-  for (;;)
-    {
-      g_autoptr(GError) local = NULL;
-      gssize n = g_socket_receive (peer, (gchar *) buf, 64 * 1024, NULL, &local);
-
-      if (n < 0)
-        g_error ("the peer read %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes, then: %s",
-                 got, sent, local->message);
-      if (n == 0)
-        break;
-      got += n;
-    }
-  g_assert_cmpuint (got, ==, sent);
+  assert_peer_reads_all (peer, sent);
 }
 
 /* ---- the lingering close ------------------------------------------------ */
@@ -347,9 +358,8 @@ test_linger_silent_peer (void)
   Listener l = { 0 };
   g_autoptr(GSocket) peer = NULL;
   g_autoptr(GIOStream) conn = NULL;
-  g_autofree guint8 *buf = g_malloc (64 * 1024);
   guint done = 0, fds0;
-  guint64 cut0, got = 0;
+  guint64 cut0;
   gsize sent;
   double waited;
 
@@ -378,18 +388,7 @@ test_linger_silent_peer (void)
   g_assert_cmpfloat (metric ("postern_lingering_closes"), ==, 0);
   g_assert_cmpfloat (metric ("postern_lingering_closes_cut_total"), ==, cut0 + 1);
 
-  for (;;)
-    {
-      g_autoptr(GError) local = NULL;
-      gssize n = g_socket_receive (peer, (gchar *) buf, 64 * 1024, NULL, &local);
-
-      if (n < 0)
-        g_error ("the peer read %" G_GUINT64_FORMAT " of %" G_GSIZE_FORMAT " bytes, then: %s", got, sent, local->message);
-      if (n == 0)
-        break;
-      got += n;
-    }
-  g_assert_cmpuint (got, ==, sent);
+  assert_peer_reads_all (peer, sent);
   listener_clear (&l);
 }
 
@@ -406,7 +405,6 @@ test_linger_not_needed (void)
   GOutputStream *out;
   guint8 buf[4096];
   guint done = 0, fds0;
-  gsize got = 0;
 
   pst_linger_close_all ();
   pst_linger_set_limits (10000, 5000, PST_LINGER_MAX);
@@ -430,17 +428,7 @@ test_linger_not_needed (void)
   g_assert_cmpuint (done, ==, 1);
   g_assert_cmpuint (pst_linger_get_n_open (), ==, 0);
   g_assert_cmpuint (count_fds (), ==, fds0 - 1);
-  for (;;)
-    {
-      g_autoptr(GError) local = NULL;
-      gssize n = g_socket_receive (peer, (gchar *) buf, sizeof buf, NULL, &local);
-
-      g_assert_no_error (local);
-      if (n == 0)
-        break;
-      got += n;
-    }
-  g_assert_cmpuint (got, ==, sizeof buf);
+  assert_peer_reads_all (peer, sizeof buf);
   listener_clear (&l);
 }
 
