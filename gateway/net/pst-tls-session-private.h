@@ -27,8 +27,7 @@ struct _PstTlsSession
   gboolean           pull_blocked;    /* the last pull met EAGAIN on the socket */
   gboolean           pull_short;      /* the last recv () brought less than asked: the socket was empty */
   guint64            pull_in;         /* the poller dispatch of that recv () */
-  gboolean           drained;         /* ...and every byte since went out: the next read would block */
-  guint64            drained_in;      /* ...within this poller dispatch only */
+  gboolean           drained;         /* ...in this dispatch, and every byte since went out: the next read would block */
 };
 
 static inline gboolean

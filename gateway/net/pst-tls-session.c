@@ -189,7 +189,7 @@ pst_tls_session_recv (PstTlsSession *self, void *buffer, gsize count, GError **e
   if (self->drained)
     {
       self->drained = FALSE;
-      if (self->drained_in == pst_poller_current_dispatch ())
+      if (self->pull_in == pst_poller_current_dispatch ())
         {
           set_io_error (GNUTLS_E_AGAIN, error);
           return -1;
@@ -205,9 +205,8 @@ pst_tls_session_recv (PstTlsSession *self, void *buffer, gsize count, GError **e
     {
       /* (the short recv () of this dispatch: one of an earlier one says
        * nothing of bytes whose edge a call since has taken) */
-      self->drained_in = pst_poller_current_dispatch ();
-      self->drained = self->pull_short && self->pull_in == self->drained_in && self->ahead_len == 0 &&
-                      gnutls_record_check_pending (self->session) == 0;
+      self->drained = self->pull_short && self->pull_in == pst_poller_current_dispatch () &&
+                      self->ahead_len == 0 && gnutls_record_check_pending (self->session) == 0;
     }
   if (ret >= 0)
     return ret;
