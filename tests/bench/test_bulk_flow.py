@@ -27,10 +27,7 @@ VOLUME = 48 * 1024 * 1024   # per run, both ways checked
 class Setup:
     def __init__(self):
         self.dir = T.tmpdir()
-        self.pki = h.Pki(os.path.join(self.dir, "pki"))
-        self.leaf = self.pki.server()
-        self.keystore = h.make_keystore(self.dir, pki=self.pki)
-        self.truststore = p.pem_truststore(self.dir, self.pki.ca.cert)
+        ks = p.tls_material(self, self.dir)
         self.backend = subprocess.Popen(
             [os.path.join(BENCH, "pst-bench-backend"), "--source-bytes", "1048576", "--max-seconds", "600",
              "--tls-cert", self.leaf.cert, "--tls-key", self.leaf.key],
@@ -45,8 +42,6 @@ class Setup:
             ports[name] = int(port)
         h.require("echo" in ports and "tls-echo" in ports, f"the bench back-end gave no echo ports: {ports}")
         self.ws_port, self.wss_port = h.free_ports(2)
-        ks = (os.path.relpath(self.keystore.store, self.dir),
-              os.path.relpath(self.keystore.password_file, self.dir))
         self.config = h.write_config(self.dir, p.config_xml([
             h.service_xml("plain", "proxy", [f"ws://127.0.0.1:{self.ws_port}/"],
                           [f"tcp://127.0.0.1:{ports['echo']}"]),

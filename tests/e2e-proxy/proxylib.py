@@ -606,6 +606,19 @@ def pem_truststore(directory, *cert_paths, name="truststore.pem"):
     return path
 
 
+def tls_material(fixture, directory):
+    """The PKI, its server leaf, a PKCS#12 key store and a PEM trust store of
+    the CA in `directory`, set on `fixture` (pki, leaf, keystore,
+    truststore); returns the key store's (store, password file) relative to
+    `directory`, as config_xml takes them."""
+    fixture.pki = h.Pki(os.path.join(directory, "pki"))
+    fixture.leaf = fixture.pki.server()
+    fixture.keystore = h.make_keystore(directory, pki=fixture.pki)
+    fixture.truststore = pem_truststore(directory, fixture.pki.ca.cert)
+    return (os.path.relpath(fixture.keystore.store, directory),
+            os.path.relpath(fixture.keystore.password_file, directory))
+
+
 def merged_keystore(pki, certs, store, directory):
     """One PKCS#12 key store with one key entry per cert (alias = its name):
     each made with `openssl pkcs12 -export`, merged with

@@ -28,10 +28,7 @@ WAIT = 15.0   # one exchange
 class Setup:
     def __init__(self):
         self.dir = T.tmpdir()
-        self.pki = h.Pki(os.path.join(self.dir, "pki"))
-        self.leaf = self.pki.server()
-        self.keystore = h.make_keystore(self.dir, pki=self.pki)
-        self.truststore = p.pem_truststore(self.dir, self.pki.ca.cert)
+        ks = p.tls_material(self, self.dir)
         self.echo = p.Server("tcp echo", p.echo_handler)
         T.add_cleanup(self.echo.close)
         ws_port, wss_port, self.sserver_port = h.free_ports(3)
@@ -44,8 +41,6 @@ class Setup:
                                "-cert", self.leaf.cert, "-key", self.leaf.key, "-tls1_3", "-msg"],
                               "s_server", self.dir, ready_port=self.sserver_port, open_stdin=True)
         T.add_cleanup(self.sserver.kill)
-        ks = (os.path.relpath(self.keystore.store, self.dir),
-              os.path.relpath(self.keystore.password_file, self.dir))
         self.config = h.write_config(self.dir, p.config_xml([
             h.service_xml("to-sserver", "proxy", [self.ws_url], [f"ssl://localhost:{self.sserver_port}"]),
             h.service_xml("from-sclient", "proxy", [self.wss_url], [f"tcp://127.0.0.1:{self.echo.port}"]),

@@ -29,17 +29,12 @@ MAX_PER_ROUND_TRIP = 6.3
 class Setup:
     def __init__(self):
         self.dir = T.tmpdir()
-        self.pki = h.Pki(os.path.join(self.dir, "pki"))
-        self.leaf = self.pki.server()
-        self.keystore = h.make_keystore(self.dir, pki=self.pki)
-        self.truststore = p.pem_truststore(self.dir, self.pki.ca.cert)
+        ks = p.tls_material(self, self.dir)
         self.echo = p.Server("tcp echo", p.echo_handler)
         T.add_cleanup(self.echo.close)
         self.tls_echo = p.Server("tls echo", p.echo_handler, ssl_ctx=p.server_ssl_context(self.leaf))
         T.add_cleanup(self.tls_echo.close)
         self.ws_port, self.wss_port = h.free_ports(2)
-        ks = (os.path.relpath(self.keystore.store, self.dir),
-              os.path.relpath(self.keystore.password_file, self.dir))
         self.urls = [f"ws://localhost:{self.ws_port}/rt", f"wss://localhost:{self.wss_port}/rt"]
         self.config = h.write_config(self.dir, p.config_xml([
             h.service_xml("plain", "proxy", [self.urls[0]], [f"tcp://127.0.0.1:{self.echo.port}"]),
